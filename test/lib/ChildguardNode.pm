@@ -1,0 +1,94 @@
+# ChildguardNode: PostgreSQL::Test::Cluster nodes set up for childguard.
+#
+#   use FindBin;
+#   use lib "$FindBin::RealBin/../lib";
+#   use ChildguardNode;
+#   my ($node, $keyfile) = ChildguardNode::new_node('primary');
+#   $node->start;
+#
+# The master key file lives under $PostgreSQL::Test::Utils::tmp_check, never
+# inside the data directory (it must not travel with base backups).
+package ChildguardNode;
+
+use strict;
+use warnings;
+
+use Carp;
+use Exporter 'import';
+use Fcntl qw(O_WRONLY O_CREAT O_TRUNC);
+use File::Spec;
+use File::Temp ();
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+
+our @EXPORT_OK = qw(new_node write_key random_key_hex);
+
+# 64 lowercase hex chars (256 bits) from the kernel's CSPRNG.
+sub random_key_hex
+{
+	open my $fh, '<:raw', '/dev/urandom' or croak "open /dev/urandom: $!";
+	my $got = read($fh, my $buf, 32);
+	close $fh;
+	croak "short read from /dev/urandom" unless defined $got && $got == 32;
+	return unpack('H*', $buf);
+}
+
+# write_key($path [, $hex]): write "$hex\n" to $path with mode 0600
+# (a fresh random key when $hex is undef).  Returns $path.
+sub write_key
+{
+	my ($path, $hex) = @_;
+	croak "write_key: path required" unless defined $path;
+	$hex = random_key_hex() unless defined $hex;
+	unlink $path;    # so O_CREAT's mode applies
+	sysopen(my $fh, $path, O_WRONLY | O_CREAT | O_TRUNC, 0600)
+	  or croak "cannot create key file $path: $!";
+	print $fh "$hex\n" or croak "write $path: $!";
+	close $fh or croak "close $path: $!";
+	chmod 0600, $path or croak "chmod $path: $!";
+	return $path;
+}
+
+# new_node($name, %opts) -> ($node, $keyfile)
+#
+# Creates and inits a node, writes a fresh key file outside its data
+# directory and appends the childguard settings to postgresql.conf.
+# Options (all optional):
+#   key_hex    => '...'   use this key instead of a random one
+#   preload    => 0       do not preload childguard (default 1)
+#   extra_conf => '...'   more postgresql.conf lines, appended last
+#   start      => 1       also start the node
+# Any other option is passed to $node->init (e.g. allows_streaming => 1).
+sub new_node
+{
+	my ($name, %opts) = @_;
+	croak "new_node: name required" unless defined $name;
+
+	my $key_hex    = delete $opts{key_hex};
+	my $preload    = exists $opts{preload} ? delete $opts{preload} : 1;
+	my $extra_conf = delete $opts{extra_conf};
+	my $start      = delete $opts{start};
+
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init(%opts);
+
+	# Absolute path: the server resolves relative paths against PGDATA.
+	my $base = File::Spec->rel2abs($PostgreSQL::Test::Utils::tmp_check);
+	my $keydir =
+	  File::Temp::tempdir("keys_${name}_XXXX", DIR => $base, CLEANUP => 0);
+	chmod 0700, $keydir;
+	my $keyfile = write_key("$keydir/master.key", $key_hex);
+
+	(my $quoted = $keyfile) =~ s/'/''/g;
+	my $conf = "\n# Added by ChildguardNode\n";
+	$conf .= "shared_preload_libraries = 'childguard'\n" if $preload;
+	$conf .= "childguard.master_key_file = '$quoted'\n";
+	$conf .= "max_prepared_transactions = 10\n";
+	$conf .= "$extra_conf\n" if defined $extra_conf;
+	$node->append_conf('postgresql.conf', $conf);
+
+	$node->start if $start;
+	return ($node, $keyfile);
+}
+
+1;
