@@ -1,0 +1,163 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *	  Finding childguard's objects, reading its registry tables, and
+ *	  dispatching cache invalidations.
+ *
+ * Caches (subjects.c, data_keys.c, protection.c) are backend-local.  They
+ * are kept honest by PostgreSQL's own invalidation machinery: registry
+ * tables carry a statement trigger that queues a relcache invalidation
+ * for the table (childguard._catalog_changed), which every backend
+ * processes at its next transaction start or command boundary once the
+ * change commits.  This file receives those callbacks and tells each
+ * cache what to forget.  Rows are read with the catalog snapshot, which
+ * the same invalidation resets, so a cache refill sees the committed
+ * change.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "catalog.h"
+#include "data_keys.h"
+#include "protection.h"
+#include "subjects.h"
+
+static CgCatalog cat;
+static bool cat_valid = false;
+
+/* Look everything up by name; leaves present=false if not installed. */
+static void
+catalog_refresh(void)
+{
+	Oid			nsp;
+	List	   *fname;
+
+	memset(&cat, 0, sizeof(cat));
+	nsp = get_namespace_oid("childguard", true);
+	if (OidIsValid(nsp))
+	{
+		cat.namespace_oid = nsp;
+		cat.child_data_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+											  CStringGetDatum("child_data"),
+											  ObjectIdGetDatum(nsp));
+		cat.child_rel = get_relname_relid("child", nsp);
+		cat.child_id_index = get_relname_relid("child_child_id_key", nsp);
+		cat.data_key_rel = get_relname_relid("data_key", nsp);
+		cat.data_key_index = get_relname_relid("data_key_pkey", nsp);
+		fname = list_make2(makeString("childguard"), makeString("seal_row"));
+		cat.seal_function = LookupFuncName(fname, 0, NULL, true);
+		cat.present = OidIsValid(cat.child_data_type);
+	}
+	cat_valid = true;
+}
+
+/* childguard's objects in this database (present=false if none). */
+const CgCatalog *
+cg_catalog(void)
+{
+	if (!cat_valid)
+		catalog_refresh();
+	return &cat;
+}
+
+/* The child_data type's OID, or InvalidOid; the hooks' fast path. */
+Oid
+cg_child_data_type(void)
+{
+	if (!cat_valid)
+		catalog_refresh();
+	return cat.child_data_type;
+}
+
+static void
+on_relcache_inval(Datum arg, Oid relid)
+{
+	cg_protection_forget(relid);
+	if (!OidIsValid(relid) || relid == cat.child_rel)
+		cg_subjects_flush();
+	if (!OidIsValid(relid) || relid == cat.data_key_rel)
+		cg_data_keys_flush();
+}
+
+/* A type, function or schema changed: our OIDs may be stale. */
+static void
+on_syscache_inval(Datum arg, int cacheid, uint32 hashvalue)
+{
+	cat_valid = false;
+	cg_protection_forget(InvalidOid);
+}
+
+void
+cg_catalog_register_callbacks(void)
+{
+	CacheRegisterRelcacheCallback(on_relcache_inval, (Datum) 0);
+	CacheRegisterSyscacheCallback(TYPEOID, on_syscache_inval, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, on_syscache_inval, (Datum) 0);
+}
+
+/*
+ * Read the first row of relid matching keys through indexid; *values and
+ * *nulls get palloc'd arrays indexed by attribute number - 1, copied into
+ * the current memory context.
+ * Returns false if there is none.  No permission check: these are
+ * childguard's own tables, read on behalf of its own checks.
+ */
+bool
+cg_catalog_fetch(Oid relid, Oid indexid, ScanKey keys, int nkeys,
+				 Datum **values, bool **nulls)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	if (!OidIsValid(relid) || !OidIsValid(indexid))
+		elog(ERROR, "childguard registry is missing in this database");
+	rel = table_open(relid, AccessShareLock);
+	scan = systable_beginscan(rel, indexid, true, NULL, nkeys, keys);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		HeapTuple	copy = heap_copytuple(tuple);
+		int			natts = RelationGetDescr(rel)->natts;
+
+		*values = palloc(natts * sizeof(Datum));
+		*nulls = palloc(natts * sizeof(bool));
+		heap_deform_tuple(copy, RelationGetDescr(rel), *values, *nulls);
+		found = true;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+PG_FUNCTION_INFO_V1(cg_catalog_changed);
+
+/* Statement trigger on registry tables: tell every backend at commit. */
+Datum
+cg_catalog_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("childguard._catalog_changed() must be called as a trigger")));
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
+}

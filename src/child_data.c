@@ -1,0 +1,236 @@
+/*-------------------------------------------------------------------------
+ *
+ * child_data.c
+ *	  The childguard.child_data type: text and binary I/O, the category
+ *	  type modifier, and equality.
+ *
+ * Input accepts plaintext (sealed at once as a pending value, see
+ * pending.c) or an envelope's text form (taken as is, so dumps restore
+ * without decrypting).  Output and comparison ask read_policy.c whether
+ * the plaintext may be used now; if not, output shows the envelope and
+ * comparison is refused, so neither is an oracle.  Binary I/O carries the
+ * same text as text I/O, so both routes behave identically.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#include "categories.h"
+#include "childguard_errcodes.h"
+#include "data_keys.h"
+#include "envelope.h"
+#include "pending.h"
+#include "read_policy.h"
+#include "write_guard.h"
+
+/* Make a child_data datum from text: an envelope, or plaintext to seal. */
+static struct varlena *
+value_from_text(const char *text, size_t len)
+{
+	if (cg_text_is_envelope(text))
+		return cg_envelope_from_text(text);
+	cg_write_guard_check_plaintext_input();
+	return cg_pending_seal(text, len);
+}
+
+/*
+ * The plaintext of value if the session may use it now, else NULL (show
+ * the envelope).  With required, "may not" is an error instead.
+ */
+static char *
+open_value(struct varlena *value, bool required, size_t *len)
+{
+	CgEnvelope	env;
+	const uint8 *key;
+	CgKeyStatus status;
+
+	cg_envelope_parse(value, &env);
+	if (cg_read_decide(&env) == CG_READ_ENVELOPE)
+	{
+		if (!required)
+			return NULL;
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_PURPOSE_REQUIRED),
+				 errmsg("cannot compare child data without a declared purpose"),
+				 errdetail("Comparing child data reads it, and reading needs a purpose."),
+				 errhint("SET childguard.purpose to the purpose of this work.")));
+	}
+	if (env.flags & CG_ENV_PENDING)
+		return cg_pending_open(&env, len);
+	key = cg_data_key(env.subject, env.key_version, &status);
+	if (key == NULL && status == CG_KEY_DESTROYED && !required)
+		return NULL;
+	if (key == NULL)
+		ereport(ERROR,
+				(errcode(status == CG_KEY_DESTROYED ? ERRCODE_CG_CHILD_ERASED :
+						 ERRCODE_CG_DATA_KEY_UNAVAILABLE),
+				 errmsg(status == CG_KEY_DESTROYED ?
+						"child data value belongs to an erased child" :
+						"no data key for this child data value in this database"),
+				 errdetail("The value is sealed for subject %llu, key version %u.",
+						   (unsigned long long) env.subject, env.key_version)));
+	return cg_envelope_open(&env, key, len);
+}
+
+PG_FUNCTION_INFO_V1(child_data_in);
+Datum
+child_data_in(PG_FUNCTION_ARGS)
+{
+	char	   *text = PG_GETARG_CSTRING(0);
+
+	PG_RETURN_POINTER(value_from_text(text, strlen(text)));
+}
+
+PG_FUNCTION_INFO_V1(child_data_out);
+Datum
+child_data_out(PG_FUNCTION_ARGS)
+{
+	struct varlena *value = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
+	size_t		len;
+	char	   *plain = open_value(value, false, &len);
+
+	PG_RETURN_CSTRING(plain ? plain : cg_envelope_to_text(value));
+}
+
+PG_FUNCTION_INFO_V1(child_data_recv);
+Datum
+child_data_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int			nbytes;
+	char	   *text = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
+
+	PG_RETURN_POINTER(value_from_text(text, nbytes));
+}
+
+PG_FUNCTION_INFO_V1(child_data_send);
+Datum
+child_data_send(PG_FUNCTION_ARGS)
+{
+	struct varlena *value = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
+	size_t		len;
+	char	   *plain = open_value(value, false, &len);
+	StringInfoData buf;
+
+	if (plain == NULL)
+	{
+		plain = cg_envelope_to_text(value);
+		len = strlen(plain);
+	}
+	pq_begintypsend(&buf);
+	pq_sendtext(&buf, plain, len);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+PG_FUNCTION_INFO_V1(child_data_typmod_in);
+Datum
+child_data_typmod_in(PG_FUNCTION_ARGS)
+{
+	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
+	Datum	   *elems;
+	int			n;
+	int			category;
+
+	deconstruct_array(ta, CSTRINGOID, -2, false, TYPALIGN_CHAR, &elems, NULL, &n);
+	if (n != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("child_data takes exactly one type modifier, its data category"),
+				 errhint("Write, for example, childguard.child_data(name).")));
+	category = cg_category_lookup(DatumGetCString(elems[0]));
+	if (category == 0)
+		cg_report_unknown_category(DatumGetCString(elems[0]));
+	PG_RETURN_INT32(category);
+}
+
+PG_FUNCTION_INFO_V1(child_data_typmod_out);
+Datum
+child_data_typmod_out(PG_FUNCTION_ARGS)
+{
+	int32		typmod = PG_GETARG_INT32(0);
+
+	PG_RETURN_CSTRING(cg_category_is_valid(typmod) ?
+					  psprintf("(%s)", cg_category_name(typmod)) : pstrdup(""));
+}
+
+/* Both plaintexts, for comparison; each a read under the policy. */
+static bool
+plaintexts_equal(FunctionCallInfo fcinfo)
+{
+	size_t		alen,
+				blen;
+	char	   *a = open_value(PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0)), true, &alen);
+	char	   *b = open_value(PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(1)), true, &blen);
+	bool		equal = alen == blen && memcmp(a, b, alen) == 0;
+
+	explicit_bzero(a, alen);
+	explicit_bzero(b, blen);
+	return equal;
+}
+
+PG_FUNCTION_INFO_V1(child_data_eq);
+Datum
+child_data_eq(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(plaintexts_equal(fcinfo));
+}
+
+PG_FUNCTION_INFO_V1(child_data_ne);
+Datum
+child_data_ne(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(!plaintexts_equal(fcinfo));
+}
+
+PG_FUNCTION_INFO_V1(child_data_envelope);
+
+/* childguard.envelope(child_data) -> text: the sealed form, always. */
+Datum
+child_data_envelope(PG_FUNCTION_ARGS)
+{
+	struct varlena *value = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
+
+	PG_RETURN_TEXT_P(cstring_to_text(cg_envelope_to_text(value)));
+}
+
+PG_FUNCTION_INFO_V1(child_data_envelope_info);
+
+/*
+ * childguard.envelope_info(child_data) -> (format_version, category,
+ * subject_no, key_version, pending, ciphertext_bytes): the public header
+ * of a value, for inspection; reads nothing secret.
+ */
+Datum
+child_data_envelope_info(PG_FUNCTION_ARGS)
+{
+	struct varlena *value = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
+	CgEnvelope	env;
+	TupleDesc	tupdesc;
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	cg_envelope_parse(value, &env);
+	values[0] = Int32GetDatum(env.version);
+	if (env.flags & CG_ENV_PENDING)
+	{
+		nulls[1] = nulls[2] = nulls[3] = true;
+	}
+	else
+	{
+		values[1] = CStringGetTextDatum(cg_category_name(env.category));
+		values[2] = Int64GetDatum((int64) env.subject);
+		values[3] = Int32GetDatum((int32) env.key_version);
+	}
+	values[4] = BoolGetDatum((env.flags & CG_ENV_PENDING) != 0);
+	values[5] = Int64GetDatum((int64) env.cipher_len);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
+													  values, nulls)));
+}

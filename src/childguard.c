@@ -1,0 +1,86 @@
+/*-------------------------------------------------------------------------
+ *
+ * childguard.c
+ *	  Module entry point: settings, hooks, callbacks.  Each mechanism lives
+ *	  in its own file; this one only wires them in.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/executor.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "tcop/utility.h"
+#include "utils/guc.h"
+
+#include "catalog.h"
+#include "master_key.h"
+#include "read_policy.h"
+#include "secure_mem.h"
+#include "write_guard.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* previous hooks, kept together */
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+static void
+cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	cg_write_guard_executor_start(queryDesc);
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+static void
+cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+				  bool readOnlyTree, ProcessUtilityContext context,
+				  ParamListInfo params, QueryEnvironment *queryEnv,
+				  DestReceiver *dest, QueryCompletion *qc)
+{
+	bool		began = cg_write_guard_utility_begin(pstmt->utilityStmt);
+
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		cg_write_guard_utility_end(began);
+	}
+	PG_END_TRY();
+}
+
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("childguard must be loaded via \"shared_preload_libraries\""),
+				 errhint("Add childguard to shared_preload_libraries in postgresql.conf and restart the server.")));
+
+	cg_master_key_define_gucs();
+	cg_read_policy_define_gucs();
+	MarkGUCPrefixReserved("childguard");
+
+	cg_secure_mem_init();
+	cg_master_key_load_at_startup();
+	cg_catalog_register_callbacks();
+
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = cg_ExecutorStart;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = cg_ProcessUtility;
+}

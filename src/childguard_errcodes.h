@@ -1,0 +1,30 @@
+/*-------------------------------------------------------------------------
+ *
+ * childguard_errcodes.h
+ *	  childguard's own SQLSTATE class "ZC".  Standard codes are used where
+ *	  one fits (22023 for a bad argument, 42501 for privilege); the ones
+ *	  below name conditions PostgreSQL has no code for.  docs/errors.md
+ *	  lists every code with its meaning and what to do.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CHILDGUARD_ERRCODES_H
+#define CHILDGUARD_ERRCODES_H
+
+#include "utils/elog.h"
+
+/* keys */
+#define ERRCODE_CG_MASTER_KEY_UNAVAILABLE	MAKE_SQLSTATE('Z','C','0','0','1')
+#define ERRCODE_CG_DATA_KEY_UNAVAILABLE		MAKE_SQLSTATE('Z','C','0','0','2')
+/* values */
+#define ERRCODE_CG_AUTHENTICATION_FAILED	MAKE_SQLSTATE('Z','C','0','0','3')
+#define ERRCODE_CG_MALFORMED_ENVELOPE		MAKE_SQLSTATE('Z','C','0','0','4')
+#define ERRCODE_CG_FOREIGN_PENDING_VALUE	MAKE_SQLSTATE('Z','C','0','0','5')
+/* tables and subjects */
+#define ERRCODE_CG_TABLE_NOT_PROTECTED		MAKE_SQLSTATE('Z','C','0','1','0')
+#define ERRCODE_CG_UNKNOWN_CHILD			MAKE_SQLSTATE('Z','C','0','1','1')
+#define ERRCODE_CG_CHILD_ERASED				MAKE_SQLSTATE('Z','C','0','1','2')
+/* the read decision */
+#define ERRCODE_CG_PURPOSE_REQUIRED			MAKE_SQLSTATE('Z','C','1','0','0')
+
+#endif							/* CHILDGUARD_ERRCODES_H */

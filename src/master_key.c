@@ -1,0 +1,343 @@
+/*-------------------------------------------------------------------------
+ *
+ * master_key.c
+ *	  Loading the master key from childguard.master_key_file or
+ *	  childguard.master_key_command, and the previous one during rotation.
+ *
+ * The postmaster loads the key once at start (a configured but unusable
+ * source stops the server with a clear message), so backends inherit it
+ * without reading a file or running a command.  The settings are SIGHUP:
+ * when a reload changes a source, the assign hook only marks the key stale
+ * and the next use in each process reloads it, reporting any problem as an
+ * ordinary error.  Key bytes live in secure_mem.c's arena; they never reach
+ * a message, and neither does the file's or command's output.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "utils/guc.h"
+
+#include "childguard_errcodes.h"
+#include "master_key.h"
+#include "secure_mem.h"
+
+static char *master_key_file = NULL;
+static char *master_key_command = NULL;
+static char *previous_master_key_file = NULL;
+static char *previous_master_key_command = NULL;
+
+static CgMasterKey *current_key = NULL;
+static CgMasterKey *previous_key = NULL;
+static bool keys_stale = true;
+
+#define KEY_ID_LABEL "childguard master key id v1"
+
+static void
+mark_keys_stale(const char *newval, void *extra)
+{
+	keys_stale = true;
+}
+
+/* Define the four key-source settings: SIGHUP, superuser-only, hidden. */
+void
+cg_master_key_define_gucs(void)
+{
+	DefineCustomStringVariable("childguard.master_key_file",
+							   "File holding the master key as 64 hexadecimal characters.",
+							   "Must be outside the data directory and readable only by the server's user.",
+							   &master_key_file, "", PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
+							   NULL, mark_keys_stale, NULL);
+	DefineCustomStringVariable("childguard.master_key_command",
+							   "Command that prints the master key as 64 hexadecimal characters.",
+							   "Used instead of childguard.master_key_file, like ssl_passphrase_command.",
+							   &master_key_command, "", PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
+							   NULL, mark_keys_stale, NULL);
+	DefineCustomStringVariable("childguard.previous_master_key_file",
+							   "File holding the master key being rotated out.",
+							   "Set only while childguard.rotate_master_key() rewraps data keys.",
+							   &previous_master_key_file, "", PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
+							   NULL, mark_keys_stale, NULL);
+	DefineCustomStringVariable("childguard.previous_master_key_command",
+							   "Command that prints the master key being rotated out.",
+							   NULL,
+							   &previous_master_key_command, "", PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
+							   NULL, mark_keys_stale, NULL);
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Parse "64 hex digits, optionally one trailing newline" into key.
+ * Returns false on any other shape; never says what the bytes were.
+ */
+static bool
+parse_hex_key(const char *buf, size_t len, uint8 *key)
+{
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	if (len != CG_KEY_LEN * 2)
+		return false;
+	for (int i = 0; i < CG_KEY_LEN; i++)
+	{
+		int			hi = hexval(buf[2 * i]);
+		int			lo = hexval(buf[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		key[i] = (uint8) ((hi << 4) | lo);
+	}
+	return true;
+}
+
+/* Is path inside the data directory?  Keys must not travel with backups. */
+static bool
+path_inside_data_directory(const char *path)
+{
+	char		real_key[PATH_MAX];
+	char		real_data[PATH_MAX];
+	size_t		dlen;
+
+	if (DataDir == NULL || realpath(path, real_key) == NULL ||
+		realpath(DataDir, real_data) == NULL)
+		return false;
+	dlen = strlen(real_data);
+	return strncmp(real_key, real_data, dlen) == 0 &&
+		(real_key[dlen] == '/' || real_key[dlen] == '\0');
+}
+
+/* Read the key from a file, checking where it is and who can read it. */
+static void
+read_key_file(const char *setting, const char *path, uint8 *key)
+{
+	struct stat st;
+	char		buf[CG_KEY_LEN * 2 + 8];
+	int			fd;
+	ssize_t		n;
+	bool		ok;
+
+	if (stat(path, &st) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_MASTER_KEY_UNAVAILABLE),
+				 errmsg("could not access master key file \"%s\": %m", path),
+				 errhint("Check the setting \"%s\".", setting)));
+	if (!S_ISREG(st.st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_MASTER_KEY_UNAVAILABLE),
+				 errmsg("master key file \"%s\" is not a regular file", path)));
+	/* same rule as PostgreSQL's ssl_key_file */
+	if ((st.st_uid == geteuid() && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) ||
+		(st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IXGRP | S_IRWXO)) != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_MASTER_KEY_UNAVAILABLE),
+				 errmsg("master key file \"%s\" has group or world access", path),
+				 errdetail("The file must have permissions u=rw (0600) or less if owned by the database user, or permissions u=rw,g=r (0640) or less if owned by root."),
+				 errhint("Run chmod 0600 on the file.")));
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_MASTER_KEY_UNAVAILABLE),
+				 errmsg("master key file \"%s\" must be owned by the database user or root", path)));
+	if (path_inside_data_directory(path))
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_MASTER_KEY_UNAVAILABLE),
+				 errmsg("master key file \"%s\" is inside the data directory", path),
+				 errdetail("A key stored with the data would be copied into every backup of it."),
+				 errhint("Move the file outside the data directory and change \"%s\".", setting)));
+
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_MASTER_KEY_UNAVAILABLE),
+				 errmsg("could not open master key file \"%s\": %m", path)));
+	n = read(fd, buf, sizeof(buf));
+	CloseTransientFile(fd);
+	ok = n > 0 && parse_hex_key(buf, (size_t) n, key);
+	explicit_bzero(buf, sizeof(buf));
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_MASTER_KEY_UNAVAILABLE),
+				 errmsg("master key file \"%s\" does not hold a valid key", path),
+				 errdetail("The file must hold exactly 64 hexadecimal characters (256 bits), optionally followed by a newline."),
+				 errhint("Generate one with: openssl rand -hex 32")));
+}
+
+/* Run the key command and parse what it prints. */
+static void
+run_key_command(const char *setting, const char *command, uint8 *key)
+{
+	char		buf[CG_KEY_LEN * 2 + 8];
+	FILE	   *fh;
+	size_t		n;
+	int			rc;
+	bool		ok;
+
+	fh = OpenPipeStream(command, "r");
+	if (fh == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_MASTER_KEY_UNAVAILABLE),
+				 errmsg("could not execute master key command from \"%s\": %m", setting)));
+	n = fread(buf, 1, sizeof(buf), fh);
+	/* drain anything longer so the command does not block on a full pipe */
+	while (!feof(fh) && !ferror(fh))
+	{
+		char		junk[256];
+
+		if (fread(junk, 1, sizeof(junk), fh) == 0)
+			break;
+		n = sizeof(buf) + 1;	/* too long: reject */
+		explicit_bzero(junk, sizeof(junk));
+	}
+	rc = ClosePipeStream(fh);
+	ok = rc == 0 && n <= sizeof(buf) && n > 0 && parse_hex_key(buf, n, key);
+	explicit_bzero(buf, sizeof(buf));
+	if (rc != 0)
+	{
+		char	   *reason = wait_result_to_str(rc);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_MASTER_KEY_UNAVAILABLE),
+				 errmsg("master key command from \"%s\" failed", setting),
+				 errdetail_internal("%s", reason)));
+	}
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_MASTER_KEY_UNAVAILABLE),
+				 errmsg("master key command from \"%s\" did not print a valid key", setting),
+				 errdetail("The command must print exactly 64 hexadecimal characters (256 bits), optionally followed by a newline.")));
+}
+
+/* Load one key from its file or command setting into slot. */
+static void
+load_one(CgMasterKey *slot, const char *file_setting, const char *file,
+		 const char *cmd_setting, const char *cmd)
+{
+	uint8		digest[32];
+	bool		have_file = file != NULL && file[0] != '\0';
+	bool		have_cmd = cmd != NULL && cmd[0] != '\0';
+
+	slot->loaded = false;
+	explicit_bzero(slot->key, sizeof(slot->key));
+	if (!have_file && !have_cmd)
+		return;
+	if (have_file && have_cmd)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_MASTER_KEY_UNAVAILABLE),
+				 errmsg("both \"%s\" and \"%s\" are set", file_setting, cmd_setting),
+				 errhint("Set only one of them.")));
+	if (have_file)
+		read_key_file(file_setting, file, slot->key);
+	else
+		run_key_command(cmd_setting, cmd, slot->key);
+
+	cg_hmac_sha256(slot->key, CG_KEY_LEN, (const uint8 *) KEY_ID_LABEL,
+				   strlen(KEY_ID_LABEL), digest);
+	memcpy(slot->id, digest, CG_KEY_ID_LEN);
+	slot->loaded = true;
+}
+
+/* (Re)load both keys if a reload changed where they come from. */
+static void
+ensure_keys_loaded(void)
+{
+	cg_secure_mem_ensure_locked();
+	if (current_key == NULL)
+	{
+		current_key = cg_secure_alloc(sizeof(CgMasterKey));
+		previous_key = cg_secure_alloc(sizeof(CgMasterKey));
+		keys_stale = true;
+	}
+	if (!keys_stale)
+		return;
+	/* stay stale until both loads succeed, so an error is reported again */
+	load_one(current_key, "childguard.master_key_file", master_key_file,
+			 "childguard.master_key_command", master_key_command);
+	load_one(previous_key, "childguard.previous_master_key_file",
+			 previous_master_key_file, "childguard.previous_master_key_command",
+			 previous_master_key_command);
+	if (current_key->loaded && previous_key->loaded &&
+		memcmp(current_key->id, previous_key->id, CG_KEY_ID_LEN) == 0)
+		previous_key->loaded = false;	/* same key twice: nothing to rotate */
+	keys_stale = false;
+}
+
+/*
+ * Postmaster start: load the key so backends inherit it.  An unusable
+ * configured source stops the server here rather than at the first read.
+ */
+void
+cg_master_key_load_at_startup(void)
+{
+	ensure_keys_loaded();
+	if (!current_key->loaded)
+		ereport(WARNING,
+				(errcode(ERRCODE_CG_MASTER_KEY_UNAVAILABLE),
+				 errmsg("childguard has no master key configured"),
+				 errdetail("Child data can be neither stored nor read until one is."),
+				 errhint("Set \"childguard.master_key_file\" or \"childguard.master_key_command\" in postgresql.conf.")));
+}
+
+/* The key new data keys are wrapped with; an error if there is none. */
+const CgMasterKey *
+cg_master_key_current(void)
+{
+	ensure_keys_loaded();
+	if (!current_key->loaded)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_MASTER_KEY_UNAVAILABLE),
+				 errmsg("childguard master key is not configured"),
+				 errhint("Set \"childguard.master_key_file\" or \"childguard.master_key_command\" in postgresql.conf and reload.")));
+	return current_key;
+}
+
+/* The key being rotated out, or NULL. */
+const CgMasterKey *
+cg_master_key_previous(void)
+{
+	ensure_keys_loaded();
+	return previous_key->loaded ? previous_key : NULL;
+}
+
+/* The configured key with this fingerprint, or NULL. */
+const CgMasterKey *
+cg_master_key_by_id(const uint8 *id)
+{
+	ensure_keys_loaded();
+	if (current_key->loaded && memcmp(current_key->id, id, CG_KEY_ID_LEN) == 0)
+		return current_key;
+	if (previous_key->loaded && memcmp(previous_key->id, id, CG_KEY_ID_LEN) == 0)
+		return previous_key;
+	return NULL;
+}
+
+/* Hex form of a fingerprint, for messages and status views. */
+char *
+cg_key_id_hex(const uint8 *id)
+{
+	char	   *out = palloc(CG_KEY_ID_LEN * 2 + 1);
+
+	for (int i = 0; i < CG_KEY_ID_LEN; i++)
+		sprintf(out + 2 * i, "%02x", id[i]);
+	return out;
+}

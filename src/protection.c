@@ -1,0 +1,307 @@
+/*-------------------------------------------------------------------------
+ *
+ * protection.c
+ *	  Working out, once per relation and backend, whether a table is
+ *	  protected by childguard.
+ *
+ * A table is protected when every column that holds child_data is a
+ * plain child_data column (or a domain over it) with a category in its
+ * type modifier, and the table has childguard's seal trigger: BEFORE
+ * INSERT OR UPDATE, FOR EACH ROW, on all columns, no WHEN clause, enabled
+ * ALWAYS (so session_replication_role cannot switch it off), naming the
+ * subject column as its one argument.  Any DDL that could change that
+ * answer invalidates the table's relcache entry, and catalog.c forwards
+ * the invalidation here.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/pg_trigger.h"
+#include "miscadmin.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "lib/stringinfo.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/typcache.h"
+
+#include "catalog.h"
+#include "categories.h"
+#include "childguard_errcodes.h"
+#include "protection.h"
+
+static MemoryContext protection_cxt = NULL;
+static HTAB *protection_cache = NULL;
+
+/* Drop what we know about relid, or about everything if InvalidOid. */
+void
+cg_protection_forget(Oid relid)
+{
+	CgProtection *entry;
+
+	if (protection_cache == NULL)
+		return;
+	if (!OidIsValid(relid))
+	{
+		MemoryContextReset(protection_cxt);
+		protection_cache = NULL;
+		return;
+	}
+	entry = hash_search(protection_cache, &relid, HASH_REMOVE, NULL);
+	if (entry != NULL)
+	{
+		if (entry->columns)
+			pfree(entry->columns);
+		if (entry->problem)
+			pfree(entry->problem);
+	}
+}
+
+/* Category id carried by a child_data type modifier, or 0. */
+int
+cg_typmod_category(int32 typmod)
+{
+	return cg_category_is_valid(typmod) ? typmod : 0;
+}
+
+static CgTypeHolds
+holds_child_data(Oid typid, Oid cgtype, int depth)
+{
+	Oid			base;
+	Oid			elem;
+
+	check_stack_depth();
+	base = getBaseType(typid);
+	if (base == cgtype)
+		return CG_HOLDS_DIRECT;
+	elem = get_element_type(base);
+	if (OidIsValid(elem))
+		return holds_child_data(elem, cgtype, depth + 1) != CG_HOLDS_NONE ?
+			CG_HOLDS_NESTED : CG_HOLDS_NONE;
+	if (base != RECORDOID && type_is_rowtype(base))
+	{
+		TupleDesc	td = lookup_rowtype_tupdesc(base, -1);
+		CgTypeHolds result = CG_HOLDS_NONE;
+
+		for (int i = 0; i < td->natts && result == CG_HOLDS_NONE; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(td, i);
+
+			if (!att->attisdropped &&
+				holds_child_data(att->atttypid, cgtype, depth + 1) != CG_HOLDS_NONE)
+				result = CG_HOLDS_NESTED;
+		}
+		ReleaseTupleDesc(td);
+		return result;
+	}
+	return CG_HOLDS_NONE;
+}
+
+/* Does a value of typid hold child data, directly or nested? */
+CgTypeHolds
+cg_type_holds_child_data(Oid typid)
+{
+	Oid			cgtype = cg_child_data_type();
+
+	if (!OidIsValid(cgtype) || typid < FirstGenbkiObjectId)
+		return CG_HOLDS_NONE;
+	return holds_child_data(typid, cgtype, 0);
+}
+
+/* Find the seal trigger; returns its subject column name or NULL. */
+static const char *
+find_seal_trigger(Relation rel, Oid seal_function, bool *disabled)
+{
+	TriggerDesc *td = rel->trigdesc;
+
+	*disabled = false;
+	if (td == NULL || !OidIsValid(seal_function))
+		return NULL;
+	for (int i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+
+		if (t->tgfoid != seal_function)
+			continue;
+		if (!TRIGGER_FOR_ROW(t->tgtype) || !TRIGGER_FOR_BEFORE(t->tgtype) ||
+			!TRIGGER_FOR_INSERT(t->tgtype) || !TRIGGER_FOR_UPDATE(t->tgtype) ||
+			t->tgnattr != 0 || t->tgqual != NULL || t->tgnargs != 1)
+			continue;
+		if (t->tgenabled != TRIGGER_FIRES_ALWAYS)
+		{
+			*disabled = true;
+			continue;
+		}
+		return t->tgargs[0];
+	}
+	return NULL;
+}
+
+/*
+ * Work out the protection of rel into *p, allocating in the current
+ * context; the caller copies it into the cache once nothing can run an
+ * invalidation any more.
+ */
+static void
+build_protection(Relation rel, CgProtection *p, Oid *subject_output)
+{
+	const CgCatalog *cat = cg_catalog();
+	TupleDesc	desc = RelationGetDescr(rel);
+	StringInfoData problem;
+	const char *subject_name;
+	bool		disabled;
+
+	initStringInfo(&problem);
+	memset(p, 0, sizeof(*p));
+	p->relid = RelationGetRelid(rel);
+	p->columns = palloc0(sizeof(CgProtectedColumn) * Max(desc->natts, 1));
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		CgTypeHolds holds;
+		int32		typmod = att->atttypmod;
+		int			category;
+
+		if (att->attisdropped)
+			continue;
+		holds = cg_type_holds_child_data(att->atttypid);
+		if (holds == CG_HOLDS_NONE)
+			continue;
+		p->has_child_data = true;
+		if (holds == CG_HOLDS_NESTED)
+		{
+			appendStringInfo(&problem, "Column \"%s\" holds child data inside an array or composite type, which cannot be protected. ",
+							 NameStr(att->attname));
+			continue;
+		}
+		if (typmod < 0)
+			(void) getBaseTypeAndTypmod(att->atttypid, &typmod);
+		category = cg_typmod_category(typmod);
+		if (category == 0)
+		{
+			appendStringInfo(&problem, "Column \"%s\" has no data category. ",
+							 NameStr(att->attname));
+			continue;
+		}
+		p->columns[p->ncolumns].attnum = att->attnum;
+		p->columns[p->ncolumns].category = (uint8) category;
+		p->ncolumns++;
+	}
+	if (!p->has_child_data)
+		return;
+
+	subject_name = find_seal_trigger(rel, cat->seal_function, &disabled);
+	if (subject_name == NULL)
+		appendStringInfoString(&problem, disabled ?
+							   "Its childguard seal trigger is disabled. " :
+							   "It has no childguard seal trigger. ");
+	else
+	{
+		for (int i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), subject_name) == 0)
+				p->subject_attnum = att->attnum;
+		}
+		if (p->subject_attnum == 0)
+			appendStringInfo(&problem, "Its subject column \"%s\" does not exist. ",
+							 subject_name);
+		else if (cg_type_holds_child_data(TupleDescAttr(desc, p->subject_attnum - 1)->atttypid) != CG_HOLDS_NONE)
+			appendStringInfo(&problem, "Its subject column \"%s\" holds child data itself. ",
+							 subject_name);
+		else
+		{
+			bool		varlena;
+
+			getTypeOutputInfo(TupleDescAttr(desc, p->subject_attnum - 1)->atttypid,
+							  subject_output, &varlena);
+		}
+	}
+	if (problem.len > 0)
+	{
+		problem.data[problem.len - 1] = '\0';	/* drop the trailing space */
+		p->problem = problem.data;
+	}
+	else
+		p->is_protected = true;
+}
+
+/* The protection of an open relation, from the cache when possible. */
+const CgProtection *
+cg_protection_of(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	CgProtection *entry;
+	CgProtection built;
+	Oid			subject_output = InvalidOid;
+	bool		found;
+
+	if (protection_cache != NULL)
+	{
+		entry = hash_search(protection_cache, &relid, HASH_FIND, NULL);
+		if (entry != NULL)
+			return entry;
+	}
+	if (protection_cxt == NULL)
+		protection_cxt = AllocSetContextCreate(TopMemoryContext,
+											   "childguard protection cache",
+											   ALLOCSET_SMALL_SIZES);
+	build_protection(rel, &built, &subject_output);
+	/* building may have run invalidations that dropped the table */
+	if (protection_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(CgProtection);
+		ctl.hcxt = protection_cxt;
+		protection_cache = hash_create("childguard protection", 64, &ctl,
+									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(protection_cache, &relid, HASH_ENTER, &found);
+	*entry = built;
+	entry->columns = MemoryContextAlloc(protection_cxt,
+										sizeof(CgProtectedColumn) * Max(built.ncolumns, 1));
+	memcpy(entry->columns, built.columns, sizeof(CgProtectedColumn) * built.ncolumns);
+	entry->problem = built.problem ?
+		MemoryContextStrdup(protection_cxt, built.problem) : NULL;
+	if (OidIsValid(subject_output))
+		fmgr_info_cxt(subject_output, &entry->subject_out, protection_cxt);
+	return entry;
+}
+
+/* As cg_protection_of, for a relation the caller has already locked. */
+const CgProtection *
+cg_protection_of_relid(Oid relid)
+{
+	CgProtection *entry;
+	const CgProtection *result;
+	Relation	rel;
+
+	if (protection_cache != NULL)
+	{
+		entry = hash_search(protection_cache, &relid, HASH_FIND, NULL);
+		if (entry != NULL)
+			return entry;
+	}
+	rel = table_open(relid, NoLock);
+	result = cg_protection_of(rel);
+	table_close(rel, NoLock);
+	return result;
+}
+
+void
+cg_report_not_protected(const CgProtection *p, const char *relname)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CG_TABLE_NOT_PROTECTED),
+			 errmsg("table \"%s\" is not protected by childguard", relname),
+			 errdetail("%s", p->problem ? p->problem : "It is not protected."),
+			 errhint("Call childguard.protect() on the table before writing child data to it.")));
+}
