@@ -113,6 +113,10 @@ CREATE TYPE childguard.child_data (
 COMMENT ON TYPE childguard.child_data IS
 	'A child''s personal information: stored encrypted (AES-256-GCM) and bound to its child and category; shown as plaintext only when the read is allowed. Modifier: the category, e.g. child_data(name).';
 
+-- ORMs often bind parameters as text or varchar: let them be assigned
+CREATE CAST (text AS childguard.child_data) WITH INOUT AS ASSIGNMENT;
+CREATE CAST (varchar AS childguard.child_data) WITH INOUT AS ASSIGNMENT;
+
 CREATE FUNCTION childguard.child_data_eq(childguard.child_data, childguard.child_data)
 	RETURNS boolean
 	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED AS 'MODULE_PATHNAME';
