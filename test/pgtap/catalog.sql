@@ -1,0 +1,45 @@
+-- The extension's catalog: objects, privileges and function properties.
+BEGIN;
+SELECT plan(22);
+
+SELECT has_type('childguard', 'child_data', 'child_data type exists');
+SELECT has_table('childguard', 'child', 'child registry exists');
+SELECT has_table('childguard', 'data_key', 'data key store exists');
+SELECT has_view('childguard', 'protected_columns', 'protected_columns view exists');
+SELECT has_view('childguard', 'master_key_status', 'master_key_status view exists');
+
+-- nobody but the owner reads the registries or the wrapped keys
+SELECT ok(NOT has_table_privilege('public', 'childguard.data_key', 'SELECT'), 'PUBLIC cannot read wrapped keys');
+SELECT ok(NOT has_table_privilege('public', 'childguard.child', 'SELECT'), 'PUBLIC cannot read the child registry');
+SELECT ok(NOT has_table_privilege('public', 'childguard.data_key', 'UPDATE'), 'PUBLIC cannot change keys');
+SELECT ok(NOT has_function_privilege('public', 'childguard._new_data_key(bigint, integer)', 'EXECUTE'), 'PUBLIC cannot mint data keys');
+SELECT ok(NOT has_function_privilege('public', 'childguard._rewrap_data_key(bigint, integer, bytea, bytea)', 'EXECUTE'), 'PUBLIC cannot rewrap data keys');
+SELECT ok(NOT has_function_privilege('public', 'childguard.register_child(text, date)', 'EXECUTE'), 'PUBLIC cannot register children');
+SELECT ok(NOT has_function_privilege('public', 'childguard.rotate_master_key()', 'EXECUTE'), 'PUBLIC cannot rotate keys');
+
+-- SECURITY DEFINER functions pin their search_path
+SELECT is_definer('childguard', 'register_child', ARRAY['text', 'date'], 'register_child is SECURITY DEFINER');
+SELECT ok((SELECT proconfig @> ARRAY['search_path=pg_catalog, pg_temp'] FROM pg_proc
+            WHERE oid = 'childguard.register_child(text, date)'::regprocedure), 'register_child pins search_path');
+SELECT ok((SELECT proconfig @> ARRAY['search_path=pg_catalog, pg_temp'] FROM pg_proc
+            WHERE oid = 'childguard.rotate_master_key()'::regprocedure), 'rotate_master_key pins search_path');
+SELECT isnt_definer('childguard', 'protect', ARRAY['regclass', 'name', 'jsonb'], 'protect runs with the caller''s rights (table owner)');
+
+-- the type's I/O is not parallel safe (keys live in the leader) and not immutable
+SELECT is((SELECT proparallel FROM pg_proc WHERE oid = 'childguard.child_data_out(childguard.child_data)'::regprocedure),
+          'r', 'output function is parallel restricted');
+SELECT is((SELECT provolatile FROM pg_proc WHERE oid = 'childguard.child_data_out(childguard.child_data)'::regprocedure),
+          's', 'output function is stable');
+SELECT ok(NOT (SELECT proleakproof FROM pg_proc WHERE oid = 'childguard.child_data_eq(childguard.child_data, childguard.child_data)'::regprocedure),
+          'equality is not leakproof');
+
+-- registries are dumped with the database
+SELECT is((SELECT count(*)::int FROM pg_extension e, unnest(e.extconfig) c
+            WHERE e.extname = 'childguard'), 3, 'child, its sequence and data_key are configuration tables');
+
+-- the categories
+SELECT is((SELECT count(*)::int FROM childguard.category), 13, 'thirteen categories');
+SELECT ok(has_table_privilege('public', 'childguard.category', 'SELECT'), 'anyone can read the category list');
+
+SELECT * FROM finish();
+ROLLBACK;
