@@ -161,5 +161,20 @@ SELECT childguard.protect('students', 'id', '{"phone": "contact"}');
 UPDATE students SET phone = '13800000000' WHERE id = 'p-42';
 SELECT id, phone FROM students ORDER BY id;
 
+-- ALTER TABLE routes that would store values without the seal trigger
+ALTER TABLE students ADD COLUMN motto childguard.child_data DEFAULT '勤奋';
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE students ADD COLUMN nickname text;
+UPDATE students SET nickname = '明明';
+ALTER TABLE students ALTER COLUMN nickname TYPE childguard.child_data USING nickname::childguard.child_data;
+\echo :LAST_ERROR_SQLSTATE
+SELECT nickname FROM students;
+-- the supported migration: a new column, protected, filled by UPDATE
+ALTER TABLE students ADD COLUMN nickname_cd childguard.child_data;
+SELECT childguard.protect('students', 'id', '{"nickname_cd": "name"}');
+UPDATE students SET nickname_cd = nickname;
+ALTER TABLE students DROP COLUMN nickname;
+SELECT id, nickname_cd, (childguard.envelope_info(nickname_cd)).pending FROM students;
+
 DROP TABLE students, nested, scratch;
 DROP FUNCTION flip_byte(text, int), set_subject(text, bigint);

@@ -7,6 +7,10 @@
  *	    child_data but is not protected are refused at executor start;
  *	  - CREATE TABLE AS, SELECT INTO and CREATE MATERIALIZED VIEW that
  *	    would create a table holding child data are refused;
+ *	  - ALTER TABLE that would turn existing values into child data
+ *	    (ALTER COLUMN ... TYPE child_data from another type, ADD COLUMN
+ *	    child_data with a DEFAULT) is refused: table rewrites and missing
+ *	    values bypass the seal trigger;
  *	  - COPY FROM into an unprotected table takes envelopes only (this is
  *	    how pg_restore loads data before the seal trigger is recreated),
  *	    and refuses plaintext.
@@ -20,6 +24,7 @@
 #include "catalog/namespace.h"
 #include "commands/prepare.h"
 #include "nodes/nodeFuncs.h"
+#include "parser/parse_type.h"
 #include "parser/parsetree.h"
 #include "storage/lmgr.h"
 #include "utils/lsyscache.h"
@@ -97,6 +102,69 @@ check_created_table(CreateTableAsStmt *ctas)
 				 errhint("Create the table, protect it with childguard.protect(), then fill it with INSERT ... SELECT.")));
 }
 
+/* Does a column definition's type hold child data? */
+static bool
+column_def_holds_child_data(ColumnDef *def)
+{
+	Oid			typid;
+
+	if (def == NULL || def->typeName == NULL)
+		return false;
+	typid = LookupTypeNameOid(NULL, def->typeName, true);
+	return OidIsValid(typid) && cg_type_holds_child_data(typid) != CG_HOLDS_NONE;
+}
+
+/* A DEFAULT, before parse analysis moves it out of the constraint list. */
+static bool
+column_def_has_default(ColumnDef *def)
+{
+	ListCell   *lc;
+
+	if (def->raw_default != NULL || def->cooked_default != NULL)
+		return true;
+	foreach(lc, def->constraints)
+		if (castNode(Constraint, lfirst(lc))->contype == CONSTR_DEFAULT)
+			return true;
+	return false;
+}
+
+/* Refuse ALTER TABLE commands that would store values without sealing them. */
+static void
+check_alter_table(AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+	Oid			relid = InvalidOid;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+		ColumnDef  *def = (ColumnDef *) cmd->def;
+
+		if (cmd->subtype == AT_AddColumn && column_def_holds_child_data(def) &&
+			column_def_has_default(def))
+			ereport(ERROR,
+					(errcode(ERRCODE_CG_TABLE_NOT_PROTECTED),
+					 errmsg("cannot add child data column \"%s\" with a default", def->colname),
+					 errdetail("Existing rows would get the default without it being sealed for their child."),
+					 errhint("Add the column without a default, protect it, then UPDATE the rows.")));
+		if (cmd->subtype == AT_AlterColumnType && column_def_holds_child_data(def))
+		{
+			AttrNumber	attnum;
+
+			if (!OidIsValid(relid))
+				relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+			attnum = OidIsValid(relid) ? get_attnum(relid, cmd->name) : InvalidAttrNumber;
+			if (attnum != InvalidAttrNumber &&
+				cg_type_holds_child_data(get_atttype(relid, attnum)) == CG_HOLDS_NONE)
+				ereport(ERROR,
+						(errcode(ERRCODE_CG_TABLE_NOT_PROTECTED),
+						 errmsg("cannot convert column \"%s\" to child data in place", cmd->name),
+						 errdetail("A table rewrite would store the values without sealing them for their child."),
+						 errhint("Add a child_data column, protect the table, copy the values with UPDATE, then drop the old column.")));
+		}
+	}
+}
+
 /*
  * ProcessUtility, before the statement runs.  Returns true if it set
  * state that cg_write_guard_utility_end must reset.
@@ -108,6 +176,8 @@ cg_write_guard_utility_begin(Node *stmt)
 		return false;
 	if (IsA(stmt, CreateTableAsStmt))
 		check_created_table((CreateTableAsStmt *) stmt);
+	else if (IsA(stmt, AlterTableStmt))
+		check_alter_table((AlterTableStmt *) stmt);
 	else if (IsA(stmt, CopyStmt))
 	{
 		CopyStmt   *copy = (CopyStmt *) stmt;
