@@ -47,6 +47,7 @@ typedef struct DekSlot
 
 static DekSlot *dek_cache = NULL;
 static int	dek_cache_fill = 0;
+static uint32 dek_cache_generation = 0;	/* master-key load it was filled under */
 
 void
 cg_data_keys_flush(void)
@@ -146,6 +147,12 @@ cg_data_key(uint64 subject_no, uint32 key_version, CgKeyStatus *status)
 	{
 		cg_secure_mem_ensure_locked();
 		dek_cache = cg_secure_alloc(sizeof(DekSlot) * DEK_CACHE_SLOTS);
+	}
+	/* a reload that changed the master key invalidates every unwrapped key */
+	if (cg_master_key_generation() != dek_cache_generation)
+	{
+		cg_data_keys_flush();
+		dek_cache_generation = cg_master_key_generation();
 	}
 	for (i = slot_of(subject_no, key_version);; i = (i + 1) & (DEK_CACHE_SLOTS - 1))
 	{

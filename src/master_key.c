@@ -36,6 +36,7 @@ static char *previous_master_key_command = NULL;
 static CgMasterKey *current_key = NULL;
 static CgMasterKey *previous_key = NULL;
 static bool keys_stale = true;
+static uint32 keys_generation = 0;	/* bumped at every (re)load */
 
 #define KEY_ID_LABEL "childguard master key id v1"
 
@@ -280,6 +281,20 @@ ensure_keys_loaded(void)
 		memcmp(current_key->id, previous_key->id, CG_KEY_ID_LEN) == 0)
 		previous_key->loaded = false;	/* same key twice: nothing to rotate */
 	keys_stale = false;
+	keys_generation++;
+}
+
+/*
+ * Which load of the master keys is in force; reloads first if a SIGHUP
+ * changed a source.  Caches of unwrapped data keys compare it so that a
+ * key taken out of the configuration stops decrypting at once.
+ */
+uint32
+cg_master_key_generation(void)
+{
+	if (keys_stale || current_key == NULL)
+		ensure_keys_loaded();
+	return keys_generation;
 }
 
 /*

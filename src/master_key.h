@@ -24,5 +24,6 @@ extern const CgMasterKey *cg_master_key_current(void);
 extern const CgMasterKey *cg_master_key_previous(void);
 extern const CgMasterKey *cg_master_key_by_id(const uint8 *id);
 extern char *cg_key_id_hex(const uint8 *id);
+extern uint32 cg_master_key_generation(void);
 
 #endif							/* CHILDGUARD_MASTER_KEY_H */
