@@ -78,6 +78,20 @@ open_value(struct varlena *value, bool required, size_t *len)
 	return cg_envelope_open(&env, key, len);
 }
 
+/* What text and binary output show: the plaintext if allowed, else the envelope. */
+static char *
+value_to_text(struct varlena *value, size_t *len)
+{
+	char	   *text = open_value(value, false, len);
+
+	if (text == NULL)
+	{
+		text = cg_envelope_to_text(value);
+		*len = strlen(text);
+	}
+	return text;
+}
+
 PG_FUNCTION_INFO_V1(child_data_in);
 Datum
 child_data_in(PG_FUNCTION_ARGS)
@@ -91,11 +105,9 @@ PG_FUNCTION_INFO_V1(child_data_out);
 Datum
 child_data_out(PG_FUNCTION_ARGS)
 {
-	struct varlena *value = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
 	size_t		len;
-	char	   *plain = open_value(value, false, &len);
 
-	PG_RETURN_CSTRING(plain ? plain : cg_envelope_to_text(value));
+	PG_RETURN_CSTRING(value_to_text(PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0)), &len));
 }
 
 PG_FUNCTION_INFO_V1(child_data_recv);
@@ -113,18 +125,12 @@ PG_FUNCTION_INFO_V1(child_data_send);
 Datum
 child_data_send(PG_FUNCTION_ARGS)
 {
-	struct varlena *value = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
 	size_t		len;
-	char	   *plain = open_value(value, false, &len);
+	char	   *text = value_to_text(PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0)), &len);
 	StringInfoData buf;
 
-	if (plain == NULL)
-	{
-		plain = cg_envelope_to_text(value);
-		len = strlen(plain);
-	}
 	pq_begintypsend(&buf);
-	pq_sendtext(&buf, plain, len);
+	pq_sendtext(&buf, text, len);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 

@@ -142,6 +142,7 @@ cg_data_key(uint64 subject_no, uint32 key_version, CgKeyStatus *status)
 	bool	   *nulls;
 	uint8		dek[CG_KEY_LEN];
 	DekSlot    *slot;
+	uint32		generation;
 
 	if (dek_cache == NULL)
 	{
@@ -149,10 +150,11 @@ cg_data_key(uint64 subject_no, uint32 key_version, CgKeyStatus *status)
 		dek_cache = cg_secure_alloc(sizeof(DekSlot) * DEK_CACHE_SLOTS);
 	}
 	/* a reload that changed the master key invalidates every unwrapped key */
-	if (cg_master_key_generation() != dek_cache_generation)
+	generation = cg_master_key_generation();
+	if (generation != dek_cache_generation)
 	{
 		cg_data_keys_flush();
-		dek_cache_generation = cg_master_key_generation();
+		dek_cache_generation = generation;
 	}
 	for (i = slot_of(subject_no, key_version);; i = (i + 1) & (DEK_CACHE_SLOTS - 1))
 	{
