@@ -6,7 +6,12 @@ EXTVERSION   = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^'
 
 MODULE_big   = childguard
 OBJS         = $(patsubst %.c,%.o,$(wildcard src/*.c))
-DATA         = $(wildcard sql/$(EXTENSION)--*.sql)
+# The install script is assembled from sql/install/NN_topic.sql, one concern
+# each, in name order; upgrade scripts (sql/childguard--A--B.sql) are kept whole.
+CG_INSTALL_SQL = $(EXTENSION)--$(EXTVERSION).sql
+CG_INSTALL_PARTS  = $(sort $(wildcard sql/install/*.sql))
+DATA_built   = $(CG_INSTALL_SQL)
+DATA         = $(wildcard sql/$(EXTENSION)--*--*.sql)
 DOCS         = README.md
 
 PG_CPPFLAGS  = -I$(srcdir)/src
@@ -24,6 +29,9 @@ override with_llvm = no
 ifeq ($(filter check demo,$(MAKECMDGOALS)),)
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+$(CG_INSTALL_SQL): $(CG_INSTALL_PARTS)
+	cat $^ > $@
 else
 .PHONY: check demo
 check:

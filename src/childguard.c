@@ -18,6 +18,7 @@
 #include "master_key.h"
 #include "read_policy.h"
 #include "secure_mem.h"
+#include "statement.h"
 #include "write_guard.h"
 
 PG_MODULE_MAGIC;
@@ -26,16 +27,58 @@ void		_PG_init(void);
 
 /* previous hooks, kept together */
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 static void
 cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
+	if (cg_statement_nesting() == 0)
+		cg_statement_begin();
 	cg_write_guard_executor_start(queryDesc);
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/* Run and Finish only keep the nesting level (see statement.c). */
+static void
+cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+			   bool execute_once)
+{
+	cg_statement_enter();
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		cg_statement_leave();
+	}
+	PG_END_TRY();
+}
+
+static void
+cg_ExecutorFinish(QueryDesc *queryDesc)
+{
+	cg_statement_enter();
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		cg_statement_leave();
+	}
+	PG_END_TRY();
 }
 
 static void
@@ -44,8 +87,12 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				  ParamListInfo params, QueryEnvironment *queryEnv,
 				  DestReceiver *dest, QueryCompletion *qc)
 {
-	bool		began = cg_write_guard_utility_begin(pstmt->utilityStmt);
+	bool		began;
 
+	if (cg_statement_nesting() == 0)
+		cg_statement_begin();
+	began = cg_write_guard_utility_begin(pstmt->utilityStmt);
+	cg_statement_enter();
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -57,6 +104,7 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	}
 	PG_FINALLY();
 	{
+		cg_statement_leave();
 		cg_write_guard_utility_end(began);
 	}
 	PG_END_TRY();
@@ -81,6 +129,10 @@ _PG_init(void)
 
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = cg_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = cg_ExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = cg_ExecutorFinish;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = cg_ProcessUtility;
 }

@@ -32,6 +32,20 @@ cg_purpose_declared(void)
 	return session_purpose != NULL && session_purpose[0] != '\0';
 }
 
+/* The session's declared purpose, or NULL; for the audit record. */
+const char *
+cg_current_purpose(void)
+{
+	return cg_purpose_declared() ? session_purpose : NULL;
+}
+
+/* The staff grant the current statement reads under, or 0 if none. */
+int64
+cg_current_grant_id(void)
+{
+	return 0;
+}
+
 /* What the session may see of this value now. */
 CgReadAction
 cg_read_decide(const CgEnvelope *env)

@@ -19,6 +19,8 @@ typedef enum CgReadAction
 
 extern void cg_read_policy_define_gucs(void);
 extern bool cg_purpose_declared(void);
+extern const char *cg_current_purpose(void);
+extern int64 cg_current_grant_id(void);
 extern CgReadAction cg_read_decide(const CgEnvelope *env);
 
 #endif							/* CHILDGUARD_READ_POLICY_H */

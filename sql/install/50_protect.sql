@@ -1,0 +1,117 @@
+-------------------------------------------------------------------------------
+-- Protecting tables
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION childguard.seal_row() RETURNS trigger
+	LANGUAGE C AS 'MODULE_PATHNAME', 'cg_seal_row';
+COMMENT ON FUNCTION childguard.seal_row() IS
+	'Row trigger installed by protect(): seals typed-in child data for the row''s child and the column''s category.';
+
+CREATE FUNCTION childguard.protect(tbl regclass, subject_column name,
+								   categories jsonb DEFAULT '{}')
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cgtype oid := 'childguard.child_data'::pg_catalog.regtype;
+	col record;
+	cat text;
+	key text;
+BEGIN
+	IF tbl IS NULL OR subject_column IS NULL THEN
+		RAISE EXCEPTION 'table and subject column are required' USING ERRCODE = '22004';
+	END IF;
+	IF pg_catalog.jsonb_typeof(categories) IS DISTINCT FROM 'object' THEN
+		RAISE EXCEPTION 'categories must be a JSON object mapping column names to categories'
+			USING ERRCODE = '22023', HINT = 'For example: {"name": "name", "school": "school"}';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+	               WHERE a.attrelid = tbl AND a.attname = subject_column
+	                 AND a.attnum > 0 AND NOT a.attisdropped) THEN
+		RAISE EXCEPTION 'column "%" of relation "%" does not exist', subject_column, tbl
+			USING ERRCODE = '42703';
+	END IF;
+	-- every key must name a child_data column, every value a known category
+	FOR key, cat IN SELECT * FROM pg_catalog.jsonb_each_text(categories) LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+		               WHERE a.attrelid = tbl AND a.attname = key
+		                 AND a.attnum > 0 AND NOT a.attisdropped) THEN
+			RAISE EXCEPTION 'column "%" of relation "%" does not exist', key, tbl
+				USING ERRCODE = '42703';
+		END IF;
+		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+		               WHERE a.attrelid = tbl AND a.attname = key AND a.atttypid = cgtype) THEN
+			RAISE EXCEPTION 'column "%" of relation "%" is not of type childguard.child_data', key, tbl
+				USING ERRCODE = '42804',
+				      HINT = 'Only child_data columns can be classified.';
+		END IF;
+		IF NOT EXISTS (SELECT 1 FROM childguard.category c WHERE c.category = pg_catalog.lower(cat)) THEN
+			RAISE EXCEPTION 'unknown child data category "%"', cat
+				USING ERRCODE = '22023',
+				      HINT = 'Known categories are listed in childguard.category.';
+		END IF;
+	END LOOP;
+	IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+	           WHERE a.attrelid = tbl AND a.attname = subject_column AND a.atttypid = cgtype) THEN
+		RAISE EXCEPTION 'subject column "%" cannot hold child data itself', subject_column
+			USING ERRCODE = '42804';
+	END IF;
+	FOR key, cat IN SELECT * FROM pg_catalog.jsonb_each_text(categories) LOOP
+		EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE childguard.child_data(%s)',
+		                          tbl, key, pg_catalog.lower(cat));
+	END LOOP;
+	-- every child_data column must now have a category
+	FOR col IN SELECT a.attname FROM pg_catalog.pg_attribute a
+	           WHERE a.attrelid = tbl AND a.atttypid = cgtype AND a.atttypmod < 0
+	             AND a.attnum > 0 AND NOT a.attisdropped LOOP
+		RAISE EXCEPTION 'column "%" of relation "%" has no data category', col.attname, tbl
+			USING ERRCODE = '22023',
+			      HINT = pg_catalog.format('Name it in categories, e.g. {"%s": "other"}.', col.attname);
+	END LOOP;
+	IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+	           WHERE t.tgrelid = tbl AND t.tgname = 'zz_childguard_seal') THEN
+		EXECUTE pg_catalog.format('DROP TRIGGER zz_childguard_seal ON %s', tbl);
+	END IF;
+	-- named to sort last, so it sees what other BEFORE triggers wrote
+	EXECUTE pg_catalog.format(
+		'CREATE TRIGGER zz_childguard_seal BEFORE INSERT OR UPDATE ON %s '
+		'FOR EACH ROW EXECUTE FUNCTION childguard.seal_row(%L)', tbl, subject_column);
+	-- ALWAYS: session_replication_role = replica must not switch sealing off
+	EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER zz_childguard_seal', tbl);
+END
+$$;
+COMMENT ON FUNCTION childguard.protect(regclass, name, jsonb) IS
+	'Protect a table: classify its child_data columns by category and install the trigger that seals each value for the row''s child (named by subject_column). Run as the table''s owner.';
+
+CREATE FUNCTION childguard.unprotect(tbl regclass) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS zz_childguard_seal ON %s', tbl);
+END
+$$;
+COMMENT ON FUNCTION childguard.unprotect(regclass) IS
+	'Remove the seal trigger.  Stored values stay encrypted; the table then refuses new child data until protected again.';
+
+CREATE VIEW childguard.protected_columns AS
+	SELECT c.oid::regclass AS table_name,
+	       a.attname AS column_name,
+	       pg_catalog.format_type(a.atttypid, a.atttypmod) AS column_type,
+	       pg_catalog.substring(pg_catalog.format_type(a.atttypid, a.atttypmod),
+	                            '\((.*)\)$') AS category,
+	       t.tgargs IS NOT NULL AS is_protected,
+	       pg_catalog.convert_from(pg_catalog.substr(t.tgargs, 1,
+	                   pg_catalog.position(t.tgargs, '\x00'::bytea) - 1), 'UTF8') AS subject_column
+	  FROM pg_catalog.pg_attribute a
+	  JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+	  LEFT JOIN pg_catalog.pg_trigger t
+	    ON t.tgrelid = c.oid AND t.tgfoid = 'childguard.seal_row()'::pg_catalog.regprocedure
+	   AND t.tgenabled = 'A'
+	 WHERE a.atttypid = 'childguard.child_data'::pg_catalog.regtype
+	   AND a.attnum > 0 AND NOT a.attisdropped
+	   AND c.relkind IN ('r', 'p');
+GRANT SELECT ON childguard.protected_columns TO PUBLIC;
+COMMENT ON VIEW childguard.protected_columns IS
+	'Every child_data column in the database, its category, and whether its table is protected.';
