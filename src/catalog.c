@@ -34,6 +34,7 @@
 
 #include "catalog.h"
 #include "data_keys.h"
+#include "decision.h"
 #include "protection.h"
 #include "subjects.h"
 
@@ -57,10 +58,25 @@ catalog_refresh(void)
 											  ObjectIdGetDatum(nsp));
 		cat.child_rel = get_relname_relid("child", nsp);
 		cat.child_id_index = get_relname_relid("child_child_id_key", nsp);
+		cat.child_pkey_index = get_relname_relid("child_pkey", nsp);
+		cat.child_guardian_rel = get_relname_relid("child_guardian", nsp);
+		cat.officer_rel = get_relname_relid("officer", nsp);
+		cat.purpose_rel = get_relname_relid("purpose", nsp);
+		cat.purpose_name_index = get_relname_relid("purpose_purpose_key", nsp);
+		cat.assessment_rel = get_relname_relid("security_assessment", nsp);
+		cat.consent_rel = get_relname_relid("consent", nsp);
+		cat.consent_index = get_relname_relid("consent_subject_purpose_idx", nsp);
+		cat.grant_rel = get_relname_relid("access_grant", nsp);
 		cat.data_key_rel = get_relname_relid("data_key", nsp);
 		cat.data_key_index = get_relname_relid("data_key_pkey", nsp);
 		fname = list_make2(makeString("childguard"), makeString("seal_row"));
 		cat.seal_function = LookupFuncName(fname, 0, NULL, true);
+		{
+			Oid			argtypes[1] = {TEXTOID};
+
+			fname = list_make2(makeString("childguard"), makeString("row_visible"));
+			cat.row_visible_function = LookupFuncName(fname, 1, argtypes, true);
+		}
 		cat.present = OidIsValid(cat.child_data_type);
 	}
 	cat_valid = true;
@@ -92,6 +108,19 @@ on_relcache_inval(Datum arg, Oid relid)
 		cg_subjects_flush();
 	if (!OidIsValid(relid) || relid == cat.data_key_rel)
 		cg_data_keys_flush();
+	if (!OidIsValid(relid) || cg_is_policy_registry(relid))
+		cg_decision_flush();
+}
+
+/* Does the read decision depend on this registry table? */
+bool
+cg_is_policy_registry(Oid relid)
+{
+	return cat_valid && OidIsValid(relid) &&
+		(relid == cat.child_rel || relid == cat.child_guardian_rel ||
+		 relid == cat.officer_rel || relid == cat.purpose_rel ||
+		 relid == cat.assessment_rel || relid == cat.consent_rel ||
+		 relid == cat.grant_rel);
 }
 
 /* A type, function or schema changed: our OIDs may be stale. */
@@ -100,6 +129,13 @@ on_syscache_inval(Datum arg, int cacheid, uint32 hashvalue)
 {
 	cat_valid = false;
 	cg_protection_forget(InvalidOid);
+	cg_decision_flush();
+}
+
+static void
+on_role_inval(Datum arg, int cacheid, uint32 hashvalue)
+{
+	cg_decision_flush();
 }
 
 void
@@ -108,6 +144,10 @@ cg_catalog_register_callbacks(void)
 	CacheRegisterRelcacheCallback(on_relcache_inval, (Datum) 0);
 	CacheRegisterSyscacheCallback(TYPEOID, on_syscache_inval, (Datum) 0);
 	CacheRegisterSyscacheCallback(NAMESPACEOID, on_syscache_inval, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, on_syscache_inval, (Datum) 0);
+	/* roles: grants name them, and membership decides who holds a grant */
+	CacheRegisterSyscacheCallback(AUTHOID, on_role_inval, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, on_role_inval, (Datum) 0);
 }
 
 /*
@@ -160,4 +200,38 @@ cg_catalog_changed(PG_FUNCTION_ARGS)
 				 errmsg("childguard._catalog_changed() must be called as a trigger")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * Call fn for every row of relid matching keys (through indexid, or a
+ * heap scan if InvalidOid), read with the catalog snapshot like
+ * cg_catalog_fetch.  fn sees the deformed row in the caller's context.
+ */
+void
+cg_catalog_scan(Oid relid, Oid indexid, ScanKey keys, int nkeys,
+				CgRowFn fn, void *arg)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	Datum	   *values;
+	bool	   *nulls;
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "childguard registry is missing in this database");
+	rel = table_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	values = palloc(desc->natts * sizeof(Datum));
+	nulls = palloc(desc->natts * sizeof(bool));
+	scan = systable_beginscan(rel, indexid, OidIsValid(indexid), NULL, nkeys, keys);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		heap_deform_tuple(tuple, desc, values, nulls);
+		fn(values, nulls, arg);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	pfree(values);
+	pfree(nulls);
 }

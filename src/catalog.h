@@ -20,6 +20,38 @@
 #define Anum_cg_child_birth_date	3
 #define Anum_cg_child_key_version	4
 #define Anum_cg_child_erased_at		6
+#define Anum_cg_child_in_difficulty	7
+#define Anum_cg_child_can_express	8
+
+#define Anum_cg_purpose_purpose_id	1
+#define Anum_cg_purpose_purpose		2
+#define Anum_cg_purpose_kind		3
+#define Anum_cg_purpose_categories	4
+#define Anum_cg_purpose_retention	5
+#define Anum_cg_purpose_forbidden_in_difficulty 6
+
+#define Anum_cg_assessment_purpose_id	2
+
+#define Anum_cg_consent_consent_id		1
+#define Anum_cg_consent_subject_no		2
+#define Anum_cg_consent_purpose_id		3
+#define Anum_cg_consent_decision		4
+#define Anum_cg_consent_giver_kind		5
+#define Anum_cg_consent_informed_guardian_id 7
+#define Anum_cg_consent_given_at		10
+#define Anum_cg_consent_withdrawn_at	12
+#define Anum_cg_consent_lapsed_at		13
+
+#define Anum_cg_grant_grant_id		1
+#define Anum_cg_grant_grantee		2
+#define Anum_cg_grant_purposes		3
+#define Anum_cg_grant_categories	4
+#define Anum_cg_grant_max_children	5
+#define Anum_cg_grant_valid_from	6
+#define Anum_cg_grant_valid_until	7
+#define Anum_cg_grant_processor		8
+#define Anum_cg_grant_approved_at	14
+#define Anum_cg_grant_revoked_at	16
 
 #define Anum_cg_data_key_subject_no		1
 #define Anum_cg_data_key_key_version	2
@@ -32,8 +64,18 @@ typedef struct CgCatalog
 	Oid			namespace_oid;
 	Oid			child_data_type;
 	Oid			seal_function;
+	Oid			row_visible_function;
 	Oid			child_rel;
 	Oid			child_id_index;
+	Oid			child_pkey_index;
+	Oid			child_guardian_rel;
+	Oid			officer_rel;
+	Oid			purpose_rel;
+	Oid			purpose_name_index;
+	Oid			assessment_rel;
+	Oid			consent_rel;
+	Oid			consent_index;
+	Oid			grant_rel;
 	Oid			data_key_rel;
 	Oid			data_key_index;
 } CgCatalog;
@@ -41,6 +83,11 @@ typedef struct CgCatalog
 extern const CgCatalog *cg_catalog(void);
 extern Oid	cg_child_data_type(void);
 extern void cg_catalog_register_callbacks(void);
+typedef void (*CgRowFn) (Datum *values, bool *nulls, void *arg);
+
+extern bool cg_is_policy_registry(Oid relid);
+extern void cg_catalog_scan(Oid relid, Oid indexid, ScanKey keys, int nkeys,
+							CgRowFn fn, void *arg);
 extern bool cg_catalog_fetch(Oid relid, Oid indexid, ScanKey keys, int nkeys,
 							 Datum **values, bool **nulls);
 

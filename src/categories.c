@@ -10,7 +10,10 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
 
 #include "categories.h"
 
@@ -67,4 +70,41 @@ cg_report_unknown_category(const char *name)
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown child data category \"%s\"", name),
 			 errhint("Known categories are: %s.", all.data)));
+}
+
+/* The set named by a text[] of category names; unknown names are ignored. */
+CgCategorySet
+cg_category_set_from_array(Datum text_array)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(text_array);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	CgCategorySet set = 0;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		int			id;
+
+		if (nulls[i])
+			continue;
+		id = cg_category_lookup(TextDatumGetCString(elems[i]));
+		if (id != 0)
+			set |= CG_CATEGORY_BIT(id);
+	}
+	return set;
+}
+
+/* "name, school" for messages. */
+char *
+cg_category_set_names(CgCategorySet set)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int id = CG_CATEGORY_MIN; id <= CG_CATEGORY_MAX; id++)
+		if (set & CG_CATEGORY_BIT(id))
+			appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", cg_category_name(id));
+	return buf.len > 0 ? buf.data : pstrdup("none");
 }

@@ -20,4 +20,11 @@ extern const char *cg_category_name(int id);
 extern int	cg_category_lookup(const char *name);
 extern void cg_report_unknown_category(const char *name);
 
+/* A set of categories: bit (1 << id). */
+typedef uint32 CgCategorySet;
+#define CG_CATEGORY_BIT(id) ((CgCategorySet) 1 << (id))
+
+extern CgCategorySet cg_category_set_from_array(Datum text_array);
+extern char *cg_category_set_names(CgCategorySet set);
+
 #endif							/* CHILDGUARD_CATEGORIES_H */

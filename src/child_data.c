@@ -24,6 +24,7 @@
 #include "categories.h"
 #include "childguard_errcodes.h"
 #include "data_keys.h"
+#include "decision.h"
 #include "envelope.h"
 #include "pending.h"
 #include "read_policy.h"
@@ -39,9 +40,25 @@ value_from_text(const char *text, size_t len)
 	return cg_pending_seal(text, len);
 }
 
+/* The error for a denied read (always, when comparing). */
+static void
+report_denied(const CgEnvelope *env, const char *why, bool comparing)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CG_READ_DENIED),
+			 errmsg(comparing ? "permission denied to compare child data" :
+					"permission denied to read child data"),
+			 errdetail("%s The value is %s data of subject %llu.", why,
+					   cg_category_name(env->category),
+					   (unsigned long long) env->subject),
+			 errhint("Reads are allowed for a declared purpose with the child's consent in force, within the purpose's categories and the role's access grant.")));
+}
+
 /*
- * The plaintext of value if the session may use it now, else NULL (show
- * the envelope).  With required, "may not" is an error instead.
+ * The plaintext of value if the session may use it now; NULL if the
+ * envelope is to be shown instead; the mask if denied and the session
+ * asked for masks.  With required (comparison), anything but plaintext is
+ * an error, so comparison is never an oracle.
  */
 static char *
 open_value(struct varlena *value, bool required, size_t *len)
@@ -49,20 +66,28 @@ open_value(struct varlena *value, bool required, size_t *len)
 	CgEnvelope	env;
 	const uint8 *key;
 	CgKeyStatus status;
+	const char *why = NULL;
 
 	cg_envelope_parse(value, &env);
-	if (cg_read_decide(&env) == CG_READ_ENVELOPE)
-	{
-		if (!required)
-			return NULL;
-		ereport(ERROR,
-				(errcode(ERRCODE_CG_PURPOSE_REQUIRED),
-				 errmsg("cannot compare child data without a declared purpose"),
-				 errdetail("Comparing child data reads it, and reading needs a purpose."),
-				 errhint("SET childguard.purpose to the purpose of this work.")));
-	}
 	if (env.flags & CG_ENV_PENDING)
+	{
+		/* this session's own typed-in value, not yet sealed for a child */
+		if (!cg_purpose_declared())
+			goto no_purpose;
 		return cg_pending_open(&env, len);
+	}
+	switch (cg_decide_read(env.subject, env.category, &why))
+	{
+		case CG_VERDICT_ENVELOPE:
+			goto no_purpose;
+		case CG_VERDICT_DENY:
+			if (required || cg_denied_read() == CG_DENIED_ERROR)
+				report_denied(&env, why, required);
+			*len = strlen(cg_denied_mask());
+			return pstrdup(cg_denied_mask());
+		case CG_VERDICT_ALLOW:
+			break;
+	}
 	key = cg_data_key(env.subject, env.key_version, &status);
 	if (key == NULL && status == CG_KEY_DESTROYED && !required)
 		return NULL;
@@ -76,6 +101,16 @@ open_value(struct varlena *value, bool required, size_t *len)
 				 errdetail("The value is sealed for subject %llu, key version %u.",
 						   (unsigned long long) env.subject, env.key_version)));
 	return cg_envelope_open(&env, key, len);
+
+no_purpose:
+	if (!required)
+		return NULL;
+	ereport(ERROR,
+			(errcode(ERRCODE_CG_PURPOSE_REQUIRED),
+			 errmsg("cannot compare child data without a declared purpose"),
+			 errdetail("Comparing child data reads it, and reading needs a purpose."),
+			 errhint("SET childguard.purpose to the purpose of this work.")));
+	return NULL;				/* keep compiler quiet */
 }
 
 /* What text and binary output show: the plaintext if allowed, else the envelope. */

@@ -15,6 +15,7 @@
 #include "utils/guc.h"
 
 #include "catalog.h"
+#include "decision.h"
 #include "master_key.h"
 #include "read_policy.h"
 #include "secure_mem.h"
@@ -88,10 +89,14 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				  DestReceiver *dest, QueryCompletion *qc)
 {
 	bool		began;
+	bool		copy_out = IsA(pstmt->utilityStmt, CopyStmt) &&
+		!((CopyStmt *) pstmt->utilityStmt)->is_from;
 
 	if (cg_statement_nesting() == 0)
 		cg_statement_begin();
 	began = cg_write_guard_utility_begin(pstmt->utilityStmt);
+	if (copy_out)
+		cg_decision_copy_out(true);
 	cg_statement_enter();
 	PG_TRY();
 	{
@@ -105,6 +110,8 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	PG_FINALLY();
 	{
 		cg_statement_leave();
+		if (copy_out)
+			cg_decision_copy_out(false);
 		cg_write_guard_utility_end(began);
 	}
 	PG_END_TRY();

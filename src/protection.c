@@ -9,7 +9,9 @@
  * type modifier, and the table has childguard's seal trigger: BEFORE
  * INSERT OR UPDATE, FOR EACH ROW, on all columns, no WHEN clause, enabled
  * ALWAYS (so session_replication_role cannot switch it off), naming the
- * subject column as its one argument.  Any DDL that could change that
+ * subject column as its one argument; and row-level security enabled,
+ * forced on the owner, with restrictive SELECT and UPDATE policies whose
+ * predicate is childguard.row_visible().  Any DDL that could change that
  * answer invalidates the table's relcache entry, and catalog.c forwards
  * the invalidation here.
  *
@@ -26,6 +28,9 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "nodes/nodeFuncs.h"
+#include "rewrite/rowsecurity.h"
+#include "utils/acl.h"
 #include "utils/rel.h"
 #include "utils/typcache.h"
 
@@ -141,6 +146,53 @@ find_seal_trigger(Relation rel, Oid seal_function, bool *disabled)
 	return NULL;
 }
 
+/* Does expr call childguard.row_visible()? */
+static bool
+calls_row_visible(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncExpr) && ((FuncExpr *) node)->funcid == *(Oid *) context)
+		return true;
+	return expression_tree_walker(node, calls_row_visible, context);
+}
+
+/*
+ * Row-level security as protect() sets it: enabled, forced on the owner,
+ * and restrictive SELECT and UPDATE policies whose predicate is
+ * childguard.row_visible().  NULL if so, else what is missing.
+ */
+static const char *
+row_security_problem(Relation rel, Oid row_visible)
+{
+	bool		select_policy = false;
+	bool		update_policy = false;
+	ListCell   *lc;
+
+	if (!rel->rd_rel->relrowsecurity)
+		return "Its row-level security is disabled. ";
+	if (!rel->rd_rel->relforcerowsecurity)
+		return "Its row-level security is not forced on the table owner. ";
+	if (rel->rd_rsdesc != NULL && OidIsValid(row_visible))
+	{
+		foreach(lc, rel->rd_rsdesc->policies)
+		{
+			RowSecurityPolicy *pol = (RowSecurityPolicy *) lfirst(lc);
+
+			if (pol->permissive || pol->qual == NULL ||
+				!calls_row_visible((Node *) pol->qual, &row_visible))
+				continue;
+			if (pol->polcmd == ACL_SELECT_CHR)
+				select_policy = true;
+			else if (pol->polcmd == ACL_UPDATE_CHR)
+				update_policy = true;
+		}
+	}
+	if (!select_policy || !update_policy)
+		return "It lacks childguard's row policies. ";
+	return NULL;
+}
+
 /*
  * Work out the protection of rel into *p, allocating in the current
  * context; the caller copies it into the cache once nothing can run an
@@ -222,6 +274,12 @@ build_protection(Relation rel, CgProtection *p, Oid *subject_output)
 			getTypeOutputInfo(TupleDescAttr(desc, p->subject_attnum - 1)->atttypid,
 							  subject_output, &varlena);
 		}
+	}
+	{
+		const char *rls = row_security_problem(rel, cat->row_visible_function);
+
+		if (rls != NULL)
+			appendStringInfoString(&problem, rls);
 	}
 	if (problem.len > 0)
 	{

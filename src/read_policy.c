@@ -1,29 +1,63 @@
 /*-------------------------------------------------------------------------
  *
  * read_policy.c
- *	  Deciding, when a value is about to be shown or compared, whether its
- *	  plaintext may be used.  Without a declared purpose (pg_dump,
- *	  replication, maintenance) a value is shown as its envelope, which
- *	  text input accepts back unchanged.
+ *	  Settings that shape reads of child data.
+ *
+ *	  childguard.purpose       the session's declared purpose (USERSET: the
+ *	                           application declares it; checked against the
+ *	                           registry and the role's grants, see decision.c)
+ *	  childguard.denied_read   what a denied value shows: error, null, mask
+ *	                           (USERSET: none of them shows plaintext)
+ *	  childguard.denied_mask   the mask text
+ *	  childguard.max_children_per_statement
+ *	                           distinct children one statement may decrypt
+ *	                           unless a grant raises it (SIGHUP, superuser)
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "utils/guc.h"
 
+#include "decision.h"
 #include "read_policy.h"
 
 static char *session_purpose = NULL;
+static int	denied_read = CG_DENIED_ERROR;
+static char *denied_mask = NULL;
+static int	max_children_per_statement = 100;
+
+static const struct config_enum_entry denied_read_options[] = {
+	{"error", CG_DENIED_ERROR, false},
+	{"null", CG_DENIED_NULL, false},
+	{"mask", CG_DENIED_MASK, false},
+	{NULL, 0, false}
+};
 
 void
 cg_read_policy_define_gucs(void)
 {
 	DefineCustomStringVariable("childguard.purpose",
 							   "The purpose for which this session processes child data.",
-							   "Without a purpose, child data is shown only in its encrypted form.",
+							   "Without a purpose, child data is shown only in its encrypted form and rows of protected tables are invisible.",
 							   &session_purpose, "", PGC_USERSET, 0,
+							   cg_check_purpose_setting, NULL, NULL);
+	DefineCustomEnumVariable("childguard.denied_read",
+							 "What a child data value shows when reading it is denied.",
+							 "error raises SQLSTATE ZC105; null shows NULL in query results; mask shows childguard.denied_mask.",
+							 &denied_read, CG_DENIED_ERROR, denied_read_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("childguard.denied_mask",
+							   "The text shown for a denied child data value when childguard.denied_read = mask.",
+							   NULL, &denied_mask, "[withheld]", PGC_USERSET, 0,
 							   NULL, NULL, NULL);
+	DefineCustomIntVariable("childguard.max_children_per_statement",
+							"How many distinct children's data one statement may decrypt.",
+							"A guard against bulk copying (Art 15); an access grant's max_children raises it for its grantee.",
+							&max_children_per_statement, 100, 1, INT_MAX,
+							PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 }
 
 bool
@@ -43,14 +77,23 @@ cg_current_purpose(void)
 int64
 cg_current_grant_id(void)
 {
-	return 0;
+	return cg_decision_grant_id();
 }
 
-/* What the session may see of this value now. */
-CgReadAction
-cg_read_decide(const CgEnvelope *env)
+CgDeniedRead
+cg_denied_read(void)
 {
-	if (!cg_purpose_declared())
-		return CG_READ_ENVELOPE;
-	return CG_READ_PLAINTEXT;
+	return (CgDeniedRead) denied_read;
+}
+
+const char *
+cg_denied_mask(void)
+{
+	return denied_mask ? denied_mask : "";
+}
+
+int
+cg_max_children_per_statement(void)
+{
+	return max_children_per_statement;
 }

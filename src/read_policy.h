@@ -1,26 +1,30 @@
 /*-------------------------------------------------------------------------
  *
  * read_policy.h
- *	  The read-time decision: may this session see this value's plaintext
- *	  now, and what does it see if not.
+ *	  The session's settings for reading child data: its declared purpose,
+ *	  what a denied value shows, and the per-statement limit on distinct
+ *	  children.  The decision itself is in decision.c.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef CHILDGUARD_READ_POLICY_H
 #define CHILDGUARD_READ_POLICY_H
 
-#include "envelope.h"
+#include "postgres.h"
 
-typedef enum CgReadAction
+typedef enum CgDeniedRead
 {
-	CG_READ_ENVELOPE,			/* no purpose declared: the sealed form */
-	CG_READ_PLAINTEXT			/* allowed: decrypt */
-} CgReadAction;
+	CG_DENIED_ERROR,			/* raise ZC105 */
+	CG_DENIED_NULL,				/* NULL in results; the mask where a value is converted */
+	CG_DENIED_MASK				/* childguard.denied_mask */
+} CgDeniedRead;
 
 extern void cg_read_policy_define_gucs(void);
 extern bool cg_purpose_declared(void);
 extern const char *cg_current_purpose(void);
 extern int64 cg_current_grant_id(void);
-extern CgReadAction cg_read_decide(const CgEnvelope *env);
+extern CgDeniedRead cg_denied_read(void);
+extern const char *cg_denied_mask(void);
+extern int	cg_max_children_per_statement(void);
 
 #endif							/* CHILDGUARD_READ_POLICY_H */

@@ -5,6 +5,8 @@
  *	  protect() installs.  It seals each pending value for the row's child
  *	  and the column's category, and refuses sealed values that belong to
  *	  another child or category (copying ciphertext between children).
+ *	  Sealing new data is collection: it needs the declared purpose to need
+ *	  the column's category and the child's consent (decision.c).
  *	  Work that does not change per row (which columns, which categories,
  *	  the subject column's output function) is cached in protection.c.
  *
@@ -19,6 +21,7 @@
 #include "categories.h"
 #include "childguard_errcodes.h"
 #include "data_keys.h"
+#include "decision.h"
 #include "envelope.h"
 #include "pending.h"
 #include "protection.h"
@@ -129,6 +132,10 @@ cg_seal_row(PG_FUNCTION_ARGS)
 
 		if (env.flags & CG_ENV_PENDING)
 		{
+			/* new data: collection needs purpose, necessity and consent */
+			cg_check_collection(&subject, col->category, child_id,
+								RelationGetRelationName(rel),
+								NameStr(TupleDescAttr(desc, col->attnum - 1)->attname));
 			if (repl == NULL)
 			{
 				repl_values = palloc0(desc->natts * sizeof(Datum));

@@ -27,8 +27,16 @@ typedef struct SubjectEntry
 	CgSubject	subject;
 } SubjectEntry;
 
+typedef struct SubjectByNoEntry
+{
+	uint64		subject_no;		/* hash key */
+	bool		registered;
+	CgSubject	subject;
+} SubjectByNoEntry;
+
 static MemoryContext subject_cxt = NULL;
 static HTAB *subject_cache = NULL;
+static HTAB *subject_no_cache = NULL;
 
 void
 cg_subjects_flush(void)
@@ -36,6 +44,7 @@ cg_subjects_flush(void)
 	if (subject_cxt != NULL)
 		MemoryContextReset(subject_cxt);
 	subject_cache = NULL;
+	subject_no_cache = NULL;
 }
 
 static void
@@ -54,24 +63,33 @@ subject_cache_init(void)
 								HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 }
 
-/* Read the registry row for child_id. */
+/* Read the registry row matching key through index. */
 static bool
-subject_fetch(const char *child_id, CgSubject *out)
+subject_fetch(Oid index, ScanKey key, CgSubject *out)
 {
 	const CgCatalog *cat = cg_catalog();
-	ScanKeyData key;
 	Datum	   *values;
 	bool	   *nulls;
 
-	ScanKeyInit(&key, Anum_cg_child_child_id, BTEqualStrategyNumber,
-				F_TEXTEQ, CStringGetTextDatum(child_id));
-	if (!cg_catalog_fetch(cat->child_rel, cat->child_id_index, &key, 1,
-						  &values, &nulls))
+	if (!cg_catalog_fetch(cat->child_rel, index, key, 1, &values, &nulls))
 		return false;
 	out->subject_no = (uint64) DatumGetInt64(values[Anum_cg_child_subject_no - 1]);
 	out->key_version = (uint32) DatumGetInt32(values[Anum_cg_child_key_version - 1]);
 	out->erased = !nulls[Anum_cg_child_erased_at - 1];
+	out->in_difficulty = DatumGetBool(values[Anum_cg_child_in_difficulty - 1]);
+	out->can_express = DatumGetBool(values[Anum_cg_child_can_express - 1]);
+	out->birth_date = DatumGetDateADT(values[Anum_cg_child_birth_date - 1]);
 	return true;
+}
+
+static bool
+subject_fetch_by_id(const char *child_id, CgSubject *out)
+{
+	ScanKeyData key;
+
+	ScanKeyInit(&key, Anum_cg_child_child_id, BTEqualStrategyNumber,
+				F_TEXTEQ, CStringGetTextDatum(child_id));
+	return subject_fetch(cg_catalog()->child_id_index, &key, out);
 }
 
 /* Find the subject for child_id; false if the child is not registered. */
@@ -82,7 +100,7 @@ cg_subject_lookup(const char *child_id, CgSubject *out)
 	bool		found;
 
 	if (strlen(child_id) >= SUBJECT_KEY_LEN)
-		return subject_fetch(child_id, out);
+		return subject_fetch_by_id(child_id, out);
 	if (subject_cache == NULL)
 		subject_cache_init();
 	entry = hash_search(subject_cache, child_id, HASH_FIND, NULL);
@@ -91,7 +109,7 @@ cg_subject_lookup(const char *child_id, CgSubject *out)
 		*out = entry->subject;
 		return true;
 	}
-	if (!subject_fetch(child_id, out))
+	if (!subject_fetch_by_id(child_id, out))
 		return false;
 	/* the fetch may have processed an invalidation that reset the cache */
 	if (subject_cache == NULL || hash_get_num_entries(subject_cache) >= SUBJECT_CACHE_MAX)
@@ -102,4 +120,47 @@ cg_subject_lookup(const char *child_id, CgSubject *out)
 	entry = hash_search(subject_cache, child_id, HASH_ENTER, &found);
 	entry->subject = *out;
 	return true;
+}
+
+/*
+ * Find the subject by its number (what envelopes carry); false if there
+ * is no such subject in this database.  Misses are cached too.
+ */
+bool
+cg_subject_by_no(uint64 subject_no, CgSubject *out)
+{
+	SubjectByNoEntry *entry;
+	ScanKeyData key;
+	bool		registered;
+	bool		found;
+
+	if (subject_no_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		if (subject_cxt == NULL)
+			subject_cache_init();
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(SubjectByNoEntry);
+		ctl.hcxt = subject_cxt;
+		subject_no_cache = hash_create("childguard subjects by number", 1024, &ctl,
+									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(subject_no_cache, &subject_no, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		*out = entry->subject;
+		return entry->registered;
+	}
+	ScanKeyInit(&key, Anum_cg_child_subject_no, BTEqualStrategyNumber,
+				F_INT8EQ, Int64GetDatum((int64) subject_no));
+	memset(out, 0, sizeof(*out));
+	registered = subject_fetch(cg_catalog()->child_pkey_index, &key, out);
+	/* the fetch may have processed an invalidation that reset the cache */
+	if (subject_no_cache == NULL || hash_get_num_entries(subject_no_cache) >= SUBJECT_CACHE_MAX)
+		return registered;
+	entry = hash_search(subject_no_cache, &subject_no, HASH_ENTER, &found);
+	entry->registered = registered;
+	entry->subject = *out;
+	return registered;
 }

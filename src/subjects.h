@@ -11,14 +11,20 @@
 
 #include "postgres.h"
 
+#include "utils/date.h"
+
 typedef struct CgSubject
 {
 	uint64		subject_no;
 	uint32		key_version;
 	bool		erased;
+	bool		in_difficulty;	/* 困境儿童 (D-Art 12) */
+	bool		can_express;	/* able to express their will */
+	DateADT		birth_date;
 } CgSubject;
 
 extern bool cg_subject_lookup(const char *child_id, CgSubject *out);
+extern bool cg_subject_by_no(uint64 subject_no, CgSubject *out);
 extern void cg_subjects_flush(void);
 
 #endif							/* CHILDGUARD_SUBJECTS_H */

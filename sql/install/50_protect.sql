@@ -7,11 +7,17 @@ CREATE FUNCTION childguard.seal_row() RETURNS trigger
 COMMENT ON FUNCTION childguard.seal_row() IS
 	'Row trigger installed by protect(): seals typed-in child data for the row''s child and the column''s category.';
 
+CREATE FUNCTION childguard.row_visible(child text) RETURNS boolean
+	LANGUAGE C STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'cg_row_visible';
+COMMENT ON FUNCTION childguard.row_visible(text) IS
+	'Row policy predicate installed by protect(): true when the session''s declared purpose may use this child''s data now (grant, consent by the right person for the child''s age, retention, not erased, not forbidden for a child in difficulty).';
+
 CREATE FUNCTION childguard.protect(tbl regclass, subject_column name,
 								   categories jsonb DEFAULT '{}')
 	RETURNS void
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
+	SET client_min_messages = warning
 AS $$
 DECLARE
 	cgtype oid := 'childguard.child_data'::pg_catalog.regtype;
@@ -79,10 +85,32 @@ BEGIN
 		'FOR EACH ROW EXECUTE FUNCTION childguard.seal_row(%L)', tbl, subject_column);
 	-- ALWAYS: session_replication_role = replica must not switch sealing off
 	EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER zz_childguard_seal', tbl);
+
+	-- Row-level security, forced on the owner too: rows of children whose
+	-- data the session's purpose may not use are invisible.  Restrictive,
+	-- so the table's own policies can narrow but never widen it.
+	EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
+	EXECUTE pg_catalog.format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
+	EXECUTE pg_catalog.format('DROP POLICY IF EXISTS childguard_consent ON %s', tbl);
+	EXECUTE pg_catalog.format('DROP POLICY IF EXISTS childguard_consent_update ON %s', tbl);
+	EXECUTE pg_catalog.format('DROP POLICY IF EXISTS childguard_base ON %s', tbl);
+	EXECUTE pg_catalog.format(
+		'CREATE POLICY childguard_consent ON %s AS RESTRICTIVE FOR SELECT '
+		'USING (childguard.row_visible(%I::text))', tbl, subject_column);
+	EXECUTE pg_catalog.format(
+		'CREATE POLICY childguard_consent_update ON %s AS RESTRICTIVE FOR UPDATE '
+		'USING (childguard.row_visible(%I::text))', tbl, subject_column);
+	-- restrictive policies need a permissive one to pass; unless the table
+	-- has its own, everything else is allowed
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p
+	               WHERE p.polrelid = tbl AND p.polpermissive) THEN
+		EXECUTE pg_catalog.format(
+			'CREATE POLICY childguard_base ON %s AS PERMISSIVE FOR ALL USING (true) WITH CHECK (true)', tbl);
+	END IF;
 END
 $$;
 COMMENT ON FUNCTION childguard.protect(regclass, name, jsonb) IS
-	'Protect a table: classify its child_data columns by category and install the trigger that seals each value for the row''s child (named by subject_column). Run as the table''s owner.';
+	'Protect a table: classify its child_data columns by category, install the trigger that seals each value for the row''s child (named by subject_column), and the row-level security policies (forced on the owner) that hide rows of children whose data the session''s purpose may not use. Run as the table''s owner.';
 
 CREATE FUNCTION childguard.unprotect(tbl regclass) RETURNS void
 	LANGUAGE plpgsql
@@ -90,10 +118,17 @@ CREATE FUNCTION childguard.unprotect(tbl regclass) RETURNS void
 AS $$
 BEGIN
 	EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS zz_childguard_seal ON %s', tbl);
+	EXECUTE pg_catalog.format('DROP POLICY IF EXISTS childguard_consent ON %s', tbl);
+	EXECUTE pg_catalog.format('DROP POLICY IF EXISTS childguard_consent_update ON %s', tbl);
+	EXECUTE pg_catalog.format('DROP POLICY IF EXISTS childguard_base ON %s', tbl);
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = tbl) THEN
+		EXECUTE pg_catalog.format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY', tbl);
+		EXECUTE pg_catalog.format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', tbl);
+	END IF;
 END
 $$;
 COMMENT ON FUNCTION childguard.unprotect(regclass) IS
-	'Remove the seal trigger.  Stored values stay encrypted; the table then refuses new child data until protected again.';
+	'Remove the seal trigger and row policies.  Stored values stay encrypted and still decrypt only when allowed; the table then refuses new child data until protected again.';
 
 CREATE VIEW childguard.protected_columns AS
 	SELECT c.oid::regclass AS table_name,
@@ -101,7 +136,7 @@ CREATE VIEW childguard.protected_columns AS
 	       pg_catalog.format_type(a.atttypid, a.atttypmod) AS column_type,
 	       pg_catalog.substring(pg_catalog.format_type(a.atttypid, a.atttypmod),
 	                            '\((.*)\)$') AS category,
-	       t.tgargs IS NOT NULL AS is_protected,
+	       t.tgargs IS NOT NULL AND c.relrowsecurity AND c.relforcerowsecurity AS is_protected,
 	       pg_catalog.convert_from(pg_catalog.substr(t.tgargs, 1,
 	                   pg_catalog.position(t.tgargs, '\x00'::bytea) - 1), 'UTF8') AS subject_column
 	  FROM pg_catalog.pg_attribute a

@@ -1,0 +1,194 @@
+/*-------------------------------------------------------------------------
+ *
+ * access_grants.c
+ *	  Finding the grants that let a role read child data for a purpose.
+ *
+ * The approved, unrevoked grants naming a purpose are read once per
+ * (role, purpose) and cached per backend; catalog.c flushes the cache
+ * when access_grant or role membership changes.  Time is checked on every
+ * use, so a grant stops at its valid_until without any change.
+ *
+ * A grant holds for its grantee and, unless it is a processor's, for the
+ * roles that are members of it (superuser status does not count).  A
+ * processor's grant holds for exactly its role: making others members of
+ * it does not delegate the processing (Art 16).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "access_grants.h"
+#include "catalog.h"
+
+#define MAX_GRANTS_PER_ROLE_PURPOSE 32
+
+typedef struct GrantRow
+{
+	int64		grant_id;
+	CgCategorySet categories;	/* 0: all of the purpose's */
+	int32		max_children;
+	TimestampTz valid_from;
+	TimestampTz valid_until;
+} GrantRow;
+
+typedef struct GrantKey
+{
+	Oid			role;
+	int32		purpose_id;
+} GrantKey;
+
+typedef struct GrantEntry
+{
+	GrantKey	key;
+	int			ngrants;
+	GrantRow	grants[MAX_GRANTS_PER_ROLE_PURPOSE];
+} GrantEntry;
+
+static MemoryContext grant_cxt = NULL;
+static HTAB *grant_cache = NULL;
+
+void
+cg_grants_flush(void)
+{
+	if (grant_cxt != NULL)
+		MemoryContextReset(grant_cxt);
+	grant_cache = NULL;
+}
+
+typedef struct GrantScan
+{
+	Oid			role;
+	const char *purpose;
+	GrantEntry *entry;
+} GrantScan;
+
+static bool
+text_array_contains(Datum array, const char *value)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+		if (!nulls[i] && strcmp(TextDatumGetCString(elems[i]), value) == 0)
+			return true;
+	return false;
+}
+
+static void
+collect_grant(Datum *values, bool *nulls, void *arg)
+{
+	GrantScan  *scan = (GrantScan *) arg;
+	GrantRow   *row;
+	Oid			grantee;
+
+	if (nulls[Anum_cg_grant_approved_at - 1] || !nulls[Anum_cg_grant_revoked_at - 1])
+		return;
+	grantee = get_role_oid(NameStr(*DatumGetName(values[Anum_cg_grant_grantee - 1])), true);
+	if (!OidIsValid(grantee))
+		return;
+	if (DatumGetBool(values[Anum_cg_grant_processor - 1]) ?
+		grantee != scan->role :
+		(grantee != scan->role && !is_member_of_role_nosuper(scan->role, grantee)))
+		return;
+	if (!text_array_contains(values[Anum_cg_grant_purposes - 1], scan->purpose))
+		return;
+	if (scan->entry->ngrants >= MAX_GRANTS_PER_ROLE_PURPOSE)
+		return;					/* more than enough to decide */
+	row = &scan->entry->grants[scan->entry->ngrants++];
+	row->grant_id = DatumGetInt64(values[Anum_cg_grant_grant_id - 1]);
+	row->categories = nulls[Anum_cg_grant_categories - 1] ? 0 :
+		cg_category_set_from_array(values[Anum_cg_grant_categories - 1]);
+	row->max_children = nulls[Anum_cg_grant_max_children - 1] ? 0 :
+		DatumGetInt32(values[Anum_cg_grant_max_children - 1]);
+	row->valid_from = DatumGetTimestampTz(values[Anum_cg_grant_valid_from - 1]);
+	row->valid_until = DatumGetTimestampTz(values[Anum_cg_grant_valid_until - 1]);
+}
+
+/*
+ * The grants in force now that let role read for the purpose.  Returns
+ * CG_GRANT_OK and fills *out, or says why not.
+ */
+CgGrantStatus
+cg_grant_find(Oid role, int32 purpose_id, const char *purpose,
+			  CgCategorySet purpose_categories, int32 default_max_children,
+			  TimestampTz now, CgGrant *out)
+{
+	GrantKey	key;
+	GrantEntry	fetched;
+	GrantEntry *entry;
+	bool		found;
+	bool		any_future = false;
+
+	memset(&key, 0, sizeof(key));
+	key.role = role;
+	key.purpose_id = purpose_id;
+	entry = grant_cache ? hash_search(grant_cache, &key, HASH_FIND, NULL) : NULL;
+	if (entry == NULL)
+	{
+		GrantScan	scan;
+
+		memset(&fetched, 0, sizeof(fetched));
+		fetched.key = key;
+		scan.role = role;
+		scan.purpose = purpose;
+		scan.entry = &fetched;
+		cg_catalog_scan(cg_catalog()->grant_rel, InvalidOid, NULL, 0, collect_grant, &scan);
+		/* the scan may have processed an invalidation that reset the cache */
+		if (grant_cache == NULL)
+		{
+			HASHCTL		ctl;
+
+			if (grant_cxt == NULL)
+				grant_cxt = AllocSetContextCreate(TopMemoryContext,
+												  "childguard grant cache",
+												  ALLOCSET_SMALL_SIZES);
+			ctl.keysize = sizeof(GrantKey);
+			ctl.entrysize = sizeof(GrantEntry);
+			ctl.hcxt = grant_cxt;
+			grant_cache = hash_create("childguard grants", 16, &ctl,
+									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		}
+		entry = hash_search(grant_cache, &key, HASH_ENTER, &found);
+		memcpy(entry, &fetched, sizeof(fetched));
+	}
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < entry->ngrants; i++)
+	{
+		const GrantRow *g = &entry->grants[i];
+
+		if (now < g->valid_from)
+		{
+			any_future = true;
+			continue;
+		}
+		if (now >= g->valid_until)
+			continue;
+		if (out->grant_id == 0 || g->grant_id < out->grant_id)
+			out->grant_id = g->grant_id;
+		out->categories |= (g->categories ? g->categories : purpose_categories);
+		out->max_children = Max(out->max_children,
+								g->max_children ? g->max_children : default_max_children);
+		out->ends = Max(out->ends, g->valid_until);
+	}
+	if (out->grant_id != 0)
+	{
+		out->categories &= purpose_categories;
+		return CG_GRANT_OK;
+	}
+	if (any_future)
+		return CG_GRANT_NOT_YET;
+	return entry->ngrants > 0 ? CG_GRANT_EXPIRED : CG_GRANT_NONE;
+}

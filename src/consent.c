@@ -1,0 +1,249 @@
+/*-------------------------------------------------------------------------
+ *
+ * consent.c
+ *	  The consent half of the read decision.
+ *
+ * For a child and a purpose, the consent rows are reduced to the last word
+ * of each kind of giver: of the guardians (any of them: the latest grant,
+ * refusal or withdrawal wins, so one guardian's withdrawal is not outvoted
+ * by another's older grant) and of the child.  A lapsed consent (a
+ * material new notice) counts as no word.  That reduction is cached per
+ * (child, purpose) and flushed by catalog.c when consents, children or
+ * guardians change; the age rule is applied to it on each use:
+ *
+ *	 under 14                              the guardians' word
+ *	 14 or over                            the child's word
+ *	 14 or over, in difficulty             the child's word, a guardian informed
+ *	 14 or over, in difficulty, unable
+ *	   to express their will               the guardians' word, and no
+ *	                                       refusal by the child
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/stratnum.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "catalog.h"
+#include "consent.h"
+
+typedef enum CgWord
+{
+	CG_WORD_NONE,				/* never asked, withdrawn, or lapsed */
+	CG_WORD_GRANTED,
+	CG_WORD_REFUSED
+} CgWord;
+
+typedef struct LastWord
+{
+	CgWord		word;
+	TimestampTz at;				/* when it was said */
+	int64		consent_id;		/* tie-break within one transaction */
+	TimestampTz granted_at;		/* if granted: since when */
+	bool		informed;		/* a guardian was informed (child's word) */
+} LastWord;
+
+typedef struct ConsentKey
+{
+	uint64		subject_no;
+	int32		purpose_id;
+} ConsentKey;
+
+typedef struct ConsentEntry
+{
+	ConsentKey	key;
+	LastWord	guardian;
+	LastWord	child;
+} ConsentEntry;
+
+#define CONSENT_CACHE_MAX 65536
+
+static MemoryContext consent_cxt = NULL;
+static HTAB *consent_cache = NULL;
+
+void
+cg_consents_flush(void)
+{
+	if (consent_cxt != NULL)
+		MemoryContextReset(consent_cxt);
+	consent_cache = NULL;
+}
+
+/* Age in whole years on a date: the birthday itself counts. */
+int
+cg_age_on(DateADT birth_date, DateADT on)
+{
+	int			by,
+				bm,
+				bd,
+				oy,
+				om,
+				od;
+	int			age;
+
+	j2date(birth_date + POSTGRES_EPOCH_JDATE, &by, &bm, &bd);
+	j2date(on + POSTGRES_EPOCH_JDATE, &oy, &om, &od);
+	age = oy - by;
+	if (om < bm || (om == bm && od < bd))
+		age--;
+	return age;
+}
+
+/* Fold one consent row into the last word of its kind of giver. */
+static void
+fold_consent(Datum *values, bool *nulls, void *arg)
+{
+	ConsentEntry *e = (ConsentEntry *) arg;
+	bool		is_child = strcmp(TextDatumGetCString(values[Anum_cg_consent_giver_kind - 1]),
+								  "child") == 0;
+	LastWord   *last = is_child ? &e->child : &e->guardian;
+	int64		id = DatumGetInt64(values[Anum_cg_consent_consent_id - 1]);
+	TimestampTz given = DatumGetTimestampTz(values[Anum_cg_consent_given_at - 1]);
+	TimestampTz at = given;
+	CgWord		word;
+
+	if (strcmp(TextDatumGetCString(values[Anum_cg_consent_decision - 1]), "refused") == 0)
+		word = CG_WORD_REFUSED;
+	else
+		word = CG_WORD_GRANTED;
+	if (!nulls[Anum_cg_consent_withdrawn_at - 1])
+	{
+		word = CG_WORD_NONE;
+		at = DatumGetTimestampTz(values[Anum_cg_consent_withdrawn_at - 1]);
+	}
+	if (!nulls[Anum_cg_consent_lapsed_at - 1])
+	{
+		word = CG_WORD_NONE;
+		at = Max(at, DatumGetTimestampTz(values[Anum_cg_consent_lapsed_at - 1]));
+	}
+	/* the latest word wins; a withdrawal beats a grant made in the same instant */
+	if (last->consent_id != 0)
+	{
+		int			rank = word == CG_WORD_NONE ? 1 : 0;
+		int			last_rank = last->word == CG_WORD_NONE ? 1 : 0;
+
+		if (at < last->at ||
+			(at == last->at && (rank < last_rank ||
+								(rank == last_rank && id < last->consent_id))))
+			return;
+	}
+	last->word = word;
+	last->at = at;
+	last->consent_id = id;
+	last->granted_at = given;
+	last->informed = !nulls[Anum_cg_consent_informed_guardian_id - 1];
+}
+
+static const ConsentEntry *
+consent_words(uint64 subject_no, int32 purpose_id)
+{
+	static ConsentEntry fetched;
+	ConsentKey	key;
+	ConsentEntry *entry;
+	ScanKeyData keys[2];
+	bool		found;
+
+	memset(&key, 0, sizeof(key));
+	key.subject_no = subject_no;
+	key.purpose_id = purpose_id;
+	if (consent_cache != NULL &&
+		(entry = hash_search(consent_cache, &key, HASH_FIND, NULL)) != NULL)
+		return entry;
+
+	memset(&fetched, 0, sizeof(fetched));
+	fetched.key = key;
+	ScanKeyInit(&keys[0], Anum_cg_consent_subject_no, BTEqualStrategyNumber,
+				F_INT8EQ, Int64GetDatum((int64) subject_no));
+	ScanKeyInit(&keys[1], Anum_cg_consent_purpose_id, BTEqualStrategyNumber,
+				F_INT4EQ, Int32GetDatum(purpose_id));
+	cg_catalog_scan(cg_catalog()->consent_rel, cg_catalog()->consent_index, keys, 2,
+					fold_consent, &fetched);
+
+	/* the scan may have processed an invalidation that reset the cache */
+	if (consent_cache == NULL || hash_get_num_entries(consent_cache) >= CONSENT_CACHE_MAX)
+	{
+		HASHCTL		ctl;
+
+		cg_consents_flush();
+		if (consent_cxt == NULL)
+			consent_cxt = AllocSetContextCreate(TopMemoryContext,
+												"childguard consent cache",
+												ALLOCSET_DEFAULT_SIZES);
+		ctl.keysize = sizeof(ConsentKey);
+		ctl.entrysize = sizeof(ConsentEntry);
+		ctl.hcxt = consent_cxt;
+		consent_cache = hash_create("childguard consents", 1024, &ctl,
+									HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(consent_cache, &key, HASH_ENTER, &found);
+	memcpy(entry, &fetched, sizeof(fetched));
+	return entry;
+}
+
+/*
+ * Does a consent count now for subject and purpose_id?  If so, *since is
+ * when it was given (retention runs from there); if not, *why says what
+ * is missing, for the denial's detail.
+ */
+bool
+cg_consent_effective(const CgSubject *subject, int32 purpose_id, DateADT today,
+					 TimestampTz *since, const char **why)
+{
+	const ConsentEntry *e = consent_words(subject->subject_no, purpose_id);
+	int			age = cg_age_on(subject->birth_date, today);
+
+	if (age < CG_AGE_OF_CONSENT ||
+		(subject->in_difficulty && !subject->can_express))
+	{
+		if (e->guardian.word != CG_WORD_GRANTED)
+		{
+			*why = e->guardian.word == CG_WORD_REFUSED ?
+				"A guardian refused consent for this purpose." :
+				"No guardian's consent for this purpose is in force.";
+			return false;
+		}
+		if (age >= CG_AGE_OF_CONSENT && e->child.word == CG_WORD_REFUSED)
+		{
+			*why = "The child refused consent for this purpose.";
+			return false;
+		}
+		*since = e->guardian.granted_at;
+		return true;
+	}
+	if (e->child.word != CG_WORD_GRANTED)
+	{
+		*why = e->child.word == CG_WORD_REFUSED ?
+			"The child refused consent for this purpose." :
+			"The child is 14 or over and has not consented to this purpose.";
+		return false;
+	}
+	if (subject->in_difficulty && !e->child.informed)
+	{
+		*why = "No guardian was informed of the consent of this child in difficult circumstances.";
+		return false;
+	}
+	*since = e->child.granted_at;
+	return true;
+}
+
+PG_FUNCTION_INFO_V1(cg_child_age);
+
+/* childguard.child_age(birth_date, on_date): the age rule as SQL. */
+Datum
+cg_child_age(PG_FUNCTION_ARGS)
+{
+	DateADT		birth = PG_GETARG_DATEADT(0);
+	DateADT		on = PG_GETARG_DATEADT(1);
+
+	if (DATE_NOT_FINITE(birth) || DATE_NOT_FINITE(on))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("age is undefined for infinite dates")));
+	PG_RETURN_INT32(cg_age_on(birth, on));
+}

@@ -1,0 +1,29 @@
+/*-------------------------------------------------------------------------
+ *
+ * consent.h
+ *	  Is there, now, a consent that counts for this child and purpose?  The
+ *	  age rule (Art 9; D-Art 12) is applied at check time, so a birthday
+ *	  changes the answer without any batch job.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CHILDGUARD_CONSENT_H
+#define CHILDGUARD_CONSENT_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "utils/date.h"
+
+#include "subjects.h"
+
+/* the age from which a child consents for themselves */
+#define CG_AGE_OF_CONSENT 14
+
+extern int	cg_age_on(DateADT birth_date, DateADT on);
+extern bool cg_consent_effective(const CgSubject *subject, int32 purpose_id,
+								 DateADT today, TimestampTz *since,
+								 const char **why);
+extern void cg_consents_flush(void);
+
+#endif							/* CHILDGUARD_CONSENT_H */

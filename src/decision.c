@@ -1,0 +1,400 @@
+/*-------------------------------------------------------------------------
+ *
+ * decision.c
+ *	  The read-time decision, the row policy's predicate and the collection
+ *	  check.
+ *
+ * What cannot change within a statement is worked out once per statement
+ * (the "statement context"): the declared purpose, the staff grant of the
+ * session's role for it, the date (for ages) and the time (for grant
+ * periods and retention).  An unknown purpose or a missing grant is an
+ * error, not a silent denial: it is a configuration fault the caller must
+ * see.  Per child the decision needs the child's registry row and the
+ * consent reduction (subjects.c, consent.c), both cached per backend and
+ * flushed by catalog.c when a change commits; a one-entry memo spares the
+ * lookups for the other values of the same row.
+ *
+ * The role whose grant counts is the session's role (SET ROLE), not the
+ * owner of a SECURITY DEFINER function or view the read passes through:
+ * those cannot lend their grants to their callers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/timestamp.h"
+
+#include "access_grants.h"
+#include "catalog.h"
+#include "categories.h"
+#include "childguard_errcodes.h"
+#include "consent.h"
+#include "decision.h"
+#include "purposes.h"
+#include "read_policy.h"
+#include "statement.h"
+
+typedef struct StatementContext
+{
+	bool		valid;
+	uint64		statement_id;
+	uint64		generation;		/* of the caches it was built from */
+	Oid			role;
+	char		purpose_name[NAMEDATALEN];
+	CgPurpose	purpose;
+	CgGrant		grant;
+	TimestampTz now;
+	DateADT		today;
+} StatementContext;
+
+/* The per-child half of a verdict, memoised for the last child seen. */
+typedef struct ChildVerdict
+{
+	bool		valid;
+	uint64		statement_id;
+	uint64		generation;
+	uint64		subject_no;
+	bool		allowed;
+	const char *why;
+} ChildVerdict;
+
+static StatementContext ctx;
+static ChildVerdict memo;
+static uint64 generation = 1;
+static bool copy_out_active = false;
+
+/* Registry changed (called from catalog.c's invalidation callbacks). */
+void
+cg_decision_flush(void)
+{
+	generation++;
+	cg_purposes_flush();
+	cg_grants_flush();
+	cg_consents_flush();
+}
+
+/* COPY ... TO is running: plaintext may leave only under a transfer purpose. */
+void
+cg_decision_copy_out(bool active)
+{
+	copy_out_active = active;
+}
+
+static void
+report_grant_problem(CgGrantStatus status, const char *purpose)
+{
+	const char *role = GetUserNameFromId(GetOuterUserId(), false);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_CG_NO_ACCESS_GRANT),
+			 errmsg("role \"%s\" has no access grant in force for purpose \"%s\"",
+					role, purpose),
+			 errdetail("%s",
+					   status == CG_GRANT_EXPIRED ? "Its grant for this purpose has expired." :
+					   status == CG_GRANT_NOT_YET ? "Its grant for this purpose has not begun yet." :
+					   "No approved, unrevoked grant names this role and purpose."),
+			 errhint("Art 15: request access with childguard.request_access() and have a protection officer approve it.")));
+}
+
+/*
+ * The statement context, or NULL if the session declared no purpose.
+ * Errors if the purpose is unknown or the role holds no grant for it.
+ */
+static const StatementContext *
+statement_context(void)
+{
+	const char *purpose = cg_current_purpose();
+	Oid			role;
+	CgGrantStatus status;
+
+	if (purpose == NULL)
+		return NULL;
+	role = GetOuterUserId();
+	if (ctx.valid && ctx.statement_id == cg_statement_id() &&
+		ctx.generation == generation && ctx.role == role &&
+		strcmp(ctx.purpose_name, purpose) == 0)
+		return &ctx;
+
+	ctx.valid = false;
+	if (!cg_catalog()->present)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"childguard\" is not installed in this database")));
+	if (!cg_purpose_lookup(purpose, &ctx.purpose))
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_UNKNOWN_PURPOSE),
+				 errmsg("unknown purpose \"%s\"", purpose),
+				 errhint("Purposes are defined by the protection officer with childguard.define_purpose().")));
+	ctx.now = GetCurrentStatementStartTimestamp();
+	ctx.today = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
+													TimestampTzGetDatum(ctx.now)));
+	status = cg_grant_find(role, ctx.purpose.purpose_id, purpose, ctx.purpose.categories,
+						   cg_max_children_per_statement(), ctx.now, &ctx.grant);
+	if (status != CG_GRANT_OK)
+		report_grant_problem(status, purpose);
+	strlcpy(ctx.purpose_name, purpose, NAMEDATALEN);
+	ctx.role = role;
+	ctx.statement_id = cg_statement_id();
+	ctx.generation = generation;
+	ctx.valid = true;
+	return &ctx;
+}
+
+/* The grant the current statement reads under, or 0. */
+int64
+cg_decision_grant_id(void)
+{
+	return ctx.valid && ctx.statement_id == cg_statement_id() ? ctx.grant.grant_id : 0;
+}
+
+/*
+ * May the statement's purpose use this child's data at all: registered,
+ * not erased, not excluded by their circumstances, consent in force and
+ * within retention.  *why says why not.
+ */
+static bool
+child_allowed(const StatementContext *c, const CgSubject *subject, bool registered,
+			  const char **why)
+{
+	TimestampTz since;
+
+	if (!registered)
+	{
+		*why = "The child is not registered in this database.";
+		return false;
+	}
+	if (subject->erased)
+	{
+		*why = "The child has been erased.";
+		return false;
+	}
+	if (subject->in_difficulty && c->purpose.forbidden_in_difficulty)
+	{
+		*why = "D-Art 15: the purpose is forbidden for children in difficult circumstances.";
+		return false;
+	}
+	if (!cg_consent_effective(subject, c->purpose.purpose_id, c->today, &since, why))
+		return false;
+	if (DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+												TimestampTzGetDatum(since),
+												PointerGetDatum(&c->purpose.retention))) <= c->now)
+	{
+		*why = "Art 12: the purpose's retention period since the consent has ended.";
+		return false;
+	}
+	return true;
+}
+
+/* child_allowed for subject_no, memoised for consecutive values of one child. */
+static bool
+child_allowed_by_no(const StatementContext *c, uint64 subject_no, const char **why)
+{
+	CgSubject	subject;
+	bool		registered;
+
+	if (memo.valid && memo.subject_no == subject_no &&
+		memo.statement_id == c->statement_id && memo.generation == generation)
+	{
+		*why = memo.why;
+		return memo.allowed;
+	}
+	registered = cg_subject_by_no(subject_no, &subject);
+	memo.allowed = child_allowed(c, &subject, registered, &memo.why);
+	memo.subject_no = subject_no;
+	memo.statement_id = c->statement_id;
+	memo.generation = generation;
+	memo.valid = true;
+	*why = memo.why;
+	return memo.allowed;
+}
+
+/* Plaintext leaves the server through COPY TO only for an assessed transfer (Art 17). */
+static void
+check_copy_out(const StatementContext *c)
+{
+	if (!copy_out_active)
+		return;
+	if (c->purpose.kind != CG_PURPOSE_TRANSFER)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_TRANSFER_NOT_ALLOWED),
+				 errmsg("cannot copy child data out in plaintext for purpose \"%s\"",
+						c->purpose_name),
+				 errdetail("COPY TO writes child data in plaintext only under a transfer purpose."),
+				 errhint("Art 17: define a purpose of kind transfer, record its security assessment, and declare it; or copy without a purpose to move the sealed form.")));
+	if (!c->purpose.assessed)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_TRANSFER_NOT_ALLOWED),
+				 errmsg("transfer purpose \"%s\" has no security assessment", c->purpose_name),
+				 errdetail("Art 17: child data is transferred only after a security assessment."),
+				 errhint("Record it with childguard.record_assessment().")));
+}
+
+/* Count a decrypted child against the statement's limit. */
+static void
+note_read(const StatementContext *c, uint64 subject_no)
+{
+	cg_statement_note(subject_no, CG_ACCESS_READ);
+	if (cg_statement_count(CG_ACCESS_READ) > c->grant.max_children)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_TOO_MANY_CHILDREN),
+				 errmsg("statement would read the data of more than %d children",
+						c->grant.max_children),
+				 errdetail("Art 15: bulk reads are limited to protect against copying; the limit comes from grant %lld or childguard.max_children_per_statement.",
+						   (long long) c->grant.grant_id),
+				 errhint("Read fewer children per statement, or have an officer approve a grant with a higher max_children.")));
+}
+
+/*
+ * The decision for one value: sealed for subject_no, of this category.
+ * On CG_VERDICT_DENY, *why is the reason (for an error's detail).
+ */
+CgVerdict
+cg_decide_read(uint64 subject_no, int category, const char **why)
+{
+	const StatementContext *c = statement_context();
+
+	if (c == NULL)
+		return CG_VERDICT_ENVELOPE;
+	if (!(c->purpose.categories & CG_CATEGORY_BIT(category)))
+	{
+		*why = "Art 11: the purpose does not need this category of data.";
+		cg_statement_note(subject_no, CG_ACCESS_DENIED);
+		return CG_VERDICT_DENY;
+	}
+	if (!(c->grant.categories & CG_CATEGORY_BIT(category)))
+	{
+		*why = "Art 15: the access grant does not cover this category of data.";
+		cg_statement_note(subject_no, CG_ACCESS_DENIED);
+		return CG_VERDICT_DENY;
+	}
+	if (!child_allowed_by_no(c, subject_no, why))
+	{
+		cg_statement_note(subject_no, CG_ACCESS_DENIED);
+		return CG_VERDICT_DENY;
+	}
+	check_copy_out(c);
+	note_read(c, subject_no);
+	return CG_VERDICT_ALLOW;
+}
+
+/*
+ * The row policy: is the row of child_id visible to this statement?  No
+ * purpose, no consent: invisible.
+ */
+bool
+cg_decide_row(const char *child_id)
+{
+	const StatementContext *c = statement_context();
+	CgSubject	subject;
+	const char *why;
+
+	if (!cg_subject_lookup(child_id, &subject))
+		return false;
+	if (c == NULL || !child_allowed_by_no(c, subject.subject_no, &why))
+	{
+		cg_statement_note(subject.subject_no, CG_ACCESS_DENIED);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Collection (Art 9, 11): writing a new value of category for the child
+ * needs a declared purpose that needs the category, a grant covering it,
+ * and the consent in force.  Errors otherwise.
+ */
+void
+cg_check_collection(const CgSubject *subject, int category, const char *child_id,
+					const char *relname, const char *colname)
+{
+	const StatementContext *c = statement_context();
+	const char *why;
+
+	if (c == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_PURPOSE_REQUIRED),
+				 errmsg("cannot collect child data without a declared purpose"),
+				 errdetail("Column \"%s\" of table \"%s\" holds child data.", colname, relname),
+				 errhint("SET childguard.purpose to the purpose the data is collected for.")));
+	if (!(c->purpose.categories & CG_CATEGORY_BIT(category)))
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_CATEGORY_NOT_NEEDED),
+				 errmsg("purpose \"%s\" does not need %s data", c->purpose_name,
+						cg_category_name(category)),
+				 errdetail("Art 11: column \"%s\" of table \"%s\" holds category \"%s\"; the purpose needs only: %s.",
+						   colname, relname, cg_category_name(category),
+						   cg_category_set_names(c->purpose.categories)),
+				 errhint("Collect only what the purpose needs.")));
+	if (!(c->grant.categories & CG_CATEGORY_BIT(category)))
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_CATEGORY_NOT_NEEDED),
+				 errmsg("access grant %lld does not cover %s data",
+						(long long) c->grant.grant_id, cg_category_name(category)),
+				 errdetail("Art 15: the grant covers only: %s.",
+						   cg_category_set_names(c->grant.categories))));
+	if (subject->in_difficulty && c->purpose.forbidden_in_difficulty)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_FORBIDDEN_PURPOSE),
+				 errmsg("purpose \"%s\" is forbidden for children in difficult circumstances",
+						c->purpose_name),
+				 errdetail("D-Art 15: child \"%s\" is in difficult circumstances.", child_id)));
+	if (!child_allowed(c, subject, true, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_NO_CONSENT),
+				 errmsg("no consent in force to collect data of child \"%s\" for purpose \"%s\"",
+						child_id, c->purpose_name),
+				 errdetail("%s", why),
+				 errhint("Art 9: record the consent with childguard.record_consent() first.")));
+	cg_statement_note(subject->subject_no, CG_ACCESS_WRITE);
+}
+
+/*
+ * GUC check hook for childguard.purpose: when set inside a transaction in
+ * a database with childguard, the purpose must exist and (except when
+ * merely validating ALTER ROLE/DATABASE ... SET) the role must hold a
+ * grant for it now.  Outside a transaction (connection options) the check
+ * is left to the first read, which makes the same checks.
+ */
+bool
+cg_check_purpose_setting(char **newval, void **extra, GucSource source)
+{
+	CgPurpose	purpose;
+	CgGrant		grant;
+	CgGrantStatus status;
+	TimestampTz now;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (!IsTransactionState() || IsParallelWorker() || !IsNormalProcessingMode() ||
+		!cg_catalog()->present)
+		return true;
+	if (!cg_purpose_lookup(*newval, &purpose))
+	{
+		GUC_check_errcode(ERRCODE_CG_UNKNOWN_PURPOSE);
+		GUC_check_errdetail("Purpose \"%s\" is not defined.", *newval);
+		GUC_check_errhint("Purposes are defined by the protection officer with childguard.define_purpose().");
+		return false;
+	}
+	if (source == PGC_S_TEST)
+		return true;
+	now = GetCurrentStatementStartTimestamp();
+	status = cg_grant_find(GetOuterUserId(), purpose.purpose_id, *newval, purpose.categories,
+						   cg_max_children_per_statement(), now, &grant);
+	if (status != CG_GRANT_OK)
+	{
+		GUC_check_errcode(ERRCODE_CG_NO_ACCESS_GRANT);
+		GUC_check_errdetail("Role \"%s\" has no access grant in force for purpose \"%s\"%s.",
+							GetUserNameFromId(GetOuterUserId(), false), *newval,
+							status == CG_GRANT_EXPIRED ? " (its grant has expired)" :
+							status == CG_GRANT_NOT_YET ? " (its grant has not begun)" : "");
+		GUC_check_errhint("Art 15: request access with childguard.request_access() and have a protection officer approve it.");
+		return false;
+	}
+	return true;
+}
