@@ -5,16 +5,22 @@
 
 SELECT childguard.register_child('t-1', '2015-05-01') > 0 AS registered;
 SELECT childguard.register_child('t-2', '2012-01-31') > 0 AS registered;
+\i test/fixtures/regress_purpose.psql
+SELECT pg_temp.consent_all() AS consents;
 CREATE TABLE kids (id text PRIMARY KEY,
                    name childguard.child_data(name),
                    note childguard.child_data(other));
 SELECT childguard.protect('kids', 'id');
 
--- plaintext in, through INSERT and COPY
+-- plaintext in, through INSERT and COPY; collecting needs a purpose
+INSERT INTO kids VALUES ('t-1', '小明', '');
+\echo :LAST_ERROR_SQLSTATE
+SET childguard.purpose = 'regress';
 INSERT INTO kids VALUES ('t-1', '小明', '');
 COPY kids FROM STDIN;
 t-2	Ольга 🎈	\N
 \.
+RESET childguard.purpose;
 
 -- without a purpose: the envelope, never plaintext
 SELECT id, left(name::text, 4) AS prefix, note IS NULL AS note_null FROM kids ORDER BY id;

@@ -4,6 +4,8 @@
 
 SELECT childguard.register_child('p-42', '2015-05-01') > 0 AS registered;
 SELECT childguard.register_child('p-43', '2016-02-29') > 0 AS registered;
+\i test/fixtures/regress_purpose.psql
+SELECT pg_temp.consent_all() AS consents;
 
 CREATE TABLE students (id text PRIMARY KEY,
                        name   childguard.child_data,
@@ -38,13 +40,13 @@ SELECT childguard.protect('students', 'id', '{"name": "name", "school": "school"
 SELECT * FROM childguard.protected_columns ORDER BY column_name;
 
 -- INSERT, multi-row, INSERT ... SELECT, ON CONFLICT, COPY: all sealed
+-- (collecting child data needs a declared purpose)
+SET childguard.purpose = 'regress';
 INSERT INTO students VALUES ('p-42', '小明', '第一小学', 3);
 INSERT INTO students SELECT 'p-43', '小红', '第二小学', 4;
 INSERT INTO students VALUES ('p-42', '小明明', '第三小学', 5)
   ON CONFLICT (id) DO UPDATE SET name = excluded.name, grade = excluded.grade;
 SELECT id, e.category, e.pending FROM students, childguard.envelope_info(name) e ORDER BY id;
-
-SET childguard.purpose = 'regress';
 SELECT * FROM students ORDER BY id;
 
 -- unknown child, null child: refused, nothing written
