@@ -16,12 +16,13 @@ use warnings;
 use Carp;
 use Exporter 'import';
 use Fcntl qw(O_WRONLY O_CREAT O_TRUNC);
+use File::Basename ();
 use File::Spec;
 use File::Temp ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
-our @EXPORT_OK = qw(new_node write_key random_key_hex);
+our @EXPORT_OK = qw(new_node write_key random_key_hex consent_all);
 
 # 64 lowercase hex chars (256 bits) from the kernel's CSPRNG.
 sub random_key_hex
@@ -89,6 +90,24 @@ sub new_node
 
 	$node->start if $start;
 	return ($node, $keyfile);
+}
+
+# consent_all($node, $dbname): set up purpose "regress" (every category),
+# its notice and an approved grant for the connecting role (see
+# test/fixtures/regress_purpose.psql), then record, through the API, the
+# consent each registered child needs.  Sessions then read and write with
+# SET childguard.purpose = 'regress'.  Returns the number of consents made.
+sub consent_all
+{
+	my ($node, $dbname) = @_;
+	my $fixture = File::Spec->rel2abs(
+		File::Basename::dirname(__FILE__) . '/../fixtures/regress_purpose.psql');
+	my ($stdout, $stderr);
+	my $ret = $node->psql(
+		$dbname, "\\i $fixture\nSELECT pg_temp.consent_all();",
+		stdout => \$stdout, stderr => \$stderr, on_error_stop => 1);
+	croak "consent fixture failed: $stderr" if $ret != 0;
+	return (split /\n/, $stdout)[-1];
 }
 
 1;

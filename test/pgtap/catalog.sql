@@ -14,13 +14,13 @@ SELECT ok(NOT has_table_privilege('public', 'childguard.child', 'SELECT'), 'PUBL
 SELECT ok(NOT has_table_privilege('public', 'childguard.data_key', 'UPDATE'), 'PUBLIC cannot change keys');
 SELECT ok(NOT has_function_privilege('public', 'childguard._new_data_key(bigint, integer)', 'EXECUTE'), 'PUBLIC cannot mint data keys');
 SELECT ok(NOT has_function_privilege('public', 'childguard._rewrap_data_key(bigint, integer, bytea, bytea)', 'EXECUTE'), 'PUBLIC cannot rewrap data keys');
-SELECT ok(NOT has_function_privilege('public', 'childguard.register_child(text, date)', 'EXECUTE'), 'PUBLIC cannot register children');
+SELECT ok(NOT has_function_privilege('public', 'childguard.register_child(text, date, boolean, boolean)', 'EXECUTE'), 'PUBLIC cannot register children');
 SELECT ok(NOT has_function_privilege('public', 'childguard.rotate_master_key()', 'EXECUTE'), 'PUBLIC cannot rotate keys');
 
 -- SECURITY DEFINER functions pin their search_path
-SELECT is_definer('childguard', 'register_child', ARRAY['text', 'date'], 'register_child is SECURITY DEFINER');
+SELECT is_definer('childguard', 'register_child', ARRAY['text', 'date', 'boolean', 'boolean'], 'register_child is SECURITY DEFINER');
 SELECT ok((SELECT proconfig @> ARRAY['search_path=pg_catalog, pg_temp'] FROM pg_proc
-            WHERE oid = 'childguard.register_child(text, date)'::regprocedure), 'register_child pins search_path');
+            WHERE oid = 'childguard.register_child(text, date, boolean, boolean)'::regprocedure), 'register_child pins search_path');
 SELECT ok((SELECT proconfig @> ARRAY['search_path=pg_catalog, pg_temp'] FROM pg_proc
             WHERE oid = 'childguard.rotate_master_key()'::regprocedure), 'rotate_master_key pins search_path');
 SELECT isnt_definer('childguard', 'protect', ARRAY['regclass', 'name', 'jsonb'], 'protect runs with the caller''s rights (table owner)');

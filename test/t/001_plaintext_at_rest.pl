@@ -96,6 +96,10 @@ is( $node->safe_psql(
 	$NROWS,
 	'10,000 children registered in one statement');
 note sprintf('register_child x %d: %.1f s', $NROWS, time - $t0);
+$t0 = time;
+is(ChildguardNode::consent_all($node, 'postgres'),
+	$NROWS, 'a guardian\'s consent recorded for every child');
+note sprintf('consent x %d: %.1f s', $NROWS, time - $t0);
 
 $node->safe_psql(
 	'postgres', q{
@@ -123,7 +127,8 @@ for (my $from = 1; $from <= $NSQL; $from += 500)
 		map { "($_, '$name{$_}', '$school{$_}', " . ($_ % 6 + 1) . ')' }
 		  $from .. $to);
 	$node->safe_psql('postgres',
-		"INSERT INTO students (id, name, school, grade) VALUES\n$values");
+		"SET childguard.purpose = 'regress';\n"
+		  . "INSERT INTO students (id, name, school, grade) VALUES\n$values");
 }
 is($node->safe_psql('postgres', 'SELECT count(*) FROM students'),
 	$NSQL, '5,000 rows written with INSERT ... VALUES');
@@ -141,6 +146,7 @@ my $copy_ok = IPC::Run::run(
 	[
 		'psql', '-X', '-v', 'ON_ERROR_STOP=1',
 		'-d', $node->connstr('postgres'),
+		'-c', "SET childguard.purpose = 'regress'",
 		'-c', 'COPY students (id, name, school, grade) FROM STDIN'
 	],
 	'<', \$copy_data,
@@ -286,12 +292,12 @@ cmp_ok($n_env, '>=', 2 * $NROWS,
 # ---------------------------------------------------------------------------
 my $back = $node->safe_psql(
 	'postgres', q{
-	SET childguard.purpose = 'test';
-	COPY (SELECT id, name, school FROM students ORDER BY id) TO STDOUT});
+	SET childguard.purpose = 'regress';
+	SELECT id, name, school FROM students ORDER BY id});
 my %got;
 for my $line (split /\n/, $back)
 {
-	my ($id, $n, $s) = split /\t/, $line, -1;
+	my ($id, $n, $s) = split /\|/, $line, -1;
 	$got{$id} = [ $n, $s ];
 }
 is(scalar keys %got, $NROWS, 'with a purpose, 10,000 rows read back');

@@ -64,6 +64,7 @@ $node->safe_psql(
 	                       PRIMARY KEY (child, seq));
 	SELECT childguard.protect('contacts', 'child', '{"phone": "contact"}');
 });
+ChildguardNode::consent_all($node, 'src');
 
 # A 2 MB value: 65,536 distinct md5 hex strings (ciphertext is stored
 # uncompressed, STORAGE external, so this is ~2 MB in TOAST).
@@ -74,6 +75,7 @@ like($big_md5, qr/^[0-9a-f]{32}$/, 'md5 of the 2 MB value');
 
 $node->safe_psql(
 	'src', qq{
+	SET childguard.purpose = 'regress';
 	INSERT INTO students VALUES
 	  (1, 'Alice DUMPMARK-A1', 'Springfield Elementary', '742 Evergreen Terrace', 3),
 	  (2, '', '', '', 4),                      -- empty strings
@@ -106,7 +108,7 @@ sub read_plain
 {
 	my ($db, $table) = @_;
 	return $node->safe_psql($db,
-		"SET childguard.purpose = 'test';\n"
+		"SET childguard.purpose = 'regress_transfer';\n"
 		  . "COPY ($read_sql{$table}) TO STDOUT");
 }
 
@@ -233,8 +235,12 @@ sub check_restored
 		 WHERE subject_no = $next AND child_id = 'new-$db'}),
 		1,
 		"$how: the new child has its own subject number");
+	# consents (and the grant) came back with the registry; the new child needs one
+	is(ChildguardNode::consent_all($node, $db), 2,
+		"$how: only the new child needed consents");
 	$node->safe_psql(
 		$db, qq{
+		SET childguard.purpose = 'regress';
 		INSERT INTO students VALUES (6, 'Neo $db', 'New School', NULL, 1);
 		INSERT INTO contacts VALUES ('new-$db', 1, 'new phone');
 		UPDATE students SET school = '更新的学校' WHERE id = 3;});
@@ -249,7 +255,7 @@ sub check_restored
 		"$how: a new row is sealed for its child and category");
 	is( $node->safe_psql(
 			$db, q{
-		SET childguard.purpose = 'test';
+		SET childguard.purpose = 'regress';
 		SELECT s.name, s.school, c.phone
 		  FROM students s, contacts c
 		 WHERE s.id = 6 AND c.child = 'new-} . $db . q{'
@@ -341,7 +347,7 @@ like($bin, qr/cg1:/, 'binary COPY without a purpose writes envelopes');
 (my $students2_sql = $read_sql{students}) =~ s/FROM students /FROM students2 /;
 is( $node->safe_psql(
 		'src',
-		"SET childguard.purpose = 'test';\nCOPY ($students2_sql) TO STDOUT"),
+		"SET childguard.purpose = 'regress_transfer';\nCOPY ($students2_sql) TO STDOUT"),
 	$src_students,
 	'binary COPY round trip: students2 reads back the original plaintext');
 is( $node->safe_psql(

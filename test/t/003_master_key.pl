@@ -88,7 +88,7 @@ sub psql_err
 	return ($ret, $err, $out);
 }
 
-my $read_sql = q{SET childguard.purpose = 'test';
+my $read_sql = q{SET childguard.purpose = 'regress';
 	SELECT id, name, school FROM students ORDER BY id};
 my $expected_rows = join("\n",
 	map { "$_|name $_|school $_" } 1 .. 20);
@@ -106,6 +106,11 @@ $node->safe_psql(
 	                       name childguard.child_data,
 	                       school childguard.child_data);
 	SELECT childguard.protect('students', 'id', '{"name":"name","school":"school"}');
+});
+ChildguardNode::consent_all($node, 'postgres');
+$node->safe_psql(
+	'postgres', q{
+	SET childguard.purpose = 'regress';
 	INSERT INTO students SELECT i, 'name ' || i, 'school ' || i
 	  FROM generate_series(1, 20) i;
 });
@@ -210,7 +215,7 @@ $node->start;
 
 # An existing session, open (and having read) across the whole rotation.
 my $session = $node->background_psql('postgres');
-$session->query_safe(q{SET childguard.purpose = 'test'});
+$session->query_safe(q{SET childguard.purpose = 'regress'});
 my $session_read = q{SELECT id, name, school FROM students ORDER BY id};
 is($session->query_safe($session_read),
 	$expected_rows, 'existing session: reads under key A');
@@ -239,7 +244,11 @@ is($node->safe_psql('postgres', $read_sql),
 # A child registered now gets a data key wrapped by B, and can be written.
 $node->safe_psql(
 	'postgres', q{
-	SELECT childguard.register_child('21', '2014-03-01');
+	SELECT childguard.register_child('21', '2014-03-01');});
+ChildguardNode::consent_all($node, 'postgres');
+$node->safe_psql(
+	'postgres', q{
+	SET childguard.purpose = 'regress';
 	INSERT INTO students VALUES (21, 'name 21', 'school 21');});
 $expected_rows .= "\n21|name 21|school 21";
 is( $node->safe_psql(
@@ -321,7 +330,7 @@ is( $node->safe_psql(
 	21,
 	'wrong key: without a purpose every value still reads as an envelope');
 ($ret, $err) = psql_err(
-	q{SET childguard.purpose = 'test';
+	q{SET childguard.purpose = 'regress';
 	  INSERT INTO students VALUES (1, 'x', 'y')
 	  ON CONFLICT (id) DO UPDATE SET name = excluded.name});
 isnt($ret, 0, 'wrong key: writing for a child whose key is under B fails');

@@ -16,11 +16,15 @@ $node->safe_psql('postgres', q{
 	SELECT childguard.register_child('42', '2015-05-01');
 	CREATE TABLE students (id bigint PRIMARY KEY, name childguard.child_data);
 	SELECT childguard.protect('students', 'id', '{"name": "name"}');
+});
+ChildguardNode::consent_all($node, 'postgres');
+$node->safe_psql('postgres', q{
+	SET childguard.purpose = 'regress';
 	INSERT INTO students VALUES (42, '小明');
 });
 
 my $session = $node->background_psql('postgres', on_error_stop => 0);
-$session->query_safe(q{SET childguard.purpose = 'test'});
+$session->query_safe(q{SET childguard.purpose = 'regress'});
 is($session->query_safe('SELECT name FROM students'), '小明',
 	'open session reads plaintext under the configured key');
 
