@@ -11,9 +11,13 @@
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
+#include "utils/queryjumble.h"
 
+#include "audit.h"
 #include "catalog.h"
 #include "decision.h"
 #include "master_key.h"
@@ -30,13 +34,25 @@ void		_PG_init(void);
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+static shmem_request_hook_type prev_shmem_request = NULL;
+static shmem_startup_hook_type prev_shmem_startup = NULL;
+
+/* A top-level statement begins (stmt: its PlannedStmt). */
+static void
+statement_begin(PlannedStmt *stmt)
+{
+	cg_audit_flush_pending();
+	cg_statement_begin();
+	cg_audit_statement_begin((Node *) stmt);
+}
 
 static void
 cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	if (cg_statement_nesting() == 0)
-		cg_statement_begin();
+		statement_begin(queryDesc->plannedstmt);
 	cg_write_guard_executor_start(queryDesc);
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
@@ -44,11 +60,16 @@ cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 }
 
-/* Run and Finish only keep the nesting level (see statement.c). */
+/*
+ * Run and Finish keep the nesting level (see statement.c) and tell the
+ * audit what the query used, or that an error left the statement.
+ */
 static void
 cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 			   bool execute_once)
 {
+	volatile bool ok = false;
+
 	cg_statement_enter();
 	PG_TRY();
 	{
@@ -56,17 +77,23 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 			prev_ExecutorRun(queryDesc, direction, count, execute_once);
 		else
 			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+		ok = true;
 	}
 	PG_FINALLY();
 	{
 		cg_statement_leave();
+		if (!ok && cg_statement_nesting() == 0)
+			cg_audit_statement_failed();
 	}
 	PG_END_TRY();
+	cg_audit_executor_ran(queryDesc);
 }
 
 static void
 cg_ExecutorFinish(QueryDesc *queryDesc)
 {
+	volatile bool ok = false;
+
 	cg_statement_enter();
 	PG_TRY();
 	{
@@ -74,12 +101,27 @@ cg_ExecutorFinish(QueryDesc *queryDesc)
 			prev_ExecutorFinish(queryDesc);
 		else
 			standard_ExecutorFinish(queryDesc);
+		ok = true;
 	}
 	PG_FINALLY();
 	{
 		cg_statement_leave();
+		if (!ok && cg_statement_nesting() == 0)
+			cg_audit_statement_failed();
 	}
 	PG_END_TRY();
+	cg_audit_executor_ran(queryDesc);
+}
+
+/* ExecutorEnd of a top-level query: the statement's audit record goes out. */
+static void
+cg_ExecutorEnd(QueryDesc *queryDesc)
+{
+	cg_audit_executor_end(queryDesc);
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
 }
 
 static void
@@ -89,11 +131,14 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				  DestReceiver *dest, QueryCompletion *qc)
 {
 	bool		began;
+	volatile bool ok = false;
+	bool		top = cg_statement_nesting() == 0;
 	bool		copy_out = IsA(pstmt->utilityStmt, CopyStmt) &&
 		!((CopyStmt *) pstmt->utilityStmt)->is_from;
 
-	if (cg_statement_nesting() == 0)
-		cg_statement_begin();
+	if (top)
+		statement_begin(pstmt);
+	cg_audit_guard_utility(pstmt);
 	began = cg_write_guard_utility_begin(pstmt->utilityStmt);
 	if (copy_out)
 		cg_decision_copy_out(true);
@@ -106,6 +151,7 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		else
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
+		ok = true;
 	}
 	PG_FINALLY();
 	{
@@ -113,8 +159,30 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		if (copy_out)
 			cg_decision_copy_out(false);
 		cg_write_guard_utility_end(began);
+		if (!ok && top)
+			cg_audit_statement_failed();
 	}
 	PG_END_TRY();
+	if (top)
+		cg_audit_utility_end(pstmt, qc);
+}
+
+static void
+cg_shmem_request(void)
+{
+	if (prev_shmem_request)
+		prev_shmem_request();
+	cg_audit_queue_shmem_request();
+}
+
+static void
+cg_shmem_startup(void)
+{
+	if (prev_shmem_startup)
+		prev_shmem_startup();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	cg_audit_queue_shmem_startup();
+	LWLockRelease(AddinShmemInitLock);
 }
 
 void
@@ -128,11 +196,15 @@ _PG_init(void)
 
 	cg_master_key_define_gucs();
 	cg_read_policy_define_gucs();
+	cg_audit_define_gucs();
 	MarkGUCPrefixReserved("childguard");
 
 	cg_secure_mem_init();
 	cg_master_key_load_at_startup();
 	cg_catalog_register_callbacks();
+	cg_audit_init();
+	/* the audit record carries the query id */
+	EnableQueryId();
 
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = cg_ExecutorStart;
@@ -140,6 +212,12 @@ _PG_init(void)
 	ExecutorRun_hook = cg_ExecutorRun;
 	prev_ExecutorFinish = ExecutorFinish_hook;
 	ExecutorFinish_hook = cg_ExecutorFinish;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = cg_ExecutorEnd;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = cg_ProcessUtility;
+	prev_shmem_request = shmem_request_hook;
+	shmem_request_hook = cg_shmem_request;
+	prev_shmem_startup = shmem_startup_hook;
+	shmem_startup_hook = cg_shmem_startup;
 }

@@ -21,4 +21,13 @@
 #define CG_RELFILE_FIELD relfilenode
 #endif
 
+/* a range table entry's column sets (moved to RTEPermissionInfo in 16) */
+#if PG_VERSION_NUM >= 160000
+#define cg_rte_cols(stmt, rte, field) \
+	((rte)->perminfoindex != 0 ? \
+	 getRTEPermissionInfo((stmt)->permInfos, (rte))->field : NULL)
+#else
+#define cg_rte_cols(stmt, rte, field) ((rte)->field)
+#endif
+
 #endif							/* CHILDGUARD_COMPAT_H */

@@ -38,6 +38,8 @@ static int	counts[CG_ACCESS_KINDS];
 static int	all_accesses = 0;
 static SubjectAccess *last = NULL;
 
+CgStatementFirstAccessHook cg_statement_first_access_hook = NULL;
+
 /* A new top-level statement: forget the previous one's children. */
 void
 cg_statement_begin(void)
@@ -104,6 +106,8 @@ cg_statement_note(uint64 subject_no, CgAccess access)
 
 	if (last != NULL && last->subject_no == subject_no && (last->accesses & access))
 		return;
+	if (all_accesses == 0 && cg_statement_first_access_hook)
+		cg_statement_first_access_hook();
 	if (subjects == NULL)
 	{
 		HASHCTL		ctl;

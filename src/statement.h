@@ -25,6 +25,10 @@ typedef enum CgAccess
 
 typedef void (*CgStatementSubjectFn) (uint64 subject_no, int accesses, void *arg);
 
+/* called when a statement notes its first access, before it is noted (audit) */
+typedef void (*CgStatementFirstAccessHook) (void);
+extern PGDLLIMPORT CgStatementFirstAccessHook cg_statement_first_access_hook;
+
 extern void cg_statement_begin(void);
 extern uint64 cg_statement_id(void);
 extern int	cg_statement_nesting(void);

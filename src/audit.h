@@ -1,0 +1,184 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit.h
+ *	  The per-access audit trail (invariant 4): one record per top-level
+ *	  statement that decrypted, was denied or wrote child data.
+ *
+ *	  audit_settings.c  the childguard.audit* settings
+ *	  audit_capture.c   building a statement's record in the hooks
+ *	  audit_record.c    a record's wire form in the queue
+ *	  audit_queue.c     the bounded shared-memory queue and its waits
+ *	  audit_worker.c    the writer: one background worker per database
+ *	  audit_chain.c     the hash chain and verify_access_log()
+ *	  audit_guard.c     nobody but the writer changes the log
+ *	  audit_serverlog.c the optional server-log lines
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CHILDGUARD_AUDIT_H
+#define CHILDGUARD_AUDIT_H
+
+#include "postgres.h"
+
+#include "executor/execdesc.h"
+#include "lib/stringinfo.h"
+#include "nodes/parsenodes.h"
+#include "nodes/plannodes.h"
+#include "tcop/cmdtag.h"
+#include "utils/timestamp.h"
+
+/* ---- settings (audit_settings.c) ---- */
+
+typedef enum CgAuditQueueFull
+{
+	CG_AUDIT_FULL_WAIT,			/* wait up to audit_wait_timeout, then refuse */
+	CG_AUDIT_FULL_ERROR			/* refuse at once */
+} CgAuditQueueFull;
+
+extern bool cg_audit_enabled;
+extern bool cg_audit_sync;
+extern int	cg_audit_queue_full;
+extern int	cg_audit_wait_timeout;	/* ms; 0 = no limit */
+extern int	cg_audit_queue_kb;
+extern int	cg_audit_batch_size;
+extern int	cg_audit_retention_min; /* minutes; 0 = keep forever */
+extern int	cg_audit_writer_restart;	/* s */
+extern bool cg_audit_log_server;
+extern bool cg_audit_log_client;
+
+extern void cg_audit_define_gucs(void);
+
+/* ---- a record (audit_record.c) ---- */
+
+typedef enum CgAuditOutcome
+{
+	CG_OUTCOME_ALLOWED = 'a',
+	CG_OUTCOME_DENIED = 'd',
+	CG_OUTCOME_ERROR = 'e'
+} CgAuditOutcome;
+
+typedef struct CgAuditRecord
+{
+	TimestampTz statement_at;
+	TimestampTz session_start;	/* with pid: the session id */
+	int32		backend_pid;
+	char	   *session_role;
+	char	   *current_role;
+	char	   *client_addr;
+	char	   *application_name;
+	char	   *command;
+	char	   *purpose;		/* NULL: none declared */
+	int64		grant_id;		/* 0: none */
+	int			nrelations;
+	char	  **relations;
+	int			ncolumns;
+	char	  **columns;
+	int			nread;
+	int64	   *read;
+	int			ndenied;
+	int64	   *denied;
+	int			nwritten;
+	int64	   *written;
+	int32		children;		/* distinct children in any of the three */
+	int64		rows;
+	char		outcome;		/* CgAuditOutcome */
+	char		sqlstate[6];	/* "" unless outcome is error */
+	int64		query_id;
+} CgAuditRecord;
+
+extern void cg_audit_record_encode(const CgAuditRecord *rec, StringInfo buf);
+extern void cg_audit_record_decode(const char *data, Size len, CgAuditRecord *rec);
+extern char *cg_audit_session_id(const CgAuditRecord *rec);
+extern const char *cg_audit_outcome_name(char outcome);
+
+/* ---- the queue (audit_queue.c) ---- */
+
+extern void cg_audit_queue_shmem_request(void);
+extern void cg_audit_queue_shmem_startup(void);
+extern void cg_audit_admit(void);
+extern bool cg_audit_enqueue(const char *data, Size len, bool sync, bool may_wait,
+							 uint64 *seq);
+extern void cg_audit_wait_durable(uint64 seq);
+extern uint64 cg_audit_last_seq(void);
+extern Size cg_audit_max_record(void);
+
+/* the writer's side */
+typedef struct CgAuditQueued
+{
+	uint64		seq;
+	int			procno;
+	bool		sync;
+	Size		len;
+	char	   *data;			/* palloc'd copy */
+} CgAuditQueued;
+
+extern bool cg_audit_writer_claim_slot(Oid dboid);
+extern void cg_audit_writer_release_slot(Oid dboid);
+extern int	cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out);
+extern void cg_audit_finish_batch(Oid dboid, CgAuditQueued *recs, int n, bool written);
+extern int	cg_audit_pending_for(Oid dboid);
+
+/* ---- the writer (audit_worker.c) ---- */
+
+extern bool cg_audit_is_writer;
+extern bool cg_audit_start_writer(Oid dboid);
+extern PGDLLEXPORT void cg_audit_writer_main(Datum arg);
+
+/* ---- the chain (audit_chain.c) ---- */
+
+#define CG_AUDIT_HASH_LEN 32
+
+/* the columns of childguard.access_log, in table and chain order */
+typedef enum CgAuditColumn
+{
+	CG_COL_ID,
+	CG_COL_STATEMENT_AT,
+	CG_COL_LOGGED_AT,
+	CG_COL_SESSION_ID,
+	CG_COL_BACKEND_PID,
+	CG_COL_SESSION_ROLE,
+	CG_COL_ACTING_ROLE,
+	CG_COL_CLIENT_ADDR,
+	CG_COL_APPLICATION_NAME,
+	CG_COL_COMMAND,
+	CG_COL_PURPOSE,
+	CG_COL_GRANT_ID,
+	CG_COL_RELATIONS,
+	CG_COL_COLUMNS,
+	CG_COL_CHILDREN_READ,
+	CG_COL_CHILDREN_DENIED,
+	CG_COL_CHILDREN_WRITTEN,
+	CG_COL_CHILDREN,
+	CG_COL_ROWS,
+	CG_COL_OUTCOME,
+	CG_COL_SQLSTATE,
+	CG_COL_QUERY_ID,
+	CG_COL_PREV_HASH,
+	CG_COL_HASH,
+	CG_AUDIT_NCOLUMNS
+} CgAuditColumn;
+
+extern const char *const cg_audit_column_names[CG_AUDIT_NCOLUMNS];
+extern const Oid cg_audit_column_types[CG_AUDIT_NCOLUMNS];
+extern void cg_audit_chain_hash(const uint8 *prev_hash, const Datum *values,
+								const bool *nulls, uint8 *out);
+
+/* ---- capture (audit_capture.c), called from childguard.c ---- */
+
+extern void cg_audit_init(void);
+extern void cg_audit_flush_pending(void);
+extern void cg_audit_statement_begin(Node *top);
+extern void cg_audit_executor_ran(QueryDesc *queryDesc);
+extern void cg_audit_executor_end(QueryDesc *queryDesc);
+extern void cg_audit_utility_end(PlannedStmt *pstmt, QueryCompletion *qc);
+extern void cg_audit_statement_failed(void);
+
+/* ---- the guard (audit_guard.c) ---- */
+
+extern void cg_audit_guard_utility(PlannedStmt *pstmt);
+
+/* ---- server-log lines (audit_serverlog.c) ---- */
+
+extern void cg_audit_server_log(const CgAuditRecord *rec, const char *why_fallback);
+
+#endif							/* CHILDGUARD_AUDIT_H */

@@ -1,0 +1,519 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit_capture.c
+ *	  Building one audit record per top-level statement that touched child
+ *	  data, from the executor and utility hooks, and handing it to the
+ *	  queue.
+ *
+ * What the statement did to which children is kept by statement.c (one
+ * hash entry per child, noted by the read decision and the seal
+ * trigger).  This file adds, only once the statement has touched child
+ * data (cg_statement_accesses() != 0), everything else the record needs:
+ *
+ *	- at the first access (statement.c's first-access hook): room in the
+ *	  queue (else wait or refuse, before any plaintext is produced) and who
+ *	  is asking (roles, client, application);
+ *	- after each ExecutorRun/Finish: the relations holding child data in
+ *	  that query's range table, and their child_data columns it used;
+ *	- at the statement's end: the command, rows and query id; then the
+ *	  record is encoded once and queued.
+ *
+ * The statement ends at ExecutorEnd at nesting level 0 (queries, also
+ * through the extended protocol), at the end of ProcessUtility at level 0
+ * (COPY, FETCH, EXECUTE, CALL, DO, ...), when an error leaves the
+ * statement (outcome "error", the error's SQLSTATE; called from the
+ * hooks' error path, so nothing here may wait or raise), or at process
+ * exit (FATAL).  A record not yet sent when the next statement begins is
+ * sent first.  A statement that touched no child data costs one integer
+ * test per hook.
+ *
+ * If a record cannot be queued, it is never dropped silently: it goes to
+ * the server log in full ("AUDIT: CHILD,...", see audit_serverlog.c), and
+ * outside the error path the statement fails (ZC200/ZC201).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "catalog/namespace.h"
+#include "common/ip.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/bitmapset.h"
+#include "parser/parsetree.h"
+#include "storage/ipc.h"
+#include "tcop/utility.h"
+#include "utils/backend_status.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "audit.h"
+#include "childguard_errcodes.h"
+#include "compat.h"
+#include "protection.h"
+#include "read_policy.h"
+#include "statement.h"
+
+/* a relation with child data the statement used, and its columns */
+typedef struct CapturedRelation
+{
+	Oid			relid;
+	char	   *name;			/* schema-qualified */
+	Bitmapset  *attnums;		/* child_data columns used, recorded */
+} CapturedRelation;
+
+/* what is known of the current statement beyond statement.c */
+typedef struct Capture
+{
+	uint64		statement_id;	/* statement this belongs to */
+	bool		identified;		/* roles etc. filled in */
+	const char *command;		/* the top-level command's tag */
+	char	   *session_role;
+	char	   *current_role;
+	char	   *client_addr;
+	char	   *application_name;
+	List	   *relations;		/* of CapturedRelation */
+	List	   *columns;		/* of char *, "schema.table.column" */
+} Capture;
+
+static MemoryContext capture_cxt = NULL;
+static MemoryContext emit_cxt = NULL;
+static Capture cap;
+static uint64 emitted_statement = 0;	/* last statement whose record went out */
+static bool exit_callback_registered = false;
+
+/* the top-level statement being run (valid while it runs) */
+static Node *top_statement = NULL;
+static uint64 top_statement_id = 0;
+
+static void capture_first_access(void);
+
+/* The client's address as log_line_prefix's %h shows it; NULL if none. */
+static char *
+client_address(void)
+{
+	char		host[NI_MAXHOST];
+	const SockAddr *a;
+
+	if (MyBEEntry == NULL)
+		return NULL;
+	a = &MyBEEntry->st_clientaddr;
+	if (a->salen == 0)
+		return NULL;
+	if (a->addr.ss_family == AF_UNIX)
+		return pstrdup("[local]");
+	if (pg_getnameinfo_all(&a->addr, a->salen, host, sizeof(host), NULL, 0,
+						   NI_NUMERICHOST) != 0)
+		return NULL;
+	return pstrdup(host);
+}
+static void capture_at_exit(int code, Datum arg);
+
+/* Backend start (from _PG_init): hook into statement.c. */
+void
+cg_audit_init(void)
+{
+	cg_statement_first_access_hook = capture_first_access;
+}
+
+/* The capture of the current statement, reset when a new one began. */
+static Capture *
+current_capture(void)
+{
+	if (capture_cxt == NULL)
+	{
+		capture_cxt = AllocSetContextCreate(TopMemoryContext,
+											"childguard audit capture",
+											ALLOCSET_SMALL_SIZES);
+		emit_cxt = AllocSetContextCreate(TopMemoryContext,
+										 "childguard audit record",
+										 ALLOCSET_DEFAULT_SIZES);
+	}
+	if (cap.statement_id != cg_statement_id())
+	{
+		MemoryContextReset(capture_cxt);
+		memset(&cap, 0, sizeof(cap));
+		cap.statement_id = cg_statement_id();
+	}
+	return &cap;
+}
+
+/*
+ * The statement is about to touch child data for the first time: make
+ * sure its record will have room (or refuse now), and note who is asking.
+ */
+static void
+capture_first_access(void)
+{
+	Capture    *c;
+	MemoryContext old;
+
+	if (!cg_audit_enabled || IsParallelWorker() || cg_audit_is_writer)
+		return;
+	cg_audit_admit();
+	c = current_capture();
+	if (c->identified)
+		return;
+	old = MemoryContextSwitchTo(capture_cxt);
+	c->session_role = pstrdup(GetUserNameFromId(GetSessionUserId(), true) ?: "");
+	c->current_role = pstrdup(GetUserNameFromId(GetOuterUserId(), true) ?: "");
+	c->client_addr = client_address();
+	c->application_name = application_name && application_name[0] ?
+		pstrdup(application_name) : NULL;
+	c->command = top_statement != NULL && top_statement_id == cg_statement_id() ?
+		GetCommandTagName(CreateCommandTag(top_statement)) : NULL;
+	c->identified = true;
+	MemoryContextSwitchTo(old);
+	if (!exit_callback_registered)
+	{
+		before_shmem_exit(capture_at_exit, 0);
+		exit_callback_registered = true;
+	}
+}
+
+/* Note relid's child_data columns in cols (attnums offset as in RTEs). */
+static void
+capture_relation(Oid relid, Bitmapset *cols, bool all_columns)
+{
+	const CgProtection *p = cg_protection_of_relid(relid);
+	Capture    *c;
+	CapturedRelation *rel = NULL;
+	MemoryContext old;
+	ListCell   *lc;
+	bool		whole_row;
+
+	if (!p->has_child_data)
+		return;
+	c = current_capture();
+	old = MemoryContextSwitchTo(capture_cxt);
+	foreach(lc, c->relations)
+	{
+		CapturedRelation *r = lfirst(lc);
+
+		if (r->relid == relid)
+		{
+			rel = r;
+			break;
+		}
+	}
+	if (rel == NULL)
+	{
+		char	   *nsp = get_namespace_name(get_rel_namespace(relid));
+		char	   *name = get_rel_name(relid);
+
+		rel = palloc0(sizeof(CapturedRelation));
+		rel->relid = relid;
+		rel->name = quote_qualified_identifier(nsp, name ? name : "?");
+		c->relations = lappend(c->relations, rel);
+	}
+	whole_row = all_columns ||
+		bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber, cols);
+	for (int i = 0; i < p->ncolumns; i++)
+	{
+		AttrNumber	attnum = p->columns[i].attnum;
+		char	   *attname;
+
+		if (bms_is_member(attnum, rel->attnums))
+			continue;
+		if (!whole_row && !bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, cols))
+			continue;
+		rel->attnums = bms_add_member(rel->attnums, attnum);
+		attname = get_attname(relid, attnum, true);
+		c->columns = lappend(c->columns,
+							 psprintf("%s.%s", rel->name,
+									  quote_identifier(attname ? attname : "?")));
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* Relations with child data in a plan's range table. */
+static void
+capture_plan(PlannedStmt *ps)
+{
+	ListCell   *lc;
+
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+		Bitmapset  *cols;
+
+		if (rte->rtekind != RTE_RELATION ||
+			(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE))
+			continue;
+		cols = bms_union(cg_rte_cols(ps, rte, selectedCols),
+						 bms_union(cg_rte_cols(ps, rte, insertedCols),
+								   cg_rte_cols(ps, rte, updatedCols)));
+		capture_relation(rte->relid, cols, false);
+	}
+}
+
+/* After ExecutorRun or ExecutorFinish of any query of the statement. */
+void
+cg_audit_executor_ran(QueryDesc *queryDesc)
+{
+	if (cg_statement_accesses() == 0 || !cg_audit_enabled || IsParallelWorker())
+		return;
+	capture_plan(queryDesc->plannedstmt);
+}
+
+typedef struct SubjectLists
+{
+	int			distinct;		/* children, whatever their accesses */
+	int			n[3];
+	int			cap[3];
+	int64	   *ids[3];
+} SubjectLists;
+
+static void
+add_id(SubjectLists *l, int k, uint64 subject_no)
+{
+	if (l->n[k] == l->cap[k])
+	{
+		l->cap[k] = l->cap[k] ? l->cap[k] * 2 : 16;
+		l->ids[k] = l->ids[k] ? repalloc_huge(l->ids[k], sizeof(int64) * l->cap[k]) :
+			palloc(sizeof(int64) * l->cap[k]);
+	}
+	l->ids[k][l->n[k]++] = (int64) subject_no;
+}
+
+static void
+collect_subject(uint64 subject_no, int accesses, void *arg)
+{
+	SubjectLists *l = arg;
+
+	l->distinct++;
+	if (accesses & CG_ACCESS_READ)
+		add_id(l, 0, subject_no);
+	if (accesses & CG_ACCESS_DENIED)
+		add_id(l, 1, subject_no);
+	if (accesses & CG_ACCESS_WRITE)
+		add_id(l, 2, subject_no);
+}
+
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static char **
+string_array(List *l, int *n)
+{
+	char	  **a = palloc(sizeof(char *) * (list_length(l) + 1));
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, l)
+		a[i++] = lfirst(lc);
+	*n = i;
+	return a;
+}
+
+/*
+ * Build, queue (and in synchronous mode await) the record of the current
+ * statement.  In the error path (failed) nothing may wait or raise.
+ */
+static void
+emit(const char *command, int64 rows, int64 query_id, bool failed, int sqlerrcode)
+{
+	uint64		id = cg_statement_id();
+	int			accesses = cg_statement_accesses();
+	Capture    *c;
+	CgAuditRecord rec;
+	SubjectLists subjects;
+	StringInfoData buf;
+	MemoryContext old;
+	uint64		seq = 0;
+	bool		queued;
+	bool		too_large;
+
+	if (emitted_statement == id || accesses == 0 || !cg_audit_enabled ||
+		IsParallelWorker() || cg_audit_is_writer)
+		return;
+	c = current_capture();
+	MemoryContextReset(emit_cxt);
+	old = MemoryContextSwitchTo(emit_cxt);
+
+	memset(&rec, 0, sizeof(rec));
+	rec.statement_at = GetCurrentStatementStartTimestamp();
+	rec.session_start = MyStartTimestamp;
+	rec.backend_pid = MyProcPid;
+	rec.session_role = c->session_role;
+	rec.current_role = c->current_role;
+	rec.client_addr = c->client_addr;
+	rec.application_name = c->application_name;
+	rec.command = (char *) (command ? command : c->command ? c->command : "UNKNOWN");
+	rec.purpose = (char *) cg_current_purpose();
+	rec.grant_id = cg_current_grant_id();
+	rec.relations = palloc(sizeof(char *) * (list_length(c->relations) + 1));
+	{
+		ListCell   *lc;
+
+		foreach(lc, c->relations)
+			rec.relations[rec.nrelations++] = ((CapturedRelation *) lfirst(lc))->name;
+	}
+	rec.columns = string_array(c->columns, &rec.ncolumns);
+
+	memset(&subjects, 0, sizeof(subjects));
+	cg_statement_foreach(collect_subject, &subjects);
+	for (int k = 0; k < 3; k++)
+		if (subjects.n[k] > 1)
+			qsort(subjects.ids[k], subjects.n[k], sizeof(int64), cmp_int64);
+	rec.nread = subjects.n[0];
+	rec.read = subjects.ids[0];
+	rec.ndenied = subjects.n[1];
+	rec.denied = subjects.ids[1];
+	rec.nwritten = subjects.n[2];
+	rec.written = subjects.ids[2];
+	rec.children = subjects.distinct;
+	rec.rows = rows;
+	if (failed)
+	{
+		rec.outcome = CG_OUTCOME_ERROR;
+		if (sqlerrcode != 0)
+			memcpy(rec.sqlstate, unpack_sql_state(sqlerrcode), 5);
+	}
+	else
+		rec.outcome = (accesses & (CG_ACCESS_READ | CG_ACCESS_WRITE)) ?
+			CG_OUTCOME_ALLOWED : CG_OUTCOME_DENIED;
+	rec.query_id = query_id;
+
+	initStringInfo(&buf);
+	cg_audit_record_encode(&rec, &buf);
+	too_large = buf.len > cg_audit_max_record();
+	queued = !too_large &&
+		cg_audit_enqueue(buf.data, buf.len, cg_audit_sync && !failed, !failed, &seq);
+
+	/* from here on the record is out: in the queue or the server log */
+	emitted_statement = id;
+	if (cg_audit_log_server || cg_audit_log_client || !queued)
+		cg_audit_server_log(&rec, queued ? NULL :
+							too_large ? "the record is larger than the audit queue takes" :
+							"the audit queue is full");
+	MemoryContextSwitchTo(old);
+
+	if (failed)
+		return;
+	if (too_large)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_AUDIT_RECORD_TOO_LARGE),
+				 errmsg("audit record of this statement is too large for the audit queue"),
+				 errdetail("The statement touched the data of %d children; the record went to the server log instead.",
+						   rec.children),
+				 errhint("Touch fewer children per statement, or raise childguard.audit_queue_size.")));
+	if (!queued)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_AUDIT_QUEUE_FULL),
+				 errmsg("childguard audit queue is full"),
+				 errdetail("The statement's audit record could not be queued and went to the server log instead."),
+				 errhint("The audit writer is behind or not running; retry later, or raise childguard.audit_queue_size.")));
+	if (cg_audit_sync)
+		cg_audit_wait_durable(seq);
+}
+
+/*
+ * A new top-level statement is about to begin (before statement.c forgets
+ * the previous one): send the previous one's record if still pending.
+ */
+void
+cg_audit_flush_pending(void)
+{
+	if (cg_statement_accesses() != 0 && emitted_statement != cg_statement_id())
+		emit(NULL, 0, 0, false, 0);
+}
+
+/* A new top-level statement (top: its PlannedStmt) has begun. */
+void
+cg_audit_statement_begin(Node *top)
+{
+	top_statement = top;
+	top_statement_id = cg_statement_id();
+}
+
+/* ExecutorEnd at nesting level 0: the query is complete. */
+void
+cg_audit_executor_end(QueryDesc *queryDesc)
+{
+	if (cg_statement_accesses() == 0 || cg_statement_nesting() != 0)
+		return;
+	if (!cg_audit_enabled || IsParallelWorker())
+		return;
+	capture_plan(queryDesc->plannedstmt);
+	emit(GetCommandTagName(CreateCommandTag((Node *) queryDesc->plannedstmt)),
+		 queryDesc->estate ? (int64) queryDesc->estate->es_processed : 0,
+		 (int64) queryDesc->plannedstmt->queryId, false, 0);
+}
+
+/* ProcessUtility at nesting level 0 returned. */
+void
+cg_audit_utility_end(PlannedStmt *pstmt, QueryCompletion *qc)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+
+	if (cg_statement_accesses() == 0 || !cg_audit_enabled || IsParallelWorker())
+		return;
+	/* COPY table TO/FROM runs without the executor: the table is in the statement */
+	if (IsA(stmt, CopyStmt) && ((CopyStmt *) stmt)->relation != NULL)
+	{
+		CopyStmt   *copy = (CopyStmt *) stmt;
+		Oid			relid = RangeVarGetRelid(copy->relation, NoLock, true);
+
+		if (OidIsValid(relid))
+		{
+			Bitmapset  *cols = NULL;
+			ListCell   *lc;
+
+			foreach(lc, copy->attlist)
+			{
+				AttrNumber	attnum = get_attnum(relid, strVal(lfirst(lc)));
+
+				if (attnum != InvalidAttrNumber)
+					cols = bms_add_member(cols, attnum - FirstLowInvalidHeapAttributeNumber);
+			}
+			capture_relation(relid, cols, copy->attlist == NIL);
+		}
+	}
+	emit(CreateCommandName(stmt), qc ? (int64) qc->nprocessed : 0,
+		 (int64) pstmt->queryId, false, 0);
+}
+
+/*
+ * An error is leaving the top-level statement (called from the hooks'
+ * error path, the error still on the stack).  Must not raise.
+ */
+void
+cg_audit_statement_failed(void)
+{
+	if (cg_statement_accesses() == 0 || emitted_statement == cg_statement_id())
+		return;
+	emit(NULL, 0, 0, true, geterrcode());
+}
+
+/* The process exits (e.g. FATAL) in the middle of a statement. */
+static void
+capture_at_exit(int code, Datum arg)
+{
+	if (cg_statement_accesses() == 0 || emitted_statement == cg_statement_id())
+		return;
+	emit(NULL, 0, 0, true, 0);
+}
+
+PG_FUNCTION_INFO_V1(cg_audit_wait);
+
+/* childguard.audit_wait(): until this session's records are committed. */
+Datum
+cg_audit_wait(PG_FUNCTION_ARGS)
+{
+	cg_audit_wait_durable(cg_audit_last_seq());
+	PG_RETURN_VOID();
+}

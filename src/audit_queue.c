@@ -1,0 +1,679 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit_queue.c
+ *	  The bounded shared-memory queue between backends and the audit
+ *	  writers.
+ *
+ * Design and concurrency rules
+ *
+ * The queue is one byte ring (childguard.audit_queue_size) shared by all
+ * databases.  head and tail are monotonic byte positions; entries are
+ * MAXALIGNed, never wrap (the gap at the end of the ring is skipped, with
+ * a PAD entry when it can hold one), and carry the database they belong
+ * to, a global sequence number and the backend's pgprocno.
+ *
+ * Every field of AuditShared except the two condition variables and the
+ * per-backend completion counters is protected by the one LWLock of the
+ * "childguard_audit" tranche.  Backends take it exclusively for the
+ * memcpy of one entry; writers take it to claim a batch (copying it out)
+ * and to mark a batch done.  Nothing that can raise an error runs while
+ * it is held.
+ *
+ * Each database has a writer (audit_worker.c), a dynamic background
+ * worker started on demand by the first backend that queues a record for
+ * that database.  A writer claims the READY entries of its database in
+ * queue order, writes them in one transaction, then marks them DONE; the
+ * head advances over DONE and PAD entries only, so a database whose
+ * writer is slow holds space, and backends then wait (or are refused, per
+ * childguard.audit_queue_full) -- an entry is never overwritten or
+ * dropped.
+ *
+ * Completion: after a batch commits, the writer raises, for each record,
+ * the done_seq (and on failure failed_seq) of the backend that queued it
+ * (indexed by pgprocno; sequence numbers grow, so a reused pgprocno is
+ * harmless) and broadcasts done_cv.  A backend in synchronous mode, or in
+ * childguard.audit_wait(), sleeps on done_cv until its done_seq reaches its
+ * record.  space_cv is broadcast whenever the head advances.
+ *
+ * A writer that dies leaves its entries CLAIMED; its successor puts them
+ * back to READY, and skips those the access_log already holds (see
+ * audit_worker.c).  A crash of any backend reinitialises shared memory:
+ * queued records not yet written are then lost, which the synchronous
+ * mode exists to prevent.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/twophase.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "storage/condition_variable.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/timestamp.h"
+
+#include "audit.h"
+#include "childguard_errcodes.h"
+
+#define CG_AUDIT_MAX_DATABASES 64
+#define CG_AUDIT_TRANCHE "childguard_audit"
+/* room a statement needs before it may read child data */
+#define CG_AUDIT_ADMIT_BYTES 8192
+/* a writer that has not shown up after this long is registered again */
+#define CG_AUDIT_WRITER_GRACE_MS 10000
+/* at most this many bytes per batch */
+#define CG_AUDIT_BATCH_BYTES (4 * 1024 * 1024)
+
+typedef enum EntryState
+{
+	ENTRY_READY = 1,
+	ENTRY_CLAIMED,
+	ENTRY_DONE,
+	ENTRY_PAD
+} EntryState;
+
+typedef struct QueueEntry
+{
+	uint32		len;			/* whole entry, MAXALIGNed */
+	uint32		payload_len;
+	uint8		state;			/* EntryState */
+	bool		sync;
+	Oid			dboid;
+	int			procno;
+	uint64		seq;
+} QueueEntry;
+
+#define ENTRY_HDR MAXALIGN(sizeof(QueueEntry))
+
+typedef struct DbSlot
+{
+	Oid			dboid;			/* InvalidOid: free */
+	pid_t		writer_pid;		/* 0: no writer running */
+	Latch	   *writer_latch;
+	bool		registered;		/* a writer has been registered */
+	TimestampTz registered_at;
+	int			pending;		/* READY or CLAIMED entries */
+} DbSlot;
+
+typedef struct ProcSlot
+{
+	pg_atomic_uint64 done_seq;
+	pg_atomic_uint64 failed_seq;
+} ProcSlot;
+
+typedef struct AuditShared
+{
+	LWLock	   *lock;
+	ConditionVariable space_cv;
+	ConditionVariable done_cv;
+	uint64		next_seq;
+	uint64		head;
+	uint64		tail;
+	Size		size;
+	int			nprocs;
+	DbSlot		dbs[CG_AUDIT_MAX_DATABASES];
+} AuditShared;
+
+static AuditShared *shared = NULL;
+static ProcSlot *procs = NULL;
+static char *ring = NULL;
+
+/* this backend's last queued record */
+static uint64 my_last_seq = 0;
+
+static int
+total_procs(void)
+{
+	return MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
+}
+
+static Size
+ring_size(void)
+{
+	return (Size) cg_audit_queue_kb * 1024;
+}
+
+static Size
+shmem_size(void)
+{
+	Size		s = MAXALIGN(sizeof(AuditShared));
+
+	s = add_size(s, MAXALIGN(mul_size(sizeof(ProcSlot), total_procs())));
+	return add_size(s, ring_size());
+}
+
+/* shmem_request_hook part */
+void
+cg_audit_queue_shmem_request(void)
+{
+	RequestAddinShmemSpace(shmem_size());
+	RequestNamedLWLockTranche(CG_AUDIT_TRANCHE, 1);
+}
+
+/* shmem_startup_hook part; AddinShmemInitLock is held by the caller */
+void
+cg_audit_queue_shmem_startup(void)
+{
+	bool		found;
+	char	   *base;
+
+	base = ShmemInitStruct("childguard audit queue", shmem_size(), &found);
+	shared = (AuditShared *) base;
+	procs = (ProcSlot *) (base + MAXALIGN(sizeof(AuditShared)));
+	ring = base + MAXALIGN(sizeof(AuditShared)) +
+		MAXALIGN(mul_size(sizeof(ProcSlot), total_procs()));
+	if (found)
+		return;
+	memset(shared, 0, sizeof(AuditShared));
+	shared->lock = &(GetNamedLWLockTranche(CG_AUDIT_TRANCHE))->lock;
+	ConditionVariableInit(&shared->space_cv);
+	ConditionVariableInit(&shared->done_cv);
+	shared->size = ring_size();
+	shared->nprocs = total_procs();
+	for (int i = 0; i < shared->nprocs; i++)
+	{
+		pg_atomic_init_u64(&procs[i].done_seq, 0);
+		pg_atomic_init_u64(&procs[i].failed_seq, 0);
+	}
+}
+
+/* The largest record the queue takes. */
+Size
+cg_audit_max_record(void)
+{
+	return ring_size() / 4 - ENTRY_HDR;
+}
+
+static void
+require_shmem(void)
+{
+	if (shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("childguard audit queue is not initialized"),
+				 errhint("childguard must be in shared_preload_libraries.")));
+}
+
+/*
+ * Walking the ring.  Returns the entry at pos, or NULL if pos is in a gap
+ * too small for a header at the end of the ring; *next is the position
+ * after it either way.  Lock held.
+ */
+static QueueEntry *
+entry_at(uint64 pos, uint64 *next)
+{
+	Size		off = pos % shared->size;
+	QueueEntry *e;
+
+	if (shared->size - off < ENTRY_HDR)
+	{
+		*next = pos + (shared->size - off);
+		return NULL;
+	}
+	e = (QueueEntry *) (ring + off);
+	*next = pos + e->len;
+	return e;
+}
+
+/* Move the head over finished entries; true if it moved.  Lock held. */
+static bool
+advance_head(void)
+{
+	uint64		start = shared->head;
+
+	while (shared->head < shared->tail)
+	{
+		uint64		next;
+		QueueEntry *e = entry_at(shared->head, &next);
+
+		if (e != NULL && e->state != ENTRY_DONE && e->state != ENTRY_PAD)
+			break;
+		shared->head = next;
+	}
+	return shared->head != start;
+}
+
+/* The slot of dboid, created if asked and possible.  Lock held. */
+static DbSlot *
+db_slot(Oid dboid, bool create)
+{
+	DbSlot	   *free_slot = NULL;
+
+	for (int i = 0; i < CG_AUDIT_MAX_DATABASES; i++)
+	{
+		DbSlot	   *s = &shared->dbs[i];
+
+		if (s->dboid == dboid)
+			return s;
+		if (free_slot == NULL &&
+			(s->dboid == InvalidOid || (s->pending == 0 && s->writer_pid == 0)))
+			free_slot = s;
+	}
+	if (!create || free_slot == NULL)
+		return NULL;
+	memset(free_slot, 0, sizeof(DbSlot));
+	free_slot->dboid = dboid;
+	return free_slot;
+}
+
+/* Does the slot need a writer registered now?  Marks it registered.  Lock held. */
+static bool
+writer_needed(DbSlot *slot)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (slot->registered &&
+		(slot->writer_pid != 0 ||
+		 !TimestampDifferenceExceeds(slot->registered_at, now,
+									 CG_AUDIT_WRITER_GRACE_MS + cg_audit_writer_restart * 1000)))
+		return false;
+	slot->registered = true;
+	slot->registered_at = now;
+	return true;
+}
+
+/* Start the database's writer (lock not held); warn if it cannot be started. */
+static void
+start_writer(Oid dboid)
+{
+	if (cg_audit_start_writer(dboid))
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	{
+		DbSlot	   *slot = db_slot(dboid, false);
+
+		if (slot != NULL && slot->writer_pid == 0)
+			slot->registered = false;
+	}
+	LWLockRelease(shared->lock);
+	ereport(WARNING,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg("could not start the childguard audit writer for this database"),
+			 errdetail("Audit records wait in the queue until a writer runs."),
+			 errhint("Raise max_worker_processes.")));
+}
+
+/* Check the writer of this database runs, starting one if needed. */
+static void
+ensure_writer(void)
+{
+	DbSlot	   *slot;
+	bool		need = false;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	slot = db_slot(MyDatabaseId, false);
+	if (slot != NULL && slot->pending > 0)
+		need = writer_needed(slot);
+	LWLockRelease(shared->lock);
+	if (need)
+		start_writer(MyDatabaseId);
+}
+
+/* ms left of the wait timeout from start, or -1 for no limit; 0 = expired */
+static long
+remaining_ms(TimestampTz start)
+{
+	long		elapsed;
+
+	if (cg_audit_wait_timeout == 0)
+		return -1;
+	elapsed = (long) ((GetCurrentTimestamp() - start) / 1000);
+	return elapsed >= cg_audit_wait_timeout ? 0 : cg_audit_wait_timeout - elapsed;
+}
+
+static void
+report_full(const char *when)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CG_AUDIT_QUEUE_FULL),
+			 errmsg("childguard audit queue is full"),
+			 errdetail("%s", when),
+			 errhint("The audit writer is behind or not running; retry later, or raise childguard.audit_queue_size.")));
+}
+
+/*
+ * Before a statement first reads child data: is there room for its
+ * record?  Per childguard.audit_queue_full, wait for room (up to the
+ * timeout) or refuse at once, before any plaintext is produced.
+ */
+void
+cg_audit_admit(void)
+{
+	TimestampTz start = 0;
+	bool		waited = false;
+
+	if (!cg_audit_enabled || shared == NULL)
+		return;
+	for (;;)
+	{
+		Size		used;
+		long		left;
+
+		LWLockAcquire(shared->lock, LW_SHARED);
+		used = shared->tail - shared->head;
+		LWLockRelease(shared->lock);
+		if (shared->size - used >= CG_AUDIT_ADMIT_BYTES)
+			break;
+		if (cg_audit_queue_full == CG_AUDIT_FULL_ERROR)
+			report_full("Reading child data is refused while its audit record could not be queued (childguard.audit_queue_full = error).");
+		if (!waited)
+		{
+			start = GetCurrentTimestamp();
+			waited = true;
+			ensure_writer();
+		}
+		left = remaining_ms(start);
+		if (left == 0)
+		{
+			ConditionVariableCancelSleep();
+			report_full("No room appeared within childguard.audit_wait_timeout.");
+		}
+		ConditionVariableTimedSleep(&shared->space_cv, left < 0 ? 1000 : Min(left, 1000),
+									PG_WAIT_EXTENSION);
+	}
+	if (waited)
+		ConditionVariableCancelSleep();
+}
+
+/*
+ * Queue one encoded record for this database.  With may_wait, waits for
+ * room per childguard.audit_queue_full; returns false (nothing queued) if
+ * there is none, or the record is too large.  Never raises an error
+ * unless waiting (cancel), so the error path can use it.
+ */
+bool
+cg_audit_enqueue(const char *data, Size len, bool sync, bool may_wait, uint64 *seq)
+{
+	Size		entry_len = ENTRY_HDR + MAXALIGN(len);
+	TimestampTz start = 0;
+	bool		waited = false;
+	bool		queued = false;
+
+	if (shared == NULL || len > cg_audit_max_record())
+		return false;
+	for (;;)
+	{
+		DbSlot	   *slot;
+		bool		need = false;
+		Latch	   *latch = NULL;
+		long		left;
+
+		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+		slot = db_slot(MyDatabaseId, true);
+		if (slot != NULL)
+		{
+			Size		off = shared->tail % shared->size;
+			Size		pad = shared->size - off < entry_len ? shared->size - off : 0;
+
+			if (shared->tail - shared->head + pad + entry_len <= shared->size)
+			{
+				QueueEntry *e;
+
+				if (pad >= ENTRY_HDR)
+				{
+					e = (QueueEntry *) (ring + off);
+					memset(e, 0, sizeof(QueueEntry));
+					e->len = pad;
+					e->state = ENTRY_PAD;
+				}
+				shared->tail += pad;
+				e = (QueueEntry *) (ring + shared->tail % shared->size);
+				e->len = entry_len;
+				e->payload_len = len;
+				e->state = ENTRY_READY;
+				e->sync = sync;
+				e->dboid = MyDatabaseId;
+				e->procno = MyProc->pgprocno;
+				e->seq = ++shared->next_seq;
+				memcpy((char *) e + ENTRY_HDR, data, len);
+				shared->tail += entry_len;
+				slot->pending++;
+				*seq = e->seq;
+				my_last_seq = e->seq;
+				queued = true;
+			}
+			need = writer_needed(slot);
+			latch = slot->writer_latch;
+		}
+		LWLockRelease(shared->lock);
+		if (latch != NULL)
+			SetLatch(latch);
+		if (need)
+			start_writer(MyDatabaseId);
+		if (queued || !may_wait || cg_audit_queue_full == CG_AUDIT_FULL_ERROR)
+			break;
+		if (!waited)
+		{
+			start = GetCurrentTimestamp();
+			waited = true;
+		}
+		left = remaining_ms(start);
+		if (left == 0)
+			break;
+		ConditionVariableTimedSleep(&shared->space_cv, left < 0 ? 1000 : Min(left, 1000),
+									PG_WAIT_EXTENSION);
+	}
+	if (waited)
+		ConditionVariableCancelSleep();
+	return queued;
+}
+
+/* The sequence number of this backend's last queued record (0: none). */
+uint64
+cg_audit_last_seq(void)
+{
+	return my_last_seq;
+}
+
+/*
+ * Wait until the writer has committed record seq (and every earlier one of
+ * this backend).  Errors if it failed, or on timeout.
+ */
+void
+cg_audit_wait_durable(uint64 seq)
+{
+	ProcSlot   *me;
+	TimestampTz start = GetCurrentTimestamp();
+	bool		slept = false;
+
+	require_shmem();
+	if (seq == 0)
+		return;
+	me = &procs[MyProc->pgprocno];
+	while (pg_atomic_read_u64(&me->done_seq) < seq)
+	{
+		long		left = remaining_ms(start);
+
+		if (left == 0)
+		{
+			ConditionVariableCancelSleep();
+			ereport(ERROR,
+					(errcode(ERRCODE_CG_AUDIT_NOT_DURABLE),
+					 errmsg("audit record was not committed in time"),
+					 errdetail("The record is still queued; the audit writer did not commit it within childguard.audit_wait_timeout."),
+					 errhint("Check that the childguard audit writer runs (pg_stat_activity, the server log).")));
+		}
+		if (!slept)
+			ensure_writer();
+		slept = true;
+		ConditionVariableTimedSleep(&shared->done_cv, left < 0 ? 1000 : Min(left, 1000),
+									PG_WAIT_EXTENSION);
+	}
+	if (slept)
+		ConditionVariableCancelSleep();
+	if (pg_atomic_read_u64(&me->failed_seq) >= seq &&
+		pg_atomic_read_u64(&me->failed_seq) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_AUDIT_NOT_DURABLE),
+				 errmsg("audit record could not be written to the access log"),
+				 errdetail("The audit writer wrote it to the server log instead."),
+				 errhint("See the server log for the writer's error.")));
+}
+
+/* ---- the writer's side ---- */
+
+/*
+ * Become the writer of dboid.  False if another live writer has it.
+ * Entries a dead predecessor had claimed become READY again.
+ */
+bool
+cg_audit_writer_claim_slot(Oid dboid)
+{
+	DbSlot	   *slot;
+	uint64		pos;
+
+	require_shmem();
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	slot = db_slot(dboid, true);
+	if (slot == NULL ||
+		(slot->writer_pid != 0 && slot->writer_pid != MyProcPid &&
+		 kill(slot->writer_pid, 0) == 0))
+	{
+		LWLockRelease(shared->lock);
+		return false;
+	}
+	slot->writer_pid = MyProcPid;
+	slot->writer_latch = MyLatch;
+	slot->registered = true;
+	slot->registered_at = GetCurrentTimestamp();
+	for (pos = shared->head; pos < shared->tail;)
+	{
+		uint64		next;
+		QueueEntry *e = entry_at(pos, &next);
+
+		if (e != NULL && e->dboid == dboid && e->state == ENTRY_CLAIMED)
+			e->state = ENTRY_READY;
+		pos = next;
+	}
+	LWLockRelease(shared->lock);
+	return true;
+}
+
+/* The writer of dboid exits (on_shmem_exit). */
+void
+cg_audit_writer_release_slot(Oid dboid)
+{
+	DbSlot	   *slot;
+
+	if (shared == NULL)
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	slot = db_slot(dboid, false);
+	if (slot != NULL && slot->writer_pid == MyProcPid)
+	{
+		slot->writer_pid = 0;
+		slot->writer_latch = NULL;
+	}
+	LWLockRelease(shared->lock);
+}
+
+/* Records of dboid queued and not yet done. */
+int
+cg_audit_pending_for(Oid dboid)
+{
+	DbSlot	   *slot;
+	int			n = 0;
+
+	LWLockAcquire(shared->lock, LW_SHARED);
+	slot = db_slot(dboid, false);
+	if (slot != NULL)
+		n = slot->pending;
+	LWLockRelease(shared->lock);
+	return n;
+}
+
+/*
+ * Claim up to max_records READY entries of dboid, in queue order, copied
+ * into the current memory context.  Returns how many.
+ */
+int
+cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out)
+{
+	CgAuditQueued *recs = palloc(sizeof(CgAuditQueued) * max_records);
+	int			n = 0;
+	Size		bytes = 0;
+	uint64		pos;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	for (pos = shared->head; pos < shared->tail && n < max_records &&
+		 bytes < CG_AUDIT_BATCH_BYTES;)
+	{
+		uint64		next;
+		QueueEntry *e = entry_at(pos, &next);
+
+		if (e != NULL && e->dboid == dboid && e->state == ENTRY_READY)
+		{
+			/* palloc cannot fail here in practice; sizes are bounded */
+			recs[n].seq = e->seq;
+			recs[n].procno = e->procno;
+			recs[n].sync = e->sync;
+			recs[n].len = e->payload_len;
+			recs[n].data = palloc(e->payload_len);
+			memcpy(recs[n].data, (char *) e + ENTRY_HDR, e->payload_len);
+			e->state = ENTRY_CLAIMED;
+			bytes += e->payload_len;
+			n++;
+		}
+		pos = next;
+	}
+	LWLockRelease(shared->lock);
+	*out = recs;
+	return n;
+}
+
+/*
+ * A claimed batch is finished: committed (written) or given up (logged
+ * to the server log instead).  Tells the waiting backends.
+ */
+void
+cg_audit_finish_batch(Oid dboid, CgAuditQueued *recs, int n, bool written)
+{
+	DbSlot	   *slot;
+	uint64		pos;
+	int			i = 0;
+	bool		moved;
+
+	if (n == 0)
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	for (pos = shared->head; pos < shared->tail && i < n;)
+	{
+		uint64		next;
+		QueueEntry *e = entry_at(pos, &next);
+
+		if (e != NULL && e->dboid == dboid && e->state == ENTRY_CLAIMED &&
+			e->seq == recs[i].seq)
+		{
+			e->state = ENTRY_DONE;
+			i++;
+		}
+		pos = next;
+	}
+	for (i = 0; i < n; i++)
+	{
+		ProcSlot   *p;
+
+		if (recs[i].procno < 0 || recs[i].procno >= shared->nprocs)
+			continue;
+		p = &procs[recs[i].procno];
+		if (!written && pg_atomic_read_u64(&p->failed_seq) < recs[i].seq)
+			pg_atomic_write_u64(&p->failed_seq, recs[i].seq);
+		if (pg_atomic_read_u64(&p->done_seq) < recs[i].seq)
+			pg_atomic_write_u64(&p->done_seq, recs[i].seq);
+	}
+	slot = db_slot(dboid, false);
+	if (slot != NULL)
+		slot->pending = Max(0, slot->pending - n);
+	moved = advance_head();
+	LWLockRelease(shared->lock);
+	ConditionVariableBroadcast(&shared->done_cv);
+	if (moved)
+		ConditionVariableBroadcast(&shared->space_cv);
+}

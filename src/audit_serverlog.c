@@ -1,0 +1,121 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit_serverlog.c
+ *	  The audit record as one server-log line, pgaudit-like and parseable
+ *	  as CSV after the "AUDIT: " prefix:
+ *
+ *	  AUDIT: CHILD,outcome,command,purpose,grant,relations,columns,
+ *	         children,read,denied,written,rows,sqlstate
+ *
+ *	  relations and columns are ';'-separated, the three child lists are
+ *	  space-separated subject numbers; a field is double-quoted (quotes
+ *	  doubled) when it holds a comma, quote or line break.  Time, session,
+ *	  roles, client and query id are those of the line itself: put %m %c
+ *	  %u %r %Q in log_line_prefix.  Written when childguard.audit_log_server
+ *	  is on, and always for a record that could not be queued (with the
+ *	  reason in the message), so no record disappears silently.  No
+ *	  query text, so no literal of a query reaches the log.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+
+#include "audit.h"
+
+/* Append s as one CSV field. */
+static void
+append_field(StringInfo buf, const char *s)
+{
+	appendStringInfoChar(buf, ',');
+	if (s == NULL)
+		return;
+	if (strpbrk(s, ",\"\r\n") == NULL)
+	{
+		appendStringInfoString(buf, s);
+		return;
+	}
+	appendStringInfoChar(buf, '"');
+	for (const char *p = s; *p; p++)
+	{
+		if (*p == '"')
+			appendStringInfoChar(buf, '"');
+		appendStringInfoChar(buf, *p);
+	}
+	appendStringInfoChar(buf, '"');
+}
+
+static char *
+join_strings(char **items, int n)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	for (int i = 0; i < n; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(&s, ';');
+		appendStringInfoString(&s, items[i]);
+	}
+	return s.data;
+}
+
+static char *
+join_ids(const int64 *ids, int n)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	for (int i = 0; i < n; i++)
+		appendStringInfo(&s, i > 0 ? " " INT64_FORMAT : INT64_FORMAT, ids[i]);
+	return s.data;
+}
+
+/* The line (without the "AUDIT: " prefix). */
+static char *
+format_line(const CgAuditRecord *rec)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "CHILD");
+	append_field(&buf, cg_audit_outcome_name(rec->outcome));
+	append_field(&buf, rec->command);
+	append_field(&buf, rec->purpose);
+	append_field(&buf, rec->grant_id ? psprintf(INT64_FORMAT, rec->grant_id) : NULL);
+	append_field(&buf, join_strings(rec->relations, rec->nrelations));
+	append_field(&buf, join_strings(rec->columns, rec->ncolumns));
+	append_field(&buf, psprintf("%d", rec->children));
+	append_field(&buf, join_ids(rec->read, rec->nread));
+	append_field(&buf, join_ids(rec->denied, rec->ndenied));
+	append_field(&buf, join_ids(rec->written, rec->nwritten));
+	append_field(&buf, psprintf(INT64_FORMAT, rec->rows));
+	append_field(&buf, rec->sqlstate[0] ? rec->sqlstate : NULL);
+	return buf.data;
+}
+
+/*
+ * Write rec's line to the server log (and to the client when
+ * childguard.audit_log_client is on).  why_fallback, if set, says why the
+ * record is only here and not in the access log.  Does not raise.
+ */
+void
+cg_audit_server_log(const CgAuditRecord *rec, const char *why_fallback)
+{
+	char	   *line = format_line(rec);
+
+	if (why_fallback != NULL)
+		ereport(LOG,
+				(errmsg("AUDIT: %s", line),
+				 errdetail("This audit record is not in childguard.access_log: %s.", why_fallback),
+				 errhidestmt(true), errhidecontext(true)));
+	else if (cg_audit_log_server)
+		ereport(LOG_SERVER_ONLY,
+				(errmsg("AUDIT: %s", line),
+				 errhidestmt(true), errhidecontext(true)));
+	if (cg_audit_log_client)
+		ereport(NOTICE,
+				(errmsg("AUDIT: %s", line),
+				 errhidestmt(true), errhidecontext(true)));
+}

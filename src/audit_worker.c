@@ -1,0 +1,543 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit_worker.c
+ *	  The audit writer: a background worker per database that takes that
+ *	  database's records from the shared queue and writes them into its
+ *	  childguard.access_log, hash-chained, in its own transactions.
+ *
+ * Design and concurrency rules
+ *
+ * A writer is a dynamic background worker, registered by the first
+ * backend that queues a record for a database without a running writer
+ * (audit_queue.c), and restarted by the postmaster after
+ * childguard.audit_writer_restart seconds if it fails.  It serves
+ * databases where the extension is installed; it stays until shutdown.
+ * One writer per database: a writer that finds another live writer in
+ * its database's slot exits at once (exit code 0, not restarted).
+ *
+ * Each batch (at most childguard.audit_batch_size records) is one
+ * transaction, committed with synchronous_commit = on, so a record the
+ * queue reports as done is durable.  The transaction locks the chain head
+ * (childguard.access_log_head) FOR UPDATE, assigns ids, computes each
+ * hash from the previous one (audit_chain.c), inserts the rows with a
+ * prepared statement and parameters, and moves the head.  The head also
+ * holds the queue sequence number and the postmaster start time of the
+ * last record written: a writer restarted after dying between commit and
+ * marking its batch done skips the records already written, so no record
+ * is written twice.
+ *
+ * Only this process may change the log: cg_audit_is_writer, set here and
+ * nowhere else, is what the log's triggers check (audit_guard.c).
+ *
+ * A batch that fails is retried record by record; a record that still
+ * cannot be written after three attempts goes to the server log in full
+ * with the reason, and its backend is told (an error in synchronous mode).
+ *
+ * At shutdown (SIGTERM) the writer drains its database's queued records
+ * before exiting.  Records still queued at a crash or an immediate
+ * shutdown are lost; the synchronous mode exists for that case.
+ *
+ * Retention: with childguard.audit_retention set, the writer deletes
+ * records older than that, oldest first, at most once a minute and in
+ * bounded chunks, and records the last purged id and hash in the head so
+ * the chain stays verifiable.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "audit.h"
+
+#define WRITER_NAP_MS 10000
+#define WRITER_ATTEMPTS 3
+#define PURGE_INTERVAL_MS 60000
+#define PURGE_CHUNK 10000
+
+/* true only in an audit writer process */
+bool		cg_audit_is_writer = false;
+
+static Oid	writer_db = InvalidOid;
+static SPIPlanPtr insert_plan = NULL;
+static TimestampTz last_purge = 0;
+
+/* Register a writer for dboid; false if no worker slot is free. */
+bool
+cg_audit_start_writer(Oid dboid)
+{
+	BackgroundWorker w;
+
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = cg_audit_writer_restart;
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "childguard");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "cg_audit_writer_main");
+	snprintf(w.bgw_name, BGW_MAXLEN, "childguard audit writer for database %u", dboid);
+	snprintf(w.bgw_type, BGW_MAXLEN, "childguard audit writer");
+	w.bgw_main_arg = ObjectIdGetDatum(dboid);
+	w.bgw_notify_pid = 0;
+	return RegisterDynamicBackgroundWorker(&w, NULL);
+}
+
+static void
+release_slot(int code, Datum arg)
+{
+	cg_audit_writer_release_slot(DatumGetObjectId(arg));
+}
+
+static Datum
+text_or_null(const char *s, char *null)
+{
+	*null = s == NULL ? 'n' : ' ';
+	return s == NULL ? (Datum) 0 : CStringGetTextDatum(s);
+}
+
+static Datum
+text_array(char **items, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * (n + 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(items[i]);
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+static Datum
+id_array(const int64 *ids, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * (n + 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = Int64GetDatum(ids[i]);
+	return PointerGetDatum(construct_array(d, n, INT8OID, sizeof(int64),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+static Datum
+hash_datum(const uint8 *hash)
+{
+	bytea	   *b = palloc(VARHDRSZ + CG_AUDIT_HASH_LEN);
+
+	SET_VARSIZE(b, VARHDRSZ + CG_AUDIT_HASH_LEN);
+	memcpy(VARDATA(b), hash, CG_AUDIT_HASH_LEN);
+	return PointerGetDatum(b);
+}
+
+/* The prepared INSERT, kept across transactions. */
+static SPIPlanPtr
+get_insert_plan(void)
+{
+	StringInfoData sql;
+	SPIPlanPtr	plan;
+
+	if (insert_plan != NULL)
+		return insert_plan;
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "INSERT INTO childguard.access_log (");
+	for (int i = 0; i < CG_AUDIT_NCOLUMNS; i++)
+		appendStringInfo(&sql, "%s%s", i ? ", " : "", quote_identifier(cg_audit_column_names[i]));
+	appendStringInfoString(&sql, ") VALUES (");
+	for (int i = 0; i < CG_AUDIT_NCOLUMNS; i++)
+		appendStringInfo(&sql, "%s$%d", i ? ", " : "", i + 1);
+	appendStringInfoChar(&sql, ')');
+	plan = SPI_prepare(sql.data, CG_AUDIT_NCOLUMNS, (Oid *) cg_audit_column_types);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the access log insert: %s",
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	insert_plan = plan;
+	return plan;
+}
+
+typedef struct ChainHead
+{
+	int64		last_id;
+	bool		has_hash;
+	uint8		last_hash[CG_AUDIT_HASH_LEN];
+	TimestampTz epoch;
+	int64		last_seq;
+} ChainHead;
+
+/* Lock and read the chain head (in the batch's transaction). */
+static void
+read_head(ChainHead *h)
+{
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		isnull;
+	Datum		x;
+
+	if (SPI_execute("SELECT last_id, last_hash, epoch, last_seq "
+					"FROM childguard.access_log_head FOR UPDATE", false, 2) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("childguard.access_log_head must hold exactly one row")));
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	x = SPI_getbinval(t, d, 1, &isnull);
+	h->last_id = isnull ? 0 : DatumGetInt64(x);
+	x = SPI_getbinval(t, d, 2, &isnull);
+	h->has_hash = !isnull;
+	if (!isnull)
+	{
+		bytea	   *b = DatumGetByteaPP(x);
+
+		if (VARSIZE_ANY_EXHDR(b) != CG_AUDIT_HASH_LEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("childguard.access_log_head holds a malformed hash")));
+		memcpy(h->last_hash, VARDATA_ANY(b), CG_AUDIT_HASH_LEN);
+	}
+	x = SPI_getbinval(t, d, 3, &isnull);
+	h->epoch = isnull ? 0 : DatumGetTimestampTz(x);
+	x = SPI_getbinval(t, d, 4, &isnull);
+	h->last_seq = isnull ? 0 : DatumGetInt64(x);
+}
+
+static void
+write_head(const ChainHead *h)
+{
+	Oid			types[4] = {INT8OID, BYTEAOID, TIMESTAMPTZOID, INT8OID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+
+	values[0] = Int64GetDatum(h->last_id);
+	if (h->has_hash)
+		values[1] = hash_datum(h->last_hash);
+	else
+		nulls[1] = 'n';
+	values[2] = TimestampTzGetDatum(h->epoch);
+	values[3] = Int64GetDatum(h->last_seq);
+	if (SPI_execute_with_args("UPDATE childguard.access_log_head "
+							  "SET last_id = $1, last_hash = $2, epoch = $3, last_seq = $4",
+							  4, types, values, nulls, false, 0) != SPI_OK_UPDATE ||
+		SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("could not move the childguard access log chain head")));
+}
+
+/* Insert one record as the next link of the chain. */
+static void
+insert_record(const CgAuditQueued *q, ChainHead *h, TimestampTz now)
+{
+	CgAuditRecord rec;
+	Datum		values[CG_AUDIT_NCOLUMNS];
+	bool		isnull[CG_AUDIT_NCOLUMNS];
+	char		nulls[CG_AUDIT_NCOLUMNS];
+	uint8		hash[CG_AUDIT_HASH_LEN];
+
+	cg_audit_record_decode(q->data, q->len, &rec);
+	memset(nulls, ' ', sizeof(nulls));
+	values[CG_COL_ID] = Int64GetDatum(h->last_id + 1);
+	values[CG_COL_STATEMENT_AT] = TimestampTzGetDatum(rec.statement_at);
+	values[CG_COL_LOGGED_AT] = TimestampTzGetDatum(now);
+	values[CG_COL_SESSION_ID] = CStringGetTextDatum(cg_audit_session_id(&rec));
+	values[CG_COL_BACKEND_PID] = Int32GetDatum(rec.backend_pid);
+	values[CG_COL_SESSION_ROLE] = text_or_null(rec.session_role, &nulls[CG_COL_SESSION_ROLE]);
+	values[CG_COL_ACTING_ROLE] = text_or_null(rec.current_role, &nulls[CG_COL_ACTING_ROLE]);
+	values[CG_COL_CLIENT_ADDR] = text_or_null(rec.client_addr, &nulls[CG_COL_CLIENT_ADDR]);
+	values[CG_COL_APPLICATION_NAME] = text_or_null(rec.application_name,
+												   &nulls[CG_COL_APPLICATION_NAME]);
+	values[CG_COL_COMMAND] = text_or_null(rec.command, &nulls[CG_COL_COMMAND]);
+	values[CG_COL_PURPOSE] = text_or_null(rec.purpose, &nulls[CG_COL_PURPOSE]);
+	values[CG_COL_GRANT_ID] = Int64GetDatum(rec.grant_id);
+	if (rec.grant_id == 0)
+		nulls[CG_COL_GRANT_ID] = 'n';
+	values[CG_COL_RELATIONS] = text_array(rec.relations, rec.nrelations);
+	values[CG_COL_COLUMNS] = text_array(rec.columns, rec.ncolumns);
+	values[CG_COL_CHILDREN_READ] = id_array(rec.read, rec.nread);
+	values[CG_COL_CHILDREN_DENIED] = id_array(rec.denied, rec.ndenied);
+	values[CG_COL_CHILDREN_WRITTEN] = id_array(rec.written, rec.nwritten);
+	values[CG_COL_CHILDREN] = Int32GetDatum(rec.children);
+	values[CG_COL_ROWS] = Int64GetDatum(rec.rows);
+	values[CG_COL_OUTCOME] = CStringGetTextDatum(cg_audit_outcome_name(rec.outcome));
+	values[CG_COL_SQLSTATE] = text_or_null(rec.sqlstate[0] ? rec.sqlstate : NULL,
+										   &nulls[CG_COL_SQLSTATE]);
+	values[CG_COL_QUERY_ID] = Int64GetDatum(rec.query_id);
+	if (rec.query_id == 0)
+		nulls[CG_COL_QUERY_ID] = 'n';
+	if (h->has_hash)
+		values[CG_COL_PREV_HASH] = hash_datum(h->last_hash);
+	else
+		nulls[CG_COL_PREV_HASH] = 'n';
+	values[CG_COL_HASH] = (Datum) 0;
+
+	for (int i = 0; i < CG_AUDIT_NCOLUMNS; i++)
+		isnull[i] = nulls[i] == 'n';
+	cg_audit_chain_hash(h->has_hash ? h->last_hash : NULL, values, isnull, hash);
+	values[CG_COL_HASH] = hash_datum(hash);
+
+	if (SPI_execute_plan(get_insert_plan(), values, nulls, false, 0) != SPI_OK_INSERT ||
+		SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+				 errmsg("audit record was not inserted into childguard.access_log"),
+				 errdetail("A rule or trigger on the table suppressed the insert.")));
+	h->last_id++;
+	h->has_hash = true;
+	memcpy(h->last_hash, hash, CG_AUDIT_HASH_LEN);
+	h->last_seq = (int64) q->seq;
+	h->epoch = PgStartTime;
+}
+
+/* Write records in one transaction; false (rolled back) on error. */
+static bool
+try_write(CgAuditQueued *recs, int n, char **error)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		ChainHead	h;
+		TimestampTz now = GetCurrentTimestamp();
+		bool		wrote = false;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "childguard: writing audit records");
+		read_head(&h);
+		for (int i = 0; i < n; i++)
+		{
+			/* already written by a predecessor that died before marking it done */
+			if (h.epoch == PgStartTime && (int64) recs[i].seq <= h.last_seq)
+				continue;
+			insert_record(&recs[i], &h, now);
+			wrote = true;
+		}
+		if (wrote)
+			write_head(&h);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		*error = edata->message ? pstrdup(edata->message) : pstrdup("unknown error");
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("childguard audit writer could not write %d audit records: %s",
+						n, *error)));
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return ok;
+}
+
+/* Give up on one record: the server log gets it in full. */
+static void
+give_up(CgAuditQueued *q, const char *error)
+{
+	CgAuditRecord rec;
+
+	cg_audit_record_decode(q->data, q->len, &rec);
+	cg_audit_server_log(&rec, psprintf("the audit writer could not write it (%s)", error));
+	cg_audit_finish_batch(writer_db, q, 1, false);
+}
+
+/* Write a claimed batch; on failure record by record, with retries. */
+static void
+process_batch(CgAuditQueued *recs, int n)
+{
+	char	   *error = NULL;
+
+	if (try_write(recs, n, &error))
+	{
+		cg_audit_finish_batch(writer_db, recs, n, true);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		bool		done = false;
+
+		for (int attempt = 1; attempt <= WRITER_ATTEMPTS && !done; attempt++)
+		{
+			if (attempt > 1)
+			{
+				(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000L,
+								 PG_WAIT_EXTENSION);
+				CHECK_FOR_INTERRUPTS();
+			}
+			done = try_write(&recs[i], 1, &error);
+		}
+		if (done)
+			cg_audit_finish_batch(writer_db, &recs[i], 1, true);
+		else
+			give_up(&recs[i], error);
+	}
+}
+
+/* Delete records past childguard.audit_retention, oldest first. */
+static void
+purge_expired(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (cg_audit_retention_min <= 0 ||
+		!TimestampDifferenceExceeds(last_purge, now, PURGE_INTERVAL_MS))
+		return;
+	last_purge = now;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		Oid			types[2] = {TIMESTAMPTZOID, INT4OID};
+		Datum		values[2];
+		bool		isnull;
+		int64		upto;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "childguard: purging expired audit records");
+		/* the head is locked first, as the writer does, so purges and batches serialise */
+		SPI_execute("SELECT 1 FROM childguard.access_log_head FOR UPDATE", false, 0);
+		values[0] = TimestampTzGetDatum(now - (int64) cg_audit_retention_min * 60 * USECS_PER_SEC);
+		values[1] = Int32GetDatum(PURGE_CHUNK);
+		if (SPI_execute_with_args("SELECT max(id) FROM (SELECT id FROM childguard.access_log "
+								  "WHERE logged_at < $1 ORDER BY id LIMIT $2) s",
+								  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not find expired audit records");
+		upto = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (!isnull)
+		{
+			Oid			t1[1] = {INT8OID};
+			Datum		v1[1] = {Int64GetDatum(upto)};
+
+			if (SPI_execute_with_args("UPDATE childguard.access_log_head h "
+									  "SET purged_upto_id = l.id, purged_upto_hash = l.hash "
+									  "FROM childguard.access_log l WHERE l.id = $1",
+									  1, t1, v1, NULL, false, 0) != SPI_OK_UPDATE ||
+				SPI_execute_with_args("DELETE FROM childguard.access_log WHERE id <= $1",
+									  1, t1, v1, NULL, false, 0) != SPI_OK_DELETE)
+				elog(ERROR, "could not purge expired audit records");
+			if (SPI_processed > 0)
+				ereport(LOG,
+						(errmsg("childguard audit writer purged %llu audit records older than childguard.audit_retention",
+								(unsigned long long) SPI_processed)));
+		}
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("childguard audit writer could not purge expired records: %s",
+						edata->message)));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/* Write whatever is queued for this database. */
+static void
+drain(MemoryContext batch_cxt)
+{
+	for (;;)
+	{
+		CgAuditQueued *recs;
+		int			n;
+		MemoryContext old = MemoryContextSwitchTo(batch_cxt);
+
+		n = cg_audit_claim_batch(writer_db, cg_audit_batch_size, &recs);
+		if (n > 0)
+			process_batch(recs, n);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(batch_cxt);
+		if (n == 0)
+			break;
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+}
+
+/* The writer's entry point; arg is the database OID. */
+void
+cg_audit_writer_main(Datum arg)
+{
+	MemoryContext batch_cxt;
+
+	writer_db = DatumGetObjectId(arg);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+
+	cg_audit_is_writer = true;
+	if (!cg_audit_writer_claim_slot(writer_db))
+		proc_exit(0);			/* another writer serves this database */
+	on_shmem_exit(release_slot, ObjectIdGetDatum(writer_db));
+
+	BackgroundWorkerInitializeConnectionByOid(writer_db, InvalidOid, 0);
+	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("application_name", "childguard audit writer", PGC_USERSET, PGC_S_OVERRIDE);
+	pgstat_report_appname("childguard audit writer");
+
+	batch_cxt = AllocSetContextCreate(TopMemoryContext, "childguard audit batch",
+									  ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		drain(batch_cxt);
+		if (ShutdownRequestPending)
+			break;
+		purge_expired();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 WRITER_NAP_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	/* shutting down: what backends queued until now still gets written */
+	drain(batch_cxt);
+	proc_exit(1);
+}
