@@ -168,7 +168,7 @@ extern void cg_audit_chain_hash(const uint8 *prev_hash, const Datum *values,
 extern void cg_audit_init(void);
 extern void cg_audit_flush_pending(void);
 extern void cg_audit_statement_begin(Node *top);
-extern void cg_audit_executor_ran(QueryDesc *queryDesc);
+extern void cg_audit_executor_start(QueryDesc *queryDesc);
 extern void cg_audit_executor_end(QueryDesc *queryDesc);
 extern void cg_audit_utility_end(PlannedStmt *pstmt, QueryCompletion *qc);
 extern void cg_audit_statement_failed(void);

@@ -13,8 +13,10 @@
  *	- at the first access (statement.c's first-access hook): room in the
  *	  queue (else wait or refuse, before any plaintext is produced) and who
  *	  is asking (roles, client, application);
- *	- after each ExecutorRun/Finish: the relations holding child data in
- *	  that query's range table, and their child_data columns it used;
+ *	- at each ExecutorStart: the relations holding child data in the
+ *	  query's range table, and the child_data columns it uses (OIDs and
+ *	  numbers only; names are looked up once the statement has touched
+ *	  child data, so other statements pay one cached lookup per table);
  *	- at the statement's end: the command, rows and query id; then the
  *	  record is encoded once and queued.
  *
@@ -52,10 +54,13 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/portal.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "audit.h"
 #include "childguard_errcodes.h"
+#include "catalog.h"
 #include "compat.h"
 #include "protection.h"
 #include "read_policy.h"
@@ -65,8 +70,9 @@
 typedef struct CapturedRelation
 {
 	Oid			relid;
-	char	   *name;			/* schema-qualified */
-	Bitmapset  *attnums;		/* child_data columns used, recorded */
+	char	   *name;			/* schema-qualified; NULL until resolved */
+	Bitmapset  *attnums;		/* child_data columns used */
+	Bitmapset  *named;			/* those already in Capture.columns */
 } CapturedRelation;
 
 /* what is known of the current statement beyond statement.c */
@@ -89,11 +95,19 @@ static Capture cap;
 static uint64 emitted_statement = 0;	/* last statement whose record went out */
 static bool exit_callback_registered = false;
 
+/* a utility statement's rows and query id, for output sent after it returned */
+static uint64 utility_statement = 0;
+static int64 utility_rows = 0;
+static int64 utility_query_id = 0;
+
 /* the top-level statement being run (valid while it runs) */
 static Node *top_statement = NULL;
 static uint64 top_statement_id = 0;
 
 static void capture_first_access(void);
+static void resolve_names(Capture *c);
+static void capture_resource_release(ResourceReleasePhase phase, bool isCommit,
+									 bool isTopLevel, void *arg);
 
 /* The client's address as log_line_prefix's %h shows it; NULL if none. */
 static char *
@@ -121,6 +135,7 @@ void
 cg_audit_init(void)
 {
 	cg_statement_first_access_hook = capture_first_access;
+	RegisterResourceReleaseCallback(capture_resource_release, NULL);
 }
 
 /* The capture of the current statement, reset when a new one began. */
@@ -159,6 +174,7 @@ capture_first_access(void)
 		return;
 	cg_audit_admit();
 	c = current_capture();
+	resolve_names(c);
 	if (c->identified)
 		return;
 	old = MemoryContextSwitchTo(capture_cxt);
@@ -178,7 +194,12 @@ capture_first_access(void)
 	}
 }
 
-/* Note relid's child_data columns in cols (attnums offset as in RTEs). */
+/*
+ * Note that the statement used relid (if it holds child data) and which of
+ * its child_data columns (cols: attnums offset as in range table entries;
+ * all_columns: every one).  Only OIDs and numbers here: names are looked
+ * up by resolve_names(), once the statement is known to touch child data.
+ */
 static void
 capture_relation(Oid relid, Bitmapset *cols, bool all_columns)
 {
@@ -205,12 +226,8 @@ capture_relation(Oid relid, Bitmapset *cols, bool all_columns)
 	}
 	if (rel == NULL)
 	{
-		char	   *nsp = get_namespace_name(get_rel_namespace(relid));
-		char	   *name = get_rel_name(relid);
-
 		rel = palloc0(sizeof(CapturedRelation));
 		rel->relid = relid;
-		rel->name = quote_qualified_identifier(nsp, name ? name : "?");
 		c->relations = lappend(c->relations, rel);
 	}
 	whole_row = all_columns ||
@@ -218,17 +235,45 @@ capture_relation(Oid relid, Bitmapset *cols, bool all_columns)
 	for (int i = 0; i < p->ncolumns; i++)
 	{
 		AttrNumber	attnum = p->columns[i].attnum;
-		char	   *attname;
 
-		if (bms_is_member(attnum, rel->attnums))
-			continue;
-		if (!whole_row && !bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, cols))
-			continue;
-		rel->attnums = bms_add_member(rel->attnums, attnum);
-		attname = get_attname(relid, attnum, true);
-		c->columns = lappend(c->columns,
-							 psprintf("%s.%s", rel->name,
-									  quote_identifier(attname ? attname : "?")));
+		if (whole_row || bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, cols))
+			rel->attnums = bms_add_member(rel->attnums, attnum);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* Names of the captured relations and columns not named yet (catalog lookups). */
+static void
+resolve_names(Capture *c)
+{
+	MemoryContext old = MemoryContextSwitchTo(capture_cxt);
+	ListCell   *lc;
+
+	foreach(lc, c->relations)
+	{
+		CapturedRelation *rel = lfirst(lc);
+		int			attnum = -1;
+
+		if (rel->name == NULL)
+		{
+			char	   *nsp = get_namespace_name(get_rel_namespace(rel->relid));
+			char	   *name = get_rel_name(rel->relid);
+
+			rel->name = name && nsp ? quote_qualified_identifier(nsp, name) :
+				psprintf("%u", rel->relid);
+		}
+		while ((attnum = bms_next_member(rel->attnums, attnum)) >= 0)
+		{
+			char	   *attname;
+
+			if (bms_is_member(attnum, rel->named))
+				continue;
+			attname = get_attname(rel->relid, attnum, true);
+			c->columns = lappend(c->columns,
+								 psprintf("%s.%s", rel->name,
+										  attname ? quote_identifier(attname) : "?"));
+			rel->named = bms_add_member(rel->named, attnum);
+		}
 	}
 	MemoryContextSwitchTo(old);
 }
@@ -242,25 +287,31 @@ capture_plan(PlannedStmt *ps)
 	foreach(lc, ps->rtable)
 	{
 		RangeTblEntry *rte = lfirst(lc);
-		Bitmapset  *cols;
 
 		if (rte->rtekind != RTE_RELATION ||
-			(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE))
+			(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE) ||
+			!cg_protection_of_relid(rte->relid)->has_child_data)
 			continue;
-		cols = bms_union(cg_rte_cols(ps, rte, selectedCols),
-						 bms_union(cg_rte_cols(ps, rte, insertedCols),
-								   cg_rte_cols(ps, rte, updatedCols)));
-		capture_relation(rte->relid, cols, false);
+		capture_relation(rte->relid,
+						 bms_union(cg_rte_cols(ps, rte, selectedCols),
+								   bms_union(cg_rte_cols(ps, rte, insertedCols),
+											 cg_rte_cols(ps, rte, updatedCols))),
+						 false);
 	}
 }
 
-/* After ExecutorRun or ExecutorFinish of any query of the statement. */
+/*
+ * ExecutorStart of any query of the statement: note its relations with
+ * child data (before it runs, so a query that fails is included too).
+ */
 void
-cg_audit_executor_ran(QueryDesc *queryDesc)
+cg_audit_executor_start(QueryDesc *queryDesc)
 {
-	if (cg_statement_accesses() == 0 || !cg_audit_enabled || IsParallelWorker())
+	if (!cg_audit_enabled || IsParallelWorker() || !OidIsValid(cg_child_data_type()))
 		return;
 	capture_plan(queryDesc->plannedstmt);
+	if (cg_statement_accesses() != 0)
+		resolve_names(current_capture());
 }
 
 typedef struct SubjectLists
@@ -341,6 +392,8 @@ emit(const char *command, int64 rows, int64 query_id, bool failed, int sqlerrcod
 		IsParallelWorker() || cg_audit_is_writer)
 		return;
 	c = current_capture();
+	if (!failed)
+		resolve_names(c);
 	MemoryContextReset(emit_cxt);
 	old = MemoryContextSwitchTo(emit_cxt);
 
@@ -360,7 +413,11 @@ emit(const char *command, int64 rows, int64 query_id, bool failed, int sqlerrcod
 		ListCell   *lc;
 
 		foreach(lc, c->relations)
-			rec.relations[rec.nrelations++] = ((CapturedRelation *) lfirst(lc))->name;
+		{
+			CapturedRelation *r = lfirst(lc);
+
+			rec.relations[rec.nrelations++] = r->name ? r->name : psprintf("%u", r->relid);
+		}
 	}
 	rec.columns = string_array(c->columns, &rec.ncolumns);
 
@@ -448,7 +505,6 @@ cg_audit_executor_end(QueryDesc *queryDesc)
 		return;
 	if (!cg_audit_enabled || IsParallelWorker())
 		return;
-	capture_plan(queryDesc->plannedstmt);
 	emit(GetCommandTagName(CreateCommandTag((Node *) queryDesc->plannedstmt)),
 		 queryDesc->estate ? (int64) queryDesc->estate->es_processed : 0,
 		 (int64) queryDesc->plannedstmt->queryId, false, 0);
@@ -460,6 +516,17 @@ cg_audit_utility_end(PlannedStmt *pstmt, QueryCompletion *qc)
 {
 	Node	   *stmt = pstmt->utilityStmt;
 
+	utility_statement = cg_statement_id();
+	utility_rows = qc ? (int64) qc->nprocessed : 0;
+	utility_query_id = (int64) pstmt->queryId;
+	/* FETCH: the cursor's query was started by an earlier statement */
+	if (IsA(stmt, FetchStmt) && cg_audit_enabled && !IsParallelWorker())
+	{
+		Portal		portal = GetPortalByName(((FetchStmt *) stmt)->portalname);
+
+		if (PortalIsValid(portal) && portal->queryDesc != NULL)
+			capture_plan(portal->queryDesc->plannedstmt);
+	}
 	if (cg_statement_accesses() == 0 || !cg_audit_enabled || IsParallelWorker())
 		return;
 	/* COPY table TO/FROM runs without the executor: the table is in the statement */
@@ -497,6 +564,28 @@ cg_audit_statement_failed(void)
 	if (cg_statement_accesses() == 0 || emitted_statement == cg_statement_id())
 		return;
 	emit(NULL, 0, 0, true, geterrcode());
+}
+
+/*
+ * A utility that returns rows (FETCH, EXECUTE, EXPLAIN ANALYZE, ...) at
+ * the top level stores them, and the client's output functions -- the
+ * decryption -- run after ProcessUtility returned, outside any hook.  The
+ * next thing that happens is that the portal is dropped, which releases
+ * its resource owner (not top-level, not an abort): the record goes out
+ * there, before the command completes.
+ */
+static void
+capture_resource_release(ResourceReleasePhase phase, bool isCommit, bool isTopLevel,
+						 void *arg)
+{
+	if (phase != RESOURCE_RELEASE_AFTER_LOCKS || !isCommit || isTopLevel ||
+		cg_statement_nesting() != 0 || cg_statement_accesses() == 0 ||
+		emitted_statement == cg_statement_id())
+		return;
+	if (utility_statement == cg_statement_id())
+		emit(NULL, utility_rows, utility_query_id, false, 0);
+	else
+		emit(NULL, 0, 0, false, 0);
 }
 
 /* The process exits (e.g. FATAL) in the middle of a statement. */

@@ -54,6 +54,7 @@ cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	if (cg_statement_nesting() == 0)
 		statement_begin(queryDesc->plannedstmt);
 	cg_write_guard_executor_start(queryDesc);
+	cg_audit_executor_start(queryDesc);
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
@@ -62,7 +63,7 @@ cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 /*
  * Run and Finish keep the nesting level (see statement.c) and tell the
- * audit what the query used, or that an error left the statement.
+ * audit when an error leaves the statement.
  */
 static void
 cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
@@ -86,7 +87,6 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 			cg_audit_statement_failed();
 	}
 	PG_END_TRY();
-	cg_audit_executor_ran(queryDesc);
 }
 
 static void
@@ -110,7 +110,6 @@ cg_ExecutorFinish(QueryDesc *queryDesc)
 			cg_audit_statement_failed();
 	}
 	PG_END_TRY();
-	cg_audit_executor_ran(queryDesc);
 }
 
 /* ExecutorEnd of a top-level query: the statement's audit record goes out. */
