@@ -43,6 +43,7 @@ extern int	cg_audit_queue_kb;
 extern int	cg_audit_batch_size;
 extern int	cg_audit_retention_min; /* minutes; 0 = keep forever */
 extern int	cg_audit_writer_restart;	/* s */
+extern int	cg_audit_writer_idle;	/* ms */
 extern bool cg_audit_log_server;
 extern bool cg_audit_log_client;
 
@@ -114,6 +115,7 @@ typedef struct CgAuditQueued
 
 extern bool cg_audit_writer_claim_slot(Oid dboid);
 extern void cg_audit_writer_release_slot(Oid dboid);
+extern bool cg_audit_writer_retire(Oid dboid);
 extern int	cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out);
 extern void cg_audit_finish_batch(Oid dboid, CgAuditQueued *recs, int n, bool written);
 extern int	cg_audit_pending_for(Oid dboid);

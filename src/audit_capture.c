@@ -443,7 +443,8 @@ emit(const char *command, int64 rows, int64 query_id, bool failed, int sqlerrcod
 	else
 		rec.outcome = (accesses & (CG_ACCESS_READ | CG_ACCESS_WRITE)) ?
 			CG_OUTCOME_ALLOWED : CG_OUTCOME_DENIED;
-	rec.query_id = query_id;
+	/* the error path and output after a utility: the top-level query id */
+	rec.query_id = query_id != 0 ? query_id : (int64) pgstat_get_my_query_id();
 
 	initStringInfo(&buf);
 	cg_audit_record_encode(&rec, &buf);

@@ -574,6 +574,29 @@ cg_audit_writer_release_slot(Oid dboid)
 	LWLockRelease(shared->lock);
 }
 
+/*
+ * The writer of dboid leaves if nothing is queued for its database: the
+ * next record registers a new one.  True if it may exit.
+ */
+bool
+cg_audit_writer_retire(Oid dboid)
+{
+	DbSlot	   *slot;
+	bool		retire = false;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	slot = db_slot(dboid, false);
+	if (slot != NULL && slot->writer_pid == MyProcPid && slot->pending == 0)
+	{
+		slot->writer_pid = 0;
+		slot->writer_latch = NULL;
+		slot->registered = false;
+		retire = true;
+	}
+	LWLockRelease(shared->lock);
+	return retire;
+}
+
 /* Records of dboid queued and not yet done. */
 int
 cg_audit_pending_for(Oid dboid)

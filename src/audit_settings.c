@@ -25,6 +25,7 @@ int			cg_audit_queue_kb = 8192;
 int			cg_audit_batch_size = 500;
 int			cg_audit_retention_min = 0;
 int			cg_audit_writer_restart = 1;
+int			cg_audit_writer_idle = 2000;
 bool		cg_audit_log_server = false;
 bool		cg_audit_log_client = false;
 
@@ -77,6 +78,11 @@ cg_audit_define_gucs(void)
 							NULL,
 							&cg_audit_writer_restart, 1, 1, 3600,
 							PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("childguard.audit_writer_idle_timeout",
+							"How long an audit writer waits for records before it exits.",
+							"The next record starts a new writer. A writer holds a connection to its database, which DROP DATABASE waits for (up to 5 s).",
+							&cg_audit_writer_idle, 2000, 100, INT_MAX,
+							PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomBoolVariable("childguard.audit_log_server",
 							 "Also writes each audit record to the server log as an \"AUDIT: CHILD,...\" line.",
 							 NULL,

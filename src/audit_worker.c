@@ -11,7 +11,11 @@
  * backend that queues a record for a database without a running writer
  * (audit_queue.c), and restarted by the postmaster after
  * childguard.audit_writer_restart seconds if it fails.  It serves
- * databases where the extension is installed; it stays until shutdown.
+ * databases where the extension is installed.  It exits after
+ * childguard.audit_writer_idle_timeout without records (under the queue
+ * lock, only if nothing is queued for its database), so an idle database
+ * holds no connection and can be dropped; the next record starts a new
+ * writer.
  * One writer per database: a writer that finds another live writer in
  * its database's slot exits at once (exit code 0, not restarted).
  *
@@ -473,10 +477,12 @@ purge_expired(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
-/* Write whatever is queued for this database. */
-static void
+/* Write whatever is queued for this database; true if there was any. */
+static bool
 drain(MemoryContext batch_cxt)
 {
+	bool		any = false;
+
 	for (;;)
 	{
 		CgAuditQueued *recs;
@@ -490,12 +496,14 @@ drain(MemoryContext batch_cxt)
 		MemoryContextReset(batch_cxt);
 		if (n == 0)
 			break;
+		any = true;
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 	}
+	return any;
 }
 
 /* The writer's entry point; arg is the database OID. */
@@ -503,6 +511,7 @@ void
 cg_audit_writer_main(Datum arg)
 {
 	MemoryContext batch_cxt;
+	TimestampTz idle_since;
 
 	writer_db = DatumGetObjectId(arg);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -521,6 +530,7 @@ cg_audit_writer_main(Datum arg)
 
 	batch_cxt = AllocSetContextCreate(TopMemoryContext, "childguard audit batch",
 									  ALLOCSET_DEFAULT_SIZES);
+	idle_since = GetCurrentTimestamp();
 	for (;;)
 	{
 		if (ConfigReloadPending)
@@ -528,12 +538,16 @@ cg_audit_writer_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		drain(batch_cxt);
+		if (drain(batch_cxt))
+			idle_since = GetCurrentTimestamp();
 		if (ShutdownRequestPending)
 			break;
 		purge_expired();
+		if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), cg_audit_writer_idle) &&
+			cg_audit_writer_retire(writer_db))
+			proc_exit(0);		/* idle: the next record starts a new writer */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 WRITER_NAP_MS, PG_WAIT_EXTENSION);
+						 Min(WRITER_NAP_MS, cg_audit_writer_idle), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}

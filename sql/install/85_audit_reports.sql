@@ -59,7 +59,8 @@ BEGIN
 			t.table_name, t.subject_column)
 			INTO found_rows USING child;
 		IF (found_rows->>'rows')::bigint > 0 THEN
-			held := held || pg_catalog.jsonb_build_object('table', t.table_name::text) || found_rows;
+			held := held || pg_catalog.jsonb_build_array(
+			            pg_catalog.jsonb_build_object('table', t.table_name::text) || found_rows);
 		END IF;
 	END LOOP;
 	RETURN pg_catalog.jsonb_build_object(
@@ -121,7 +122,7 @@ BEGIN
 	END IF;
 	IF to_time < from_time THEN
 		RAISE EXCEPTION 'the window ends before it begins' USING ERRCODE = '22023',
-			DETAIL = pg_catalog.format('from_time is %s, to_time is %s.', from_time, to_time);
+			DETAIL = 'to_time is earlier than from_time.';
 	END IF;
 	RETURN QUERY
 	WITH touched AS (
