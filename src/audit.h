@@ -44,6 +44,7 @@ extern int	cg_audit_batch_size;
 extern int	cg_audit_retention_min; /* minutes; 0 = keep forever */
 extern int	cg_audit_writer_restart;	/* s */
 extern int	cg_audit_writer_idle;	/* ms */
+extern int	cg_audit_writer_delay;	/* ms */
 extern bool cg_audit_log_server;
 extern bool cg_audit_log_client;
 
@@ -118,7 +119,7 @@ extern void cg_audit_writer_release_slot(Oid dboid);
 extern bool cg_audit_writer_retire(Oid dboid);
 extern int	cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out);
 extern void cg_audit_finish_batch(Oid dboid, CgAuditQueued *recs, int n, bool written);
-extern int	cg_audit_pending_for(Oid dboid);
+extern int	cg_audit_pending_for(Oid dboid, int *sync);
 
 /* ---- the writer (audit_worker.c) ---- */
 

@@ -4,7 +4,7 @@
  *	  Nobody but the audit writer changes the access log.
  *
  *	  - childguard._access_log_guard(): the BEFORE INSERT/UPDATE/DELETE
- *	    row trigger and BEFORE TRUNCATE trigger on childguard.access_log
+ *	    and BEFORE TRUNCATE statement triggers on childguard.access_log
  *	    and childguard.access_log_head (ENABLE ALWAYS, so
  *	    session_replication_role does not switch them off).  It refuses
  *	    every change unless the process is an audit writer

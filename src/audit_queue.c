@@ -28,6 +28,12 @@
  * childguard.audit_queue_full) -- an entry is never overwritten or
  * dropped.
  *
+ * Wake-ups: a backend sets the writer's latch only when its database had
+ * nothing pending; a writer, once awake, claims batches until none is
+ * left (and claims only after finishing the previous batch), so a record
+ * queued while it works is picked up without a wake-up, and batches grow
+ * with the load.
+ *
  * Completion: after a batch commits, the writer raises, for each record,
  * the done_seq (and on failure failed_seq) of the backend that queued it
  * (indexed by pgprocno; sequence numbers grow, so a reused pgprocno is
@@ -100,6 +106,8 @@ typedef struct DbSlot
 	bool		registered;		/* a writer has been registered */
 	TimestampTz registered_at;
 	int			pending;		/* READY or CLAIMED entries */
+	int			sync_pending;	/* of which a backend waits for */
+	uint64		scan_from;		/* entries before this are claimed or done */
 } DbSlot;
 
 typedef struct ProcSlot
@@ -434,13 +442,19 @@ cg_audit_enqueue(const char *data, Size len, bool sync, bool may_wait, uint64 *s
 				e->seq = ++shared->next_seq;
 				memcpy((char *) e + ENTRY_HDR, data, len);
 				shared->tail += entry_len;
-				slot->pending++;
+				/*
+				 * The writer drains until nothing is left: wake it only when
+				 * idle, or when a backend will wait for this record.
+				 */
+				if (slot->pending++ == 0 || sync)
+					latch = slot->writer_latch;
+				if (sync)
+					slot->sync_pending++;
 				*seq = e->seq;
 				my_last_seq = e->seq;
 				queued = true;
 			}
 			need = writer_needed(slot);
-			latch = slot->writer_latch;
 		}
 		LWLockRelease(shared->lock);
 		if (latch != NULL)
@@ -541,6 +555,7 @@ cg_audit_writer_claim_slot(Oid dboid)
 	}
 	slot->writer_pid = MyProcPid;
 	slot->writer_latch = MyLatch;
+	slot->scan_from = 0;
 	slot->registered = true;
 	slot->registered_at = GetCurrentTimestamp();
 	for (pos = shared->head; pos < shared->tail;)
@@ -597,17 +612,21 @@ cg_audit_writer_retire(Oid dboid)
 	return retire;
 }
 
-/* Records of dboid queued and not yet done. */
+/* Records of dboid queued and not yet done; *sync: how many are awaited. */
 int
-cg_audit_pending_for(Oid dboid)
+cg_audit_pending_for(Oid dboid, int *sync)
 {
 	DbSlot	   *slot;
 	int			n = 0;
 
+	*sync = 0;
 	LWLockAcquire(shared->lock, LW_SHARED);
 	slot = db_slot(dboid, false);
 	if (slot != NULL)
+	{
 		n = slot->pending;
+		*sync = slot->sync_pending;
+	}
 	LWLockRelease(shared->lock);
 	return n;
 }
@@ -620,13 +639,15 @@ int
 cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out)
 {
 	CgAuditQueued *recs = palloc(sizeof(CgAuditQueued) * max_records);
+	DbSlot	   *slot;
 	int			n = 0;
 	Size		bytes = 0;
 	uint64		pos;
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	for (pos = shared->head; pos < shared->tail && n < max_records &&
-		 bytes < CG_AUDIT_BATCH_BYTES;)
+	slot = db_slot(dboid, false);
+	pos = slot != NULL ? Max(slot->scan_from, shared->head) : shared->head;
+	for (; pos < shared->tail && n < max_records && bytes < CG_AUDIT_BATCH_BYTES;)
 	{
 		uint64		next;
 		QueueEntry *e = entry_at(pos, &next);
@@ -646,6 +667,8 @@ cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out)
 		}
 		pos = next;
 	}
+	if (slot != NULL)
+		slot->scan_from = pos;
 	LWLockRelease(shared->lock);
 	*out = recs;
 	return n;
@@ -693,7 +716,12 @@ cg_audit_finish_batch(Oid dboid, CgAuditQueued *recs, int n, bool written)
 	}
 	slot = db_slot(dboid, false);
 	if (slot != NULL)
+	{
 		slot->pending = Max(0, slot->pending - n);
+		for (i = 0; i < n; i++)
+			if (recs[i].sync)
+				slot->sync_pending = Max(0, slot->sync_pending - 1);
+	}
 	moved = advance_head();
 	LWLockRelease(shared->lock);
 	ConditionVariableBroadcast(&shared->done_cv);

@@ -20,11 +20,13 @@
  * its database's slot exits at once (exit code 0, not restarted).
  *
  * Each batch (at most childguard.audit_batch_size records) is one
- * transaction, committed with synchronous_commit = on, so a record the
- * queue reports as done is durable.  The transaction locks the chain head
+ * transaction, committed with synchronous_commit = on when a backend waits
+ * for one of its records (audit_sync), so a record reported done to such a
+ * backend is durable; other batches commit asynchronously.  The transaction locks the chain head
  * (childguard.access_log_head) FOR UPDATE, assigns ids, computes each
- * hash from the previous one (audit_chain.c), inserts the rows with a
- * prepared statement and parameters, and moves the head.  The head also
+ * hash from the previous one (audit_chain.c), inserts the rows with one
+ * prepared statement (the batch as one array parameter of the table's
+ * row type), and moves the head.  The head also
  * holds the queue sequence number and the postmaster start time of the
  * last record written: a writer restarted after dying between commit and
  * marking its batch done skips the records already written, so no record
@@ -64,6 +66,9 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+#include "catalog/namespace.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -80,6 +85,9 @@ bool		cg_audit_is_writer = false;
 
 static Oid	writer_db = InvalidOid;
 static SPIPlanPtr insert_plan = NULL;
+static Oid	insert_rowtype = InvalidOid;
+static SPIPlanPtr head_read_plan = NULL;
+static SPIPlanPtr head_write_plan = NULL;
 static TimestampTz last_purge = 0;
 
 /* Register a writer for dboid; false if no worker slot is free. */
@@ -145,30 +153,58 @@ hash_datum(const uint8 *hash)
 	return PointerGetDatum(b);
 }
 
-/* The prepared INSERT, kept across transactions. */
+/*
+ * The batch INSERT, prepared once: all rows of a batch go in as one array
+ * of the table's row type, so the batch is one statement.
+ */
 static SPIPlanPtr
-get_insert_plan(void)
+get_insert_plan(Oid *rowtype)
 {
-	StringInfoData sql;
+	Oid			nsp = get_namespace_oid("childguard", false);
+	Oid			relid = get_relname_relid("access_log", nsp);
+	Oid			arraytype;
 	SPIPlanPtr	plan;
 
-	if (insert_plan != NULL)
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"childguard.access_log\" does not exist"),
+				 errhint("The audit writer serves databases where the childguard extension is installed.")));
+	*rowtype = get_rel_type_id(relid);
+	if (insert_plan != NULL && insert_rowtype == *rowtype)
 		return insert_plan;
-	initStringInfo(&sql);
-	appendStringInfoString(&sql, "INSERT INTO childguard.access_log (");
-	for (int i = 0; i < CG_AUDIT_NCOLUMNS; i++)
-		appendStringInfo(&sql, "%s%s", i ? ", " : "", quote_identifier(cg_audit_column_names[i]));
-	appendStringInfoString(&sql, ") VALUES (");
-	for (int i = 0; i < CG_AUDIT_NCOLUMNS; i++)
-		appendStringInfo(&sql, "%s$%d", i ? ", " : "", i + 1);
-	appendStringInfoChar(&sql, ')');
-	plan = SPI_prepare(sql.data, CG_AUDIT_NCOLUMNS, (Oid *) cg_audit_column_types);
+	if (insert_plan != NULL)
+		SPI_freeplan(insert_plan);
+	insert_plan = NULL;
+	arraytype = get_array_type(*rowtype);
+	/* generic: a custom plan would copy the whole batch into the plan */
+	plan = SPI_prepare_cursor("INSERT INTO childguard.access_log "
+							  "SELECT * FROM pg_catalog.unnest($1)", 1, &arraytype,
+							  CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the access log insert: %s",
 			 SPI_result_code_string(SPI_result));
 	SPI_keepplan(plan);
 	insert_plan = plan;
+	insert_rowtype = *rowtype;
 	return plan;
+}
+
+/* A statement prepared once and kept (plans are revalidated if the table changes). */
+static SPIPlanPtr
+kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
+{
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+
+		if (p == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s", sql,
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		*plan = p;
+	}
+	return *plan;
 }
 
 typedef struct ChainHead
@@ -189,8 +225,10 @@ read_head(ChainHead *h)
 	bool		isnull;
 	Datum		x;
 
-	if (SPI_execute("SELECT last_id, last_hash, epoch, last_seq "
-					"FROM childguard.access_log_head FOR UPDATE", false, 2) != SPI_OK_SELECT ||
+	if (SPI_execute_plan(kept_plan(&head_read_plan,
+								   "SELECT last_id, last_hash, epoch, last_seq "
+								   "FROM childguard.access_log_head FOR UPDATE", 0, NULL),
+						 NULL, NULL, false, 2) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -231,18 +269,20 @@ write_head(const ChainHead *h)
 		nulls[1] = 'n';
 	values[2] = TimestampTzGetDatum(h->epoch);
 	values[3] = Int64GetDatum(h->last_seq);
-	if (SPI_execute_with_args("UPDATE childguard.access_log_head "
-							  "SET last_id = $1, last_hash = $2, epoch = $3, last_seq = $4",
-							  4, types, values, nulls, false, 0) != SPI_OK_UPDATE ||
+	if (SPI_execute_plan(kept_plan(&head_write_plan,
+								   "UPDATE childguard.access_log_head "
+								   "SET last_id = $1, last_hash = $2, epoch = $3, last_seq = $4",
+								   4, types),
+						 values, nulls, false, 0) != SPI_OK_UPDATE ||
 		SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("could not move the childguard access log chain head")));
 }
 
-/* Insert one record as the next link of the chain. */
-static void
-insert_record(const CgAuditQueued *q, ChainHead *h, TimestampTz now)
+/* One record as the next link of the chain: a row of access_log's type. */
+static Datum
+record_row(const CgAuditQueued *q, ChainHead *h, TimestampTz now, TupleDesc rowdesc)
 {
 	CgAuditRecord rec;
 	Datum		values[CG_AUDIT_NCOLUMNS];
@@ -291,17 +331,25 @@ insert_record(const CgAuditQueued *q, ChainHead *h, TimestampTz now)
 	cg_audit_chain_hash(h->has_hash ? h->last_hash : NULL, values, isnull, hash);
 	values[CG_COL_HASH] = hash_datum(hash);
 
-	if (SPI_execute_plan(get_insert_plan(), values, nulls, false, 0) != SPI_OK_INSERT ||
-		SPI_processed != 1)
+	if (rowdesc->natts != CG_AUDIT_NCOLUMNS)
 		ereport(ERROR,
-				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
-				 errmsg("audit record was not inserted into childguard.access_log"),
-				 errdetail("A rule or trigger on the table suppressed the insert.")));
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("childguard.access_log does not have the columns the audit writer expects")));
 	h->last_id++;
 	h->has_hash = true;
 	memcpy(h->last_hash, hash, CG_AUDIT_HASH_LEN);
 	h->last_seq = (int64) q->seq;
 	h->epoch = PgStartTime;
+	return heap_copy_tuple_as_datum(heap_form_tuple(rowdesc, values, isnull), rowdesc);
+}
+
+static bool
+any_sync(const CgAuditQueued *recs, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (recs[i].sync)
+			return true;
+	return false;
 }
 
 /* Write records in one transaction; false (rolled back) on error. */
@@ -311,29 +359,52 @@ try_write(CgAuditQueued *recs, int n, char **error)
 	MemoryContext cxt = CurrentMemoryContext;
 	volatile bool ok = true;
 
+	/*
+	 * Flush the commit to disk before reporting it done when a backend waits
+	 * for it (audit_sync); otherwise an asynchronous commit will do: those
+	 * records were not promised to survive a crash.
+	 */
+	SetConfigOption("synchronous_commit", any_sync(recs, n) ? "on" : "off",
+					PGC_SUSET, PGC_S_OVERRIDE);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
 	{
 		ChainHead	h;
 		TimestampTz now = GetCurrentTimestamp();
-		bool		wrote = false;
+		Oid			rowtype;
+		SPIPlanPtr	plan;
+		TupleDesc	rowdesc;
+		Datum	   *rows = palloc(sizeof(Datum) * n);
+		int			nrows = 0;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "childguard: writing audit records");
+		plan = get_insert_plan(&rowtype);
+		rowdesc = lookup_rowtype_tupdesc_copy(rowtype, -1);
 		read_head(&h);
 		for (int i = 0; i < n; i++)
 		{
 			/* already written by a predecessor that died before marking it done */
 			if (h.epoch == PgStartTime && (int64) recs[i].seq <= h.last_seq)
 				continue;
-			insert_record(&recs[i], &h, now);
-			wrote = true;
+			rows[nrows++] = record_row(&recs[i], &h, now, rowdesc);
 		}
-		if (wrote)
+		if (nrows > 0)
+		{
+			Datum		arg = PointerGetDatum(construct_array(rows, nrows, rowtype, -1, false,
+															 TYPALIGN_DOUBLE));
+
+			if (SPI_execute_plan(plan, &arg, NULL, false, 0) != SPI_OK_INSERT ||
+				SPI_processed != (uint64) nrows)
+				ereport(ERROR,
+						(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+						 errmsg("audit records were not inserted into childguard.access_log"),
+						 errdetail("A rule or trigger on the table suppressed the insert.")));
 			write_head(&h);
+		}
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -477,6 +548,36 @@ purge_expired(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
+/*
+ * Let records gather for up to childguard.audit_writer_delay before a
+ * batch, so that under load batches are large and the writer wakes
+ * rarely -- unless a backend waits for one (audit_sync), a full batch is
+ * there, or nothing is queued at all.
+ */
+static void
+gather(void)
+{
+	TimestampTz start = GetCurrentTimestamp();
+
+	for (;;)
+	{
+		int			sync;
+		int			pending = cg_audit_pending_for(writer_db, &sync);
+		long		elapsed;
+
+		if (pending == 0 || sync > 0 || pending >= cg_audit_batch_size ||
+			ShutdownRequestPending)
+			return;
+		elapsed = (long) ((GetCurrentTimestamp() - start) / 1000);
+		if (elapsed >= cg_audit_writer_delay)
+			return;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 cg_audit_writer_delay - elapsed, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
 /* Write whatever is queued for this database; true if there was any. */
 static bool
 drain(MemoryContext batch_cxt)
@@ -524,7 +625,6 @@ cg_audit_writer_main(Datum arg)
 	on_shmem_exit(release_slot, ObjectIdGetDatum(writer_db));
 
 	BackgroundWorkerInitializeConnectionByOid(writer_db, InvalidOid, 0);
-	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("application_name", "childguard audit writer", PGC_USERSET, PGC_S_OVERRIDE);
 	pgstat_report_appname("childguard audit writer");
 
@@ -538,6 +638,7 @@ cg_audit_writer_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
+		gather();
 		if (drain(batch_cxt))
 			idle_since = GetCurrentTimestamp();
 		if (ShutdownRequestPending)

@@ -34,10 +34,11 @@ CREATE TABLE childguard.access_log (
 	prev_hash			bytea,
 	hash				bytea NOT NULL
 );
-CREATE INDEX access_log_statement_at_idx ON childguard.access_log (statement_at);
-CREATE INDEX access_log_read_idx ON childguard.access_log USING gin (children_read);
-CREATE INDEX access_log_denied_idx ON childguard.access_log USING gin (children_denied);
-CREATE INDEX access_log_written_idx ON childguard.access_log USING gin (children_written);
+-- BRIN: cheap to keep up for an append-only log, enough for time windows
+CREATE INDEX access_log_statement_at_idx ON childguard.access_log USING brin (statement_at);
+
+
+
 COMMENT ON TABLE childguard.access_log IS
 	'Art 15/22: one record per statement that read, was denied or wrote child data: when, which session and roles, from where, for which purpose and grant, which relations and columns, which children (subject numbers), how many rows, the outcome, the query id. Hash-chained; written only by the audit writer.';
 COMMENT ON COLUMN childguard.access_log.session_id IS 'as log_line_prefix %c shows it: session start time and process id, in hex';
@@ -68,12 +69,14 @@ CREATE FUNCTION childguard._access_log_guard() RETURNS trigger
 	LANGUAGE C AS 'MODULE_PATHNAME', 'cg_access_log_guard';
 COMMENT ON FUNCTION childguard._access_log_guard() IS
 	'Refuses every change to the access log except by the audit writer.';
+-- statement level: refused before any row is touched, and no per-row cost
+-- for the writer
 CREATE TRIGGER access_log_guard BEFORE INSERT OR UPDATE OR DELETE
-	ON childguard.access_log FOR EACH ROW EXECUTE FUNCTION childguard._access_log_guard();
+	ON childguard.access_log FOR EACH STATEMENT EXECUTE FUNCTION childguard._access_log_guard();
 CREATE TRIGGER access_log_guard_truncate BEFORE TRUNCATE
 	ON childguard.access_log FOR EACH STATEMENT EXECUTE FUNCTION childguard._access_log_guard();
 CREATE TRIGGER access_log_head_guard BEFORE INSERT OR UPDATE OR DELETE
-	ON childguard.access_log_head FOR EACH ROW EXECUTE FUNCTION childguard._access_log_guard();
+	ON childguard.access_log_head FOR EACH STATEMENT EXECUTE FUNCTION childguard._access_log_guard();
 CREATE TRIGGER access_log_head_guard_truncate BEFORE TRUNCATE
 	ON childguard.access_log_head FOR EACH STATEMENT EXECUTE FUNCTION childguard._access_log_guard();
 -- ALWAYS: session_replication_role = replica must not switch them off
