@@ -39,6 +39,7 @@
 
 #include "access/parallel.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_class.h"
 #include "catalog/namespace.h"
 #include "common/ip.h"
@@ -172,7 +173,8 @@ capture_first_access(void)
 
 	if (!cg_audit_enabled || IsParallelWorker() || cg_audit_is_writer)
 		return;
-	cg_audit_admit();
+	if (!RecoveryInProgress())
+		cg_audit_admit();
 	c = current_capture();
 	resolve_names(c);
 	if (c->identified)
@@ -448,6 +450,14 @@ emit(const char *command, int64 rows, int64 query_id, bool failed, int sqlerrcod
 
 	initStringInfo(&buf);
 	cg_audit_record_encode(&rec, &buf);
+	/* a hot standby cannot write the log: its records go to the server log */
+	if (RecoveryInProgress())
+	{
+		emitted_statement = id;
+		cg_audit_server_log(&rec, "a hot standby cannot write childguard.access_log");
+		MemoryContextSwitchTo(old);
+		return;
+	}
 	too_large = buf.len > cg_audit_max_record();
 	queued = !too_large &&
 		cg_audit_enqueue(buf.data, buf.len, cg_audit_sync && !failed, !failed, &seq);
