@@ -1,6 +1,14 @@
 -- Bypass attempts (issue: consent and purpose).  Child k-2's data has no
 -- consent: its plaintext, 秘密二号 / 秘密学校, must never appear below, by
 -- any route.  k-1 has consent: an approved reader sees it.
+-- a database of its own, so identities and versions below do not depend on other tests
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS regress_bypass;
+CREATE DATABASE regress_bypass;
+\c regress_bypass
+SET client_min_messages = warning;
+CREATE EXTENSION childguard CASCADE;
+RESET client_min_messages;
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
@@ -182,3 +190,5 @@ DROP TABLE pupils CASCADE;
 DROP FUNCTION names_of_all();
 DROP OWNED BY regress_b_dpo, regress_b_app, regress_b_bypass, regress_b_outsider CASCADE;
 DROP ROLE regress_b_dpo, regress_b_app, regress_b_bypass, regress_b_outsider;
+\c contrib_regression
+DROP DATABASE regress_bypass;

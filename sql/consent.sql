@@ -1,5 +1,13 @@
 -- Consent and purpose (Art 9-11, 14; D-Art 12, 15): registries, who may
 -- consent, notices, the read decision, row policies, collection.
+-- a database of its own, so identities and versions below do not depend on other tests
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS regress_consent;
+CREATE DATABASE regress_consent;
+\c regress_consent
+SET client_min_messages = warning;
+CREATE EXTENSION childguard CASCADE;
+RESET client_min_messages;
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
@@ -285,3 +293,5 @@ SELECT id, left(name::text, 4) AS name FROM students WHERE id IN ('c-8', 'c-16m'
 DROP TABLE students;
 DROP OWNED BY regress_dpo, regress_dpo2, regress_app, regress_outsider CASCADE;
 DROP ROLE regress_dpo, regress_dpo2, regress_app, regress_outsider;
+\c contrib_regression
+DROP DATABASE regress_consent;
