@@ -183,6 +183,22 @@ RESET ROLE;
 RESET childguard.purpose;
 COPY (SELECT id, left(name::text, 4) FROM pupils ORDER BY id) TO STDOUT;   -- superuser, no purpose: sealed form
 
+-- 11. a role with no rights on childguard's schema is not disturbed by it
+SET client_min_messages = warning;
+CREATE ROLE regress_b_nobody;
+RESET client_min_messages;
+SET ROLE regress_b_nobody;
+SELECT 1 AS unrelated_query;
+RESET ROLE;
+CREATE TYPE regress_b_type AS (a int);     -- makes every backend look childguard up again
+SET ROLE regress_b_nobody;
+SELECT 2 AS unrelated_query;
+SELECT count(*) FROM pupils;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DROP TYPE regress_b_type;
+DROP ROLE regress_b_nobody;
+
 DEALLOCATE ALL;
 DROP VIEW all_pupils;
 DROP FUNCTION su_names();
