@@ -76,6 +76,13 @@ BEGIN;
 DECLARE c CURSOR FOR SELECT id, name FROM pupils ORDER BY id;
 FETCH ALL FROM c;
 COMMIT;
+SET childguard.denied_read = 'null';
+SELECT id, name, school, grade FROM pupils ORDER BY id;
+BEGIN;
+DECLARE c CURSOR FOR SELECT id, name FROM pupils ORDER BY id;
+FETCH ALL FROM c;
+COMMIT;
+SELECT id, name::text FROM pupils ORDER BY id;       -- converted inside the query: the mask
 RESET childguard.denied_read;
 BEGIN;
 DECLARE c2 CURSOR WITH HOLD FOR SELECT id, name FROM pupils ORDER BY id;

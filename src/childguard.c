@@ -16,6 +16,7 @@
 
 #include "catalog.h"
 #include "decision.h"
+#include "denied_nulls.h"
 #include "master_key.h"
 #include "read_policy.h"
 #include "secure_mem.h"
@@ -44,11 +45,20 @@ cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 }
 
-/* Run and Finish only keep the nesting level (see statement.c). */
+/*
+ * Run keeps the nesting level (see statement.c) and, for sessions that
+ * want denied values as NULL, puts denied_nulls.c's receiver in front of
+ * the client.
+ */
 static void
 cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 			   bool execute_once)
 {
+	DestReceiver *client = queryDesc->dest;
+	DestReceiver *nulling = cg_denied_nulls_wrap(queryDesc);
+
+	if (nulling != NULL)
+		queryDesc->dest = nulling;
 	cg_statement_enter();
 	PG_TRY();
 	{
@@ -60,10 +70,14 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	PG_FINALLY();
 	{
 		cg_statement_leave();
+		queryDesc->dest = client;
+		if (nulling != NULL)
+			nulling->rDestroy(nulling);
 	}
 	PG_END_TRY();
 }
 
+/* Finish only keeps the nesting level. */
 static void
 cg_ExecutorFinish(QueryDesc *queryDesc)
 {
