@@ -121,12 +121,28 @@ SELECT id, name FROM cases WHERE id = 's-1';
 SELECT childguard.request_access('regress_g_staff', '{counselling}', now() + interval '2 seconds') AS short_grant \gset
 SET ROLE regress_g_dpo;
 SELECT childguard.approve_access(:short_grant);
+-- retention (Art 12): a purpose whose data may be used for 2 seconds after consent
+SELECT childguard.define_purpose('flash', '{name}', '2 seconds') > 0 AS ok;
+SELECT childguard.publish_notice('n2', '{flash}', 'a', 'b', 'c', 'd', 'e', 'f', 'g') AS v;
+SET ROLE regress_g_team;
+SELECT childguard.record_consent('s-1', 'flash', 'n2', 'gs-1') > 0 AS ok;
+SELECT childguard.request_access('regress_g_team', '{flash}', now() + interval '1 day') AS flash_grant \gset
+SET ROLE regress_g_dpo2;
+SELECT childguard.approve_access(:flash_grant);
+SET ROLE regress_g_team;
+SET childguard.purpose = 'flash';
+SELECT id, name FROM cases ORDER BY id;                   -- s-1 only: the others never consented
 SET ROLE regress_g_staff;
 SET childguard.purpose = 'counselling';
 SELECT id, name FROM cases WHERE id = 's-1';
 SELECT pg_sleep(2.5);
-SELECT id, name FROM cases WHERE id = 's-1';              -- expired
+SELECT id, name FROM cases WHERE id = 's-1';              -- the grant expired
 \echo :LAST_ERROR_SQLSTATE
+SET ROLE regress_g_team;
+SET childguard.purpose = 'flash';
+SELECT id, name FROM cases ORDER BY id;                   -- retention over: nothing
+RESET childguard.purpose;
+SET ROLE regress_g_staff;
 SET childguard.purpose = 'counselling';
 \echo :LAST_ERROR_SQLSTATE
 RESET childguard.purpose;
