@@ -22,11 +22,11 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_func.h"
+#include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -41,12 +41,25 @@
 static CgCatalog cat;
 static bool cat_valid = false;
 
+/*
+ * A function of ours by name and argument types, found through the
+ * syscache: no permission check, since whoever runs the statement that
+ * needs it may have no USAGE on our schema.
+ */
+static Oid
+function_oid(const char *name, int nargs, const Oid *argtypes, Oid nsp)
+{
+	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+						   CStringGetDatum(name),
+						   PointerGetDatum(buildoidvector(argtypes, nargs)),
+						   ObjectIdGetDatum(nsp));
+}
+
 /* Look everything up by name; leaves present=false if not installed. */
 static void
 catalog_refresh(void)
 {
 	Oid			nsp;
-	List	   *fname;
 
 	memset(&cat, 0, sizeof(cat));
 	nsp = get_namespace_oid("childguard", true);
@@ -69,13 +82,11 @@ catalog_refresh(void)
 		cat.grant_rel = get_relname_relid("access_grant", nsp);
 		cat.data_key_rel = get_relname_relid("data_key", nsp);
 		cat.data_key_index = get_relname_relid("data_key_pkey", nsp);
-		fname = list_make2(makeString("childguard"), makeString("seal_row"));
-		cat.seal_function = LookupFuncName(fname, 0, NULL, true);
+		cat.seal_function = function_oid("seal_row", 0, NULL, nsp);
 		{
-			Oid			argtypes[1] = {TEXTOID};
+			Oid			text_arg[1] = {TEXTOID};
 
-			fname = list_make2(makeString("childguard"), makeString("row_visible"));
-			cat.row_visible_function = LookupFuncName(fname, 1, argtypes, true);
+			cat.row_visible_function = function_oid("row_visible", 1, text_arg, nsp);
 		}
 		cat.present = OidIsValid(cat.child_data_type);
 	}

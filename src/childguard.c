@@ -20,6 +20,7 @@
 #include "audit.h"
 #include "catalog.h"
 #include "decision.h"
+#include "denied_nulls.h"
 #include "master_key.h"
 #include "read_policy.h"
 #include "secure_mem.h"
@@ -62,15 +63,20 @@ cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 }
 
 /*
- * Run and Finish keep the nesting level (see statement.c) and tell the
- * audit when an error leaves the statement.
+ * Run keeps the nesting level (see statement.c), tells the audit when an
+ * error leaves the statement, and, for sessions that want denied values as
+ * NULL, puts denied_nulls.c's receiver in front of the client.
  */
 static void
 cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 			   bool execute_once)
 {
 	volatile bool ok = false;
+	DestReceiver *client = queryDesc->dest;
+	DestReceiver *nulling = cg_denied_nulls_wrap(queryDesc);
 
+	if (nulling != NULL)
+		queryDesc->dest = nulling;
 	cg_statement_enter();
 	PG_TRY();
 	{
@@ -83,12 +89,16 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	PG_FINALLY();
 	{
 		cg_statement_leave();
+		queryDesc->dest = client;
+		if (nulling != NULL)
+			nulling->rDestroy(nulling);
 		if (!ok && cg_statement_nesting() == 0)
 			cg_audit_statement_failed();
 	}
 	PG_END_TRY();
 }
 
+/* Finish only keeps the nesting level. */
 static void
 cg_ExecutorFinish(QueryDesc *queryDesc)
 {

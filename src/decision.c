@@ -28,6 +28,8 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "access_grants.h"
@@ -235,10 +237,44 @@ check_copy_out(const StatementContext *c)
 				 errhint("Record it with childguard.record_assessment().")));
 }
 
-/* Count a decrypted child against the statement's limit. */
+/* Count a decrypted child against the session's limit, if one is set. */
+static void
+note_session_read(uint64 subject_no, int limit)
+{
+	static MemoryContext session_cxt = NULL;
+	static HTAB *session_children = NULL;
+	bool		found;
+
+	if (session_children == NULL)
+	{
+		HASHCTL		ctl;
+
+		session_cxt = AllocSetContextCreate(TopMemoryContext,
+											"childguard session children",
+											ALLOCSET_SMALL_SIZES);
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(uint64);
+		ctl.hcxt = session_cxt;
+		session_children = hash_create("childguard session children", 256, &ctl,
+									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	if (hash_search(session_children, &subject_no, HASH_FIND, NULL) != NULL)
+		return;
+	if (hash_get_num_entries(session_children) >= limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_TOO_MANY_CHILDREN),
+				 errmsg("session would read the data of more than %d children", limit),
+				 errdetail("Art 15: childguard.max_children_per_session limits how many children one session reads, however the reads are split."),
+				 errhint("Start a new session for unrelated work, or ask the DBA to raise the limit.")));
+	(void) hash_search(session_children, &subject_no, HASH_ENTER, &found);
+}
+
+/* Count a decrypted child against the statement's (and session's) limit. */
 static void
 note_read(const StatementContext *c, uint64 subject_no)
 {
+	if (cg_max_children_per_session() > 0)
+		note_session_read(subject_no, cg_max_children_per_session());
 	cg_statement_note(subject_no, CG_ACCESS_READ);
 	if (cg_statement_count(CG_ACCESS_READ) > c->grant.max_children)
 		ereport(ERROR,

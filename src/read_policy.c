@@ -12,6 +12,9 @@
  *	  childguard.max_children_per_statement
  *	                           distinct children one statement may decrypt
  *	                           unless a grant raises it (SIGHUP, superuser)
+ *	  childguard.max_children_per_session
+ *	                           distinct children one session may decrypt in
+ *	                           all (0: no limit; SIGHUP, superuser)
  *
  *-------------------------------------------------------------------------
  */
@@ -28,6 +31,7 @@ static char *session_purpose = NULL;
 static int	denied_read = CG_DENIED_ERROR;
 static char *denied_mask = NULL;
 static int	max_children_per_statement = 100;
+static int	max_children_per_session = 0;
 
 static const struct config_enum_entry denied_read_options[] = {
 	{"error", CG_DENIED_ERROR, false},
@@ -57,6 +61,11 @@ cg_read_policy_define_gucs(void)
 							"How many distinct children's data one statement may decrypt.",
 							"A guard against bulk copying (Art 15); an access grant's max_children raises it for its grantee.",
 							&max_children_per_statement, 100, 1, INT_MAX,
+							PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomIntVariable("childguard.max_children_per_session",
+							"How many distinct children's data one session may decrypt in all (0: no limit).",
+							"A guard against copying through many small statements, e.g. a cursor fetched in chunks (Art 15).",
+							&max_children_per_session, 0, 0, INT_MAX,
 							PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 }
 
@@ -96,4 +105,10 @@ int
 cg_max_children_per_statement(void)
 {
 	return max_children_per_statement;
+}
+
+int
+cg_max_children_per_session(void)
+{
+	return max_children_per_session;
 }

@@ -26,5 +26,6 @@ extern int64 cg_current_grant_id(void);
 extern CgDeniedRead cg_denied_read(void);
 extern const char *cg_denied_mask(void);
 extern int	cg_max_children_per_statement(void);
+extern int	cg_max_children_per_session(void);
 
 #endif							/* CHILDGUARD_READ_POLICY_H */

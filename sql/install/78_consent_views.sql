@@ -16,7 +16,7 @@ CREATE FUNCTION childguard.current_purpose() RETURNS text
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT pg_catalog.nullif(pg_catalog.current_setting('childguard.purpose', true), '')
+	SELECT NULLIF(pg_catalog.current_setting('childguard.purpose', true), '')
 $$;
 COMMENT ON FUNCTION childguard.current_purpose() IS 'The session''s declared purpose, or NULL.';
 

@@ -34,8 +34,15 @@ SELECT ok(NOT (SELECT proleakproof FROM pg_proc WHERE oid = 'childguard.child_da
           'equality is not leakproof');
 
 -- registries are dumped with the database
-SELECT is((SELECT count(*)::int FROM pg_extension e, unnest(e.extconfig) c
-            WHERE e.extname = 'childguard'), 3, 'child, its sequence and data_key are configuration tables');
+SELECT set_eq($$SELECT c::regclass::text FROM pg_extension e, unnest(e.extconfig) c
+                WHERE e.extname = 'childguard'$$,
+              ARRAY['childguard.child', 'childguard.child_subject_no_seq', 'childguard.data_key',
+                    'childguard.officer', 'childguard.guardian', 'childguard.child_guardian',
+                    'childguard.purpose', 'childguard.purpose_purpose_id_seq',
+                    'childguard.security_assessment', 'childguard.security_assessment_assessment_id_seq',
+                    'childguard.notice', 'childguard.consent', 'childguard.consent_consent_id_seq',
+                    'childguard.access_grant', 'childguard.access_grant_grant_id_seq'],
+              'every registry table and sequence is dumped with the database');
 
 -- the categories
 SELECT is((SELECT count(*)::int FROM childguard.category), 13, 'thirteen categories');

@@ -98,7 +98,7 @@ is( $node->safe_psql(
 note sprintf('register_child x %d: %.1f s', $NROWS, time - $t0);
 $t0 = time;
 is(ChildguardNode::consent_all($node, 'postgres'),
-	$NROWS, 'a guardian\'s consent recorded for every child');
+	2 * $NROWS, 'a guardian\'s consent recorded for every child (two purposes)');
 note sprintf('consent x %d: %.1f s', $NROWS, time - $t0);
 
 $node->safe_psql(
