@@ -275,12 +275,14 @@ db_slot(Oid dboid, bool create)
 static bool
 writer_needed(DbSlot *slot)
 {
-	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz now;
 
+	if (slot->registered && slot->writer_pid != 0)
+		return false;
+	now = GetCurrentTimestamp();
 	if (slot->registered &&
-		(slot->writer_pid != 0 ||
-		 !TimestampDifferenceExceeds(slot->registered_at, now,
-									 CG_AUDIT_WRITER_GRACE_MS + cg_audit_writer_restart * 1000)))
+		!TimestampDifferenceExceeds(slot->registered_at, now,
+									CG_AUDIT_WRITER_GRACE_MS + cg_audit_writer_restart * 1000))
 		return false;
 	slot->registered = true;
 	slot->registered_at = now;
