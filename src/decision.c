@@ -350,14 +350,25 @@ cg_check_collection(const CgSubject *subject, int category, const char *child_id
 					const char *relname, const char *colname)
 {
 	const StatementContext *c = statement_context();
-	const char *why;
+	const char *why = NULL;
+	bool		allowed;
 
 	if (c == NULL)
+	{
+		cg_statement_note(subject->subject_no, CG_ACCESS_DENIED);
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_PURPOSE_REQUIRED),
 				 errmsg("cannot collect child data without a declared purpose"),
 				 errdetail("Column \"%s\" of table \"%s\" holds child data.", colname, relname),
 				 errhint("SET childguard.purpose to the purpose the data is collected for.")));
+	}
+	/* every refusal below is a denied write, recorded before the error */
+	allowed = child_allowed(c, subject, true, &why);
+	if (!allowed ||
+		!(c->purpose.categories & CG_CATEGORY_BIT(category)) ||
+		!(c->grant.categories & CG_CATEGORY_BIT(category)) ||
+		(subject->in_difficulty && c->purpose.forbidden_in_difficulty))
+		cg_statement_note(subject->subject_no, CG_ACCESS_DENIED);
 	if (!(c->purpose.categories & CG_CATEGORY_BIT(category)))
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_CATEGORY_NOT_NEEDED),
@@ -380,7 +391,7 @@ cg_check_collection(const CgSubject *subject, int category, const char *child_id
 				 errmsg("purpose \"%s\" is forbidden for children in difficult circumstances",
 						c->purpose_name),
 				 errdetail("D-Art 15: child \"%s\" is in difficult circumstances.", child_id)));
-	if (!child_allowed(c, subject, true, &why))
+	if (!allowed)
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_NO_CONSENT),
 				 errmsg("no consent in force to collect data of child \"%s\" for purpose \"%s\"",
