@@ -108,3 +108,22 @@ RESET ROLE;
 SELECT child_id, purpose, decision, given_by, notice_version, given_at::date, state FROM childguard.consents ORDER BY consent_id;
 SELECT grant_id, grantee, purposes, requested_by, approved_by, status FROM childguard.access_grants;
 SELECT * FROM childguard.master_key_status;
+
+\echo '== 11. The audit trail: one record per statement that touched child data, denied ones too =='
+SELECT childguard.audit_wait();
+SET ROLE dpo;
+SELECT id, acting_role, command, purpose, outcome, sqlstate,
+       children_read, children_denied, children_written
+  FROM childguard.access_log ORDER BY id;
+SELECT * FROM childguard.verify_access_log();
+RESET ROLE;
+\echo '-- nobody can edit or delete a record, not even a superuser:'
+UPDATE childguard.access_log SET outcome = 'allowed';
+DELETE FROM childguard.access_log;
+\echo '-- what is held about child 42 and who accessed it (Art 19/20, D-Art 17):'
+SET ROLE dpo;
+SELECT key FROM jsonb_each(childguard.child_report('42')) ORDER BY key;
+\echo '-- whom to notify if tutor_app''s access was breached (Art 21):'
+SELECT child_id, guardians, statements
+  FROM childguard.breach_impact('{tutor_app}', now() - interval '1 hour', now() + interval '1 hour');
+RESET ROLE;
