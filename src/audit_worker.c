@@ -352,6 +352,22 @@ any_sync(const CgAuditQueued *recs, int n)
 	return false;
 }
 
+/*
+ * In a PG_CATCH of a batch transaction: back to cxt, take the error out of
+ * the error state, and roll the transaction back, so the loop carries on.
+ */
+static ErrorData *
+abort_batch(MemoryContext cxt)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	AbortCurrentTransaction();
+	return edata;
+}
+
 /* Write records in one transaction; false (rolled back) on error. */
 static bool
 try_write(CgAuditQueued *recs, int n, char **error)
@@ -411,12 +427,8 @@ try_write(CgAuditQueued *recs, int n, char **error)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		ErrorData  *edata = abort_batch(cxt);
 
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
 		*error = edata->message ? pstrdup(edata->message) : pstrdup("unknown error");
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
@@ -531,12 +543,8 @@ purge_expired(void)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		ErrorData  *edata = abort_batch(cxt);
 
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
 				 errmsg("childguard audit writer could not purge expired records: %s",
