@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "backend_cache.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -147,19 +148,8 @@ cg_grant_find(Oid role, int32 purpose_id, const char *purpose,
 		cg_catalog_scan(cg_catalog()->grant_rel, InvalidOid, NULL, 0, collect_grant, &scan);
 		/* the scan may have processed an invalidation that reset the cache */
 		if (grant_cache == NULL)
-		{
-			HASHCTL		ctl;
-
-			if (grant_cxt == NULL)
-				grant_cxt = AllocSetContextCreate(TopMemoryContext,
-												  "childguard grant cache",
-												  ALLOCSET_SMALL_SIZES);
-			ctl.keysize = sizeof(GrantKey);
-			ctl.entrysize = sizeof(GrantEntry);
-			ctl.hcxt = grant_cxt;
-			grant_cache = hash_create("childguard grants", 16, &ctl,
-									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-		}
+			grant_cache = cg_backend_hash(&grant_cxt, "childguard grants", 16,
+										  sizeof(GrantKey), sizeof(GrantEntry), false);
 		entry = hash_search(grant_cache, &key, HASH_ENTER, &found);
 		memcpy(entry, &fetched, sizeof(fetched));
 	}

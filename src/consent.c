@@ -30,6 +30,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "backend_cache.h"
 #include "catalog.h"
 #include "consent.h"
 
@@ -168,18 +169,9 @@ consent_words(uint64 subject_no, int32 purpose_id)
 	/* the scan may have processed an invalidation that reset the cache */
 	if (consent_cache == NULL || hash_get_num_entries(consent_cache) >= CONSENT_CACHE_MAX)
 	{
-		HASHCTL		ctl;
-
 		cg_consents_flush();
-		if (consent_cxt == NULL)
-			consent_cxt = AllocSetContextCreate(TopMemoryContext,
-												"childguard consent cache",
-												ALLOCSET_DEFAULT_SIZES);
-		ctl.keysize = sizeof(ConsentKey);
-		ctl.entrysize = sizeof(ConsentEntry);
-		ctl.hcxt = consent_cxt;
-		consent_cache = hash_create("childguard consents", 1024, &ctl,
-									HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		consent_cache = cg_backend_hash(&consent_cxt, "childguard consents", 1024,
+										sizeof(ConsentKey), sizeof(ConsentEntry), false);
 	}
 	entry = hash_search(consent_cache, &key, HASH_ENTER, &found);
 	memcpy(entry, &fetched, sizeof(fetched));

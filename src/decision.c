@@ -24,6 +24,7 @@
 
 #include "access/parallel.h"
 #include "access/xact.h"
+#include "backend_cache.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -246,18 +247,8 @@ note_session_read(uint64 subject_no, int limit)
 	bool		found;
 
 	if (session_children == NULL)
-	{
-		HASHCTL		ctl;
-
-		session_cxt = AllocSetContextCreate(TopMemoryContext,
-											"childguard session children",
-											ALLOCSET_SMALL_SIZES);
-		ctl.keysize = sizeof(uint64);
-		ctl.entrysize = sizeof(uint64);
-		ctl.hcxt = session_cxt;
-		session_children = hash_create("childguard session children", 256, &ctl,
-									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+		session_children = cg_backend_hash(&session_cxt, "childguard session children", 256,
+										   sizeof(uint64), sizeof(uint64), false);
 	if (hash_search(session_children, &subject_no, HASH_FIND, NULL) != NULL)
 		return;
 	if (hash_get_num_entries(session_children) >= limit)

@@ -21,6 +21,7 @@
 
 #include "access/table.h"
 #include "catalog/pg_trigger.h"
+#include "backend_cache.h"
 #include "miscadmin.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -306,22 +307,11 @@ cg_protection_of(Relation rel)
 		if (entry != NULL)
 			return entry;
 	}
-	if (protection_cxt == NULL)
-		protection_cxt = AllocSetContextCreate(TopMemoryContext,
-											   "childguard protection cache",
-											   ALLOCSET_SMALL_SIZES);
 	build_protection(rel, &built, &subject_output);
 	/* building may have run invalidations that dropped the table */
 	if (protection_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(CgProtection);
-		ctl.hcxt = protection_cxt;
-		protection_cache = hash_create("childguard protection", 64, &ctl,
-									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+		protection_cache = cg_backend_hash(&protection_cxt, "childguard protection", 64,
+										   sizeof(Oid), sizeof(CgProtection), false);
 	entry = hash_search(protection_cache, &relid, HASH_ENTER, &found);
 	*entry = built;
 	entry->columns = MemoryContextAlloc(protection_cxt,

@@ -15,6 +15,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "backend_cache.h"
 #include "catalog.h"
 #include "purposes.h"
 
@@ -93,19 +94,8 @@ cg_purpose_lookup(const char *name, CgPurpose *out)
 	defined = purpose_fetch(name, out);
 	/* the fetch may have processed an invalidation that reset the cache */
 	if (purpose_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		if (purpose_cxt == NULL)
-			purpose_cxt = AllocSetContextCreate(TopMemoryContext,
-												"childguard purpose cache",
-												ALLOCSET_SMALL_SIZES);
-		ctl.keysize = NAMEDATALEN;
-		ctl.entrysize = sizeof(PurposeEntry);
-		ctl.hcxt = purpose_cxt;
-		purpose_cache = hash_create("childguard purposes", 16, &ctl,
-									HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	}
+		purpose_cache = cg_backend_hash(&purpose_cxt, "childguard purposes", 16,
+										NAMEDATALEN, sizeof(PurposeEntry), true);
 	entry = hash_search(purpose_cache, name, HASH_ENTER, &found);
 	entry->defined = defined;
 	entry->purpose = *out;

@@ -22,6 +22,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "backend_cache.h"
 #include "statement.h"
 
 typedef struct SubjectAccess
@@ -109,19 +110,8 @@ cg_statement_note(uint64 subject_no, CgAccess access)
 	if (all_accesses == 0 && cg_statement_first_access_hook)
 		cg_statement_first_access_hook();
 	if (subjects == NULL)
-	{
-		HASHCTL		ctl;
-
-		if (statement_cxt == NULL)
-			statement_cxt = AllocSetContextCreate(TopMemoryContext,
-												  "childguard statement access",
-												  ALLOCSET_SMALL_SIZES);
-		ctl.keysize = sizeof(uint64);
-		ctl.entrysize = sizeof(SubjectAccess);
-		ctl.hcxt = statement_cxt;
-		subjects = hash_create("childguard statement subjects", 64, &ctl,
-							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+		subjects = cg_backend_hash(&statement_cxt, "childguard statement subjects", 64,
+								   sizeof(uint64), sizeof(SubjectAccess), false);
 	entry = hash_search(subjects, &subject_no, HASH_ENTER, &found);
 	if (!found)
 		entry->accesses = 0;

@@ -14,6 +14,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "backend_cache.h"
 #include "catalog.h"
 #include "subjects.h"
 
@@ -50,17 +51,8 @@ cg_subjects_flush(void)
 static void
 subject_cache_init(void)
 {
-	HASHCTL		ctl;
-
-	if (subject_cxt == NULL)
-		subject_cxt = AllocSetContextCreate(TopMemoryContext,
-											"childguard subject cache",
-											ALLOCSET_DEFAULT_SIZES);
-	ctl.keysize = SUBJECT_KEY_LEN;
-	ctl.entrysize = sizeof(SubjectEntry);
-	ctl.hcxt = subject_cxt;
-	subject_cache = hash_create("childguard subjects", 1024, &ctl,
-								HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	subject_cache = cg_backend_hash(&subject_cxt, "childguard subjects", 1024,
+									SUBJECT_KEY_LEN, sizeof(SubjectEntry), true);
 }
 
 /* Read the registry row matching key through index. */
@@ -135,17 +127,8 @@ cg_subject_by_no(uint64 subject_no, CgSubject *out)
 	bool		found;
 
 	if (subject_no_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		if (subject_cxt == NULL)
-			subject_cache_init();
-		ctl.keysize = sizeof(uint64);
-		ctl.entrysize = sizeof(SubjectByNoEntry);
-		ctl.hcxt = subject_cxt;
-		subject_no_cache = hash_create("childguard subjects by number", 1024, &ctl,
-									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+		subject_no_cache = cg_backend_hash(&subject_cxt, "childguard subjects by number", 1024,
+										   sizeof(uint64), sizeof(SubjectByNoEntry), false);
 	entry = hash_search(subject_no_cache, &subject_no, HASH_FIND, NULL);
 	if (entry != NULL)
 	{

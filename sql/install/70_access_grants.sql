@@ -109,6 +109,23 @@ $$;
 COMMENT ON FUNCTION childguard.request_access(regrole, text[], timestamptz, text[], integer, text, boolean, text) IS
 	'Art 15: ask for a role to read child data for purposes (and optionally only some categories) until valid_until; max_children raises the per-statement limit on distinct children. A processor grant (Art 16) needs its agreement. Returns the grant id, to be approved by an officer.';
 
+-- The grant, locked against a concurrent approval or revocation, or an error.
+CREATE FUNCTION childguard._grant_for_update(grant_id bigint) RETURNS childguard.access_grant
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	g childguard.access_grant;
+BEGIN
+	SELECT * INTO g FROM childguard.access_grant x WHERE x.grant_id = _grant_for_update.grant_id FOR UPDATE;
+	IF g.grant_id IS NULL THEN
+		RAISE EXCEPTION 'access grant % does not exist', grant_id USING ERRCODE = '22023';
+	END IF;
+	RETURN g;
+END
+$$;
+REVOKE ALL ON FUNCTION childguard._grant_for_update(bigint) FROM PUBLIC;
+
 CREATE FUNCTION childguard.approve_access(grant_id bigint) RETURNS void
 	LANGUAGE plpgsql SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
@@ -119,10 +136,7 @@ DECLARE
 	p text;
 BEGIN
 	PERFORM childguard._require_officer('approve access');
-	SELECT * INTO g FROM childguard.access_grant x WHERE x.grant_id = approve_access.grant_id FOR UPDATE;
-	IF g.grant_id IS NULL THEN
-		RAISE EXCEPTION 'access grant % does not exist', grant_id USING ERRCODE = '22023';
-	END IF;
+	g := childguard._grant_for_update(approve_access.grant_id);
 	IF g.requested_by = caller OR pg_catalog.pg_has_role(caller, g.grantee, 'MEMBER') THEN
 		RAISE EXCEPTION 'access grant % cannot be approved by its requester or grantee', grant_id
 			USING ERRCODE = 'ZC112',
@@ -165,10 +179,7 @@ DECLARE
 	caller name := childguard._caller();
 	g childguard.access_grant;
 BEGIN
-	SELECT * INTO g FROM childguard.access_grant x WHERE x.grant_id = revoke_access.grant_id FOR UPDATE;
-	IF g.grant_id IS NULL THEN
-		RAISE EXCEPTION 'access grant % does not exist', grant_id USING ERRCODE = '22023';
-	END IF;
+	g := childguard._grant_for_update(revoke_access.grant_id);
 	IF NOT childguard._caller_is_officer() AND g.grantee <> caller THEN
 		RAISE EXCEPTION 'permission denied to revoke access grant %', grant_id
 			USING ERRCODE = '42501',
