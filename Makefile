@@ -6,12 +6,16 @@ EXTVERSION   = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^'
 
 MODULE_big   = childguard
 OBJS         = $(patsubst %.c,%.o,$(wildcard src/*.c))
-# The install script is assembled from sql/install/NN_topic.sql, one concern
-# each, in name order; upgrade scripts (sql/childguard--A--B.sql) are kept whole.
-CG_INSTALL_SQL = $(EXTENSION)--$(EXTVERSION).sql
-CG_INSTALL_PARTS  = $(sort $(wildcard sql/install/*.sql))
-DATA_built   = $(CG_INSTALL_SQL)
-DATA         = $(wildcard sql/$(EXTENSION)--*--*.sql)
+# Versions: the 1.0 install script is assembled from sql/install/NN_topic.sql
+# (frozen: 1.0 as released); every later version is that base plus upgrade
+# scripts, each assembled from sql/update/A--B/NN_topic.sql in name order.
+# CREATE EXTENSION of default_version runs 1.0 and then the chain, so fresh and
+# upgraded installs run the same SQL (see sql/install/README.md).
+CG_BASE_SQL  = $(EXTENSION)--1.0.sql
+CG_BASE_PARTS = $(sort $(wildcard sql/install/*.sql))
+CG_UPDATE_DIRS = $(sort $(patsubst sql/update/%/,%,$(dir $(wildcard sql/update/*/*.sql))))
+CG_UPDATE_SQL = $(patsubst %,$(EXTENSION)--%.sql,$(CG_UPDATE_DIRS))
+DATA_built   = $(CG_BASE_SQL) $(CG_UPDATE_SQL)
 DOCS         = README.md
 
 PG_CPPFLAGS  = -I$(srcdir)/src
@@ -26,16 +30,22 @@ PG_CONFIG   ?= pg_config
 # no LLVM bitcode: the JIT gains nothing from our code, and it needs clang
 override with_llvm = no
 
-ifeq ($(filter check demo,$(MAKECMDGOALS)),)
+.SECONDEXPANSION:
+ifeq ($(filter check check-long demo,$(MAKECMDGOALS)),)
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(CG_INSTALL_SQL): $(CG_INSTALL_PARTS)
+$(CG_BASE_SQL): $(CG_BASE_PARTS)
+	cat $^ > $@
+
+$(EXTENSION)--%.sql: $$(sort $$(wildcard sql/update/$$*/*.sql))
 	cat $^ > $@
 else
-.PHONY: check demo
+.PHONY: check check-long demo
 check:
 	bash test/run-check.sh
+check-long:
+	bash test/run-check.sh long
 demo:
 	bash test/run-demo.sh
 endif

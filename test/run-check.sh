@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # `make check`: build with warnings as errors, install, then run every test
 # suite against throwaway clusters and print a summary.
+# `make check-long` (argument "long"): the same build, then the long suites
+# instead: TAP files in test/t-long/ and each script test/long/*.sh (soak,
+# sanitizer, fuzz), every one its own line in the summary.
 #
 # Env: CHECK_CFLAGS  overrides the PG_CFLAGS used for the -Werror build
 #      PG_CONFIG     pg_config to build against (default: PostgreSQL 15's)
@@ -9,6 +12,8 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO=$PWD
+MODE=${1:-check}
+case "$MODE" in check | long) ;; *) echo "usage: run-check.sh [long]" >&2; exit 2 ;; esac
 
 # shellcheck source=test/cluster.sh
 . "$REPO/test/cluster.sh"
@@ -37,7 +42,7 @@ summary() {
   echo
   echo "===== childguard check summary ====="
   for i in "${!NAMES[@]}"; do
-    printf '%-10s %s\n' "${NAMES[$i]}" "${RESULTS[$i]}"
+    printf '%-16s %s\n' "${NAMES[$i]}" "${RESULTS[$i]}"
     case "${RESULTS[$i]}" in
       PASS) pass=$((pass + 1)) ;;
       FAIL) fail=$((fail + 1)) ;;
@@ -109,6 +114,7 @@ has_regress() {
   return 1
 }
 
+if [ "$MODE" = check ]; then
 echo "== regress"
 if ! has_regress; then
   echo "no sql/*.sql tests or test/isolation/specs/*.spec"
@@ -137,6 +143,7 @@ elif suite_pgtap; then
 else
   record pgtap FAIL
 fi
+fi  # MODE = check
 
 # ---- c. TAP (PostgreSQL::Test::Cluster) ---------------------------------------
 # These tests start their own servers, so they cannot run as root, and the
@@ -178,14 +185,14 @@ suite_tap() {
       PG_REGRESS="$pg_regress" \
       PG_CONFIG="$CG_BINDIR/pg_config" \
       TESTDIR="$TAPDIR" \
-      prove test/t/*.pl
+      prove "$TAP_GLOB"/*.pl
   ) 2>&1 | tee "$WORK/prove.out"
   [ "${PIPESTATUS[0]}" -eq 0 ] && return 0
 
   # Logs of the failed test files only (prove's "Test Summary Report" lists
   # them); all logs when that list cannot be read.
   local failed f t b show
-  failed=$(sed -n 's|^test/t/\([^ ]*\)\.pl  *(Wstat.*|\1|p' "$WORK/prove.out")
+  failed=$(sed -n 's|^test/t[a-z-]*/\([^ ]*\)\.pl  *(Wstat.*|\1|p' "$WORK/prove.out")
   for f in "$TAPDIR"/tmp_check/log/*; do
     [ -f "$f" ] || continue
     b=${f##*/}
@@ -203,9 +210,10 @@ suite_tap() {
   return 1
 }
 
-echo "== tap"
-if ! compgen -G 'test/t/*.pl' >/dev/null; then
-  echo "no test/t/*.pl"
+TAP_GLOB=test/t; [ "$MODE" = long ] && TAP_GLOB=test/t-long
+echo "== tap ($TAP_GLOB)"
+if ! compgen -G "$TAP_GLOB/*.pl" >/dev/null; then
+  echo "no $TAP_GLOB/*.pl"
   record tap SKIP
 elif suite_tap; then
   record tap PASS
@@ -213,6 +221,26 @@ else
   record tap FAIL
 fi
 
-# ---- d. summary ---------------------------------------------------------------
+# ---- d. long scripts (make check-long only) -------------------------------------
+# Each test/long/NAME.sh runs with REPO, WORK, PG_CONFIG and CG_BINDIR set,
+# the cluster above stopped; exit 0 passes, 77 skips, anything else fails.
+if [ "$MODE" = long ]; then
+  cg_stop "$CLUSTER" || true
+  for script in test/long/*.sh; do
+    [ -e "$script" ] || continue
+    name=$(basename "$script" .sh)
+    echo "== long: $name"
+    rc=0
+    REPO="$REPO" WORK="$WORK" PG_CONFIG="$PG_CONFIG" CG_BINDIR="$CG_BINDIR" \
+      bash "$script" </dev/null || rc=$?
+    case "$rc" in
+      0) record "$name" PASS ;;
+      77) record "$name" SKIP ;;
+      *) record "$name" FAIL ;;
+    esac
+  done
+fi
+
+# ---- e. summary ---------------------------------------------------------------
 cg_stop "$CLUSTER" || true
 summary
