@@ -8,6 +8,11 @@
 # Env: CHECK_CFLAGS  overrides the PG_CFLAGS used for the -Werror build
 #      PG_CONFIG     pg_config to build against (default: PostgreSQL 15's)
 #      CG_KEEP=1     keep the /tmp work dirs even when everything passed
+#      CG_SUITES     only these suites, e.g. "tap" or "regress long" (while
+#                    developing; default: all of the mode's suites)
+#      CG_REGRESS    only these pg_regress tests, e.g. "bypass audit"
+#      CG_ISOLATION  only these isolation specs ("" for none)
+#      CG_TAP        only these TAP files, e.g. "test/t/003_master_key.pl"
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -90,7 +95,10 @@ export PATH="$CG_BINDIR:$PATH"
 # ---- a. pg_regress / isolation (PGXS installcheck) ----------------------------
 suite_regress() {
   rm -f regression.diffs regression.out output_iso/regression.diffs
-  if make PG_CONFIG="$PG_CONFIG" installcheck; then
+  local sel=()
+  [ -n "${CG_REGRESS+x}" ] && sel+=("REGRESS=$CG_REGRESS")
+  [ -n "${CG_ISOLATION+x}" ] && sel+=("ISOLATION=$CG_ISOLATION")
+  if make PG_CONFIG="$PG_CONFIG" "${sel[@]}" installcheck; then
     return 0
   fi
   local f
@@ -114,7 +122,18 @@ has_regress() {
   return 1
 }
 
+suite_pgtap() {
+  createdb cg_tap || return 1
+  psql -X -q -v ON_ERROR_STOP=1 -d cg_tap \
+    -c 'CREATE EXTENSION pgtap' \
+    -c 'CREATE EXTENSION childguard CASCADE' || return 1
+  pg_prove -d cg_tap test/pgtap/*.sql
+}
+
+want() { [ -z "${CG_SUITES:-}" ] || [[ " $CG_SUITES " == *" $1 "* ]]; }
+
 if [ "$MODE" = check ]; then
+if want regress; then
 echo "== regress"
 if ! has_regress; then
   echo "no sql/*.sql tests or test/isolation/specs/*.spec"
@@ -124,16 +143,10 @@ elif suite_regress; then
 else
   record regress FAIL
 fi
+fi
 
 # ---- b. pgTAP -----------------------------------------------------------------
-suite_pgtap() {
-  createdb cg_tap || return 1
-  psql -X -q -v ON_ERROR_STOP=1 -d cg_tap \
-    -c 'CREATE EXTENSION pgtap' \
-    -c 'CREATE EXTENSION childguard CASCADE' || return 1
-  pg_prove -d cg_tap test/pgtap/*.sql
-}
-
+if want pgtap; then
 echo "== pgtap"
 if ! compgen -G 'test/pgtap/*.sql' >/dev/null; then
   echo "no test/pgtap/*.sql"
@@ -142,6 +155,7 @@ elif suite_pgtap; then
   record pgtap PASS
 else
   record pgtap FAIL
+fi
 fi
 fi  # MODE = check
 
@@ -185,7 +199,7 @@ suite_tap() {
       PG_REGRESS="$pg_regress" \
       PG_CONFIG="$CG_BINDIR/pg_config" \
       TESTDIR="$TAPDIR" \
-      prove "$TAP_GLOB"/*.pl
+      prove ${CG_TAP:-"$TAP_GLOB"/*.pl}
   ) 2>&1 | tee "$WORK/prove.out"
   [ "${PIPESTATUS[0]}" -eq 0 ] && return 0
 
@@ -212,7 +226,9 @@ suite_tap() {
 
 TAP_GLOB=test/t; [ "$MODE" = long ] && TAP_GLOB=test/t-long
 echo "== tap ($TAP_GLOB)"
-if ! compgen -G "$TAP_GLOB/*.pl" >/dev/null; then
+if ! want tap; then
+  :
+elif ! compgen -G "$TAP_GLOB/*.pl" >/dev/null; then
   echo "no $TAP_GLOB/*.pl"
   record tap SKIP
 elif suite_tap; then
@@ -224,7 +240,7 @@ fi
 # ---- d. long scripts (make check-long only) -------------------------------------
 # Each test/long/NAME.sh runs with REPO, WORK, PG_CONFIG and CG_BINDIR set,
 # the cluster above stopped; exit 0 passes, 77 skips, anything else fails.
-if [ "$MODE" = long ]; then
+if [ "$MODE" = long ] && want long; then
   cg_stop "$CLUSTER" || true
   for script in test/long/*.sh; do
     [ -e "$script" ] || continue
