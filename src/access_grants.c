@@ -8,6 +8,12 @@
  * when access_grant or role membership changes.  Time is checked on every
  * use, so a grant stops at its valid_until without any change.
  *
+ * The grantee is a role OID (access_grant.grantee_role, from 1.1), and a
+ * grant counts only while that role still holds its anchor (identity.c):
+ * renaming a role keeps its grants, a new role under the old name gets
+ * none, and a dropped role's OID never brings them back.  Under the 1.0
+ * schema (before ALTER EXTENSION UPDATE) the grantee is looked up by name.
+ *
  * A grant holds for its grantee and, unless it is a processor's, for the
  * roles that are members of it (superuser status does not count).  A
  * processor's grant holds for exactly its role: making others members of
@@ -29,6 +35,7 @@
 
 #include "access_grants.h"
 #include "catalog.h"
+#include "identity.h"
 
 #define MAX_GRANTS_PER_ROLE_PURPOSE 32
 
@@ -69,6 +76,7 @@ typedef struct GrantScan
 {
 	Oid			role;
 	const char *purpose;
+	AttrNumber	grantee_role_att;	/* 0: the 1.0 schema, grantee by name */
 	GrantEntry *entry;
 } GrantScan;
 
@@ -96,7 +104,17 @@ collect_grant(Datum *values, bool *nulls, void *arg)
 
 	if (nulls[Anum_cg_grant_approved_at - 1] || !nulls[Anum_cg_grant_revoked_at - 1])
 		return;
-	grantee = get_role_oid(NameStr(*DatumGetName(values[Anum_cg_grant_grantee - 1])), true);
+	if (scan->grantee_role_att > 0)
+	{
+		/* 1.1: the grantee's OID, and only while the role is still anchored */
+		if (nulls[scan->grantee_role_att - 1])
+			return;
+		grantee = DatumGetObjectId(values[scan->grantee_role_att - 1]);
+		if (!cg_role_anchored(grantee))
+			return;
+	}
+	else
+		grantee = get_role_oid(NameStr(*DatumGetName(values[Anum_cg_grant_grantee - 1])), true);
 	if (!OidIsValid(grantee))
 		return;
 	if (DatumGetBool(values[Anum_cg_grant_processor - 1]) ?
@@ -145,6 +163,7 @@ cg_grant_find(Oid role, int32 purpose_id, const char *purpose,
 		scan.role = role;
 		scan.purpose = purpose;
 		scan.entry = &fetched;
+		scan.grantee_role_att = cg_catalog()->grant_grantee_role;
 		cg_catalog_scan(cg_catalog()->grant_rel, InvalidOid, NULL, 0, collect_grant, &scan);
 		/* the scan may have processed an invalidation that reset the cache */
 		if (grant_cache == NULL)

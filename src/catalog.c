@@ -88,6 +88,13 @@ catalog_refresh(void)
 
 			cat.row_visible_function = function_oid("row_visible", 1, text_arg, nsp);
 		}
+		cat.role_anchor_function = function_oid("_role_anchor", 0, NULL, nsp);
+		if (OidIsValid(cat.grant_rel))
+		{
+			AttrNumber	att = get_attnum(cat.grant_rel, "grantee_role");
+
+			cat.grant_grantee_role = att == InvalidAttrNumber ? 0 : att;
+		}
 		cat.present = OidIsValid(cat.child_data_type);
 	}
 	cat_valid = true;

@@ -8,6 +8,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/objectaccess.h"
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -24,6 +25,7 @@
 #include "master_key.h"
 #include "read_policy.h"
 #include "secure_mem.h"
+#include "server_files_guard.h"
 #include "statement.h"
 #include "write_guard.h"
 
@@ -39,6 +41,7 @@ static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static shmem_request_hook_type prev_shmem_request = NULL;
 static shmem_startup_hook_type prev_shmem_startup = NULL;
+static object_access_hook_type prev_object_access = NULL;
 
 /* A top-level statement begins (stmt: its PlannedStmt). */
 static void
@@ -147,6 +150,7 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	if (top)
 		statement_begin(pstmt);
+	cg_server_files_utility(pstmt->utilityStmt);
 	cg_audit_guard_utility(pstmt);
 	began = cg_write_guard_utility_begin(pstmt->utilityStmt);
 	if (copy_out)
@@ -174,6 +178,17 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	PG_END_TRY();
 	if (top)
 		cg_audit_utility_end(pstmt, qc);
+}
+
+/* A function is about to run: the server file functions are checked. */
+static void
+cg_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				 int subId, void *arg)
+{
+	if (access == OAT_FUNCTION_EXECUTE)
+		cg_server_files_function_execute(objectId);
+	if (prev_object_access)
+		prev_object_access(access, classId, objectId, subId, arg);
 }
 
 static void
@@ -229,4 +244,6 @@ _PG_init(void)
 	shmem_request_hook = cg_shmem_request;
 	prev_shmem_startup = shmem_startup_hook;
 	shmem_startup_hook = cg_shmem_startup;
+	prev_object_access = object_access_hook;
+	object_access_hook = cg_object_access;
 }
