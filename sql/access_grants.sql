@@ -73,7 +73,8 @@ SET ROLE regress_g_staff;
 SELECT childguard.request_access('regress_g_staff', '{counselling}', now() + interval '1 day') AS self_grant \gset
 RESET ROLE;
 SET ROLE regress_g_dpo2;
-SELECT childguard.approve_access(:self_grant);        -- ... but dpo2 is not the grantee's member: fine
+SELECT childguard.approve_access(:self_grant);        -- ... and could act as dpo2 (SET ROLE): refused
+\echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 SET ROLE regress_g_staff;
 SELECT childguard.revoke_access(:self_grant);         -- a grantee may give its grant up
@@ -124,8 +125,9 @@ SELECT childguard.approve_access(:short_grant);
 -- retention (Art 12): a purpose whose data may be used for 2 seconds after consent
 SELECT childguard.define_purpose('flash', '{name}', '2 seconds') > 0 AS ok;
 SELECT childguard.publish_notice('n2', '{flash}', 'a', 'b', 'c', 'd', 'e', 'f', 'g') AS v;
-SET ROLE regress_g_team;
+RESET ROLE;                                               -- the team reads: it may not record consents
 SELECT childguard.record_consent('s-1', 'flash', 'n2', 'gs-1') > 0 AS ok;
+SET ROLE regress_g_team;
 SELECT childguard.request_access('regress_g_team', '{flash}', now() + interval '1 day') AS flash_grant \gset
 SET ROLE regress_g_dpo2;
 SELECT childguard.approve_access(:flash_grant);

@@ -95,7 +95,9 @@ a-2	小红	第二小学	4
 SET childguard.purpose = 'regress';
 
 -- denied: consent for a-2 withdrawn
+SET ROLE regress_fixture_recorder;                -- the grant holder may not withdraw for the guardian
 SELECT childguard.withdraw_consent('a-2', 'regress', 'g-a-2') > 0 AS withdrawn;
+RESET ROLE;
 -- (the superuser bypasses row security, so the value-level decision
 -- answers) reading it is refused: an error record, the child denied
 SELECT name FROM pupils WHERE id = 'a-2';

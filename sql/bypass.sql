@@ -16,11 +16,13 @@ CREATE ROLE regress_b_dpo;
 CREATE ROLE regress_b_app;                 -- owns the table, holds a grant
 CREATE ROLE regress_b_bypass BYPASSRLS;    -- skips row security, holds a grant
 CREATE ROLE regress_b_outsider;            -- no grant
+CREATE ROLE regress_b_recorder;            -- records consents, reads nothing
 RESET client_min_messages;
 SELECT childguard.appoint_officer('regress_b_dpo');
 SELECT childguard.enroll_application('regress_b_app');
 SELECT childguard.enroll_application('regress_b_bypass');
 SELECT childguard.enroll_application('regress_b_outsider');
+SELECT childguard.enroll_consent_recorder('regress_b_recorder');
 GRANT CREATE ON SCHEMA public TO regress_b_app;
 SET ROLE regress_b_dpo;
 SELECT childguard.define_purpose('homework', '{name,school}', '1 year') > 0 AS ok;
@@ -32,8 +34,10 @@ SELECT childguard.register_child('k-1', '2016-01-01') > 0 AS ok;
 SELECT childguard.register_child('k-2', '2016-02-02') > 0 AS ok;
 SELECT childguard.register_guardian('gk-1', 'k-1');
 SELECT childguard.register_guardian('gk-2', 'k-2');
+SET ROLE regress_b_recorder;
 SELECT childguard.record_consent('k-1', 'homework', 'n', 'gk-1') > 0 AS ok;
 SELECT childguard.record_consent('k-2', 'homework', 'n', 'gk-2') > 0 AS ok;
+SET ROLE regress_b_app;
 SELECT childguard.request_access('regress_b_app', '{homework,export}', now() + interval '1 day') AS g1 \gset
 RESET ROLE;
 SET ROLE regress_b_bypass;
@@ -52,7 +56,9 @@ INSERT INTO pupils VALUES ('k-1', '小一', '一小', 1), ('k-2', '秘密二号'
 PREPARE by_id(text) AS SELECT id, length(name::text) AS name_length FROM pupils WHERE id = $1;
 EXECUTE by_id('k-2');
 -- k-2's guardian withdraws
+SET ROLE regress_b_recorder;
 SELECT childguard.withdraw_consent('k-2', 'homework', 'gk-2') > 0 AS withdrawn;
+SET ROLE regress_b_app;
 RESET ROLE;
 
 -- 1. the table owner: row security is forced on it
@@ -173,7 +179,9 @@ SELECT * FROM copied_text ORDER BY id;
 \set VERBOSITY sqlstate
 COPY (SELECT id, name FROM pupils) TO STDOUT;
 COPY pupils TO STDOUT;
+SET ROLE regress_b_recorder;
 SELECT childguard.record_consent('k-1', 'export', 'n', 'gk-1') > 0 AS ok;
+SET ROLE regress_b_app;
 SET childguard.purpose = 'export';                 -- a transfer, not yet assessed
 COPY (SELECT id, name FROM pupils) TO STDOUT;
 \set VERBOSITY default
@@ -211,7 +219,7 @@ DROP VIEW all_pupils;
 DROP FUNCTION su_names();
 DROP TABLE pupils CASCADE;
 DROP FUNCTION names_of_all();
-DROP OWNED BY regress_b_dpo, regress_b_app, regress_b_bypass, regress_b_outsider CASCADE;
-DROP ROLE regress_b_dpo, regress_b_app, regress_b_bypass, regress_b_outsider;
+DROP OWNED BY regress_b_dpo, regress_b_app, regress_b_bypass, regress_b_outsider, regress_b_recorder CASCADE;
+DROP ROLE regress_b_dpo, regress_b_app, regress_b_bypass, regress_b_outsider, regress_b_recorder;
 \c contrib_regression
 DROP DATABASE regress_bypass;

@@ -15,6 +15,7 @@ CREATE ROLE regress_dpo;
 CREATE ROLE regress_dpo2;
 CREATE ROLE regress_app;
 CREATE ROLE regress_outsider;
+CREATE ROLE regress_recorder;          -- records consents, reads nothing
 RESET client_min_messages;
 
 -- only the extension owner appoints officers
@@ -25,6 +26,7 @@ RESET ROLE;
 SELECT childguard.appoint_officer('regress_dpo');
 SELECT childguard.appoint_officer('regress_dpo2');
 SELECT childguard.enroll_application('regress_app');
+SELECT childguard.enroll_consent_recorder('regress_recorder');
 GRANT CREATE ON SCHEMA public TO regress_app;
 
 -- purposes: defined by an officer only, validated
@@ -94,7 +96,7 @@ RESET ROLE;
 SELECT child_id, age, in_difficulty, can_express, guardians FROM childguard.children ORDER BY child_id;
 
 -- who may consent (decided from the birth date now)
-SET ROLE regress_app;
+SET ROLE regress_recorder;
 SELECT childguard.record_consent('c-8', 'tutoring', 'privacy', 'g-15');    -- not this child's guardian
 \echo :LAST_ERROR_SQLSTATE
 SELECT childguard.record_consent('c-8', 'tutoring', 'privacy', 'c-8');     -- under 14: not alone
@@ -116,14 +118,19 @@ SELECT count(*) AS consents_after_refusals FROM childguard.consent;
 SET ROLE regress_app;
 
 -- the right people
+SET ROLE regress_recorder;
 SELECT childguard.record_consent('c-8', 'tutoring', 'privacy', 'g-8') > 0 AS ok;
 SELECT childguard.record_consent('c-15', 'tutoring', 'privacy', 'c-15') > 0 AS ok;
 SELECT childguard.record_consent('c-16d', 'tutoring', 'privacy', 'c-16d', guardian_informed => 'g-16d') > 0 AS ok;
 SELECT childguard.record_consent('c-16m', 'tutoring', 'privacy', 'g-16m') > 0 AS ok;
 SELECT childguard.record_consent('c-9d', 'tutoring', 'privacy', 'g-9d') > 0 AS ok;
+SET ROLE regress_app;
 -- a refusal is a recorded choice
+SET ROLE regress_recorder;
 SELECT childguard.refuse_consent('c-8', 'health_check', 'privacy', 'g-8') > 0 AS ok;
+SET ROLE regress_app;
 -- D-Art 15: no consent makes fundraising with a child in difficulty lawful
+SET ROLE regress_recorder;
 SELECT childguard.record_consent('c-9d', 'fundraising', 'privacy', 'g-9d');
 \echo :LAST_ERROR_SQLSTATE
 SELECT childguard.record_consent('c-8', 'fundraising', 'privacy', 'g-8') > 0 AS ok;
@@ -187,23 +194,33 @@ SELECT id, name FROM students ORDER BY id;       -- only c-8 consented; c-9d is 
 
 -- withdrawal: the next read no longer sees the child
 SET childguard.purpose = 'tutoring';
+SET ROLE regress_recorder;
 SELECT childguard.withdraw_consent('c-8', 'tutoring', 'g-8b');     -- the other guardian gave none
 \echo :LAST_ERROR_SQLSTATE
 SELECT childguard.withdraw_consent('c-8', 'tutoring', 'g-8') > 0 AS withdrawn;
+SET ROLE regress_app;
 SELECT id FROM students ORDER BY id;
+SET ROLE regress_recorder;
 SELECT childguard.withdraw_consent('c-8', 'tutoring', 'g-8');
 \echo :LAST_ERROR_SQLSTATE
+SET ROLE regress_app;
 -- writing for a child without consent is refused
 UPDATE students SET name = '小明明' WHERE id = 'c-8';
 INSERT INTO students (id, name) VALUES ('c-8', '小明明') ON CONFLICT (id) DO UPDATE SET name = excluded.name;
 \echo :LAST_ERROR_SQLSTATE
 -- consent again (another guardian): visible again
+SET ROLE regress_recorder;
 SELECT childguard.record_consent('c-8', 'tutoring', 'privacy', 'g-8b') > 0 AS ok;
+SET ROLE regress_app;
 SELECT id, name FROM students WHERE id = 'c-8';
 -- one guardian's later refusal outweighs another's earlier grant
+SET ROLE regress_recorder;
 SELECT childguard.refuse_consent('c-8', 'tutoring', 'privacy', 'g-8') > 0 AS ok;
+SET ROLE regress_app;
 SELECT id FROM students WHERE id = 'c-8';
+SET ROLE regress_recorder;
 SELECT childguard.record_consent('c-8', 'tutoring', 'privacy', 'g-8') > 0 AS ok;
+SET ROLE regress_app;
 
 -- a material new notice makes older consents lapse for the purposes it covers
 RESET ROLE;
@@ -217,10 +234,12 @@ SELECT id FROM students ORDER BY id;                        -- every tutoring co
 SET childguard.purpose = 'fundraising';
 SELECT id FROM students ORDER BY id;                        -- not covered by v2: still in force
 SET childguard.purpose = 'tutoring';
+SET ROLE regress_recorder;
 SELECT childguard.record_consent('c-8', 'tutoring', 'privacy', 'g-8', notice_version => 1);
 \echo :LAST_ERROR_SQLSTATE
 SELECT childguard.record_consent('c-8', 'tutoring', 'privacy', 'g-8', notice_version => 2) > 0 AS ok;
 SELECT childguard.record_consent('c-15', 'tutoring', 'privacy', 'c-15') > 0 AS ok;
+SET ROLE regress_app;
 SELECT id FROM students ORDER BY id;
 -- a non-material new version keeps consents in force
 RESET ROLE;
@@ -259,17 +278,20 @@ SELECT childguard.register_child('c-bday',
        ((now() AT TIME ZONE 'Etc/GMT-14')::date - interval '14 years')::date) > 0 AS registered;
 RESET ROLE;
 SELECT age FROM childguard.children WHERE child_id = 'c-bday';
-SET ROLE regress_app;
+SET ROLE regress_recorder;
 SELECT childguard.register_guardian('g-bday', 'c-bday');
 SELECT childguard.record_consent('c-bday', 'tutoring', 'privacy', 'g-bday') > 0 AS ok;
+SET ROLE regress_app;
 SET childguard.purpose = 'tutoring';
 INSERT INTO students (id, name) VALUES ('c-bday', '生日');
 SELECT id, name FROM students WHERE id = 'c-bday';
 SET TIME ZONE 'Etc/GMT-14';        -- UTC+14: the 14th birthday
 SELECT id, name FROM students WHERE id = 'c-bday';        -- the guardian's word no longer suffices
+SET ROLE regress_recorder;
 SELECT childguard.record_consent('c-bday', 'tutoring', 'privacy', 'g-bday');
 \echo :LAST_ERROR_SQLSTATE
 SELECT childguard.record_consent('c-bday', 'tutoring', 'privacy', 'c-bday') > 0 AS ok;
+SET ROLE regress_app;
 SELECT id, name FROM students WHERE id = 'c-bday';
 SET TIME ZONE 'Etc/GMT+12';        -- and a day earlier it is the guardian's word that counts
 SELECT id, name FROM students WHERE id = 'c-bday';
@@ -277,8 +299,11 @@ RESET TIME ZONE;
 
 -- 14+ in difficulty and unable to express their will: the guardian decides,
 -- but the child's own refusal still counts
+SET ROLE regress_recorder;
 SELECT childguard.record_consent('c-16m', 'tutoring', 'privacy', 'g-16m') > 0 AS ok;
+SET ROLE regress_app;
 SELECT id FROM students WHERE id = 'c-16m';
+SET ROLE regress_recorder;
 SELECT childguard.refuse_consent('c-16m', 'tutoring', 'privacy', 'c-16m') > 0 AS ok;
 RESET ROLE;
 SET ROLE regress_app;
@@ -291,7 +316,7 @@ RESET childguard.purpose;
 SELECT id, left(name::text, 4) AS name FROM students WHERE id IN ('c-8', 'c-16m') ORDER BY id;
 
 DROP TABLE students;
-DROP OWNED BY regress_dpo, regress_dpo2, regress_app, regress_outsider CASCADE;
-DROP ROLE regress_dpo, regress_dpo2, regress_app, regress_outsider;
+DROP OWNED BY regress_dpo, regress_dpo2, regress_app, regress_outsider, regress_recorder CASCADE;
+DROP ROLE regress_dpo, regress_dpo2, regress_app, regress_outsider, regress_recorder;
 \c contrib_regression
 DROP DATABASE regress_consent;
