@@ -8,10 +8,12 @@ SET client_min_messages = warning;
 
 \echo '== 1. Install; two protection officers (two-person rule) and the app''s role =='
 CREATE EXTENSION childguard CASCADE;
-CREATE ROLE dpo;  CREATE ROLE dpo2;  CREATE ROLE tutor_app;
+CREATE ROLE dpo;  CREATE ROLE dpo2;  CREATE ROLE tutor_app;  CREATE ROLE consent_desk;
 SELECT childguard.appoint_officer('dpo');
 SELECT childguard.appoint_officer('dpo2');
 SELECT childguard.enroll_application('tutor_app');
+-- the consent desk records guardians' decisions; it reads no child data
+SELECT childguard.enroll_consent_recorder('consent_desk');
 GRANT CREATE ON SCHEMA public TO tutor_app;
 
 \echo '== 2. The officer defines the purpose and publishes the notice (Art 10: seven items) =='
@@ -29,16 +31,18 @@ SELECT childguard.publish_notice('privacy', '{tutoring}',
 SELECT childguard.publish_notice('draft', '{tutoring}', 'x', 'x', 'x', 'x', 'x', 'x', '');
 RESET ROLE;
 
-\echo '== 3. The app registers children and guardians, and records consent =='
+\echo '== 3. The app registers children and guardians; the consent desk records consent =='
 SET ROLE tutor_app;
 SELECT childguard.register_child('42', birth_date => '2015-05-01') AS subject_no;
 SELECT childguard.register_child('43', birth_date => '2018-09-10') AS subject_no;
 SELECT childguard.register_guardian('mum-42', child => '42', relation => 'mother');
 SELECT childguard.register_guardian('dad-43', child => '43', relation => 'father');
+SET ROLE consent_desk;
 \echo '-- a child under 14 cannot consent alone:'
 SELECT childguard.record_consent(child => '42', purpose => 'tutoring', notice => 'privacy', given_by => '42');
 SELECT childguard.record_consent(child => '42', purpose => 'tutoring', notice => 'privacy', given_by => 'mum-42');
 SELECT childguard.record_consent(child => '43', purpose => 'tutoring', notice => 'privacy', given_by => 'dad-43');
+SET ROLE tutor_app;
 
 \echo '== 4. Staff access: requested by the app, approved by an officer (never the requester) =='
 SELECT childguard.request_access('tutor_app', purposes => '{tutoring}',
@@ -71,8 +75,12 @@ SELECT id, left(name::text, 40) || '…' AS stored_name FROM students ORDER BY i
 SELECT id, e.category, e.subject_no, e.ciphertext_bytes FROM students, childguard.envelope_info(name) e ORDER BY id;
 
 \echo '== 8. The guardian withdraws consent: the very next read is denied =='
+\echo '-- the app, which reads, may not enter consent decisions:'
 SET ROLE tutor_app;
+SELECT childguard.record_consent(child => '42', purpose => 'tutoring', notice => 'privacy', given_by => 'mum-42');
+SET ROLE consent_desk;
 SELECT childguard.withdraw_consent(child => '42', purpose => 'tutoring', given_by => 'mum-42');
+SET ROLE tutor_app;
 SET childguard.purpose = 'tutoring';
 \echo '-- the app no longer sees child 42 at all (row-level security, forced on the owner):'
 SELECT id, name, school FROM students ORDER BY id;
