@@ -119,3 +119,23 @@ cg_role_alive(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(cg_role_anchored(PG_GETARG_OID(0)));
 }
+
+/*
+ * childguard._role_xmin(oid): the transaction that last wrote the role's
+ * pg_authid row (created, renamed or altered it).  The 1.1 upgrade uses it
+ * to refuse binding a 1.0 entry, stored by name, to a role written after
+ * the entry: that may be another role under the old name.
+ */
+PG_FUNCTION_INFO_V1(cg_role_xmin);
+Datum
+cg_role_xmin(PG_FUNCTION_ARGS)
+{
+	HeapTuple	tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(PG_GETARG_OID(0)));
+	TransactionId xmin;
+
+	if (!HeapTupleIsValid(tuple))
+		PG_RETURN_NULL();
+	xmin = HeapTupleHeaderGetXmin(tuple->t_data);
+	ReleaseSysCache(tuple);
+	PG_RETURN_TRANSACTIONID(xmin);
+}

@@ -41,7 +41,9 @@ SELECT set_eq($$SELECT c::regclass::text FROM pg_extension e, unnest(e.extconfig
                     'childguard.purpose', 'childguard.purpose_purpose_id_seq',
                     'childguard.security_assessment', 'childguard.security_assessment_assessment_id_seq',
                     'childguard.notice', 'childguard.consent', 'childguard.consent_consent_id_seq',
-                    'childguard.access_grant', 'childguard.access_grant_grant_id_seq'],
+                    'childguard.access_grant', 'childguard.access_grant_grant_id_seq',
+                    'childguard.role_event', 'childguard.role_event_event_id_seq',
+                    'childguard.enrollment'],
               'every registry table and sequence is dumped with the database');
 
 -- the categories

@@ -48,6 +48,26 @@ CREATE FUNCTION childguard._role_alive(r oid) RETURNS boolean
 COMMENT ON FUNCTION childguard._role_alive(oid) IS
 	'Whether a recorded role OID still stands for the role childguard tied: it exists and holds its anchor.';
 
+CREATE FUNCTION childguard._role_xmin(r oid) RETURNS xid
+	LANGUAGE C STABLE STRICT AS 'MODULE_PATHNAME', 'cg_role_xmin';
+REVOKE ALL ON FUNCTION childguard._role_xmin(oid) FROM PUBLIC;
+COMMENT ON FUNCTION childguard._role_xmin(oid) IS
+	'The transaction that last wrote the role''s catalog row (created, renamed or altered it); the 1.1 upgrade binds a 1.0 entry by name only to a role not written after the entry.';
+
+-- The role a 1.0 entry written by transaction entry_xmin meant by name:
+-- the role of that name, unless its catalog row was written after the
+-- entry (created, renamed or altered since): then it may be another role
+-- under the old name, and nothing is bound.
+CREATE FUNCTION childguard._upgrade_bind(role_name name, entry_xmin xid) RETURNS oid
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT r.oid FROM pg_catalog.pg_roles r
+	 WHERE r.rolname = role_name
+	   AND pg_catalog.age(childguard._role_xmin(r.oid)) >= pg_catalog.age(entry_xmin)
+$$;
+REVOKE ALL ON FUNCTION childguard._upgrade_bind(name, xid) FROM PUBLIC;
+
 CREATE FUNCTION childguard._anchor_role(r oid) RETURNS void
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
@@ -161,18 +181,21 @@ END
 $$;
 
 UPDATE childguard.officer o
-   SET role = (SELECT x.oid FROM pg_catalog.pg_roles x WHERE x.rolname = o.role_name),
-       appointed_by_role = (SELECT x.oid FROM pg_catalog.pg_roles x WHERE x.rolname = o.appointed_by);
+   SET role = childguard._upgrade_bind(o.role_name, o.xmin),
+       appointed_by_role = childguard._upgrade_bind(o.appointed_by, o.xmin);
 DO $upgrade$
 DECLARE
 	o record;
+	why text;
 BEGIN
 	FOR o IN SELECT * FROM childguard.officer x WHERE x.role IS NULL LOOP
-		RAISE WARNING 'protection officer "%" no longer exists as a role: the appointment is removed', o.role_name
-			USING DETAIL = 'From childguard 1.1 appointments are tied to role OIDs; a role created later under that name does not inherit it.',
+		why := CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = o.role_name)
+		            THEN 'the role of that name was created, renamed or altered after the appointment, so it may be another role'
+		            ELSE 'the role no longer exists' END;
+		RAISE WARNING 'protection officer "%" is not bound to a role: the appointment is removed', o.role_name
+			USING DETAIL = pg_catalog.format('From childguard 1.1 appointments are tied to role OIDs; %s.', why),
 			      HINT = 'Appoint the right role again with childguard.appoint_officer() if needed.';
-		PERFORM childguard._role_event('officer removed at upgrade', NULL, o.role_name,
-		        'the role no longer existed when childguard was updated to 1.1');
+		PERFORM childguard._role_event('officer removed at upgrade', NULL, o.role_name, why);
 	END LOOP;
 END
 $upgrade$;
@@ -461,21 +484,25 @@ COMMENT ON COLUMN childguard.access_grant.grantee_role IS 'the role the grant ho
 COMMENT ON COLUMN childguard.access_grant.requester_session IS 'the role that was logged in when the request was made';
 
 UPDATE childguard.access_grant g
-   SET grantee_role = (SELECT x.oid FROM pg_catalog.pg_roles x WHERE x.rolname = g.grantee),
-       requester_role = (SELECT x.oid FROM pg_catalog.pg_roles x WHERE x.rolname = g.requested_by),
-       approver_role = (SELECT x.oid FROM pg_catalog.pg_roles x WHERE x.rolname = g.approved_by),
-       revoker_role = (SELECT x.oid FROM pg_catalog.pg_roles x WHERE x.rolname = g.revoked_by);
+   SET grantee_role = childguard._upgrade_bind(g.grantee, g.xmin),
+       requester_role = childguard._upgrade_bind(g.requested_by, g.xmin),
+       approver_role = childguard._upgrade_bind(g.approved_by, g.xmin),
+       revoker_role = childguard._upgrade_bind(g.revoked_by, g.xmin);
 DO $upgrade$
 DECLARE
 	g record;
+	why text;
 BEGIN
 	FOR g IN SELECT * FROM childguard.access_grant x
 	          WHERE x.grantee_role IS NULL AND x.revoked_at IS NULL ORDER BY x.grant_id LOOP
-		RAISE WARNING 'access grant % names role "%", which no longer exists: the grant is revoked', g.grant_id, g.grantee
-			USING DETAIL = 'From childguard 1.1 grants are tied to role OIDs; a role created later under that name does not inherit it.',
+		why := CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = g.grantee)
+		            THEN 'the role of that name was created, renamed or altered after the grant was last written, so it may be another role'
+		            ELSE 'the role no longer exists' END;
+		RAISE WARNING 'access grant % for role "%" is not bound to a role: the grant is revoked', g.grant_id, g.grantee
+			USING DETAIL = pg_catalog.format('From childguard 1.1 grants are tied to role OIDs; %s.', why),
 			      HINT = 'Request and approve a new grant for the right role if needed.';
 		PERFORM childguard._role_event('grant revoked at upgrade', NULL, g.grantee,
-		        pg_catalog.format('access grant %s: the role no longer existed when childguard was updated to 1.1', g.grant_id));
+		        pg_catalog.format('access grant %s: %s', g.grant_id, why));
 	END LOOP;
 END
 $upgrade$;
@@ -713,7 +740,7 @@ ALTER TABLE childguard.consent
 COMMENT ON COLUMN childguard.consent.recorded_by_role IS 'the consent recorder that entered the decision (by OID; recorded_by is its name then)';
 COMMENT ON COLUMN childguard.consent.withdrawn_by IS 'the consent recorder that entered the withdrawal';
 UPDATE childguard.consent k
-   SET recorded_by_role = (SELECT x.oid FROM pg_catalog.pg_roles x WHERE x.rolname = k.recorded_by);
+   SET recorded_by_role = childguard._upgrade_bind(k.recorded_by, k.xmin);
 
 -- The caller records consents: an enrolled consent recorder (or a member
 -- of one), or a superuser.
@@ -969,8 +996,9 @@ CREATE TABLE childguard.consent_log_head (
 	last_hash		bytea
 );
 INSERT INTO childguard.consent_log_head DEFAULT VALUES;
-SELECT pg_catalog.pg_extension_config_dump('childguard.consent_log', '');
-SELECT pg_catalog.pg_extension_config_dump('childguard.consent_log_head', '');
+-- Not dumped (like the access log): a restore re-creates the events from the
+-- restored consent rows, which carry who recorded and who withdrew them
+-- (see _consent_event()).
 
 -- The canonical form of an event, as hashed (no settings-dependent text).
 CREATE FUNCTION childguard._consent_event_text(e childguard.consent_log) RETURNS text
@@ -1024,11 +1052,21 @@ CREATE FUNCTION childguard._consent_event() RETURNS trigger
 AS $$
 BEGIN
 	IF TG_OP = 'INSERT' THEN
+		-- a row inserted whole (restore, or a superuser's INSERT) brings its
+		-- history: who recorded it and, if so, its withdrawal or lapse
 		PERFORM childguard._consent_log_append(NEW, NEW.decision, NEW.given_at,
-		        childguard._caller_oid(), childguard._session_oid());
+		        coalesce(NEW.recorded_by_role::oid, childguard._caller_oid()), childguard._session_oid());
+		IF NEW.withdrawn_at IS NOT NULL THEN
+			PERFORM childguard._consent_log_append(NEW, 'withdrawn', NEW.withdrawn_at,
+			        NEW.withdrawn_by, childguard._session_oid());
+		END IF;
+		IF NEW.lapsed_at IS NOT NULL THEN
+			PERFORM childguard._consent_log_append(NEW, 'lapsed', NEW.lapsed_at,
+			        NULL, childguard._session_oid());
+		END IF;
 	ELSIF OLD.withdrawn_at IS NULL AND NEW.withdrawn_at IS NOT NULL THEN
 		PERFORM childguard._consent_log_append(NEW, 'withdrawn', NEW.withdrawn_at,
-		        childguard._caller_oid(), childguard._session_oid());
+		        coalesce(NEW.withdrawn_by::oid, childguard._caller_oid()), childguard._session_oid());
 	ELSIF OLD.lapsed_at IS NULL AND NEW.lapsed_at IS NOT NULL THEN
 		PERFORM childguard._consent_log_append(NEW, 'lapsed', NEW.lapsed_at,
 		        childguard._caller_oid(), childguard._session_oid());
