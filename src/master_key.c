@@ -40,10 +40,43 @@ static uint32 keys_generation = 0;	/* bumped at every (re)load */
 
 #define KEY_ID_LABEL "childguard master key id v1"
 
+/*
+ * Assign hooks: a reload marks the keys stale only when a source actually
+ * changed.  A reload that leaves the settings as they were must not read
+ * the file or run the command again: the supported deployment removes the
+ * key file, or has the command refuse a second request, once the server
+ * is up (docs/keys.md, "Threat model").  While the hook runs, the variable
+ * still holds the old value.
+ */
 static void
-mark_keys_stale(const char *newval, void *extra)
+mark_stale_if_changed(const char *newval, const char *oldval)
 {
-	keys_stale = true;
+	if (strcmp(newval ? newval : "", oldval ? oldval : "") != 0)
+		keys_stale = true;
+}
+
+static void
+assign_key_file(const char *newval, void *extra)
+{
+	mark_stale_if_changed(newval, master_key_file);
+}
+
+static void
+assign_key_command(const char *newval, void *extra)
+{
+	mark_stale_if_changed(newval, master_key_command);
+}
+
+static void
+assign_previous_key_file(const char *newval, void *extra)
+{
+	mark_stale_if_changed(newval, previous_master_key_file);
+}
+
+static void
+assign_previous_key_command(const char *newval, void *extra)
+{
+	mark_stale_if_changed(newval, previous_master_key_command);
 }
 
 /* Define the four key-source settings: SIGHUP, superuser-only, hidden. */
@@ -55,25 +88,25 @@ cg_master_key_define_gucs(void)
 							   "Must be outside the data directory and readable only by the server's user.",
 							   &master_key_file, "", PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
-							   NULL, mark_keys_stale, NULL);
+							   NULL, assign_key_file, NULL);
 	DefineCustomStringVariable("childguard.master_key_command",
 							   "Command that prints the master key as 64 hexadecimal characters.",
 							   "Used instead of childguard.master_key_file, like ssl_passphrase_command.",
 							   &master_key_command, "", PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
-							   NULL, mark_keys_stale, NULL);
+							   NULL, assign_key_command, NULL);
 	DefineCustomStringVariable("childguard.previous_master_key_file",
 							   "File holding the master key being rotated out.",
 							   "Set only while childguard.rotate_master_key() rewraps data keys.",
 							   &previous_master_key_file, "", PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
-							   NULL, mark_keys_stale, NULL);
+							   NULL, assign_previous_key_file, NULL);
 	DefineCustomStringVariable("childguard.previous_master_key_command",
 							   "Command that prints the master key being rotated out.",
 							   NULL,
 							   &previous_master_key_command, "", PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
-							   NULL, mark_keys_stale, NULL);
+							   NULL, assign_previous_key_command, NULL);
 }
 
 static int
