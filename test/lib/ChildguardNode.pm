@@ -94,8 +94,10 @@ sub new_node
 
 # consent_all($node, $dbname): set up purpose "regress" (every category),
 # its notice and an approved grant for the connecting role (see
-# test/fixtures/regress_purpose.psql), then record, through the API, the
-# consent each registered child needs.  Sessions then read and write with
+# test/fixtures/regress_purpose.psql), then record, through the API and as
+# the consent recorder regress_fixture_recorder (the role holding the grant
+# may not record consents: separation of duties), the consent each
+# registered child needs.  Sessions then read and write with
 # SET childguard.purpose = 'regress'.  Returns the number of consents made.
 sub consent_all
 {

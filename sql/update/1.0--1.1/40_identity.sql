@@ -144,7 +144,6 @@ SELECT DISTINCT a.grantee::regrole, 'application', r.rolname
  WHERE p.oid = 'childguard.register_child(text, date, boolean, boolean)'::regprocedure
    AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner
    AND NOT EXISTS (SELECT 1 FROM childguard.officer o WHERE o.role_name = r.rolname);
-SELECT childguard._anchor_role(e.role) FROM childguard.enrollment e;
 
 -- ---------------------------------------------------------------------------
 -- Officers by OID
@@ -200,7 +199,9 @@ BEGIN
 END
 $upgrade$;
 DELETE FROM childguard.officer o WHERE o.role IS NULL;
-SELECT childguard._anchor_role(o.role) FROM childguard.officer o;
+-- anchors: officers (in the order appointed), then enrolled roles
+SELECT childguard._anchor_role(o.role) FROM childguard.officer o ORDER BY o.appointed_at;
+SELECT childguard._anchor_role(e.role) FROM childguard.enrollment e ORDER BY e.role::oid;
 ALTER TABLE childguard.officer DROP CONSTRAINT officer_pkey;
 ALTER TABLE childguard.officer ALTER COLUMN role SET NOT NULL;
 ALTER TABLE childguard.officer ADD CONSTRAINT officer_pkey PRIMARY KEY (role);
