@@ -118,7 +118,11 @@ SET ROLE regress_i_dpo2;
 SELECT childguard.approve_access(:staff_grant2);        -- the grantee is gone: nothing to approve
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
-DROP OWNED BY regress_i_staff;
+DROP OWNED BY regress_i_staff;                         -- the registries say so
+SELECT grant_id = :staff_grant AS first, revoked_by, status FROM childguard.access_grants
+ WHERE grant_id IN (:staff_grant, :staff_grant2) ORDER BY grant_id;
+SELECT event, role_name, detail FROM childguard.role_events
+ WHERE role::oid = 'regress_i_staff'::regrole::oid ORDER BY event_id;
 DROP ROLE regress_i_staff;
 CREATE ROLE regress_i_staff;                            -- same name, new role
 GRANT SELECT ON lessons TO regress_i_staff;

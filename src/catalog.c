@@ -89,6 +89,11 @@ catalog_refresh(void)
 			cat.row_visible_function = function_oid("row_visible", 1, text_arg, nsp);
 		}
 		cat.role_anchor_function = function_oid("_role_anchor", 0, NULL, nsp);
+		{
+			Oid			oid_arg[1] = {OIDOID};
+
+			cat.role_released_function = function_oid("_role_released", 1, oid_arg, nsp);
+		}
 		if (OidIsValid(cat.grant_rel))
 		{
 			AttrNumber	att = get_attnum(cat.grant_rel, "grantee_role");

@@ -79,6 +79,7 @@ typedef struct CgCatalog
 	Oid			data_key_rel;
 	Oid			data_key_index;
 	Oid			role_anchor_function;	/* InvalidOid before 1.1 */
+	Oid			role_released_function;	/* InvalidOid before 1.1 */
 	AttrNumber	grant_grantee_role;	/* access_grant.grantee_role; 0 before 1.1 */
 } CgCatalog;
 

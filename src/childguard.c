@@ -24,6 +24,7 @@
 #include "denied_nulls.h"
 #include "master_key.h"
 #include "read_policy.h"
+#include "role_release.h"
 #include "secure_mem.h"
 #include "server_files_guard.h"
 #include "statement.h"
@@ -147,6 +148,7 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	bool		top = cg_statement_nesting() == 0;
 	bool		copy_out = IsA(pstmt->utilityStmt, CopyStmt) &&
 		!((CopyStmt *) pstmt->utilityStmt)->is_from;
+	List	   *released = cg_role_release_targets(pstmt->utilityStmt);
 
 	if (top)
 		statement_begin(pstmt);
@@ -176,6 +178,7 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			cg_audit_statement_failed();
 	}
 	PG_END_TRY();
+	cg_role_release_record(released);
 	if (top)
 		cg_audit_utility_end(pstmt, qc);
 }

@@ -730,6 +730,39 @@ CREATE OR REPLACE VIEW childguard.access_grants AS
 COMMENT ON VIEW childguard.access_grants IS
 	'Staff and processor grants and their status; grantee and the *_by columns are the names at the time, the *_role columns the roles by OID (shown under their current names).';
 
+-- A role's ties ended (src/role_release.c calls this after DROP OWNED BY or
+-- DROP ROLE succeeds in this database): say so in the registries.  Nothing
+-- happens while the role still holds its anchor, so anyone may call it.
+CREATE FUNCTION childguard._role_released(r oid) RETURNS void
+	LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	how text := CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles x WHERE x.oid = r)
+	                 THEN 'DROP OWNED BY' ELSE 'DROP ROLE' END;
+	x record;
+BEGIN
+	IF r IS NULL OR childguard._role_alive(r) THEN
+		RETURN;
+	END IF;
+	FOR x IN UPDATE childguard.access_grant g
+	            SET revoked_at = pg_catalog.now(), revoked_by = how, revoker_role = childguard._caller_oid()
+	          WHERE g.grantee_role::oid = r AND g.revoked_at IS NULL
+	         RETURNING g.grant_id, g.grantee LOOP
+		PERFORM childguard._role_event('grant revoked: role released', r, x.grantee,
+		        pg_catalog.format('access grant %s, by %s', x.grant_id, how));
+	END LOOP;
+	FOR x IN DELETE FROM childguard.officer o WHERE o.role::oid = r RETURNING o.role_name LOOP
+		PERFORM childguard._role_event('officer removed: role released', r, x.role_name, how);
+	END LOOP;
+	FOR x IN DELETE FROM childguard.enrollment e WHERE e.role::oid = r RETURNING e.duty, e.role_name LOOP
+		PERFORM childguard._role_event('unenrolled: role released', r, x.role_name, x.duty || ', by ' || how);
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION childguard._role_released(oid) IS
+	'Called after DROP OWNED BY / DROP ROLE: a role that no longer holds its anchor loses its appointment, enrollments and grants in the registries, each recorded in role_event. No effect on a role that still holds its anchor.';
+
 -- ---------------------------------------------------------------------------
 -- Separation of duties for consent
 -- ---------------------------------------------------------------------------
