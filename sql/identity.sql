@@ -281,6 +281,16 @@ SELECT childguard.record_consent('k-1', 'lessons', 'n', 'gk-1');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 REVOKE regress_i_app_old FROM regress_i_rec;
+-- one login that can act as the reader and as the recorder is one person
+GRANT regress_i_app_old, regress_i_rec TO regress_i_person;
+SET SESSION AUTHORIZATION regress_i_person;
+SET ROLE regress_i_rec;
+SELECT childguard.record_consent('k-1', 'lessons', 'n', 'gk-1');
+\echo :LAST_ERROR_SQLSTATE
+SELECT childguard.register_guardian('fake-guardian', 'k-1');
+\echo :LAST_ERROR_SQLSTATE
+RESET SESSION AUTHORIZATION;
+REVOKE regress_i_app_old, regress_i_rec FROM regress_i_person;
 -- and a recorder cannot be granted access
 SET ROLE regress_i_dpo;
 SELECT childguard.request_access('regress_i_rec', '{lessons}', now() + interval '1 day');

@@ -795,20 +795,32 @@ BEGIN
 END
 $$;
 
--- The caller does not read child data for the purpose (NULL: for any).
+-- The caller does not read child data for the purpose (NULL: for any):
+-- neither the role it acts as nor, unless a superuser, the role it logged
+-- in as (one login that can SET ROLE to a reader and to a recorder is one
+-- person doing both duties).
 CREATE FUNCTION childguard._refuse_reader(purpose text, action text) RETURNS void
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	g bigint := childguard._reading_grant(childguard._caller_oid(), purpose);
+	who oid := childguard._caller_oid();
+	g bigint := childguard._reading_grant(who, purpose);
 BEGIN
+	IF g IS NULL AND NOT coalesce((SELECT x.rolsuper FROM pg_catalog.pg_roles x
+	                                WHERE x.oid = childguard._session_oid()), true) THEN
+		who := childguard._session_oid();
+		g := childguard._reading_grant(who, purpose);
+	END IF;
 	IF g IS NOT NULL THEN
-		RAISE EXCEPTION 'role "%" reads child data % and cannot %', childguard._caller(),
+		RAISE EXCEPTION 'role "%" reads child data % and cannot %', childguard._role_name(who),
 			CASE WHEN purpose IS NULL THEN 'under a grant'
 			     ELSE pg_catalog.format('for purpose "%s"', purpose) END, action
 			USING ERRCODE = 'ZC121',
-			      DETAIL = pg_catalog.format('Access grant %s holds for it, directly or through role membership; a role that reads under consents cannot record them.', g),
+			      DETAIL = pg_catalog.format('Access grant %s holds for it, directly or through role membership; a role that reads under consents cannot record them%s.', g,
+			                                 CASE WHEN who <> childguard._caller_oid()
+			                                      THEN pg_catalog.format(', and role "%s" is logged in as it', childguard._caller())
+			                                      ELSE '' END),
 			      HINT = 'Consents are recorded by an enrolled consent recorder that reads no child data.';
 	END IF;
 END
