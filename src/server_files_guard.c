@@ -119,7 +119,27 @@ resolve(const char *path)
 	return psprintf("%s/%s", buf, slash + 1);
 }
 
-/* Is target the file key, the same inode, or (with whole_dir) in its directory? */
+/* Is target inside the directory that holds the (resolved) file path? */
+static bool
+in_directory_of(const char *target, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t		dirlen;
+
+	if (slash == NULL)
+		return false;
+	dirlen = slash - path;
+	if (dirlen == 0)
+		return false;			/* a key at / would make everything its directory */
+	return strncmp(target, path, dirlen) == 0 &&
+		(target[dirlen] == '/' || target[dirlen] == '\0');
+}
+
+/*
+ * Is target the file key, the same inode, or (with whole_dir) in its
+ * directory?  The directory is taken both where the setting names it and
+ * where a symbolic link at the key's own name leads.
+ */
 static bool
 reaches(const char *target, const struct stat *tst, bool tst_valid,
 		const char *key, bool whole_dir)
@@ -136,16 +156,21 @@ reaches(const char *target, const struct stat *tst, bool tst_valid,
 		return true;
 	if (whole_dir)
 	{
-		char	   *slash = strrchr(rkey, '/');
-		size_t		dirlen;
+		char	   *named = pstrdup(key);
+		char	   *slash = strrchr(named, '/');
+		char	   *rdir = NULL;
 
-		if (slash == NULL)
-			return false;
-		dirlen = slash - rkey;
-		if (dirlen == 0)
-			return false;		/* a key at / would make everything its directory */
-		if (strncmp(target, rkey, dirlen) == 0 &&
-			(target[dirlen] == '/' || target[dirlen] == '\0'))
+		if (in_directory_of(target, rkey))
+			return true;
+		/* the directory as configured, when the key itself is a symlink */
+		if (slash != NULL)
+		{
+			slash[1] = '\0';
+			rdir = resolve(named[0] ? named : "/");
+		}
+		if (rdir != NULL && strcmp(rdir, "/") != 0 &&
+			strncmp(target, rdir, strlen(rdir)) == 0 &&
+			(target[strlen(rdir)] == '/' || target[strlen(rdir)] == '\0'))
 			return true;
 	}
 	return false;

@@ -82,5 +82,31 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM childguard.data_key',
 isnt($node->safe_psql('postgres', 'SELECT count(*) FROM childguard.data_key'),
 	'0', '(c) the superuser does');
 
+# (d) a key file that is a symbolic link: both the directory named in the
+# setting and the one the link leads to are out of reach
+$node->stop;
+mkdir "$keydir/real" or die;
+mkdir "$keydir/conf" or die;
+write_key("$keydir/real/k.key", $hex);
+symlink("$keydir/real/k.key", "$keydir/conf/master.key") or die "symlink: $!";
+for my $f ("$keydir/real/other.txt", "$keydir/conf/notes.txt")
+{
+	open my $fh, '>', $f or die;
+	print $fh "not a key\n";
+	close $fh;
+	chmod 0644, $f;
+}
+$node->adjust_conf('postgresql.conf', 'childguard.master_key_command', undef);
+$node->append_conf('postgresql.conf', "childguard.master_key_file = '$keydir/conf/master.key'\n");
+$node->start;
+is($node->safe_psql('postgres', $read), '小明', '(d) started from a symlinked key file');
+for my $f ("$keydir/conf/notes.txt", "$keydir/real/other.txt", "$keydir/conf/master.key")
+{
+	($ret, $out, $err) = $node->psql('postgres', "COPY loot FROM '$f'",
+		extra_params => [ '-U', 'filer' ]);
+	like($err, qr/cannot read or write a server file that holds childguard key material/,
+		"(d) refused: COPY FROM $f");
+}
+
 $node->stop;
 done_testing();
