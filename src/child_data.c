@@ -69,6 +69,17 @@ open_value(struct varlena *value, bool required, size_t *len)
 	const char *why = NULL;
 
 	cg_envelope_parse(value, &env);
+	if (cg_decision_envelope_only())
+	{
+		/* logical decoding or a parallel worker: never plaintext */
+		if (!required)
+			return NULL;
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_NO_DECISION_HERE),
+				 errmsg("cannot compare child data in this context"),
+				 errdetail("Child data is not read during logical decoding, in a walsender or in a parallel worker."),
+				 errhint("Compare child data in an ordinary session with a declared purpose.")));
+	}
 	if (env.flags & CG_ENV_PENDING)
 	{
 		/* this session's own typed-in value, not yet sealed for a child */
