@@ -69,7 +69,9 @@ BEGIN
 	SET childguard.purpose = 'homework';
 	RETURN (SELECT name::text FROM students WHERE id = k);
 END $$;
+RESET ROLE;
 SET childguard.audit_log_client = on;
+SET ROLE regress_c_app;
 SET childguard.denied_read = 'mask';
 
 -- 1. the issue's statement: the whole statement decides under homework,
@@ -90,6 +92,7 @@ SELECT set_config('childguard.purpose', 'homework', false) AS switched,
 SET childguard.purpose = 'homework';
 SELECT c.phone::text FROM contacts c
  WHERE set_config('childguard.purpose', 'marketing', false) IS NOT NULL;
+SET childguard.purpose = 'homework';
 SELECT s.id, c.phone::text AS phone FROM students s JOIN contacts c USING (id)
  WHERE set_config('childguard.purpose', 'marketing', false) IS NOT NULL;
 -- 4. a function that switches, then reads; a nested function read
@@ -172,33 +175,33 @@ SELECT set_config('role', 'regress_c_app', false) AS became,
        (SELECT school::text FROM students WHERE id = 'k-1') AS school;
 SELECT current_user, (SELECT left(school::text, 2) FROM students WHERE id = 'k-1') AS school;
 RESET ROLE;
+--     the other way: the app role's statement keeps its own grant to its end
 SET ROLE regress_c_app;
---     the other way: the app role's statement keeps its own grant, never gains
---     or loses it by switching to a narrower role midway
 SET childguard.purpose = 'homework';
-RESET ROLE;
-SET childguard.purpose = 'homework';
-SET ROLE regress_c_app;
 SELECT set_config('role', 'regress_c_narrow', false) AS became,
        (SELECT left(school::text, 2) FROM students WHERE id = 'k-1') AS school;
 RESET ROLE;
 -- 11. SECURITY DEFINER functions read with the caller's context: the
 --     owner's grant (for marketing, here) is not lent, nor a superuser's
 SET ROLE regress_c_owner;
-CREATE FUNCTION owner_phone(k text) RETURNS text LANGUAGE plpgsql SECURITY DEFINER AS $$
+CREATE FUNCTION owner_school(k text) RETURNS text LANGUAGE sql SECURITY DEFINER
+	AS $$ SELECT school::text FROM students WHERE id = k $$;
+CREATE FUNCTION owner_switch_school(k text) RETURNS text LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
-	PERFORM set_config('childguard.purpose', 'marketing', true);
-	RETURN (SELECT phone::text FROM contacts WHERE id = k);
+	PERFORM set_config('childguard.purpose', 'homework', true);
+	RETURN (SELECT school::text FROM students WHERE id = k);
 END $$;
-GRANT EXECUTE ON FUNCTION owner_phone(text) TO regress_c_narrow;
+GRANT EXECUTE ON FUNCTION owner_school(text), owner_switch_school(text) TO regress_c_narrow;
 RESET ROLE;
 CREATE FUNCTION su_school(k text) RETURNS text LANGUAGE sql SECURITY DEFINER
 	AS $$ SELECT school::text FROM students WHERE id = k $$;
 GRANT EXECUTE ON FUNCTION su_school(text) TO regress_c_narrow;
 SET ROLE regress_c_narrow;
 SET childguard.purpose = 'homework';
-SELECT owner_phone('k-1') AS phone;
+SELECT owner_school('k-1') AS school;
 SELECT su_school('k-1') AS school;
+RESET childguard.purpose;
+SELECT left(owner_switch_school('k-1'), 4) AS school;
 RESET ROLE;
 -- 12. a cursor: each FETCH is a statement and decides under the context in
 --     force when it starts; the audit record of each FETCH names it

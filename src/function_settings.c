@@ -29,7 +29,9 @@
 static void
 check_set(const VariableSetStmt *set)
 {
-	if (set == NULL || set->name == NULL ||
+	/* RESET removes a clause: always allowed */
+	if (set == NULL || set->name == NULL || set->kind == VAR_RESET ||
+		set->kind == VAR_RESET_ALL ||
 		pg_strcasecmp(set->name, PURPOSE_SETTING) != 0)
 		return;
 	ereport(ERROR,
