@@ -256,7 +256,8 @@ PG_FUNCTION_INFO_V1(child_data_envelope_info);
 /*
  * childguard.envelope_info(child_data) -> (format_version, category,
  * subject_no, key_version, pending, ciphertext_bytes): the public header
- * of a value, for inspection; reads nothing secret.
+ * of a value, for inspection; reads nothing secret.  ciphertext_bytes is
+ * the value's size bucket, never its exact length (envelope.h).
  */
 Datum
 child_data_envelope_info(PG_FUNCTION_ARGS)
@@ -282,7 +283,7 @@ child_data_envelope_info(PG_FUNCTION_ARGS)
 		values[3] = Int32GetDatum((int32) env.key_version);
 	}
 	values[4] = BoolGetDatum((env.flags & CG_ENV_PENDING) != 0);
-	values[5] = Int64GetDatum((int64) env.cipher_len);
+	values[5] = Int64GetDatum((int64) cg_envelope_size_bucket(&env));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
 													  values, nulls)));
 }
