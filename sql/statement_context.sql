@@ -174,6 +174,13 @@ SET childguard.purpose = 'homework';
 SELECT set_config('role', 'regress_c_app', false) AS became,
        (SELECT school::text FROM students WHERE id = 'k-1') AS school;
 SELECT current_user, (SELECT left(school::text, 2) FROM students WHERE id = 'k-1') AS school;
+--     a function's own SET role clause changes nothing either
+RESET ROLE;
+CREATE FUNCTION as_app_school(k text) RETURNS text LANGUAGE sql SET role = 'regress_c_app'
+	AS $$ SELECT school::text FROM students WHERE id = k $$;
+GRANT EXECUTE ON FUNCTION as_app_school(text) TO regress_c_narrow;
+SET ROLE regress_c_narrow;
+SELECT as_app_school('k-1') AS school;
 RESET ROLE;
 --     the other way: the app role's statement keeps its own grant to its end
 SET ROLE regress_c_app;
@@ -272,7 +279,7 @@ SELECT count(*) AS reads_under_marketing FROM childguard.access_log
 RESET childguard.purpose;
 RESET childguard.denied_read;
 DROP OWNED BY regress_c_dpo, regress_c_app, regress_c_narrow, regress_c_owner CASCADE;
-DROP FUNCTION su_school(text);
+DROP FUNCTION su_school(text), as_app_school(text);
 DROP ROLE regress_c_dpo, regress_c_app, regress_c_narrow, regress_c_owner;
 \c contrib_regression
 DROP DATABASE regress_ctx;

@@ -170,7 +170,11 @@ static const FrozenContext *
 frozen_context(void)
 {
 	if (frozen.statement_id != cg_statement_id() || frozen.statement_id == 0)
+	{
+		/* no top-level statement began (e.g. before the first): take it now */
 		cg_decision_statement_begin();
+		ctx.valid = false;
+	}
 	return &frozen;
 }
 
