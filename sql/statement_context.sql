@@ -269,6 +269,31 @@ RESET childguard.purpose;
 SELECT left(legacy_phone('k-1'), 4) AS phone;
 RESET ROLE;
 
+-- 14. the time is the statement's start: a grant that ends while a
+--     statement runs still counts for that statement, not for the next
+SET client_min_messages = warning;
+CREATE ROLE regress_c_brief;
+RESET client_min_messages;
+SELECT childguard.enroll_application('regress_c_brief');
+GRANT SELECT ON students TO regress_c_brief;
+SET ROLE regress_c_brief;
+SELECT set_config('regress.until', (now() + interval '4 seconds')::text, false) IS NOT NULL AS ok;
+SELECT childguard.request_access('regress_c_brief', '{homework}', current_setting('regress.until')::timestamptz) AS g4 \gset
+SET ROLE regress_c_dpo;
+SELECT childguard.approve_access(:g4);
+SET ROLE regress_c_brief;
+SET childguard.purpose = 'homework';
+DO $$
+DECLARE v text;
+BEGIN
+	PERFORM pg_sleep_until(current_setting('regress.until')::timestamptz + interval '0.5 seconds');
+	SELECT name::text INTO v FROM students WHERE id = 'k-1';
+	RAISE NOTICE 'after the grant ended, in the statement that began before: %', v;
+END $$;
+SELECT name::text FROM students WHERE id = 'k-1';
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+
 -- what the log recorded for the statements above never says marketing
 -- with a read of k-1 (nothing was read under it)
 RESET childguard.audit_log_client;
@@ -278,8 +303,8 @@ SELECT count(*) AS reads_under_marketing FROM childguard.access_log
 
 RESET childguard.purpose;
 RESET childguard.denied_read;
-DROP OWNED BY regress_c_dpo, regress_c_app, regress_c_narrow, regress_c_owner CASCADE;
+DROP OWNED BY regress_c_dpo, regress_c_app, regress_c_narrow, regress_c_owner, regress_c_brief CASCADE;
 DROP FUNCTION su_school(text), as_app_school(text);
-DROP ROLE regress_c_dpo, regress_c_app, regress_c_narrow, regress_c_owner;
+DROP ROLE regress_c_dpo, regress_c_app, regress_c_narrow, regress_c_owner, regress_c_brief;
 \c contrib_regression
 DROP DATABASE regress_ctx;
