@@ -294,6 +294,34 @@ SELECT name::text FROM students WHERE id = 'k-1';
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
+-- 15. parallel workers get the leader's settings at launch, possibly
+--     changed within the statement: no decision is made in a worker (a
+--     function mislabelled PARALLEL SAFE shows the envelope there)
+ALTER ROLE regress_c_app BYPASSRLS;     -- so that the scan can go parallel
+CREATE FUNCTION leaky_text(x childguard.child_data) RETURNS text LANGUAGE plpgsql
+	IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN x::text; END $$;
+GRANT EXECUTE ON FUNCTION leaky_text(childguard.child_data) TO regress_c_app;
+SET ROLE regress_c_app;
+SET force_parallel_mode = on;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET childguard.purpose = 'homework';
+EXPLAIN (COSTS OFF) SELECT left(leaky_text(name), 4) FROM students;
+SELECT left(leaky_text(name), 4) AS in_worker FROM students;
+RESET childguard.purpose;
+DO $$
+DECLARE v text;
+BEGIN
+	PERFORM set_config('childguard.purpose', 'homework', false);
+	SELECT string_agg(left(leaky_text(name), 4), ',') INTO v FROM students;
+	RAISE NOTICE 'switched, then in a worker: %', v;
+END $$;
+RESET force_parallel_mode;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET ROLE;
+ALTER ROLE regress_c_app NOBYPASSRLS;
+
 -- what the log recorded for the statements above never says marketing
 -- with a read of k-1 (nothing was read under it)
 RESET childguard.audit_log_client;
@@ -304,7 +332,7 @@ SELECT count(*) AS reads_under_marketing FROM childguard.access_log
 RESET childguard.purpose;
 RESET childguard.denied_read;
 DROP OWNED BY regress_c_dpo, regress_c_app, regress_c_narrow, regress_c_owner, regress_c_brief CASCADE;
-DROP FUNCTION su_school(text), as_app_school(text);
+DROP FUNCTION su_school(text), as_app_school(text), leaky_text(childguard.child_data);
 DROP ROLE regress_c_dpo, regress_c_app, regress_c_narrow, regress_c_owner, regress_c_brief;
 \c contrib_regression
 DROP DATABASE regress_ctx;
