@@ -14,7 +14,9 @@
 #   - a walsender (pg_recvlogical, purpose in the connection options);
 #   - pgoutput through real subscriptions (text and binary) to a second
 #     node: the subscriber's table holds the very same envelopes, and
-#     reads there show them sealed.
+#     reads there show them sealed; with the registry replicated as well
+#     (and the same master key), they open there only under the
+#     subscriber's own purpose, grant and consent.
 # The markers LDMARK-* must never appear in any decoded output.
 use strict;
 use warnings;
@@ -34,8 +36,8 @@ plan skip_all => "childguard.so is not installed in $pkglibdir"
 plan skip_all => "test_decoding is not installed in $pkglibdir"
   unless -e "$pkglibdir/test_decoding.so";
 
-my ($pub) = ChildguardNode::new_node('pub', allows_streaming => 'logical',
-	start => 1);
+my ($pub, $pub_keyfile) = ChildguardNode::new_node('pub',
+	allows_streaming => 'logical', start => 1);
 
 $pub->safe_psql('postgres', 'CREATE DATABASE lg');
 $pub->safe_psql(
@@ -150,8 +152,11 @@ $pub->safe_psql(
 	check_decoded($out, 'pg_recvlogical (walsender)');
 }
 
-# 5. pgoutput to a subscriber (a different master key), text and binary
-my ($sub) = ChildguardNode::new_node('sub', start => 1);
+# 5. pgoutput to a subscriber, text and binary.  The subscriber has the same
+# master key, so that, once it also has the children's registry (section 6),
+# it can decrypt -- under its own decision only.
+chomp(my $pub_key_hex = slurp_file($pub_keyfile));
+my ($sub) = ChildguardNode::new_node('sub', start => 1, key_hex => $pub_key_hex);
 (my $pub_connstr = $pub->connstr('lg')) =~ s/'/''/g;
 $sub->safe_psql('postgres', 'CREATE DATABASE lg');
 $sub->safe_psql(
@@ -200,6 +205,39 @@ unlike($sub_rows, qr/LDMARK/, 'subscriber (binary): no plaintext');
 like($sub_rows, qr/k-2 cg1:/, 'subscriber (binary): envelopes');
 is($sub->safe_psql('lg', q{SELECT count(*) FROM pupils}),
 	'3', 'subscriber (binary): all rows arrived');
+
+# 6. with the registry replicated too (children and data keys, not consents
+# or grants), the subscriber's envelopes open only under its own decision:
+# its own purpose, grant and consents; k-1's destroyed key stays destroyed
+$pub->safe_psql('lg',
+	'CREATE PUBLICATION pub_reg FOR TABLE childguard.child, childguard.data_key');
+$sub->safe_psql('lg',
+	"CREATE SUBSCRIPTION s_reg CONNECTION '$pub_connstr' PUBLICATION pub_reg");
+$sub->wait_for_subscription_sync($pub, 's_reg');
+is($sub->safe_psql('lg', q{SELECT count(*) FROM childguard.child}),
+	'2', 'the subscriber has the registry');
+my ($out, $err);
+$sub->psql('lg',
+	q{SET childguard.purpose = 'regress'; SELECT name FROM pupils WHERE id = 'k-2'},
+	stdout => \$out, stderr => \$err);
+unlike("$out$err", qr/LDMARK/, 'subscriber: no decision of its own (no purpose defined there): no plaintext');
+ChildguardNode::consent_all($sub, 'lg');
+is( $sub->safe_psql('lg',
+		q{SET childguard.purpose = 'regress'; SELECT name FROM pupils WHERE id = 'k-2'}),
+	'LDMARK-NAME-2e',
+	"subscriber: its own purpose, grant and consent decrypt");
+like(
+	$sub->safe_psql('lg',
+		q{SET childguard.purpose = 'regress'; SELECT name FROM pupils WHERE id = 'k-1'}),
+	qr/^cg1:/,
+	"subscriber: k-1's key, destroyed on the publisher, is destroyed there too");
+$sub->safe_psql('lg',
+	q{SELECT childguard.withdraw_consent('k-2', 'regress', 'g-k-2')});
+$sub->psql('lg',
+	q{SET childguard.purpose = 'regress'; SET childguard.denied_read = 'mask'; SELECT name FROM pupils WHERE id = 'k-2'},
+	stdout => \$out, stderr => \$err);
+is($out, '[withheld]', "subscriber: after its own withdrawal, withheld");
+$sub->safe_psql('lg', 'DROP SUBSCRIPTION s_reg');
 
 # nothing in either server's log shows plaintext, but for this test's own
 # statement text (log_statement = all; masking it is another section's
