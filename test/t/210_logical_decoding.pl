@@ -11,7 +11,8 @@
 #     in force;
 #   - the same after the consent is withdrawn, the grant revoked and the
 #     child's data key destroyed (purpose from the connection options);
-#   - a walsender (pg_recvlogical, purpose in the connection options);
+#   - a walsender (pg_recvlogical, purpose in the connection options),
+#     and plain SQL in a walsender (replication=database);
 #   - pgoutput through real subscriptions (text and binary) to a second
 #     node: the subscriber's table holds the very same envelopes, and
 #     reads there show them sealed; with the registry replicated as well
@@ -27,6 +28,7 @@ use lib "$FindBin::RealBin/../lib";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run ();
 use ChildguardNode;
 
 my $pg_config = $ENV{PG_CONFIG} // 'pg_config';
@@ -150,6 +152,24 @@ $pub->safe_psql(
 		$PostgreSQL::Test::Utils::timeout_default,
 		'include-xids' => '1', 'skip-empty-xacts' => '1');
 	check_decoded($out, 'pg_recvlogical (walsender)');
+}
+
+# 4b. plain SQL in a walsender (replication=database), with a purpose:
+# a normal session would decrypt k-2 here; the walsender shows envelopes
+{
+	my ($wout, $werr);
+	IPC::Run::run(
+		[
+			'psql', '-XAt', '-d', $pub->connstr('lg') . ' replication=database',
+			'-c', "SET childguard.purpose = 'regress'",
+			'-c', "SELECT name::text FROM pupils WHERE id = 'k-2'"
+		],
+		'>', \$wout, '2>', \$werr);
+	unlike("$wout$werr", qr/LDMARK/, 'SQL in a walsender: no plaintext');
+	like($wout, qr/^cg1:/m, 'SQL in a walsender: the envelope');
+	is( $pub->safe_psql('lg',
+			q{SET childguard.purpose = 'regress'; SELECT left(name::text, 6) FROM pupils WHERE id = 'k-2'}),
+		'LDMARK', 'the same read in a normal session decrypts');
 }
 
 # 5. pgoutput to a subscriber, text and binary.  The subscriber has the same
