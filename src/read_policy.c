@@ -5,7 +5,9 @@
  *
  *	  childguard.purpose       the session's declared purpose (USERSET: the
  *	                           application declares it; checked against the
- *	                           registry and the role's grants, see decision.c)
+ *	                           registry and the role's grants, see decision.c;
+ *	                           a statement decides under the value in force
+ *	                           when it starts)
  *	  childguard.denied_read   what a denied value shows: error, null, mask
  *	                           (USERSET: none of them shows plaintext)
  *	  childguard.denied_mask   the mask text
