@@ -20,6 +20,7 @@
 #define ERRCODE_CG_AUTHENTICATION_FAILED	MAKE_SQLSTATE('Z','C','0','0','3')
 #define ERRCODE_CG_MALFORMED_ENVELOPE		MAKE_SQLSTATE('Z','C','0','0','4')
 #define ERRCODE_CG_FOREIGN_PENDING_VALUE	MAKE_SQLSTATE('Z','C','0','0','5')
+#define ERRCODE_CG_NO_DECISION_HERE			MAKE_SQLSTATE('Z','C','0','0','6')
 /* key material through SQL (docs/security.md, section 6) */
 #define ERRCODE_CG_KEY_FILE_REFUSED			MAKE_SQLSTATE('Z','C','0','4','0')
 #define ERRCODE_CG_SERVER_PROGRAM_REFUSED	MAKE_SQLSTATE('Z','C','0','4','1')
@@ -43,6 +44,7 @@
 #define ERRCODE_CG_TRANSFER_NOT_ALLOWED		MAKE_SQLSTATE('Z','C','1','1','1')
 #define ERRCODE_CG_SEPARATION_OF_DUTIES		MAKE_SQLSTATE('Z','C','1','1','2')
 #define ERRCODE_CG_NOTHING_TO_WITHDRAW		MAKE_SQLSTATE('Z','C','1','1','3')
+#define ERRCODE_CG_PURPOSE_IN_FUNCTION		MAKE_SQLSTATE('Z','C','1','1','4')
 /* identities and separation of duties (docs/security.md, sections 5 and 7) */
 #define ERRCODE_CG_NOT_CONSENT_RECORDER		MAKE_SQLSTATE('Z','C','1','2','0')
 #define ERRCODE_CG_CONSENT_BY_READER		MAKE_SQLSTATE('Z','C','1','2','1')
