@@ -68,6 +68,17 @@ COPY (SELECT 'ab') TO :'keyfile';
 SELECT :'keydir' || '/new.key' AS newkey \gset
 COPY (SELECT 'ab') TO :'newkey';
 \echo :LAST_ERROR_SQLSTATE
+-- nor may it rewrite the server's configuration (and name its own key command)
+COPY (SELECT 'childguard.master_key_command = ''cat /tmp/x''') TO 'postgresql.auto.conf';
+\echo :LAST_ERROR_SQLSTATE
+SELECT :'datadir' || '/pg_hba.conf' AS hba \gset
+COPY (SELECT 'local all all trust') TO :'hba';
+\echo :LAST_ERROR_SQLSTATE
+COPY (SELECT 1) TO 'base/planted';
+\echo :LAST_ERROR_SQLSTATE
+-- writing elsewhere is what the privilege is for
+SELECT :'datadir' || '/../regress_written.txt' AS outside \gset
+COPY (SELECT 'fine') TO :'outside';
 RESET ROLE;
 -- server programs run as the server's account: refused to non-superusers
 SET ROLE regress_k_runner;
@@ -148,8 +159,9 @@ SELECT count(*) AS keys_superuser_sees FROM childguard.data_key;
 DO $$
 BEGIN
 	EXECUTE format('COPY (SELECT 1) TO PROGRAM %L',
-	               format('rm -f %s/regress_key_link %s/regress_key_hard %s/regress_notes.txt',
+	               format('rm -f %s/regress_key_link %s/regress_key_hard %s/../regress_written.txt %s/regress_notes.txt',
 	                      current_setting('data_directory'), current_setting('data_directory'),
+	                      current_setting('data_directory'),
 	                      regexp_replace(current_setting('childguard.master_key_file'), '/[^/]*$', '')));
 END
 $$;

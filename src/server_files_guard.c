@@ -17,6 +17,9 @@
  *	  and refused if it is a key file, lies in a key file's directory, is
  *	  the key command's program, or is the same inode as one of them (a
  *	  hard link);
+ *	- COPY ... TO a file in the data directory or beside the configuration
+ *	  files: refused; rewriting postgresql.auto.conf would let a role name
+ *	  its own key or archive command, run by the server's account;
  *	- COPY ... PROGRAM and file_fdw's program: refused; a program runs as
  *	  the server's account and can read anything it can;
  *	- the file functions and server-side lo_import/lo_export: refused at
@@ -215,6 +218,44 @@ check_path(const char *path)
 	}
 }
 
+/*
+ * Refuse a write into the data directory or beside the configuration
+ * files: a role that could rewrite postgresql.auto.conf (or pg_hba.conf, or
+ * a file the server later loads) could name its own key command or archive
+ * command and have the server's account hand it the key.
+ */
+static void
+check_write_path(const char *path)
+{
+	static const char *const dirs_of[] = {"config_file", "hba_file", "ident_file"};
+	char	   *target = resolve(path);
+	char	   *datadir;
+
+	if (target == NULL)
+		return;
+	datadir = resolve(DataDir);
+	if (datadir != NULL &&
+		strncmp(target, datadir, strlen(datadir)) == 0 &&
+		(target[strlen(datadir)] == '/' || target[strlen(datadir)] == '\0'))
+		goto refuse;
+	for (int i = 0; i < lengthof(dirs_of); i++)
+	{
+		const char *file = setting(dirs_of[i]);
+		char	   *rfile = file ? resolve(file) : NULL;
+
+		if (rfile != NULL && in_directory_of(target, rfile))
+			goto refuse;
+	}
+	return;
+
+refuse:
+	ereport(ERROR,
+			(errcode(ERRCODE_CG_SERVER_CONFIG_WRITE_REFUSED),
+			 errmsg("cannot write a file into the data directory or beside the server's configuration"),
+			 errdetail("The server reads its settings, among them the master key command, from there."),
+			 errhint("Write to a directory outside the data directory.")));
+}
+
 static void
 refuse_program(void)
 {
@@ -259,6 +300,8 @@ cg_server_files_utility(Node *parsetree)
 		if (copy->is_program)
 			refuse_program();
 		check_path(copy->filename);
+		if (!copy->is_from)
+			check_write_path(copy->filename);
 	}
 	else if (IsA(parsetree, CreateForeignTableStmt))
 	{
