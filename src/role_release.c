@@ -17,10 +17,11 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
+#include "access/xact.h"
+#include "fmgr.h"
 #include "nodes/parsenodes.h"
 #include "utils/acl.h"
+#include "utils/snapmgr.h"
 
 #include "catalog.h"
 #include "role_release.h"
@@ -53,22 +54,33 @@ cg_role_release_targets(Node *parsetree)
 	return oids;
 }
 
-/* The statement succeeded: record the release of each role. */
+/*
+ * The statement succeeded: record the release of each role.  The function
+ * is called directly (no SPI, so no privilege on our schema is needed: any
+ * role that may DROP OWNED BY may have its effect recorded); it is
+ * SECURITY DEFINER and does nothing for a role still anchored.
+ */
 void
 cg_role_release_record(List *roles)
 {
+	Oid			fn;
 	ListCell   *lc;
-	Oid			argtypes[1] = {OIDOID};
+	bool		pushed = false;
 
-	if (roles == NIL || !OidIsValid(cg_catalog()->role_released_function))
+	if (roles == NIL)
 		return;
-	SPI_connect();
-	foreach(lc, roles)
+	fn = cg_catalog()->role_released_function;
+	if (!OidIsValid(fn))
+		return;
+	/* see the statement's own catalog changes (the revoked anchor) */
+	CommandCounterIncrement();
+	if (!ActiveSnapshotSet())
 	{
-		Datum		values[1] = {ObjectIdGetDatum(lfirst_oid(lc))};
-
-		SPI_execute_with_args("SELECT childguard._role_released($1)", 1, argtypes,
-							  values, NULL, false, 0);
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed = true;
 	}
-	SPI_finish();
+	foreach(lc, roles)
+		OidFunctionCall1(fn, ObjectIdGetDatum(lfirst_oid(lc)));
+	if (pushed)
+		PopActiveSnapshot();
 }
