@@ -88,6 +88,22 @@ COPY (SELECT 1) TO PROGRAM 'cat > /dev/null';
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
+-- ALTER SYSTEM granted per parameter: not for parameters that reach the key
+GRANT ALTER SYSTEM ON PARAMETER archive_command, childguard.master_key_command,
+      shared_preload_libraries, work_mem TO regress_k_runner;
+SET ROLE regress_k_runner;
+ALTER SYSTEM SET archive_command = 'cp %p /tmp/%f';
+\echo :LAST_ERROR_SQLSTATE
+ALTER SYSTEM SET childguard.master_key_command = 'cat /tmp/key';
+\echo :LAST_ERROR_SQLSTATE
+ALTER SYSTEM SET shared_preload_libraries = 'childguard, evil';
+\echo :LAST_ERROR_SQLSTATE
+ALTER SYSTEM SET work_mem = '8MB';                 -- an ordinary parameter is fine
+ALTER SYSTEM RESET work_mem;
+RESET ROLE;
+REVOKE ALTER SYSTEM ON PARAMETER archive_command, childguard.master_key_command,
+       shared_preload_libraries, work_mem FROM regress_k_runner;
+
 -- the file functions and server-side large objects: refused to non-superusers
 SET ROLE regress_k_reader;
 SELECT pg_read_file(:'keyfile');

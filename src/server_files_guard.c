@@ -20,6 +20,9 @@
  *	- COPY ... TO a file in the data directory or beside the configuration
  *	  files: refused; rewriting postgresql.auto.conf would let a role name
  *	  its own key or archive command, run by the server's account;
+ *	- ALTER SYSTEM (grantable per parameter since PostgreSQL 15) of a
+ *	  childguard setting, a *_command or a library-loading parameter:
+ *	  refused;
  *	- COPY ... PROGRAM and file_fdw's program: refused; a program runs as
  *	  the server's account and can read anything it can;
  *	- the file functions and server-side lo_import/lo_export: refused at
@@ -285,13 +288,49 @@ check_options(List *options)
 	}
 }
 
-/* ProcessUtility: COPY with a file or program, file_fdw tables. */
+/*
+ * ALTER SYSTEM (PostgreSQL 15 lets a superuser grant it per parameter): a
+ * parameter that names the key, runs a command as the server's account or
+ * loads code would hand its holder the key.
+ */
+static void
+check_alter_system(AlterSystemStmt *stmt)
+{
+	const char *name = stmt->setstmt->name;
+	static const char *const loaders[] = {
+		"shared_preload_libraries", "session_preload_libraries",
+		"local_preload_libraries", "dynamic_library_path", "archive_library",
+	};
+	bool		refused = false;
+	size_t		len;
+
+	if (name == NULL)
+		return;					/* ALTER SYSTEM RESET ALL: superuser only anyway */
+	len = strlen(name);
+	refused = pg_strncasecmp(name, "childguard.", 11) == 0 ||
+		(len > 8 && pg_strcasecmp(name + len - 8, "_command") == 0);
+	for (int i = 0; i < lengthof(loaders) && !refused; i++)
+		refused = pg_strcasecmp(name, loaders[i]) == 0;
+	if (refused)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_SERVER_SETTING_REFUSED),
+				 errmsg("cannot let a non-superuser set \"%s\" while childguard holds a master key", name),
+				 errdetail("The parameter names the master key, runs a command as the server's account or loads code, any of which can reach the key."),
+				 errhint("A superuser sets it.")));
+}
+
+/* ProcessUtility: COPY with a file or program, file_fdw tables, ALTER SYSTEM. */
 void
 cg_server_files_utility(Node *parsetree)
 {
 	if (parsetree == NULL || superuser())
 		return;
-	if (IsA(parsetree, CopyStmt))
+	if (IsA(parsetree, AlterSystemStmt))
+	{
+		if (key_configured())
+			check_alter_system((AlterSystemStmt *) parsetree);
+	}
+	else if (IsA(parsetree, CopyStmt))
 	{
 		CopyStmt   *copy = (CopyStmt *) parsetree;
 
