@@ -1042,6 +1042,8 @@ CREATE TABLE childguard.consent_log_head (
 	last_hash		bytea
 );
 INSERT INTO childguard.consent_log_head DEFAULT VALUES;
+COMMENT ON TABLE childguard.consent_log_head IS
+	'The head of the consent log''s hash chain (last event id and hash); its row lock serialises appends.';
 -- Not dumped (like the access log): a restore re-creates the events from the
 -- restored consent rows, which carry who recorded and who withdrew them
 -- (see _consent_event()).
