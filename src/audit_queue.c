@@ -41,11 +41,41 @@
  * childguard.audit_wait(), sleeps on done_cv until its done_seq reaches its
  * record.  space_cv is broadcast whenever the head advances.
  *
+ * Identity of a record: (epoch, seq).  seq restarts at 1 whenever shared
+ * memory is initialised (server start, and the reinitialisation after any
+ * backend crashes), so each initialisation takes a new epoch, later than
+ * every earlier one (the time of the initialisation, or one microsecond
+ * past the latest epoch of a record carried over).  Along the ring, the
+ * records of one database have increasing (epoch, seq); the chain head
+ * remembers the last one written, and a writer skips a record whose key is
+ * not past it -- that is how a record a dead writer committed but had not
+ * marked done is not written twice, and why nothing newer is ever taken
+ * for written.
+ *
  * A writer that dies leaves its entries CLAIMED; its successor puts them
  * back to READY, and skips those the access_log already holds (see
- * audit_worker.c).  A crash of any backend reinitialises shared memory:
- * queued records not yet written are then lost, which the synchronous
- * mode exists to prevent.
+ * audit_worker.c).
+ *
+ * Crashes and shutdowns: when the postmaster leaves shared memory (after
+ * every backend has exited: at a crash-restart, an immediate, fast or
+ * smart shutdown), an on_shmem_exit callback in the postmaster copies the
+ * entries not yet DONE to a file (CG_AUDIT_SAVE_FILE), and the next
+ * initialisation puts them back in the ring as READY, keeping their keys,
+ * so the chain head tells which were already written.  The callback
+ * checks every entry header before trusting it; what it cannot read is
+ * counted and reported, never guessed at.  Only the postmaster being
+ * killed itself (SIGKILL), or the machine failing before the file reached
+ * the disk, can lose queued records: with audit_sync no statement whose
+ * record was not durable had returned.
+ *
+ * A database that disappears (DROP DATABASE while records for it are
+ * queued): any process with a transaction (writers of other databases,
+ * backends waiting for room) checks the databases that have records but
+ * no live writer against pg_database, and settles the records of one that
+ * is gone: each goes to the server log in full, then leaves the ring
+ * (cg_audit_settle_gone_databases).  A writer whose database has nothing
+ * queued exits without connecting, so it does not retry a connection to a
+ * database that is gone.
  *
  *-------------------------------------------------------------------------
  */
@@ -53,7 +83,10 @@
 
 #include <signal.h>
 
+#include "access/htup_details.h"
 #include "access/twophase.h"
+#include "access/xact.h"
+#include "catalog/pg_database.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "port/atomics.h"
@@ -62,13 +95,16 @@
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
+#include "storage/fd.h"
 #include "storage/shmem.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "audit.h"
 #include "childguard_errcodes.h"
 
-#define CG_AUDIT_MAX_DATABASES 64
 #define CG_AUDIT_TRANCHE "childguard_audit"
 /* room a statement needs before it may read child data */
 #define CG_AUDIT_ADMIT_BYTES 8192
@@ -76,6 +112,12 @@
 #define CG_AUDIT_WRITER_GRACE_MS 10000
 /* at most this many bytes per batch */
 #define CG_AUDIT_BATCH_BYTES (4 * 1024 * 1024)
+/* records still queued when the postmaster leaves shared memory */
+#define CG_AUDIT_SAVE_FILE "pg_stat/childguard_audit_queue.saved"
+#define CG_AUDIT_SAVE_MAGIC 0x43474151	/* "CGAQ" */
+#define CG_AUDIT_SAVE_VERSION 1
+/* how often a process looks for databases that disappeared */
+#define CG_AUDIT_SETTLE_INTERVAL_MS 1000
 
 typedef enum EntryState
 {
@@ -92,7 +134,8 @@ typedef struct QueueEntry
 	uint8		state;			/* EntryState */
 	bool		sync;
 	Oid			dboid;
-	int			procno;
+	int			procno;			/* -1: carried over from before a restart */
+	TimestampTz epoch;			/* with seq: the record's identity */
 	uint64		seq;
 } QueueEntry;
 
@@ -108,6 +151,7 @@ typedef struct DbSlot
 	int			pending;		/* READY or CLAIMED entries */
 	int			sync_pending;	/* of which a backend waits for */
 	uint64		scan_from;		/* entries before this are claimed or done */
+	bool		gone;			/* the database was dropped; records settled */
 } DbSlot;
 
 typedef struct ProcSlot
@@ -121,7 +165,13 @@ typedef struct AuditShared
 	LWLock	   *lock;
 	ConditionVariable space_cv;
 	ConditionVariable done_cv;
+	TimestampTz epoch;			/* of this initialisation of shared memory */
 	uint64		next_seq;
+	uint64		restored;		/* records carried over at initialisation */
+	uint64		unrestored;		/* saved records that could not be put back */
+	uint64		settled;		/* records of dropped databases, to the server log */
+	TimestampTz last_settle_check;
+	bool		unserved;		/* carried-over records may have no writer yet */
 	uint64		head;
 	uint64		tail;
 	Size		size;
@@ -135,6 +185,11 @@ static char *ring = NULL;
 
 /* this backend's last queued record */
 static uint64 my_last_seq = 0;
+
+static void save_queue(int code, Datum arg);
+static void restore_queue(void);
+static DbSlot *db_slot(Oid dboid, bool create);
+static void settle_if_waiting(void);
 
 static int
 total_procs(void)
@@ -177,6 +232,9 @@ cg_audit_queue_shmem_startup(void)
 	procs = (ProcSlot *) (base + MAXALIGN(sizeof(AuditShared)));
 	ring = base + MAXALIGN(sizeof(AuditShared)) +
 		MAXALIGN(mul_size(sizeof(ProcSlot), total_procs()));
+	/* the postmaster saves what is still queued when it leaves shared memory */
+	if (!IsUnderPostmaster)
+		on_shmem_exit(save_queue, (Datum) 0);
 	if (found)
 		return;
 	memset(shared, 0, sizeof(AuditShared));
@@ -190,6 +248,239 @@ cg_audit_queue_shmem_startup(void)
 		pg_atomic_init_u64(&procs[i].done_seq, 0);
 		pg_atomic_init_u64(&procs[i].failed_seq, 0);
 	}
+	shared->epoch = GetCurrentTimestamp();
+	if (!IsUnderPostmaster)
+		restore_queue();
+}
+
+/*
+ * The header of an entry at pos, if it can be trusted: inside the ring,
+ * aligned, with sane lengths and state.  NULL otherwise.  Used where the
+ * ring may hold what a crashed process left half-written.
+ */
+static QueueEntry *
+checked_entry(uint64 pos, uint64 *next)
+{
+	Size		off = pos % shared->size;
+	QueueEntry *e;
+
+	if (off != MAXALIGN(off))
+		return NULL;
+	if (shared->size - off < ENTRY_HDR)
+	{
+		*next = pos + (shared->size - off);
+		return NULL;
+	}
+	e = (QueueEntry *) (ring + off);
+	if (e->len < ENTRY_HDR || e->len != MAXALIGN(e->len) || e->len > shared->size - off ||
+		(e->state != ENTRY_PAD && e->payload_len > e->len - ENTRY_HDR) ||
+		e->state < ENTRY_READY || e->state > ENTRY_PAD)
+		return NULL;
+	*next = pos + e->len;
+	return e;
+}
+
+/*
+ * on_shmem_exit in the postmaster: every other process has exited (a
+ * crash-restart, or any shutdown).  Copy the entries not yet done to
+ * CG_AUDIT_SAVE_FILE, so that the next initialisation queues them again.
+ * Runs without the lock (nobody else is left) and trusts nothing it has
+ * not checked; never raises.
+ */
+static void
+save_queue(int code, Datum arg)
+{
+	FILE	   *f;
+	uint64		pos;
+	uint64		saved = 0;
+	uint64		unreadable = 0;
+	uint32		hdr[2] = {CG_AUDIT_SAVE_MAGIC, CG_AUDIT_SAVE_VERSION};
+	char		tmp[MAXPGPATH];
+	bool		ok = true;
+
+	if (IsUnderPostmaster || shared == NULL)
+		return;
+	if (shared->tail < shared->head || shared->tail - shared->head > shared->size)
+	{
+		ereport(LOG,
+				(errmsg("childguard audit queue is inconsistent at shutdown; its records could not be saved"),
+				 errdetail("Records still queued are listed as lost: see childguard.audit_queue_status.")));
+		shared = NULL;
+		return;
+	}
+	/* count first: nothing to write, no file */
+	for (pos = shared->head; pos < shared->tail;)
+	{
+		uint64		next;
+		QueueEntry *e = checked_entry(pos, &next);
+
+		if (e == NULL)
+		{
+			if (shared->size - pos % shared->size < ENTRY_HDR)
+			{
+				pos = next;
+				continue;
+			}
+			unreadable++;
+			break;
+		}
+		if (e->state == ENTRY_READY || e->state == ENTRY_CLAIMED)
+			saved++;
+		pos = next;
+	}
+	if (saved == 0 && unreadable == 0)
+	{
+		shared = NULL;
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", CG_AUDIT_SAVE_FILE);
+	f = fopen(tmp, PG_BINARY_W);
+	if (f == NULL || fwrite(hdr, sizeof(hdr), 1, f) != 1)
+		ok = false;
+	for (pos = shared->head; ok && pos < shared->tail;)
+	{
+		uint64		next;
+		QueueEntry *e = checked_entry(pos, &next);
+
+		if (e == NULL)
+		{
+			if (shared->size - pos % shared->size < ENTRY_HDR)
+			{
+				pos = next;
+				continue;
+			}
+			break;
+		}
+		if (e->state == ENTRY_READY || e->state == ENTRY_CLAIMED)
+		{
+			if (fwrite(e, sizeof(QueueEntry), 1, f) != 1 ||
+				fwrite((char *) e + ENTRY_HDR, 1, e->payload_len, f) != e->payload_len)
+				ok = false;
+		}
+		pos = next;
+	}
+	if (f != NULL)
+	{
+		if (fflush(f) != 0 || pg_fsync(fileno(f)) != 0)
+			ok = false;
+		if (fclose(f) != 0)
+			ok = false;
+	}
+	/* an earlier file not yet read back is replaced only by a complete one */
+	if (ok && rename(tmp, CG_AUDIT_SAVE_FILE) != 0)
+		ok = false;
+	if (ok)
+		ereport(LOG,
+				(errmsg("childguard saved %llu audit records still queued to \"%s\"",
+						(unsigned long long) saved, CG_AUDIT_SAVE_FILE),
+				 errdetail("They are queued again when the server starts; none is written twice."),
+				 unreadable > 0 ?
+				 errhint("The queue held an unreadable entry after them; what followed it could not be saved.") : 0));
+	else
+	{
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("could not save %llu queued childguard audit records to \"%s\": %m",
+						(unsigned long long) saved, tmp)));
+		unlink(tmp);
+	}
+	shared = NULL;
+}
+
+/*
+ * At initialisation, in the postmaster: put the records saved by
+ * save_queue() back in the ring (READY, their keys kept), and take an
+ * epoch later than theirs.  Lock not needed: nobody else runs yet.
+ */
+static void
+restore_queue(void)
+{
+	FILE	   *f;
+	uint32		hdr[2];
+	uint64		restored = 0;
+	uint64		unrestored = 0;
+	char	   *payload = NULL;
+
+	f = fopen(CG_AUDIT_SAVE_FILE, PG_BINARY_R);
+	if (f == NULL)
+		return;
+	if (fread(hdr, sizeof(hdr), 1, f) != 1 || hdr[0] != CG_AUDIT_SAVE_MAGIC ||
+		hdr[1] != CG_AUDIT_SAVE_VERSION)
+	{
+		char		kept[MAXPGPATH];
+
+		fclose(f);
+		snprintf(kept, sizeof(kept), "%s.unreadable", CG_AUDIT_SAVE_FILE);
+		(void) rename(CG_AUDIT_SAVE_FILE, kept);
+		ereport(LOG,
+				(errmsg("childguard cannot read the saved audit queue \"%s\"", CG_AUDIT_SAVE_FILE),
+				 errdetail("The file was moved to \"%s\"; its records are not in childguard.access_log.", kept)));
+		shared->unrestored = 1;
+		return;
+	}
+	payload = palloc(cg_audit_max_record());
+	for (;;)
+	{
+		QueueEntry	in;
+		QueueEntry *e;
+		DbSlot	   *slot;
+		Size		entry_len;
+
+		if (fread(&in, sizeof(QueueEntry), 1, f) != 1)
+			break;
+		entry_len = ENTRY_HDR + MAXALIGN(in.payload_len);
+		if (in.payload_len > cg_audit_max_record() ||
+			fread(payload, 1, in.payload_len, f) != in.payload_len)
+		{
+			unrestored++;
+			break;
+		}
+		slot = db_slot(in.dboid, true);
+		if (slot == NULL || shared->tail + entry_len > shared->size)
+		{
+			unrestored++;
+			continue;
+		}
+		e = (QueueEntry *) (ring + shared->tail);
+		memset(e, 0, sizeof(QueueEntry));
+		e->len = entry_len;
+		e->payload_len = in.payload_len;
+		e->state = ENTRY_READY;
+		e->sync = false;
+		e->dboid = in.dboid;
+		e->procno = -1;
+		e->epoch = in.epoch;
+		e->seq = in.seq;
+		memcpy((char *) e + ENTRY_HDR, payload, in.payload_len);
+		shared->tail += entry_len;
+		slot->pending++;
+		if (in.epoch >= shared->epoch)
+			shared->epoch = in.epoch + 1;
+		restored++;
+	}
+	pfree(payload);
+	fclose(f);
+	shared->restored = restored;
+	shared->unrestored = unrestored;
+	shared->unserved = restored > 0;
+	if (unrestored > 0)
+	{
+		char		kept[MAXPGPATH];
+
+		snprintf(kept, sizeof(kept), "%s.unrestored", CG_AUDIT_SAVE_FILE);
+		(void) rename(CG_AUDIT_SAVE_FILE, kept);
+		ereport(LOG,
+				(errmsg("childguard could not queue %llu saved audit records again (the queue is smaller than they need)",
+						(unsigned long long) unrestored),
+				 errdetail("They are kept in \"%s\" and are not in childguard.access_log.", kept),
+				 errhint("Raise childguard.audit_queue_size and restart; see childguard.audit_queue_status.")));
+	}
+	else
+		unlink(CG_AUDIT_SAVE_FILE);
+	if (restored > 0)
+		ereport(LOG,
+				(errmsg("childguard queued again %llu audit records saved when the server last left shared memory",
+						(unsigned long long) restored)));
 }
 
 /* The largest record the queue takes. */
@@ -379,6 +670,7 @@ cg_audit_admit(void)
 			waited = true;
 			ensure_writer();
 		}
+		settle_if_waiting();
 		left = remaining_ms(start);
 		if (left == 0)
 		{
@@ -441,8 +733,11 @@ cg_audit_enqueue(const char *data, Size len, bool sync, bool may_wait, uint64 *s
 				e->sync = sync;
 				e->dboid = MyDatabaseId;
 				e->procno = MyProc->pgprocno;
+				e->epoch = shared->epoch;
 				e->seq = ++shared->next_seq;
 				memcpy((char *) e + ENTRY_HDR, data, len);
+				/* a process killed here leaves the entry outside [head, tail) */
+				pg_write_barrier();
 				shared->tail += entry_len;
 				/*
 				 * The writer drains until nothing is left: wake it only when
@@ -463,8 +758,11 @@ cg_audit_enqueue(const char *data, Size len, bool sync, bool may_wait, uint64 *s
 			SetLatch(latch);
 		if (need)
 			start_writer(MyDatabaseId);
+		if (shared->unserved)
+			cg_audit_serve_carried_over();
 		if (queued || !may_wait || cg_audit_queue_full == CG_AUDIT_FULL_ERROR)
 			break;
+		settle_if_waiting();
 		if (!waited)
 		{
 			start = GetCurrentTimestamp();
@@ -552,6 +850,17 @@ cg_audit_writer_claim_slot(Oid dboid)
 		(slot->writer_pid != 0 && slot->writer_pid != MyProcPid &&
 		 kill(slot->writer_pid, 0) == 0))
 	{
+		LWLockRelease(shared->lock);
+		return false;
+	}
+	/*
+	 * Nothing to write (its records were written, or settled because the
+	 * database is gone): leave without connecting; the next record
+	 * registers a writer again.
+	 */
+	if (slot->pending == 0 || slot->gone)
+	{
+		slot->registered = false;
 		LWLockRelease(shared->lock);
 		return false;
 	}
@@ -657,6 +966,7 @@ cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out)
 		if (e != NULL && e->dboid == dboid && e->state == ENTRY_READY)
 		{
 			/* palloc cannot fail here in practice; sizes are bounded */
+			recs[n].epoch = e->epoch;
 			recs[n].seq = e->seq;
 			recs[n].procno = e->procno;
 			recs[n].sync = e->sync;
@@ -697,7 +1007,7 @@ cg_audit_finish_batch(Oid dboid, CgAuditQueued *recs, int n, bool written)
 		QueueEntry *e = entry_at(pos, &next);
 
 		if (e != NULL && e->dboid == dboid && e->state == ENTRY_CLAIMED &&
-			e->seq == recs[i].seq)
+			e->seq == recs[i].seq && e->epoch == recs[i].epoch)
 		{
 			e->state = ENTRY_DONE;
 			i++;
@@ -729,4 +1039,186 @@ cg_audit_finish_batch(Oid dboid, CgAuditQueued *recs, int n, bool written)
 	ConditionVariableBroadcast(&shared->done_cv);
 	if (moved)
 		ConditionVariableBroadcast(&shared->space_cv);
+}
+
+/* ---- carried-over records, and databases that disappeared ---- */
+
+/* Is the slot's writer alive?  Lock held. */
+static bool
+writer_alive(DbSlot *slot)
+{
+	return slot->writer_pid != 0 && kill(slot->writer_pid, 0) == 0;
+}
+
+/*
+ * Records carried over a restart belong to databases where nobody may
+ * read again soon: register writers for them.  Called by backends that
+ * queue and by writers while shared->unserved is set.
+ */
+void
+cg_audit_serve_carried_over(void)
+{
+	Oid			need[CG_AUDIT_MAX_DATABASES];
+	int			n = 0;
+	bool		left = false;
+
+	if (shared == NULL || !shared->unserved)
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < CG_AUDIT_MAX_DATABASES; i++)
+	{
+		DbSlot	   *s = &shared->dbs[i];
+
+		if (s->dboid == InvalidOid || s->pending == 0 || s->gone)
+			continue;
+		if (writer_alive(s))
+			continue;
+		left = true;
+		if (writer_needed(s))
+			need[n++] = s->dboid;
+	}
+	if (!left)
+		shared->unserved = false;
+	LWLockRelease(shared->lock);
+	for (int i = 0; i < n; i++)
+		start_writer(need[i]);
+}
+
+/*
+ * Databases (other than this one) with records queued and no live writer,
+ * at most once per CG_AUDIT_SETTLE_INTERVAL_MS over all processes: the
+ * candidates to check against pg_database.  Returns how many.
+ */
+int
+cg_audit_unwritten_databases(Oid *out)
+{
+	TimestampTz now;
+	int			n = 0;
+
+	if (shared == NULL)
+		return 0;
+	now = GetCurrentTimestamp();
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	if (TimestampDifferenceExceeds(shared->last_settle_check, now, CG_AUDIT_SETTLE_INTERVAL_MS))
+	{
+		shared->last_settle_check = now;
+		for (int i = 0; i < CG_AUDIT_MAX_DATABASES; i++)
+		{
+			DbSlot	   *s = &shared->dbs[i];
+
+			if (s->dboid != InvalidOid && s->dboid != MyDatabaseId &&
+				s->pending > 0 && !writer_alive(s))
+				out[n++] = s->dboid;
+		}
+	}
+	LWLockRelease(shared->lock);
+	return n;
+}
+
+/* Does database dboid exist (and can it be connected to)?  In a transaction. */
+static bool
+database_exists(Oid dboid)
+{
+	HeapTuple	tup;
+	bool		usable;
+
+	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dboid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	/* an interrupted DROP DATABASE leaves it invalid: it cannot be connected to */
+	usable = !database_is_invalid_form((Form_pg_database) GETSTRUCT(tup));
+	ReleaseSysCache(tup);
+	return usable;
+}
+
+/*
+ * Settle the records of dboid, a database that is gone: each goes to the
+ * server log in full, then leaves the ring.  Returns how many.
+ */
+static uint64
+settle_database(Oid dboid)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "childguard audit settle",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	DbSlot	   *slot;
+	uint64		total = 0;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	slot = db_slot(dboid, false);
+	if (slot == NULL || writer_alive(slot))
+	{
+		LWLockRelease(shared->lock);
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		return 0;
+	}
+	slot->gone = true;
+	slot->scan_from = 0;
+	/* what a writer had claimed before it died is settled too */
+	for (uint64 pos = shared->head; pos < shared->tail;)
+	{
+		uint64		next;
+		QueueEntry *e = entry_at(pos, &next);
+
+		if (e != NULL && e->dboid == dboid && e->state == ENTRY_CLAIMED)
+			e->state = ENTRY_READY;
+		pos = next;
+	}
+	LWLockRelease(shared->lock);
+
+	for (;;)
+	{
+		CgAuditQueued *recs;
+		int			n = cg_audit_claim_batch(dboid, 1000, &recs);
+		char	   *why = psprintf("database %u was dropped before the audit writer wrote it", dboid);
+
+		if (n == 0)
+			break;
+		for (int i = 0; i < n; i++)
+			cg_audit_server_log_raw(recs[i].data, recs[i].len, why);
+		cg_audit_finish_batch(dboid, recs, n, false);
+		total += n;
+		MemoryContextReset(cxt);
+	}
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	shared->settled += total;
+	LWLockRelease(shared->lock);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	if (total > 0)
+		ereport(LOG,
+				(errmsg("childguard settled %llu audit records of database %u, which no longer exists",
+						(unsigned long long) total, dboid),
+				 errdetail("Each record is in the server log in full (AUDIT: CHILD lines); they left the audit queue.")));
+	return total;
+}
+
+/*
+ * Check the candidates of cg_audit_unwritten_databases() and settle those
+ * that are gone.  In a transaction.
+ */
+void
+cg_audit_settle_gone(const Oid *dbs, int n)
+{
+	if (n == 0)
+		return;
+	AcceptInvalidationMessages();
+	for (int i = 0; i < n; i++)
+		if (!database_exists(dbs[i]))
+			(void) settle_database(dbs[i]);
+}
+
+/* A backend waiting for room: settle what a dropped database holds up. */
+static void
+settle_if_waiting(void)
+{
+	Oid			dbs[CG_AUDIT_MAX_DATABASES];
+	int			n;
+
+	if (!IsTransactionState())
+		return;
+	n = cg_audit_unwritten_databases(dbs);
+	cg_audit_settle_gone(dbs, n);
 }

@@ -27,21 +27,38 @@
  * hash from the previous one (audit_chain.c), inserts the rows with one
  * prepared statement (the batch as one array parameter of the table's
  * row type), and moves the head.  The head also
- * holds the queue sequence number and the postmaster start time of the
- * last record written: a writer restarted after dying between commit and
- * marking its batch done skips the records already written, so no record
- * is written twice.
+ * holds the key of the last record written -- (epoch, seq), where the
+ * epoch changes at every initialisation of shared memory (audit_queue.c)
+ * -- and a writer skips a record whose key is not past it: one restarted
+ * after its predecessor died between commit and marking its batch done,
+ * or a record carried over a crash-restart that was already written, is
+ * not written twice; and a record is never taken for written because an
+ * older generation reached a higher sequence number.
+ *
+ * The writer never waits indefinitely: it runs with lock_timeout
+ * (WRITER_LOCK_TIMEOUT), and with statement_timeout and read-only defaults
+ * that a database's or role's settings might impose switched off.
  *
  * Only this process may change the log: cg_audit_is_writer, set here and
  * nowhere else, is what the log's triggers check (audit_guard.c).
  *
- * A batch that fails is retried record by record; a record that still
+ * A batch that fails for a reason that is not its records' (a lock not
+ * granted in time, a resource or system error) is retried whole; one that
+ * still fails after WRITER_ATTEMPTS goes to the server log.  A batch that
+ * fails otherwise is retried record by record; a record that still
  * cannot be written after three attempts goes to the server log in full
  * with the reason, and its backend is told (an error in synchronous mode).
+ * Either way the ring moves on: one database's trouble does not hold up
+ * the others.
  *
  * At shutdown (SIGTERM) the writer drains its database's queued records
  * before exiting.  Records still queued at a crash or an immediate
- * shutdown are lost; the synchronous mode exists for that case.
+ * shutdown are saved by the postmaster and queued again at the next start
+ * (audit_queue.c).
+ *
+ * Between batches the writer also registers writers for records carried
+ * over a restart, and settles the records of databases that were dropped
+ * (audit_queue.c), so that they do not hold the shared ring.
  *
  * Retention: with childguard.audit_retention set, the writer deletes
  * records older than that, oldest first, at most once a minute and in
@@ -79,6 +96,7 @@
 #define WRITER_ATTEMPTS 3
 #define PURGE_INTERVAL_MS 60000
 #define PURGE_CHUNK 10000
+#define WRITER_LOCK_TIMEOUT "2s"
 
 /* true only in an audit writer process */
 bool		cg_audit_is_writer = false;
@@ -339,7 +357,7 @@ record_row(const CgAuditQueued *q, ChainHead *h, TimestampTz now, TupleDesc rowd
 	h->has_hash = true;
 	memcpy(h->last_hash, hash, CG_AUDIT_HASH_LEN);
 	h->last_seq = (int64) q->seq;
-	h->epoch = PgStartTime;
+	h->epoch = q->epoch;
 	return heap_copy_tuple_as_datum(heap_form_tuple(rowdesc, values, isnull), rowdesc);
 }
 
@@ -370,7 +388,7 @@ abort_batch(MemoryContext cxt)
 
 /* Write records in one transaction; false (rolled back) on error. */
 static bool
-try_write(CgAuditQueued *recs, int n, char **error)
+try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	volatile bool ok = true;
@@ -403,8 +421,13 @@ try_write(CgAuditQueued *recs, int n, char **error)
 		read_head(&h);
 		for (int i = 0; i < n; i++)
 		{
-			/* already written by a predecessor that died before marking it done */
-			if (h.epoch == PgStartTime && (int64) recs[i].seq <= h.last_seq)
+			/*
+			 * Already written (by a predecessor that died before marking it
+			 * done, or before a crash-restart carried it over): its key is
+			 * not past the head's.
+			 */
+			if (recs[i].epoch < h.epoch ||
+				(recs[i].epoch == h.epoch && (int64) recs[i].seq <= h.last_seq))
 				continue;
 			rows[nrows++] = record_row(&recs[i], &h, now, rowdesc);
 		}
@@ -430,6 +453,7 @@ try_write(CgAuditQueued *recs, int n, char **error)
 		ErrorData  *edata = abort_batch(cxt);
 
 		*error = edata->message ? pstrdup(edata->message) : pstrdup("unknown error");
+		*sqlerrcode = edata->sqlerrcode;
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
 				 errmsg("childguard audit writer could not write %d audit records: %s",
@@ -443,24 +467,60 @@ try_write(CgAuditQueued *recs, int n, char **error)
 	return ok;
 }
 
-/* Give up on one record: the server log gets it in full. */
+/* Give up on records: the server log gets each in full. */
 static void
-give_up(CgAuditQueued *q, const char *error)
+give_up(CgAuditQueued *q, int n, const char *error)
 {
-	CgAuditRecord rec;
+	char	   *why = psprintf("the audit writer could not write it (%s)", error);
 
-	cg_audit_record_decode(q->data, q->len, &rec);
-	cg_audit_server_log(&rec, psprintf("the audit writer could not write it (%s)", error));
-	cg_audit_finish_batch(writer_db, q, 1, false);
+	for (int i = 0; i < n; i++)
+		cg_audit_server_log_raw(q[i].data, q[i].len, why);
+	cg_audit_finish_batch(writer_db, q, n, false);
 }
 
-/* Write a claimed batch; on failure record by record, with retries. */
+/*
+ * An error that is not about the records themselves: waiting for a lock,
+ * a cancel, resources, the system.  Retrying record by record would only
+ * multiply the wait.
+ */
+static bool
+batch_level_error(int sqlerrcode)
+{
+	int			class = ERRCODE_TO_CATEGORY(sqlerrcode);
+
+	return sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+		sqlerrcode == ERRCODE_QUERY_CANCELED ||
+		sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
+		sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
+		class == ERRCODE_INSUFFICIENT_RESOURCES ||
+		class == ERRCODE_PROGRAM_LIMIT_EXCEEDED ||
+		class == ERRCODE_SYSTEM_ERROR ||
+		class == ERRCODE_OPERATOR_INTERVENTION;
+}
+
+/* Write a claimed batch; on failure retried whole or record by record. */
 static void
 process_batch(CgAuditQueued *recs, int n)
 {
 	char	   *error = NULL;
+	int			sqlerrcode = 0;
+	int			attempt = 1;
+	bool		written;
 
-	if (try_write(recs, n, &error))
+	while (!(written = try_write(recs, n, &error, &sqlerrcode)))
+	{
+		if (!batch_level_error(sqlerrcode))
+			break;
+		if (attempt++ >= WRITER_ATTEMPTS)
+		{
+			give_up(recs, n, error);
+			return;
+		}
+		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000L,
+						 PG_WAIT_EXTENSION);
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (written)
 	{
 		cg_audit_finish_batch(writer_db, recs, n, true);
 		return;
@@ -477,12 +537,12 @@ process_batch(CgAuditQueued *recs, int n)
 								 PG_WAIT_EXTENSION);
 				CHECK_FOR_INTERRUPTS();
 			}
-			done = try_write(&recs[i], 1, &error);
+			done = try_write(&recs[i], 1, &error, &sqlerrcode);
 		}
 		if (done)
 			cg_audit_finish_batch(writer_db, &recs[i], 1, true);
 		else
-			give_up(&recs[i], error);
+			give_up(&recs[i], 1, error);
 	}
 }
 
@@ -615,6 +675,42 @@ drain(MemoryContext batch_cxt)
 	return any;
 }
 
+/*
+ * Records of other databases that nobody serves: those carried over a
+ * restart get writers; those of a dropped database are settled.
+ */
+static void
+serve_others(void)
+{
+	Oid			dbs[CG_AUDIT_MAX_DATABASES];
+	int			n;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	cg_audit_serve_carried_over();
+	n = cg_audit_unwritten_databases(dbs);
+	if (n == 0)
+		return;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		cg_audit_settle_gone(dbs, n);
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata = abort_batch(cxt);
+
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("childguard audit writer could not settle the records of dropped databases: %s",
+						edata->message)));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+}
+
 /* The writer's entry point; arg is the database OID. */
 void
 cg_audit_writer_main(Datum arg)
@@ -632,8 +728,15 @@ cg_audit_writer_main(Datum arg)
 		proc_exit(0);			/* another writer serves this database */
 	on_shmem_exit(release_slot, ObjectIdGetDatum(writer_db));
 
-	BackgroundWorkerInitializeConnectionByOid(writer_db, InvalidOid, 0);
+	/* a database closed to connections (datallowconn) still gets its records */
+	BackgroundWorkerInitializeConnectionByOid(writer_db, InvalidOid, BGWORKER_BYPASS_ALLOWCONN);
 	SetConfigOption("application_name", "childguard audit writer", PGC_USERSET, PGC_S_OVERRIDE);
+	/* never stall indefinitely; no database or role default stops the writer */
+	SetConfigOption("lock_timeout", WRITER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("idle_in_transaction_session_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 	pgstat_report_appname("childguard audit writer");
 
 	batch_cxt = AllocSetContextCreate(TopMemoryContext, "childguard audit batch",
@@ -651,6 +754,7 @@ cg_audit_writer_main(Datum arg)
 			idle_since = GetCurrentTimestamp();
 		if (ShutdownRequestPending)
 			break;
+		serve_others();
 		purge_expired();
 		if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), cg_audit_writer_idle) &&
 			cg_audit_writer_retire(writer_db))
