@@ -87,6 +87,8 @@
 #include "access/twophase.h"
 #include "access/xact.h"
 #include "catalog/pg_database.h"
+#include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "port/atomics.h"
@@ -116,6 +118,10 @@
 #define CG_AUDIT_SAVE_FILE "pg_stat/childguard_audit_queue.saved"
 #define CG_AUDIT_SAVE_MAGIC 0x43474151	/* "CGAQ" */
 #define CG_AUDIT_SAVE_VERSION 1
+/* present while a postmaster runs; found at start: the last one never saved */
+#define CG_AUDIT_RUNNING_FILE "pg_stat/childguard_audit_queue.running"
+/* one line per such exit: the epoch whose queued records were not saved */
+#define CG_AUDIT_LOST_FILE "pg_stat/childguard_audit_queue.unsaved"
 /* how often a process looks for databases that disappeared */
 #define CG_AUDIT_SETTLE_INTERVAL_MS 1000
 
@@ -171,6 +177,8 @@ typedef struct AuditShared
 	uint64		unrestored;		/* saved records that could not be put back */
 	uint64		settled;		/* records of dropped databases, to the server log */
 	TimestampTz last_settle_check;
+	uint64		unsaved_exits;	/* postmasters that ended without saving */
+	TimestampTz last_unsaved_epoch; /* the epoch of the last of them */
 	bool		unserved;		/* carried-over records may have no writer yet */
 	uint64		head;
 	uint64		tail;
@@ -188,6 +196,8 @@ static uint64 my_last_seq = 0;
 
 static void save_queue(int code, Datum arg);
 static void restore_queue(void);
+static void note_unsaved_exits(void);
+static void mark_running(void);
 static DbSlot *db_slot(Oid dboid, bool create);
 static void settle_if_waiting(void);
 
@@ -250,7 +260,11 @@ cg_audit_queue_shmem_startup(void)
 	}
 	shared->epoch = GetCurrentTimestamp();
 	if (!IsUnderPostmaster)
+	{
+		note_unsaved_exits();
 		restore_queue();
+		mark_running();
+	}
 }
 
 /*
@@ -330,6 +344,7 @@ save_queue(int code, Datum arg)
 	}
 	if (saved == 0 && unreadable == 0)
 	{
+		unlink(CG_AUDIT_RUNNING_FILE);
 		shared = NULL;
 		return;
 	}
@@ -369,6 +384,8 @@ save_queue(int code, Datum arg)
 	/* an earlier file not yet read back is replaced only by a complete one */
 	if (ok && rename(tmp, CG_AUDIT_SAVE_FILE) != 0)
 		ok = false;
+	if (ok)
+		unlink(CG_AUDIT_RUNNING_FILE);
 	if (ok)
 		ereport(LOG,
 				(errmsg("childguard saved %llu audit records still queued to \"%s\"",
@@ -481,6 +498,72 @@ restore_queue(void)
 		ereport(LOG,
 				(errmsg("childguard queued again %llu audit records saved when the server last left shared memory",
 						(unsigned long long) restored)));
+}
+
+/*
+ * At start, in the postmaster: if the running marker of an earlier
+ * postmaster is still there, it ended without saving its queue (it was
+ * killed, or the machine stopped): the records it held are lost.  Say so
+ * in the server log, and keep it on record (CG_AUDIT_LOST_FILE) for
+ * childguard.audit_queue_status.
+ */
+static void
+note_unsaved_exits(void)
+{
+	FILE	   *f;
+	char		line[64];
+
+	f = fopen(CG_AUDIT_RUNNING_FILE, "r");
+	if (f != NULL)
+	{
+		long long	epoch = 0;
+		FILE	   *lost;
+
+		if (fgets(line, sizeof(line), f) != NULL)
+			epoch = strtoll(line, NULL, 10);
+		fclose(f);
+		lost = fopen(CG_AUDIT_LOST_FILE, "a");
+		if (lost != NULL)
+		{
+			fprintf(lost, "%lld\n", epoch);
+			if (fflush(lost) != 0 || pg_fsync(fileno(lost)) != 0)
+				ereport(LOG,
+						(errcode_for_file_access(),
+						 errmsg("could not write \"%s\": %m", CG_AUDIT_LOST_FILE)));
+			fclose(lost);
+		}
+		ereport(WARNING,
+				(errmsg("childguard audit records queued when the server last stopped may be lost"),
+				 errdetail("The postmaster that started at %s ended without saving its audit queue (it was killed, or the machine stopped). Records still queued then are neither in childguard.access_log nor in the server log; with childguard.audit_sync on, no statement whose record was lost had returned.",
+						   timestamptz_to_str((TimestampTz) epoch)),
+				 errhint("See childguard.audit_queue_status.")));
+	}
+	f = fopen(CG_AUDIT_LOST_FILE, "r");
+	if (f != NULL)
+	{
+		while (fgets(line, sizeof(line), f) != NULL)
+		{
+			shared->unsaved_exits++;
+			shared->last_unsaved_epoch = (TimestampTz) strtoll(line, NULL, 10);
+		}
+		fclose(f);
+	}
+}
+
+/* At start, in the postmaster: the running marker, holding this epoch. */
+static void
+mark_running(void)
+{
+	FILE	   *f = fopen(CG_AUDIT_RUNNING_FILE, "w");
+
+	if (f == NULL ||
+		fprintf(f, INT64_FORMAT "\n", (int64) shared->epoch) < 0 ||
+		fflush(f) != 0 || pg_fsync(fileno(f)) != 0)
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("could not write \"%s\": %m", CG_AUDIT_RUNNING_FILE)));
+	if (f != NULL)
+		fclose(f);
 }
 
 /* The largest record the queue takes. */
@@ -1221,4 +1304,42 @@ settle_if_waiting(void)
 		return;
 	n = cg_audit_unwritten_databases(dbs);
 	cg_audit_settle_gone(dbs, n);
+}
+
+PG_FUNCTION_INFO_V1(cg_audit_queue_status);
+
+/*
+ * childguard.audit_queue_status(): the queue now, and what happened to
+ * records across restarts and dropped databases (one row).
+ */
+Datum
+cg_audit_queue_status(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[9];
+	bool		nulls[9];
+	int64		queued = 0;
+	int64		bytes;
+
+	require_shmem();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	memset(nulls, 0, sizeof(nulls));
+	LWLockAcquire(shared->lock, LW_SHARED);
+	for (int i = 0; i < CG_AUDIT_MAX_DATABASES; i++)
+		if (shared->dbs[i].dboid != InvalidOid)
+			queued += shared->dbs[i].pending;
+	bytes = (int64) (shared->tail - shared->head);
+	values[0] = TimestampTzGetDatum(shared->epoch);
+	values[1] = Int64GetDatum(queued);
+	values[2] = Int64GetDatum(bytes);
+	values[3] = Int64GetDatum((int64) shared->size);
+	values[4] = Int64GetDatum((int64) shared->restored);
+	values[5] = Int64GetDatum((int64) shared->unrestored);
+	values[6] = Int64GetDatum((int64) shared->settled);
+	values[7] = Int64GetDatum((int64) shared->unsaved_exits);
+	values[8] = TimestampTzGetDatum(shared->last_unsaved_epoch);
+	nulls[8] = shared->unsaved_exits == 0;
+	LWLockRelease(shared->lock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

@@ -22,7 +22,11 @@
  * Each batch (at most childguard.audit_batch_size records) is one
  * transaction, committed with synchronous_commit = on when a backend waits
  * for one of its records (audit_sync), so a record reported done to such a
- * backend is durable; other batches commit asynchronously.  The transaction locks the chain head
+ * backend is durable; other batches commit asynchronously, and their
+ * records stay in the ring (claimed) until the WAL is flushed past their
+ * commit -- by the WAL writer, or by this writer after WRITER_FLUSH_MS --
+ * so that a crash in between finds them still queued, not lost with an
+ * unflushed commit.  The transaction locks the chain head
  * (childguard.access_log_head) FOR UPDATE, assigns ids, computes each
  * hash from the previous one (audit_chain.c), inserts the rows with one
  * prepared statement (the batch as one array parameter of the table's
@@ -70,6 +74,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -97,6 +102,20 @@
 #define PURGE_INTERVAL_MS 60000
 #define PURGE_CHUNK 10000
 #define WRITER_LOCK_TIMEOUT "2s"
+/* an asynchronous batch is flushed by the writer itself after this long */
+#define WRITER_FLUSH_MS 200
+
+/* a batch committed asynchronously, finished once its commit is flushed */
+typedef struct Unflushed
+{
+	XLogRecPtr	lsn;
+	TimestampTz committed_at;
+	int			n;
+	CgAuditQueued *keys;		/* data not kept */
+} Unflushed;
+
+static MemoryContext unflushed_cxt = NULL;
+static List *unflushed = NIL;
 
 /* true only in an audit writer process */
 bool		cg_audit_is_writer = false;
@@ -467,6 +486,68 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 	return ok;
 }
 
+/*
+ * Finish the batches whose commit has reached the disk; with force (or
+ * when the oldest waited WRITER_FLUSH_MS), flush the WAL first.
+ */
+static void
+finish_flushed(bool force)
+{
+	XLogRecPtr	flushed;
+	XLogRecPtr	last = InvalidXLogRecPtr;
+	ListCell   *lc;
+	List	   *left = NIL;
+	MemoryContext old;
+
+	if (unflushed == NIL)
+		return;
+	foreach(lc, unflushed)
+		last = Max(last, ((Unflushed *) lfirst(lc))->lsn);
+	if (force ||
+		TimestampDifferenceExceeds(((Unflushed *) linitial(unflushed))->committed_at,
+								   GetCurrentTimestamp(), WRITER_FLUSH_MS))
+		XLogFlush(last);
+	flushed = GetFlushRecPtr(NULL);
+	old = MemoryContextSwitchTo(unflushed_cxt);
+	foreach(lc, unflushed)
+	{
+		Unflushed  *u = (Unflushed *) lfirst(lc);
+
+		if (u->lsn <= flushed)
+			cg_audit_finish_batch(writer_db, u->keys, u->n, true);
+		else
+			left = lappend(left, u);
+	}
+	MemoryContextSwitchTo(old);
+	unflushed = left;
+	if (unflushed == NIL)
+		MemoryContextReset(unflushed_cxt);
+}
+
+/*
+ * A batch was committed: done now if its commit is on disk (audit_sync
+ * batches commit synchronously), else when it gets there.
+ */
+static void
+finish_written(CgAuditQueued *recs, int n)
+{
+	MemoryContext old = MemoryContextSwitchTo(unflushed_cxt);
+	Unflushed  *u = palloc(sizeof(Unflushed));
+
+	u->lsn = XactLastCommitEnd;
+	u->committed_at = GetCurrentTimestamp();
+	u->n = n;
+	u->keys = palloc(sizeof(CgAuditQueued) * n);
+	for (int i = 0; i < n; i++)
+	{
+		u->keys[i] = recs[i];
+		u->keys[i].data = NULL;
+	}
+	unflushed = lappend(unflushed, u);
+	MemoryContextSwitchTo(old);
+	finish_flushed(false);
+}
+
 /* Give up on records: the server log gets each in full. */
 static void
 give_up(CgAuditQueued *q, int n, const char *error)
@@ -522,7 +603,7 @@ process_batch(CgAuditQueued *recs, int n)
 	}
 	if (written)
 	{
-		cg_audit_finish_batch(writer_db, recs, n, true);
+		finish_written(recs, n);
 		return;
 	}
 	for (int i = 0; i < n; i++)
@@ -540,7 +621,7 @@ process_batch(CgAuditQueued *recs, int n)
 			done = try_write(&recs[i], 1, &error, &sqlerrcode);
 		}
 		if (done)
-			cg_audit_finish_batch(writer_db, &recs[i], 1, true);
+			finish_written(&recs[i], 1);
 		else
 			give_up(&recs[i], 1, error);
 	}
@@ -741,6 +822,8 @@ cg_audit_writer_main(Datum arg)
 
 	batch_cxt = AllocSetContextCreate(TopMemoryContext, "childguard audit batch",
 									  ALLOCSET_DEFAULT_SIZES);
+	unflushed_cxt = AllocSetContextCreate(TopMemoryContext, "childguard audit unflushed",
+										  ALLOCSET_DEFAULT_SIZES);
 	idle_since = GetCurrentTimestamp();
 	for (;;)
 	{
@@ -756,15 +839,18 @@ cg_audit_writer_main(Datum arg)
 			break;
 		serve_others();
 		purge_expired();
+		finish_flushed(false);
 		if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), cg_audit_writer_idle) &&
 			cg_audit_writer_retire(writer_db))
 			proc_exit(0);		/* idle: the next record starts a new writer */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 unflushed != NIL ? WRITER_FLUSH_MS / 4 :
 						 Min(WRITER_NAP_MS, cg_audit_writer_idle), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
 	/* shutting down: what backends queued until now still gets written */
 	drain(batch_cxt);
+	finish_flushed(true);
 	proc_exit(1);
 }

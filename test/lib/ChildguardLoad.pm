@@ -1,0 +1,126 @@
+# ChildguardLoad: audited load for the fault and load tests (issue 9).
+#
+#   use ChildguardLoad qw(setup_children start_load finish_load ...);
+#
+# setup_children($node, $db, $n): the extension, $n children ('1'..'$n')
+# with consent for purpose "regress", and students(id, name) holding a name
+# for each; plus $n_unconsented children without consent (rows hidden:
+# reads of them are denied) when asked.
+# start_load($node, $db, %opt): pgbench in the background with scripts
+# from write_scripts(); finish_load() waits for it and returns the
+# per-script transaction counts as pgbench reported them.
+package ChildguardLoad;
+
+use strict;
+use warnings;
+
+use Carp;
+use Exporter 'import';
+use IPC::Run ();
+use PostgreSQL::Test::Utils;
+
+use lib File::Basename::dirname(__FILE__);
+use ChildguardNode qw(consent_all);
+
+our @EXPORT_OK = qw(setup_children start_load finish_load script_file
+  queue_drained records_where);
+
+# setup_children($node, $db, $consented, $unconsented)
+sub setup_children
+{
+	my ($node, $db, $n, $n_without) = @_;
+	$n_without //= 0;
+	$node->safe_psql($db, qq{
+		CREATE EXTENSION IF NOT EXISTS childguard CASCADE;
+		SELECT childguard.register_child(i::text, '2015-05-01') FROM generate_series(1, $n) i;
+		CREATE TABLE students (id text PRIMARY KEY, name childguard.child_data(name), plain text);
+		SELECT childguard.protect('students', 'id');
+		CREATE TABLE notes (id bigserial, child text NOT NULL, note childguard.child_data(name));
+		SELECT childguard.protect('notes', 'child');
+	});
+	consent_all($node, $db);
+	$node->safe_psql($db, qq{
+		SET childguard.purpose = 'regress';
+		INSERT INTO students SELECT i::text, 'name ' || i, 'plain ' || i FROM generate_series(1, $n) i;
+	});
+	if ($n_without > 0)
+	{
+		# registered, rows present (inserted while consented), consent then withdrawn
+		my $from = $n + 1;
+		my $to = $n + $n_without;
+		$node->safe_psql($db, qq{
+			SELECT childguard.register_child(i::text, '2015-05-01') FROM generate_series($from, $to) i;
+		});
+		consent_all($node, $db);
+		$node->safe_psql($db, qq{
+			SET childguard.purpose = 'regress';
+			INSERT INTO students SELECT i::text, 'name ' || i, 'plain ' || i FROM generate_series($from, $to) i;
+			SELECT childguard.withdraw_consent(i::text, 'regress', 'g-' || i) FROM generate_series($from, $to) i;
+		});
+	}
+	return;
+}
+
+# script_file($name, $text): a pgbench script in a temp dir; returns its path.
+my $script_dir;
+sub script_file
+{
+	my ($name, $text) = @_;
+	$script_dir //= PostgreSQL::Test::Utils::tempdir();
+	my $path = "$script_dir/$name.sql";
+	open my $fh, '>', $path or croak "cannot write $path: $!";
+	print $fh $text;
+	close $fh;
+	return $path;
+}
+
+# start_load($node, $db, scripts => [[path, weight], ...], clients => n,
+#            seconds => s, appname => 'load')
+sub start_load
+{
+	my ($node, $db, %opt) = @_;
+	my $clients = $opt{clients} // 4;
+	my $threads = $clients < 2 ? 1 : 2;
+	my @files = map { ('-f', "$_->[0]\@$_->[1]") } @{ $opt{scripts} };
+	my %load = (out => '', err => '');
+	local $ENV{PGOPTIONS} = '-c childguard.purpose=regress';
+	local $ENV{PGAPPNAME} = $opt{appname} // 'load';
+	$load{handle} = IPC::Run::start(
+		[
+			'pgbench', '-n', '-c', $clients, '-j', $threads,
+			'-T', $opt{seconds} // 60, @files,
+			'-h', $node->host, '-p', $node->port, $db
+		],
+		'>', \$load{out}, '2>', \$load{err});
+	return \%load;
+}
+
+# finish_load($load): wait for pgbench; returns (total processed,
+# [per-script counts in the order given], aborted clients)
+sub finish_load
+{
+	my ($load) = @_;
+	eval { $load->{handle}->finish; };
+	my ($total) = $load->{out} =~ /number of transactions actually processed: (\d+)/;
+	croak "pgbench printed no count:\n$load->{out}\n$load->{err}" unless defined $total;
+	my @per = $load->{out} =~ /^ - (\d+) transactions \(/mg;
+	@per = ($total) unless @per;
+	my $aborted = () = $load->{err} =~ /client \d+ aborted/g;
+	return ($total, \@per, $aborted);
+}
+
+# queue_drained($node): wait until nothing is queued.
+sub queue_drained
+{
+	my ($node) = @_;
+	return $node->poll_query_until('postgres',
+		'SELECT queued_records = 0 FROM childguard.audit_queue_status');
+}
+
+sub records_where
+{
+	my ($node, $db, $where) = @_;
+	return $node->safe_psql($db, "SELECT count(*) FROM childguard.access_log WHERE $where");
+}
+
+1;
