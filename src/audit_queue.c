@@ -29,10 +29,11 @@
  * dropped.
  *
  * Wake-ups: a backend sets the writer's latch only when its database had
- * nothing pending; a writer, once awake, claims batches until none is
- * left (and claims only after finishing the previous batch), so a record
- * queued while it works is picked up without a wake-up, and batches grow
- * with the load.
+ * no READY entry (the writer had taken everything); a writer, once awake,
+ * claims batches until none is left, so a record queued while it works
+ * is picked up without a wake-up, and batches grow with the load.  (Not
+ * "nothing pending": a batch committed asynchronously stays claimed until
+ * its commit is flushed, and the writer may sleep meanwhile.)
  *
  * Completion: after a batch commits, the writer raises, for each record,
  * the done_seq (and on failure failed_seq) of the backend that queued it
@@ -100,6 +101,7 @@
 #include "storage/fd.h"
 #include "storage/shmem.h"
 #include "utils/inval.h"
+#include "utils/tuplestore.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -155,6 +157,7 @@ typedef struct DbSlot
 	bool		registered;		/* a writer has been registered */
 	TimestampTz registered_at;
 	int			pending;		/* READY or CLAIMED entries */
+	int			ready;			/* READY entries: the writer has not taken them */
 	int			sync_pending;	/* of which a backend waits for */
 	uint64		scan_from;		/* entries before this are claimed or done */
 	bool		gone;			/* the database was dropped; records settled */
@@ -471,6 +474,7 @@ restore_queue(void)
 		memcpy((char *) e + ENTRY_HDR, payload, in.payload_len);
 		shared->tail += entry_len;
 		slot->pending++;
+		slot->ready++;
 		if (in.epoch >= shared->epoch)
 			shared->epoch = in.epoch + 1;
 		restored++;
@@ -826,7 +830,8 @@ cg_audit_enqueue(const char *data, Size len, bool sync, bool may_wait, uint64 *s
 				 * The writer drains until nothing is left: wake it only when
 				 * idle, or when a backend will wait for this record.
 				 */
-				if (slot->pending++ == 0 || sync)
+				slot->pending++;
+				if (slot->ready++ == 0 || sync)
 					latch = slot->writer_latch;
 				if (sync)
 					slot->sync_pending++;
@@ -958,7 +963,10 @@ cg_audit_writer_claim_slot(Oid dboid)
 		QueueEntry *e = entry_at(pos, &next);
 
 		if (e != NULL && e->dboid == dboid && e->state == ENTRY_CLAIMED)
+		{
 			e->state = ENTRY_READY;
+			slot->ready++;
+		}
 		pos = next;
 	}
 	LWLockRelease(shared->lock);
@@ -1063,7 +1071,10 @@ cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out)
 		pos = next;
 	}
 	if (slot != NULL)
+	{
 		slot->scan_from = pos;
+		slot->ready = Max(0, slot->ready - n);
+	}
 	LWLockRelease(shared->lock);
 	*out = recs;
 	return n;
@@ -1246,7 +1257,10 @@ settle_database(Oid dboid)
 		QueueEntry *e = entry_at(pos, &next);
 
 		if (e != NULL && e->dboid == dboid && e->state == ENTRY_CLAIMED)
+		{
 			e->state = ENTRY_READY;
+			slot->ready++;
+		}
 		pos = next;
 	}
 	LWLockRelease(shared->lock);
@@ -1342,4 +1356,43 @@ cg_audit_queue_status(PG_FUNCTION_ARGS)
 	nulls[8] = shared->unsaved_exits == 0;
 	LWLockRelease(shared->lock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(cg_audit_queue_databases);
+
+/*
+ * childguard.audit_queue_databases(): per database with records in the
+ * queue or a writer: how many records wait, how many a backend waits for,
+ * the writer's pid (NULL: none running), and whether its records were
+ * settled because the database was dropped.
+ */
+Datum
+cg_audit_queue_databases(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	DbSlot		copy[CG_AUDIT_MAX_DATABASES];
+
+	require_shmem();
+	InitMaterializedSRF(fcinfo, 0);
+	LWLockAcquire(shared->lock, LW_SHARED);
+	memcpy(copy, shared->dbs, sizeof(copy));
+	LWLockRelease(shared->lock);
+	for (int i = 0; i < CG_AUDIT_MAX_DATABASES; i++)
+	{
+		Datum		values[5];
+		bool		nulls[5];
+
+		if (copy[i].dboid == InvalidOid ||
+			(copy[i].pending == 0 && copy[i].writer_pid == 0))
+			continue;
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = ObjectIdGetDatum(copy[i].dboid);
+		values[1] = Int64GetDatum(copy[i].pending);
+		values[2] = Int64GetDatum(copy[i].sync_pending);
+		values[3] = Int32GetDatum(copy[i].writer_pid);
+		nulls[3] = copy[i].writer_pid == 0;
+		values[4] = BoolGetDatum(copy[i].gone);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

@@ -105,7 +105,7 @@ sub finish_load
 	croak "pgbench printed no count:\n$load->{out}\n$load->{err}" unless defined $total;
 	my @per = $load->{out} =~ /^ - (\d+) transactions \(/mg;
 	@per = ($total) unless @per;
-	my $aborted = () = $load->{err} =~ /client \d+ aborted/g;
+	my $aborted = () = $load->{err} =~ /client \d+ (?:script \d+ )?aborted/g;
 	return ($total, \@per, $aborted);
 }
 

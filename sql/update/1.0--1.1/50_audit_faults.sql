@@ -28,3 +28,16 @@ COMMENT ON VIEW childguard.audit_queue_status IS
 
 REVOKE ALL ON FUNCTION childguard.audit_queue_status() FROM PUBLIC;
 REVOKE ALL ON childguard.audit_queue_status FROM PUBLIC;
+
+CREATE FUNCTION childguard.audit_queue_databases(
+	OUT database oid,
+	OUT queued_records bigint,
+	OUT awaited_records bigint,
+	OUT writer_pid integer,
+	OUT dropped boolean)
+	RETURNS SETOF record
+	LANGUAGE C VOLATILE STRICT
+	AS 'MODULE_PATHNAME', 'cg_audit_queue_databases';
+COMMENT ON FUNCTION childguard.audit_queue_databases() IS
+	'Per database with records in the audit queue or a running writer: records queued, records a session waits for (audit_sync), the writer''s process id (NULL: none running), and whether the database was dropped (its records settled to the server log).';
+REVOKE ALL ON FUNCTION childguard.audit_queue_databases() FROM PUBLIC;
