@@ -201,6 +201,41 @@ locked_log_table(LockStmt *lock)
 	return NULL;
 }
 
+/*
+ * A table that would inherit from a log table: its rows would show in the
+ * log (CREATE TABLE ... INHERITS, ALTER TABLE ... INHERIT).
+ */
+static const char *
+inherited_log_table(Node *stmt)
+{
+	ListCell   *lc;
+
+	if (IsA(stmt, CreateStmt))
+	{
+		foreach(lc, ((CreateStmt *) stmt)->inhRelations)
+		{
+			const char *hit = log_table((RangeVar *) lfirst(lc));
+
+			if (hit != NULL)
+				return hit;
+		}
+		return NULL;
+	}
+	foreach(lc, ((AlterTableStmt *) stmt)->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		if (cmd->subtype == AT_AddInherit && cmd->def != NULL && IsA(cmd->def, RangeVar))
+		{
+			const char *hit = log_table((RangeVar *) cmd->def);
+
+			if (hit != NULL)
+				return hit;
+		}
+	}
+	return NULL;
+}
+
 /* VACUUM FULL names a log table. */
 static const char *
 vacuum_full_log_table(VacuumStmt *vac)
@@ -297,6 +332,12 @@ cg_audit_guard_utility(PlannedStmt *pstmt)
 	{
 		case T_AlterTableStmt:
 			hit = log_table(((AlterTableStmt *) stmt)->relation);
+			if (hit == NULL && (hit = inherited_log_table(stmt)) != NULL)
+				what = "inherit from";
+			break;
+		case T_CreateStmt:
+			hit = inherited_log_table(stmt);
+			what = "inherit from";
 			break;
 		case T_RenameStmt:
 			hit = log_table(((RenameStmt *) stmt)->relation);

@@ -23,7 +23,7 @@ use lib File::Basename::dirname(__FILE__);
 use ChildguardNode qw(consent_all);
 
 our @EXPORT_OK = qw(setup_children start_load finish_load script_file
-  queue_drained records_where);
+  queue_drained records_where wait_ready);
 
 # setup_children($node, $db, $consented, $unconsented)
 sub setup_children
@@ -107,6 +107,22 @@ sub finish_load
 	@per = ($total) unless @per;
 	my $aborted = () = $load->{err} =~ /client \d+ (?:script \d+ )?aborted/g;
 	return ($total, \@per, $aborted);
+}
+
+# wait_ready($node): wait until the server accepts connections again after
+# a crash (pg_isready: poll_query_until can die of a broken pipe when psql
+# exits before reading its query during the restart).
+sub wait_ready
+{
+	my ($node) = @_;
+	for (my $i = 0; $i < 10 * $PostgreSQL::Test::Utils::timeout_default; $i++)
+	{
+		return 1
+		  if system('pg_isready', '-q', '-h', $node->host, '-p', $node->port) == 0
+		  && $node->safe_psql('postgres', 'SELECT 1') eq '1';
+		select(undef, undef, undef, 0.1);
+	}
+	croak 'the server did not come back';
 }
 
 # queue_drained($node): wait until nothing is queued.

@@ -19,6 +19,7 @@ use lib "$FindBin::RealBin/../lib";
 use PostgreSQL::Test::Utils;
 use Test::More;
 use ChildguardNode qw(new_node consent_all);
+use ChildguardLoad qw(wait_ready);
 
 my ($node) = new_node(
 	'audit_sync',
@@ -97,7 +98,7 @@ sub restart_after_crash
 {
 	# the postmaster reinitialises after the backend's crash; then a
 	# full restart, as the issue asks
-	$node->poll_query_until('postgres', 'SELECT 1', '1');
+	wait_ready($node);
 	$node->restart;
 }
 
@@ -120,13 +121,13 @@ is($node->safe_psql('postgres', 'SELECT valid FROM childguard.verify_access_log(
 # ---- control: asynchronous mode returns before the record is written ----
 $node->append_conf('postgresql.conf', "childguard.audit_sync = off\n");
 $node->reload;
-my $writer;
-($pid, $waited, $out, $writer) = read_then_kill(0);
+my $stopped;
+($pid, $waited, $out, $stopped) = read_then_kill(0);
 like($out, qr/小明/, 'control: without audit_sync, the read returns while the writer is stopped');
 # the crash of the reader restarts everything; the stopped writer is
 # killed (SIGKILL after SIGQUIT); its queue is saved and queued again
-$node->poll_query_until('postgres', 'SELECT 1', '1');
-kill 'CONT', $writer;
+wait_ready($node);
+kill 'CONT', $stopped;
 $node->stop('immediate');
 $node->start;
 $node->safe_psql('postgres',

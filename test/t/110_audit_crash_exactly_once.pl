@@ -20,7 +20,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use ChildguardNode qw(new_node);
 use ChildguardLoad qw(setup_children start_load finish_load script_file
-  queue_drained records_where);
+  queue_drained records_where wait_ready);
 
 my $CLIENTS = 4;
 my $AFTER = 40;
@@ -79,7 +79,7 @@ sub fault_during_load
 		$node->restart;
 	}
 	my ($processed, undef, $aborted) = finish_load($load);
-	$node->poll_query_until('postgres', 'SELECT 1', '1');
+	wait_ready($node);
 	ok($processed > 0, "$name: the fault ended the load ($processed reads completed)");
 
 	# N reads after recovery
