@@ -23,7 +23,7 @@ use lib File::Basename::dirname(__FILE__);
 use ChildguardNode qw(consent_all);
 
 our @EXPORT_OK = qw(setup_children start_load finish_load script_file
-  queue_drained records_where wait_ready);
+  queue_drained records_where wait_ready mixed_load);
 
 # setup_children($node, $db, $consented, $unconsented)
 sub setup_children
@@ -83,7 +83,9 @@ sub start_load
 	my $threads = $clients < 2 ? 1 : 2;
 	my @files = map { ('-f', "$_->[0]\@$_->[1]") } @{ $opt{scripts} };
 	my %load = (out => '', err => '');
-	local $ENV{PGOPTIONS} = '-c childguard.purpose=regress';
+	# denied values read as NULL (the load runs as a superuser, who sees
+	# every row): a denied read is a record, not an error that ends a client
+	local $ENV{PGOPTIONS} = '-c childguard.purpose=regress -c childguard.denied_read=null';
 	local $ENV{PGAPPNAME} = $opt{appname} // 'load';
 	$load{handle} = IPC::Run::start(
 		[
@@ -137,6 +139,66 @@ sub records_where
 {
 	my ($node, $db, $where) = @_;
 	return $node->safe_psql($db, "SELECT count(*) FROM childguard.access_log WHERE $where");
+}
+
+# mixed_load($node, seconds => s, clients => n): the issue-9 mixed load in
+# database postgres, set up with setup_children($node, 'postgres', 52, 5)
+# (children 1..20 read and written, 21..52 one per client whose consent
+# is withdrawn and given again, 53..57 withdrawn: denied).  Tests that the
+# records equal, exactly, the statements that touched child data as the
+# clients counted them, per outcome; the chain verifies.
+sub mixed_load
+{
+	my ($node, %opt) = @_;
+	my $clients = $opt{clients} // 32;
+	my $app = $opt{appname} // 'mixed';
+	my @scripts = (
+		[ 'read', 4, "\\set id random(1, 20)\nSELECT name FROM students WHERE id = :id::text;\n" ],
+		[ 'denied', 1, "\\set id random(53, 57)\nSELECT name FROM students WHERE id = :id::text;\n" ],
+		[ 'write', 2, "\\set id random(1, 20)\nINSERT INTO notes (child, note) VALUES (:id::text, 'a note');\n" ],
+		[
+			'toggle', 1,
+			"\\set c 21 + (:client_id % 32)\n"
+			  . "SELECT childguard.withdraw_consent(:c::text, 'regress', 'g-' || :c);\n"
+			  . "SELECT name FROM students WHERE id = :c::text;\n"
+			  . "SELECT childguard.record_consent(:c::text, 'regress', 'regress-notice', 'g-' || :c, guardian_informed => 'g-' || :c);\n"
+			  . "SELECT name FROM students WHERE id = :c::text;\n"
+		],
+		[
+			'plain', 2,
+			"\\set id random(1, 57)\nSELECT plain FROM students WHERE id = :id::text;\n"
+			  . "SELECT count(*) FROM pg_class;\nSELECT id FROM students WHERE id = :id::text;\n"
+		]);
+	my @files = map { [ script_file("mixed_$_->[0]", $_->[2]), $_->[1] ] } @scripts;
+	my $load = start_load($node, 'postgres', scripts => \@files,
+		clients => $clients, seconds => $opt{seconds}, appname => $app);
+	my ($total, $per, $aborted) = finish_load($load);
+	Test::More::is($aborted, 0, "mixed load: no client failed ($clients clients, $opt{seconds} s)")
+	  or Test::More::diag($load->{err});
+	my %n;
+	@n{ map { $_->[0] } @scripts } = @$per;
+	Test::More::note(join ', ', map { "$_ $n{$_}" } map { $_->[0] } @scripts);
+	Test::More::cmp_ok($n{$_}, '>', 0, "mixed load: $_ statements ran ($n{$_})")
+	  for map { $_->[0] } @scripts;
+	queue_drained($node);
+	my $where = "application_name = '$app'";
+	Test::More::is(records_where($node, 'postgres', $where),
+		$n{read} + $n{denied} + $n{write} + 2 * $n{toggle},
+		'mixed load: records = statements that touched child data, exactly');
+	Test::More::is(records_where($node, 'postgres', "$where AND outcome = 'allowed'"),
+		$n{read} + $n{write} + $n{toggle},
+		'mixed load: allowed records = reads, writes and reads after consent was given again');
+	Test::More::is(records_where($node, 'postgres', "$where AND outcome = 'denied'"),
+		$n{denied} + $n{toggle},
+		'mixed load: denied records = reads of withdrawn children, each right after its withdrawal');
+	Test::More::is(records_where($node, 'postgres',
+			"$where AND cardinality(children_written) = 1 AND command = 'INSERT'"),
+		$n{write}, 'mixed load: each write is recorded with its child');
+	Test::More::is(records_where($node, 'postgres', "$where AND outcome = 'error'"),
+		0, 'mixed load: no statement failed');
+	Test::More::is($node->safe_psql('postgres', 'SELECT valid FROM childguard.verify_access_log()'),
+		't', 'mixed load: the chain verifies');
+	return \%n;
 }
 
 1;
