@@ -127,6 +127,7 @@ extern int	cg_audit_pending_for(Oid dboid, int *sync);
 extern void cg_audit_serve_carried_over(void);
 extern int	cg_audit_unwritten_databases(Oid *out);
 extern void cg_audit_settle_gone(const Oid *dbs, int n);
+extern void cg_audit_count_given_up(int n);
 
 /* ---- the writer (audit_worker.c) ---- */
 

@@ -179,6 +179,7 @@ typedef struct AuditShared
 	uint64		restored;		/* records carried over at initialisation */
 	uint64		unrestored;		/* saved records that could not be put back */
 	uint64		settled;		/* records of dropped databases, to the server log */
+	uint64		given_up;		/* records a writer could not write: server log */
 	TimestampTz last_settle_check;
 	uint64		unsaved_exits;	/* postmasters that ended without saving */
 	TimestampTz last_unsaved_epoch; /* the epoch of the last of them */
@@ -1330,8 +1331,8 @@ Datum
 cg_audit_queue_status(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
-	Datum		values[9];
-	bool		nulls[9];
+	Datum		values[10];
+	bool		nulls[10];
 	int64		queued = 0;
 	int64		bytes;
 
@@ -1354,6 +1355,7 @@ cg_audit_queue_status(PG_FUNCTION_ARGS)
 	values[7] = Int64GetDatum((int64) shared->unsaved_exits);
 	values[8] = TimestampTzGetDatum(shared->last_unsaved_epoch);
 	nulls[8] = shared->unsaved_exits == 0;
+	values[9] = Int64GetDatum((int64) shared->given_up);
 	LWLockRelease(shared->lock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
@@ -1395,4 +1397,13 @@ cg_audit_queue_databases(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/* A writer wrote n records to the server log instead of the access log. */
+void
+cg_audit_count_given_up(int n)
+{
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	shared->given_up += n;
+	LWLockRelease(shared->lock);
 }

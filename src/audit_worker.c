@@ -47,11 +47,13 @@
  * nowhere else, is what the log's triggers check (audit_guard.c).
  *
  * A batch that fails for a reason that is not its records' (a lock not
- * granted in time, a resource or system error) is retried whole; one that
- * still fails after WRITER_ATTEMPTS goes to the server log.  A batch that
- * fails otherwise is retried record by record; a record that still
- * cannot be written after three attempts goes to the server log in full
- * with the reason, and its backend is told (an error in synchronous mode).
+ * granted in time, resources, the table missing: see batch_level_error)
+ * is retried whole; one that still fails after WRITER_ATTEMPTS goes to the
+ * server log.  A batch that fails because of a record is retried record
+ * by record; a record that still cannot be written after three attempts
+ * goes to the server log in full with the reason, and its backend is told
+ * (an error in synchronous mode).  childguard.audit_queue_status counts
+ * the records written to the server log instead of the access log.
  * Either way the ring moves on: one database's trouble does not hold up
  * the others.
  *
@@ -557,26 +559,26 @@ give_up(CgAuditQueued *q, int n, const char *error)
 	for (int i = 0; i < n; i++)
 		cg_audit_server_log_raw(q[i].data, q[i].len, why);
 	cg_audit_finish_batch(writer_db, q, n, false);
+	cg_audit_count_given_up(n);
 }
 
 /*
- * An error that is not about the records themselves: waiting for a lock,
- * a cancel, resources, the system.  Retrying record by record would only
- * multiply the wait.
+ * Is the error about one of the records (bad data, a constraint, a value
+ * too large, a record that does not decode)?  Then the batch is retried
+ * record by record to write the others.  Any other error -- a lock not
+ * granted in time, a cancel, resources, the log's table missing or
+ * changed, privileges -- is the database's, and retrying record by record
+ * would only multiply the wait while the ring holds the batch.
  */
 static bool
 batch_level_error(int sqlerrcode)
 {
 	int			class = ERRCODE_TO_CATEGORY(sqlerrcode);
 
-	return sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
-		sqlerrcode == ERRCODE_QUERY_CANCELED ||
-		sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
-		sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
-		class == ERRCODE_INSUFFICIENT_RESOURCES ||
-		class == ERRCODE_PROGRAM_LIMIT_EXCEEDED ||
-		class == ERRCODE_SYSTEM_ERROR ||
-		class == ERRCODE_OPERATOR_INTERVENTION;
+	return !(class == ERRCODE_TO_CATEGORY(ERRCODE_DATA_EXCEPTION) ||
+			 class == ERRCODE_TO_CATEGORY(ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION) ||
+			 class == ERRCODE_TO_CATEGORY(ERRCODE_PROGRAM_LIMIT_EXCEEDED) ||
+			 class == ERRCODE_TO_CATEGORY(ERRCODE_INTERNAL_ERROR));
 }
 
 /* Write a claimed batch; on failure retried whole or record by record. */

@@ -118,6 +118,31 @@ is($settled, 5, 'each of the five went to the server log in full');
 is($node->safe_psql('postgres', 'SELECT settled_dropped_databases FROM childguard.audit_queue_status'),
 	'5', 'and audit_queue_status counts them');
 
+# ---- route 3: a database whose log cannot be written any more (the
+# extension dropped while its records wait): the writer retries the batch
+# whole, then writes each record to the server log; other databases go on.
+$node->safe_psql('postgres', 'CREATE DATABASE victim3');
+setup_children($node, 'victim3', 5);
+$node->safe_psql('victim3',
+	q{SET childguard.purpose = 'regress'; SELECT name FROM students; SELECT childguard.audit_wait()});
+my $w3 = $node->safe_psql('postgres',
+	q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'childguard audit writer' AND datname = 'victim3'});
+ok($w3 =~ /^\d+$/, 'victim3 has its writer');
+my $given_up = $node->safe_psql('postgres', 'SELECT written_to_server_log FROM childguard.audit_queue_status');
+kill 'STOP', $w3;
+$node->safe_psql('victim3',
+	qq{SET childguard.purpose = 'regress';\n} . (qq{SELECT name FROM students WHERE id = '3';\n} x 3));
+$node->safe_psql('victim3', 'DROP EXTENSION childguard CASCADE');
+$offset = -s $node->logfile;
+kill 'CONT', $w3;
+reads_continue('log gone');
+ok( $node->poll_query_until('postgres',
+		"SELECT written_to_server_log - $given_up = 3 AND queued_records = 0 FROM childguard.audit_queue_status"),
+	'the three records went to the server log and left the queue; audit_queue_status counts them');
+$log = slurp_file($node->logfile, $offset);
+my $lines = () = $log =~ /This audit record is not in childguard.access_log: the audit writer could not write it \(relation "childguard.access_log" does not exist\)/g;
+is($lines, 3, 'each in full, with the reason');
+
 is($node->safe_psql('postgres', 'SELECT valid FROM childguard.verify_access_log()'),
 	't', 'the chain of the other database verifies');
 $node->stop;

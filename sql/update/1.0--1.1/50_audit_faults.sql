@@ -14,17 +14,18 @@ CREATE FUNCTION childguard.audit_queue_status(
 	OUT not_carried_over bigint,
 	OUT settled_dropped_databases bigint,
 	OUT unsaved_exits bigint,
-	OUT last_unsaved_exit_epoch timestamptz)
+	OUT last_unsaved_exit_epoch timestamptz,
+	OUT written_to_server_log bigint)
 	RETURNS record
 	LANGUAGE C VOLATILE STRICT
 	AS 'MODULE_PATHNAME', 'cg_audit_queue_status';
 COMMENT ON FUNCTION childguard.audit_queue_status() IS
-	'The shared audit queue: its epoch (this initialisation of shared memory), records and bytes queued now, records carried over from before the last crash or shutdown, saved records that could not be queued again, records of dropped databases settled to the server log, and how many postmasters ended without saving their queue (records then possibly lost).';
+	'The shared audit queue: its epoch (this initialisation of shared memory), records and bytes queued now, records carried over from before the last crash or shutdown, saved records that could not be queued again, records of dropped databases settled to the server log, how many postmasters ended without saving their queue (records then possibly lost), and records the writers could not write, written to the server log instead (since this initialisation).';
 
 CREATE VIEW childguard.audit_queue_status AS
 	SELECT * FROM childguard.audit_queue_status();
 COMMENT ON VIEW childguard.audit_queue_status IS
-	'One row: the audit queue now and what happened to queued records across crashes, shutdowns and dropped databases. not_carried_over and unsaved_exits above zero mean records that are not in childguard.access_log (see the server log).';
+	'One row: the audit queue now and what happened to queued records across crashes, shutdowns and dropped databases. not_carried_over, unsaved_exits, settled_dropped_databases and written_to_server_log above zero mean records that are not in childguard.access_log (see the server log).';
 
 REVOKE ALL ON FUNCTION childguard.audit_queue_status() FROM PUBLIC;
 REVOKE ALL ON childguard.audit_queue_status FROM PUBLIC;
