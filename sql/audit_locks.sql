@@ -27,37 +27,39 @@ INSERT INTO pupils VALUES ('l-1', '小明');
 SELECT childguard.audit_wait();
 SELECT count(*) AS records_before FROM childguard.access_log \gset
 
--- LOCK TABLE, every mode, both tables (the superuser here)
-LOCK TABLE childguard.access_log;
+-- LOCK TABLE, every mode, both tables (the superuser here); each in a
+-- transaction block, where LOCK would otherwise hold the lock until COMMIT
+BEGIN; LOCK TABLE childguard.access_log; ROLLBACK;
 \echo :LAST_ERROR_SQLSTATE
-LOCK TABLE childguard.access_log IN ACCESS EXCLUSIVE MODE;
-LOCK TABLE childguard.access_log IN EXCLUSIVE MODE;
-LOCK TABLE childguard.access_log IN SHARE ROW EXCLUSIVE MODE;
-LOCK TABLE childguard.access_log IN SHARE MODE;
-LOCK TABLE childguard.access_log IN SHARE UPDATE EXCLUSIVE MODE;
-LOCK TABLE childguard.access_log IN ROW EXCLUSIVE MODE;
-LOCK TABLE childguard.access_log IN ROW SHARE MODE;
-LOCK TABLE childguard.access_log IN ACCESS SHARE MODE;
-LOCK TABLE ONLY childguard.access_log_head IN ACCESS EXCLUSIVE MODE;
-LOCK childguard.access_log_head NOWAIT;
+BEGIN; LOCK TABLE childguard.access_log IN ACCESS EXCLUSIVE MODE; ROLLBACK;
+BEGIN; LOCK TABLE childguard.access_log IN EXCLUSIVE MODE; ROLLBACK;
+BEGIN; LOCK TABLE childguard.access_log IN SHARE ROW EXCLUSIVE MODE; ROLLBACK;
+BEGIN; LOCK TABLE childguard.access_log IN SHARE MODE; ROLLBACK;
+BEGIN; LOCK TABLE childguard.access_log IN SHARE UPDATE EXCLUSIVE MODE; ROLLBACK;
+BEGIN; LOCK TABLE childguard.access_log IN ROW EXCLUSIVE MODE; ROLLBACK;
+BEGIN; LOCK TABLE childguard.access_log IN ROW SHARE MODE; ROLLBACK;
+BEGIN; LOCK TABLE childguard.access_log IN ACCESS SHARE MODE; ROLLBACK;
+BEGIN; LOCK TABLE ONLY childguard.access_log_head IN ACCESS EXCLUSIVE MODE; ROLLBACK;
+BEGIN; LOCK childguard.access_log_head NOWAIT; ROLLBACK;
 -- one of several tables, search_path instead of the schema
-LOCK TABLE pupils, childguard.access_log_head IN SHARE MODE;
+BEGIN; LOCK TABLE pupils, childguard.access_log_head IN SHARE MODE; ROLLBACK;
 SET search_path = childguard, public;
-LOCK access_log;
+BEGIN; LOCK access_log; ROLLBACK;
 RESET search_path;
 -- through a view (LOCK locks the tables of a view), nested views, a subquery
 CREATE VIEW log_view AS SELECT id FROM childguard.access_log;
 CREATE VIEW log_view2 AS SELECT * FROM log_view;
 CREATE VIEW head_view AS SELECT 1 AS x FROM pupils WHERE EXISTS (SELECT 1 FROM childguard.access_log_head);
-LOCK TABLE log_view;
-LOCK TABLE log_view2 IN SHARE MODE;
-LOCK TABLE head_view;
--- in a function, in a DO block, in a transaction
+BEGIN; LOCK TABLE log_view; ROLLBACK;
+BEGIN; LOCK TABLE log_view2 IN SHARE MODE; ROLLBACK;
+BEGIN; LOCK TABLE head_view; ROLLBACK;
+-- in a function, in a DO block, in a savepoint
 CREATE FUNCTION lock_log() RETURNS void LANGUAGE plpgsql AS
 $$BEGIN LOCK TABLE childguard.access_log IN SHARE MODE; END$$;
 SELECT lock_log();
 DO $$BEGIN EXECUTE 'LOCK TABLE childguard.access_log_head'; END$$;
 BEGIN;
+SAVEPOINT s;
 LOCK TABLE childguard.access_log IN SHARE MODE;
 ROLLBACK;
 
@@ -112,7 +114,7 @@ CREATE ROLE regress_lock_officer;
 SELECT childguard.appoint_officer('regress_lock_officer');
 SET ROLE regress_lock_officer;
 SELECT count(*) >= 0 AS officer_reads FROM childguard.access_log;
-LOCK TABLE childguard.access_log IN ACCESS SHARE MODE;
+BEGIN; LOCK TABLE childguard.access_log IN ACCESS SHARE MODE; ROLLBACK;
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) >= 0 FROM (SELECT id FROM childguard.access_log FOR KEY SHARE) s;
 \echo :LAST_ERROR_SQLSTATE
