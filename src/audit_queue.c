@@ -62,7 +62,9 @@
  * smart shutdown), an on_shmem_exit callback in the postmaster copies the
  * entries not yet DONE to a file (CG_AUDIT_SAVE_FILE), and the next
  * initialisation puts them back in the ring as READY, keeping their keys,
- * so the chain head tells which were already written.  The callback
+ * so the chain head tells which were already written.  The file stays
+ * until every record carried over is done, so a machine failure before
+ * then finds them again at the next start.  The callback
  * checks every entry header before trusting it; what it cannot read is
  * counted and reported, never guessed at.  Only the postmaster being
  * killed itself (SIGKILL), or the machine failing before the file reached
@@ -120,8 +122,12 @@
 #define CG_AUDIT_SAVE_FILE "pg_stat/childguard_audit_queue.saved"
 #define CG_AUDIT_SAVE_MAGIC 0x43474151	/* "CGAQ" */
 #define CG_AUDIT_SAVE_VERSION 1
-/* present while a postmaster runs; found at start: the last one never saved */
-#define CG_AUDIT_RUNNING_FILE "pg_stat/childguard_audit_queue.running"
+/*
+ * present while a postmaster runs; found at start: the last one never
+ * saved.  In pg_stat_tmp, which base backups leave out (a standby must not
+ * take its primary's marker for its own).
+ */
+#define CG_AUDIT_RUNNING_FILE "pg_stat_tmp/childguard_audit_queue.running"
 /* one line per such exit: the epoch whose queued records were not saved */
 #define CG_AUDIT_LOST_FILE "pg_stat/childguard_audit_queue.unsaved"
 /* how often a process looks for databases that disappeared */
@@ -177,6 +183,7 @@ typedef struct AuditShared
 	TimestampTz epoch;			/* of this initialisation of shared memory */
 	uint64		next_seq;
 	uint64		restored;		/* records carried over at initialisation */
+	uint64		restored_left;	/* of which not yet done: the saved file stays */
 	uint64		unrestored;		/* saved records that could not be put back */
 	uint64		settled;		/* records of dropped databases, to the server log */
 	uint64		given_up;		/* records a writer could not write: server log */
@@ -497,8 +504,10 @@ restore_queue(void)
 				 errdetail("They are kept in \"%s\" and are not in childguard.access_log.", kept),
 				 errhint("Raise childguard.audit_queue_size and restart; see childguard.audit_queue_status.")));
 	}
-	else
+	else if (restored == 0)
 		unlink(CG_AUDIT_SAVE_FILE);
+	/* else the file stays until they are written (finish_batch) */
+	shared->restored_left = unrestored > 0 ? 0 : restored;
 	if (restored > 0)
 		ereport(LOG,
 				(errmsg("childguard queued again %llu audit records saved when the server last left shared memory",
@@ -1092,6 +1101,7 @@ cg_audit_finish_batch(Oid dboid, CgAuditQueued *recs, int n, bool written)
 	uint64		pos;
 	int			i = 0;
 	bool		moved;
+	bool		drop_saved = false;
 
 	if (n == 0)
 		return;
@@ -1113,6 +1123,9 @@ cg_audit_finish_batch(Oid dboid, CgAuditQueued *recs, int n, bool written)
 	{
 		ProcSlot   *p;
 
+		if (recs[i].procno < 0 && shared->restored_left > 0 &&
+			--shared->restored_left == 0)
+			drop_saved = true;
 		if (recs[i].procno < 0 || recs[i].procno >= shared->nprocs)
 			continue;
 		p = &procs[recs[i].procno];
@@ -1131,6 +1144,9 @@ cg_audit_finish_batch(Oid dboid, CgAuditQueued *recs, int n, bool written)
 	}
 	moved = advance_head();
 	LWLockRelease(shared->lock);
+	/* every record carried over is done: the saved copy is not needed */
+	if (drop_saved)
+		(void) unlink(CG_AUDIT_SAVE_FILE);
 	ConditionVariableBroadcast(&shared->done_cv);
 	if (moved)
 		ConditionVariableBroadcast(&shared->space_cv);
