@@ -128,6 +128,7 @@ extern void cg_audit_serve_carried_over(void);
 extern int	cg_audit_unwritten_databases(Oid *out);
 extern void cg_audit_settle_gone(const Oid *dbs, int n);
 extern void cg_audit_count_given_up(int n);
+extern TimestampTz cg_audit_current_epoch(void);
 
 /* ---- the writer (audit_worker.c) ---- */
 

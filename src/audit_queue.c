@@ -1415,6 +1415,14 @@ cg_audit_queue_databases(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* The epoch of this initialisation of shared memory. */
+TimestampTz
+cg_audit_current_epoch(void)
+{
+	require_shmem();
+	return shared->epoch;
+}
+
 /* A writer wrote n records to the server log instead of the access log. */
 void
 cg_audit_count_given_up(int n)

@@ -427,6 +427,7 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 	{
 		ChainHead	h;
 		TimestampTz now = GetCurrentTimestamp();
+		TimestampTz current_epoch = cg_audit_current_epoch();
 		Oid			rowtype;
 		SPIPlanPtr	plan;
 		TupleDesc	rowdesc;
@@ -445,10 +446,14 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 			/*
 			 * Already written (by a predecessor that died before marking it
 			 * done, or before a crash-restart carried it over): its key is
-			 * not past the head's.
+			 * not past the head's.  A record of this generation is compared
+			 * within the generation only: if the clock went back across a
+			 * restart, an older head epoch must not hide new records.
 			 */
-			if (recs[i].epoch < h.epoch ||
-				(recs[i].epoch == h.epoch && (int64) recs[i].seq <= h.last_seq))
+			if (recs[i].epoch == current_epoch ?
+				(recs[i].epoch == h.epoch && (int64) recs[i].seq <= h.last_seq) :
+				(recs[i].epoch < h.epoch ||
+				 (recs[i].epoch == h.epoch && (int64) recs[i].seq <= h.last_seq)))
 				continue;
 			rows[nrows++] = record_row(&recs[i], &h, now, rowdesc);
 		}
