@@ -63,6 +63,7 @@ sub setup_children
 
 # script_file($name, $text): a pgbench script in a temp dir; returns its path.
 my $script_dir;
+my $load_no = 0;
 sub script_file
 {
 	my ($name, $text) = @_;
@@ -82,7 +83,11 @@ sub start_load
 	my $clients = $opt{clients} // 4;
 	my $threads = $clients < 2 ? 1 : 2;
 	my @files = map { ('-f', "$_->[0]\@$_->[1]") } @{ $opt{scripts} };
-	my %load = (out => '', err => '');
+	my %load = (out => '', err => '', nscripts => scalar @{ $opt{scripts} });
+	# per-transaction logs: pgbench's per-script summary can miss a few
+	# transactions of a -T run; its log has every completed one
+	$script_dir //= PostgreSQL::Test::Utils::tempdir();
+	$load{log_prefix} = "$script_dir/txlog" . ++$load_no;
 	# denied values read as NULL (the load runs as a superuser, who sees
 	# every row): a denied read is a record, not an error that ends a client
 	local $ENV{PGOPTIONS} = '-c childguard.purpose=regress -c childguard.denied_read=null';
@@ -91,6 +96,7 @@ sub start_load
 		[
 			'pgbench', '-n', '-c', $clients, '-j', $threads,
 			'-T', $opt{seconds} // 60, @files,
+			'-l', "--log-prefix=$load{log_prefix}",
 			'-h', $node->host, '-p', $node->port, $db
 		],
 		'>', \$load{out}, '2>', \$load{err});
@@ -98,15 +104,32 @@ sub start_load
 }
 
 # finish_load($load): wait for pgbench; returns (total processed,
-# [per-script counts in the order given], aborted clients)
+# [per-script counts in the order given, from the per-transaction logs],
+# aborted clients)
 sub finish_load
 {
 	my ($load) = @_;
 	eval { $load->{handle}->finish; };
 	my ($total) = $load->{out} =~ /number of transactions actually processed: (\d+)/;
 	croak "pgbench printed no count:\n$load->{out}\n$load->{err}" unless defined $total;
-	my @per = $load->{out} =~ /^ - (\d+) transactions \(/mg;
-	@per = ($total) unless @per;
+	# completed transactions per script, from the per-transaction logs
+	# (client_id transaction_no time script_no ...)
+	my @per = (0) x $load->{nscripts};
+	my $logged = 0;
+	for my $f (glob("$load->{log_prefix}.*"))
+	{
+		open my $fh, '<', $f or croak "cannot read $f: $!";
+		while (my $line = <$fh>)
+		{
+			my @c = split ' ', $line;
+			next unless @c >= 4 && $c[3] =~ /^\d+$/;
+			$per[ $c[3] ]++;
+			$logged++;
+		}
+		close $fh;
+	}
+	Test::More::note("pgbench reported $total transactions, its logs hold $logged")
+	  if $logged != $total;
 	my $aborted = () = $load->{err} =~ /client \d+ (?:script \d+ )?aborted/g;
 	return ($total, \@per, $aborted);
 }
@@ -196,6 +219,12 @@ sub mixed_load
 		$n{write}, 'mixed load: each write is recorded with its child');
 	Test::More::is(records_where($node, 'postgres', "$where AND outcome = 'error'"),
 		0, 'mixed load: no statement failed');
+	# a statement is its session and start time: none recorded twice
+	Test::More::is(
+		$node->safe_psql('postgres',
+			"SELECT count(*) FROM (SELECT 1 FROM childguard.access_log WHERE $where "
+			  . "GROUP BY session_id, statement_at HAVING count(*) > 1) d"),
+		'0', 'mixed load: no statement recorded twice');
 	Test::More::is($node->safe_psql('postgres', 'SELECT valid FROM childguard.verify_access_log()'),
 		't', 'mixed load: the chain verifies');
 	return \%n;
