@@ -392,10 +392,15 @@ save_queue(int code, Datum arg)
 		if (fclose(f) != 0)
 			ok = false;
 	}
-	/* an earlier file not yet read back is replaced only by a complete one */
-	if (ok && rename(tmp, CG_AUDIT_SAVE_FILE) != 0)
+	/*
+	 * An earlier file not yet read back is replaced only by a complete one;
+	 * durably (the directory too).  The running marker goes only if
+	 * nothing is missing: an unreadable entry leaves it, so the next start
+	 * reports that records may be lost.
+	 */
+	if (ok && durable_rename(tmp, CG_AUDIT_SAVE_FILE, LOG) != 0)
 		ok = false;
-	if (ok)
+	if (ok && unreadable == 0)
 		unlink(CG_AUDIT_RUNNING_FILE);
 	if (ok)
 		ereport(LOG,
@@ -428,6 +433,7 @@ restore_queue(void)
 	uint64		restored = 0;
 	uint64		unrestored = 0;
 	char	   *payload = NULL;
+	bool		full = false;
 
 	f = fopen(CG_AUDIT_SAVE_FILE, PG_BINARY_R);
 	if (f == NULL)
@@ -438,7 +444,9 @@ restore_queue(void)
 		char		kept[MAXPGPATH];
 
 		fclose(f);
-		snprintf(kept, sizeof(kept), "%s.unreadable", CG_AUDIT_SAVE_FILE);
+		/* named after this epoch: an earlier one is never overwritten */
+		snprintf(kept, sizeof(kept), "%s.unreadable." INT64_FORMAT, CG_AUDIT_SAVE_FILE,
+				 (int64) shared->epoch);
 		(void) rename(CG_AUDIT_SAVE_FILE, kept);
 		ereport(LOG,
 				(errmsg("childguard cannot read the saved audit queue \"%s\"", CG_AUDIT_SAVE_FILE),
@@ -457,15 +465,28 @@ restore_queue(void)
 		if (fread(&in, sizeof(QueueEntry), 1, f) != 1)
 			break;
 		entry_len = ENTRY_HDR + MAXALIGN(in.payload_len);
-		if (in.payload_len > cg_audit_max_record() ||
+		if (in.payload_len > MaxAllocSize - 1 ||
+			(in.payload_len > cg_audit_max_record() &&
+			 (payload = repalloc(payload, in.payload_len)) == NULL) ||
 			fread(payload, 1, in.payload_len, f) != in.payload_len)
 		{
 			unrestored++;
 			break;
 		}
-		slot = db_slot(in.dboid, true);
+		/*
+		 * No room (a smaller queue than before, or too many databases):
+		 * this record and all that follow go to the server log in full.
+		 * Not kept for later: queued after newer records were written,
+		 * they would be taken for written.
+		 */
+		slot = full ? NULL : db_slot(in.dboid, true);
 		if (slot == NULL || shared->tail + entry_len > shared->size)
 		{
+			full = true;
+			cg_audit_server_log_raw(payload, in.payload_len,
+									in.state == ENTRY_CLAIMED ?
+									"the audit queue at start had no room to queue it again (a writer had taken it before the stop: it may also be in childguard.access_log)" :
+									"the audit queue at start had no room to queue it again");
 			unrestored++;
 			continue;
 		}
@@ -496,13 +517,14 @@ restore_queue(void)
 	{
 		char		kept[MAXPGPATH];
 
-		snprintf(kept, sizeof(kept), "%s.unrestored", CG_AUDIT_SAVE_FILE);
+		snprintf(kept, sizeof(kept), "%s.unrestored." INT64_FORMAT, CG_AUDIT_SAVE_FILE,
+				 (int64) shared->epoch);
 		(void) rename(CG_AUDIT_SAVE_FILE, kept);
 		ereport(LOG,
 				(errmsg("childguard could not queue %llu saved audit records again (the queue is smaller than they need)",
 						(unsigned long long) unrestored),
-				 errdetail("They are kept in \"%s\" and are not in childguard.access_log.", kept),
-				 errhint("Raise childguard.audit_queue_size and restart; see childguard.audit_queue_status.")));
+				 errdetail("They are in the server log in full (AUDIT: CHILD lines above), not in childguard.access_log. The saved file is kept as \"%s\" for reference; do not put it back.", kept),
+				 errhint("See childguard.audit_queue_status (not_carried_over).")));
 	}
 	else if (restored == 0)
 		unlink(CG_AUDIT_SAVE_FILE);
@@ -767,6 +789,8 @@ cg_audit_admit(void)
 			waited = true;
 			ensure_writer();
 		}
+		if (shared->unserved)
+			cg_audit_serve_carried_over();
 		settle_if_waiting();
 		left = remaining_ms(start);
 		if (left == 0)

@@ -117,6 +117,41 @@ like(slurp_file($node->logfile),
 	qr/childguard queued again \d+ audit records saved/,
 	'the server log says when queued records were carried over a fault');
 
+# Saved records that do not fit a smaller queue at the next start go to
+# the server log in full and are counted; the rest is written: each of the
+# records is in exactly one of the two.
+my $w = $node->safe_psql('postgres',
+	q{SET childguard.purpose = 'regress'; SELECT name FROM students WHERE id = '1';
+	  SELECT childguard.audit_wait();
+	  SELECT pid FROM pg_stat_activity WHERE backend_type = 'childguard audit writer'});
+$w = (split /\n/, $w)[-1];
+kill 'STOP', $w;
+my $N = 1500;
+$node->safe_psql('postgres',
+	"SET application_name = 'overflow'; SET childguard.purpose = 'regress';\n"
+	  . ("SELECT name FROM students WHERE id = '4';\n" x $N));
+# the stopped writer is killed after SIGQUIT; the postmaster saves the queue
+$node->stop('immediate');
+$node->append_conf('postgresql.conf', "childguard.audit_queue_size = '256kB'\n");
+my $offset = -s $node->logfile;
+$node->start;
+my ($carried, $not) = split /\|/, $node->safe_psql('postgres',
+	'SELECT carried_over, not_carried_over FROM childguard.audit_queue_status');
+ok($carried > 0 && $not > 0 && $carried + $not == $N,
+	"a smaller queue takes part of the saved records ($carried) and counts the rest ($not)");
+my $logged = () = slurp_file($node->logfile, $offset) =~
+  /This audit record is not in childguard.access_log: the audit queue at start had no room to queue it again/g;
+is($logged, $not, 'the rest is in the server log in full, each once');
+$node->safe_psql('postgres',
+	q{SET childguard.purpose = 'regress'; SELECT name FROM students WHERE id = '1'; SELECT childguard.audit_wait()});
+queue_drained($node);
+is(records_where($node, 'postgres', "application_name = 'overflow'"), $carried,
+	'the part queued again is written, once');
+is($node->safe_psql('postgres', 'SELECT valid FROM childguard.verify_access_log()'),
+	't', 'the chain verifies');
+$node->append_conf('postgresql.conf', "childguard.audit_queue_size = '8MB'\n");
+$node->restart;
+
 # A postmaster killed outright cannot save its queue: the next start says
 # so (server log and audit_queue_status), never silently.
 $node->append_conf('postgresql.conf', "childguard.audit_sync = off\n");
