@@ -6,9 +6,11 @@
 # full to the server log, then taken out of the shared ring -- and reads in
 # another database go on without ZC200, with a small queue that the
 # stranded record would otherwise jam within a few hundred reads.  The
-# writer for the dropped database stops retrying.  Two routes: a read in
-# progress (its record queued at session exit), and records carried over a
-# crash for a database that is dropped before its writer is back.
+# writer for the dropped database stops retrying.  Routes: a read in
+# progress (its record queued at session exit); records carried over a
+# crash for a database that is dropped before its writer is back; a
+# database whose log is gone (extension dropped); a database closed to
+# connections (its writer connects anyway).
 use strict;
 use warnings;
 use FindBin;
@@ -17,13 +19,14 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use ChildguardNode qw(new_node);
 use ChildguardLoad qw(setup_children start_load finish_load script_file
-  records_where);
+  records_where wait_ready);
 
 my ($node) = new_node(
 	'audit_dropdb',
 	extra_conf => "childguard.audit_queue_size = '256kB'\n"
 	  . "childguard.audit_wait_timeout = '3s'\n"
 	  . "childguard.audit_writer_restart = 1\n"
+	  . "restart_after_crash = on\n"
 	  . "childguard.audit_writer_idle_timeout = '300ms'\n",
 	start => 1);
 setup_children($node, 'postgres', 20);
@@ -142,6 +145,30 @@ ok( $node->poll_query_until('postgres',
 $log = slurp_file($node->logfile, $offset);
 my $lines = () = $log =~ /This audit record is not in childguard.access_log: the audit writer could not write it \(relation "childguard.access_log" does not exist\)/g;
 is($lines, 3, 'each in full, with the reason');
+
+# ---- route 4: a database closed to connections (ALLOW_CONNECTIONS false)
+# while its records wait: its writer still connects and writes them.
+$node->safe_psql('postgres', 'CREATE DATABASE closed');
+setup_children($node, 'closed', 5);
+$node->safe_psql('closed',
+	q{SET childguard.purpose = 'regress'; SELECT name FROM students; SELECT childguard.audit_wait()});
+my $w4 = $node->safe_psql('postgres',
+	q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'childguard audit writer' AND datname = 'closed'});
+ok($w4 =~ /^\d+$/, 'the database "closed" has its writer');
+kill 'STOP', $w4;
+$node->safe_psql('closed',
+	qq{SET application_name = 'closed-reads'; SET childguard.purpose = 'regress';\n}
+	  . (qq{SELECT name FROM students WHERE id = '2';\n} x 3));
+$node->safe_psql('postgres', 'ALTER DATABASE closed ALLOW_CONNECTIONS false');
+# the writer dies (a crash-restart: the three records are carried over)
+kill 'KILL', $w4;
+wait_ready($node);
+reads_continue('closed to connections');
+$node->poll_query_until('postgres',
+	'SELECT queued_records = 0 FROM childguard.audit_queue_status');
+$node->safe_psql('postgres', 'ALTER DATABASE closed ALLOW_CONNECTIONS true');
+is(records_where($node, 'closed', "application_name = 'closed-reads'"), '3',
+	'its writer connected anyway and wrote the three records');
 
 is($node->safe_psql('postgres', 'SELECT valid FROM childguard.verify_access_log()'),
 	't', 'the chain of the other database verifies');
