@@ -72,8 +72,9 @@
  * record was not durable had returned.
  *
  * A database that disappears (DROP DATABASE while records for it are
- * queued): any process with a transaction (writers of other databases,
- * backends waiting for room) checks the databases that have records but
+ * queued): writers of other databases between batches, and backends
+ * waiting for room before a statement reads child data, check the
+ * databases that have records but
  * no live writer against pg_database, and settles the records of one that
  * is gone: each goes to the server log in full, then leaves the ring
  * (cg_audit_settle_gone_databases).  A writer whose database has nothing
@@ -884,7 +885,7 @@ cg_audit_enqueue(const char *data, Size len, bool sync, bool may_wait, uint64 *s
 			cg_audit_serve_carried_over();
 		if (queued || !may_wait || cg_audit_queue_full == CG_AUDIT_FULL_ERROR)
 			break;
-		settle_if_waiting();
+		/* (no settling here: this may run while a portal is released) */
 		if (!waited)
 		{
 			start = GetCurrentTimestamp();
