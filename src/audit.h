@@ -120,7 +120,7 @@ typedef struct CgAuditQueued
 
 extern bool cg_audit_writer_claim_slot(Oid dboid);
 extern void cg_audit_writer_release_slot(Oid dboid);
-extern bool cg_audit_writer_retire(Oid dboid);
+extern bool cg_audit_writer_retire(Oid dboid, bool idle);
 extern int	cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out);
 extern void cg_audit_finish_batch(Oid dboid, CgAuditQueued *recs, int n, bool written);
 extern int	cg_audit_pending_for(Oid dboid, int *sync);

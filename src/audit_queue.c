@@ -168,6 +168,7 @@ typedef struct DbSlot
 	int			sync_pending;	/* of which a backend waits for */
 	uint64		scan_from;		/* entries before this are claimed or done */
 	bool		gone;			/* the database was dropped; records settled */
+	bool		starved;		/* no worker slot was free for its writer */
 } DbSlot;
 
 typedef struct ProcSlot
@@ -704,6 +705,11 @@ writer_needed(DbSlot *slot)
 static void
 start_writer(Oid dboid)
 {
+	static TimestampTz last_warned = 0;
+	Latch	   *idle[CG_AUDIT_MAX_DATABASES];
+	int			nidle = 0;
+	TimestampTz now;
+
 	if (cg_audit_start_writer(dboid))
 		return;
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
@@ -711,9 +717,23 @@ start_writer(Oid dboid)
 		DbSlot	   *slot = db_slot(dboid, false);
 
 		if (slot != NULL && slot->writer_pid == 0)
+		{
 			slot->registered = false;
+			slot->starved = true;	/* idle writers of other databases make way */
+		}
+		/* wake the idle writers, so that one of them leaves now */
+		for (int i = 0; i < CG_AUDIT_MAX_DATABASES && nidle < CG_AUDIT_MAX_DATABASES; i++)
+			if (shared->dbs[i].writer_latch != NULL && shared->dbs[i].pending == 0)
+				idle[nidle++] = shared->dbs[i].writer_latch;
 	}
 	LWLockRelease(shared->lock);
+	for (int i = 0; i < nidle; i++)
+		SetLatch(idle[i]);
+	/* retried each second while waiting: say it once in a while */
+	now = GetCurrentTimestamp();
+	if (!TimestampDifferenceExceeds(last_warned, now, 10000))
+		return;
+	last_warned = now;
 	ereport(WARNING,
 			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 			 errmsg("could not start the childguard audit writer for this database"),
@@ -788,8 +808,9 @@ cg_audit_admit(void)
 		{
 			start = GetCurrentTimestamp();
 			waited = true;
-			ensure_writer();
 		}
+		/* each second: a worker slot may have been freed meanwhile */
+		ensure_writer();
 		if (shared->unserved)
 			cg_audit_serve_carried_over();
 		settle_if_waiting();
@@ -937,8 +958,8 @@ cg_audit_wait_durable(uint64 seq)
 					 errdetail("The record is still queued; the audit writer did not commit it within childguard.audit_wait_timeout."),
 					 errhint("Check that the childguard audit writer runs (pg_stat_activity, the server log).")));
 		}
-		if (!slept)
-			ensure_writer();
+		/* each second: a worker slot may have been freed meanwhile */
+		ensure_writer();
 		slept = true;
 		ConditionVariableTimedSleep(&shared->done_cv, left < 0 ? 1000 : Min(left, 1000),
 									PG_WAIT_EXTENSION);
@@ -990,6 +1011,7 @@ cg_audit_writer_claim_slot(Oid dboid)
 	slot->writer_pid = MyProcPid;
 	slot->writer_latch = MyLatch;
 	slot->scan_from = 0;
+	slot->starved = false;
 	slot->registered = true;
 	slot->registered_at = GetCurrentTimestamp();
 	for (pos = shared->head; pos < shared->tail;)
@@ -1027,18 +1049,30 @@ cg_audit_writer_release_slot(Oid dboid)
 }
 
 /*
- * The writer of dboid leaves if nothing is queued for its database: the
- * next record registers a new one.  True if it may exit.
+ * The writer of dboid leaves if nothing is queued for its database and it
+ * has been idle for childguard.audit_writer_idle_timeout (idle), or another
+ * database is waiting for a worker slot: the next record registers a new
+ * one.  True if it may exit.
  */
 bool
-cg_audit_writer_retire(Oid dboid)
+cg_audit_writer_retire(Oid dboid, bool idle)
 {
 	DbSlot	   *slot;
 	bool		retire = false;
+	bool		others_starve = false;
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	/*
+	 * Another database has records and could not get a worker slot for its
+	 * writer: an idle writer leaves at once to make way.
+	 */
+	for (int i = 0; !idle && i < CG_AUDIT_MAX_DATABASES; i++)
+		if (shared->dbs[i].dboid != dboid && shared->dbs[i].starved &&
+			shared->dbs[i].pending > 0)
+			others_starve = true;
 	slot = db_slot(dboid, false);
-	if (slot != NULL && slot->writer_pid == MyProcPid && slot->pending == 0)
+	if (slot != NULL && slot->writer_pid == MyProcPid && slot->pending == 0 &&
+		(idle || others_starve))
 	{
 		slot->writer_pid = 0;
 		slot->writer_latch = NULL;

@@ -847,9 +847,10 @@ cg_audit_writer_main(Datum arg)
 		serve_others();
 		purge_expired();
 		finish_flushed(false);
-		if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), cg_audit_writer_idle) &&
-			cg_audit_writer_retire(writer_db))
-			proc_exit(0);		/* idle: the next record starts a new writer */
+		if (cg_audit_writer_retire(writer_db,
+								   TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(),
+															  cg_audit_writer_idle)))
+			proc_exit(0);		/* idle, or making way: the next record starts a new writer */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 unflushed != NIL ? WRITER_FLUSH_MS / 4 :
 						 Min(WRITER_NAP_MS, cg_audit_writer_idle), PG_WAIT_EXTENSION);
