@@ -1,0 +1,245 @@
+-- Code planted on a table holding child data (issue 8, item 2).  The table
+-- owner holds no grant; a reader does.  Every object below would run the
+-- owner's code inside the reader's statements, with the reader's right to
+-- see child data, and copy plaintext into the owner's table "loot".  The
+-- DDL guard refuses each one (ZC020), for the owner and a superuser alike;
+-- at the end the reader reads and writes, and "loot" must still be empty.
+-- a database of its own, so identities do not depend on other tests
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS regress_planted;
+CREATE DATABASE regress_planted;
+\c regress_planted
+SET client_min_messages = warning;
+CREATE EXTENSION childguard CASCADE;
+CREATE ROLE regress_pc_dpo;
+CREATE ROLE regress_pc_owner;     -- owns the table, holds no grant
+CREATE ROLE regress_pc_reader;    -- holds a grant for "homework"
+RESET client_min_messages;
+\set VERBOSITY terse
+SELECT childguard.appoint_officer('regress_pc_dpo');
+SELECT childguard.enroll_application('regress_pc_owner');
+SELECT childguard.enroll_application('regress_pc_reader');
+GRANT CREATE ON SCHEMA public TO regress_pc_owner;
+SET ROLE regress_pc_dpo;
+SELECT childguard.define_purpose('homework', '{name,school}', '1 year') > 0 AS ok;
+SELECT childguard.publish_notice('n', '{homework}', 'a', 'b', 'c', 'd', 'e', 'f', 'g') AS v;
+RESET ROLE;
+SET ROLE regress_pc_owner;
+SELECT childguard.register_child('k-1', '2016-01-01') > 0 AS ok;
+SELECT childguard.register_guardian('gk-1', 'k-1');
+SELECT childguard.record_consent('k-1', 'homework', 'n', 'gk-1') > 0 AS ok;
+SET ROLE regress_pc_reader;
+SELECT childguard.request_access('regress_pc_reader', '{homework}', now() + interval '1 day') AS g \gset
+SET ROLE regress_pc_dpo;
+SELECT childguard.approve_access(:g);
+
+-- the owner's table, protected, and the owner's tools
+SET ROLE regress_pc_owner;
+CREATE TABLE kids (id text PRIMARY KEY, name childguard.child_data,
+                   school childguard.child_data, grade int, note text);
+SELECT childguard.protect('kids', 'id', '{"name": "name", "school": "school"}');
+GRANT SELECT, INSERT, UPDATE ON kids TO regress_pc_reader;
+CREATE TABLE loot (v text);
+GRANT INSERT, SELECT ON loot TO PUBLIC;
+CREATE FUNCTION leak(v text) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN INSERT INTO public.loot VALUES (v); RETURN true; END $$;
+CREATE FUNCTION leak_row(k kids) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN INSERT INTO public.loot VALUES (k.name::text); RETURN true; END $$;
+CREATE FUNCTION leak_trg() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN INSERT INTO public.loot VALUES (NEW.name::text); RETURN NEW; END $$;
+CREATE FUNCTION leak_stmt() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN INSERT INTO public.loot SELECT name::text FROM public.kids; RETURN NULL; END $$;
+CREATE FUNCTION leak_new_table() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN INSERT INTO public.loot SELECT name::text FROM new_rows; RETURN NULL; END $$;
+-- claims to be immutable, so PostgreSQL lets it into indexes and generated columns
+CREATE FUNCTION imm_leak(v childguard.child_data) RETURNS text IMMUTABLE LANGUAGE plpgsql AS
+  $$ BEGIN INSERT INTO public.loot VALUES (v::text); RETURN v::text; END $$;
+
+-- the refusal in full once
+\set VERBOSITY default
+CREATE TRIGGER a_leak BEFORE INSERT OR UPDATE ON kids FOR EACH ROW EXECUTE FUNCTION leak_trg();
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY terse
+
+-- triggers: every kind, timing and route
+CREATE TRIGGER b_leak AFTER UPDATE ON kids FOR EACH ROW EXECUTE FUNCTION leak_trg();
+CREATE TRIGGER zz_childguard_seam BEFORE INSERT ON kids FOR EACH ROW EXECUTE FUNCTION leak_trg();
+CREATE OR REPLACE TRIGGER zz_childguard_seal BEFORE INSERT OR UPDATE ON kids
+  FOR EACH ROW EXECUTE FUNCTION leak_trg();
+CREATE TRIGGER c_leak AFTER INSERT ON kids REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION leak_new_table();
+CREATE TRIGGER d_leak AFTER INSERT ON kids FOR EACH STATEMENT EXECUTE FUNCTION leak_stmt();
+CREATE CONSTRAINT TRIGGER e_leak AFTER INSERT ON kids DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW EXECUTE FUNCTION leak_trg();
+CREATE TRIGGER f_builtin BEFORE UPDATE ON kids FOR EACH ROW
+  EXECUTE FUNCTION suppress_redundant_updates_trigger();
+-- childguard's own function, with the owner's WHEN clause
+CREATE TRIGGER g_seal BEFORE INSERT OR UPDATE ON kids FOR EACH ROW
+  WHEN (leak(NEW.name::text)) EXECUTE FUNCTION childguard.seal_row('id');
+-- inside a function (SPI) and a DO block
+DO $$ BEGIN EXECUTE 'CREATE TRIGGER h_leak BEFORE INSERT ON kids FOR EACH ROW EXECUTE FUNCTION leak_trg()'; END $$;
+SELECT count(*) AS foreign_triggers FROM pg_trigger
+ WHERE tgrelid = 'kids'::regclass AND tgname <> 'zz_childguard_seal' AND NOT tgisinternal;
+
+-- rules
+CREATE RULE r_leak AS ON INSERT TO kids DO ALSO INSERT INTO loot VALUES (NEW.name::text);
+CREATE OR REPLACE RULE r_leak AS ON UPDATE TO kids DO ALSO INSERT INTO loot VALUES (OLD.name::text);
+CREATE RULE r_nothing AS ON DELETE TO kids DO INSTEAD NOTHING;
+-- an empty protected table turned into a view by an ON SELECT rule
+CREATE TABLE empty_kids (id text, name childguard.child_data);
+SELECT childguard.protect('empty_kids', 'id', '{"name": "name"}');
+CREATE RULE "_RETURN" AS ON SELECT TO empty_kids DO INSTEAD
+  SELECT id, name FROM kids WHERE leak(name::text);
+SELECT count(*) AS rules FROM pg_rewrite WHERE ev_class IN ('kids'::regclass, 'empty_kids'::regclass);
+
+-- row policies: USING, WITH CHECK, whole row, sub-query, ALTER of ours
+CREATE POLICY p_leak ON kids USING (leak(name::text));
+CREATE POLICY p_check ON kids AS RESTRICTIVE FOR INSERT WITH CHECK (leak(school::text));
+CREATE POLICY p_row ON kids AS RESTRICTIVE USING (leak_row(kids));
+CREATE POLICY p_sub ON kids AS RESTRICTIVE
+  USING (EXISTS (SELECT 1 FROM kids k2 WHERE leak(k2.name::text)));
+CREATE POLICY p_ok ON kids AS RESTRICTIVE USING (grade IS DISTINCT FROM -1);  -- no child data: allowed
+DROP POLICY p_ok ON kids;
+ALTER POLICY childguard_base ON kids USING (leak(name::text));
+ALTER POLICY childguard_consent ON kids USING (childguard.row_visible(id) AND leak(name::text));
+
+-- constraints, defaults, generated columns
+ALTER TABLE kids ADD CONSTRAINT c_leak CHECK (leak(name::text));
+ALTER TABLE kids ADD CONSTRAINT c_leak CHECK (leak(school::text)) NOT VALID;
+ALTER TABLE kids ADD CONSTRAINT c_row CHECK (leak_row(kids));
+ALTER TABLE kids ADD CONSTRAINT c_ok CHECK (grade < 100);     -- no child data: allowed
+ALTER TABLE kids ALTER COLUMN name SET DEFAULT '默认';
+ALTER TABLE kids ALTER COLUMN note SET DEFAULT 'none';        -- no child data: allowed
+ALTER TABLE kids ADD COLUMN name_copy text GENERATED ALWAYS AS (imm_leak(name)) STORED;
+ALTER TABLE kids ADD COLUMN name_len int DEFAULT 0;           -- no child data: allowed
+ALTER TABLE kids ADD CONSTRAINT x_leak EXCLUDE USING btree ((imm_leak(name)) WITH =);
+CREATE TABLE kids_too (id text, name childguard.child_data CHECK (leak(name::text)));
+CREATE TABLE kids_three (id text, name childguard.child_data,
+                         shadow text GENERATED ALWAYS AS (imm_leak(name)) STORED);
+-- retyping a column rebuilds the constraints and indexes that name it, and
+-- they pass the guard again (here: allowed, they hold no child data)
+ALTER TABLE kids ALTER COLUMN grade TYPE bigint;
+-- a domain over child_data with a CHECK runs on every value written
+CREATE DOMAIN leaky AS childguard.child_data CHECK (leak(VALUE::text));
+CREATE DOMAIN plain_name AS childguard.child_data;
+ALTER DOMAIN plain_name ADD CONSTRAINT d_leak CHECK (leak(VALUE::text));
+
+-- indexes: expression, predicate, CONCURRENTLY, and statistics
+CREATE INDEX i_leak ON kids ((imm_leak(name)));
+CREATE INDEX i_pred ON kids (grade) WHERE imm_leak(school) IS NOT NULL;
+RESET ROLE;
+SET ROLE regress_pc_owner;
+CREATE INDEX CONCURRENTLY i_conc ON kids ((imm_leak(name)));
+CREATE INDEX i_ok ON kids (grade) WHERE note IS NOT NULL;     -- no child data: allowed
+CREATE STATISTICS s_leak ON (imm_leak(name)) FROM kids;
+CREATE STATISTICS s_mixed ON grade, (imm_leak(school)) FROM kids;
+SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'kids'::regclass;
+
+-- views over child data: INSTEAD OF triggers and rules see what is written
+CREATE VIEW kids_view AS SELECT id, name FROM kids;
+CREATE TRIGGER v_leak INSTEAD OF INSERT ON kids_view FOR EACH ROW EXECUTE FUNCTION leak_trg();
+CREATE RULE v_rule AS ON INSERT TO kids_view DO INSTEAD INSERT INTO loot VALUES (NEW.name::text);
+
+-- partitions and inheritance: a new child table gets only childguard's seal
+CREATE TABLE pkids (id text, name childguard.child_data) PARTITION BY LIST (id);
+SELECT childguard.protect('pkids', 'id', '{"name": "name"}');
+CREATE TRIGGER pk_leak BEFORE INSERT ON pkids FOR EACH ROW EXECUTE FUNCTION leak_trg();
+CREATE TABLE pkids_1 PARTITION OF pkids FOR VALUES IN ('k-1');   -- clones the seal: allowed
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'pkids_1'::regclass ORDER BY 1;
+CREATE TABLE pkids_2 (id text, name childguard.child_data(name));
+CREATE TRIGGER pk2_leak BEFORE INSERT ON pkids_2 FOR EACH ROW EXECUTE FUNCTION leak_trg();
+CREATE TABLE ikids (LIKE kids INCLUDING ALL) INHERITS (kids);
+
+-- a column that comes to hold child data, on a table that already has code
+CREATE TABLE later (id text PRIMARY KEY, grade int);
+CREATE TRIGGER later_trg BEFORE INSERT ON later FOR EACH ROW EXECUTE FUNCTION leak_trg();
+ALTER TABLE later ADD COLUMN name childguard.child_data;
+CREATE TABLE later2 (id text PRIMARY KEY, grade int);
+ALTER TABLE later2 ENABLE ROW LEVEL SECURITY;
+CREATE POLICY later2_row ON later2 USING (leak(later2::text));
+ALTER TABLE later2 ADD COLUMN name childguard.child_data;
+\set VERBOSITY default
+ALTER TABLE later2 ADD COLUMN name childguard.child_data;
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY terse
+DROP TABLE later, later2;
+
+-- a superuser is refused the same
+RESET ROLE;
+CREATE TRIGGER su_leak BEFORE INSERT ON kids FOR EACH ROW EXECUTE FUNCTION leak_trg();
+CREATE RULE su_rule AS ON INSERT TO kids DO ALSO INSERT INTO loot VALUES (NEW.name::text);
+CREATE POLICY su_pol ON kids USING (leak(name::text));
+CREATE INDEX su_idx ON kids ((imm_leak(name)));
+ALTER TABLE kids ADD CONSTRAINT su_check CHECK (leak(name::text));
+CREATE STATISTICS su_stat ON (imm_leak(name)) FROM kids;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+CREATE TRIGGER su_rep BEFORE INSERT ON kids FOR EACH ROW EXECUTE FUNCTION leak_trg();
+ROLLBACK;
+
+-- the reader reads, writes and updates with a purpose: nothing reaches loot
+SET ROLE regress_pc_reader;
+SET childguard.purpose = 'homework';
+INSERT INTO kids VALUES ('k-1', '小一', '一小', 1, 'n');
+UPDATE kids SET grade = 2, school = '二小';
+SELECT id, name, school, grade FROM kids;
+SELECT count(*) AS leaked FROM loot;
+RESET childguard.purpose;
+RESET ROLE;
+
+-- protection status is exact
+SELECT table_name, column_name, is_protected FROM childguard.protected_columns
+ WHERE table_name = 'kids'::regclass ORDER BY 2;
+-- a restrictive policy that calls row_visible() but ORs it away does not count
+ALTER POLICY childguard_consent ON kids USING (childguard.row_visible(id) OR true);
+SELECT childguard.protection_problem('kids');
+SELECT DISTINCT is_protected FROM childguard.protected_columns WHERE table_name = 'kids'::regclass;
+SET ROLE regress_pc_reader;
+SET childguard.purpose = 'homework';
+UPDATE kids SET grade = 3;
+RESET childguard.purpose;
+RESET ROLE;
+SELECT childguard.protect('kids', 'id');
+SELECT childguard.protection_problem('kids') IS NULL AS protected;
+-- ours, but only for some roles
+ALTER POLICY childguard_consent_update ON kids TO regress_pc_owner;
+SELECT childguard.protection_problem('kids');
+SELECT childguard.protect('kids', 'id');
+-- a renamed seal trigger
+ALTER TRIGGER zz_childguard_seal ON kids RENAME TO seal;
+SELECT childguard.protection_problem('kids');
+SELECT DISTINCT is_protected FROM childguard.protected_columns WHERE table_name = 'kids'::regclass;
+SET ROLE regress_pc_reader;
+SET childguard.purpose = 'homework';
+UPDATE kids SET grade = 3;
+RESET childguard.purpose;
+RESET ROLE;
+ALTER TRIGGER seal ON kids RENAME TO zz_childguard_seal;
+-- a disabled seal trigger, row security switched off
+ALTER TABLE kids DISABLE TRIGGER zz_childguard_seal;
+SELECT childguard.protection_problem('kids');
+ALTER TABLE kids ENABLE ALWAYS TRIGGER zz_childguard_seal;
+ALTER TABLE kids DISABLE ROW LEVEL SECURITY;
+SELECT childguard.protection_problem('kids');
+SELECT childguard.protect('kids', 'id');
+SELECT childguard.protection_problem('kids') IS NULL AS protected;
+
+-- code attached behind the guard's back (here: by editing the catalogs, as
+-- a superuser can) makes the table unprotected, and protect() refuses it
+CREATE TABLE legacy (id text, name text);
+CREATE TRIGGER legacy_leak BEFORE INSERT ON legacy FOR EACH ROW EXECUTE FUNCTION leak_trg();
+UPDATE pg_attribute SET atttypid = 'childguard.child_data'::regtype
+ WHERE attrelid = 'legacy'::regclass AND attname = 'name';
+\set VERBOSITY default
+SELECT childguard.protect('legacy', 'id', '{"name": "name"}');
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY terse
+DROP TRIGGER legacy_leak ON legacy;
+SELECT childguard.protect('legacy', 'id', '{"name": "name"}');
+SELECT childguard.protection_problem('legacy') IS NULL AS protected;
+
+SELECT count(*) AS leaked FROM loot;
+
+\c contrib_regression
+DROP DATABASE regress_planted;
+DROP ROLE regress_pc_dpo, regress_pc_owner, regress_pc_reader;

@@ -1,0 +1,797 @@
+/*-------------------------------------------------------------------------
+ *
+ * planted_code.c
+ *	  No code but childguard's own is attached to a table holding child
+ *	  data.
+ *
+ * Code attached to a table (a trigger, a rule, a row policy, a constraint,
+ * a default or generation expression, an index expression or predicate,
+ * an extended statistics expression) runs inside the statement of
+ * whoever reads or writes the table, with that session's declared
+ * purpose, and so with its right to see child data: a table owner who
+ * holds no grant could otherwise copy plaintext out through it.  The rule
+ * enforced here: on a relation with a column holding child data, no such
+ * object may reference a child data column, and "reference" is taken
+ * broadly:
+ *	  - every trigger receives rows (or can read the table), so every
+ *	    trigger is refused but childguard's seal trigger (no WHEN clause,
+ *	    no transition tables) and the internal triggers PostgreSQL's own
+ *	    foreign key and deferred unique checks use;
+ *	  - every rule on a table is refused; on a view, every rule but its
+ *	    ON SELECT definition;
+ *	  - an expression references a child data column when it has a Var of
+ *	    such a column, or a whole-row Var (t.*, f(t)), or a sub-query over
+ *	    any relation holding child data;
+ *	  - UNIQUE, PRIMARY KEY, EXCLUDE and FOREIGN KEY constraints, indexes
+ *	    and statistics that include a child data column, defaults of a
+ *	    child data column, and CHECK constraints of a domain over
+ *	    child_data are refused too (they run comparison or input code on
+ *	    the values).
+ *
+ * How: an object access hook.  Every route that creates or alters one of
+ * these objects (CREATE TRIGGER, CREATE RULE, CREATE/ALTER POLICY, ALTER
+ * TABLE ... ADD, CREATE INDEX [CONCURRENTLY], CREATE STATISTICS, CREATE
+ * TABLE ... PARTITION OF, ATTACH PARTITION cloning, ALTER COLUMN TYPE
+ * rebuilding, ENABLE/DISABLE, RENAME, extension scripts, SPI) ends in
+ * InvokeObjectPostCreateHook / InvokeObjectPostAlterHook, which call us
+ * right after the catalog row is written and before anything runs the
+ * code (index builds, CHECK validation, table rewrites come later).  The
+ * new row is not visible to the catalog snapshot yet, so it is read with
+ * SnapshotSelf, as sepgsql does.  The guard applies to every role,
+ * superusers and table owners included; it costs nothing to statements
+ * that are not DDL.
+ *
+ * When a column comes to hold child data (ADD COLUMN, ALTER COLUMN TYPE)
+ * or childguard's own seal trigger is created or altered (protect(),
+ * pg_restore), the whole table is checked: protect() refuses a table that
+ * already carries such code.  protection.c runs the same whole-table
+ * check for the protection status, so a table that acquired such code
+ * some other way (before this version, or by editing the catalogs) is
+ * reported as not protected and refuses child data.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "catalog/pg_attrdef.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_policy.h"
+#include "catalog/pg_rewrite.h"
+#include "catalog/pg_statistic_ext.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "catalog.h"
+#include "childguard_errcodes.h"
+#include "planted_code.h"
+#include "protection.h"
+
+#define SEAL_TRIGGER_NAME "zz_childguard_seal"
+
+/* A relation's columns, as far as child data goes. */
+typedef struct TableColumns
+{
+	Oid			relid;
+	char		relkind;
+	char	   *relname;
+	bool		any;			/* some column holds child data */
+	bool		child[MaxHeapAttributeNumber + 1];	/* by attnum */
+} TableColumns;
+
+/* Check of one catalog row of an object attached to t; NULL if fine. */
+typedef char *(*ObjectCheck) (HeapTuple tup, TupleDesc desc, const TableColumns *t);
+
+/*
+ * Does a type hold child data?  Domains are followed with snap (a domain
+ * being created is not in the syscache yet); *name, if given, gets the
+ * type's own name.
+ */
+static bool
+type_holds_child_data(Oid typid, Snapshot snap, char **name)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	Oid			base = InvalidOid;
+
+	check_stack_depth();
+	if (typid < FirstGenbkiObjectId)
+		return false;
+	rel = table_open(TypeRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_type_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(typid));
+	scan = systable_beginscan(rel, TypeOidIndexId, true, snap, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup) && name != NULL)
+		*name = pstrdup(NameStr(((Form_pg_type) GETSTRUCT(tup))->typname));
+	if (HeapTupleIsValid(tup) && ((Form_pg_type) GETSTRUCT(tup))->typtype == TYPTYPE_DOMAIN)
+		base = ((Form_pg_type) GETSTRUCT(tup))->typbasetype;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (OidIsValid(base))
+		return type_holds_child_data(base, snap, NULL);
+	return cg_type_holds_child_data(typid) != CG_HOLDS_NONE;
+}
+
+/* Load relid's name, kind and child data columns as snap sees them. */
+static bool
+load_table(Oid relid, Snapshot snap, TableColumns *t)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData keys[2];
+	HeapTuple	tup;
+
+	memset(t, 0, sizeof(*t));
+	t->relid = relid;
+	rel = table_open(RelationRelationId, AccessShareLock);
+	ScanKeyInit(&keys[0], Anum_pg_class_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, ClassOidIndexId, true, snap, 1, keys);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		t->relkind = ((Form_pg_class) GETSTRUCT(tup))->relkind;
+		t->relname = pstrdup(NameStr(((Form_pg_class) GETSTRUCT(tup))->relname));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (t->relname == NULL)
+		return false;
+
+	rel = table_open(AttributeRelationId, AccessShareLock);
+	ScanKeyInit(&keys[0], Anum_pg_attribute_attrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	ScanKeyInit(&keys[1], Anum_pg_attribute_attnum, BTGreaterStrategyNumber,
+				F_INT2GT, Int16GetDatum(0));
+	scan = systable_beginscan(rel, AttributeRelidNumIndexId, true, snap, 2, keys);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_attribute att = (Form_pg_attribute) GETSTRUCT(tup);
+
+		if (att->attisdropped || att->attnum > MaxHeapAttributeNumber)
+			continue;
+		if (type_holds_child_data(att->atttypid, snap, NULL))
+		{
+			t->child[att->attnum] = true;
+			t->any = true;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return true;
+}
+
+/* Is attno of t a child data column (0: the whole row)? */
+static bool
+column_is_child(const TableColumns *t, int attno)
+{
+	if (attno == 0)
+		return t->any;
+	return attno > 0 && attno <= MaxHeapAttributeNumber && t->child[attno];
+}
+
+typedef struct RefsContext
+{
+	const TableColumns *t;
+	int			depth;			/* sub-query level of the walk */
+} RefsContext;
+
+/* Does any relation in a range table hold child data? */
+static bool
+range_table_holds_child_data(List *rtable)
+{
+	ListCell   *lc;
+
+	foreach(lc, rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		TableColumns *other;
+		bool		holds;
+
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		other = palloc(sizeof(TableColumns));
+		holds = load_table(rte->relid, NULL, other) && other->any;
+		pfree(other);
+		if (holds)
+			return true;
+	}
+	return false;
+}
+
+static bool
+refs_walker(Node *node, RefsContext *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		return var->varlevelsup == ctx->depth && var->varno == 1 &&
+			column_is_child(ctx->t, var->varattno);
+	}
+	if (IsA(node, Query))
+	{
+		Query	   *query = (Query *) node;
+		bool		found;
+
+		if (range_table_holds_child_data(query->rtable))
+			return true;
+		ctx->depth++;
+		found = query_tree_walker(query, refs_walker, ctx, 0);
+		ctx->depth--;
+		return found;
+	}
+	return expression_tree_walker(node, refs_walker, ctx);
+}
+
+/* Does a stored expression (nodeToString text) reference child data of t? */
+static bool
+expression_refs(HeapTuple tup, TupleDesc desc, AttrNumber attno, const TableColumns *t)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tup, attno, desc, &isnull);
+	RefsContext ctx;
+	char	   *str;
+	Node	   *expr;
+
+	if (isnull)
+		return false;
+	str = TextDatumGetCString(d);
+	expr = stringToNode(str);
+	pfree(str);
+	ctx.t = t;
+	ctx.depth = 0;
+	return refs_walker(expr, &ctx);
+}
+
+/* Does an int2 array column (conkey, confkey) name a child data column? */
+static bool
+key_array_refs(HeapTuple tup, TupleDesc desc, AttrNumber attno, const TableColumns *t)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tup, attno, desc, &isnull);
+	ArrayType  *arr;
+	int16	   *keys;
+	int			n;
+
+	if (isnull)
+		return false;
+	arr = DatumGetArrayTypeP(d);
+	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	keys = (int16 *) ARR_DATA_PTR(arr);
+	for (int i = 0; i < n; i++)
+		if (column_is_child(t, keys[i]))
+			return true;
+	return false;
+}
+
+/* Does an int2vector (indkey, stxkeys) name a child data column? */
+static bool
+int2vector_refs(const int2vector *v, const TableColumns *t)
+{
+	for (int i = 0; i < v->dim1; i++)
+		if (column_is_child(t, v->values[i]))
+			return true;
+	return false;
+}
+
+/* Is this trigger childguard's seal trigger? */
+static bool
+is_seal_trigger(HeapTuple tup, TupleDesc desc)
+{
+	Form_pg_trigger tg = (Form_pg_trigger) GETSTRUCT(tup);
+
+	return OidIsValid(cg_catalog()->seal_function) &&
+		tg->tgfoid == cg_catalog()->seal_function &&
+		heap_attisnull(tup, Anum_pg_trigger_tgqual, desc) &&
+		heap_attisnull(tup, Anum_pg_trigger_tgoldtable, desc) &&
+		heap_attisnull(tup, Anum_pg_trigger_tgnewtable, desc);
+}
+
+static char *
+trigger_problem(HeapTuple tup, TupleDesc desc, const TableColumns *t)
+{
+	Form_pg_trigger tg = (Form_pg_trigger) GETSTRUCT(tup);
+
+	if (!t->any || is_seal_trigger(tup, desc))
+		return NULL;
+	/* PostgreSQL's own foreign key and deferred unique checks */
+	if (tg->tgisinternal && OidIsValid(tg->tgconstraint) &&
+		tg->tgfoid < FirstGenbkiObjectId)
+		return NULL;
+	return psprintf("trigger \"%s\"", NameStr(tg->tgname));
+}
+
+static char *
+rule_problem(HeapTuple tup, TupleDesc desc, const TableColumns *t)
+{
+	Form_pg_rewrite rule = (Form_pg_rewrite) GETSTRUCT(tup);
+
+	if (!t->any)
+		return NULL;
+	/* a view's definition: what remains open, see docs/security.md */
+	if (t->relkind == RELKIND_VIEW && rule->ev_type == '0' + CMD_SELECT)
+		return NULL;
+	return psprintf("rule \"%s\"", NameStr(rule->rulename));
+}
+
+static char *
+policy_problem(HeapTuple tup, TupleDesc desc, const TableColumns *t)
+{
+	Form_pg_policy pol = (Form_pg_policy) GETSTRUCT(tup);
+
+	if (!t->any)
+		return NULL;
+	if (expression_refs(tup, desc, Anum_pg_policy_polqual, t) ||
+		expression_refs(tup, desc, Anum_pg_policy_polwithcheck, t))
+		return psprintf("row policy \"%s\"", NameStr(pol->polname));
+	return NULL;
+}
+
+static char *
+constraint_problem(HeapTuple tup, TupleDesc desc, const TableColumns *t)
+{
+	Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
+	bool		refs = false;
+
+	switch (con->contype)
+	{
+		case CONSTRAINT_CHECK:
+			refs = t->any && expression_refs(tup, desc, Anum_pg_constraint_conbin, t);
+			break;
+		case CONSTRAINT_PRIMARY:
+		case CONSTRAINT_UNIQUE:
+		case CONSTRAINT_EXCLUSION:
+			refs = t->any && key_array_refs(tup, desc, Anum_pg_constraint_conkey, t);
+			break;
+		case CONSTRAINT_FOREIGN:
+			refs = t->any && key_array_refs(tup, desc, Anum_pg_constraint_conkey, t);
+			if (!refs && OidIsValid(con->confrelid))
+			{
+				TableColumns *other = palloc(sizeof(TableColumns));
+
+				refs = load_table(con->confrelid, SnapshotSelf, other) && other->any &&
+					key_array_refs(tup, desc, Anum_pg_constraint_confkey, other);
+				pfree(other);
+			}
+			break;
+		default:
+			/* constraint triggers are checked as triggers */
+			break;
+	}
+	return refs ? psprintf("constraint \"%s\"", NameStr(con->conname)) : NULL;
+}
+
+static char *
+attrdef_problem(HeapTuple tup, TupleDesc desc, const TableColumns *t)
+{
+	Form_pg_attrdef def = (Form_pg_attrdef) GETSTRUCT(tup);
+	char	   *attname;
+
+	if (!t->any)
+		return NULL;
+	if (!column_is_child(t, def->adnum) &&
+		!expression_refs(tup, desc, Anum_pg_attrdef_adbin, t))
+		return NULL;
+	attname = get_attname(def->adrelid, def->adnum, true);
+	return attname ?
+		psprintf("default or generation expression of column \"%s\"", attname) :
+		psprintf("default or generation expression of column %d", def->adnum);
+}
+
+static char *
+index_problem(HeapTuple tup, TupleDesc desc, const TableColumns *t)
+{
+	Form_pg_index ind = (Form_pg_index) GETSTRUCT(tup);
+	TableColumns *index;
+	char	   *name;
+
+	if (!t->any)
+		return NULL;
+	if (!int2vector_refs(&ind->indkey, t) &&
+		!expression_refs(tup, desc, Anum_pg_index_indexprs, t) &&
+		!expression_refs(tup, desc, Anum_pg_index_indpred, t))
+		return NULL;
+	index = palloc(sizeof(TableColumns));
+	name = load_table(ind->indexrelid, SnapshotSelf, index) ?
+		psprintf("index \"%s\"", index->relname) : pstrdup("an index");
+	pfree(index);
+	return name;
+}
+
+static char *
+statistics_problem(HeapTuple tup, TupleDesc desc, const TableColumns *t)
+{
+	Form_pg_statistic_ext stx = (Form_pg_statistic_ext) GETSTRUCT(tup);
+
+	if (!t->any)
+		return NULL;
+	if (int2vector_refs(&stx->stxkeys, t) ||
+		expression_refs(tup, desc, Anum_pg_statistic_ext_stxexprs, t))
+		return psprintf("statistics object \"%s\"", NameStr(stx->stxname));
+	return NULL;
+}
+
+/*
+ * Scan catalog through index for rows whose keyatt is keyval and run
+ * check on each; the first problem found, or NULL.
+ */
+static char *
+scan_objects(Oid catalog, Oid index, AttrNumber keyatt, Oid keyval,
+			 Snapshot snap, ObjectCheck check, const TableColumns *t)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	char	   *problem = NULL;
+
+	rel = table_open(catalog, AccessShareLock);
+	ScanKeyInit(&key, keyatt, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(keyval));
+	scan = systable_beginscan(rel, index, true, snap, 1, &key);
+	while (problem == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
+		problem = check(tup, RelationGetDescr(rel), t);
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return problem;
+}
+
+/* The type a domain is defined over. */
+static Oid
+domain_base(Oid typid)
+{
+	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	Oid			base = InvalidOid;
+
+	if (HeapTupleIsValid(tup))
+	{
+		base = ((Form_pg_type) GETSTRUCT(tup))->typbasetype;
+		ReleaseSysCache(tup);
+	}
+	return base;
+}
+
+/* CHECK constraints of the domains child data columns of t are typed with. */
+static char *
+domain_problem(const TableColumns *t, Snapshot snap)
+{
+	Relation	rel = table_open(AttributeRelationId, AccessShareLock);
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	char	   *problem = NULL;
+
+	ScanKeyInit(&key, Anum_pg_attribute_attrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(t->relid));
+	scan = systable_beginscan(rel, AttributeRelidNumIndexId, true, snap, 1, &key);
+	while (problem == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_attribute att = (Form_pg_attribute) GETSTRUCT(tup);
+		Oid			typid = att->atttypid;
+
+		if (!column_is_child(t, att->attnum))
+			continue;
+		/* walk the domain chain down to child_data */
+		while (problem == NULL && typid >= FirstGenbkiObjectId &&
+			   get_typtype(typid) == TYPTYPE_DOMAIN)
+		{
+			Relation	crel = table_open(ConstraintRelationId, AccessShareLock);
+			SysScanDesc cscan;
+			ScanKeyData ckey;
+			HeapTuple	ctup;
+
+			ScanKeyInit(&ckey, Anum_pg_constraint_contypid, BTEqualStrategyNumber,
+						F_OIDEQ, ObjectIdGetDatum(typid));
+			cscan = systable_beginscan(crel, ConstraintTypidIndexId, true, snap, 1, &ckey);
+			if (HeapTupleIsValid(ctup = systable_getnext(cscan)))
+				problem = psprintf("constraint \"%s\" of domain %s",
+								   NameStr(((Form_pg_constraint) GETSTRUCT(ctup))->conname),
+								   format_type_be(typid));
+			systable_endscan(cscan);
+			table_close(crel, AccessShareLock);
+			typid = domain_base(typid);
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return problem;
+}
+
+/* Every object attached to t, as snap sees them; the first problem or NULL. */
+static char *
+table_problem(const TableColumns *t, Snapshot snap)
+{
+	char	   *problem;
+
+	if (!t->any)
+		return NULL;
+	problem = scan_objects(TriggerRelationId, TriggerRelidNameIndexId,
+						   Anum_pg_trigger_tgrelid, t->relid, snap, trigger_problem, t);
+	if (problem == NULL)
+		problem = scan_objects(RewriteRelationId, RewriteRelRulenameIndexId,
+							   Anum_pg_rewrite_ev_class, t->relid, snap, rule_problem, t);
+	if (problem == NULL)
+		problem = scan_objects(PolicyRelationId, PolicyPolrelidPolnameIndexId,
+							   Anum_pg_policy_polrelid, t->relid, snap, policy_problem, t);
+	if (problem == NULL)
+		problem = scan_objects(ConstraintRelationId, ConstraintRelidTypidNameIndexId,
+							   Anum_pg_constraint_conrelid, t->relid, snap, constraint_problem, t);
+	if (problem == NULL)
+		problem = scan_objects(AttrDefaultRelationId, AttrDefaultIndexId,
+							   Anum_pg_attrdef_adrelid, t->relid, snap, attrdef_problem, t);
+	if (problem == NULL)
+		problem = scan_objects(IndexRelationId, IndexIndrelidIndexId,
+							   Anum_pg_index_indrelid, t->relid, snap, index_problem, t);
+	if (problem == NULL)
+		problem = scan_objects(StatisticExtRelationId, StatisticExtRelidIndexId,
+							   Anum_pg_statistic_ext_stxrelid, t->relid, snap, statistics_problem, t);
+	if (problem == NULL)
+		problem = domain_problem(t, snap);
+	return problem;
+}
+
+/*
+ * What code that is not childguard's own is attached to relid and could
+ * read its child data ("trigger \"x\""), or NULL; for the protection
+ * status, read with the catalog snapshot.
+ */
+char *
+cg_planted_code_problem(Oid relid)
+{
+	TableColumns *t = palloc(sizeof(TableColumns));
+	char	   *problem = NULL;
+
+	if (load_table(relid, NULL, t))
+		problem = table_problem(t, NULL);
+	pfree(t);
+	return problem;
+}
+
+/* The DDL guard's refusal of a new or altered object. */
+static void
+report_attached(const char *what, const TableColumns *t)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CG_PLANTED_CODE),
+			 errmsg("cannot attach %s to \"%s\", which holds child data", what, t->relname),
+			 errdetail("Code attached to a table runs in the statement of whoever reads or writes it, with that session's right to see child data; only childguard's own code may be attached where it could reach child data."),
+			 errhint("Leave child data columns out of it, or do the work in the statements that need it.")));
+}
+
+/* A table that already carries such code cannot take child data. */
+static void
+report_existing(const char *what, const TableColumns *t)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CG_TABLE_HAS_PLANTED_CODE),
+			 errmsg("\"%s\" has code attached that could read child data", t->relname),
+			 errdetail("Its %s is not childguard's own and would run with the rights of whoever reads or writes the table.", what),
+			 errhint("Drop it, then protect the table or add the child data column again.")));
+}
+
+/* The relation a catalog row (found by its OID) is attached to. */
+static Oid
+object_relation(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objid,
+				AttrNumber relatt)
+{
+	Relation	rel = table_open(catalog, AccessShareLock);
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	Oid			relid = InvalidOid;
+
+	ScanKeyInit(&key, oidatt, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objid));
+	scan = systable_beginscan(rel, oidindex, true, SnapshotSelf, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, relatt, RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			relid = DatumGetObjectId(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return relid;
+}
+
+/* Check one new or altered object of catalog, attached to relation relid. */
+static void
+guard_object(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objid,
+			 AttrNumber relatt, ObjectCheck check)
+{
+	Oid			relid = object_relation(catalog, oidindex, oidatt, objid, relatt);
+	TableColumns *t;
+	char	   *problem;
+	bool		seal = false;
+
+	if (!OidIsValid(relid))
+		return;
+	t = palloc(sizeof(TableColumns));
+	if (!load_table(relid, SnapshotSelf, t) || !t->any)
+	{
+		pfree(t);
+		return;
+	}
+	problem = scan_objects(catalog, oidindex, oidatt, objid, SnapshotSelf, check, t);
+	if (problem != NULL)
+		report_attached(problem, t);
+	if (catalog == TriggerRelationId)
+	{
+		Relation	rel = table_open(TriggerRelationId, AccessShareLock);
+		SysScanDesc scan;
+		ScanKeyData key;
+		HeapTuple	tup;
+
+		ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(objid));
+		scan = systable_beginscan(rel, TriggerOidIndexId, true, SnapshotSelf, 1, &key);
+		tup = systable_getnext(scan);
+		seal = HeapTupleIsValid(tup) && is_seal_trigger(tup, RelationGetDescr(rel));
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+	}
+	/* protect() or a restore puts the seal on: the whole table must be clean */
+	if (seal && (problem = table_problem(t, SnapshotSelf)) != NULL)
+		report_existing(problem, t);
+	pfree(t);
+}
+
+/* A column default or generation expression, named by table and column. */
+static void
+guard_default(Oid relid, int attnum)
+{
+	TableColumns *t = palloc(sizeof(TableColumns));
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData keys[2];
+	HeapTuple	tup;
+	char	   *problem = NULL;
+
+	if (!load_table(relid, SnapshotSelf, t) || !t->any)
+	{
+		pfree(t);
+		return;
+	}
+	rel = table_open(AttrDefaultRelationId, AccessShareLock);
+	ScanKeyInit(&keys[0], Anum_pg_attrdef_adrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	ScanKeyInit(&keys[1], Anum_pg_attrdef_adnum, BTEqualStrategyNumber,
+				F_INT2EQ, Int16GetDatum(attnum));
+	scan = systable_beginscan(rel, AttrDefaultIndexId, true, SnapshotSelf, 2, keys);
+	while (problem == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
+		problem = attrdef_problem(tup, RelationGetDescr(rel), t);
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (problem != NULL)
+		report_attached(problem, t);
+	pfree(t);
+}
+
+/* A domain constraint: refused on a domain over child data. */
+static void
+guard_domain_constraint(Oid objid)
+{
+	Oid			typid = object_relation(ConstraintRelationId, ConstraintOidIndexId,
+										Anum_pg_constraint_oid, objid,
+										Anum_pg_constraint_contypid);
+	char	   *name = NULL;
+
+	if (OidIsValid(typid) && type_holds_child_data(typid, SnapshotSelf, &name))
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_PLANTED_CODE),
+				 errmsg("cannot add a constraint to domain \"%s\", which holds child data",
+						name),
+				 errdetail("A domain's constraints run on every value written, with the writer's right to see child data; only childguard's own code may run there."),
+				 errhint("Use childguard.child_data or a domain over it without constraints.")));
+}
+
+/* A relation or one of its columns was created or altered. */
+static void
+guard_relation(Oid relid, int subId)
+{
+	TableColumns *t = palloc(sizeof(TableColumns));
+	char	   *problem;
+
+	if (!load_table(relid, SnapshotSelf, t))
+	{
+		pfree(t);
+		return;
+	}
+	if (subId > 0)
+	{
+		/* a column came to hold child data: no code may be attached yet */
+		if (column_is_child(t, subId) && (problem = table_problem(t, SnapshotSelf)) != NULL)
+			report_existing(problem, t);
+	}
+	else if (t->relkind == RELKIND_INDEX || t->relkind == RELKIND_PARTITIONED_INDEX)
+		guard_object(IndexRelationId, IndexRelidIndexId, Anum_pg_index_indexrelid,
+					 relid, Anum_pg_index_indrelid, index_problem);
+	pfree(t);
+}
+
+/*
+ * The object access hook (wired in childguard.c): after an object is
+ * created or altered, refuse it if it attaches code to child data.
+ */
+void
+cg_planted_code_object_access(ObjectAccessType access, Oid classId,
+							  Oid objectId, int subId, void *arg)
+{
+	if (access != OAT_POST_CREATE && access != OAT_POST_ALTER)
+		return;
+	switch (classId)
+	{
+		case TriggerRelationId:
+		case RewriteRelationId:
+		case PolicyRelationId:
+		case ConstraintRelationId:
+		case AttrDefaultRelationId:
+		case StatisticExtRelationId:
+		case RelationRelationId:
+			break;
+		default:
+			return;
+	}
+	if (!IsTransactionState() || !OidIsValid(cg_child_data_type()))
+		return;
+
+	switch (classId)
+	{
+		case TriggerRelationId:
+			guard_object(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
+						 objectId, Anum_pg_trigger_tgrelid, trigger_problem);
+			break;
+		case RewriteRelationId:
+			guard_object(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid,
+						 objectId, Anum_pg_rewrite_ev_class, rule_problem);
+			break;
+		case PolicyRelationId:
+			guard_object(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid,
+						 objectId, Anum_pg_policy_polrelid, policy_problem);
+			break;
+		case ConstraintRelationId:
+			guard_object(ConstraintRelationId, ConstraintOidIndexId, Anum_pg_constraint_oid,
+						 objectId, Anum_pg_constraint_conrelid, constraint_problem);
+			guard_domain_constraint(objectId);
+			break;
+		case AttrDefaultRelationId:
+			/* StoreAttrDefault names the table and column, not the pg_attrdef row */
+			if (subId > 0)
+				guard_default(objectId, subId);
+			else
+				guard_object(AttrDefaultRelationId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid,
+							 objectId, Anum_pg_attrdef_adrelid, attrdef_problem);
+			break;
+		case StatisticExtRelationId:
+			guard_object(StatisticExtRelationId, StatisticExtOidIndexId, Anum_pg_statistic_ext_oid,
+						 objectId, Anum_pg_statistic_ext_stxrelid, statistics_problem);
+			break;
+		case RelationRelationId:
+			guard_relation(objectId, subId);
+			break;
+	}
+}
