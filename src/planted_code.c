@@ -65,6 +65,7 @@
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_policy.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_statistic_ext.h"
 #include "catalog/pg_trigger.h"
@@ -323,15 +324,74 @@ trigger_problem(HeapTuple tup, TupleDesc desc, const TableColumns *t)
 	return psprintf("trigger \"%s\"", NameStr(tg->tgname));
 }
 
+/* Does an expression contain a Var whose value holds child data? */
+static bool
+child_var_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+		return cg_type_holds_child_data(((Var *) node)->vartype) != CG_HOLDS_NONE;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, child_var_walker, context, 0);
+	return expression_tree_walker(node, child_var_walker, context);
+}
+
+/*
+ * A function a view may not apply to child data: one that is neither
+ * built in nor childguard's own (its owner wrote it, and may have marked
+ * it immutable all the same), or a volatile one (pg_notify, set_config:
+ * side effects that carry the value out of the reader's statement).
+ */
+static bool
+foreign_or_volatile(Oid funcid, void *context)
+{
+	if (funcid >= FirstNormalObjectId &&
+		get_func_namespace(funcid) != cg_catalog()->namespace_oid)
+		return true;
+	return func_volatile(funcid) == PROVOLATILE_VOLATILE;
+}
+
+/* A view's query: no such function over a child data value. */
+static bool
+view_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, view_walker, context, 0);
+	if (check_functions_in_node(node, foreign_or_volatile, NULL) &&
+		child_var_walker(node, NULL))
+		return true;
+	return expression_tree_walker(node, view_walker, context);
+}
+
 static char *
 rule_problem(HeapTuple tup, TupleDesc desc, const TableColumns *t)
 {
 	Form_pg_rewrite rule = (Form_pg_rewrite) GETSTRUCT(tup);
 
+	/*
+	 * A view's definition is the statement its reader runs; it may show
+	 * child data, but not hand it to its owner's code (docs/security.md).
+	 */
+	if ((t->relkind == RELKIND_VIEW || t->relkind == RELKIND_MATVIEW) &&
+		rule->ev_type == '0' + CMD_SELECT)
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, Anum_pg_rewrite_ev_action, desc, &isnull);
+		bool		found = false;
+
+		if (!isnull)
+		{
+			char	   *str = TextDatumGetCString(d);
+
+			found = view_walker(stringToNode(str), NULL);
+			pfree(str);
+		}
+		return found ? pstrdup("view definition") : NULL;
+	}
 	if (!t->any)
-		return NULL;
-	/* a view's definition: what remains open, see docs/security.md */
-	if (t->relkind == RELKIND_VIEW && rule->ev_type == '0' + CMD_SELECT)
 		return NULL;
 	return psprintf("rule \"%s\"", NameStr(rule->rulename));
 }
@@ -631,12 +691,22 @@ guard_object(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objid,
 	if (!OidIsValid(relid))
 		return;
 	t = palloc(sizeof(TableColumns));
-	if (!load_table(relid, SnapshotSelf, t) || !t->any)
+	/* a view may read child data without holding any */
+	if (!load_table(relid, SnapshotSelf, t) ||
+		(!t->any && catalog != RewriteRelationId))
 	{
 		pfree(t);
 		return;
 	}
 	problem = scan_objects(catalog, oidindex, oidatt, objid, SnapshotSelf, check, t);
+	if (problem != NULL && catalog == RewriteRelationId &&
+		(t->relkind == RELKIND_VIEW || t->relkind == RELKIND_MATVIEW))
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_PLANTED_CODE),
+				 errmsg("view \"%s\" cannot pass child data to a function that is not built in, or to a volatile one",
+						t->relname),
+				 errdetail("A view runs in the statement of whoever reads it, with that session's right to see child data; a function its owner wrote, or one with side effects, could copy the values out."),
+				 errhint("Return the child data column itself, or apply the function in the statement that reads the view.")));
 	if (problem != NULL)
 		report_attached(problem, t);
 	if (catalog == TriggerRelationId)
