@@ -55,6 +55,21 @@ CREATE FUNCTION leak_new_table() RETURNS trigger LANGUAGE plpgsql AS
 CREATE FUNCTION imm_leak(v childguard.child_data) RETURNS text IMMUTABLE LANGUAGE plpgsql AS
   $$ BEGIN INSERT INTO public.loot VALUES (v::text); RETURN v::text; END $$;
 
+CREATE TABLE other_kids (id text, name childguard.child_data);
+SELECT childguard.protect('other_kids', 'id', '{"name": "name"}');
+
+-- the attack as reported: the owner plants a trigger and a row policy; the
+-- reader writes and reads with its purpose; plaintext would show in loot
+CREATE TRIGGER proof_trg AFTER INSERT ON kids FOR EACH ROW EXECUTE FUNCTION leak_trg();
+CREATE POLICY proof_pol ON kids AS RESTRICTIVE USING (leak(school::text));
+SET ROLE regress_pc_reader;
+SET childguard.purpose = 'homework';
+INSERT INTO kids VALUES ('k-1', '小一', '一小', 1, 'n');
+SELECT id, name, school FROM kids;
+RESET childguard.purpose;
+SET ROLE regress_pc_owner;
+SELECT v AS leaked FROM loot;
+
 -- the refusal in full once
 \set VERBOSITY default
 CREATE TRIGGER a_leak BEFORE INSERT OR UPDATE ON kids FOR EACH ROW EXECUTE FUNCTION leak_trg();
@@ -95,7 +110,7 @@ CREATE POLICY p_leak ON kids USING (leak(name::text));
 CREATE POLICY p_check ON kids AS RESTRICTIVE FOR INSERT WITH CHECK (leak(school::text));
 CREATE POLICY p_row ON kids AS RESTRICTIVE USING (leak_row(kids));
 CREATE POLICY p_sub ON kids AS RESTRICTIVE
-  USING (EXISTS (SELECT 1 FROM kids k2 WHERE leak(k2.name::text)));
+  USING (EXISTS (SELECT 1 FROM other_kids o WHERE leak(o.name::text)));
 CREATE POLICY p_ok ON kids AS RESTRICTIVE USING (grade IS DISTINCT FROM -1);  -- no child data: allowed
 DROP POLICY p_ok ON kids;
 ALTER POLICY childguard_base ON kids USING (leak(name::text));
@@ -199,8 +214,8 @@ ROLLBACK;
 -- the reader reads, writes and updates with a purpose: nothing reaches loot
 SET ROLE regress_pc_reader;
 SET childguard.purpose = 'homework';
-INSERT INTO kids VALUES ('k-1', '小一', '一小', 1, 'n');
 UPDATE kids SET grade = 2, school = '二小';
+INSERT INTO kids (id, grade) VALUES ('k-1', 9) ON CONFLICT (id) DO UPDATE SET name = '小二';
 SELECT id, name, school, grade FROM kids;
 SELECT count(*) AS leaked FROM loot;
 RESET childguard.purpose;
