@@ -123,6 +123,14 @@ ALTER TABLE kids ADD CONSTRAINT c_row CHECK (leak_row(kids));
 ALTER TABLE kids ADD CONSTRAINT c_ok CHECK (grade < 100);     -- no child data: allowed
 ALTER TABLE kids ALTER COLUMN name SET DEFAULT '默认';
 ALTER TABLE kids ALTER COLUMN note SET DEFAULT 'none';        -- no child data: allowed
+-- nor may it call a function its owner wrote, even on other columns: the
+-- function can read the table by itself, with the reader's rights
+CREATE FUNCTION all_names() RETURNS text LANGUAGE sql STABLE AS
+  $$ SELECT string_agg(name::text, ',') FROM public.kids $$;
+ALTER TABLE kids ALTER COLUMN note SET DEFAULT all_names();
+CREATE POLICY p_tenant ON kids AS RESTRICTIVE USING (note IS DISTINCT FROM all_names());
+ALTER TABLE kids ADD CONSTRAINT c_fn CHECK (note IS DISTINCT FROM all_names());
+ALTER TABLE kids ALTER COLUMN note SET DEFAULT now()::text;   -- built in: allowed
 ALTER TABLE kids ADD COLUMN name_copy text GENERATED ALWAYS AS (imm_leak(name)) STORED;
 ALTER TABLE kids ADD COLUMN name_len int DEFAULT 0;           -- no child data: allowed
 ALTER TABLE kids ADD CONSTRAINT x_leak EXCLUDE USING btree ((imm_leak(name)) WITH =);

@@ -21,7 +21,11 @@
  *	    ON SELECT definition;
  *	  - an expression references a child data column when it has a Var of
  *	    such a column, or a whole-row Var (t.*, f(t)), or a sub-query over
- *	    any relation holding child data;
+ *	    any relation holding child data; and it may call no function but
+ *	    built-in ones and childguard's (a function the owner wrote can
+ *	    read the table by itself);
+ *	  - a view may not pass child data to a function that is not built in
+ *	    or childguard's, nor to a volatile one (pg_notify, set_config);
  *	  - UNIQUE, PRIMARY KEY, EXCLUDE and FOREIGN KEY constraints, indexes
  *	    and statistics that include a child data column, defaults of a
  *	    child data column, and CHECK constraints of a domain over
@@ -219,11 +223,25 @@ range_table_holds_child_data(List *rtable)
 	return false;
 }
 
+/*
+ * A function that is neither built in nor childguard's own: its owner
+ * wrote it, and it may read the table by itself.
+ */
+static bool
+foreign_function(Oid funcid, void *context)
+{
+	return funcid >= FirstNormalObjectId &&
+		get_func_namespace(funcid) != cg_catalog()->namespace_oid;
+}
+
 static bool
 refs_walker(Node *node, RefsContext *ctx)
 {
 	if (node == NULL)
 		return false;
+	/* code attached to the table may call no one else's functions */
+	if (check_functions_in_node(node, foreign_function, NULL))
+		return true;
 	if (IsA(node, Var))
 	{
 		Var		   *var = (Var *) node;
@@ -346,10 +364,8 @@ child_var_walker(Node *node, void *context)
 static bool
 foreign_or_volatile(Oid funcid, void *context)
 {
-	if (funcid >= FirstNormalObjectId &&
-		get_func_namespace(funcid) != cg_catalog()->namespace_oid)
-		return true;
-	return func_volatile(funcid) == PROVOLATILE_VOLATILE;
+	return foreign_function(funcid, context) ||
+		func_volatile(funcid) == PROVOLATILE_VOLATILE;
 }
 
 /* A view's query: no such function over a child data value. */
