@@ -187,6 +187,12 @@ CREATE TABLE pkids_2 (id text, name childguard.child_data(name));
 CREATE TRIGGER pk2_leak BEFORE INSERT ON pkids_2 FOR EACH ROW EXECUTE FUNCTION leak_trg();
 ALTER TABLE pkids ATTACH PARTITION pkids_2 FOR VALUES IN ('k-2');  -- clones the seal: allowed
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'pkids_2'::regclass ORDER BY 1;
+-- a partition key over child data runs on every row routed: the table is
+-- not protected, and protect() refuses it
+CREATE TABLE bykey (id text, name childguard.child_data(name)) PARTITION BY LIST ((imm_leak(name)));
+SELECT childguard.protect('bykey', 'id');
+SELECT childguard.protection_problem('bykey');
+DROP TABLE bykey;
 CREATE TABLE ikids () INHERITS (kids);
 CREATE TRIGGER ik_leak BEFORE INSERT ON ikids FOR EACH ROW EXECUTE FUNCTION leak_trg();
 CREATE POLICY ik_pol ON ikids USING (leak(name::text));
@@ -205,6 +211,15 @@ ALTER TABLE later2 ADD COLUMN name childguard.child_data;
 \echo :LAST_ERROR_SQLSTATE
 \set VERBOSITY terse
 DROP TABLE later, later2;
+
+-- a policy or a rule on a table without child data may not read it either
+CREATE TABLE plain (id text, v text);
+ALTER TABLE plain ENABLE ROW LEVEL SECURITY;
+CREATE POLICY plain_sub ON plain USING (leak((SELECT max(name::text) FROM kids)));
+CREATE POLICY plain_ok ON plain USING (leak(v));                     -- no child data: allowed
+CREATE RULE plain_rule AS ON INSERT TO plain DO ALSO INSERT INTO loot SELECT name::text FROM kids;
+CREATE RULE plain_rule2 AS ON INSERT TO plain DO ALSO INSERT INTO loot VALUES (NEW.v);  -- allowed
+DROP TABLE plain;
 
 -- a superuser is refused the same
 RESET ROLE;

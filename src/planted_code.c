@@ -67,7 +67,9 @@
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/partition.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_partitioned_table.h"
 #include "catalog/pg_policy.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_rewrite.h"
@@ -198,6 +200,7 @@ typedef struct RefsContext
 {
 	const TableColumns *t;
 	int			depth;			/* sub-query level of the walk */
+	bool		strict;			/* t holds child data: no foreign functions */
 } RefsContext;
 
 /* Does any relation in a range table hold child data? */
@@ -240,7 +243,7 @@ refs_walker(Node *node, RefsContext *ctx)
 	if (node == NULL)
 		return false;
 	/* code attached to the table may call no one else's functions */
-	if (check_functions_in_node(node, foreign_function, NULL))
+	if (ctx->strict && check_functions_in_node(node, foreign_function, NULL))
 		return true;
 	if (IsA(node, Var))
 	{
@@ -281,6 +284,7 @@ expression_refs(HeapTuple tup, TupleDesc desc, AttrNumber attno, const TableColu
 	pfree(str);
 	ctx.t = t;
 	ctx.depth = 0;
+	ctx.strict = t->any;
 	return refs_walker(expr, &ctx);
 }
 
@@ -408,7 +412,27 @@ rule_problem(HeapTuple tup, TupleDesc desc, const TableColumns *t)
 		return found ? pstrdup("view definition") : NULL;
 	}
 	if (!t->any)
-		return NULL;
+	{
+		/* a rule on another table may still copy child data somewhere */
+		bool		isnull;
+		Datum		d;
+		bool		found = false;
+
+		for (int i = 0; i < 2 && !found; i++)
+		{
+			d = heap_getattr(tup, i == 0 ? Anum_pg_rewrite_ev_action : Anum_pg_rewrite_ev_qual,
+							 desc, &isnull);
+			if (!isnull)
+			{
+				char	   *str = TextDatumGetCString(d);
+
+				found = child_var_walker(stringToNode(str), NULL);
+				pfree(str);
+			}
+		}
+		if (!found)
+			return NULL;
+	}
 	return psprintf("rule \"%s\"", NameStr(rule->rulename));
 }
 
@@ -417,8 +441,7 @@ policy_problem(HeapTuple tup, TupleDesc desc, const TableColumns *t)
 {
 	Form_pg_policy pol = (Form_pg_policy) GETSTRUCT(tup);
 
-	if (!t->any)
-		return NULL;
+	/* on any table: a sub-query in a policy may read another one's child data */
 	if (expression_refs(tup, desc, Anum_pg_policy_polqual, t) ||
 		expression_refs(tup, desc, Anum_pg_policy_polwithcheck, t))
 		return psprintf("row policy \"%s\"", NameStr(pol->polname));
@@ -595,6 +618,48 @@ domain_problem(const TableColumns *t, Snapshot snap)
 	return problem;
 }
 
+/*
+ * The partition key of relid, evaluated on every row routed to or checked
+ * against a partition; NULL if it is not partitioned or the key is fine.
+ */
+static char *
+partition_key_problem(Oid relid, const TableColumns *own, Snapshot snap)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	char	   *problem = NULL;
+	TableColumns *t = (TableColumns *) own;
+
+	/* an ancestor's key names the ancestor's own columns */
+	if (relid != own->relid)
+	{
+		t = palloc(sizeof(TableColumns));
+		if (!load_table(relid, snap, t) || !t->any)
+		{
+			pfree(t);
+			return NULL;
+		}
+	}
+	rel = table_open(PartitionedRelationId, AccessShareLock);
+
+	ScanKeyInit(&key, Anum_pg_partitioned_table_partrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, PartitionedRelidIndexId, true, snap, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup) &&
+		(int2vector_refs(&((Form_pg_partitioned_table) GETSTRUCT(tup))->partattrs, t) ||
+		 expression_refs(tup, RelationGetDescr(rel), Anum_pg_partitioned_table_partexprs, t)))
+		problem = relid == own->relid ? pstrdup("partition key") :
+			psprintf("partition key of \"%s\"", t->relname);
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (t != own)
+		pfree(t);
+	return problem;
+}
+
 /* Every object attached to t, as snap sees them; the first problem or NULL. */
 static char *
 table_problem(const TableColumns *t, Snapshot snap)
@@ -625,6 +690,19 @@ table_problem(const TableColumns *t, Snapshot snap)
 							   Anum_pg_statistic_ext_stxrelid, t->relid, snap, statistics_problem, t);
 	if (problem == NULL)
 		problem = domain_problem(t, snap);
+	if (problem == NULL)
+		problem = partition_key_problem(t->relid, t, snap);
+	if (problem == NULL && get_rel_relispartition(t->relid))
+	{
+		/* a partition checks its ancestors' keys (its partition constraint) */
+		ListCell   *lc;
+
+		foreach(lc, get_partition_ancestors(t->relid))
+		{
+			if (problem == NULL)
+				problem = partition_key_problem(lfirst_oid(lc), t, snap);
+		}
+	}
 	return problem;
 }
 
@@ -651,7 +729,9 @@ report_attached(const char *what, const TableColumns *t)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_CG_PLANTED_CODE),
-			 errmsg("cannot attach %s to \"%s\", which holds child data", what, t->relname),
+			 t->any ?
+			 errmsg("cannot attach %s to \"%s\", which holds child data", what, t->relname) :
+			 errmsg("cannot attach %s to \"%s\": it would read child data", what, t->relname),
 			 errdetail("Code attached to a table runs in the statement of whoever reads or writes it, with that session's right to see child data; only childguard's own code may be attached where it could reach child data."),
 			 errhint("Leave child data columns out of it, or do the work in the statements that need it.")));
 }
@@ -707,9 +787,9 @@ guard_object(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objid,
 	if (!OidIsValid(relid))
 		return;
 	t = palloc(sizeof(TableColumns));
-	/* a view may read child data without holding any */
+	/* a view, a rule or a policy may read child data without holding any */
 	if (!load_table(relid, SnapshotSelf, t) ||
-		(!t->any && catalog != RewriteRelationId))
+		(!t->any && catalog != RewriteRelationId && catalog != PolicyRelationId))
 	{
 		pfree(t);
 		return;
