@@ -557,42 +557,71 @@ scan_objects(Oid catalog, Oid index, AttrNumber keyatt, Oid keyval,
 	return problem;
 }
 
-/* The type a domain is defined over. */
+/*
+ * The type a domain is defined over; *default_expr gets its default
+ * expression, or NULL.
+ */
 static Oid
-domain_base(Oid typid)
+domain_base(Oid typid, Node **default_expr)
 {
 	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
 	Oid			base = InvalidOid;
 
+	*default_expr = NULL;
 	if (HeapTupleIsValid(tup))
 	{
+		bool		isnull;
+		Datum		d = SysCacheGetAttr(TYPEOID, tup, Anum_pg_type_typdefaultbin, &isnull);
+
 		base = ((Form_pg_type) GETSTRUCT(tup))->typbasetype;
+		if (!isnull)
+			*default_expr = stringToNode(TextDatumGetCString(d));
 		ReleaseSysCache(tup);
 	}
 	return base;
 }
 
-/* CHECK constraints of the domains child data columns of t are typed with. */
+/* Does a stored expression call a function that is not built in or ours? */
+static bool
+calls_foreign_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, foreign_function, NULL))
+		return true;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, calls_foreign_walker, context, 0);
+	return expression_tree_walker(node, calls_foreign_walker, context);
+}
+
+/*
+ * The domains the columns of t are typed with.  Their CHECK constraints
+ * and defaults run on every value written: on a child data column none is
+ * allowed, on another column none that calls a function that is neither
+ * built in nor childguard's.
+ */
 static char *
 domain_problem(const TableColumns *t, Snapshot snap)
 {
 	Relation	rel = table_open(AttributeRelationId, AccessShareLock);
 	SysScanDesc scan;
-	ScanKeyData key;
+	ScanKeyData keys[2];
 	HeapTuple	tup;
 	char	   *problem = NULL;
 
-	ScanKeyInit(&key, Anum_pg_attribute_attrelid, BTEqualStrategyNumber,
+	ScanKeyInit(&keys[0], Anum_pg_attribute_attrelid, BTEqualStrategyNumber,
 				F_OIDEQ, ObjectIdGetDatum(t->relid));
-	scan = systable_beginscan(rel, AttributeRelidNumIndexId, true, snap, 1, &key);
+	ScanKeyInit(&keys[1], Anum_pg_attribute_attnum, BTGreaterStrategyNumber,
+				F_INT2GT, Int16GetDatum(0));
+	scan = systable_beginscan(rel, AttributeRelidNumIndexId, true, snap, 2, keys);
 	while (problem == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_attribute att = (Form_pg_attribute) GETSTRUCT(tup);
 		Oid			typid = att->atttypid;
+		bool		child = column_is_child(t, att->attnum);
 
-		if (!column_is_child(t, att->attnum))
+		if (att->attisdropped)
 			continue;
-		/* walk the domain chain down to child_data */
 		while (problem == NULL && typid >= FirstGenbkiObjectId &&
 			   get_typtype(typid) == TYPTYPE_DOMAIN)
 		{
@@ -600,17 +629,31 @@ domain_problem(const TableColumns *t, Snapshot snap)
 			SysScanDesc cscan;
 			ScanKeyData ckey;
 			HeapTuple	ctup;
+			Node	   *default_expr;
+			Oid			base;
 
 			ScanKeyInit(&ckey, Anum_pg_constraint_contypid, BTEqualStrategyNumber,
 						F_OIDEQ, ObjectIdGetDatum(typid));
 			cscan = systable_beginscan(crel, ConstraintTypidIndexId, true, snap, 1, &ckey);
-			if (HeapTupleIsValid(ctup = systable_getnext(cscan)))
-				problem = psprintf("constraint \"%s\" of domain %s",
-								   NameStr(((Form_pg_constraint) GETSTRUCT(ctup))->conname),
-								   format_type_be(typid));
+			while (problem == NULL && HeapTupleIsValid(ctup = systable_getnext(cscan)))
+			{
+				bool		isnull;
+				Datum		d = heap_getattr(ctup, Anum_pg_constraint_conbin,
+											 RelationGetDescr(crel), &isnull);
+
+				if (child || (!isnull &&
+							  calls_foreign_walker(stringToNode(TextDatumGetCString(d)), NULL)))
+					problem = psprintf("constraint \"%s\" of domain %s",
+									   NameStr(((Form_pg_constraint) GETSTRUCT(ctup))->conname),
+									   format_type_be(typid));
+			}
 			systable_endscan(cscan);
 			table_close(crel, AccessShareLock);
-			typid = domain_base(typid);
+			base = domain_base(typid, &default_expr);
+			if (problem == NULL && default_expr != NULL &&
+				(child || calls_foreign_walker(default_expr, NULL)))
+				problem = psprintf("default of domain %s", format_type_be(typid));
+			typid = base;
 		}
 	}
 	systable_endscan(scan);
@@ -875,6 +918,38 @@ guard_domain_constraint(Oid objid)
 				 errhint("Use childguard.child_data or a domain over it without constraints.")));
 }
 
+/* A domain created or altered: no default when it holds child data. */
+static void
+guard_domain(Oid typid)
+{
+	Relation	rel = table_open(TypeRelationId, AccessShareLock);
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	char	   *name = NULL;
+	Oid			base = InvalidOid;
+
+	ScanKeyInit(&key, Anum_pg_type_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(typid));
+	scan = systable_beginscan(rel, TypeOidIndexId, true, SnapshotSelf, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup) &&
+		((Form_pg_type) GETSTRUCT(tup))->typtype == TYPTYPE_DOMAIN &&
+		!heap_attisnull(tup, Anum_pg_type_typdefaultbin, RelationGetDescr(rel)))
+	{
+		name = pstrdup(NameStr(((Form_pg_type) GETSTRUCT(tup))->typname));
+		base = ((Form_pg_type) GETSTRUCT(tup))->typbasetype;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (OidIsValid(base) && type_holds_child_data(base, SnapshotSelf, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_PLANTED_CODE),
+				 errmsg("cannot give domain \"%s\", which holds child data, a default", name),
+				 errdetail("A default is evaluated in the statement of whoever writes, with that session's right to see child data, and its plaintext would sit in the catalog."),
+				 errhint("Leave the default out; write child data in the statements that collect it.")));
+}
+
 /* A relation or one of its columns was created or altered. */
 static void
 guard_relation(Oid relid, int subId)
@@ -889,8 +964,11 @@ guard_relation(Oid relid, int subId)
 	}
 	if (subId > 0)
 	{
-		/* a column came to hold child data: no code may be attached yet */
-		if (column_is_child(t, subId) && (problem = table_problem(t, SnapshotSelf)) != NULL)
+		/*
+		 * A column added or retyped: if it came to hold child data, no code
+		 * may be attached yet; any column's type may bring a domain's code.
+		 */
+		if (t->any && (problem = table_problem(t, SnapshotSelf)) != NULL)
 			report_existing(problem, t);
 	}
 	else if (t->relkind == RELKIND_INDEX || t->relkind == RELKIND_PARTITIONED_INDEX)
@@ -918,6 +996,7 @@ cg_planted_code_object_access(ObjectAccessType access, Oid classId,
 		case AttrDefaultRelationId:
 		case StatisticExtRelationId:
 		case RelationRelationId:
+		case TypeRelationId:
 			break;
 		default:
 			return;
@@ -958,6 +1037,9 @@ cg_planted_code_object_access(ObjectAccessType access, Oid classId,
 			break;
 		case RelationRelationId:
 			guard_relation(objectId, subId);
+			break;
+		case TypeRelationId:
+			guard_domain(objectId);
 			break;
 	}
 }
