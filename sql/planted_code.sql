@@ -152,6 +152,7 @@ CREATE DOMAIN plain_text AS text DEFAULT all_names();
 ALTER TABLE kids ADD COLUMN extra plain_text;
 CREATE DOMAIN plain_text2 AS text DEFAULT 'x' CHECK (VALUE <> all_names());
 ALTER TABLE kids ADD COLUMN extra plain_text2;
+CREATE TABLE kids4 (id text, name childguard.child_data, extra plain_text);
 CREATE DOMAIN plain_text3 AS text DEFAULT upper('x') CHECK (length(VALUE) < 100);
 ALTER TABLE kids ADD COLUMN extra plain_text3;                    -- built in: allowed
 -- the domain given the owner's code afterwards: the table is no longer protected

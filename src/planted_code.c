@@ -974,6 +974,11 @@ guard_relation(Oid relid, int subId)
 	else if (t->relkind == RELKIND_INDEX || t->relkind == RELKIND_PARTITIONED_INDEX)
 		guard_object(IndexRelationId, IndexRelidIndexId, Anum_pg_index_indexrelid,
 					 relid, Anum_pg_index_indrelid, index_problem);
+	else if (t->any && (problem = table_problem(t, SnapshotSelf)) != NULL)
+	{
+		/* a new table: its columns' domains may bring code */
+		report_existing(problem, t);
+	}
 	pfree(t);
 }
 
