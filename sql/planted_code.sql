@@ -294,6 +294,18 @@ UPDATE kids SET grade = 3;
 RESET childguard.purpose;
 RESET ROLE;
 ALTER TRIGGER seal ON kids RENAME TO zz_childguard_seal;
+-- a seal trigger replaced (OR REPLACE leaves it enabled ORIGIN only), or
+-- pointed at another subject column
+CREATE OR REPLACE TRIGGER zz_childguard_seal BEFORE INSERT OR UPDATE ON kids
+  FOR EACH ROW EXECUTE FUNCTION childguard.seal_row('id');
+SELECT childguard.protection_problem('kids');
+ALTER TABLE kids ENABLE ALWAYS TRIGGER zz_childguard_seal;
+SELECT childguard.protection_problem('kids') IS NULL AS protected;
+CREATE OR REPLACE TRIGGER zz_childguard_seal BEFORE INSERT OR UPDATE ON kids
+  FOR EACH ROW EXECUTE FUNCTION childguard.seal_row('note');
+ALTER TABLE kids ENABLE ALWAYS TRIGGER zz_childguard_seal;
+SELECT childguard.protection_problem('kids');
+SELECT childguard.protect('kids', 'id');
 -- a disabled seal trigger, row security switched off
 ALTER TABLE kids DISABLE TRIGGER zz_childguard_seal;
 SELECT childguard.protection_problem('kids');

@@ -158,7 +158,9 @@ find_seal_trigger(Relation rel, Oid seal_function, const char **why)
 		}
 		if (t->tgenabled != TRIGGER_FIRES_ALWAYS)
 		{
-			*why = "Its childguard seal trigger is disabled. ";
+			*why = t->tgenabled == TRIGGER_DISABLED ?
+				"Its childguard seal trigger is disabled. " :
+				"Its childguard seal trigger is not enabled ALWAYS, so session_replication_role could switch it off. ";
 			continue;
 		}
 		return t->tgargs[0];
