@@ -325,6 +325,13 @@ UPDATE pg_attribute SET atttypid = 'childguard.child_data'::regtype
 SELECT childguard.protect('legacy', 'id', '{"name": "name"}');
 \echo :LAST_ERROR_SQLSTATE
 \set VERBOSITY terse
+-- nor can it join a protected partitioned table (the seal cloned onto it
+-- checks the whole table)
+CREATE TABLE legacy_part (id text, name text);
+CREATE TRIGGER legacy_leak BEFORE INSERT ON legacy_part FOR EACH ROW EXECUTE FUNCTION leak_trg();
+UPDATE pg_attribute SET atttypid = 'childguard.child_data'::regtype, atttypmod = 1, attcollation = 0
+ WHERE attrelid = 'legacy_part'::regclass AND attname = 'name';
+ALTER TABLE pkids ATTACH PARTITION legacy_part FOR VALUES IN ('k-3');
 DROP TRIGGER legacy_leak ON legacy;
 SELECT childguard.protect('legacy', 'id', '{"name": "name"}');
 SELECT childguard.protection_problem('legacy') IS NULL AS protected;
