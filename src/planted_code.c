@@ -105,6 +105,9 @@ typedef struct TableColumns
 /* Check of one catalog row of an object attached to t; NULL if fine. */
 typedef char *(*ObjectCheck) (HeapTuple tup, TupleDesc desc, const TableColumns *t);
 
+static char *domain_chain_problem(Oid typid, bool child, Snapshot snap);
+static bool calls_foreign_walker(Node *node, void *context);
+
 /*
  * Does a type hold child data?  Domains are followed with snap (a domain
  * being created is not in the syscache yet); *name, if given, gets the
@@ -244,6 +247,10 @@ refs_walker(Node *node, RefsContext *ctx)
 		return false;
 	/* code attached to the table may call no one else's functions */
 	if (ctx->strict && check_functions_in_node(node, foreign_function, NULL))
+		return true;
+	/* ... nor through a cast to a domain whose CHECK calls them */
+	if (ctx->strict && IsA(node, CoerceToDomain) &&
+		domain_chain_problem(((CoerceToDomain *) node)->resulttype, false, NULL) != NULL)
 		return true;
 	if (IsA(node, Var))
 	{
@@ -589,9 +596,59 @@ calls_foreign_walker(Node *node, void *context)
 		return false;
 	if (check_functions_in_node(node, foreign_function, NULL))
 		return true;
+	if (IsA(node, CoerceToDomain) &&
+		domain_chain_problem(((CoerceToDomain *) node)->resulttype, false, NULL) != NULL)
+		return true;
 	if (IsA(node, Query))
 		return query_tree_walker((Query *) node, calls_foreign_walker, context, 0);
 	return expression_tree_walker(node, calls_foreign_walker, context);
+}
+
+/*
+ * A domain's CHECK constraints and default, down its chain of base types:
+ * with child, any at all; otherwise one calling a function that is
+ * neither built in nor childguard's.  NULL if none.
+ */
+static char *
+domain_chain_problem(Oid typid, bool child, Snapshot snap)
+{
+	char	   *problem = NULL;
+
+	check_stack_depth();
+	while (problem == NULL && typid >= FirstGenbkiObjectId &&
+		   get_typtype(typid) == TYPTYPE_DOMAIN)
+	{
+		Relation	crel = table_open(ConstraintRelationId, AccessShareLock);
+		SysScanDesc cscan;
+		ScanKeyData ckey;
+		HeapTuple	ctup;
+		Node	   *default_expr;
+		Oid			base;
+
+		ScanKeyInit(&ckey, Anum_pg_constraint_contypid, BTEqualStrategyNumber,
+					F_OIDEQ, ObjectIdGetDatum(typid));
+		cscan = systable_beginscan(crel, ConstraintTypidIndexId, true, snap, 1, &ckey);
+		while (problem == NULL && HeapTupleIsValid(ctup = systable_getnext(cscan)))
+		{
+			bool		isnull;
+			Datum		d = heap_getattr(ctup, Anum_pg_constraint_conbin,
+										 RelationGetDescr(crel), &isnull);
+
+			if (child || (!isnull &&
+						  calls_foreign_walker(stringToNode(TextDatumGetCString(d)), NULL)))
+				problem = psprintf("constraint \"%s\" of domain %s",
+								   NameStr(((Form_pg_constraint) GETSTRUCT(ctup))->conname),
+								   format_type_be(typid));
+		}
+		systable_endscan(cscan);
+		table_close(crel, AccessShareLock);
+		base = domain_base(typid, &default_expr);
+		if (problem == NULL && default_expr != NULL &&
+			(child || calls_foreign_walker(default_expr, NULL)))
+			problem = psprintf("default of domain %s", format_type_be(typid));
+		typid = base;
+	}
+	return problem;
 }
 
 /*
@@ -617,44 +674,10 @@ domain_problem(const TableColumns *t, Snapshot snap)
 	while (problem == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_attribute att = (Form_pg_attribute) GETSTRUCT(tup);
-		Oid			typid = att->atttypid;
-		bool		child = column_is_child(t, att->attnum);
 
-		if (att->attisdropped)
-			continue;
-		while (problem == NULL && typid >= FirstGenbkiObjectId &&
-			   get_typtype(typid) == TYPTYPE_DOMAIN)
-		{
-			Relation	crel = table_open(ConstraintRelationId, AccessShareLock);
-			SysScanDesc cscan;
-			ScanKeyData ckey;
-			HeapTuple	ctup;
-			Node	   *default_expr;
-			Oid			base;
-
-			ScanKeyInit(&ckey, Anum_pg_constraint_contypid, BTEqualStrategyNumber,
-						F_OIDEQ, ObjectIdGetDatum(typid));
-			cscan = systable_beginscan(crel, ConstraintTypidIndexId, true, snap, 1, &ckey);
-			while (problem == NULL && HeapTupleIsValid(ctup = systable_getnext(cscan)))
-			{
-				bool		isnull;
-				Datum		d = heap_getattr(ctup, Anum_pg_constraint_conbin,
-											 RelationGetDescr(crel), &isnull);
-
-				if (child || (!isnull &&
-							  calls_foreign_walker(stringToNode(TextDatumGetCString(d)), NULL)))
-					problem = psprintf("constraint \"%s\" of domain %s",
-									   NameStr(((Form_pg_constraint) GETSTRUCT(ctup))->conname),
-									   format_type_be(typid));
-			}
-			systable_endscan(cscan);
-			table_close(crel, AccessShareLock);
-			base = domain_base(typid, &default_expr);
-			if (problem == NULL && default_expr != NULL &&
-				(child || calls_foreign_walker(default_expr, NULL)))
-				problem = psprintf("default of domain %s", format_type_be(typid));
-			typid = base;
-		}
+		if (!att->attisdropped)
+			problem = domain_chain_problem(att->atttypid,
+										   column_is_child(t, att->attnum), snap);
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
