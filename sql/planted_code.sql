@@ -131,6 +131,7 @@ ALTER TABLE kids ALTER COLUMN note SET DEFAULT all_names();
 CREATE POLICY p_tenant ON kids AS RESTRICTIVE USING (note IS DISTINCT FROM all_names());
 ALTER TABLE kids ADD CONSTRAINT c_fn CHECK (note IS DISTINCT FROM all_names());
 ALTER TABLE kids ALTER COLUMN note SET DEFAULT now()::text;   -- built in: allowed
+ALTER TABLE kids ALTER COLUMN note SET DEFAULT encode(gen_random_bytes(4), 'hex');  -- an extension's: allowed
 ALTER TABLE kids ADD COLUMN name_copy text GENERATED ALWAYS AS (imm_leak(name)) STORED;
 ALTER TABLE kids ADD COLUMN name_len int DEFAULT 0;           -- no child data: allowed
 ALTER TABLE kids ADD CONSTRAINT x_leak EXCLUDE USING btree ((imm_leak(name)) WITH =);

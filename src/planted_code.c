@@ -22,8 +22,8 @@
  *	  - an expression references a child data column when it has a Var of
  *	    such a column, or a whole-row Var (t.*, f(t)), or a sub-query over
  *	    any relation holding child data; and it may call no function but
- *	    built-in ones and childguard's (a function the owner wrote can
- *	    read the table by itself);
+ *	    built-in ones, childguard's and those of extensions a superuser
+ *	    owns (a function the owner wrote can read the table by itself);
  *	  - a view may not pass child data to a function that is not built in
  *	    or childguard's, nor to a volatile one (pg_notify, set_config);
  *	  - UNIQUE, PRIMARY KEY, EXCLUDE and FOREIGN KEY constraints, indexes
@@ -67,6 +67,7 @@
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/dependency.h"
 #include "catalog/partition.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_partitioned_table.h"
@@ -236,8 +237,22 @@ range_table_holds_child_data(List *rtable)
 static bool
 foreign_function(Oid funcid, void *context)
 {
-	return funcid >= FirstNormalObjectId &&
-		get_func_namespace(funcid) != cg_catalog()->namespace_oid;
+	HeapTuple	tup;
+	bool		superuser_owned = false;
+
+	if (funcid < FirstNormalObjectId ||
+		get_func_namespace(funcid) == cg_catalog()->namespace_oid)
+		return false;
+	/* a member of an extension a superuser owns is not the table owner's code */
+	if (!OidIsValid(getExtensionOfObject(ProcedureRelationId, funcid)))
+		return true;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	if (HeapTupleIsValid(tup))
+	{
+		superuser_owned = superuser_arg(((Form_pg_proc) GETSTRUCT(tup))->proowner);
+		ReleaseSysCache(tup);
+	}
+	return !superuser_owned;
 }
 
 static bool
