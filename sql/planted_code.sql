@@ -183,8 +183,8 @@ SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'kids'::regclass;
 -- views over child data: INSTEAD OF triggers and rules see what is written
 CREATE VIEW kids_view AS SELECT id, name FROM kids;
 CREATE VIEW kids_upper AS SELECT id, upper(name::text) AS name FROM kids;  -- built-in, no side effect: allowed
--- a view is the statement its reader runs: it may not hand child data to
--- its owner's functions (even "immutable" ones), nor to volatile built-ins
+-- a view is the statement its reader runs: reading child data, it may not
+-- call its owner's functions (even "immutable" ones), nor volatile built-ins
 \set VERBOSITY default
 CREATE VIEW v_leak1 AS SELECT id, leak(name::text) AS x FROM kids;
 \echo :LAST_ERROR_SQLSTATE
@@ -196,8 +196,17 @@ CREATE VIEW v_leak5 AS SELECT (SELECT count(*) FROM kids WHERE leak(name::text))
 CREATE VIEW v_leak6 AS SELECT id, set_config('loot.v', name::text, false) FROM kids_view;
 CREATE OR REPLACE VIEW kids_view AS SELECT id, name FROM kids WHERE leak(name::text);
 CREATE VIEW v_leak7 AS SELECT l FROM kids, LATERAL leak(kids.name::text) l;
-CREATE VIEW v_ok AS SELECT id, leak(note) AS x FROM kids;                -- no child data: allowed
-DROP VIEW v_ok, kids_upper;
+-- ... not even on other columns: fed only the rows a condition on child
+-- data selected, the function learns it (here through a sub-query, a CTE
+-- and another view)
+CREATE VIEW v_oracle1 AS SELECT leak(id) FROM kids WHERE name::text = '小一';
+CREATE VIEW v_oracle2 AS SELECT leak(x) FROM (SELECT name::text AS x FROM kids) s;
+CREATE VIEW v_oracle3 AS WITH s AS (SELECT name::text AS x FROM kids) SELECT leak(x) FROM s;
+CREATE VIEW kids_named AS SELECT id FROM kids WHERE name::text LIKE '小%';  -- no function: allowed
+CREATE VIEW v_oracle4 AS SELECT leak(id) FROM kids_named;
+CREATE VIEW v_oracle5 AS SELECT id, random() FROM kids;
+CREATE VIEW v_ok AS SELECT leak(v) AS x FROM loot;                       -- no child data: allowed
+DROP VIEW v_ok, kids_upper, kids_named;
 CREATE TRIGGER v_leak INSTEAD OF INSERT ON kids_view FOR EACH ROW EXECUTE FUNCTION leak_trg();
 CREATE RULE v_rule AS ON INSERT TO kids_view DO INSTEAD INSERT INTO loot VALUES (NEW.name::text);
 

@@ -24,8 +24,11 @@
  *	    any relation holding child data; and it may call no function but
  *	    built-in ones, childguard's and those of extensions a superuser
  *	    owns (a function the owner wrote can read the table by itself);
- *	  - a view may not pass child data to a function that is not built in
- *	    or childguard's, nor to a volatile one (pg_notify, set_config);
+ *	  - a view that reads child data (views within views included) may
+ *	    call no function that is not built in or childguard's, and no
+ *	    volatile one (pg_notify, set_config): fed only the rows a
+ *	    condition on child data selected, even a function given no child
+ *	    data learns it;
  *	  - UNIQUE, PRIMARY KEY, EXCLUDE and FOREIGN KEY constraints, indexes
  *	    and statistics that include a child data column, defaults of a
  *	    child data column, and CHECK constraints of a domain over
@@ -59,6 +62,7 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"
@@ -78,6 +82,7 @@
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "nodes/nodeFuncs.h"
+#include "rewrite/rewriteHandler.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -382,10 +387,10 @@ child_var_walker(Node *node, void *context)
 }
 
 /*
- * A function a view may not apply to child data: one that is neither
+ * A function a view reading child data may not call: one that is neither
  * built in nor childguard's own (its owner wrote it, and may have marked
  * it immutable all the same), or a volatile one (pg_notify, set_config:
- * side effects that carry the value out of the reader's statement).
+ * side effects that carry something out of the reader's statement).
  */
 static bool
 foreign_or_volatile(Oid funcid, void *context)
@@ -394,18 +399,79 @@ foreign_or_volatile(Oid funcid, void *context)
 		func_volatile(funcid) == PROVOLATILE_VOLATILE;
 }
 
-/* A view's query: no such function over a child data value. */
+/* Does a view's query call such a function anywhere? */
 static bool
-view_walker(Node *node, void *context)
+view_calls_walker(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
 	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, view_walker, context, 0);
-	if (check_functions_in_node(node, foreign_or_volatile, NULL) &&
-		child_var_walker(node, NULL))
+		return query_tree_walker((Query *) node, view_calls_walker, context, 0);
+	if (check_functions_in_node(node, foreign_or_volatile, NULL))
 		return true;
-	return expression_tree_walker(node, view_walker, context);
+	if (IsA(node, CoerceToDomain) &&
+		domain_chain_problem(((CoerceToDomain *) node)->resulttype, false, NULL) != NULL)
+		return true;
+	return expression_tree_walker(node, view_calls_walker, context);
+}
+
+static bool reads_child_walker(Node *node, int *depth);
+
+/*
+ * Does a relation hold child data, or (a view) read some through its
+ * definition, views within views included?
+ */
+static bool
+relation_reads_child_data(Oid relid, int *depth)
+{
+	TableColumns *t = palloc(sizeof(TableColumns));
+	bool		reads = false;
+
+	if (load_table(relid, NULL, t))
+	{
+		reads = t->any;
+		if (!reads && t->relkind == RELKIND_VIEW)
+		{
+			Relation	view = relation_open(relid, AccessShareLock);
+
+			/*
+			 * Too deep to follow: assume the worst.  A view's stored query
+			 * names the view itself (its OLD and NEW entries), and the view
+			 * being defined has no rule yet: that is the query we walk.
+			 */
+			if (++(*depth) > 32)
+				reads = true;
+			else if (view->rd_rules != NULL)
+				reads = reads_child_walker((Node *) get_view_query(view), depth);
+			(*depth)--;
+			relation_close(view, AccessShareLock);
+		}
+	}
+	pfree(t);
+	return reads;
+}
+
+/* Does a query read child data: a relation in any range table of it? */
+static bool
+reads_child_walker(Node *node, int *depth)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((Query *) node)->rtable)
+		{
+			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+			if (rte->rtekind == RTE_RELATION &&
+				relation_reads_child_data(rte->relid, depth))
+				return true;
+		}
+		return query_tree_walker((Query *) node, reads_child_walker, depth, 0);
+	}
+	return expression_tree_walker(node, reads_child_walker, depth);
 }
 
 static char *
@@ -427,8 +493,15 @@ rule_problem(HeapTuple tup, TupleDesc desc, const TableColumns *t)
 		if (!isnull)
 		{
 			char	   *str = TextDatumGetCString(d);
+			Node	   *action = stringToNode(str);
+			int			depth = 0;
 
-			found = view_walker(stringToNode(str), NULL);
+			/*
+			 * Not only a function applied to child data: one fed only rows
+			 * a condition on child data selected learns it as well.
+			 */
+			found = view_calls_walker(action, NULL) &&
+				reads_child_walker(action, &depth);
 			pfree(str);
 		}
 		return found ? pstrdup("view definition") : NULL;
@@ -880,10 +953,10 @@ guard_object(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objid,
 		(t->relkind == RELKIND_VIEW || t->relkind == RELKIND_MATVIEW))
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_PLANTED_CODE),
-				 errmsg("view \"%s\" cannot pass child data to a function that is not built in, or to a volatile one",
+				 errmsg("view \"%s\" reads child data and calls a function that is not built in, or a volatile one",
 						t->relname),
-				 errdetail("A view runs in the statement of whoever reads it, with that session's right to see child data; a function its owner wrote, or one with side effects, could copy the values out."),
-				 errhint("Return the child data column itself, or apply the function in the statement that reads the view.")));
+				 errdetail("A view runs in the statement of whoever reads it, with that session's right to see child data; a function its owner wrote, or one with side effects, could copy the values out, or learn them from the rows it is given."),
+				 errhint("Leave the function out of the view, or apply it in the statement that reads the view.")));
 	if (problem != NULL)
 		report_attached(problem, t);
 	if (catalog == TriggerRelationId)
