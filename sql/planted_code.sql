@@ -206,6 +206,13 @@ CREATE VIEW kids_named AS SELECT id FROM kids WHERE name::text LIKE '小%';  -- 
 CREATE VIEW v_oracle4 AS SELECT leak(id) FROM kids_named;
 CREATE VIEW v_oracle5 AS SELECT id, random() FROM kids;
 CREATE VIEW v_ok AS SELECT leak(v) AS x FROM loot;                       -- no child data: allowed
+-- a view that only filters on child data hands its triggers and rules the
+-- rows it chose
+CREATE FUNCTION leak_old() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN INSERT INTO public.loot VALUES (OLD.id); RETURN NULL; END $$;
+CREATE TRIGGER kn_trg INSTEAD OF DELETE ON kids_named FOR EACH ROW EXECUTE FUNCTION leak_old();
+CREATE RULE kn_rule AS ON DELETE TO kids_named DO INSTEAD INSERT INTO loot VALUES (OLD.id);
+CREATE TRIGGER v_ok_trg INSTEAD OF DELETE ON v_ok FOR EACH ROW EXECUTE FUNCTION leak_old();  -- allowed
 DROP VIEW v_ok, kids_upper, kids_named;
 CREATE TRIGGER v_leak INSTEAD OF INSERT ON kids_view FOR EACH ROW EXECUTE FUNCTION leak_trg();
 CREATE RULE v_rule AS ON INSERT TO kids_view DO INSTEAD INSERT INTO loot VALUES (NEW.name::text);

@@ -96,7 +96,8 @@
 #include "planted_code.h"
 #include "protection.h"
 
-#define SEAL_TRIGGER_NAME "zz_childguard_seal"
+/* what rule_problem calls a view's own definition */
+#define VIEW_DEFINITION "view definition"
 
 /* A relation's columns, as far as child data goes. */
 typedef struct TableColumns
@@ -112,6 +113,7 @@ typedef struct TableColumns
 typedef char *(*ObjectCheck) (HeapTuple tup, TupleDesc desc, const TableColumns *t);
 
 static char *domain_chain_problem(Oid typid, bool child, Snapshot snap);
+static bool view_reads_child_data(Oid relid);
 static bool calls_foreign_walker(Node *node, void *context);
 
 /*
@@ -364,7 +366,10 @@ trigger_problem(HeapTuple tup, TupleDesc desc, const TableColumns *t)
 {
 	Form_pg_trigger tg = (Form_pg_trigger) GETSTRUCT(tup);
 
-	if (!t->any || is_seal_trigger(tup, desc))
+	if (is_seal_trigger(tup, desc))
+		return NULL;
+	/* a view that reads child data hands its trigger rows chosen by it */
+	if (!t->any && !(t->relkind == RELKIND_VIEW && view_reads_child_data(t->relid)))
 		return NULL;
 	/* PostgreSQL's own foreign key and deferred unique checks */
 	if (tg->tgisinternal && OidIsValid(tg->tgconstraint) &&
@@ -415,18 +420,28 @@ view_calls_walker(Node *node, void *context)
 	return expression_tree_walker(node, view_calls_walker, context);
 }
 
-static bool reads_child_walker(Node *node, int *depth);
+/* Following views within views: those being walked, innermost first. */
+typedef struct ReadsContext
+{
+	List	   *visiting;
+} ReadsContext;
+
+static bool reads_child_walker(Node *node, ReadsContext *ctx);
 
 /*
  * Does a relation hold child data, or (a view) read some through its
  * definition, views within views included?
  */
 static bool
-relation_reads_child_data(Oid relid, int *depth)
+relation_reads_child_data(Oid relid, ReadsContext *ctx)
 {
-	TableColumns *t = palloc(sizeof(TableColumns));
+	TableColumns *t;
 	bool		reads = false;
 
+	/* a view's stored query names the view itself (its OLD and NEW) */
+	if (list_member_oid(ctx->visiting, relid))
+		return false;
+	t = palloc(sizeof(TableColumns));
 	if (load_table(relid, NULL, t))
 	{
 		reads = t->any;
@@ -434,16 +449,13 @@ relation_reads_child_data(Oid relid, int *depth)
 		{
 			Relation	view = relation_open(relid, AccessShareLock);
 
-			/*
-			 * Too deep to follow: assume the worst.  A view's stored query
-			 * names the view itself (its OLD and NEW entries), and the view
-			 * being defined has no rule yet: that is the query we walk.
-			 */
-			if (++(*depth) > 32)
+			/* too deep to follow: assume the worst; being defined: no rule yet */
+			ctx->visiting = lcons_oid(relid, ctx->visiting);
+			if (list_length(ctx->visiting) > 32)
 				reads = true;
 			else if (view->rd_rules != NULL)
-				reads = reads_child_walker((Node *) get_view_query(view), depth);
-			(*depth)--;
+				reads = reads_child_walker((Node *) get_view_query(view), ctx);
+			ctx->visiting = list_delete_first(ctx->visiting);
 			relation_close(view, AccessShareLock);
 		}
 	}
@@ -453,7 +465,7 @@ relation_reads_child_data(Oid relid, int *depth)
 
 /* Does a query read child data: a relation in any range table of it? */
 static bool
-reads_child_walker(Node *node, int *depth)
+reads_child_walker(Node *node, ReadsContext *ctx)
 {
 	if (node == NULL)
 		return false;
@@ -466,12 +478,21 @@ reads_child_walker(Node *node, int *depth)
 			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
 			if (rte->rtekind == RTE_RELATION &&
-				relation_reads_child_data(rte->relid, depth))
+				relation_reads_child_data(rte->relid, ctx))
 				return true;
 		}
-		return query_tree_walker((Query *) node, reads_child_walker, depth, 0);
+		return query_tree_walker((Query *) node, reads_child_walker, ctx, 0);
 	}
-	return expression_tree_walker(node, reads_child_walker, depth);
+	return expression_tree_walker(node, reads_child_walker, ctx);
+}
+
+/* Does a view read child data (one being defined: not yet)? */
+static bool
+view_reads_child_data(Oid relid)
+{
+	ReadsContext ctx = {NIL};
+
+	return relation_reads_child_data(relid, &ctx);
 }
 
 static char *
@@ -494,19 +515,19 @@ rule_problem(HeapTuple tup, TupleDesc desc, const TableColumns *t)
 		{
 			char	   *str = TextDatumGetCString(d);
 			Node	   *action = stringToNode(str);
-			int			depth = 0;
+			ReadsContext ctx = {list_make1_oid(t->relid)};
 
 			/*
 			 * Not only a function applied to child data: one fed only rows
 			 * a condition on child data selected learns it as well.
 			 */
 			found = view_calls_walker(action, NULL) &&
-				reads_child_walker(action, &depth);
+				reads_child_walker(action, &ctx);
 			pfree(str);
 		}
-		return found ? pstrdup("view definition") : NULL;
+		return found ? pstrdup(VIEW_DEFINITION) : NULL;
 	}
-	if (!t->any)
+	if (!t->any && !(t->relkind == RELKIND_VIEW && view_reads_child_data(t->relid)))
 	{
 		/* a rule on another table may still copy child data somewhere */
 		bool		isnull;
@@ -943,14 +964,15 @@ guard_object(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objid,
 	t = palloc(sizeof(TableColumns));
 	/* a view, a rule or a policy may read child data without holding any */
 	if (!load_table(relid, SnapshotSelf, t) ||
-		(!t->any && catalog != RewriteRelationId && catalog != PolicyRelationId))
+		(!t->any && catalog != RewriteRelationId && catalog != PolicyRelationId &&
+		 !(catalog == TriggerRelationId && t->relkind == RELKIND_VIEW)))
 	{
 		pfree(t);
 		return;
 	}
 	problem = scan_objects(catalog, oidindex, oidatt, objid, SnapshotSelf, check, t);
 	if (problem != NULL && catalog == RewriteRelationId &&
-		(t->relkind == RELKIND_VIEW || t->relkind == RELKIND_MATVIEW))
+		strcmp(problem, VIEW_DEFINITION) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_PLANTED_CODE),
 				 errmsg("view \"%s\" reads child data and calls a function that is not built in, or a volatile one",
