@@ -18,7 +18,8 @@
  *	    no transition tables) and the internal triggers PostgreSQL's own
  *	    foreign key and deferred unique checks use;
  *	  - every rule on a table is refused; on a view, every rule but its
- *	    ON SELECT definition;
+ *	    ON SELECT definition; triggers and rules also on a view that holds
+ *	    no child data but reads some (it hands them rows chosen by it);
  *	  - an expression references a child data column when it has a Var of
  *	    such a column, or a whole-row Var (t.*, f(t)), or a sub-query over
  *	    any relation holding child data; and it may call no function but
@@ -31,9 +32,14 @@
  *	    data learns it;
  *	  - UNIQUE, PRIMARY KEY, EXCLUDE and FOREIGN KEY constraints, indexes
  *	    and statistics that include a child data column, defaults of a
- *	    child data column, and CHECK constraints of a domain over
- *	    child_data are refused too (they run comparison or input code on
- *	    the values).
+ *	    child data column, and CHECK constraints and defaults of a domain
+ *	    over child_data are refused too (they run comparison or input code
+ *	    on the values); so are a domain's CHECK or default calling the
+ *	    owner's function, on any column of a table holding child data;
+ *	  - on a table without child data, a row policy with a sub-query over
+ *	    child data and a rule whose actions read it are refused;
+ *	  - a partition key over child data (own or an ancestor's) is found by
+ *	    the whole-table check only: no hook runs once a key is stored.
  *
  * How: an object access hook.  Every route that creates or alters one of
  * these objects (CREATE TRIGGER, CREATE RULE, CREATE/ALTER POLICY, ALTER
@@ -47,6 +53,14 @@
  * SnapshotSelf, as sepgsql does.  The guard applies to every role,
  * superusers and table owners included; it costs nothing to statements
  * that are not DDL.
+ *
+ * Concurrency: each of these DDL commands locks the table (CREATE TRIGGER
+ * and CREATE INDEX at least ShareLock-class, ADD COLUMN and ALTER COLUMN
+ * TYPE AccessExclusiveLock), so a whole-table check made while a column
+ * comes to hold child data waits for any concurrent attachment to commit
+ * or abort and then sees it; SnapshotSelf adds the current transaction's
+ * own uncommitted rows.  Domains are shared between tables without a lock
+ * on them, so a domain changed later is caught by the status check only.
  *
  * When a column comes to hold child data (ADD COLUMN, ALTER COLUMN TYPE)
  * or childguard's own seal trigger is created or altered (protect(),
