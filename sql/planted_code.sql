@@ -343,6 +343,9 @@ UPDATE pg_attribute SET atttypid = 'childguard.child_data'::regtype
 SELECT childguard.protect('legacy', 'id', '{"name": "name"}');
 \echo :LAST_ERROR_SQLSTATE
 \set VERBOSITY terse
+-- and reading it, which would run that code, is refused until it is dropped
+SELECT count(*) FROM legacy;
+DELETE FROM legacy;
 -- nor can it join a protected partitioned table (the seal cloned onto it
 -- checks the whole table)
 CREATE TABLE legacy_part (id text, name text);

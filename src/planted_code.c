@@ -79,6 +79,7 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/transam.h"
+#include "access/parallel.h"
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "catalog/pg_attrdef.h"
@@ -1127,6 +1128,40 @@ guard_relation(Oid relid, int subId)
 		report_existing(problem, t);
 	}
 	pfree(t);
+}
+
+/*
+ * ExecutorStart (wired in childguard.c): a query touching a table that
+ * carries code not childguard's own, which got there behind the guard's
+ * back (a database upgraded from 1.0, catalogs edited by hand), is refused:
+ * reading it would run that code with the reader's right to see child
+ * data.  The cost for other tables is the cached protection lookup the
+ * audit capture makes as well.
+ */
+void
+cg_planted_code_executor_start(QueryDesc *queryDesc)
+{
+	ListCell   *lc;
+
+	if (!OidIsValid(cg_child_data_type()) || IsParallelWorker())
+		return;
+	foreach(lc, queryDesc->plannedstmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		const CgProtection *p;
+
+		if (rte->rtekind != RTE_RELATION ||
+			(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE))
+			continue;
+		p = cg_protection_of_relid(rte->relid);
+		if (p->planted)
+			ereport(ERROR,
+					(errcode(ERRCODE_CG_TABLE_HAS_PLANTED_CODE),
+					 errmsg("table \"%s\" has code attached that could read child data",
+							get_rel_name(rte->relid)),
+					 errdetail("%s", p->problem),
+					 errhint("Drop the object named above; until then the table can be dumped, but not queried.")));
+	}
 }
 
 /*

@@ -345,8 +345,11 @@ build_protection(Relation rel, CgProtection *p, Oid *subject_output)
 	}
 	planted = cg_planted_code_problem(RelationGetRelid(rel));
 	if (planted != NULL)
+	{
 		appendStringInfo(&problem, "Its %s is not childguard's own and could read child data. ",
 						 planted);
+		p->planted = true;
+	}
 	if (problem.len > 0)
 	{
 		problem.data[problem.len - 1] = '\0';	/* drop the trailing space */

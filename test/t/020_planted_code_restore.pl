@@ -5,10 +5,11 @@
 # reach child data (a primary key, a serial default, a CHECK on another
 # column, an index on another column, a foreign key from another table, a
 # view applying a built-in function), and code planted behind the guard's
-# back by editing the catalogs (as only a superuser can): a trigger moved
-# onto the protected table, and a table whose column was retyped to
-# child_data under its trigger.  There, the protected table reports itself
-# unprotected and refuses writes.  pg_restore, run by a superuser, then
+# back by editing the catalogs (as only a superuser can): a trigger and a
+# row policy moved onto the protected table, and a table whose column was
+# retyped to child_data under its trigger.  There, the protected table
+# reports itself unprotected and refuses writes, and reads (which would run
+# the policy).  pg_restore, run by a superuser, then
 # recreates everything but the planted code, which the guard refuses
 # (ZC020): the restored table is protected again and reads back.
 use strict;
@@ -37,6 +38,9 @@ $node->safe_psql(
 	CREATE TABLE enrol (kid text REFERENCES kids (id), course text);
 	CREATE VIEW kids_upper AS SELECT id, upper(name::text) AS name FROM kids;
 	CREATE TABLE loot (v text);
+	GRANT INSERT, SELECT ON loot TO PUBLIC;
+	CREATE FUNCTION leak(v text) RETURNS boolean LANGUAGE plpgsql AS
+	  $$ BEGIN INSERT INTO public.loot VALUES (v); RETURN true; END $$;
 	CREATE FUNCTION leak_trg() RETURNS trigger LANGUAGE plpgsql AS
 	  $$ BEGIN INSERT INTO public.loot VALUES (NEW.name::text); RETURN NEW; END $$;
 });
@@ -58,6 +62,9 @@ $node->safe_psql(
 	CREATE TRIGGER a_leak AFTER INSERT ON decoy FOR EACH ROW EXECUTE FUNCTION leak_trg();
 	UPDATE pg_trigger SET tgrelid = 'kids'::regclass WHERE tgname = 'a_leak';
 	UPDATE pg_class SET relhastriggers = true WHERE oid = 'kids'::regclass;
+	ALTER TABLE decoy ENABLE ROW LEVEL SECURITY;
+	CREATE POLICY p_leak ON decoy AS RESTRICTIVE USING (leak(id));
+	UPDATE pg_policy SET polrelid = 'kids'::regclass WHERE polname = 'p_leak';
 	CREATE TABLE legacy (id text, name text);
 	CREATE TRIGGER legacy_leak BEFORE INSERT ON legacy FOR EACH ROW EXECUTE FUNCTION leak_trg();
 	UPDATE pg_attribute SET atttypid = 'childguard.child_data'::regtype, attcollation = 0
@@ -69,6 +76,12 @@ like($node->safe_psql('src', q{SELECT childguard.protection_problem('kids')}),
 my ($ret, $out, $err) = $node->psql('src',
 	q{SET childguard.purpose = 'regress'; UPDATE kids SET grade = 3 WHERE id = 'k-1'});
 like($err, qr/is not protected by childguard/, 'src: and it refuses writes');
+($ret, $out, $err) = $node->psql('src',
+	q{SET childguard.purpose = 'regress'; SELECT count(*) FROM kids});
+like($err, qr/has code attached that could read child data/,
+	'src: and reads, which would run the planted policy');
+($ret, $out, $err) = $node->psql('src', q{SELECT count(*) FROM kids_upper});
+like($err, qr/has code attached that could read child data/, 'src: also through a view');
 is($node->safe_psql('src', 'SELECT count(*) FROM loot'), '0', 'src: nothing leaked');
 
 # pg_dump; pg_restore by a superuser into a new database, going on after
@@ -83,8 +96,9 @@ IPC::Run::run([ 'pg_restore', '-d', $node->connstr('dst'), $dump ],
 my @refused = ($stderr =~ /cannot attach trigger "(\w+)"/g);
 is_deeply([ sort @refused ], [ 'a_leak', 'legacy_leak' ],
 	'pg_restore: the guard refuses exactly the planted triggers');
+like($stderr, qr/cannot attach row policy "p_leak"/, 'pg_restore: and the planted policy');
 my @errors = ($stderr =~ /ERROR:  (.*)/g);
-is(scalar(grep { !/cannot attach trigger/ } @errors), 0,
+is(scalar(grep { !/cannot attach (trigger|row policy)/ } @errors), 0,
 	'pg_restore: no other object failed')
   or diag($stderr);
 
