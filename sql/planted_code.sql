@@ -353,6 +353,16 @@ CREATE TRIGGER legacy_leak BEFORE INSERT ON legacy_part FOR EACH ROW EXECUTE FUN
 UPDATE pg_attribute SET atttypid = 'childguard.child_data'::regtype, atttypmod = 1, attcollation = 0
  WHERE attrelid = 'legacy_part'::regclass AND attname = 'name';
 ALTER TABLE pkids ATTACH PARTITION legacy_part FOR VALUES IN ('k-3');
+-- a view that got its owner's function over child data the same way
+CREATE TABLE legacy_src (id text, name text);
+CREATE VIEW legacy_view AS SELECT id, leak(name) AS x FROM legacy_src;
+UPDATE pg_attribute SET atttypid = 'childguard.child_data'::regtype, attcollation = 0
+ WHERE attrelid = 'legacy_src'::regclass AND attname = 'name';
+SELECT count(*) FROM legacy_src;                                  -- the table itself: fine
+SELECT count(*) FROM legacy_view;
+SELECT childguard.protection_problem('legacy_view');
+DROP VIEW legacy_view;
+DROP TABLE legacy_src;
 DROP TRIGGER legacy_leak ON legacy;
 SELECT childguard.protect('legacy', 'id', '{"name": "name"}');
 SELECT childguard.protection_problem('legacy') IS NULL AS protected;

@@ -1131,11 +1131,29 @@ guard_relation(Oid relid, int subId)
 }
 
 /*
+ * Does a view's definition read child data and call a function that is
+ * not built in, or a volatile one?  For the protection status of views
+ * defined before the guard (protection.c caches the answer).
+ */
+bool
+cg_planted_view_problem(Relation view)
+{
+	ReadsContext ctx = {list_make1_oid(RelationGetRelid(view))};
+	Query	   *query;
+
+	if (view->rd_rules == NULL)
+		return false;
+	query = get_view_query(view);
+	return view_calls_walker((Node *) query, NULL) &&
+		reads_child_walker((Node *) query, &ctx);
+}
+
+/*
  * ExecutorStart (wired in childguard.c): a query touching a table that
- * carries code not childguard's own, which got there behind the guard's
- * back (a database upgraded from 1.0, catalogs edited by hand), is refused:
- * reading it would run that code with the reader's right to see child
- * data.  The cost for other tables is the cached protection lookup the
+ * carries code not childguard's own, or a view whose definition is such
+ * code, which got there behind the guard's back (a database upgraded from
+ * 1.0, catalogs edited by hand), is refused: reading it would run that
+ * code with the reader's right to see child data.  The cost for other tables is the cached protection lookup the
  * audit capture makes as well.
  */
 void
@@ -1151,13 +1169,15 @@ cg_planted_code_executor_start(QueryDesc *queryDesc)
 		const CgProtection *p;
 
 		if (rte->rtekind != RTE_RELATION ||
-			(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE))
+			(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE &&
+			 rte->relkind != RELKIND_VIEW))
 			continue;
 		p = cg_protection_of_relid(rte->relid);
 		if (p->planted)
 			ereport(ERROR,
 					(errcode(ERRCODE_CG_TABLE_HAS_PLANTED_CODE),
-					 errmsg("table \"%s\" has code attached that could read child data",
+					 errmsg("%s \"%s\" has code attached that could read child data",
+							rte->relkind == RELKIND_VIEW ? "view" : "table",
 							get_rel_name(rte->relid)),
 					 errdetail("%s", p->problem),
 					 errhint("Drop the object named above; until then the table can be dumped, but not queried.")));

@@ -307,8 +307,21 @@ build_protection(Relation rel, CgProtection *p, Oid *subject_output)
 		p->columns[p->ncolumns].category = (uint8) category;
 		p->ncolumns++;
 	}
+	/* a view's definition may run its owner's code on child data it reads */
+	if (rel->rd_rel->relkind == RELKIND_VIEW && cg_planted_view_problem(rel))
+	{
+		appendStringInfoString(&problem, "Its definition reads child data and calls a function that is not built in, or a volatile one. ");
+		p->planted = true;
+	}
 	if (!p->has_child_data)
+	{
+		if (problem.len > 0)
+		{
+			problem.data[problem.len - 1] = '\0';
+			p->problem = problem.data;
+		}
 		return;
+	}
 
 	subject_name = find_seal_trigger(rel, cat->seal_function, &why);
 	if (subject_name == NULL)
@@ -427,7 +440,8 @@ PG_FUNCTION_INFO_V1(cg_protection_problem);
 /*
  * childguard.protection_problem(regclass): why a table holding child data
  * is not protected, or NULL when it is (or holds none); the same answer
- * the write guard and the seal trigger act on.
+ * the write guard and the seal trigger act on.  Also for a view whose
+ * definition runs its owner's code on child data.
  */
 Datum
 cg_protection_problem(PG_FUNCTION_ARGS)
@@ -441,7 +455,7 @@ cg_protection_problem(PG_FUNCTION_ARGS)
 	if (rel == NULL)
 		PG_RETURN_NULL();
 	p = cg_protection_of(rel);
-	if (p->has_child_data && !p->is_protected)
+	if ((p->has_child_data && !p->is_protected) || p->planted)
 		result = cstring_to_text(p->problem ? p->problem : "It is not protected.");
 	relation_close(rel, AccessShareLock);
 	if (result == NULL)
