@@ -5,7 +5,7 @@
 CREATE FUNCTION childguard.protection_problem(tbl regclass) RETURNS text
 	LANGUAGE C STABLE STRICT AS 'MODULE_PATHNAME', 'cg_protection_problem';
 COMMENT ON FUNCTION childguard.protection_problem(regclass) IS
-	'Why a table holding child data is not protected (no seal trigger, disabled or renamed, row-level security off, row policies not exactly childguard''s, code attached that could read child data), or NULL when it is protected or holds no child data.';
+	'Why a table holding child data is not protected (no seal trigger, disabled or renamed, row-level security off, row policies not exactly childguard''s, code attached that could read child data), or why a view is refused to queries (its definition runs its owner''s code on child data); NULL when neither.';
 GRANT EXECUTE ON FUNCTION childguard.protection_problem(regclass) TO PUBLIC;
 
 -- is_protected now asks the same code that decides whether the table
