@@ -298,6 +298,10 @@ RESET childguard.purpose;
 RESET ROLE;
 SELECT childguard.protect('kids', 'id');
 SELECT childguard.protection_problem('kids') IS NULL AS protected;
+-- ours dropped
+DROP POLICY childguard_consent_update ON kids;
+SELECT childguard.protection_problem('kids');
+SELECT childguard.protect('kids', 'id');
 -- ours, but only for some roles
 ALTER POLICY childguard_consent_update ON kids TO regress_pc_owner;
 SELECT childguard.protection_problem('kids');
