@@ -25,6 +25,7 @@
 #include "envelope.h"
 #include "function_settings.h"
 #include "master_key.h"
+#include "planted_code.h"
 #include "read_policy.h"
 #include "role_release.h"
 #include "secure_mem.h"
@@ -62,6 +63,7 @@ cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	if (cg_statement_nesting() == 0)
 		statement_begin(queryDesc->plannedstmt);
 	cg_write_guard_executor_start(queryDesc);
+	cg_planted_code_executor_start(queryDesc);
 	cg_audit_guard_executor_start(queryDesc);
 	cg_audit_executor_start(queryDesc);
 	if (prev_ExecutorStart)
@@ -188,7 +190,11 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		cg_audit_utility_end(pstmt, qc);
 }
 
-/* A function is about to run: the server file functions are checked. */
+/*
+ * Object access: DDL may attach no code but ours to child data
+ * (planted_code.c); a function about to run may be a server file function
+ * (server_files_guard.c).
+ */
 static void
 cg_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 				 int subId, void *arg)
@@ -197,6 +203,7 @@ cg_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 		cg_server_files_function_execute(objectId);
 	if (prev_object_access)
 		prev_object_access(access, classId, objectId, subId, arg);
+	cg_planted_code_object_access(access, classId, objectId, subId, arg);
 }
 
 static void
