@@ -28,6 +28,7 @@
 #include "envelope.h"
 #include "pending.h"
 #include "read_policy.h"
+#include "statement.h"
 #include "write_guard.h"
 
 /* Make a child_data datum from text: an envelope, or plaintext to seal. */
@@ -67,6 +68,7 @@ open_value(struct varlena *value, bool required, size_t *len)
 	const uint8 *key;
 	CgKeyStatus status;
 	const char *why = NULL;
+	char	   *plain;
 
 	cg_envelope_parse(value, &env);
 	if (env.flags & CG_ENV_PENDING)
@@ -88,9 +90,14 @@ open_value(struct varlena *value, bool required, size_t *len)
 		case CG_VERDICT_ALLOW:
 			break;
 	}
+	/* admitted for audit now; noted as read only once decrypted */
+	cg_statement_attempt();
 	key = cg_data_key(env.subject, env.key_version, &status);
 	if (key == NULL && status == CG_KEY_DESTROYED && !required)
+	{
+		cg_statement_note(env.subject, CG_ACCESS_DENIED);
 		return NULL;
+	}
 	if (key == NULL)
 		ereport(ERROR,
 				(errcode(status == CG_KEY_DESTROYED ? ERRCODE_CG_CHILD_ERASED :
@@ -100,7 +107,9 @@ open_value(struct varlena *value, bool required, size_t *len)
 						"no data key for this child data value in this database"),
 				 errdetail("The value is sealed for subject %llu, key version %u.",
 						   (unsigned long long) env.subject, env.key_version)));
-	return cg_envelope_open(&env, key, len);
+	plain = cg_envelope_open(&env, key, len);
+	cg_statement_note(env.subject, CG_ACCESS_READ);
+	return plain;
 
 no_purpose:
 	if (!required)

@@ -12,6 +12,19 @@
  * ordinary error.  Key bytes live in secure_mem.c's arena; they never reach
  * a message, and neither does the file's or command's output.
  *
+ * Rotation as seen by a reader.  A backend applies a reload only between
+ * statements, while childguard.rotate_master_key() may commit in the middle
+ * of a long statement; data keys are read with a fresh catalog snapshot,
+ * so the statement then meets keys wrapped by a master key its own settings
+ * do not name yet.  cg_master_key_by_id() therefore, on a fingerprint it
+ * does not hold, re-reads the four key settings from the configuration
+ * files on the spot (ParseConfigFile only parses: it changes no setting,
+ * so it is safe mid-statement, unlike ProcessConfigFile) and loads the
+ * keys they name into spare slots.  Spare keys only unwrap, never wrap, and
+ * only a key whose fingerprint matches is ever used; they are dropped when
+ * the backend applies its next reload, so a key taken out of the
+ * configuration still stops decrypting at the next statement.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -23,6 +36,7 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "childguard_errcodes.h"
 #include "master_key.h"
@@ -35,6 +49,10 @@ static char *previous_master_key_command = NULL;
 
 static CgMasterKey *current_key = NULL;
 static CgMasterKey *previous_key = NULL;
+
+/* keys named by the configuration files but not (yet) by our settings */
+#define SPARE_KEYS 4
+static CgMasterKey *spare_keys = NULL;
 static bool keys_stale = true;
 static uint32 keys_generation = 0;	/* bumped at every (re)load */
 
@@ -267,10 +285,13 @@ ensure_keys_loaded(void)
 	{
 		current_key = cg_secure_alloc(sizeof(CgMasterKey));
 		previous_key = cg_secure_alloc(sizeof(CgMasterKey));
+		spare_keys = cg_secure_alloc(sizeof(CgMasterKey) * SPARE_KEYS);
 		keys_stale = true;
 	}
 	if (!keys_stale)
 		return;
+	/* what the files said before this reload no longer counts */
+	explicit_bzero(spare_keys, sizeof(CgMasterKey) * SPARE_KEYS);
 	/* stay stale until both loads succeed, so an error is reported again */
 	load_one(current_key, "childguard.master_key_file", master_key_file,
 			 "childguard.master_key_command", master_key_command);
@@ -334,16 +355,127 @@ cg_master_key_previous(void)
 	return previous_key->loaded ? previous_key : NULL;
 }
 
-/* The configured key with this fingerprint, or NULL. */
-const CgMasterKey *
-cg_master_key_by_id(const uint8 *id)
+/* The loaded key (current, previous or spare) with this fingerprint, or NULL. */
+static const CgMasterKey *
+loaded_key_by_id(const uint8 *id)
 {
-	ensure_keys_loaded();
 	if (current_key->loaded && memcmp(current_key->id, id, CG_KEY_ID_LEN) == 0)
 		return current_key;
 	if (previous_key->loaded && memcmp(previous_key->id, id, CG_KEY_ID_LEN) == 0)
 		return previous_key;
+	for (int i = 0; i < SPARE_KEYS; i++)
+		if (spare_keys[i].loaded &&
+			memcmp(spare_keys[i].id, id, CG_KEY_ID_LEN) == 0)
+			return &spare_keys[i];
 	return NULL;
+}
+
+/* Is the setting name (any case) one of the four key sources?  Which one. */
+static int
+key_setting_index(const char *name)
+{
+	static const char *const names[4] = {
+		"childguard.master_key_file", "childguard.master_key_command",
+		"childguard.previous_master_key_file",
+		"childguard.previous_master_key_command"
+	};
+
+	for (int i = 0; i < 4; i++)
+		if (pg_strcasecmp(name, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Re-read the key settings from postgresql.conf (and its includes) and
+ * postgresql.auto.conf, as the next reload would see them, and load each
+ * key they name into a spare slot unless it is loaded already.  Returns
+ * whether a key with fingerprint id is now loaded.  Only parses the files:
+ * no setting changes, so it is safe in the middle of a statement.
+ */
+static bool
+load_spare_keys_from_config(const uint8 *id)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	ConfigVariable *head = NULL;
+	ConfigVariable *tail = NULL;
+	char	   *value[4] = {NULL, NULL, NULL, NULL};
+	int			next_spare = 0;
+	bool		found;
+
+	if (ConfigFileName == NULL)
+		return false;
+	explicit_bzero(spare_keys, sizeof(CgMasterKey) * SPARE_KEYS);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "childguard key settings",
+								ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	/* later lines win, and postgresql.auto.conf comes last, as in a reload */
+	(void) ParseConfigFile(ConfigFileName, true, NULL, 0, 0, DEBUG1, &head, &tail);
+	if (DataDir != NULL)
+		(void) ParseConfigFile(PG_AUTOCONF_FILENAME, false, NULL, 0, 0, DEBUG1,
+							   &head, &tail);
+	for (ConfigVariable *v = head; v != NULL; v = v->next)
+	{
+		int			i;
+
+		if (v->ignore || v->name == NULL || v->value == NULL)
+			continue;
+		i = key_setting_index(v->name);
+		if (i >= 0)
+			value[i] = v->value;
+	}
+	MemoryContextSwitchTo(old);
+
+	/* each source as a (file, command) pair, like the settings */
+	for (int pair = 0; pair < 2 && next_spare < SPARE_KEYS; pair++)
+	{
+		const char *file = value[2 * pair];
+		const char *cmd = value[2 * pair + 1];
+		CgMasterKey *slot = &spare_keys[next_spare];
+
+		if ((file == NULL || file[0] == '\0') && (cmd == NULL || cmd[0] == '\0'))
+			continue;
+		/* a source our own settings already name is loaded as it is */
+		if (pair == 0 ?
+			(strcmp(file ? file : "", master_key_file ? master_key_file : "") == 0 &&
+			 strcmp(cmd ? cmd : "", master_key_command ? master_key_command : "") == 0) :
+			(strcmp(file ? file : "", previous_master_key_file ? previous_master_key_file : "") == 0 &&
+			 strcmp(cmd ? cmd : "", previous_master_key_command ? previous_master_key_command : "") == 0))
+			continue;
+		load_one(slot,
+				 pair == 0 ? "childguard.master_key_file" : "childguard.previous_master_key_file",
+				 file,
+				 pair == 0 ? "childguard.master_key_command" : "childguard.previous_master_key_command",
+				 cmd);
+		if (slot->loaded && loaded_key_by_id(slot->id) != slot)
+			slot->loaded = false;	/* the same key under another name */
+		if (slot->loaded)
+			next_spare++;
+	}
+	for (int i = next_spare; i < SPARE_KEYS; i++)
+		explicit_bzero(&spare_keys[i], sizeof(CgMasterKey));
+	found = loaded_key_by_id(id) != NULL;
+	MemoryContextDelete(cxt);	/* the parsed lines with it */
+	return found;
+}
+
+/*
+ * The configured key with this fingerprint, or NULL.  A fingerprint that
+ * none of the loaded keys has makes the configuration files be read again
+ * (see the file's header): a rotation may have committed under keys that
+ * this backend has not applied yet.
+ */
+const CgMasterKey *
+cg_master_key_by_id(const uint8 *id)
+{
+	const CgMasterKey *mk;
+
+	ensure_keys_loaded();
+	mk = loaded_key_by_id(id);
+	if (mk == NULL && load_spare_keys_from_config(id))
+		mk = loaded_key_by_id(id);
+	return mk;
 }
 
 /* Hex form of a fingerprint, for messages and status views. */
