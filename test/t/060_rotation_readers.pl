@@ -99,6 +99,7 @@ $ctl->query_safe('SELECT pg_advisory_lock(4242)');
 
 my $reader = $node->background_psql('postgres', on_error_stop => 0);
 $reader->query_safe(q{SET childguard.purpose = 'regress'});
+$reader->query_safe(q{\set VERBOSITY verbose});
 my $reader_pid = $reader->query_safe('SELECT pg_backend_pid()');
 # heap order is insertion order: rows 1..20 are decrypted and sent, then
 # the statement waits in gate(21)
