@@ -37,6 +37,7 @@ value_from_text(const char *text, size_t len)
 {
 	if (cg_text_is_envelope(text))
 		return cg_envelope_from_text(text);
+	cg_check_value_size(len);
 	cg_write_guard_check_plaintext_input();
 	return cg_pending_seal(text, len);
 }
@@ -160,7 +161,11 @@ child_data_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int			nbytes;
-	char	   *text = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
+	char	   *text;
+
+	/* neither a plaintext nor an envelope within the limits is longer */
+	cg_check_envelope_text_size(buf->len - buf->cursor);
+	text = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
 
 	PG_RETURN_POINTER(value_from_text(text, nbytes));
 }

@@ -21,6 +21,7 @@
 #include "catalog.h"
 #include "decision.h"
 #include "denied_nulls.h"
+#include "envelope.h"
 #include "master_key.h"
 #include "read_policy.h"
 #include "secure_mem.h"
@@ -206,6 +207,7 @@ _PG_init(void)
 	cg_master_key_define_gucs();
 	cg_read_policy_define_gucs();
 	cg_audit_define_gucs();
+	cg_envelope_define_gucs();
 	MarkGUCPrefixReserved("childguard");
 
 	cg_secure_mem_init();
