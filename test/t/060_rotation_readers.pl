@@ -16,6 +16,9 @@
 #       it rewrapped part of the keys, blocked on a row lock): after crash
 #       recovery every value reads back; a second rotation completes; the
 #       old key can then go.
+#   (d) a data key written under the old key by a transaction still open
+#       when the rotation starts is rewrapped too (the rotation waits for
+#       it); a rotation on an older snapshot (REPEATABLE READ) is refused.
 use strict;
 use warnings;
 
@@ -243,9 +246,49 @@ $node->restart;
 is($node->safe_psql('postgres', $read_sql), $expected,
 	'restart with key D alone: every value reads back');
 
+# ---------------------------------------------------------------------------
+# (d) A data key written concurrently is not left behind: a transaction
+#     that wrapped a new child's key under the old key (before the reload)
+#     and commits while the rotation runs.  The rotation waits for it and
+#     rewraps that key too; and it refuses to run on an older snapshot.
+# ---------------------------------------------------------------------------
+my $writer = $node->background_psql('postgres');
+$writer->query_safe(q{BEGIN});
+$writer->query_safe(q{SELECT childguard.register_child('41', '2014-03-01')});
+my $key_e = ChildguardNode::write_key("$keydir/master_e.key");
+set_keys_and_reload(file => $key_e, previous => $key_d);
+
+my ($ret, $rr_out, $rr_err) = $node->psql('postgres',
+	q{BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT childguard.rotate_master_key();},
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($rr_err, qr/ZC046.*cannot rotate the master key in a REPEATABLE READ transaction/s,
+	'rotation refuses to run in a REPEATABLE READ transaction (ZC046)');
+
+my $rot2 = $node->background_psql('postgres');
+my $rot2_pid = $rot2->query_safe('SELECT pg_backend_pid()');
+$rot2->{stdin} .= "SELECT 'rewrapped ' || childguard.rotate_master_key();\n";
+$rot2->{run}->pump_nb();
+$node->poll_query_until('postgres', qq{
+	SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $rot2_pid})
+  or die 'the rotation did not wait for the writer';
+pass('the rotation waits for a transaction writing a data key');
+$writer->query_safe(q{COMMIT});
+my $rot2_out = $rot2->query_safe(q{SELECT 'done'});
+is($rot2_out, 'rewrapped ' . ($n + 1) . "\ndone",
+	'it then rewraps every key, the concurrently written one included');
+is( $node->safe_psql('postgres',
+		q{SELECT count(*) FROM childguard.master_key_status WHERE NOT is_current}),
+	0, 'no data key is left under the old key');
+$rot2->quit;
+$writer->quit;
+set_keys_and_reload(file => $key_e);
+$node->restart;
+is($node->safe_psql('postgres', $read_sql), $expected,
+	'restart with key E alone: every value reads back');
+
 # No key's hex in the server log.
 my $log = slurp_file($node->logfile);
-for my $f ($key_a, $key_b, $key_c, $key_d)
+for my $f ($key_a, $key_b, $key_c, $key_d, $key_e)
 {
 	chomp(my $hex = slurp_file($f));
 	unlike($log, qr/\Q$hex\E/i, "the key in " . File::Basename::basename($f) . " is not in the log");
