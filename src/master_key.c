@@ -25,6 +25,15 @@
  * the backend applies its next reload, so a key taken out of the
  * configuration still stops decrypting at the next statement.
  *
+ * Rotation as seen by a writer.  A statement that began before the reload
+ * would go on wrapping new data keys under the old key after the rotation
+ * committed, leaving them behind.  So the rotation publishes, when it
+ * commits, the fingerprint it rewrapped to in a small shared-memory slot
+ * (spinlock-protected; reset by a crash, when there is nothing to protect);
+ * cg_master_key_for_wrapping() wraps under that key whenever it is not the
+ * backend's own current key and can be found (loaded, or through the
+ * configuration files as above), else under the current key.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -34,7 +43,10 @@
 #include <unistd.h>
 
 #include "miscadmin.h"
+#include "access/xact.h"
 #include "storage/fd.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
@@ -50,10 +62,27 @@ static char *previous_master_key_command = NULL;
 static CgMasterKey *current_key = NULL;
 static CgMasterKey *previous_key = NULL;
 
-/* keys named by the configuration files but not (yet) by our settings */
-#define SPARE_KEYS 4
+/*
+ * Keys named by the configuration files but not (yet) by our settings: one
+ * for each of the two sources, current and previous.
+ */
+#define SPARE_KEYS 2
 static CgMasterKey *spare_keys = NULL;
 static bool keys_stale = true;
+
+/* the key the last committed rotation rewrapped to (shared memory) */
+typedef struct CgRotationTarget
+{
+	slock_t		mutex;
+	bool		set;
+	uint8		id[CG_KEY_ID_LEN];
+} CgRotationTarget;
+
+static CgRotationTarget *rotation_target = NULL;
+static bool rotation_pending = false;	/* this transaction is rotating */
+static SubTransactionId rotation_pending_subxact;	/* ... in this subtransaction */
+static uint8 rotation_pending_id[CG_KEY_ID_LEN];
+static bool rotation_callback_registered = false;
 static uint32 keys_generation = 0;	/* bumped at every (re)load */
 
 #define KEY_ID_LABEL "childguard master key id v1"
@@ -476,6 +505,106 @@ cg_master_key_by_id(const uint8 *id)
 	if (mk == NULL && load_spare_keys_from_config(id))
 		mk = loaded_key_by_id(id);
 	return mk;
+}
+
+/* shmem_request_hook part */
+void
+cg_master_key_shmem_request(void)
+{
+	RequestAddinShmemSpace(MAXALIGN(sizeof(CgRotationTarget)));
+}
+
+/* shmem_startup_hook part; AddinShmemInitLock is held by the caller */
+void
+cg_master_key_shmem_startup(void)
+{
+	bool		found;
+
+	rotation_target = ShmemInitStruct("childguard rotation target",
+									  sizeof(CgRotationTarget), &found);
+	if (!found)
+	{
+		SpinLockInit(&rotation_target->mutex);
+		rotation_target->set = false;
+	}
+}
+
+/* Publish a rotation's target key when (and only if) its transaction commits. */
+static void
+rotation_xact_callback(XactEvent event, void *arg)
+{
+	if (!rotation_pending)
+		return;
+	if (event == XACT_EVENT_COMMIT && rotation_target != NULL)
+	{
+		SpinLockAcquire(&rotation_target->mutex);
+		memcpy(rotation_target->id, rotation_pending_id, CG_KEY_ID_LEN);
+		rotation_target->set = true;
+		SpinLockRelease(&rotation_target->mutex);
+	}
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		rotation_pending = false;
+}
+
+/* A rotation in a subtransaction that rolls back publishes nothing. */
+static void
+rotation_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						  SubTransactionId parentSubid, void *arg)
+{
+	if (!rotation_pending || rotation_pending_subxact != mySubid)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		rotation_pending = false;
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		rotation_pending_subxact = parentSubid;
+}
+
+/*
+ * The current transaction rewraps data keys under the current key
+ * (rotate_master_key): writers are to use that key once it commits.
+ */
+void
+cg_master_key_note_rotation(void)
+{
+	const CgMasterKey *mk = cg_master_key_current();
+
+	if (!rotation_callback_registered)
+	{
+		RegisterXactCallback(rotation_xact_callback, NULL);
+		RegisterSubXactCallback(rotation_subxact_callback, NULL);
+		rotation_callback_registered = true;
+	}
+	memcpy(rotation_pending_id, mk->id, CG_KEY_ID_LEN);
+	rotation_pending_subxact = GetCurrentSubTransactionId();
+	rotation_pending = true;
+}
+
+/*
+ * The key to wrap a new data key with: the target of the last committed
+ * rotation if this backend can find it and its own current key is another
+ * (its settings predate the rotation), else the current key.
+ */
+const CgMasterKey *
+cg_master_key_for_wrapping(void)
+{
+	const CgMasterKey *mk = cg_master_key_current();
+	const CgMasterKey *target;
+	uint8		id[CG_KEY_ID_LEN];
+	bool		set = false;
+
+	if (rotation_target != NULL)
+	{
+		SpinLockAcquire(&rotation_target->mutex);
+		set = rotation_target->set;
+		memcpy(id, rotation_target->id, CG_KEY_ID_LEN);
+		SpinLockRelease(&rotation_target->mutex);
+	}
+	if (!set || memcmp(id, mk->id, CG_KEY_ID_LEN) == 0)
+		return mk;
+	target = cg_master_key_by_id(id);
+	return target != NULL ? target : mk;
 }
 
 /* Hex form of a fingerprint, for messages and status views. */

@@ -19,6 +19,8 @@
 #   (d) a data key written under the old key by a transaction still open
 #       when the rotation starts is rewrapped too (the rotation waits for
 #       it); a rotation on an older snapshot (REPEATABLE READ) is refused.
+#   (e) a statement that began before the reload and registers children
+#       after the rotation committed wraps their keys under the new key.
 use strict;
 use warnings;
 
@@ -77,6 +79,11 @@ $node->safe_psql(
 	CREATE FUNCTION gate(i bigint) RETURNS boolean LANGUAGE plpgsql AS \$\$
 	BEGIN
 		IF i = 21 THEN PERFORM pg_advisory_xact_lock_shared(4242); END IF;
+		RETURN true;
+	END \$\$;
+	CREATE FUNCTION gate_at(i bigint, at bigint) RETURNS boolean LANGUAGE plpgsql AS \$\$
+	BEGIN
+		IF i = at THEN PERFORM pg_advisory_xact_lock_shared(4242); END IF;
 		RETURN true;
 	END \$\$;
 });
@@ -286,9 +293,49 @@ $node->restart;
 is($node->safe_psql('postgres', $read_sql), $expected,
 	'restart with key E alone: every value reads back');
 
+# ---------------------------------------------------------------------------
+# (e) A statement that began before the reload and registers children only
+#     after the rotation committed (and after the old key left the
+#     configuration) wraps their data keys under the rotation's key, not
+#     under the key its own settings still name.
+# ---------------------------------------------------------------------------
+$ctl = $node->background_psql('postgres');
+$ctl->query_safe('SELECT pg_advisory_lock(4242)');
+my $late = $node->background_psql('postgres', on_error_stop => 0);
+my $late_pid = $late->query_safe('SELECT pg_backend_pid()');
+$late->{stdin} .= "SELECT count(childguard.register_child(i::text, '2014-03-01'))
+	FROM generate_series(50, 59) i WHERE gate_at(i, 50);\n";
+$late->{run}->pump_nb();
+$node->poll_query_until('postgres', qq{
+	SELECT count(*) = 1 FROM pg_locks
+	 WHERE locktype = 'advisory' AND NOT granted AND pid = $late_pid})
+  or die 'the registering statement did not reach the gate';
+my $key_f = ChildguardNode::write_key("$keydir/master_f.key");
+set_keys_and_reload(file => $key_f, previous => $key_e);
+is($node->safe_psql('postgres', 'SELECT childguard.rotate_master_key()'),
+	$n + 1, 'rotation to F while a registering statement waits');
+set_keys_and_reload(file => $key_f);
+$ctl->query_safe('SELECT pg_advisory_unlock(4242)');
+($out, $failed) = $late->query(q{SELECT 'end of statement'});
+ok(!$failed, 'the registering statement completes') or diag($late->{stderr});
+is($out, "10\nend of statement", '... registering 10 children');
+is( $node->safe_psql('postgres',
+		q{SELECT count(*) FROM childguard.master_key_status WHERE NOT is_current}),
+	0, 'their data keys are wrapped under F, not under the key the statement began with');
+$late->quit;
+$ctl->quit;
+$node->restart;
+ChildguardNode::consent_all($node, 'postgres');
+is( $node->safe_psql(
+		'postgres', q{
+	SET childguard.purpose = 'regress';
+	INSERT INTO students VALUES (50, 'name 50', 'school 50');
+	SELECT name FROM students WHERE id = 50}),
+	'name 50', 'with F alone, data is written and read for one of them');
+
 # No key's hex in the server log.
 my $log = slurp_file($node->logfile);
-for my $f ($key_a, $key_b, $key_c, $key_d, $key_e)
+for my $f ($key_a, $key_b, $key_c, $key_d, $key_e, $key_f)
 {
 	chomp(my $hex = slurp_file($f));
 	unlike($log, qr/\Q$hex\E/i, "the key in " . File::Basename::basename($f) . " is not in the log");
