@@ -270,8 +270,9 @@ note_read(const StatementContext *c, uint64 subject_no)
 {
 	if (cg_max_children_per_session() > 0)
 		note_session_read(subject_no, cg_max_children_per_session());
-	if (!cg_statement_noted(subject_no, CG_ACCESS_READ) &&
-		cg_statement_count(CG_ACCESS_READ) + 1 > c->grant.max_children)
+	/* the probe only when one more child would pass the limit */
+	if (cg_statement_count(CG_ACCESS_READ) + 1 > c->grant.max_children &&
+		!cg_statement_noted(subject_no, CG_ACCESS_READ))
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_TOO_MANY_CHILDREN),
 				 errmsg("statement would read the data of more than %d children",
