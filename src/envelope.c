@@ -5,11 +5,19 @@
  *	  (layout in envelope.h).  Nothing here decides whether a value may be
  *	  opened; read_policy.c does.
  *
+ *	  Values are written in format version 2, padded to a size bucket so
+ *	  that the stored size (pg_column_size, envelope_info, the table's
+ *	  size) shows only the bucket.  Version 1 values are read, and their
+ *	  text form is taken back byte for byte, so old dumps round-trip.
+ *	  childguard.envelope_format_version (superuser only) makes this
+ *	  session write version 1: for compatibility tests and benchmarks.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "common/base64.h"
+#include "port/pg_bitutils.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
@@ -20,14 +28,24 @@
 StaticAssertDecl(CG_MAX_ENVELOPE_TEXT + 1 <= MaxAllocSize &&
 				 CG_MAX_ENVELOPE_TEXT + 1 <= (Size) PG_INT32_MAX,
 				 "envelope text lengths must fit in an int and in MaxAllocSize");
+StaticAssertDecl(CG_ENV_LENGTH_LEN + CG_PAD_STEP + CG_ENV_OVERHEAD <= CG_ENV_SLACK,
+				 "padding must fit in the envelope's slack");
+
+static int	write_version = CG_ENV_VERSION;
 
 /* childguard.max_value_size: the largest plaintext a value may hold, in bytes */
 static int	max_value_size = (int) CG_MAX_PLAINTEXT;
 
-/* Define childguard.max_value_size (superuser; at most CG_MAX_PLAINTEXT). */
+/* Define the envelope's settings (superuser only). */
 void
 cg_envelope_define_gucs(void)
 {
+	DefineCustomIntVariable("childguard.envelope_format_version",
+							"The envelope format version new child data values are written in.",
+							"2 pads values to a size bucket; 1 (childguard 1.0, exact sizes) is for compatibility tests only.",
+							&write_version, CG_ENV_VERSION, CG_ENV_VERSION_1, CG_ENV_VERSION_2,
+							PGC_SUSET, GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
 	DefineCustomIntVariable("childguard.max_value_size",
 							"Largest plaintext a child_data value may hold.",
 							"Checked when a value is encrypted and when an envelope is read in; at most 512MB.",
@@ -36,10 +54,7 @@ cg_envelope_define_gucs(void)
 							NULL, NULL, NULL);
 }
 
-/*
- * Refuse a value of len bytes of plaintext (or ciphertext, the same
- * length) above the limit, before anything is allocated for it.
- */
+/* Refuse a value of len bytes of plaintext above the limit, before anything is allocated for it. */
 void
 cg_check_value_size(Size len)
 {
@@ -50,6 +65,40 @@ cg_check_value_size(Size len)
 				 errdetail("The value holds %zu bytes; childguard.max_value_size allows at most %d bytes.",
 						   len, max_value_size),
 				 errhint("Keep large files outside the database and store a reference here, or raise childguard.max_value_size (at most 512MB).")));
+}
+
+/*
+ * The padded size for len bytes (the length prefix included): the next
+ * power of two from CG_PAD_MIN up to CG_PAD_STEP, then the next multiple
+ * of CG_PAD_STEP.
+ */
+size_t
+cg_envelope_bucket(size_t len)
+{
+	if (len <= CG_PAD_MIN)
+		return CG_PAD_MIN;
+	if (len <= CG_PAD_STEP)
+		return (size_t) pg_nextpower2_32((uint32) len);
+	return ((len + CG_PAD_STEP - 1) / CG_PAD_STEP) * CG_PAD_STEP;
+}
+
+static bool
+is_bucket(size_t len)
+{
+	return len >= CG_PAD_MIN && cg_envelope_bucket(len) == len;
+}
+
+/*
+ * The size bucket a value shows: its padded ciphertext for version 2; for
+ * version 1, the bucket it will have once rewritten (never its exact
+ * length, which its stored size still shows until then).
+ */
+size_t
+cg_envelope_size_bucket(const CgEnvelope *env)
+{
+	if (env->version == CG_ENV_VERSION_1)
+		return cg_envelope_bucket(env->cipher_len + CG_ENV_LENGTH_LEN);
+	return env->cipher_len;
 }
 
 static void
@@ -101,7 +150,7 @@ parse_bytes(const uint8 *p, size_t len, CgEnvelope *env)
 	env->version = p[0];
 	env->category = p[1];
 	env->flags = p[2];
-	if (env->version != CG_ENV_VERSION)
+	if (env->version != CG_ENV_VERSION_1 && env->version != CG_ENV_VERSION_2)
 		malformed("The envelope has an unknown format version.");
 	if ((env->flags & ~CG_ENV_PENDING) != 0 || p[3] != 0)
 		malformed("The envelope has unknown flags.");
@@ -115,6 +164,8 @@ parse_bytes(const uint8 *p, size_t len, CgEnvelope *env)
 	env->cipher = p + CG_ENV_HEADER_LEN + CG_NONCE_LEN;
 	env->cipher_len = len - CG_ENV_OVERHEAD;
 	env->tag = env->cipher + env->cipher_len;
+	if (env->version == CG_ENV_VERSION_2 && !is_bucket(env->cipher_len))
+		malformed("The envelope's padded length is not a size bucket.");
 }
 
 /* Parse a detoasted child_data datum. */
@@ -124,7 +175,11 @@ cg_envelope_parse(const struct varlena *value, CgEnvelope *env)
 	parse_bytes((const uint8 *) VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value), env);
 }
 
-/* Encrypt plain into a new envelope datum bound to its header fields. */
+/*
+ * Encrypt plain into a new envelope datum bound to its header fields: in
+ * format version 2, its length, the plaintext and zero padding up to the
+ * size bucket, encrypted in place in the result.
+ */
 struct varlena *
 cg_envelope_seal(const uint8 *key, uint8 category, uint8 flags,
 				 uint32 key_version, uint64 subject,
@@ -132,22 +187,35 @@ cg_envelope_seal(const uint8 *key, uint8 category, uint8 flags,
 {
 	struct varlena *result;
 	uint8	   *p;
+	uint8	   *cipher;
+	size_t		inner;
 
 	cg_check_value_size(len);
-	result = palloc(VARHDRSZ + CG_ENV_OVERHEAD + len);
-	SET_VARSIZE(result, VARHDRSZ + CG_ENV_OVERHEAD + len);
+	inner = write_version == CG_ENV_VERSION_1 ? len :
+		cg_envelope_bucket(CG_ENV_LENGTH_LEN + len);
+	result = palloc_extended(VARHDRSZ + CG_ENV_OVERHEAD + inner, MCXT_ALLOC_HUGE);
+	SET_VARSIZE(result, VARHDRSZ + CG_ENV_OVERHEAD + inner);
 	p = (uint8 *) VARDATA(result);
-	p[0] = CG_ENV_VERSION;
+	cipher = p + CG_ENV_HEADER_LEN + CG_NONCE_LEN;
+	p[0] = (uint8) write_version;
 	p[1] = category;
 	p[2] = flags;
 	p[3] = 0;
 	put_be32(p + 4, key_version);
 	put_be64(p + 8, subject);
 	cg_random_bytes(p + CG_ENV_HEADER_LEN, CG_NONCE_LEN);
+	if (write_version == CG_ENV_VERSION_1)
+	{
+		cg_aead_seal(key, p + CG_ENV_HEADER_LEN, p, CG_ENV_HEADER_LEN,
+					 (const uint8 *) plain, len, cipher, cipher + len);
+		return result;
+	}
+	put_be32(cipher, (uint32) len);
+	memcpy(cipher + CG_ENV_LENGTH_LEN, plain, len);
+	memset(cipher + CG_ENV_LENGTH_LEN + len, 0, inner - CG_ENV_LENGTH_LEN - len);
+	/* GCM encrypts in place: the plaintext copy is overwritten at once */
 	cg_aead_seal(key, p + CG_ENV_HEADER_LEN, p, CG_ENV_HEADER_LEN,
-				 (const uint8 *) plain, len,
-				 p + CG_ENV_HEADER_LEN + CG_NONCE_LEN,
-				 p + CG_ENV_HEADER_LEN + CG_NONCE_LEN + len);
+				 cipher, inner, cipher, cipher + inner);
 	return result;
 }
 
@@ -158,7 +226,8 @@ cg_envelope_seal(const uint8 *key, uint8 category, uint8 flags,
 char *
 cg_envelope_open(const CgEnvelope *env, const uint8 *key, size_t *len)
 {
-	char	   *plain = palloc(env->cipher_len + 1);
+	char	   *plain = palloc_extended(env->cipher_len + 1, MCXT_ALLOC_HUGE);
+	size_t		n;
 
 	if (!cg_aead_open(key, env->nonce, env->header, CG_ENV_HEADER_LEN,
 					  env->cipher, env->cipher_len, env->tag, (uint8 *) plain))
@@ -170,8 +239,29 @@ cg_envelope_open(const CgEnvelope *env, const uint8 *key, size_t *len)
 				 errdetail("The value was altered, or was moved from the child or category it was written for."),
 				 errhint("Restore the value from a backup; childguard never returns unauthenticated data.")));
 	}
-	plain[env->cipher_len] = '\0';
-	*len = env->cipher_len;
+	if (env->version == CG_ENV_VERSION_1)
+		n = env->cipher_len;
+	else
+	{
+		bool		canonical;
+
+		n = get_be32((const uint8 *) plain);
+		canonical = n <= env->cipher_len - CG_ENV_LENGTH_LEN &&
+			cg_envelope_bucket(CG_ENV_LENGTH_LEN + n) == env->cipher_len;
+		for (size_t i = CG_ENV_LENGTH_LEN + (canonical ? n : 0);
+			 canonical && i < env->cipher_len; i++)
+			canonical = plain[i] == 0;
+		if (!canonical)
+		{
+			explicit_bzero(plain, env->cipher_len);
+			pfree(plain);
+			malformed("The envelope's padding is not canonical.");
+		}
+		memmove(plain, plain + CG_ENV_LENGTH_LEN, n);
+		explicit_bzero(plain + n, env->cipher_len - n);
+	}
+	plain[n] = '\0';
+	*len = n;
 	return plain;
 }
 
@@ -210,14 +300,16 @@ cg_text_is_envelope(const char *text)
 }
 
 /*
- * The longest ciphertext a value of at most plain_limit bytes can have in
- * the format written (format version 1: the plaintext's own length; a
- * padded format must return its padded size here).
+ * The longest ciphertext a value of at most plain_limit bytes of plaintext
+ * has in env's format version: the plaintext's own length in version 1,
+ * its padded size (length prefix included) in version 2.
  */
 static Size
-max_cipher_len(Size plain_limit)
+max_cipher_len(const CgEnvelope *env, Size plain_limit)
 {
-	return plain_limit;
+	if (env->version == CG_ENV_VERSION_1)
+		return plain_limit;
+	return cg_envelope_bucket(CG_ENV_LENGTH_LEN + plain_limit);
 }
 
 /*
@@ -260,7 +352,13 @@ cg_envelope_from_text(const char *text)
 		malformed("The envelope's text is not valid base64.");
 	SET_VARSIZE(result, VARHDRSZ + n);
 	parse_bytes((const uint8 *) VARDATA(result), n, &env);
-	if (env.cipher_len > max_cipher_len((Size) max_value_size))
-		cg_check_value_size(env.cipher_len);
+	if (env.cipher_len > max_cipher_len(&env, (Size) max_value_size))
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_VALUE_TOO_LONG),
+				 errmsg("child data value is too long"),
+				 errdetail("The envelope holds %zu bytes of ciphertext; with childguard.max_value_size at %d bytes, a value's ciphertext is at most %zu bytes.",
+						   env.cipher_len, max_value_size,
+						   max_cipher_len(&env, (Size) max_value_size)),
+				 errhint("Keep large files outside the database and store a reference here, or raise childguard.max_value_size (at most 512MB).")));
 	return result;
 }

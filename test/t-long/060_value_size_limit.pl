@@ -6,6 +6,7 @@
 #
 #   - exactly 512 MiB of plaintext is stored, read back, shown as an
 #     envelope and taken back from it (the envelope's text is ~683 MiB);
+#     also in the unpadded format 1;
 #   - 512 MiB + 1 byte, 716 MB, and an envelope text beyond the longest
 #     valid one are refused with ZC045, never XX000, and change nothing.
 use strict;
@@ -55,7 +56,8 @@ is($code, '', 'exactly 512 MiB of plaintext is stored');
 	  FROM files WHERE n = 1});
 is("$out $code", "$max|t ", 'and reads back whole');
 
-my $envelope_len = 4 + int(($max + 44 + 2) / 3) * 4;
+# format 2 pads 4 + 512 MiB to the next multiple of 64 KiB
+my $envelope_len = 4 + int(($max + 65536 + 44 + 2) / 3) * 4;
 ($out, $code) = sql(q{SELECT length(childguard.envelope(content)) FROM files WHERE n = 1});
 is("$out $code", "$envelope_len ", "its envelope text is $envelope_len characters");
 
@@ -65,6 +67,23 @@ is($code, '', 'the envelope text is taken back (a restore)');
 ($out, $code) = sql(q{SET childguard.purpose = 'regress';
 	SELECT octet_length(content::text) FROM files WHERE n = 2});
 is("$out $code", "$max ", 'and decrypts to the same 512 MiB');
+
+# format 1 (unpadded, as 1.0 wrote it)
+($out, $code) = sql(qq{SET childguard.purpose = 'regress';
+	SET childguard.envelope_format_version = 1;
+	INSERT INTO files VALUES (1, 4, repeat('y', $max))});
+is($code, '', 'format 1: exactly 512 MiB is stored');
+my $envelope1_len = 4 + int(($max + 44 + 2) / 3) * 4;
+($out, $code) = sql(q{SELECT length(childguard.envelope(content)) FROM files WHERE n = 4});
+is("$out $code", "$envelope1_len ", "format 1: its envelope text is $envelope1_len characters");
+($out, $code) = sql(q{INSERT INTO files SELECT id, 5, childguard.envelope(content)::childguard.child_data
+	FROM files WHERE n = 4});
+is($code, '', 'format 1: the envelope text is taken back');
+($out, $code) = sql(q{SET childguard.purpose = 'regress';
+	SELECT octet_length(content::text), (childguard.envelope_info(content)).format_version
+	  FROM files WHERE n = 5});
+is("$out $code", "$max|1 ", 'format 1: and decrypts to the same 512 MiB');
+sql(q{DELETE FROM files WHERE n IN (4, 5)});
 
 for my $case ([ '512 MiB + 1 byte', $max + 1 ], [ '716 MB', 716_000_000 ])
 {
