@@ -62,7 +62,8 @@ SET childguard.max_value_size = 1500;
 COPY vs_kids FROM :'binfile' (FORMAT binary);
 -- and so is a binary envelope (no purpose: send gives the envelope text);
 -- an envelope shows only its size bucket (2048 bytes for 1500 bytes of
--- plaintext), so for envelopes the limit counts in buckets: 1024 refuses it
+-- plaintext), so for envelopes the limit counts in buckets: 1020 (bucket
+-- 1024) refuses it
 RESET childguard.purpose;
 COPY (SELECT id, 8, note FROM vs_kids WHERE n = 6) TO :'binfile' (FORMAT binary);
 SET childguard.max_value_size = 1020;

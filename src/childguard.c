@@ -213,7 +213,6 @@ _PG_init(void)
 	cg_read_policy_define_gucs();
 	cg_envelope_define_gucs();
 	cg_audit_define_gucs();
-	cg_envelope_define_gucs();
 	MarkGUCPrefixReserved("childguard");
 
 	cg_secure_mem_init();
