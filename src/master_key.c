@@ -28,11 +28,12 @@
  * Rotation as seen by a writer.  A statement that began before the reload
  * would go on wrapping new data keys under the old key after the rotation
  * committed, leaving them behind.  So the rotation publishes, when it
- * commits, the fingerprint it rewrapped to in a small shared-memory slot
- * (spinlock-protected; reset by a crash, when there is nothing to protect);
- * cg_master_key_for_wrapping() wraps under that key whenever it is not the
- * backend's own current key and can be found (loaded, or through the
- * configuration files as above), else under the current key.
+ * commits, the fingerprints it rotated from (the previous key) and to in a
+ * small shared-memory slot (spinlock-protected; reset by a crash, when
+ * there is nothing to protect); cg_master_key_for_wrapping() wraps under
+ * the new key when the backend's own current key is the one rotated out
+ * and the new one can be found (loaded, or through the configuration files
+ * as above), else under the current key.
  *
  *-------------------------------------------------------------------------
  */
@@ -70,17 +71,19 @@ static CgMasterKey *previous_key = NULL;
 static CgMasterKey *spare_keys = NULL;
 static bool keys_stale = true;
 
-/* the key the last committed rotation rewrapped to (shared memory) */
+/* the last committed rotation: from which key to which (shared memory) */
 typedef struct CgRotationTarget
 {
 	slock_t		mutex;
 	bool		set;
-	uint8		id[CG_KEY_ID_LEN];
+	uint8		from_id[CG_KEY_ID_LEN];	/* the previous key it rotated out */
+	uint8		id[CG_KEY_ID_LEN];	/* the key it rewrapped to */
 } CgRotationTarget;
 
 static CgRotationTarget *rotation_target = NULL;
 static bool rotation_pending = false;	/* this transaction is rotating */
 static SubTransactionId rotation_pending_subxact;	/* ... in this subtransaction */
+static uint8 rotation_pending_from[CG_KEY_ID_LEN];
 static uint8 rotation_pending_id[CG_KEY_ID_LEN];
 static bool rotation_callback_registered = false;
 static uint32 keys_generation = 0;	/* bumped at every (re)load */
@@ -538,6 +541,7 @@ rotation_xact_callback(XactEvent event, void *arg)
 	if (event == XACT_EVENT_COMMIT && rotation_target != NULL)
 	{
 		SpinLockAcquire(&rotation_target->mutex);
+		memcpy(rotation_target->from_id, rotation_pending_from, CG_KEY_ID_LEN);
 		memcpy(rotation_target->id, rotation_pending_id, CG_KEY_ID_LEN);
 		rotation_target->set = true;
 		SpinLockRelease(&rotation_target->mutex);
@@ -562,13 +566,19 @@ rotation_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 }
 
 /*
- * The current transaction rewraps data keys under the current key
- * (rotate_master_key): writers are to use that key once it commits.
+ * The current transaction rewraps data keys from the previous key under
+ * the current key (rotate_master_key): once it commits, writers that still
+ * hold the previous key as their current one are to use the new key.
+ * Nothing to publish without a previous key.
  */
 void
 cg_master_key_note_rotation(void)
 {
 	const CgMasterKey *mk = cg_master_key_current();
+	const CgMasterKey *from = cg_master_key_previous();
+
+	if (from == NULL)
+		return;
 
 	if (!rotation_callback_registered)
 	{
@@ -576,21 +586,23 @@ cg_master_key_note_rotation(void)
 		RegisterSubXactCallback(rotation_subxact_callback, NULL);
 		rotation_callback_registered = true;
 	}
+	memcpy(rotation_pending_from, from->id, CG_KEY_ID_LEN);
 	memcpy(rotation_pending_id, mk->id, CG_KEY_ID_LEN);
 	rotation_pending_subxact = GetCurrentSubTransactionId();
 	rotation_pending = true;
 }
 
 /*
- * The key to wrap a new data key with: the target of the last committed
- * rotation if this backend can find it and its own current key is another
- * (its settings predate the rotation), else the current key.
+ * The key to wrap a new data key with: the current key, unless it is the
+ * one the last committed rotation rotated out (this backend's settings
+ * predate the rotation); then the rotation's key, if it can be found.
  */
 const CgMasterKey *
 cg_master_key_for_wrapping(void)
 {
 	const CgMasterKey *mk = cg_master_key_current();
 	const CgMasterKey *target;
+	uint8		from[CG_KEY_ID_LEN];
 	uint8		id[CG_KEY_ID_LEN];
 	bool		set = false;
 
@@ -598,10 +610,11 @@ cg_master_key_for_wrapping(void)
 	{
 		SpinLockAcquire(&rotation_target->mutex);
 		set = rotation_target->set;
+		memcpy(from, rotation_target->from_id, CG_KEY_ID_LEN);
 		memcpy(id, rotation_target->id, CG_KEY_ID_LEN);
 		SpinLockRelease(&rotation_target->mutex);
 	}
-	if (!set || memcmp(id, mk->id, CG_KEY_ID_LEN) == 0)
+	if (!set || memcmp(from, mk->id, CG_KEY_ID_LEN) != 0)
 		return mk;
 	target = cg_master_key_by_id(id);
 	return target != NULL ? target : mk;
