@@ -8,7 +8,8 @@
 #       configuration again.  The statement's backend applies none of these
 #       reloads (SIGHUP is processed between statements); it must still
 #       decrypt the other half (data keys now wrapped by B) and succeed, and
-#       its audit record names all 40 children as read.
+#       its audit record names all 40 children as read.  The same for a
+#       comparison (WHERE name = ...) and a plaintext COPY TO.
 #   (b) a failed read never names, in its error record, a child whose value
 #       it did not decrypt: a data key wrapped by an unknown master key, and
 #       a tampered value after three good ones.
@@ -115,10 +116,27 @@ my $reader_pid = $reader->query_safe('SELECT pg_backend_pid()');
 # the statement waits in gate(21)
 $reader->{stdin} .= "SELECT id, name, school FROM students WHERE gate(id);\n";
 $reader->{run}->pump_nb();
+# two more routes that decrypt: comparison (WHERE name = ...) and a
+# plaintext COPY TO under the assessed transfer purpose
+my $comparer = $node->background_psql('postgres', on_error_stop => 0);
+$comparer->query_safe(q{SET childguard.purpose = 'regress'});
+$comparer->query_safe(q{\set VERBOSITY verbose});
+my $comparer_pid = $comparer->query_safe('SELECT pg_backend_pid()');
+$comparer->{stdin} .=
+  "SELECT count(*) FROM students WHERE gate(id) AND name = ('name ' || id)::childguard.child_data;\n";
+$comparer->{run}->pump_nb();
+my $copier = $node->background_psql('postgres', on_error_stop => 0);
+$copier->query_safe(q{SET childguard.purpose = 'regress_transfer'});
+$copier->query_safe(q{\set VERBOSITY verbose});
+my $copier_pid = $copier->query_safe('SELECT pg_backend_pid()');
+$copier->{stdin} .=
+  "COPY (SELECT id, name, school FROM students WHERE gate(id)) TO STDOUT WITH (DELIMITER '|');\n";
+$copier->{run}->pump_nb();
 $node->poll_query_until('postgres', qq{
-	SELECT count(*) = 1 FROM pg_locks
-	 WHERE locktype = 'advisory' AND NOT granted AND pid = $reader_pid})
-  or die 'the reading statement did not reach the gate';
+	SELECT count(*) = 3 FROM pg_locks
+	 WHERE locktype = 'advisory' AND NOT granted
+	   AND pid IN ($reader_pid, $comparer_pid, $copier_pid)})
+  or die 'the reading statements did not reach the gate';
 
 my $key_b = ChildguardNode::write_key("$keydir/master_b.key");
 set_keys_and_reload(file => $key_b, previous => $key_a);
@@ -137,6 +155,16 @@ ok(!$failed, 'the statement spanning the rotation succeeds')
 is($out, "$expected\nend of statement",
 	'it returns every row in plaintext, before and after the rotation');
 unlike($stderr, qr/ZC00[12]/, 'no key error');
+($out, $failed) = $comparer->query(q{SELECT 'end of statement'});
+ok(!$failed, 'comparison route: the statement spanning the rotation succeeds')
+  or diag($comparer->{stderr});
+is($out, "$n\nend of statement", '... and every comparison matched');
+($out, $failed) = $copier->query(q{SELECT 'end of statement'});
+ok(!$failed, 'COPY TO route: the statement spanning the rotation succeeds')
+  or diag($copier->{stderr});
+is($out, "$expected\nend of statement", '... and copied every row in plaintext');
+$comparer->quit;
+$copier->quit;
 
 $reader->query_safe('SELECT childguard.audit_wait()');
 is( $node->safe_psql(
