@@ -273,8 +273,9 @@ PG_FUNCTION_INFO_V1(cg_master_key_rotating);
 
 /*
  * childguard._master_key_rotating() -> void: called by rotate_master_key()
- * once it holds its lock; when its transaction commits, new data keys are
- * wrapped under the current key in every backend.
+ * once it holds its lock; when its transaction commits, backends that still
+ * hold the previous key as their current one wrap new data keys under the
+ * current key (master_key.c).
  */
 Datum
 cg_master_key_rotating(PG_FUNCTION_ARGS)
