@@ -23,7 +23,10 @@
  * keys they name into spare slots.  Spare keys only unwrap, never wrap, and
  * only a key whose fingerprint matches is ever used; they are dropped when
  * the backend applies its next reload, so a key taken out of the
- * configuration still stops decrypting at the next statement.
+ * configuration still stops decrypting at the next statement.  A re-read
+ * that finds no such key is not repeated until postgresql.conf or
+ * postgresql.auto.conf changes, so reads of data under a key that is
+ * simply not configured do not run the key command again and again.
  *
  * Rotation as seen by a writer.  A statement that began before the reload
  * would go on wrapping new data keys under the old key after the rotation
@@ -69,6 +72,20 @@ static CgMasterKey *previous_key = NULL;
  */
 #define SPARE_KEYS 2
 static CgMasterKey *spare_keys = NULL;
+
+/*
+ * The configuration files as they were at the last re-read that found no
+ * key: until one of them changes, another miss does not read them (or run
+ * a key command) again.
+ */
+typedef struct ConfigFilesState
+{
+	bool		valid;
+	struct stat conf;
+	struct stat autoconf;
+} ConfigFilesState;
+
+static ConfigFilesState fruitless_reread;
 static bool keys_stale = true;
 
 /* the last committed rotation: from which key to which (shared memory) */
@@ -324,6 +341,7 @@ ensure_keys_loaded(void)
 		return;
 	/* what the files said before this reload no longer counts */
 	explicit_bzero(spare_keys, sizeof(CgMasterKey) * SPARE_KEYS);
+	fruitless_reread.valid = false;
 	/* stay stale until both loads succeed, so an error is reported again */
 	load_one(current_key, "childguard.master_key_file", master_key_file,
 			 "childguard.master_key_command", master_key_command);
@@ -492,6 +510,26 @@ load_spare_keys_from_config(const uint8 *id)
 	return found;
 }
 
+/* Stat postgresql.conf and postgresql.auto.conf (zeroed if missing). */
+static void
+stat_config_files(ConfigFilesState *state)
+{
+	memset(state, 0, sizeof(*state));
+	if (ConfigFileName == NULL || stat(ConfigFileName, &state->conf) != 0)
+		memset(&state->conf, 0, sizeof(state->conf));
+	if (DataDir == NULL || stat(PG_AUTOCONF_FILENAME, &state->autoconf) != 0)
+		memset(&state->autoconf, 0, sizeof(state->autoconf));
+	state->valid = true;
+}
+
+static bool
+same_file_state(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+		a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+		a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 /*
  * The configured key with this fingerprint, or NULL.  A fingerprint that
  * none of the loaded keys has makes the configuration files be read again
@@ -503,11 +541,22 @@ cg_master_key_by_id(const uint8 *id)
 {
 	const CgMasterKey *mk;
 
+	ConfigFilesState now;
+
 	ensure_keys_loaded();
 	mk = loaded_key_by_id(id);
-	if (mk == NULL && load_spare_keys_from_config(id))
-		mk = loaded_key_by_id(id);
-	return mk;
+	if (mk != NULL)
+		return mk;
+	/* the files have not changed since they last had no such key */
+	stat_config_files(&now);
+	if (fruitless_reread.valid &&
+		same_file_state(&now.conf, &fruitless_reread.conf) &&
+		same_file_state(&now.autoconf, &fruitless_reread.autoconf))
+		return NULL;
+	if (load_spare_keys_from_config(id))
+		return loaded_key_by_id(id);
+	fruitless_reread = now;
+	return NULL;
 }
 
 /* shmem_request_hook part */
