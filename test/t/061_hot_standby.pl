@@ -15,7 +15,9 @@
 #       on the standby first, is invisible to the standby's readers;
 #   (e) promotion: a session open across it and new sessions read; writes
 #       work; records now go to childguard.access_log, whose chain (begun on
-#       the old primary) verifies.
+#       the old primary) verifies.  The standby runs with audit_sync = on
+#       throughout: its reads do not wait while it is a standby, and wait
+#       for durable records once promoted.
 use strict;
 use warnings;
 
@@ -77,6 +79,9 @@ $standby->append_conf(
 	'postgresql.conf', qq{
 childguard.master_key_file = '$standby_key'
 log_line_prefix = '%m [%p] %c %u\@%d %a %Q '
+# no effect while a standby (its records go to the log); after the
+# promotion, reads wait until their records are durable in access_log
+childguard.audit_sync = on
 });
 $standby->start;
 $primary->wait_for_catchup($standby);
