@@ -20,13 +20,14 @@
  * does not hold, re-reads the four key settings from the configuration
  * files on the spot (ParseConfigFile only parses: it changes no setting,
  * so it is safe mid-statement, unlike ProcessConfigFile) and loads the
- * keys they name into spare slots.  Spare keys only unwrap, never wrap, and
- * only a key whose fingerprint matches is ever used; they are dropped when
- * the backend applies its next reload, so a key taken out of the
- * configuration still stops decrypting at the next statement.  A re-read
- * that finds no such key is not repeated until postgresql.conf or
- * postgresql.auto.conf changes, so reads of data under a key that is
- * simply not configured do not run the key command again and again.
+ * keys they name into spare slots.  A spare key is used only where its
+ * fingerprint is asked for (to unwrap, or as a rotation's target below),
+ * never as the current key; spare keys are dropped when the backend
+ * applies its next reload, so a key taken out of the configuration still
+ * stops decrypting at the next statement.  A re-read that finds no such
+ * key is not repeated until postgresql.conf or postgresql.auto.conf
+ * changes, so reads of data under a key that is simply not configured do
+ * not parse the files (or run a changed key command) again and again.
  *
  * Rotation as seen by a writer.  A statement that began before the reload
  * would go on wrapping new data keys under the old key after the rotation
