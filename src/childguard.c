@@ -24,6 +24,7 @@
 #include "envelope.h"
 #include "function_settings.h"
 #include "master_key.h"
+#include "planted_code.h"
 #include "read_policy.h"
 #include "secure_mem.h"
 #include "statement.h"
@@ -41,6 +42,7 @@ static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static shmem_request_hook_type prev_shmem_request = NULL;
 static shmem_startup_hook_type prev_shmem_startup = NULL;
+static object_access_hook_type prev_object_access = NULL;
 
 /* A top-level statement begins (stmt: its PlannedStmt). */
 static void
@@ -58,6 +60,7 @@ cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	if (cg_statement_nesting() == 0)
 		statement_begin(queryDesc->plannedstmt);
 	cg_write_guard_executor_start(queryDesc);
+	cg_planted_code_executor_start(queryDesc);
 	cg_audit_guard_executor_start(queryDesc);
 	cg_audit_executor_start(queryDesc);
 	if (prev_ExecutorStart)
@@ -181,6 +184,16 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		cg_audit_utility_end(pstmt, qc);
 }
 
+/* DDL: no code but ours attached to child data (planted_code.c). */
+static void
+cg_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				 int subId, void *arg)
+{
+	if (prev_object_access)
+		prev_object_access(access, classId, objectId, subId, arg);
+	cg_planted_code_object_access(access, classId, objectId, subId, arg);
+}
+
 static void
 cg_shmem_request(void)
 {
@@ -237,4 +250,6 @@ _PG_init(void)
 	shmem_request_hook = cg_shmem_request;
 	prev_shmem_startup = shmem_startup_hook;
 	shmem_startup_hook = cg_shmem_startup;
+	prev_object_access = object_access_hook;
+	object_access_hook = cg_object_access;
 }
