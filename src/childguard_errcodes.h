@@ -27,6 +27,9 @@
 #define ERRCODE_CG_FILE_FUNCTION_REFUSED	MAKE_SQLSTATE('Z','C','0','4','2')
 #define ERRCODE_CG_SERVER_CONFIG_WRITE_REFUSED	MAKE_SQLSTATE('Z','C','0','4','3')
 #define ERRCODE_CG_SERVER_SETTING_REFUSED	MAKE_SQLSTATE('Z','C','0','4','4')
+/* values and keys: limits and rotation (docs/keys.md) */
+#define ERRCODE_CG_VALUE_TOO_LONG			MAKE_SQLSTATE('Z','C','0','4','5')
+#define ERRCODE_CG_ROTATION_ISOLATION		MAKE_SQLSTATE('Z','C','0','4','6')
 /* tables and subjects */
 #define ERRCODE_CG_TABLE_NOT_PROTECTED		MAKE_SQLSTATE('Z','C','0','1','0')
 #define ERRCODE_CG_UNKNOWN_CHILD			MAKE_SQLSTATE('Z','C','0','1','1')
