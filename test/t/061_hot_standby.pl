@@ -171,7 +171,7 @@ is($session->query_safe('SELECT id, name FROM students ORDER BY id'),
 # (b) Withdrawal on the primary, replayed.
 # ---------------------------------------------------------------------------
 $primary->safe_psql('postgres',
-	q{SELECT childguard.withdraw_consent('3', 'regress', 'g-3')});
+	q{SET ROLE regress_fixture_recorder; SELECT childguard.withdraw_consent('3', 'regress', 'g-3')});
 $primary->wait_for_catchup($standby);
 is($session->query_safe('SELECT id, name FROM students ORDER BY id'),
 	"1|name 1\n2|name 2",
