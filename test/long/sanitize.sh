@@ -91,7 +91,8 @@ if ! make -C "$BUILD" -s PG_CONFIG="$PG_CONFIG" CC="$CC_SAN" \
    ! make -C "$BUILD" -s PG_CONFIG="$PG_CONFIG" DESTDIR="$PRIV" install; then
   say "build failed"; exit 1
 fi
-if ! ldd "$PRIV$PKGLIBDIR/childguard.so" | grep -q 'libasan'; then
+# (not "ldd | grep -q": with pipefail, grep's early exit fails ldd)
+if [[ "$(ldd "$PRIV$PKGLIBDIR/childguard.so")" != *libasan* ]]; then
   say "childguard.so is not linked with libasan"; exit 1
 fi
 
