@@ -7,7 +7,7 @@
  *	  envelope's text form (cg_envelope_from_text).
  *
  * Besides the sanitizers, it checks the decoder's rules:
- *	- a bad envelope is ERROR 22P0x malformed (or authentication failed
+ *	- a bad envelope is ERROR ZC004 malformed (or ZC003 authentication failed
  *	  when opening), never another SQLSTATE;
  *	- a parsed envelope's parts lie inside the value, in order;
  *	- both varlena header forms parse the same way;

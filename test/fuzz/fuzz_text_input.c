@@ -233,7 +233,7 @@ LLVMFuzzerTestOneInput(const uint8 *data, size_t size)
 	}
 	else
 	{
-		/* a cstring, valid in the server encoding, as the parser hands it */
+		/* a cstring without zero bytes, as the parser hands it */
 		char	   *cstr;
 
 		len = strnlen(text, len);

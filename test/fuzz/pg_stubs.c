@@ -139,9 +139,13 @@ palloc_extended(Size size, int flags)
 	void	   *p;
 
 	check_size(size, flags);
-	/* malloc(0) may return NULL; palloc(0) is a valid, empty chunk */
-	p = (flags & MCXT_ALLOC_ZERO) ? calloc(1, size ? size : 1) :
-		malloc(size ? size : 1);
+	/*
+	 * Exactly size bytes, even for 0 (ASan's malloc(0) is a valid chunk with
+	 * no usable byte), so any access past the request is reported.
+	 */
+	p = (flags & MCXT_ALLOC_ZERO) ? calloc(1, size) : malloc(size);
+	if (p == NULL && size == 0)
+		p = malloc(1);
 	if (p == NULL)
 		cg_fuzz_fail("out of memory for %zu bytes", size);
 	return track(p);
@@ -349,17 +353,18 @@ text_to_cstring(const text *t)
 }
 
 /*
- * Text from the client is converted to the server encoding before any
- * input function sees it, and that conversion rejects invalid UTF-8 and
- * zero bytes (22021); the stand-in applies the same check.
+ * Text from the client is checked against the server encoding before any
+ * input function sees it.  The stand-in applies the weakest check a
+ * database can have, SQL_ASCII's (no zero bytes, 22021), so invalid UTF-8
+ * still reaches the code under test, as it does in such a database.
  */
 static void
 verify_server_text(const char *s, int len)
 {
-	if (pg_encoding_verifymbstr(PG_UTF8, s, len) != len)
+	if (pg_encoding_verifymbstr(PG_SQL_ASCII, s, len) != len)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-				 errmsg("invalid byte sequence for encoding \"UTF8\"")));
+				 errmsg("invalid byte sequence for encoding \"SQL_ASCII\": 0x00")));
 }
 
 void
