@@ -12,7 +12,9 @@
  *	- a parsed envelope's parts lie inside the value, in order;
  *	- both varlena header forms parse the same way;
  *	- text form and bytes round-trip: from_text(to_text(v)) == v;
- *	- opening a value either authenticates or fails cleanly.
+ *	- opening a value either authenticates or fails cleanly;
+ *	- version 2: content that authenticates opens exactly when its length
+ *	  prefix and zero padding are canonical, to the right plaintext.
  *
  * Only public functions are called, so new format versions need no change
  * here, only new seeds (test/fuzz/make_seeds.c).
@@ -160,6 +162,61 @@ fuzz_text(const uint8 *data, size_t size)
 	(void) again;
 }
 
+#ifdef CG_ENV_VERSION_2
+/*
+ * The input as the decrypted content of a version 2 envelope: sealed
+ * under the fake data key, so it authenticates, and the padding rules
+ * (length prefix, bucket, zero padding) are all that decide.  The rules
+ * are restated here, independently of envelope.c: the length prefix n
+ * must fit, 4 + n must have exactly this bucket, the rest must be zero.
+ */
+static void
+fuzz_v2_content(const uint8 *data, size_t size)
+{
+	size_t		inner = cg_envelope_bucket(size);
+	size_t		total = CG_ENV_OVERHEAD + inner;
+	struct varlena *v = palloc0(VARHDRSZ + total);
+	uint8	   *p = (uint8 *) VARDATA(v);
+	uint8	   *content = palloc0(inner);
+	CgEnvelope	env;
+	char	   *volatile plain = NULL;
+	volatile bool malformed = false;
+	size_t		len = 0;
+	uint32		n;
+	bool		canonical;
+
+	SET_VARSIZE(v, VARHDRSZ + total);
+	memcpy(content, data, size);
+	p[0] = CG_ENV_VERSION_2;
+	p[1] = 1;					/* name */
+	p[7] = CG_FUZZ_KEY_VERSION;
+	p[15] = 1;					/* subject 1 */
+	cg_aead_seal(cg_fuzz_data_key, p + CG_ENV_HEADER_LEN, p, CG_ENV_HEADER_LEN,
+				 content, inner, p + CG_ENV_HEADER_LEN + CG_NONCE_LEN,
+				 p + CG_ENV_HEADER_LEN + CG_NONCE_LEN + inner);
+	CG_FUZZ_TRY({
+		cg_envelope_parse(v, &env);
+		plain = cg_envelope_open(&env, cg_fuzz_data_key, &len);
+	}, {
+		cg_fuzz_expect_error(malformed_only);
+		malformed = true;
+	});
+
+	n = ((uint32) content[0] << 24) | ((uint32) content[1] << 16) |
+		((uint32) content[2] << 8) | content[3];
+	canonical = n <= inner - 4 && cg_envelope_bucket(4 + (size_t) n) == inner;
+	for (size_t i = 4 + (canonical ? n : 0); canonical && i < inner; i++)
+		canonical = content[i] == 0;
+	if (canonical == malformed)
+		cg_fuzz_fail("version 2 content %s although its padding is %s",
+					 malformed ? "rejected" : "accepted",
+					 canonical ? "canonical" : "not canonical");
+	if (!malformed &&
+		(len != n || memcmp(plain, content + 4, n) != 0 || plain[n] != '\0'))
+		cg_fuzz_fail("version 2 content opened to the wrong plaintext");
+}
+#endif
+
 int			LLVMFuzzerTestOneInput(const uint8 *data, size_t size);
 
 int
@@ -190,6 +247,9 @@ LLVMFuzzerTestOneInput(const uint8 *data, size_t size)
 		check_open(&env4);
 	}
 	fuzz_text(data, size);
+#ifdef CG_ENV_VERSION_2
+	fuzz_v2_content(data, size);
+#endif
 	cg_fuzz_reset();
 	return 0;
 }

@@ -66,6 +66,9 @@ extern void cg_fuzz_fail(const char *fmt,...) pg_attribute_printf(1, 2) pg_attri
  */
 extern void cg_fuzz_expect_error(const int *allowed);
 
+/* The address of an integer setting defined so far, or NULL. */
+extern int *cg_fuzz_int_guc(const char *name);
+
 /* Requests above this many bytes are a finding (inputs are small). */
 #define CG_FUZZ_ALLOC_CAP	((Size) 64 * 1024 * 1024)
 

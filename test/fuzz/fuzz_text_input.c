@@ -15,8 +15,9 @@
  * Rules checked besides the sanitizers:
  *	- bad input is an ERROR with a specific SQLSTATE (never XX000);
  *	- plaintext typed in comes back out unchanged to its own session;
- *	- without a purpose output is the envelope, never plaintext, and the
- *	  envelope goes back in to the same bytes;
+ *	- without a purpose, or where no decision can be made (logical
+ *	  decoding, a parallel worker), output is the envelope, never
+ *	  plaintext, and the envelope goes back in to the same bytes;
  *	- a denied read shows the mask (or fails), never plaintext;
  *	- binary send carries the same text as output;
  *	- a value equals itself whenever it can be compared.
@@ -56,6 +57,7 @@ static uint8 control;
 #define C_GUARD_REFUSES		0x10
 #define C_BINARY			0x20
 #define C_DESTROYED			0x40
+#define C_ENVELOPE_ONLY		0x80	/* logical decoding, parallel worker */
 
 static CgVerdict
 verdict(void)
@@ -79,6 +81,12 @@ cg_decide_read(uint64 subject_no, int category, const char **why)
 {
 	*why = "The fuzz harness denies this read.";
 	return verdict();
+}
+
+bool
+cg_decision_envelope_only(void)
+{
+	return (control & C_ENVELOPE_ONLY) != 0;
 }
 
 bool
@@ -185,6 +193,8 @@ static const int read_errors[] = {
 	ERRCODE_CG_FOREIGN_PENDING_VALUE,
 	ERRCODE_CG_CHILD_ERASED,
 	ERRCODE_CG_DATA_KEY_UNAVAILABLE,
+	ERRCODE_CG_NO_DECISION_HERE,
+	ERRCODE_CG_MALFORMED_ENVELOPE,	/* v2 padding, found only on opening */
 	0
 };
 
@@ -261,7 +271,12 @@ LLVMFuzzerTestOneInput(const uint8 *data, size_t size)
 	{
 		bool		out_is_envelope = cg_text_is_envelope(out);
 
-		if (!is_envelope_text && cg_purpose_declared())
+		if (cg_decision_envelope_only())
+		{
+			if (!out_is_envelope)
+				cg_fuzz_fail("plaintext shown where only envelopes may be");
+		}
+		else if (!is_envelope_text && cg_purpose_declared())
 		{
 			/* this session's own typed-in value: exactly what went in */
 			if (strlen(out) != len || memcmp(out, text, len) != 0)

@@ -56,6 +56,7 @@ write_text_seed(const char *name, uint8 control, const char *text, size_t len)
 #define BINARY		0x20
 #define GUARD		0x10
 #define DESTROYED	0x40
+#define ENVELOPE_ONLY	0x80
 
 typedef struct Seed
 {
@@ -68,44 +69,62 @@ typedef struct Seed
 	size_t		len;
 } Seed;
 
-int
-main(int argc, char **argv)
+static char big[1500];
+
+static const Seed seeds[] = {
+	{"name-short", 1, 0, CG_FUZZ_KEY_VERSION, 1, "小明", 6},
+	{"image-empty", 5, 0, CG_FUZZ_KEY_VERSION, 42, "", 0},
+	{"other-one", 13, 0, CG_FUZZ_KEY_VERSION, UINT64CONST(0x7fffffffffffffff), "x", 1},
+	{"contact-16", 2, 0, CG_FUZZ_KEY_VERSION, 7, "0123456789abcdef", 16},
+	{"health-long", 8, 0, CG_FUZZ_KEY_VERSION, 9, big, sizeof(big)},
+	{"name-keyv2", 1, 0, 2, 1, "Ольга", 10},
+	{"name-keymax", 1, 0, PG_UINT32_MAX, 3, "abc", 3},
+	{"pending", 0, CG_ENV_PENDING, 0, 12345, "typed in", 8},
+};
+
+/* Edge cases made from one valid envelope of the current version. */
+static void
+write_edge_seeds(const uint8 *raw, size_t rawlen)
 {
-	static char big[1500];
-	const uint8 *key = cg_fuzz_data_key;
-	Seed		seeds[] = {
-		{"name-short", 1, 0, CG_FUZZ_KEY_VERSION, 1, "小明", 6},
-		{"image-empty", 5, 0, CG_FUZZ_KEY_VERSION, 42, "", 0},
-		{"other-one", 13, 0, CG_FUZZ_KEY_VERSION, UINT64CONST(0x7fffffffffffffff), "x", 1},
-		{"contact-16", 2, 0, CG_FUZZ_KEY_VERSION, 7, "0123456789abcdef", 16},
-		{"health-long", 8, 0, CG_FUZZ_KEY_VERSION, 9, big, sizeof(big)},
-		{"name-keyv2", 1, 0, 2, 1, "Ольга", 10},
-		{"name-keymax", 1, 0, PG_UINT32_MAX, 3, "abc", 3},
-		{"pending", 0, CG_ENV_PENDING, 0, 12345, "typed in", 8},
-	};
-	char	   *first_text = NULL;
+	uint8	   *bad = palloc(rawlen);
 
-	if (argc != 2)
-	{
-		fprintf(stderr, "usage: make_seeds DIR\n");
-		return 2;
-	}
-	outdir = argv[1];
-	memset(big, 'z', sizeof(big));
+	write_file("envelope", "edge-truncated-tag.bin", raw, rawlen - 1);
+	write_file("envelope", "edge-header-only.bin", raw, CG_ENV_HEADER_LEN);
+	memcpy(bad, raw, rawlen);
+	bad[0] = 0xff;
+	write_file("envelope", "edge-unknown-version.bin", bad, rawlen);
+	memcpy(bad, raw, rawlen);
+	bad[3] = 1;
+	write_file("envelope", "edge-reserved-set.bin", bad, rawlen);
+	memcpy(bad, raw, rawlen);
+	bad[1] = 0;
+	write_file("envelope", "edge-category-zero.bin", bad, rawlen);
+	memcpy(bad, raw, rawlen);
+	bad[1] = 14;
+	write_file("envelope", "edge-category-14.bin", bad, rawlen);
+	memcpy(bad, raw, rawlen);
+	bad[rawlen - 1] ^= 1;
+	write_file("envelope", "edge-bad-tag.bin", bad, rawlen);
+	memcpy(bad, raw, rawlen);
+	bad[8] ^= 1;
+	write_file("envelope", "edge-other-subject.bin", bad, rawlen);
+}
 
+/* Every seed value sealed in the format version being written now. */
+static void
+write_version_seeds(bool with_edges)
+{
 	for (int i = 0; i < lengthof(seeds); i++)
 	{
-		Seed	   *s = &seeds[i];
-		struct varlena *v = cg_envelope_seal(key, s->category, s->flags,
-											 s->key_version, s->subject,
-											 s->plain, s->len);
+		const Seed *s = &seeds[i];
+		struct varlena *v = cg_envelope_seal(cg_fuzz_data_key, s->category,
+											 s->flags, s->key_version,
+											 s->subject, s->plain, s->len);
 		const uint8 *raw = (const uint8 *) VARDATA_ANY(v);
 		size_t		rawlen = VARSIZE_ANY_EXHDR(v);
 		char	   *text = cg_envelope_to_text(v);
 		char		name[128];
 
-		if (first_text == NULL)
-			first_text = pstrdup(text);
 		snprintf(name, sizeof(name), "v%d-%s.bin", raw[0], s->name);
 		write_file("envelope", name, raw, rawlen);
 		snprintf(name, sizeof(name), "v%d-%s.txt", raw[0], s->name);
@@ -123,40 +142,70 @@ main(int argc, char **argv)
 			write_text_seed(name, DENY_MASK, text, strlen(text));
 			snprintf(name, sizeof(name), "v%d-%s-no-purpose", raw[0], s->name);
 			write_text_seed(name, NO_PURPOSE, text, strlen(text));
+			snprintf(name, sizeof(name), "v%d-%s-envelope-only", raw[0], s->name);
+			write_text_seed(name, ALLOW | ENVELOPE_ONLY, text, strlen(text));
 		}
 		if (s->key_version != CG_FUZZ_KEY_VERSION)
 		{
 			snprintf(name, sizeof(name), "v%d-%s-destroyed", raw[0], s->name);
 			write_text_seed(name, ALLOW | DESTROYED, text, strlen(text));
 		}
-
-		/* edge cases made from the first envelope */
-		if (i == 0)
-		{
-			uint8	   *bad = palloc(rawlen);
-
-			write_file("envelope", "edge-truncated-tag.bin", raw, rawlen - 1);
-			write_file("envelope", "edge-header-only.bin", raw, CG_ENV_HEADER_LEN);
-			memcpy(bad, raw, rawlen);
-			bad[0] = 0xff;
-			write_file("envelope", "edge-unknown-version.bin", bad, rawlen);
-			memcpy(bad, raw, rawlen);
-			bad[3] = 1;
-			write_file("envelope", "edge-reserved-set.bin", bad, rawlen);
-			memcpy(bad, raw, rawlen);
-			bad[1] = 0;
-			write_file("envelope", "edge-category-zero.bin", bad, rawlen);
-			memcpy(bad, raw, rawlen);
-			bad[1] = 14;
-			write_file("envelope", "edge-category-14.bin", bad, rawlen);
-			memcpy(bad, raw, rawlen);
-			bad[rawlen - 1] ^= 1;
-			write_file("envelope", "edge-bad-tag.bin", bad, rawlen);
-			memcpy(bad, raw, rawlen);
-			bad[8] ^= 1;
-			write_file("envelope", "edge-other-subject.bin", bad, rawlen);
-		}
+		if (i == 0 && with_edges)
+			write_edge_seeds(raw, rawlen);
 	}
+}
+
+int
+main(int argc, char **argv)
+{
+	int		   *version_guc;
+
+	if (argc != 2)
+	{
+		fprintf(stderr, "usage: make_seeds DIR\n");
+		return 2;
+	}
+	outdir = argv[1];
+	memset(big, 'z', sizeof(big));
+
+	/*
+	 * Every format version this build can write, through its setting
+	 * (childguard.envelope_format_version) where there is one.
+	 */
+	cg_envelope_define_gucs();
+	version_guc = cg_fuzz_int_guc("childguard.envelope_format_version");
+	if (version_guc != NULL)
+	{
+		for (int version = 1; version < CG_ENV_VERSION; version++)
+		{
+			*version_guc = version;
+			write_version_seeds(false);
+		}
+		*version_guc = CG_ENV_VERSION;
+	}
+	write_version_seeds(true);
+
+#ifdef CG_ENV_VERSION_2
+	/* decrypted version 2 content, for fuzz_envelope's padding check */
+	{
+		uint8		c[64];
+
+		memset(c, 0, sizeof(c));
+		write_file("envelope", "content-v2-empty", c, 16);
+		c[3] = 5;
+		memcpy(c + 4, "hello", 5);
+		write_file("envelope", "content-v2-hello", c, 16);
+		c[15] = 1;
+		write_file("envelope", "content-v2-dirty-padding", c, 16);
+		c[15] = 0;
+		c[3] = 13;
+		write_file("envelope", "content-v2-length-too-big", c, 16);
+		c[3] = 12;
+		write_file("envelope", "content-v2-exact-fit", c, 16);
+		c[3] = 5;
+		write_file("envelope", "content-v2-wrong-bucket", c, 64);
+	}
+#endif
 
 	/* text edge cases, both targets */
 	{
@@ -193,7 +242,7 @@ main(int argc, char **argv)
 	write_text_seed("plain-prefix-like", ALLOW, "cg1", 3);
 	write_text_seed("plain-bad-utf8", ALLOW | BINARY, "\xff\xfe", 2);
 	write_text_seed("envelope-binary-nul", ALLOW | BINARY, "cg1:AA\0A", 8);
-	(void) first_text;
+	write_text_seed("plain-envelope-only", ALLOW | ENVELOPE_ONLY, "Li Ming", 7);
 	cg_fuzz_reset();
 	return 0;
 }

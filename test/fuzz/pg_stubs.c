@@ -36,6 +36,7 @@
 #include "storage/ipc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "fuzz_pg.h"
@@ -312,6 +313,40 @@ errhint(const char *fmt,...)
 }
 
 /* ---- the rest of the backend the decoders touch --------------------------- */
+
+/* Integer settings: the variable's address, for the seed writer to set. */
+static struct
+{
+	const char *name;
+	int		   *addr;
+}			int_gucs[8];
+
+void
+DefineCustomIntVariable(const char *name, const char *short_desc,
+						const char *long_desc, int *valueAddr, int bootValue,
+						int minValue, int maxValue, GucContext context,
+						int flags, GucIntCheckHook check_hook,
+						GucIntAssignHook assign_hook, GucShowHook show_hook)
+{
+	for (int i = 0; i < lengthof(int_gucs); i++)
+		if (int_gucs[i].name == NULL || strcmp(int_gucs[i].name, name) == 0)
+		{
+			int_gucs[i].name = name;
+			int_gucs[i].addr = valueAddr;
+			*valueAddr = bootValue;
+			return;
+		}
+	cg_fuzz_fail("too many settings");
+}
+
+int *
+cg_fuzz_int_guc(const char *name)
+{
+	for (int i = 0; i < lengthof(int_gucs) && int_gucs[i].name != NULL; i++)
+		if (strcmp(int_gucs[i].name, name) == 0)
+			return int_gucs[i].addr;
+	return NULL;
+}
 
 void
 on_proc_exit(pg_on_exit_callback function, Datum arg)
