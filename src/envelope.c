@@ -270,16 +270,23 @@ struct varlena *
 cg_envelope_from_text(const char *text)
 {
 	const char *b64 = text + CG_ENV_TEXT_PREFIX_LEN;
-	int			b64len = strlen(b64);
-	int			maxlen = pg_b64_dec_len(b64len);
+	size_t		b64len = strlen(b64);
+	Size		maxlen;
 	struct varlena *result;
 	int			n;
 	CgEnvelope	env;
 
 	if (b64len == 0 || b64len % 4 != 0)
 		malformed("The envelope's base64 text has a wrong length.");
+	/*
+	 * Not pg_b64_dec_len(): its int arithmetic overflows past 715,827,882
+	 * characters, the text of a value of ~512 MB.
+	 */
+	maxlen = (b64len / 4) * 3;
+	if (maxlen > MaxAllocSize - VARHDRSZ)
+		malformed("The envelope is too long.");
 	result = palloc_extended(VARHDRSZ + maxlen, MCXT_ALLOC_HUGE);
-	n = pg_b64_decode(b64, b64len, VARDATA(result), maxlen);
+	n = pg_b64_decode(b64, (int) b64len, VARDATA(result), (int) maxlen);
 	if (n < 0)
 		malformed("The envelope's text is not valid base64.");
 	if ((Size) n + VARHDRSZ > MaxAllocSize)

@@ -23,6 +23,8 @@
  */
 #include "postgres.h"
 
+#include "utils/memutils.h"
+
 #include "childguard_errcodes.h"
 #include "envelope.h"
 #include "fuzz_pg.h"
@@ -216,6 +218,42 @@ fuzz_v2_content(const uint8 *data, size_t size)
 		cg_fuzz_fail("version 2 content opened to the wrong plaintext");
 }
 #endif
+
+/*
+ * Once per run: envelope text too long for libFuzzer's inputs.  A text of
+ * more than 715,827,882 base64 characters (a value of more than ~512 MB,
+ * as a dump holds it) once overflowed the decoded-length arithmetic and
+ * failed with XX000 "invalid memory alloc request size" instead of
+ * decoding; now it decodes (and this one, all zero bytes, is malformed).
+ */
+static void
+check_long_text(void)
+{
+	size_t		b64len = (size_t) 716 * 1000 * 1000;
+	char	   *text;
+	static const int malformed_only_here[] = {ERRCODE_CG_MALFORMED_ENVELOPE, 0};
+
+	cg_fuzz_alloc_cap = (Size) MaxAllocSize;
+	text = palloc(CG_ENV_TEXT_PREFIX_LEN + b64len + 1);
+	memcpy(text, CG_ENV_TEXT_PREFIX, CG_ENV_TEXT_PREFIX_LEN);
+	memset(text + CG_ENV_TEXT_PREFIX_LEN, 'A', b64len);
+	text[CG_ENV_TEXT_PREFIX_LEN + b64len] = '\0';
+	CG_FUZZ_TRY({
+		(void) cg_envelope_from_text(text);
+		cg_fuzz_fail("an all-zero envelope was accepted");
+	}, cg_fuzz_expect_error(malformed_only_here));
+	cg_fuzz_reset();
+	cg_fuzz_alloc_cap = CG_FUZZ_ALLOC_CAP;
+}
+
+int			LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	check_long_text();
+	return 0;
+}
 
 int			LLVMFuzzerTestOneInput(const uint8 *data, size_t size);
 

@@ -69,8 +69,12 @@ extern void cg_fuzz_expect_error(const int *allowed);
 /* The address of an integer setting defined so far, or NULL. */
 extern int *cg_fuzz_int_guc(const char *name);
 
-/* Requests above this many bytes are a finding (inputs are small). */
+/*
+ * Requests above cg_fuzz_alloc_cap bytes are a finding: inputs are small.
+ * Checks of deliberately large inputs raise it for their duration.
+ */
 #define CG_FUZZ_ALLOC_CAP	((Size) 64 * 1024 * 1024)
+extern Size cg_fuzz_alloc_cap;
 
 /* The data key the stand-in key store hands out for key version 1. */
 static const uint8 cg_fuzz_data_key[32] = {

@@ -44,6 +44,7 @@
 CgFuzzError cg_fuzz_error;
 sigjmp_buf *cg_fuzz_catch = NULL;
 int			MyProcPid = 4242;
+Size		cg_fuzz_alloc_cap = CG_FUZZ_ALLOC_CAP;
 
 /* ---- findings ------------------------------------------------------------ */
 
@@ -99,7 +100,7 @@ check_size(Size size, int flags)
 	if ((flags & MCXT_ALLOC_HUGE) ? !AllocHugeSizeIsValid(size) :
 		!AllocSizeIsValid(size))
 		elog(ERROR, "invalid memory alloc request size %zu", size);
-	if (size > CG_FUZZ_ALLOC_CAP)
+	if (size > cg_fuzz_alloc_cap)
 		cg_fuzz_fail("allocation of %zu bytes", size);
 }
 
