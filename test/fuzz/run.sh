@@ -78,7 +78,7 @@ if [ "${1:-}" = --seeds ]; then
   done
   "$OUT/make_seeds" "$F/corpus"
   say "seeds written to $F/corpus"
-  [ "$OWN_WORK" = 1 ] && rm -rf -- "$WORK"
+  if [ "$OWN_WORK" = 1 ]; then rm -rf -- "$WORK"; fi
   exit 0
 fi
 

@@ -37,7 +37,9 @@ if [ -z "${WORK:-}" ]; then
 fi
 S=$WORK/san
 CC_SAN=${CG_SAN_CC:-gcc}
-SAN_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -g -O1"
+# -fno-sanitize-recover: UB kills the backend as an ASan report does (gcc
+# does not halt on UBSAN_OPTIONS alone in a combined build).
+SAN_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1"
 # The same warnings as make check, so the two builds agree on the code.
 WARN_FLAGS="-Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare"
 
@@ -117,7 +119,7 @@ chmod 0777 "$REPORTS"
 SAN_ENV=(
   LD_PRELOAD="$ASAN_LIB $SHIM"
   ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:log_path=$REPORTS/asan:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1"
-  UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$REPORTS/ubsan"
+  UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$REPORTS/ubsan"
 )
 
 rc=0
@@ -125,7 +127,7 @@ cleanup() {
   cg_stop "$C" >/dev/null 2>&1 || true
   if [ "$rc" = 0 ] && [ "${CG_KEEP:-0}" != 1 ]; then
     rm -rf -- "$S"
-    [ "$OWN_WORK" = 1 ] && rm -rf -- "$WORK"
+    if [ "$OWN_WORK" = 1 ]; then rm -rf -- "$WORK"; fi
   else
     say "work files kept in $S"
   fi
