@@ -2,8 +2,9 @@
 # The sanitizer suite (`make check-sanitize`; CI runs it in `make check-long`):
 # build childguard with AddressSanitizer and UndefinedBehaviorSanitizer, put
 # it into a private copy of the PostgreSQL installation, start a cluster
-# whose postmaster has the matching libasan preloaded, run the pg_regress and
-# isolation suites against it, and fail if any sanitizer report appears.
+# whose postmaster has the matching libasan preloaded, run the pg_regress,
+# isolation and pgTAP suites against it, and fail if any sanitizer report
+# appears.
 #
 # PostgreSQL itself is not instrumented: ASan sees our code's accesses to
 # stack, globals and malloc'd memory (OpenSSL, libc), and UBSan every
@@ -22,6 +23,7 @@
 #   WORK       scratch dir; everything goes to WORK/san (default: a temp dir)
 #   PG_CONFIG  the PostgreSQL 15 to copy (default: CG_PG_CONFIG, then PG 15's)
 #   CG_REGRESS / CG_ISOLATION  only these tests, as in test/run-check.sh
+#              (pgTAP is skipped when CG_REGRESS is set)
 #   CG_SAN_CC  compiler (default: gcc; the matching libasan is preloaded)
 #   CG_KEEP=1  keep WORK/san even when the suite passed
 # Exit: 0 clean, 1 a failed test or any sanitizer report, 77 no sanitizer
@@ -161,6 +163,17 @@ if ! (cd "$BUILD" && PATH="$CG_BINDIR:$PATH" \
     [ -f "$f" ] && { echo "----- $f -----"; head -n 300 "$f"; }
   done
   rc=1
+fi
+# pgTAP too, as make check runs it (the catalog functions' C code)
+if compgen -G "$BUILD/test/pgtap/*.sql" >/dev/null && [ -z "${CG_REGRESS+x}" ]; then
+  say "running pgTAP"
+  if ! (cd "$BUILD" && PATH="$CG_BINDIR:$PATH" &&
+        createdb cg_tap &&
+        psql -X -q -v ON_ERROR_STOP=1 -d cg_tap -c 'CREATE EXTENSION pgtap' \
+          -c 'CREATE EXTENSION childguard CASCADE' &&
+        pg_prove -d cg_tap test/pgtap/*.sql); then
+    rc=1
+  fi
 fi
 cg_stop "$C" || rc=1
 
