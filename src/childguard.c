@@ -58,6 +58,7 @@ cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	if (cg_statement_nesting() == 0)
 		statement_begin(queryDesc->plannedstmt);
 	cg_write_guard_executor_start(queryDesc);
+	cg_audit_guard_executor_start(queryDesc);
 	cg_audit_executor_start(queryDesc);
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
