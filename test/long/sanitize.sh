@@ -125,8 +125,15 @@ SAN_ENV=(
 )
 
 rc=0
+# After a sanitizer killed a backend a fast shutdown may not finish: then
+# an immediate one, so no server outlives the suite.
+stop_cluster() {
+  cg_stop "$C" && return 0
+  cg_as_server "$CG_BINDIR/pg_ctl" -D "$C/data" -m immediate -w -t 60 stop >/dev/null 2>&1 || true
+  return 1
+}
 cleanup() {
-  cg_stop "$C" >/dev/null 2>&1 || true
+  stop_cluster >/dev/null 2>&1 || true
   if [ "$rc" = 0 ] && [ "${CG_KEEP:-0}" != 1 ]; then
     rm -rf -- "$S"
     if [ "$OWN_WORK" = 1 ]; then rm -rf -- "$WORK"; fi
@@ -175,7 +182,7 @@ if compgen -G "$BUILD/test/pgtap/*.sql" >/dev/null && [ -z "${CG_REGRESS+x}" ]; 
     rc=1
   fi
 fi
-cg_stop "$C" || rc=1
+stop_cluster || rc=1
 
 # ---- any sanitizer report fails the suite -------------------------------------------
 found=0
