@@ -28,6 +28,7 @@
 #include "envelope.h"
 #include "pending.h"
 #include "read_policy.h"
+#include "statement_text.h"
 #include "write_guard.h"
 
 /* Make a child_data datum from text: an envelope, or plaintext to seal. */
@@ -36,6 +37,8 @@ value_from_text(const char *text, size_t len)
 {
 	if (cg_text_is_envelope(text))
 		return cg_envelope_from_text(text);
+	/* the statement's text holds this plaintext, or it is a parameter: mask it now */
+	cg_statement_text_mask_current();
 	cg_write_guard_check_plaintext_input();
 	return cg_pending_seal(text, len);
 }
@@ -119,6 +122,7 @@ value_to_text(struct varlena *value, size_t *len)
 {
 	char	   *text = open_value(value, false, len);
 
+	cg_statement_text_note_child_output();
 	if (text == NULL)
 	{
 		text = cg_envelope_to_text(value);

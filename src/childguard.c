@@ -11,6 +11,7 @@
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "parser/analyze.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "tcop/utility.h"
@@ -25,6 +26,7 @@
 #include "read_policy.h"
 #include "secure_mem.h"
 #include "statement.h"
+#include "statement_text.h"
 #include "write_guard.h"
 
 PG_MODULE_MAGIC;
@@ -39,6 +41,8 @@ static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static shmem_request_hook_type prev_shmem_request = NULL;
 static shmem_startup_hook_type prev_shmem_startup = NULL;
+static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
+static emit_log_hook_type prev_emit_log = NULL;
 
 /* A top-level statement begins (stmt: its PlannedStmt). */
 static void
@@ -53,7 +57,10 @@ static void
 cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	if (cg_statement_nesting() == 0)
+	{
+		cg_statement_text_top_level(queryDesc->sourceText);
 		statement_begin(queryDesc->plannedstmt);
+	}
 	cg_write_guard_executor_start(queryDesc);
 	cg_audit_executor_start(queryDesc);
 	if (prev_ExecutorStart)
@@ -146,7 +153,10 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		!((CopyStmt *) pstmt->utilityStmt)->is_from;
 
 	if (top)
+	{
+		cg_statement_text_top_level(queryString);
 		statement_begin(pstmt);
+	}
 	cg_audit_guard_utility(pstmt);
 	began = cg_write_guard_utility_begin(pstmt->utilityStmt);
 	if (copy_out)
@@ -174,6 +184,24 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	PG_END_TRY();
 	if (top)
 		cg_audit_utility_end(pstmt, qc);
+}
+
+/* Parse analysis: the client's text parsed and can be masked (statement_text.c). */
+static void
+cg_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	cg_statement_text_post_parse(pstate);
+	if (prev_post_parse_analyze)
+		prev_post_parse_analyze(pstate, query, jstate);
+}
+
+/* A line for the server log: mask what it carries of statements (log_masking.c). */
+static void
+cg_emit_log(ErrorData *edata)
+{
+	cg_log_masking_emit(edata);
+	if (prev_emit_log)
+		prev_emit_log(edata);
 }
 
 static void
@@ -206,6 +234,7 @@ _PG_init(void)
 	cg_master_key_define_gucs();
 	cg_read_policy_define_gucs();
 	cg_audit_define_gucs();
+	cg_statement_text_define_gucs();
 	MarkGUCPrefixReserved("childguard");
 
 	cg_secure_mem_init();
@@ -229,4 +258,8 @@ _PG_init(void)
 	shmem_request_hook = cg_shmem_request;
 	prev_shmem_startup = shmem_startup_hook;
 	shmem_startup_hook = cg_shmem_startup;
+	prev_post_parse_analyze = post_parse_analyze_hook;
+	post_parse_analyze_hook = cg_post_parse_analyze;
+	prev_emit_log = emit_log_hook;
+	emit_log_hook = cg_emit_log;
 }

@@ -1,0 +1,432 @@
+/*-------------------------------------------------------------------------
+ *
+ * statement_text.c
+ *	  Statement texts never carry child plaintext out of the backend: the
+ *	  constants of the client's statement text are masked in place, once
+ *	  the text is known to parse, before anyone copies it out.
+ *
+ * Which statements touch child data is not known when the text is first
+ * exposed (log_statement logs it before parse analysis; a function called
+ * as SELECT f('...') may insert it; a comparison reads it), so the rule is
+ * conservative: every constant of every top-level statement text is
+ * masked (childguard.statement_masking = constants, the default), or
+ * string constants only (strings), or nothing (off).  Masking is done by
+ * PostgreSQL's own scanner (core_yylex), so quoting, E'' escapes, dollar
+ * quoting, U&'' strings, quote continuation and comments are read exactly
+ * as the parser read them; each constant keeps its delimiters and its
+ * length in bytes and only its contents change ('***', 000), so the text
+ * still lexes to the same tokens at the same offsets.  That is what lets
+ * the text be masked IN PLACE: debug_query_string (the message buffer, or
+ * a prepared statement's copy) is the one text that the server log's
+ * STATEMENT lines, pg_stat_activity, pg_stat_statements (which finds
+ * constants by their offsets), auto_explain, pgaudit and parallel workers
+ * read, so masking it once covers every one of them, whatever the order
+ * of the modules in shared_preload_libraries.  Parse trees hold copies of
+ * the constants, so masking the text changes nothing the statement does.
+ *
+ * When: at the first hook after the raw parse succeeded: parse analysis
+ * (post_parse_analyze_hook, text == debug_query_string), a top-level
+ * ExecutorStart or ProcessUtility (a prepared statement's text at Bind and
+ * Execute), and child_data input of plaintext (a constant coerced during
+ * analysis, a parameter at Bind).  pg_stat_activity's copy is rewritten at
+ * the same time.  Texts reported in error or log lines before that (a
+ * syntax error, log_statement) are masked by log_masking.c.
+ *
+ * Cost: nothing with masking off; otherwise one scan of the top-level text
+ * per client message (memo: text address, length and statement start
+ * time), skipped when the text holds no quote, dollar or digit.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "parser/gramparse.h"
+#include "parser/parser.h"
+#include "parser/scanner.h"
+#include "port/atomics.h"
+#include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+
+#include "statement_text.h"
+
+static int	statement_masking = CG_MASK_CONSTANTS;
+
+static const struct config_enum_entry masking_options[] = {
+	{"constants", CG_MASK_CONSTANTS, false},
+	{"strings", CG_MASK_STRINGS, false},
+	{"off", CG_MASK_OFF, false},
+	{NULL, 0, false}
+};
+
+/* the last top-level text masked: address, length, statement start */
+static const char *memo_text = NULL;
+static size_t memo_len = 0;
+static TimestampTz memo_start = 0;
+
+/* statement start time of the last statement that formatted child data */
+static TimestampTz child_output_start = 0;
+
+void
+cg_statement_text_define_gucs(void)
+{
+	DefineCustomEnumVariable("childguard.statement_masking",
+							 "Which constants of statement texts are masked in the server log, pg_stat_activity, pg_stat_statements, auto_explain and pgaudit.",
+							 "constants masks every string and number, strings masks string and bit-string constants only, off shows statement texts as sent (child plaintext may then reach the log).",
+							 &statement_masking, CG_MASK_CONSTANTS, masking_options,
+							 PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+}
+
+CgStatementMasking
+cg_statement_masking(void)
+{
+	return (CgStatementMasking) statement_masking;
+}
+
+/* Mask the contents of the constant token text[0 .. len). */
+static void
+mask_token(char *tok, size_t len, int token)
+{
+	size_t		open,
+				close;
+
+	if (token == ICONST || token == FCONST)
+	{
+		/* digits become zeros: the token keeps its shape */
+		for (size_t i = 0; i < len; i++)
+			if (tok[i] >= '1' && tok[i] <= '9')
+				tok[i] = '0';
+		return;
+	}
+	if (tok[0] == '$')
+	{
+		/* $tag$ ... $tag$: keep both delimiters */
+		open = 1;
+		while (open < len && tok[open] != '$')
+			open++;
+		open++;
+		close = len > open ? len - open : len;
+		if (close < open)
+			close = open;
+	}
+	else
+	{
+		/* [E|B|X|N|U&]' ... ' (quote continuations included) */
+		open = 0;
+		while (open < len && tok[open] != '\'')
+			open++;
+		open++;
+		close = (len > 0 && tok[len - 1] == '\'') ? len - 1 : len;
+	}
+	for (size_t i = open; i < close; i++)
+		tok[i] = '*';
+}
+
+/*
+ * Mask the constants of SQL text in place with PostgreSQL's scanner; true
+ * if anything changed.  The text must be one the raw parser accepted, with
+ * the current settings (the scanner raises an error otherwise).
+ */
+bool
+cg_mask_sql_with_scanner(char *text, bool numbers)
+{
+	core_yy_extra_type yyextra;
+	core_YYSTYPE yylval;
+	YYLTYPE		yylloc;
+	core_yyscan_t scanner;
+	bool		changed = false;
+
+	scanner = scanner_init(text, &yyextra, &ScanKeywords, ScanKeywordTokens);
+	yyextra.escape_string_warning = false;
+	for (;;)
+	{
+		int			token = core_yylex(&yylval, &yylloc, scanner);
+		size_t		len;
+
+		if (token == 0)
+			break;
+		if (token != SCONST && token != USCONST && token != BCONST &&
+			token != XCONST && !(numbers && (token == ICONST || token == FCONST)))
+			continue;
+		/* the scanner ends the current token with a NUL in its own copy */
+		len = strlen(yyextra.scanbuf + yylloc);
+		mask_token(text + yylloc, len, token);
+		changed = true;
+	}
+	scanner_finish(scanner);
+	return changed;
+}
+
+static inline bool
+ident_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		(c >= '0' && c <= '9') || c == '_' || c == '$' || c >= 0x80;
+}
+
+static inline bool
+ident_start(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+}
+
+/*
+ * Mask, in place and without ever raising an error, what may be a
+ * constant in text that may not parse: SQL in an error report, a plan, a
+ * log line.  It follows the scanner's rules for quotes, escapes, dollar
+ * quoting and comments; where a quote is not closed it masks to the end.
+ * Used only where the scanner cannot be (see log_masking.c).
+ */
+bool
+cg_mask_text_tolerant(char *text, int flags)
+{
+	size_t		n = strlen(text);
+	size_t		i = 0;
+	bool		changed = false;
+
+	while (i < n)
+	{
+		unsigned char c = text[i];
+
+		if (c == '-' && i + 1 < n && text[i + 1] == '-')
+		{
+			while (i < n && text[i] != '\n')
+				i++;
+		}
+		else if (c == '/' && i + 1 < n && text[i + 1] == '*')
+		{
+			int			depth = 1;
+
+			i += 2;
+			while (i < n && depth > 0)
+			{
+				if (text[i] == '/' && i + 1 < n && text[i + 1] == '*')
+					depth++, i += 2;
+				else if (text[i] == '*' && i + 1 < n && text[i + 1] == '/')
+					depth--, i += 2;
+				else
+					i++;
+			}
+		}
+		else if (c == '"' && (flags & CG_MASK_IDENTIFIERS))
+		{
+			i++;
+			while (i < n)
+			{
+				if (text[i] == '"' && i + 1 < n && text[i + 1] == '"')
+					i += 2;
+				else if (text[i] == '"')
+					break;
+				else
+					i++;
+			}
+			i++;
+		}
+		else if (c == '\'')
+		{
+			/* E'' (the E a token of its own) or non-standard strings: backslash escapes */
+			bool		escapes = !standard_conforming_strings ||
+				(i > 0 && (text[i - 1] == 'E' || text[i - 1] == 'e') &&
+				 (i < 2 || !ident_char(text[i - 2])));
+
+			i++;
+			while (i < n)
+			{
+				if (escapes && text[i] == '\\' && i + 1 < n)
+				{
+					text[i] = text[i + 1] = '*';
+					i += 2;
+				}
+				else if (text[i] == '\'' && i + 1 < n && text[i + 1] == '\'')
+				{
+					text[i] = text[i + 1] = '*';
+					i += 2;
+				}
+				else if (text[i] == '\'')
+					break;
+				else
+				{
+					text[i] = '*';
+					i++;
+				}
+				changed = true;
+			}
+			i++;
+		}
+		else if (c == '$' && i + 1 < n && text[i + 1] >= '0' && text[i + 1] <= '9')
+		{
+			/* a parameter, $n */
+			i++;
+			while (i < n && text[i] >= '0' && text[i] <= '9')
+				i++;
+		}
+		else if (c == '$' && i + 1 < n && !(i > 0 && ident_char(text[i - 1])) &&
+				 (text[i + 1] == '$' || ident_start(text[i + 1])))
+		{
+			/* a dollar quote's opening tag, if it is one */
+			size_t		t = i + 1;
+
+			while (t < n && text[t] != '$' && ident_char(text[t]))
+				t++;
+			if (t < n && text[t] == '$')
+			{
+				size_t		taglen = t - i + 1;
+				size_t		j = t + 1;
+				size_t		end = n;
+
+				for (size_t k = j; k + taglen <= n; k++)
+					if (memcmp(text + k, text + i, taglen) == 0)
+					{
+						end = k;
+						break;
+					}
+				for (size_t k = j; k < end; k++)
+					text[k] = '*';
+				changed = changed || end > j;
+				i = end + taglen;
+			}
+			else
+				i = t;
+		}
+		else if (ident_start(c))
+		{
+			while (i < n && ident_char(text[i]))
+				i++;
+		}
+		else if ((c >= '0' && c <= '9') ||
+				 (c == '.' && i + 1 < n && text[i + 1] >= '0' && text[i + 1] <= '9'))
+		{
+			/* a number: digits, point, exponent */
+			while (i < n && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.' ||
+							 ((text[i] == 'e' || text[i] == 'E') && i + 1 < n &&
+							  ((text[i + 1] >= '0' && text[i + 1] <= '9') ||
+							   text[i + 1] == '+' || text[i + 1] == '-')) ||
+							 ((text[i] == '+' || text[i] == '-') && i > 0 &&
+							  (text[i - 1] == 'e' || text[i - 1] == 'E'))))
+			{
+				if ((flags & CG_MASK_NUMBERS) && text[i] >= '1' && text[i] <= '9')
+				{
+					text[i] = '0';
+					changed = true;
+				}
+				i++;
+			}
+		}
+		else
+			i++;
+	}
+	return changed;
+}
+
+/* The text has something to mask only if it holds a quote, dollar or digit. */
+static bool
+may_hold_constants(const char *text, bool numbers)
+{
+	for (const char *p = text; *p; p++)
+		if (*p == '\'' || *p == '$' || (numbers && *p >= '0' && *p <= '9'))
+			return true;
+	return false;
+}
+
+/*
+ * Mask a top-level statement text in place (it parsed), and the copy
+ * pg_stat_activity shows if it shows this text.
+ */
+static void
+mask_top_text(char *text)
+{
+	volatile PgBackendStatus *be = MyBEEntry;
+	bool		numbers = statement_masking == CG_MASK_CONSTANTS;
+	size_t		len = strlen(text);
+	volatile size_t shown = 0;
+	volatile bool changed = false;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (text == memo_text && len == memo_len &&
+		memo_start == GetCurrentStatementStartTimestamp())
+		return;
+	memo_text = text;
+	memo_len = len;
+	memo_start = GetCurrentStatementStartTimestamp();
+	if (!may_hold_constants(text, numbers))
+		return;
+
+	if (be != NULL && pgstat_track_activities && be->st_activity_raw != NULL)
+	{
+		size_t		n = Min(len, (size_t) pgstat_track_activity_query_size - 1);
+
+		if (strncmp((const char *) be->st_activity_raw, text, n) == 0 &&
+			be->st_activity_raw[n] == '\0')
+			shown = n;
+	}
+
+	PG_TRY();
+	{
+		changed = cg_mask_sql_with_scanner(text, numbers);
+	}
+	PG_CATCH();
+	{
+		/* the text does not lex with today's settings: mask it tolerantly */
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		changed = cg_mask_text_tolerant(text, CG_MASK_IDENTIFIERS |
+										(numbers ? CG_MASK_NUMBERS : 0));
+	}
+	PG_END_TRY();
+
+	if (changed && shown > 0)
+	{
+		PGSTAT_BEGIN_WRITE_ACTIVITY(be);
+		memcpy((char *) be->st_activity_raw, text, shown);
+		PGSTAT_END_WRITE_ACTIVITY(be);
+	}
+}
+
+/* Is text the client's statement text, which we may change in place? */
+static bool
+maskable(const char *text)
+{
+	return statement_masking != CG_MASK_OFF && text != NULL &&
+		text == debug_query_string && MyBackendType == B_BACKEND;
+}
+
+/* post_parse_analyze_hook: the text parsed; mask it if it is the client's. */
+void
+cg_statement_text_post_parse(ParseState *pstate)
+{
+	if (maskable(pstate->p_sourcetext))
+		mask_top_text((char *) pstate->p_sourcetext);
+}
+
+/* A top-level ExecutorStart or ProcessUtility with this source text. */
+void
+cg_statement_text_top_level(const char *text)
+{
+	if (maskable(text))
+		mask_top_text((char *) text);
+}
+
+/* child_data input of plaintext: whatever the client sent is masked now. */
+void
+cg_statement_text_mask_current(void)
+{
+	if (maskable(debug_query_string))
+		mask_top_text((char *) debug_query_string);
+}
+
+/* child_data output ran in this statement (e.g. for an error's row description) */
+void
+cg_statement_text_note_child_output(void)
+{
+	child_output_start = GetCurrentStatementStartTimestamp();
+}
+
+bool
+cg_statement_text_child_output_seen(void)
+{
+	return child_output_start != 0 &&
+		child_output_start == GetCurrentStatementStartTimestamp();
+}
