@@ -90,10 +90,8 @@ mask_statement_log_line(ErrorData *edata)
 	if (text != NULL && tlen <= mlen && MyBackendType == B_BACKEND &&
 		memcmp(edata->message + mlen - tlen, text, tlen) == 0)
 	{
-		bool		numbers = cg_statement_masking() == CG_MASK_CONSTANTS;
-
 		/* these lines are written only after the text parsed */
-		cg_mask_sql_with_scanner((char *) text, numbers);
+		cg_statement_text_mask_for_log(true);
 		memcpy(edata->message + mlen - tlen, text, tlen);
 	}
 	else
@@ -104,8 +102,23 @@ mask_statement_log_line(ErrorData *edata)
 static void
 mask_error_statement(void)
 {
-	if (debug_query_string != NULL && MyBackendType == B_BACKEND)
-		cg_mask_text_tolerant((char *) debug_query_string, sql_flags());
+	cg_statement_text_mask_for_log(false);
+}
+
+/*
+ * A syntax error names the token where it stopped: 'at or near "..."'; the
+ * token may be (the start of) a constant.
+ */
+static void
+mask_syntax_error(ErrorData *edata)
+{
+	char	   *near;
+
+	if (edata->message == NULL || edata->sqlerrcode != ERRCODE_SYNTAX_ERROR)
+		return;
+	near = strstr(edata->message, " at or near \"");
+	if (near != NULL)
+		cg_mask_text_tolerant(near + strlen(" at or near \""), sql_flags());
 }
 
 /*
@@ -282,6 +295,7 @@ cg_log_masking_emit(ErrorData *edata)
 		cg_mask_text_tolerant(edata->message, 0);	/* auto_explain */
 	else if (edata->message != NULL && strncmp(edata->message, "AUDIT: ", 7) == 0)
 		mask_pgaudit_line(edata);
+	mask_syntax_error(edata);
 	if (!edata->hide_stmt)
 		mask_error_statement();
 	if (edata->internalquery != NULL)

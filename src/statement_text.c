@@ -332,11 +332,21 @@ may_hold_constants(const char *text, bool numbers)
 }
 
 /*
- * Mask a top-level statement text in place (it parsed), and the copy
- * pg_stat_activity shows if it shows this text.
+ * Mask a top-level statement text in place, and pg_stat_activity's copy of
+ * it if that shows this text.  how: MASK_SCANNER (the text parsed; an
+ * error from the scanner falls back to the tolerant masker), MASK_IN_LOG
+ * (the text parsed, but we are inside error reporting and may not raise
+ * or catch errors), MASK_TOLERANT (the text may not parse).
  */
+typedef enum
+{
+	MASK_SCANNER,
+	MASK_IN_LOG,
+	MASK_TOLERANT
+} MaskHow;
+
 static void
-mask_top_text(char *text)
+mask_top_text(char *text, MaskHow how)
 {
 	volatile PgBackendStatus *be = MyBEEntry;
 	bool		numbers = statement_masking == CG_MASK_CONSTANTS;
@@ -348,9 +358,12 @@ mask_top_text(char *text)
 	if (text == memo_text && len == memo_len &&
 		memo_start == GetCurrentStatementStartTimestamp())
 		return;
-	memo_text = text;
-	memo_len = len;
-	memo_start = GetCurrentStatementStartTimestamp();
+	if (how != MASK_TOLERANT)
+	{
+		memo_text = text;
+		memo_len = len;
+		memo_start = GetCurrentStatementStartTimestamp();
+	}
 	if (!may_hold_constants(text, numbers))
 		return;
 
@@ -363,19 +376,27 @@ mask_top_text(char *text)
 			shown = n;
 	}
 
-	PG_TRY();
-	{
-		changed = cg_mask_sql_with_scanner(text, numbers);
-	}
-	PG_CATCH();
-	{
-		/* the text does not lex with today's settings: mask it tolerantly */
-		MemoryContextSwitchTo(cxt);
-		FlushErrorState();
+	if (how == MASK_TOLERANT)
 		changed = cg_mask_text_tolerant(text, CG_MASK_IDENTIFIERS |
 										(numbers ? CG_MASK_NUMBERS : 0));
+	else if (how == MASK_IN_LOG)
+		changed = cg_mask_sql_with_scanner(text, numbers);
+	else
+	{
+		PG_TRY();
+		{
+			changed = cg_mask_sql_with_scanner(text, numbers);
+		}
+		PG_CATCH();
+		{
+			/* the text does not lex with today's settings: mask it tolerantly */
+			MemoryContextSwitchTo(cxt);
+			FlushErrorState();
+			changed = cg_mask_text_tolerant(text, CG_MASK_IDENTIFIERS |
+											(numbers ? CG_MASK_NUMBERS : 0));
+		}
+		PG_END_TRY();
 	}
-	PG_END_TRY();
 
 	if (changed && shown > 0)
 	{
@@ -398,7 +419,7 @@ void
 cg_statement_text_post_parse(ParseState *pstate)
 {
 	if (maskable(pstate->p_sourcetext))
-		mask_top_text((char *) pstate->p_sourcetext);
+		mask_top_text((char *) pstate->p_sourcetext, MASK_SCANNER);
 }
 
 /* A top-level ExecutorStart or ProcessUtility with this source text. */
@@ -406,7 +427,7 @@ void
 cg_statement_text_top_level(const char *text)
 {
 	if (maskable(text))
-		mask_top_text((char *) text);
+		mask_top_text((char *) text, MASK_SCANNER);
 }
 
 /* child_data input of plaintext: whatever the client sent is masked now. */
@@ -414,7 +435,21 @@ void
 cg_statement_text_mask_current(void)
 {
 	if (maskable(debug_query_string))
-		mask_top_text((char *) debug_query_string);
+		mask_top_text((char *) debug_query_string, MASK_SCANNER);
+}
+
+/*
+ * From the emit_log_hook: mask debug_query_string in place, with the
+ * scanner if the line being written says the text parsed.  Raises no
+ * error when parsed is false; parsed lines come only after a raw parse
+ * succeeded with the same settings, so the scanner raises none either.
+ */
+void
+cg_statement_text_mask_for_log(bool parsed)
+{
+	if (maskable(debug_query_string))
+		mask_top_text((char *) debug_query_string,
+					  parsed ? MASK_IN_LOG : MASK_TOLERANT);
 }
 
 /* child_data output ran in this statement (e.g. for an error's row description) */

@@ -33,6 +33,7 @@ extern CgStatementMasking cg_statement_masking(void);
 extern void cg_statement_text_post_parse(ParseState *pstate);
 extern void cg_statement_text_top_level(const char *text);
 extern void cg_statement_text_mask_current(void);
+extern void cg_statement_text_mask_for_log(bool parsed);
 
 extern void cg_statement_text_note_child_output(void);
 extern bool cg_statement_text_child_output_seen(void);
