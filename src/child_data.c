@@ -71,6 +71,8 @@ open_value(struct varlena *value, bool required, size_t *len)
 	CgKeyStatus status;
 	const char *why = NULL;
 
+	/* the statement reads or compares child data: its text is masked from now */
+	cg_statement_text_mask_current();
 	cg_envelope_parse(value, &env);
 	if (env.flags & CG_ENV_PENDING)
 	{
@@ -122,12 +124,14 @@ value_to_text(struct varlena *value, size_t *len)
 {
 	char	   *text = open_value(value, false, len);
 
-	cg_statement_text_note_child_output();
 	if (text == NULL)
 	{
 		text = cg_envelope_to_text(value);
 		*len = strlen(text);
 	}
+	/* plaintext or envelope (not the mask) may end up in an error's row description */
+	if (strcmp(text, cg_denied_mask()) != 0)
+		cg_statement_text_note_child_output();
 	return text;
 }
 

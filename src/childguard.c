@@ -58,7 +58,7 @@ cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	if (cg_statement_nesting() == 0)
 	{
-		cg_statement_text_top_level(queryDesc->sourceText);
+		cg_statement_text_executor_start(queryDesc);
 		statement_begin(queryDesc->plannedstmt);
 	}
 	cg_write_guard_executor_start(queryDesc);
@@ -154,7 +154,7 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	if (top)
 	{
-		cg_statement_text_top_level(queryString);
+		cg_statement_text_utility(queryString);
 		statement_begin(pstmt);
 	}
 	cg_audit_guard_utility(pstmt);
@@ -190,7 +190,7 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 static void
 cg_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 {
-	cg_statement_text_post_parse(pstate);
+	cg_statement_text_post_parse(pstate, query);
 	if (prev_post_parse_analyze)
 		prev_post_parse_analyze(pstate, query, jstate);
 }

@@ -58,8 +58,7 @@ is_statement_log(const char *id)
 static int
 sql_flags(void)
 {
-	return CG_MASK_IDENTIFIERS |
-		(cg_statement_masking() == CG_MASK_CONSTANTS ? CG_MASK_NUMBERS : 0);
+	return CG_MASK_IDENTIFIERS | CG_MASK_NUMBERS;
 }
 
 /* A palloc'd copy of s with its quoted constants masked. */
@@ -87,7 +86,7 @@ mask_statement_log_line(ErrorData *edata)
 		return;
 	mlen = strlen(edata->message);
 	tlen = text != NULL ? strlen(text) : 0;
-	if (text != NULL && tlen <= mlen && MyBackendType == B_BACKEND &&
+	if (text != NULL && tlen <= mlen &&
 		memcmp(edata->message + mlen - tlen, text, tlen) == 0)
 	{
 		/* these lines are written only after the text parsed */

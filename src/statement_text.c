@@ -5,36 +5,45 @@
  *	  constants of the client's statement text are masked in place, once
  *	  the text is known to parse, before anyone copies it out.
  *
- * Which statements touch child data is not known when the text is first
- * exposed (log_statement logs it before parse analysis; a function called
- * as SELECT f('...') may insert it; a comparison reads it), so the rule is
- * conservative: every constant of every top-level statement text is
- * masked (childguard.statement_masking = constants, the default), or
- * string constants only (strings), or nothing (off).  Masking is done by
- * PostgreSQL's own scanner (core_yylex), so quoting, E'' escapes, dollar
- * quoting, U&'' strings, quote continuation and comments are read exactly
- * as the parser read them; each constant keeps its delimiters and its
- * length in bytes and only its contents change ('***', 000), so the text
- * still lexes to the same tokens at the same offsets.  That is what lets
- * the text be masked IN PLACE: debug_query_string (the message buffer, or
- * a prepared statement's copy) is the one text that the server log's
- * STATEMENT lines, pg_stat_activity, pg_stat_statements (which finds
- * constants by their offsets), auto_explain, pgaudit and parallel workers
- * read, so masking it once covers every one of them, whatever the order
+ * Which statements touch child data is not always known when the text is
+ * first exposed (log_statement logs it before parse analysis; a function
+ * called as SELECT f('...') may insert its argument; a comparison reads).
+ * So the rule is conservative where it cannot know:
+ *
+ *	- every line for the server log is masked (log_masking.c), whatever
+ *	  the statement, unless childguard.statement_masking = off;
+ *	- the text itself (what pg_stat_activity, pg_stat_statements,
+ *	  auto_explain and pgaudit read) is masked, with the default
+ *	  child_data, as soon as the statement may carry child data: at parse
+ *	  analysis for utility commands, multi-statement strings and
+ *	  statements using a relation holding child data; at ExecutorStart
+ *	  for plans using such a relation or calling a user-defined function;
+ *	  and at once whenever plaintext becomes child_data (a constant
+ *	  coerced, a bound parameter, a function's argument inserted) or child
+ *	  data is read or compared.  With "all", every statement's text is
+ *	  masked at parse analysis.
+ *
+ * Masking is done by PostgreSQL's own scanner (core_yylex), so quoting,
+ * E'' escapes, dollar quoting, U&'' strings, quote continuation and
+ * comments are read exactly as the parser read them.  Each constant keeps
+ * its delimiters and its length in bytes and only its contents change
+ * ('***', numbers to 000), so the text still lexes to the same tokens at
+ * the same offsets.  That is what lets the text be masked IN PLACE:
+ * debug_query_string (the message buffer, or a prepared statement's copy)
+ * is the one text that the server log's STATEMENT lines, pg_stat_activity,
+ * pg_stat_statements (which finds constants by their offsets),
+ * auto_explain, pgaudit, pg_prepared_statements, pg_cursors and parallel
+ * workers read, so masking it once covers all of them, whatever the order
  * of the modules in shared_preload_libraries.  Parse trees hold copies of
  * the constants, so masking the text changes nothing the statement does.
+ * pg_stat_activity's own copy is rewritten at the same moment.
  *
- * When: at the first hook after the raw parse succeeded: parse analysis
- * (post_parse_analyze_hook, text == debug_query_string), a top-level
- * ExecutorStart or ProcessUtility (a prepared statement's text at Bind and
- * Execute), and child_data input of plaintext (a constant coerced during
- * analysis, a parameter at Bind).  pg_stat_activity's copy is rewritten at
- * the same time.  Texts reported in error or log lines before that (a
- * syntax error, log_statement) are masked by log_masking.c.
- *
- * Cost: nothing with masking off; otherwise one scan of the top-level text
- * per client message (memo: text address, length and statement start
- * time), skipped when the text holds no quote, dollar or digit.
+ * Cost: a statement that uses no child data, calls no user-defined
+ * function and is not a utility command pays a probe of the (cached)
+ * protection of each relation in its range table; nothing else.  A masked
+ * statement pays one scan of its text per client message (memo: text
+ * address, length and statement start time), skipped when the text holds
+ * no quote, dollar or digit.
  *
  *-------------------------------------------------------------------------
  */
@@ -47,17 +56,23 @@
 #include "parser/scanner.h"
 #include "port/atomics.h"
 #include "tcop/tcopprot.h"
+#include "catalog/pg_class.h"
+#include "nodes/plannodes.h"
+#include "parser/scansup.h"
 #include "utils/backend_status.h"
+#include "utils/syscache.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "catalog.h"
+#include "protection.h"
 #include "statement_text.h"
 
-static int	statement_masking = CG_MASK_CONSTANTS;
+static int	statement_masking = CG_MASK_CHILD_DATA;
 
 static const struct config_enum_entry masking_options[] = {
-	{"constants", CG_MASK_CONSTANTS, false},
-	{"strings", CG_MASK_STRINGS, false},
+	{"child_data", CG_MASK_CHILD_DATA, false},
+	{"all", CG_MASK_ALL, false},
 	{"off", CG_MASK_OFF, false},
 	{NULL, 0, false}
 };
@@ -74,9 +89,9 @@ void
 cg_statement_text_define_gucs(void)
 {
 	DefineCustomEnumVariable("childguard.statement_masking",
-							 "Which constants of statement texts are masked in the server log, pg_stat_activity, pg_stat_statements, auto_explain and pgaudit.",
-							 "constants masks every string and number, strings masks string and bit-string constants only, off shows statement texts as sent (child plaintext may then reach the log).",
-							 &statement_masking, CG_MASK_CONSTANTS, masking_options,
+							 "Which statement texts have their constants masked in pg_stat_activity, pg_stat_statements, auto_explain and pgaudit; server log lines are masked unless off.",
+							 "child_data: statements that may carry child data (they use a table holding child data, call a user-defined function, are utility commands or multi-statement strings, or turn text into child data); all: every statement; off: texts as sent (child plaintext may then reach the log).",
+							 &statement_masking, CG_MASK_CHILD_DATA, masking_options,
 							 PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 }
 
@@ -349,7 +364,7 @@ static void
 mask_top_text(char *text, MaskHow how)
 {
 	volatile PgBackendStatus *be = MyBEEntry;
-	bool		numbers = statement_masking == CG_MASK_CONSTANTS;
+	bool		numbers = true;
 	size_t		len = strlen(text);
 	volatile size_t shown = 0;
 	volatile bool changed = false;
@@ -411,23 +426,95 @@ static bool
 maskable(const char *text)
 {
 	return statement_masking != CG_MASK_OFF && text != NULL &&
-		text == debug_query_string && MyBackendType == B_BACKEND;
+		text == debug_query_string &&
+		(MyBackendType == B_BACKEND || MyBackendType == B_WAL_SENDER);
 }
 
-/* post_parse_analyze_hook: the text parsed; mask it if it is the client's. */
-void
-cg_statement_text_post_parse(ParseState *pstate)
+/* Does text hold another statement after [0, end)?  (';' and blanks do not count) */
+static bool
+more_statements_after(const char *text, int end)
 {
-	if (maskable(pstate->p_sourcetext))
+	for (const char *p = text + end; *p; p++)
+		if (*p != ';' && !scanner_isspace(*p))
+			return true;
+	return false;
+}
+
+/* Does a relation of this range table hold child data? */
+static bool
+rtable_holds_child_data(List *rtable)
+{
+	ListCell   *lc;
+
+	foreach(lc, rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION &&
+			(rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_PARTITIONED_TABLE ||
+			 rte->relkind == RELKIND_VIEW || rte->relkind == RELKIND_MATVIEW ||
+			 rte->relkind == RELKIND_FOREIGN_TABLE) &&
+			cg_protection_of_relid(rte->relid)->has_child_data)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * post_parse_analyze_hook: the text parsed.  Mask it (if it is the
+ * client's) when every statement is masked, or when this one may carry
+ * child data as far as parse analysis can tell: a utility command (DO,
+ * CALL, PREPARE, EXECUTE, COPY, EXPLAIN ...), a string of several
+ * statements (a later one may), or a table holding child data in its
+ * range table.  A constant coerced to child_data masked it already.
+ */
+void
+cg_statement_text_post_parse(ParseState *pstate, Query *query)
+{
+	if (!maskable(pstate->p_sourcetext))
+		return;
+	if (statement_masking == CG_MASK_ALL ||
+		query->commandType == CMD_UTILITY ||
+		query->stmt_location > 0 ||
+		(query->stmt_len > 0 &&
+		 more_statements_after(pstate->p_sourcetext, query->stmt_location + query->stmt_len)) ||
+		(OidIsValid(cg_child_data_type()) && rtable_holds_child_data(query->rtable)))
 		mask_top_text((char *) pstate->p_sourcetext, MASK_SCANNER);
 }
 
-/* A top-level ExecutorStart or ProcessUtility with this source text. */
+/*
+ * A top-level ExecutorStart (a prepared statement's text reaches here
+ * without parse analysis).  Mask when every statement is masked, or when
+ * the plan uses a relation holding child data (views expanded, subqueries
+ * included) or calls a user-defined function (which may write child data
+ * from its arguments): both come from lists the planner keeps anyway.
+ */
 void
-cg_statement_text_top_level(const char *text)
+cg_statement_text_executor_start(QueryDesc *queryDesc)
 {
-	if (maskable(text))
-		mask_top_text((char *) text, MASK_SCANNER);
+	PlannedStmt *ps = queryDesc->plannedstmt;
+	bool		mask = statement_masking == CG_MASK_ALL;
+	ListCell   *lc;
+
+	if (!maskable(queryDesc->sourceText))
+		return;
+	if (!mask && OidIsValid(cg_child_data_type()))
+	{
+		foreach(lc, ps->invalItems)
+			if (lfirst_node(PlanInvalItem, lc)->cacheId == PROCOID)
+				mask = true;
+		mask = mask || rtable_holds_child_data(ps->rtable);
+	}
+	if (mask)
+		mask_top_text((char *) queryDesc->sourceText, MASK_SCANNER);
+}
+
+/* A top-level utility command: always masked (DO, CALL, COPY, EXECUTE ...). */
+void
+cg_statement_text_utility(const char *queryString)
+{
+	if (maskable(queryString))
+		mask_top_text((char *) queryString, MASK_SCANNER);
 }
 
 /* child_data input of plaintext: whatever the client sent is masked now. */

@@ -13,14 +13,15 @@
 
 #include "postgres.h"
 
+#include "executor/execdesc.h"
 #include "parser/parse_node.h"
 
 /* childguard.statement_masking */
 typedef enum CgStatementMasking
 {
 	CG_MASK_OFF,				/* PostgreSQL's behaviour: texts as sent */
-	CG_MASK_STRINGS,			/* string and bit-string constants */
-	CG_MASK_CONSTANTS			/* every constant, numbers too (default) */
+	CG_MASK_CHILD_DATA,			/* statements that may carry child data (default) */
+	CG_MASK_ALL					/* every statement */
 } CgStatementMasking;
 
 /* flags of cg_mask_text_tolerant */
@@ -30,8 +31,9 @@ typedef enum CgStatementMasking
 extern void cg_statement_text_define_gucs(void);
 extern CgStatementMasking cg_statement_masking(void);
 
-extern void cg_statement_text_post_parse(ParseState *pstate);
-extern void cg_statement_text_top_level(const char *text);
+extern void cg_statement_text_post_parse(ParseState *pstate, Query *query);
+extern void cg_statement_text_executor_start(QueryDesc *queryDesc);
+extern void cg_statement_text_utility(const char *queryString);
 extern void cg_statement_text_mask_current(void);
 extern void cg_statement_text_mask_for_log(bool parsed);
 

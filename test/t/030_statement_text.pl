@@ -13,7 +13,8 @@
 # constraint failures -- writes its own marker, through the simple and the
 # extended protocol (pgbench -M extended / prepared), allowed and refused.
 #
-# Phase "on" (the default childguard.statement_masking = constants): no
+# Phase "on" (the default childguard.statement_masking = child_data) and
+# phase "all" (every statement masked): no
 # marker is found in any server log file (stderr, csvlog, jsonlog), in
 # pg_stat_statements (the view, read by a superuser and by a
 # pg_read_all_stats role, and its query-texts file on disk), or in
@@ -239,7 +240,7 @@ sub places
 sub flush_logs
 {
 	my $tag = 'CGFLUSH' . rand_hex();
-	$node->safe_psql('postgres', "/* $tag */ SELECT 1");
+	$node->safe_psql('postgres', "DO \$\$ BEGIN RAISE LOG '$tag'; END \$\$");
 	my $logdir = $node->data_dir . '/log';
 	for (1 .. 100)
 	{
@@ -294,7 +295,7 @@ sub where_found
 
 # ---- phase on: the default -------------------------------------------------
 is($node->safe_psql('postgres', 'SHOW childguard.statement_masking'),
-	'constants', 'masking is on by default');
+	'child_data', 'masking is on by default');
 my ($on, $on_control) = run_phase('on');
 my $places = places();
 ok(scalar(where_found($places, $on_control)) > 0,
@@ -316,6 +317,45 @@ $id++;
 like($out, qr/Failing row contains/, 'a failing row is described to the client');
 unlike($out, qr/\Q$m\E/, 'without the child data value');
 
+# ---- phase quiet: default settings for logging, auditing and explaining -----
+# Nothing masks the text on its way to the log now, so pg_stat_statements and
+# pg_stat_activity show what the classification (statement_text.c) masked.
+$node->safe_psql('postgres', q{
+	ALTER SYSTEM SET log_statement = 'none';
+	ALTER SYSTEM SET log_min_duration_statement = -1;
+	ALTER SYSTEM SET log_min_error_statement = 'error';
+	ALTER SYSTEM SET auto_explain.log_min_duration = -1;
+	ALTER SYSTEM SET pgaudit.log = 'none';
+	SELECT pg_reload_conf();
+});
+$node->poll_query_until('postgres', "SELECT current_setting('log_statement') = 'none'");
+my ($quiet) = run_phase('quiet');
+$places = places();
+for my $name (sort keys %$quiet)
+{
+	is(join(', ', where_found($places, $quiet->{$name})), '', "masked (quiet): $name");
+}
+$node->safe_psql('postgres', q{
+	ALTER SYSTEM RESET log_statement;
+	ALTER SYSTEM RESET log_min_duration_statement;
+	ALTER SYSTEM RESET log_min_error_statement;
+	ALTER SYSTEM RESET auto_explain.log_min_duration;
+	ALTER SYSTEM RESET pgaudit.log;
+	SELECT pg_reload_conf();
+});
+$node->poll_query_until('postgres', "SELECT current_setting('log_statement') = 'all'");
+
+# ---- phase all: every statement masked --------------------------------------
+$node->safe_psql('postgres',
+	"ALTER SYSTEM SET childguard.statement_masking = 'all'; SELECT pg_reload_conf();");
+$node->poll_query_until('postgres', "SELECT current_setting('childguard.statement_masking') = 'all'");
+my ($all) = run_phase('all');
+$places = places();
+for my $name (sort keys %$all)
+{
+	is(join(', ', where_found($places, $all->{$name})), '', "masked (all): $name");
+}
+
 # ---- phase off: PostgreSQL's behaviour; every route leaks ------------------
 $node->safe_psql('postgres',
 	"ALTER SYSTEM SET childguard.statement_masking = off; SELECT pg_reload_conf();");
@@ -334,10 +374,11 @@ ok(index($places->{'pg_stat_activity (pg_read_all_stats)'}, $off->{idle_session}
 ok(index($places->{'pg_stat_activity while running (pg_read_all_stats)'}, $off->{running_session}) >= 0,
 	'without masking, the stats role reads the running statement\'s literal');
 
-# the "on" markers are still nowhere (nothing re-exposes masked texts)
+# the earlier markers are still nowhere (nothing re-exposes masked texts)
 for my $name (sort keys %$on)
 {
-	is(join(', ', where_found($places, $on->{$name})), '', "still masked: $name");
+	is(join(', ', where_found($places, $on->{$name}), where_found($places, $all->{$name})),
+		'', "still masked: $name");
 }
 
 $_->quit for @idle;
