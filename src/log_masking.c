@@ -12,7 +12,8 @@
  *	    place with the scanner (statement_text.c) and the line rebuilt;
  *	  - the STATEMENT line of an error (log_min_error_statement), CONTEXT,
  *	    QUERY (internal query) and DETAIL lines ("parameters: $1 = '...'",
- *	    "prepare: ...", parameter values in bind errors, COPY data), and
+ *	    "prepare: ...", parameter values in bind errors, COPY data, a
+ *	    syntax error's token), and
  *	    auto_explain's plans: these may come from text that did not parse,
  *	    and nothing here may raise an error (it would clobber the report
  *	    being written), so they are masked by cg_mask_text_tolerant;
@@ -121,43 +122,36 @@ mask_syntax_error(ErrorData *edata)
 }
 
 /*
- * Row values in a constraint failure's detail: whatever follows
- * "contains (" or ")=(" up to the last ")" is masked.
+ * Row values in a constraint failure's detail: after "Key (columns)=(" to
+ * the last ")", or else from the first "(" to the last ")" ("Failing row
+ * contains (...)").  Only the parentheses' shape is used, so translated
+ * messages are masked the same way.
  */
 static char *
 mask_row_values(const char *detail)
 {
 	char	   *copy = pstrdup(detail);
 	char	   *last = strrchr(copy, ')');
-	char	   *p = copy;
+	char	   *start = strstr(copy, ")=(");
 
-	if (last == NULL)
+	start = start != NULL ? start + 3 : strchr(copy, '(');
+	if (start == NULL || last == NULL)
 		return copy;
-	for (;;)
-	{
-		char	   *a = strstr(p, "contains (");
-		char	   *b = strstr(p, ")=(");
-		char	   *start;
-
-		if (a == NULL && b == NULL)
-			break;
-		if (a != NULL && (b == NULL || a < b))
-			start = a + strlen("contains (");
-		else
-			start = b + strlen(")=(");
-		if (start >= last)
-			break;
-		for (char *q = start; q < last; q++)
-			if (*q != '(' && *q != ')' && *q != ',' && *q != ' ')
-				*q = '*';
-		break;
-	}
+	if (*start == '(')
+		start++;
+	for (char *q = start; q < last; q++)
+		if (*q != '(' && *q != ')' && *q != ',' && *q != ' ')
+			*q = '*';
 	return copy;
 }
 
-/* COPY's context shows the data: 'COPY t, line 1, column c: "..."'. */
+/*
+ * Context lines that end with a quoted value, 'COPY t, line 1, column c:
+ * "..."' (the data COPY was reading): the value is masked, whatever the
+ * line's wording (translations included).
+ */
 static void
-mask_copy_context(char *context)
+mask_quoted_line_ends(char *context)
 {
 	char	   *line = context;
 
@@ -165,17 +159,13 @@ mask_copy_context(char *context)
 	{
 		char	   *eol = strchr(line, '\n');
 		char	   *end = eol ? eol : line + strlen(line);
+		char	   *q = line;
 
-		if (strncmp(line, "COPY ", 5) == 0)
-		{
-			char	   *q = line;
-
-			while (q + 2 < end && !(q[0] == ':' && q[1] == ' ' && q[2] == '"'))
-				q++;
-			if (q + 2 < end)
-				for (q += 3; q < end - 1; q++)
-					*q = '*';
-		}
+		while (q + 2 < end && !(q[0] == ':' && q[1] == ' ' && q[2] == '"'))
+			q++;
+		if (q + 2 < end && end[-1] == '"')
+			for (q += 3; q < end - 1; q++)
+				*q = '*';
 		line = eol ? eol + 1 : NULL;
 	}
 }
@@ -309,17 +299,20 @@ cg_log_masking_emit(ErrorData *edata)
 			edata->detail = mask_row_values(edata->detail);
 	}
 	else if (edata->detail != NULL &&
-			 (strncmp(edata->detail, "parameters: ", 12) == 0 ||
+			 (is_statement_log(edata->message_id) ||
+			  strncmp(edata->detail, "parameters: ", 12) == 0 ||
 			  strncmp(edata->detail, "prepare: ", 9) == 0))
+	{
+		/* "parameters: $1 = '...'" or "prepare: <text>" */
 		edata->detail_log = masked_copy(edata->detail_log ?
 										edata->detail_log : edata->detail,
-										strncmp(edata->detail, "prepare: ", 9) == 0 ?
-										sql_flags() : CG_MASK_IDENTIFIERS);
+										sql_flags());
+	}
 
 	/* CONTEXT: SQL statements of functions and DO blocks, parameters, COPY data */
 	if (edata->context != NULL)
 	{
-		mask_copy_context(edata->context);
+		mask_quoted_line_ends(edata->context);
 		cg_mask_text_tolerant(edata->context, 0);
 	}
 }
