@@ -60,6 +60,8 @@ log_parameter_max_length_on_error = -1
 log_error_verbosity = verbose
 compute_query_id = on
 track_activity_query_size = 4096
+wal_level = replica
+max_wal_senders = 4
 auto_explain.log_min_duration = 0
 auto_explain.log_analyze = on
 auto_explain.log_verbose = on
@@ -95,6 +97,14 @@ $node->safe_psql(
 	CREATE FUNCTION ins_phone(i bigint, p bigint) RETURNS void
 	  LANGUAGE plpgsql AS $f$
 	  BEGIN INSERT INTO students VALUES (i, p::text, 1); END $f$;
+	CREATE PROCEDURE add_student(i bigint, n text)
+	  LANGUAGE plpgsql AS $f$
+	  BEGIN INSERT INTO students VALUES (i, n, 1); END $f$;
+	CREATE TABLE inbox (id bigint, name text);
+	CREATE FUNCTION inbox_copy() RETURNS trigger LANGUAGE plpgsql AS $f$
+	  BEGIN INSERT INTO students VALUES (NEW.id, NEW.name, 1); RETURN NULL; END $f$;
+	CREATE TRIGGER inbox_copy AFTER INSERT ON inbox
+	  FOR EACH ROW EXECUTE FUNCTION inbox_copy();
 	CREATE ROLE regress_stats LOGIN IN ROLE pg_read_all_stats;
 });
 
@@ -170,6 +180,20 @@ my @routes = (
 	[ unicode_escape => sub { psql_f("$PURPOSE INSERT INTO students VALUES ($_[1], U&'$_[0]\\0041', 1);") } ],
 	[ comment_quotes => sub { psql_f("$PURPOSE /* it's */ INSERT INTO students VALUES ($_[1], -- don't\n '$_[0]', 1);") } ],
 	[ text_cast => sub { psql_f("$PURPOSE INSERT INTO students SELECT $_[1], '$_[0]'::text::childguard.child_data, 1;") } ],
+	[ procedure_call => sub { psql_f("$PURPOSE CALL add_student($_[1], '$_[0]');") } ],
+	[ trigger_copy => sub { psql_f("$PURPOSE INSERT INTO inbox VALUES ($_[1], '$_[0]');") } ],
+	[ explain_analyze => sub { psql_f("$PURPOSE EXPLAIN ANALYZE INSERT INTO students VALUES ($_[1], '$_[0]', 1);") } ],
+	[ cursor => sub { psql_f("$PURPOSE BEGIN; DECLARE c CURSOR FOR SELECT id FROM students WHERE name = '$_[0]'; FETCH c; COMMIT;") } ],
+	[ cte_insert => sub { psql_f("$PURPOSE WITH x AS (INSERT INTO students VALUES ($_[1], '$_[0]', 1) RETURNING id) SELECT count(*) FROM x;") } ],
+	[ replication_connection => sub {
+		my ($out, $err) = ('', '');
+		IPC::Run::run([ 'psql', '-X', '-q', '-d', $node->connstr('postgres') . ' replication=database',
+			'-c', "$PURPOSE INSERT INTO students VALUES ($_[1], '$_[0]', 1);" ],
+			'>', \$out, '2>', \$err);
+		return $out . $err;
+	} ],
+	[ extended_literal => sub { pgbench_run('extended', "$PURPOSE\nINSERT INTO students VALUES (:id, '$_[0]', 1);\n", id => $_[1]) } ],
+	[ extended_literal_prepared => sub { pgbench_run('prepared', "$PURPOSE\nINSERT INTO students VALUES (:id, '$_[0]', 1);\n", id => $_[1]) } ],
 	[ extended_unnamed => sub { pgbench_run('extended', "$PURPOSE\nINSERT INTO students VALUES (:id, :name, 1);\n", id => $_[1], name => $_[0]) } ],
 	[ extended_prepared => sub { pgbench_run('prepared', "$PURPOSE\nINSERT INTO students VALUES (:id, :name, 1);\n", id => $_[1], name => $_[0]) } ],
 	[ extended_compare => sub { pgbench_run('extended', "$PURPOSE\nSELECT count(*) FROM students WHERE name = :name;\n", name => $_[0]) } ],
