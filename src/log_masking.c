@@ -8,8 +8,9 @@
  *
  *	  - statement logging (log_statement, log_min_duration_statement and
  *	    its sampling, the extended protocol's parse/bind/execute lines):
- *	    the text is debug_query_string, which parsed, so it is masked in
- *	    place with the scanner (statement_text.c) and the line rebuilt;
+ *	    the text is debug_query_string; it is masked in place
+ *	    (statement_text.c; with the scanner for log_statement's line, which
+ *	    follows the raw parse of that text at once) and the line rebuilt;
  *	  - the STATEMENT line of an error (log_min_error_statement), CONTEXT,
  *	    QUERY (internal query) and DETAIL lines ("parameters: $1 = '...'",
  *	    "prepare: ...", parameter values in bind errors, COPY data, a
@@ -90,8 +91,17 @@ mask_statement_log_line(ErrorData *edata)
 	if (text != NULL && tlen <= mlen &&
 		memcmp(edata->message + mlen - tlen, text, tlen) == 0)
 	{
-		/* these lines are written only after the text parsed */
-		cg_statement_text_mask_for_log(true);
+		/*
+		 * log_statement's "statement: %s" is written right after the raw
+		 * parse of this very text, with the same settings, so the scanner
+		 * cannot fail on it.  The other lines come later (a prepared
+		 * statement's text parsed in an earlier message, or after the
+		 * statements ran, perhaps changing standard_conforming_strings):
+		 * the tolerant scan, which cannot fail.
+		 */
+		cg_statement_text_mask_for_log(strcmp(edata->message_id, "statement: %s") == 0 &&
+									   edata->funcname != NULL &&
+									   strcmp(edata->funcname, "exec_simple_query") == 0);
 		memcpy(edata->message + mlen - tlen, text, tlen);
 	}
 	else
