@@ -292,8 +292,10 @@ cg_log_masking_emit(ErrorData *edata)
 	else if (edata->message_id != NULL &&
 			 strcmp(edata->message_id, "duration: %.3f ms  plan:\n%s") == 0)
 		cg_mask_text_tolerant(edata->message, 0);	/* auto_explain */
-	else if (edata->message != NULL && strncmp(edata->message, "AUDIT: ", 7) == 0)
-		mask_pgaudit_line(edata);
+	else if (edata->message != NULL &&
+			 (strncmp(edata->message, "AUDIT: SESSION,", 15) == 0 ||
+			  strncmp(edata->message, "AUDIT: OBJECT,", 14) == 0))
+		mask_pgaudit_line(edata);	/* childguard's own lines are "AUDIT: CHILD," */
 	mask_syntax_error(edata);
 	if (!edata->hide_stmt)
 		mask_error_statement();
