@@ -321,6 +321,11 @@ cg_log_masking_emit(ErrorData *edata)
 										sql_flags());
 	}
 
+	/* a deadlock report quotes each process's statement text (log only) */
+	if (edata->message_id != NULL && strcmp(edata->message_id, "deadlock detected") == 0 &&
+		edata->detail_log != NULL)
+		cg_mask_text_tolerant(edata->detail_log, CG_MASK_IDENTIFIERS);
+
 	/* CONTEXT: SQL statements of functions and DO blocks, parameters, COPY data */
 	if (edata->context != NULL)
 	{
