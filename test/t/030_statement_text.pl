@@ -60,6 +60,8 @@ log_parameter_max_length_on_error = -1
 log_error_verbosity = verbose
 compute_query_id = on
 track_activity_query_size = 4096
+log_lock_waits = on
+deadlock_timeout = '200ms'
 wal_level = replica
 max_wal_senders = 4
 auto_explain.log_min_duration = 0
@@ -233,6 +235,31 @@ sub running_session
 	return $out . $err;
 }
 push @routes, [ running_session => \&running_session ];
+
+# Two sessions deadlock; the report quotes each one's statement (and
+# log_lock_waits logs the waiting one's).
+sub deadlock
+{
+	my ($m) = @_;
+	my $id = 398;    # rows 398 and 399, the same in every phase
+	my $a = $node->background_psql('postgres', on_error_stop => 0);
+	my $b = $node->background_psql('postgres', on_error_stop => 0);
+	$node->safe_psql('postgres',
+		"$PURPOSE INSERT INTO students VALUES ($id, 'x', 1), ($id + 1, 'x', 1) ON CONFLICT DO NOTHING");
+	$a->query_safe("BEGIN; $PURPOSE UPDATE students SET grade = 2 WHERE id = $id");
+	$b->query_safe("BEGIN; $PURPOSE UPDATE students SET grade = 2 WHERE id = $id + 1");
+	$a->query_until(qr/sent/,
+		"\\echo sent\nUPDATE students SET name = '$m' WHERE id = $id + 1;\n");
+	$node->poll_query_until('postgres',
+		"SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock'");
+	my $out = $b->query("UPDATE students SET name = '$m' WHERE id = $id");
+	$b->query("ROLLBACK");
+	$b->quit;
+	$a->query("ROLLBACK");
+	$a->quit;
+	return $out // '';
+}
+push @routes, [ deadlock => \&deadlock ];
 
 # Everything a reader outside the backend could see, as one string per place.
 sub places
