@@ -106,7 +106,7 @@ SELECT 'cg1:!!!!'::childguard.child_data;
 SELECT 'cg1:AAAA'::childguard.child_data;
 \echo :LAST_ERROR_SQLSTATE
 -- a future format version, unknown flags, a pending value claiming a category
-SELECT ('cg1:' || translate(encode('\x02'::bytea || decode(repeat('00', 59), 'hex'), 'base64'), E'\n', ''))::childguard.child_data;
+SELECT ('cg1:' || translate(encode('\x03'::bytea || decode(repeat('00', 59), 'hex'), 'base64'), E'\n', ''))::childguard.child_data;
 \echo :LAST_ERROR_SQLSTATE
 SELECT ('cg1:' || translate(encode('\x0101ff'::bytea || decode(repeat('00', 57), 'hex'), 'base64'), E'\n', ''))::childguard.child_data;
 \echo :LAST_ERROR_SQLSTATE

@@ -63,6 +63,7 @@
 #include "childguard_errcodes.h"
 #include "catalog.h"
 #include "compat.h"
+#include "decision.h"
 #include "protection.h"
 #include "read_policy.h"
 #include "statement.h"
@@ -181,7 +182,7 @@ capture_first_access(void)
 		return;
 	old = MemoryContextSwitchTo(capture_cxt);
 	c->session_role = pstrdup(GetUserNameFromId(GetSessionUserId(), true) ?: "");
-	c->current_role = pstrdup(GetUserNameFromId(GetOuterUserId(), true) ?: "");
+	c->current_role = pstrdup(GetUserNameFromId(cg_decision_role(), true) ?: "");
 	c->client_addr = client_address();
 	c->application_name = application_name && application_name[0] ?
 		pstrdup(application_name) : NULL;

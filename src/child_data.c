@@ -74,6 +74,17 @@ open_value(struct varlena *value, bool required, size_t *len)
 	/* the statement reads or compares child data: its text is masked from now */
 	cg_statement_text_mask_current();
 	cg_envelope_parse(value, &env);
+	if (cg_decision_envelope_only())
+	{
+		/* logical decoding or a parallel worker: never plaintext */
+		if (!required)
+			return NULL;
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_NO_DECISION_HERE),
+				 errmsg("cannot compare child data in this context"),
+				 errdetail("Child data is not read during logical decoding, in a walsender or in a parallel worker."),
+				 errhint("Compare child data in an ordinary session with a declared purpose.")));
+	}
 	if (env.flags & CG_ENV_PENDING)
 	{
 		/* this session's own typed-in value, not yet sealed for a child */
@@ -253,7 +264,8 @@ PG_FUNCTION_INFO_V1(child_data_envelope_info);
 /*
  * childguard.envelope_info(child_data) -> (format_version, category,
  * subject_no, key_version, pending, ciphertext_bytes): the public header
- * of a value, for inspection; reads nothing secret.
+ * of a value, for inspection; reads nothing secret.  ciphertext_bytes is
+ * the value's size bucket, never its exact length (envelope.h).
  */
 Datum
 child_data_envelope_info(PG_FUNCTION_ARGS)
@@ -279,7 +291,7 @@ child_data_envelope_info(PG_FUNCTION_ARGS)
 		values[3] = Int32GetDatum((int32) env.key_version);
 	}
 	values[4] = BoolGetDatum((env.flags & CG_ENV_PENDING) != 0);
-	values[5] = Int64GetDatum((int64) env.cipher_len);
+	values[5] = Int64GetDatum((int64) cg_envelope_size_bucket(&env));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
 													  values, nulls)));
 }

@@ -22,6 +22,8 @@
 #include "catalog.h"
 #include "decision.h"
 #include "denied_nulls.h"
+#include "envelope.h"
+#include "function_settings.h"
 #include "master_key.h"
 #include "read_policy.h"
 #include "secure_mem.h"
@@ -50,6 +52,7 @@ statement_begin(PlannedStmt *stmt)
 {
 	cg_audit_flush_pending();
 	cg_statement_begin();
+	cg_decision_statement_begin();
 	cg_audit_statement_begin((Node *) stmt);
 }
 
@@ -158,6 +161,7 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		statement_begin(pstmt);
 	}
 	cg_audit_guard_utility(pstmt);
+	cg_function_settings_check(pstmt->utilityStmt);
 	began = cg_write_guard_utility_begin(pstmt->utilityStmt);
 	if (copy_out)
 		cg_decision_copy_out(true);
@@ -233,6 +237,7 @@ _PG_init(void)
 
 	cg_master_key_define_gucs();
 	cg_read_policy_define_gucs();
+	cg_envelope_define_gucs();
 	cg_audit_define_gucs();
 	cg_statement_text_define_gucs();
 	MarkGUCPrefixReserved("childguard");

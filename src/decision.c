@@ -4,19 +4,38 @@
  *	  The read-time decision, the row policy's predicate and the collection
  *	  check.
  *
- * What cannot change within a statement is worked out once per statement
- * (the "statement context"): the declared purpose, the staff grant of the
- * session's role for it, the date (for ages) and the time (for grant
- * periods and retention).  An unknown purpose or a missing grant is an
- * error, not a silent denial: it is a configuration fault the caller must
- * see.  Per child the decision needs the child's registry row and the
- * consent reduction (subjects.c, consent.c), both cached per backend and
- * flushed by catalog.c when a change commits; a one-entry memo spares the
- * lookups for the other values of the same row.
+ * The decision context -- the role, the declared purpose, the time and
+ * the date -- is taken once, when the top-level statement begins
+ * (cg_decision_statement_begin, called by the executor and utility hooks
+ * at nesting level 0), and nothing done during the statement changes it:
+ * set_config() in the select list, SET inside a function or DO block, a
+ * function's SET clause, SET ROLE through set_config, triggers.  Those
+ * change the session's settings for the NEXT statement only.  A cursor's
+ * FETCH is a top-level statement of its own, so each FETCH decides under
+ * the context in force when it starts (docs/security.md, section 1).
  *
- * The role whose grant counts is the session's role (SET ROLE), not the
- * owner of a SECURITY DEFINER function or view the read passes through:
- * those cannot lend their grants to their callers.
+ * From the frozen values, the "statement context" is worked out on first
+ * use: the purpose's registry row and the role's staff grant for it.  An
+ * unknown purpose or a missing grant is an error, not a silent denial: it
+ * is a configuration fault the caller must see.  Per child the decision
+ * needs the child's registry row and the consent reduction (subjects.c,
+ * consent.c), both cached per backend and flushed by catalog.c when a
+ * change commits; a one-entry memo, keyed by the whole context (its
+ * number changes whenever the context is rebuilt), spares the lookups for
+ * the other values of the same row.
+ *
+ * The role whose grant counts is the session's role (SET ROLE) as it was
+ * when the statement began, not the owner of a SECURITY DEFINER function
+ * or view the read passes through: those cannot lend their grants to
+ * their callers, and a superuser's function reads with the caller's grant.
+ *
+ * Where the decision could look at the past or at borrowed settings, it
+ * shows the envelope instead: under a historic snapshot (logical
+ * decoding, including pg_logical_slot_get_changes in a normal backend), in
+ * a walsender, and in parallel workers (whose settings are copied from the
+ * leader at launch, possibly after a change within the statement; our I/O
+ * functions are PARALLEL RESTRICTED, so only a mislabelled user function
+ * can get there).
  *
  *-------------------------------------------------------------------------
  */
@@ -26,6 +45,9 @@
 #include "access/xact.h"
 #include "backend_cache.h"
 #include "miscadmin.h"
+#include "replication/slot.h"
+#include "replication/walsender.h"
+#include "utils/snapmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -43,9 +65,19 @@
 #include "read_policy.h"
 #include "statement.h"
 
+/* What the top-level statement started with: fixed for its whole run. */
+typedef struct FrozenContext
+{
+	uint64		statement_id;
+	Oid			role;			/* GetOuterUserId() at the start */
+	char	   *purpose;		/* NULL: none declared; in TopMemoryContext */
+	TimestampTz now;			/* statement start */
+} FrozenContext;
+
 typedef struct StatementContext
 {
 	bool		valid;
+	uint64		context_no;		/* changes at every rebuild; keys the memo */
 	uint64		statement_id;
 	uint64		generation;		/* of the caches it was built from */
 	Oid			role;
@@ -60,16 +92,18 @@ typedef struct StatementContext
 typedef struct ChildVerdict
 {
 	bool		valid;
-	uint64		statement_id;
+	uint64		context_no;		/* the StatementContext it was decided in */
 	uint64		generation;
 	uint64		subject_no;
 	bool		allowed;
 	const char *why;
 } ChildVerdict;
 
+static FrozenContext frozen;
 static StatementContext ctx;
 static ChildVerdict memo;
 static uint64 generation = 1;
+static uint64 context_counter = 0;
 static bool copy_out_active = false;
 
 /* Registry changed (called from catalog.c's invalidation callbacks). */
@@ -90,9 +124,9 @@ cg_decision_copy_out(bool active)
 }
 
 static void
-report_grant_problem(CgGrantStatus status, const char *purpose)
+report_grant_problem(CgGrantStatus status, const char *purpose, Oid roleid)
 {
-	const char *role = GetUserNameFromId(GetOuterUserId(), false);
+	const char *role = GetUserNameFromId(roleid, false);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_CG_NO_ACCESS_GRANT),
@@ -106,22 +140,85 @@ report_grant_problem(CgGrantStatus status, const char *purpose)
 }
 
 /*
- * The statement context, or NULL if the session declared no purpose.
+ * A top-level statement begins: fix its role, purpose and time.  Costs a
+ * string comparison; the purpose is copied only when it changed.
+ */
+void
+cg_decision_statement_begin(void)
+{
+	const char *purpose = cg_session_purpose();
+
+	frozen.statement_id = cg_statement_id();
+	frozen.role = GetOuterUserId();
+	frozen.now = GetCurrentStatementStartTimestamp();
+	if (purpose == NULL)
+	{
+		if (frozen.purpose != NULL)
+			pfree(frozen.purpose);
+		frozen.purpose = NULL;
+	}
+	else if (frozen.purpose == NULL || strcmp(frozen.purpose, purpose) != 0)
+	{
+		if (frozen.purpose != NULL)
+			pfree(frozen.purpose);
+		frozen.purpose = MemoryContextStrdup(TopMemoryContext, purpose);
+	}
+}
+
+/* The frozen context of the current statement (taken now if none was). */
+static const FrozenContext *
+frozen_context(void)
+{
+	if (frozen.statement_id != cg_statement_id() || frozen.statement_id == 0)
+	{
+		/* no top-level statement began (e.g. before the first): take it now */
+		cg_decision_statement_begin();
+		ctx.valid = false;
+	}
+	return &frozen;
+}
+
+/*
+ * No decision may be made here: logical decoding (a historic snapshot, a
+ * walsender, a logical slot in use) or a parallel worker.  Values show as
+ * envelopes, rows are invisible, collection is refused.
+ */
+bool
+cg_decision_envelope_only(void)
+{
+	return HistoricSnapshotActive() || am_walsender || IsParallelWorker() ||
+		(MyReplicationSlot != NULL && SlotIsLogical(MyReplicationSlot));
+}
+
+/* The purpose the current statement decides under, or NULL. */
+const char *
+cg_decision_purpose(void)
+{
+	return frozen_context()->purpose;
+}
+
+/* The role whose grant the current statement decides under. */
+Oid
+cg_decision_role(void)
+{
+	return frozen_context()->role;
+}
+
+/*
+ * The statement context, or NULL if the statement declared no purpose.
  * Errors if the purpose is unknown or the role holds no grant for it.
  */
 static const StatementContext *
 statement_context(void)
 {
-	const char *purpose = cg_current_purpose();
-	Oid			role;
+	const FrozenContext *f = frozen_context();
+	const char *purpose = f->purpose;
 	CgGrantStatus status;
 
 	if (purpose == NULL)
 		return NULL;
-	role = GetOuterUserId();
-	if (ctx.valid && ctx.statement_id == cg_statement_id() &&
-		ctx.generation == generation && ctx.role == role &&
-		strcmp(ctx.purpose_name, purpose) == 0)
+	if (ctx.valid && ctx.statement_id == f->statement_id &&
+		ctx.generation == generation)
 		return &ctx;
 
 	ctx.valid = false;
@@ -134,17 +231,18 @@ statement_context(void)
 				(errcode(ERRCODE_CG_UNKNOWN_PURPOSE),
 				 errmsg("unknown purpose \"%s\"", purpose),
 				 errhint("Purposes are defined by the protection officer with childguard.define_purpose().")));
-	ctx.now = GetCurrentStatementStartTimestamp();
+	ctx.now = f->now;
 	ctx.today = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
 													TimestampTzGetDatum(ctx.now)));
-	status = cg_grant_find(role, ctx.purpose.purpose_id, purpose, ctx.purpose.categories,
+	status = cg_grant_find(f->role, ctx.purpose.purpose_id, purpose, ctx.purpose.categories,
 						   cg_max_children_per_statement(), ctx.now, &ctx.grant);
 	if (status != CG_GRANT_OK)
-		report_grant_problem(status, purpose);
+		report_grant_problem(status, purpose, f->role);
 	strlcpy(ctx.purpose_name, purpose, NAMEDATALEN);
-	ctx.role = role;
-	ctx.statement_id = cg_statement_id();
+	ctx.role = f->role;
+	ctx.statement_id = f->statement_id;
 	ctx.generation = generation;
+	ctx.context_no = ++context_counter;
 	ctx.valid = true;
 	return &ctx;
 }
@@ -153,7 +251,8 @@ statement_context(void)
 int64
 cg_decision_grant_id(void)
 {
-	return ctx.valid && ctx.statement_id == cg_statement_id() ? ctx.grant.grant_id : 0;
+	return ctx.valid && ctx.statement_id == cg_statement_id() &&
+		ctx.generation == generation ? ctx.grant.grant_id : 0;
 }
 
 /*
@@ -202,7 +301,7 @@ child_allowed_by_no(const StatementContext *c, uint64 subject_no, const char **w
 	bool		registered;
 
 	if (memo.valid && memo.subject_no == subject_no &&
-		memo.statement_id == c->statement_id && memo.generation == generation)
+		memo.context_no == c->context_no && memo.generation == generation)
 	{
 		*why = memo.why;
 		return memo.allowed;
@@ -210,7 +309,7 @@ child_allowed_by_no(const StatementContext *c, uint64 subject_no, const char **w
 	registered = cg_subject_by_no(subject_no, &subject);
 	memo.allowed = child_allowed(c, &subject, registered, &memo.why);
 	memo.subject_no = subject_no;
-	memo.statement_id = c->statement_id;
+	memo.context_no = c->context_no;
 	memo.generation = generation;
 	memo.valid = true;
 	*why = memo.why;
@@ -284,8 +383,11 @@ note_read(const StatementContext *c, uint64 subject_no)
 CgVerdict
 cg_decide_read(uint64 subject_no, int category, const char **why)
 {
-	const StatementContext *c = statement_context();
+	const StatementContext *c;
 
+	if (cg_decision_envelope_only())
+		return CG_VERDICT_ENVELOPE;
+	c = statement_context();
 	if (c == NULL)
 		return CG_VERDICT_ENVELOPE;
 	if (!(c->purpose.categories & CG_CATEGORY_BIT(category)))
@@ -317,10 +419,13 @@ cg_decide_read(uint64 subject_no, int category, const char **why)
 bool
 cg_decide_row(const char *child_id)
 {
-	const StatementContext *c = statement_context();
+	const StatementContext *c;
 	CgSubject	subject;
 	const char *why;
 
+	if (cg_decision_envelope_only())
+		return false;
+	c = statement_context();
 	if (!cg_subject_lookup(child_id, &subject))
 		return false;
 	if (c == NULL || !child_allowed_by_no(c, subject.subject_no, &why))
@@ -340,10 +445,17 @@ void
 cg_check_collection(const CgSubject *subject, int category, const char *child_id,
 					const char *relname, const char *colname)
 {
-	const StatementContext *c = statement_context();
+	const StatementContext *c;
 	const char *why = NULL;
 	bool		allowed;
 
+	if (cg_decision_envelope_only())
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_NO_DECISION_HERE),
+				 errmsg("cannot collect child data in this context"),
+				 errdetail("Child data is not sealed during logical decoding or in a parallel worker."),
+				 errhint("Write child data from an ordinary session.")));
+	c = statement_context();
 	if (c == NULL)
 	{
 		cg_statement_note(subject->subject_no, CG_ACCESS_DENIED);

@@ -5,7 +5,9 @@
  *
  *	  childguard.purpose       the session's declared purpose (USERSET: the
  *	                           application declares it; checked against the
- *	                           registry and the role's grants, see decision.c)
+ *	                           registry and the role's grants, see decision.c;
+ *	                           a statement decides under the value in force
+ *	                           when it starts)
  *	  childguard.denied_read   what a denied value shows: error, null, mask
  *	                           (USERSET: none of them shows plaintext)
  *	  childguard.denied_mask   the mask text
@@ -69,17 +71,29 @@ cg_read_policy_define_gucs(void)
 							PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 }
 
+/*
+ * The session's setting as it is now, or NULL.  Only decision.c reads it,
+ * when a statement begins: within a statement the purpose that counts is
+ * the one the statement started with (cg_current_purpose).
+ */
+const char *
+cg_session_purpose(void)
+{
+	return session_purpose != NULL && session_purpose[0] != '\0' ? session_purpose : NULL;
+}
+
+/* Did the current statement start with a declared purpose? */
 bool
 cg_purpose_declared(void)
 {
-	return session_purpose != NULL && session_purpose[0] != '\0';
+	return cg_decision_purpose() != NULL;
 }
 
-/* The session's declared purpose, or NULL; for the audit record. */
+/* The current statement's purpose, or NULL; for the audit record. */
 const char *
 cg_current_purpose(void)
 {
-	return cg_purpose_declared() ? session_purpose : NULL;
+	return cg_decision_purpose();
 }
 
 /* The staff grant the current statement reads under, or 0 if none. */

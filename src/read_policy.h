@@ -20,6 +20,7 @@ typedef enum CgDeniedRead
 } CgDeniedRead;
 
 extern void cg_read_policy_define_gucs(void);
+extern const char *cg_session_purpose(void);
 extern bool cg_purpose_declared(void);
 extern const char *cg_current_purpose(void);
 extern int64 cg_current_grant_id(void);
