@@ -180,6 +180,29 @@ mask_quoted_line_ends(char *context)
 	}
 }
 
+/*
+ * debug_print_parse / _rewritten / _plan dump each Const's bytes
+ * (":constvalue 9 [ 36 0 0 0 104 105 ... ]"): the bytes become zeros.
+ */
+static void
+mask_node_dump(char *dump)
+{
+	char	   *p = dump;
+
+	while ((p = strstr(p, ":constvalue ")) != NULL)
+	{
+		char	   *open = strchr(p, '[');
+		char	   *close = open ? strchr(open, ']') : NULL;
+
+		if (open == NULL || close == NULL)
+			break;
+		for (char *q = open + 1; q < close; q++)
+			if ((*q >= '1' && *q <= '9') || *q == '-')
+				*q = (*q == '-') ? ' ' : '0';
+		p = close;
+	}
+}
+
 /* Split a CSV field starting at *p (pgaudit's quoting); returns it unquoted. */
 static char *
 csv_field(const char **p)
@@ -320,6 +343,11 @@ cg_log_masking_emit(ErrorData *edata)
 										edata->detail_log : edata->detail,
 										sql_flags());
 	}
+
+	/* debug_print_parse and friends: "%s:" with the tree in the detail */
+	if (edata->message_id != NULL && strcmp(edata->message_id, "%s:") == 0 &&
+		edata->detail != NULL)
+		mask_node_dump(edata->detail);
 
 	/* a deadlock report quotes each process's statement text (log only) */
 	if (edata->message_id != NULL && strcmp(edata->message_id, "deadlock detected") == 0 &&

@@ -194,6 +194,7 @@ my @routes = (
 			'>', \$out, '2>', \$err);
 		return $out . $err;
 	} ],
+	[ debug_print_trees => sub { psql_f("$PURPOSE SET debug_print_parse = on; SET debug_print_rewritten = on; SET debug_print_plan = on; SELECT ins_student($_[1], '$_[0]');") } ],
 	[ extended_literal => sub { pgbench_run('extended', "$PURPOSE\nINSERT INTO students VALUES (:id, '$_[0]', 1);\n", id => $_[1]) } ],
 	[ extended_literal_prepared => sub { pgbench_run('prepared', "$PURPOSE\nINSERT INTO students VALUES (:id, '$_[0]', 1);\n", id => $_[1]) } ],
 	[ extended_unnamed => sub { pgbench_run('extended', "$PURPOSE\nINSERT INTO students VALUES (:id, :name, 1);\n", id => $_[1], name => $_[0]) } ],
@@ -338,10 +339,20 @@ sub run_phase
 	return (\%marker, $control);
 }
 
+# A node dump (debug_print_parse) prints a text constant's bytes as signed
+# decimals: " 67 71 83 ..."; the marker's first 12 bytes in that form.
+sub as_dump_bytes
+{
+	my ($m) = @_;
+	return ' ' . join(' ', map { $_ > 127 ? $_ - 256 : $_ } unpack('C12', $m)) . ' ';
+}
+
 sub where_found
 {
 	my ($places, $m) = @_;
-	return grep { index($places->{$_}, $m) >= 0 } sort keys %$places;
+	my $d = as_dump_bytes($m);
+	return grep { index($places->{$_}, $m) >= 0 || index($places->{$_}, $d) >= 0 }
+	  sort keys %$places;
 }
 
 # ---- phase on: the default -------------------------------------------------
