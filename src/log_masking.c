@@ -302,7 +302,10 @@ unparsed:
 	cg_mask_text_tolerant(edata->message, sql_flags());
 }
 
-/* emit_log_hook body (childguard.c calls it before the previous hook, so that one sees masked lines too). */
+/*
+ * emit_log_hook body.  childguard.c calls it before the previous hook, so
+ * that hook sees the masked line too.
+ */
 void
 cg_log_masking_emit(ErrorData *edata)
 {
