@@ -212,15 +212,12 @@ my @number_route = (number_argument => sub { psql_f("$PURPOSE SELECT ins_phone($
 # A statement that is still running (pg_sleep) while the stats role reads
 # pg_stat_activity; returns what it saw.
 my $running_seen = '';
-sub running_session
+sub running_statement
 {
-	my ($m, $id) = @_;
+	my ($sql) = @_;
 	my ($out, $err) = ('', '');
 	my $h = IPC::Run::start(
-		[
-			'psql', '-X', '-q', '-d', $node->connstr('postgres'), '-c',
-			"$PURPOSE INSERT INTO students SELECT $id, '$m', 1 FROM pg_sleep(3)"
-		],
+		[ 'psql', '-X', '-q', '-d', $node->connstr('postgres'), '-c', "$PURPOSE $sql" ],
 		'>', \$out, '2>', \$err);
 	my $seen = '';
 	for (1 .. 100)
@@ -235,7 +232,14 @@ sub running_session
 	$running_seen .= "$seen\n";
 	return $out . $err;
 }
+sub running_session
+{
+	my ($m, $id) = @_;
+	return running_statement("INSERT INTO students SELECT $id, '$m', 1 FROM pg_sleep(3)");
+}
 push @routes, [ running_session => \&running_session ];
+# the function stores its argument only after the sleep
+push @routes, [ running_function => sub { running_statement("SELECT pg_sleep(3), ins_student($_[1], '$_[0]')") } ];
 
 # Two sessions deadlock; the report quotes each one's statement (and
 # log_lock_waits logs the waiting one's).
