@@ -22,3 +22,6 @@ COMMIT;
 SELECT query, 'plain' AS t FROM pg_stat_activity WHERE pid = pg_backend_pid();
 -- only a superuser can change the rule, and only in the configuration
 SET childguard.statement_masking = off;
+-- the scanner masking a text does not repeat the parser's notices
+PREPARE s2 AS SELECT 1 AS a_column_alias_that_is_much_longer_than_sixty_three_bytes_in_all_x;
+DEALLOCATE s2;

@@ -152,26 +152,43 @@ cg_mask_sql_with_scanner(char *text, bool numbers)
 	core_YYSTYPE yylval;
 	YYLTYPE		yylloc;
 	core_yyscan_t scanner;
-	bool		changed = false;
+	volatile bool changed = false;
+	int			save_client = client_min_messages;
+	int			save_log = log_min_messages;
 
-	scanner = scanner_init(text, &yyextra, &ScanKeywords, ScanKeywordTokens);
-	yyextra.escape_string_warning = false;
-	for (;;)
+	/*
+	 * The parser already said what the scanner says below the level of an
+	 * error (an identifier truncated): do not say it twice.
+	 */
+	client_min_messages = Max(client_min_messages, ERROR);
+	log_min_messages = Max(log_min_messages, ERROR);
+	PG_TRY();
 	{
-		int			token = core_yylex(&yylval, &yylloc, scanner);
-		size_t		len;
+		scanner = scanner_init(text, &yyextra, &ScanKeywords, ScanKeywordTokens);
+		yyextra.escape_string_warning = false;
+		for (;;)
+		{
+			int			token = core_yylex(&yylval, &yylloc, scanner);
+			size_t		len;
 
-		if (token == 0)
-			break;
-		if (token != SCONST && token != USCONST && token != BCONST &&
-			token != XCONST && !(numbers && (token == ICONST || token == FCONST)))
-			continue;
-		/* the scanner ends the current token with a NUL in its own copy */
-		len = strlen(yyextra.scanbuf + yylloc);
-		mask_token(text + yylloc, len, token);
-		changed = true;
+			if (token == 0)
+				break;
+			if (token != SCONST && token != USCONST && token != BCONST &&
+				token != XCONST && !(numbers && (token == ICONST || token == FCONST)))
+				continue;
+			/* the scanner ends the current token with a NUL in its own copy */
+			len = strlen(yyextra.scanbuf + yylloc);
+			mask_token(text + yylloc, len, token);
+			changed = true;
+		}
+		scanner_finish(scanner);
 	}
-	scanner_finish(scanner);
+	PG_FINALLY();
+	{
+		client_min_messages = save_client;
+		log_min_messages = save_log;
+	}
+	PG_END_TRY();
 	return changed;
 }
 
