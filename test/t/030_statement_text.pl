@@ -45,10 +45,15 @@ plan skip_all => "childguard.so is not installed in $pkglibdir"
 plan skip_all => "pgaudit is not installed in $pkglibdir"
   unless -e "$pkglibdir/pgaudit.so";
 
-my ($node) = ChildguardNode::new_node(
-	'stmttext',
-	extra_conf => q{
-shared_preload_libraries = 'childguard,pg_stat_statements,auto_explain,pgaudit'
+# new_stmttext_node($name, $preload): a node with every setting on, the
+# schema, children and consents of this test.
+sub new_stmttext_node
+{
+	my ($name, $preload) = @_;
+	my ($n) = ChildguardNode::new_node(
+		$name,
+		extra_conf => qq{
+shared_preload_libraries = '$preload'
 logging_collector = on
 log_destination = 'stderr,csvlog,jsonlog'
 log_directory = 'log'
@@ -74,41 +79,44 @@ pgaudit.log = 'all'
 pgaudit.log_parameter = on
 pgaudit.log_relation = on
 pgaudit.log_catalog = off
-});
-$node->start;
+	});
+	$n->start;
 
-$node->safe_psql(
-	'postgres', q{
-	CREATE EXTENSION childguard CASCADE;
-	CREATE EXTENSION pg_stat_statements;
-	CREATE EXTENSION pgaudit;
-	SELECT count(childguard.register_child(i::text, '2015-01-01'))
-	  FROM generate_series(1, 400) i;
-});
-ChildguardNode::consent_all($node, 'postgres');
-$node->safe_psql(
-	'postgres', q{
-	CREATE TABLE students (id bigint PRIMARY KEY,
-	                       name childguard.child_data,
-	                       grade int NOT NULL);
-	SELECT childguard.protect('students', 'id', '{"name": "name"}');
-	CREATE TABLE loose (id int, name childguard.child_data);
-	CREATE FUNCTION ins_student(i bigint, n text) RETURNS void
-	  LANGUAGE plpgsql AS $f$
-	  BEGIN INSERT INTO students VALUES (i, n, 1); END $f$;
-	CREATE FUNCTION ins_phone(i bigint, p bigint) RETURNS void
-	  LANGUAGE plpgsql AS $f$
-	  BEGIN INSERT INTO students VALUES (i, p::text, 1); END $f$;
-	CREATE PROCEDURE add_student(i bigint, n text)
-	  LANGUAGE plpgsql AS $f$
-	  BEGIN INSERT INTO students VALUES (i, n, 1); END $f$;
-	CREATE TABLE inbox (id bigint, name text);
-	CREATE FUNCTION inbox_copy() RETURNS trigger LANGUAGE plpgsql AS $f$
-	  BEGIN INSERT INTO students VALUES (NEW.id, NEW.name, 1); RETURN NULL; END $f$;
-	CREATE TRIGGER inbox_copy AFTER INSERT ON inbox
-	  FOR EACH ROW EXECUTE FUNCTION inbox_copy();
-	CREATE ROLE regress_stats LOGIN IN ROLE pg_read_all_stats;
-});
+	$n->safe_psql(
+		'postgres', q{
+		CREATE EXTENSION childguard CASCADE;
+		CREATE EXTENSION pg_stat_statements;
+		CREATE EXTENSION pgaudit;
+		SELECT count(childguard.register_child(i::text, '2015-01-01'))
+		  FROM generate_series(1, 400) i;
+	});
+	ChildguardNode::consent_all($n, 'postgres');
+	$n->safe_psql(
+		'postgres', q{
+		CREATE TABLE students (id bigint PRIMARY KEY,
+		                       name childguard.child_data,
+		                       grade int NOT NULL);
+		SELECT childguard.protect('students', 'id', '{"name": "name"}');
+		CREATE TABLE loose (id int, name childguard.child_data);
+		CREATE FUNCTION ins_student(i bigint, n text) RETURNS void
+		  LANGUAGE plpgsql AS $f$
+		  BEGIN INSERT INTO students VALUES (i, n, 1); END $f$;
+		CREATE FUNCTION ins_phone(i bigint, p bigint) RETURNS void
+		  LANGUAGE plpgsql AS $f$
+		  BEGIN INSERT INTO students VALUES (i, p::text, 1); END $f$;
+		CREATE PROCEDURE add_student(i bigint, n text)
+		  LANGUAGE plpgsql AS $f$
+		  BEGIN INSERT INTO students VALUES (i, n, 1); END $f$;
+		CREATE TABLE inbox (id bigint, name text);
+		CREATE FUNCTION inbox_copy() RETURNS trigger LANGUAGE plpgsql AS $f$
+		  BEGIN INSERT INTO students VALUES (NEW.id, NEW.name, 1); RETURN NULL; END $f$;
+		CREATE TRIGGER inbox_copy AFTER INSERT ON inbox
+		  FOR EACH ROW EXECUTE FUNCTION inbox_copy();
+		CREATE ROLE regress_stats LOGIN IN ROLE pg_read_all_stats;
+	});
+	return $n;
+}
+my $node = new_stmttext_node('stmttext', 'childguard,pg_stat_statements,auto_explain,pgaudit');
 
 my $PURPOSE = "SET childguard.purpose = 'regress';";
 
@@ -447,6 +455,21 @@ for my $name (sort keys %$on)
 		'', "still masked: $name");
 }
 
+$_->quit for @idle;
+@idle = ();
+$node->stop;
+
+# ---- the other order in shared_preload_libraries ----------------------------
+# childguard's hooks now run first (it is loaded last); masking in place
+# makes the order irrelevant, and this shows it.
+$node = new_stmttext_node('stmttext_rev', 'pgaudit,auto_explain,pg_stat_statements,childguard');
+$running_seen = '';
+my ($rev) = run_phase('rev');
+$places = places();
+for my $name (sort keys %$rev)
+{
+	is(join(', ', where_found($places, $rev->{$name})), '', "masked (modules in the other order): $name");
+}
 $_->quit for @idle;
 $node->stop;
 done_testing();
