@@ -104,9 +104,13 @@ extern void cg_audit_wait_durable(uint64 seq);
 extern uint64 cg_audit_last_seq(void);
 extern Size cg_audit_max_record(void);
 
+/* databases that can have records queued at once */
+#define CG_AUDIT_MAX_DATABASES 64
+
 /* the writer's side */
 typedef struct CgAuditQueued
 {
+	TimestampTz epoch;			/* with seq: the record's identity */
 	uint64		seq;
 	int			procno;
 	bool		sync;
@@ -116,10 +120,15 @@ typedef struct CgAuditQueued
 
 extern bool cg_audit_writer_claim_slot(Oid dboid);
 extern void cg_audit_writer_release_slot(Oid dboid);
-extern bool cg_audit_writer_retire(Oid dboid);
+extern bool cg_audit_writer_retire(Oid dboid, bool idle);
 extern int	cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out);
 extern void cg_audit_finish_batch(Oid dboid, CgAuditQueued *recs, int n, bool written);
 extern int	cg_audit_pending_for(Oid dboid, int *sync);
+extern void cg_audit_serve_carried_over(void);
+extern int	cg_audit_unwritten_databases(Oid *out);
+extern void cg_audit_settle_gone(const Oid *dbs, int n);
+extern void cg_audit_count_given_up(int n);
+extern TimestampTz cg_audit_current_epoch(void);
 
 /* ---- the writer (audit_worker.c) ---- */
 
@@ -179,9 +188,11 @@ extern void cg_audit_statement_failed(void);
 /* ---- the guard (audit_guard.c) ---- */
 
 extern void cg_audit_guard_utility(PlannedStmt *pstmt);
+extern void cg_audit_guard_executor_start(QueryDesc *queryDesc);
 
 /* ---- server-log lines (audit_serverlog.c) ---- */
 
 extern void cg_audit_server_log(const CgAuditRecord *rec, const char *why_fallback);
+extern void cg_audit_server_log_raw(const char *data, Size len, const char *why);
 
 #endif							/* CHILDGUARD_AUDIT_H */

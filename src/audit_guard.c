@@ -14,6 +14,16 @@
  *	    change the tables (ALTER TABLE, DROP TABLE/TRIGGER/RULE, CREATE
  *	    TRIGGER/RULE, RENAME, ALTER ... SET SCHEMA) is refused outside the
  *	    extension's own scripts.
+ *	  - The lock guard: nothing may hold a lock that stalls the writer,
+ *	    by any role: LOCK TABLE on the tables (or on a view over them --
+ *	    LOCK locks a view's tables), statements that keep a lock that
+ *	    blocks inserts until their transaction ends (CREATE INDEX,
+ *	    REINDEX, CLUSTER, VACUUM FULL, ALTER or DROP of their indexes),
+ *	    and row locks (SELECT ... FOR UPDATE / NO KEY UPDATE / SHARE /
+ *	    KEY SHARE) on their rows, the chain head's above all, at any
+ *	    nesting level (functions, views, CTEs).  Only the writer locks the
+ *	    head.  The writer itself runs with lock_timeout, so whatever route
+ *	    remains can delay it only briefly (audit_worker.c).
  *	  What remains possible to a superuser (editing the catalogs or the
  *	  data files) is what the hash chain is for: verify_access_log()
  *	  finds it.
@@ -22,11 +32,18 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "commands/defrem.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
+#include "parser/parsetree.h"
+#include "rewrite/rewriteHandler.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -68,19 +85,36 @@ cg_access_log_guard(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-/* Is rv one of the log's tables?  Returns its name, or NULL. */
-static const char *
-log_table(RangeVar *rv)
+static void
+report_lock(const char *relname, const char *what)
 {
-	Oid			relid;
+	ereport(ERROR,
+			(errcode(ERRCODE_CG_AUDIT_LOG_LOCKED),
+			 errmsg("cannot %s \"childguard.%s\"", what, relname),
+			 errdetail("A lock held on the access log would stall the audit writer, and every statement that waits for its records."),
+			 errhint("Read the log without locking it; only the childguard audit writer locks it.")));
+}
+
+/*
+ * Is relid one of the log's tables, or an index on one?  Returns the
+ * table's name, or NULL.
+ */
+static const char *
+log_relation(Oid relid)
+{
 	Oid			nsp;
 	char	   *name;
+	char		kind;
 
-	if (rv == NULL)
-		return NULL;
-	relid = RangeVarGetRelid(rv, NoLock, true);
 	if (!OidIsValid(relid))
 		return NULL;
+	kind = get_rel_relkind(relid);
+	if (kind == RELKIND_INDEX || kind == RELKIND_PARTITIONED_INDEX)
+	{
+		relid = IndexGetRelation(relid, true);
+		if (!OidIsValid(relid))
+			return NULL;
+	}
 	nsp = get_namespace_oid("childguard", true);
 	if (!OidIsValid(nsp) || get_rel_namespace(relid) != nsp)
 		return NULL;
@@ -90,6 +124,174 @@ log_table(RangeVar *rv)
 	return NULL;
 }
 
+/* Is rv one of the log's tables (or an index on one)?  Returns its name, or NULL. */
+static const char *
+log_table(RangeVar *rv)
+{
+	if (rv == NULL)
+		return NULL;
+	return log_relation(RangeVarGetRelid(rv, NoLock, true));
+}
+
+typedef struct ViewWalk
+{
+	const char *hit;
+	int			depth;
+} ViewWalk;
+
+static const char *view_reaches_log(Oid relid, int depth);
+
+/* query_tree_walker callback: a relation of a view's query that is the log. */
+static bool
+view_walker(Node *node, ViewWalk *w)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_RELATION)
+			w->hit = view_reaches_log(rte->relid, w->depth + 1);
+		return w->hit != NULL;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, view_walker, w, QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, view_walker, w);
+}
+
+/*
+ * The log table that LOCK on relid would lock: relid itself, or, for a
+ * view, a table its query reaches (LOCK recurses into views).
+ */
+static const char *
+view_reaches_log(Oid relid, int depth)
+{
+	const char *hit = log_relation(relid);
+	Relation	rel;
+	ViewWalk	w;
+
+	if (hit != NULL || depth > 32 || get_rel_relkind(relid) != RELKIND_VIEW)
+		return hit;
+	rel = relation_open(relid, AccessShareLock);
+	w.hit = NULL;
+	w.depth = depth;
+	(void) query_tree_walker(get_view_query(rel), view_walker, &w, QTW_EXAMINE_RTES_BEFORE);
+	relation_close(rel, AccessShareLock);
+	return w.hit;
+}
+
+/* LOCK TABLE: a log table named, or reached through a view. */
+static const char *
+locked_log_table(LockStmt *lock)
+{
+	ListCell   *lc;
+
+	foreach(lc, lock->relations)
+	{
+		Oid			relid = RangeVarGetRelid((RangeVar *) lfirst(lc), NoLock, true);
+		const char *hit;
+
+		if (!OidIsValid(relid))
+			continue;
+		hit = view_reaches_log(relid, 0);
+		if (hit != NULL)
+			return hit;
+	}
+	return NULL;
+}
+
+/*
+ * A table that would inherit from a log table: its rows would show in the
+ * log (CREATE TABLE ... INHERITS, ALTER TABLE ... INHERIT).
+ */
+static const char *
+inherited_log_table(Node *stmt)
+{
+	ListCell   *lc;
+
+	if (IsA(stmt, CreateStmt))
+	{
+		foreach(lc, ((CreateStmt *) stmt)->inhRelations)
+		{
+			const char *hit = log_table((RangeVar *) lfirst(lc));
+
+			if (hit != NULL)
+				return hit;
+		}
+		return NULL;
+	}
+	foreach(lc, ((AlterTableStmt *) stmt)->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		if (cmd->subtype == AT_AddInherit && cmd->def != NULL && IsA(cmd->def, RangeVar))
+		{
+			const char *hit = log_table((RangeVar *) cmd->def);
+
+			if (hit != NULL)
+				return hit;
+		}
+	}
+	return NULL;
+}
+
+/* VACUUM FULL names a log table. */
+static const char *
+vacuum_full_log_table(VacuumStmt *vac)
+{
+	ListCell   *lc;
+	bool		full = false;
+
+	foreach(lc, vac->options)
+	{
+		DefElem    *opt = (DefElem *) lfirst(lc);
+
+		if (strcmp(opt->defname, "full") == 0)
+			full = defGetBoolean(opt);
+	}
+	if (!full || !vac->is_vacuumcmd)
+		return NULL;
+	foreach(lc, vac->rels)
+	{
+		const char *hit = log_table(((VacuumRelation *) lfirst(lc))->relation);
+
+		if (hit != NULL)
+			return hit;
+	}
+	return NULL;
+}
+
+/*
+ * ExecutorStart, at every nesting level: refuse row locks (FOR UPDATE,
+ * FOR NO KEY UPDATE, FOR SHARE, FOR KEY SHARE) on the log's rows -- a
+ * locked chain head stalls the writer.  Only the writer locks it.
+ */
+void
+cg_audit_guard_executor_start(QueryDesc *queryDesc)
+{
+	PlannedStmt *ps = queryDesc->plannedstmt;
+	ListCell   *lc;
+
+	if (ps->rowMarks == NIL || cg_audit_is_writer || creating_extension)
+		return;
+	foreach(lc, ps->rowMarks)
+	{
+		PlanRowMark *rc = (PlanRowMark *) lfirst(lc);
+		RangeTblEntry *rte;
+		const char *hit;
+
+		if (rc->markType == ROW_MARK_REFERENCE || rc->markType == ROW_MARK_COPY)
+			continue;
+		rte = rt_fetch(rc->rti, ps->rtable);
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		hit = log_relation(rte->relid);
+		if (hit != NULL)
+			report_lock(hit, "lock rows of");
+	}
+}
+
 /* The table a DROP names, if it is a table or an object on a table. */
 static const char *
 dropped_log_table(DropStmt *drop)
@@ -97,14 +299,15 @@ dropped_log_table(DropStmt *drop)
 	ListCell   *lc;
 
 	if (drop->removeType != OBJECT_TABLE && drop->removeType != OBJECT_TRIGGER &&
-		drop->removeType != OBJECT_RULE && drop->removeType != OBJECT_POLICY)
+		drop->removeType != OBJECT_RULE && drop->removeType != OBJECT_POLICY &&
+		drop->removeType != OBJECT_INDEX)
 		return NULL;
 	foreach(lc, drop->objects)
 	{
 		List	   *names = (List *) lfirst(lc);
 		const char *hit;
 
-		if (drop->removeType != OBJECT_TABLE)
+		if (drop->removeType != OBJECT_TABLE && drop->removeType != OBJECT_INDEX)
 			names = list_truncate(list_copy(names), list_length(names) - 1);
 		if (names == NIL)
 			continue;
@@ -129,6 +332,12 @@ cg_audit_guard_utility(PlannedStmt *pstmt)
 	{
 		case T_AlterTableStmt:
 			hit = log_table(((AlterTableStmt *) stmt)->relation);
+			if (hit == NULL && (hit = inherited_log_table(stmt)) != NULL)
+				what = "inherit from";
+			break;
+		case T_CreateStmt:
+			hit = inherited_log_table(stmt);
+			what = "inherit from";
 			break;
 		case T_RenameStmt:
 			hit = log_table(((RenameStmt *) stmt)->relation);
@@ -152,6 +361,32 @@ cg_audit_guard_utility(PlannedStmt *pstmt)
 			hit = dropped_log_table((DropStmt *) stmt);
 			what = "drop";
 			break;
+			/* locks the writer would wait for */
+		case T_LockStmt:
+			hit = locked_log_table((LockStmt *) stmt);
+			if (hit != NULL)
+				report_lock(hit, "lock");
+			return;
+		case T_IndexStmt:
+			hit = log_table(((IndexStmt *) stmt)->relation);
+			if (hit != NULL)
+				report_lock(hit, "create an index on");
+			return;
+		case T_ReindexStmt:
+			hit = log_table(((ReindexStmt *) stmt)->relation);
+			if (hit != NULL)
+				report_lock(hit, "reindex");
+			return;
+		case T_ClusterStmt:
+			hit = log_table(((ClusterStmt *) stmt)->relation);
+			if (hit != NULL)
+				report_lock(hit, "cluster");
+			return;
+		case T_VacuumStmt:
+			hit = vacuum_full_log_table((VacuumStmt *) stmt);
+			if (hit != NULL)
+				report_lock(hit, "vacuum full");
+			return;
 		default:
 			return;
 	}

@@ -29,10 +29,11 @@
  * dropped.
  *
  * Wake-ups: a backend sets the writer's latch only when its database had
- * nothing pending; a writer, once awake, claims batches until none is
- * left (and claims only after finishing the previous batch), so a record
- * queued while it works is picked up without a wake-up, and batches grow
- * with the load.
+ * no READY entry (the writer had taken everything); a writer, once awake,
+ * claims batches until none is left, so a record queued while it works
+ * is picked up without a wake-up, and batches grow with the load.  (Not
+ * "nothing pending": a batch committed asynchronously stays claimed until
+ * its commit is flushed, and the writer may sleep meanwhile.)
  *
  * Completion: after a batch commits, the writer raises, for each record,
  * the done_seq (and on failure failed_seq) of the backend that queued it
@@ -41,11 +42,44 @@
  * childguard.audit_wait(), sleeps on done_cv until its done_seq reaches its
  * record.  space_cv is broadcast whenever the head advances.
  *
+ * Identity of a record: (epoch, seq).  seq restarts at 1 whenever shared
+ * memory is initialised (server start, and the reinitialisation after any
+ * backend crashes), so each initialisation takes a new epoch, later than
+ * every earlier one (the time of the initialisation, or one microsecond
+ * past the latest epoch of a record carried over).  Along the ring, the
+ * records of one database have increasing (epoch, seq); the chain head
+ * remembers the last one written, and a writer skips a record whose key is
+ * not past it -- that is how a record a dead writer committed but had not
+ * marked done is not written twice, and why nothing newer is ever taken
+ * for written.
+ *
  * A writer that dies leaves its entries CLAIMED; its successor puts them
  * back to READY, and skips those the access_log already holds (see
- * audit_worker.c).  A crash of any backend reinitialises shared memory:
- * queued records not yet written are then lost, which the synchronous
- * mode exists to prevent.
+ * audit_worker.c).
+ *
+ * Crashes and shutdowns: when the postmaster leaves shared memory (after
+ * every backend has exited: at a crash-restart, an immediate, fast or
+ * smart shutdown), an on_shmem_exit callback in the postmaster copies the
+ * entries not yet DONE to a file (CG_AUDIT_SAVE_FILE), and the next
+ * initialisation puts them back in the ring as READY, keeping their keys,
+ * so the chain head tells which were already written.  The file stays
+ * until every record carried over is done, so a machine failure before
+ * then finds them again at the next start.  The callback
+ * checks every entry header before trusting it; what it cannot read is
+ * counted and reported, never guessed at.  Only the postmaster being
+ * killed itself (SIGKILL), or the machine failing before the file reached
+ * the disk, can lose queued records: with audit_sync no statement whose
+ * record was not durable had returned.
+ *
+ * A database that disappears (DROP DATABASE while records for it are
+ * queued): writers of other databases between batches, and backends
+ * waiting for room before a statement reads child data, check the
+ * databases that have records but
+ * no live writer against pg_database, and settles the records of one that
+ * is gone: each goes to the server log in full, then leaves the ring
+ * (cg_audit_settle_gone_databases).  A writer whose database has nothing
+ * queued exits without connecting, so it does not retry a connection to a
+ * database that is gone.
  *
  *-------------------------------------------------------------------------
  */
@@ -53,7 +87,12 @@
 
 #include <signal.h>
 
+#include "access/htup_details.h"
 #include "access/twophase.h"
+#include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "port/atomics.h"
@@ -62,13 +101,17 @@
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
+#include "storage/fd.h"
 #include "storage/shmem.h"
+#include "utils/inval.h"
+#include "utils/tuplestore.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "audit.h"
 #include "childguard_errcodes.h"
 
-#define CG_AUDIT_MAX_DATABASES 64
 #define CG_AUDIT_TRANCHE "childguard_audit"
 /* room a statement needs before it may read child data */
 #define CG_AUDIT_ADMIT_BYTES 8192
@@ -76,6 +119,20 @@
 #define CG_AUDIT_WRITER_GRACE_MS 10000
 /* at most this many bytes per batch */
 #define CG_AUDIT_BATCH_BYTES (4 * 1024 * 1024)
+/* records still queued when the postmaster leaves shared memory */
+#define CG_AUDIT_SAVE_FILE "pg_stat/childguard_audit_queue.saved"
+#define CG_AUDIT_SAVE_MAGIC 0x43474151	/* "CGAQ" */
+#define CG_AUDIT_SAVE_VERSION 1
+/*
+ * present while a postmaster runs; found at start: the last one never
+ * saved.  In pg_stat_tmp, which base backups leave out (a standby must not
+ * take its primary's marker for its own).
+ */
+#define CG_AUDIT_RUNNING_FILE "pg_stat_tmp/childguard_audit_queue.running"
+/* one line per such exit: the epoch whose queued records were not saved */
+#define CG_AUDIT_LOST_FILE "pg_stat/childguard_audit_queue.unsaved"
+/* how often a process looks for databases that disappeared */
+#define CG_AUDIT_SETTLE_INTERVAL_MS 1000
 
 typedef enum EntryState
 {
@@ -92,7 +149,8 @@ typedef struct QueueEntry
 	uint8		state;			/* EntryState */
 	bool		sync;
 	Oid			dboid;
-	int			procno;
+	int			procno;			/* -1: carried over from before a restart */
+	TimestampTz epoch;			/* with seq: the record's identity */
 	uint64		seq;
 } QueueEntry;
 
@@ -106,8 +164,11 @@ typedef struct DbSlot
 	bool		registered;		/* a writer has been registered */
 	TimestampTz registered_at;
 	int			pending;		/* READY or CLAIMED entries */
+	int			ready;			/* READY entries: the writer has not taken them */
 	int			sync_pending;	/* of which a backend waits for */
 	uint64		scan_from;		/* entries before this are claimed or done */
+	bool		gone;			/* the database was dropped; records settled */
+	bool		starved;		/* no worker slot was free for its writer */
 } DbSlot;
 
 typedef struct ProcSlot
@@ -121,7 +182,17 @@ typedef struct AuditShared
 	LWLock	   *lock;
 	ConditionVariable space_cv;
 	ConditionVariable done_cv;
+	TimestampTz epoch;			/* of this initialisation of shared memory */
 	uint64		next_seq;
+	uint64		restored;		/* records carried over at initialisation */
+	uint64		restored_left;	/* of which not yet done: the saved file stays */
+	uint64		unrestored;		/* saved records that could not be put back */
+	uint64		settled;		/* records of dropped databases, to the server log */
+	uint64		given_up;		/* records a writer could not write: server log */
+	TimestampTz last_settle_check;
+	uint64		unsaved_exits;	/* postmasters that ended without saving */
+	TimestampTz last_unsaved_epoch; /* the epoch of the last of them */
+	bool		unserved;		/* carried-over records may have no writer yet */
 	uint64		head;
 	uint64		tail;
 	Size		size;
@@ -135,6 +206,13 @@ static char *ring = NULL;
 
 /* this backend's last queued record */
 static uint64 my_last_seq = 0;
+
+static void save_queue(int code, Datum arg);
+static void restore_queue(void);
+static void note_unsaved_exits(void);
+static void mark_running(void);
+static DbSlot *db_slot(Oid dboid, bool create);
+static void settle_if_waiting(void);
 
 static int
 total_procs(void)
@@ -177,6 +255,9 @@ cg_audit_queue_shmem_startup(void)
 	procs = (ProcSlot *) (base + MAXALIGN(sizeof(AuditShared)));
 	ring = base + MAXALIGN(sizeof(AuditShared)) +
 		MAXALIGN(mul_size(sizeof(ProcSlot), total_procs()));
+	/* the postmaster saves what is still queued when it leaves shared memory */
+	if (!IsUnderPostmaster)
+		on_shmem_exit(save_queue, (Datum) 0);
 	if (found)
 		return;
 	memset(shared, 0, sizeof(AuditShared));
@@ -190,6 +271,337 @@ cg_audit_queue_shmem_startup(void)
 		pg_atomic_init_u64(&procs[i].done_seq, 0);
 		pg_atomic_init_u64(&procs[i].failed_seq, 0);
 	}
+	shared->epoch = GetCurrentTimestamp();
+	if (!IsUnderPostmaster)
+	{
+		note_unsaved_exits();
+		restore_queue();
+		mark_running();
+	}
+}
+
+/*
+ * The header of an entry at pos, if it can be trusted: inside the ring,
+ * aligned, with sane lengths and state.  NULL otherwise.  Used where the
+ * ring may hold what a crashed process left half-written.
+ */
+static QueueEntry *
+checked_entry(uint64 pos, uint64 *next)
+{
+	Size		off = pos % shared->size;
+	QueueEntry *e;
+
+	if (off != MAXALIGN(off))
+		return NULL;
+	if (shared->size - off < ENTRY_HDR)
+	{
+		*next = pos + (shared->size - off);
+		return NULL;
+	}
+	e = (QueueEntry *) (ring + off);
+	if (e->len < ENTRY_HDR || e->len != MAXALIGN(e->len) || e->len > shared->size - off ||
+		(e->state != ENTRY_PAD && e->payload_len > e->len - ENTRY_HDR) ||
+		e->state < ENTRY_READY || e->state > ENTRY_PAD)
+		return NULL;
+	*next = pos + e->len;
+	return e;
+}
+
+/*
+ * on_shmem_exit in the postmaster: every other process has exited (a
+ * crash-restart, or any shutdown).  Copy the entries not yet done to
+ * CG_AUDIT_SAVE_FILE, so that the next initialisation queues them again.
+ * Runs without the lock (nobody else is left) and trusts nothing it has
+ * not checked; never raises.
+ */
+static void
+save_queue(int code, Datum arg)
+{
+	FILE	   *f;
+	uint64		pos;
+	uint64		saved = 0;
+	uint64		unreadable = 0;
+	uint32		hdr[2] = {CG_AUDIT_SAVE_MAGIC, CG_AUDIT_SAVE_VERSION};
+	char		tmp[MAXPGPATH];
+	bool		ok = true;
+
+	if (IsUnderPostmaster || shared == NULL)
+		return;
+	if (shared->tail < shared->head || shared->tail - shared->head > shared->size)
+	{
+		ereport(LOG,
+				(errmsg("childguard audit queue is inconsistent at shutdown; its records could not be saved"),
+				 errdetail("Records still queued are listed as lost: see childguard.audit_queue_status.")));
+		shared = NULL;
+		return;
+	}
+	/* count first: nothing to write, no file */
+	for (pos = shared->head; pos < shared->tail;)
+	{
+		uint64		next;
+		QueueEntry *e = checked_entry(pos, &next);
+
+		if (e == NULL)
+		{
+			if (shared->size - pos % shared->size < ENTRY_HDR)
+			{
+				pos = next;
+				continue;
+			}
+			unreadable++;
+			break;
+		}
+		if (e->state == ENTRY_READY || e->state == ENTRY_CLAIMED)
+			saved++;
+		pos = next;
+	}
+	if (saved == 0 && unreadable == 0)
+	{
+		unlink(CG_AUDIT_RUNNING_FILE);
+		shared = NULL;
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", CG_AUDIT_SAVE_FILE);
+	f = fopen(tmp, PG_BINARY_W);
+	if (f == NULL || fwrite(hdr, sizeof(hdr), 1, f) != 1)
+		ok = false;
+	for (pos = shared->head; ok && pos < shared->tail;)
+	{
+		uint64		next;
+		QueueEntry *e = checked_entry(pos, &next);
+
+		if (e == NULL)
+		{
+			if (shared->size - pos % shared->size < ENTRY_HDR)
+			{
+				pos = next;
+				continue;
+			}
+			break;
+		}
+		if (e->state == ENTRY_READY || e->state == ENTRY_CLAIMED)
+		{
+			if (fwrite(e, sizeof(QueueEntry), 1, f) != 1 ||
+				fwrite((char *) e + ENTRY_HDR, 1, e->payload_len, f) != e->payload_len)
+				ok = false;
+		}
+		pos = next;
+	}
+	if (f != NULL)
+	{
+		if (fflush(f) != 0 || pg_fsync(fileno(f)) != 0)
+			ok = false;
+		if (fclose(f) != 0)
+			ok = false;
+	}
+	/*
+	 * An earlier file not yet read back is replaced only by a complete one;
+	 * durably (the directory too).  The running marker goes only if
+	 * nothing is missing: an unreadable entry leaves it, so the next start
+	 * reports that records may be lost.
+	 */
+	if (ok && durable_rename(tmp, CG_AUDIT_SAVE_FILE, LOG) != 0)
+		ok = false;
+	if (ok && unreadable == 0)
+		unlink(CG_AUDIT_RUNNING_FILE);
+	if (ok)
+		ereport(LOG,
+				(errmsg("childguard saved %llu audit records still queued to \"%s\"",
+						(unsigned long long) saved, CG_AUDIT_SAVE_FILE),
+				 errdetail("They are queued again when the server starts; none is written twice."),
+				 unreadable > 0 ?
+				 errhint("The queue held an unreadable entry after them; what followed it could not be saved.") : 0));
+	else
+	{
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("could not save %llu queued childguard audit records to \"%s\": %m",
+						(unsigned long long) saved, tmp)));
+		unlink(tmp);
+	}
+	shared = NULL;
+}
+
+/*
+ * At initialisation, in the postmaster: put the records saved by
+ * save_queue() back in the ring (READY, their keys kept), and take an
+ * epoch later than theirs.  Lock not needed: nobody else runs yet.
+ */
+static void
+restore_queue(void)
+{
+	FILE	   *f;
+	uint32		hdr[2];
+	uint64		restored = 0;
+	uint64		unrestored = 0;
+	char	   *payload = NULL;
+	bool		full = false;
+
+	f = fopen(CG_AUDIT_SAVE_FILE, PG_BINARY_R);
+	if (f == NULL)
+		return;
+	if (fread(hdr, sizeof(hdr), 1, f) != 1 || hdr[0] != CG_AUDIT_SAVE_MAGIC ||
+		hdr[1] != CG_AUDIT_SAVE_VERSION)
+	{
+		char		kept[MAXPGPATH];
+
+		fclose(f);
+		/* named after this epoch: an earlier one is never overwritten */
+		snprintf(kept, sizeof(kept), "%s.unreadable." INT64_FORMAT, CG_AUDIT_SAVE_FILE,
+				 (int64) shared->epoch);
+		(void) rename(CG_AUDIT_SAVE_FILE, kept);
+		ereport(LOG,
+				(errmsg("childguard cannot read the saved audit queue \"%s\"", CG_AUDIT_SAVE_FILE),
+				 errdetail("The file was moved to \"%s\"; its records are not in childguard.access_log.", kept)));
+		shared->unrestored = 1;
+		return;
+	}
+	payload = palloc(cg_audit_max_record());
+	for (;;)
+	{
+		QueueEntry	in;
+		QueueEntry *e;
+		DbSlot	   *slot;
+		Size		entry_len;
+
+		if (fread(&in, sizeof(QueueEntry), 1, f) != 1)
+			break;
+		entry_len = ENTRY_HDR + MAXALIGN(in.payload_len);
+		if (in.payload_len > MaxAllocSize - 1 ||
+			(in.payload_len > cg_audit_max_record() &&
+			 (payload = repalloc(payload, in.payload_len)) == NULL) ||
+			fread(payload, 1, in.payload_len, f) != in.payload_len)
+		{
+			unrestored++;
+			break;
+		}
+		/*
+		 * No room (a smaller queue than before, or too many databases):
+		 * this record and all that follow go to the server log in full.
+		 * Not kept for later: queued after newer records were written,
+		 * they would be taken for written.
+		 */
+		slot = full ? NULL : db_slot(in.dboid, true);
+		if (slot == NULL || shared->tail + entry_len > shared->size)
+		{
+			full = true;
+			cg_audit_server_log_raw(payload, in.payload_len,
+									in.state == ENTRY_CLAIMED ?
+									"the audit queue at start had no room to queue it again (a writer had taken it before the stop: it may also be in childguard.access_log)" :
+									"the audit queue at start had no room to queue it again");
+			unrestored++;
+			continue;
+		}
+		e = (QueueEntry *) (ring + shared->tail);
+		memset(e, 0, sizeof(QueueEntry));
+		e->len = entry_len;
+		e->payload_len = in.payload_len;
+		e->state = ENTRY_READY;
+		e->sync = false;
+		e->dboid = in.dboid;
+		e->procno = -1;
+		e->epoch = in.epoch;
+		e->seq = in.seq;
+		memcpy((char *) e + ENTRY_HDR, payload, in.payload_len);
+		shared->tail += entry_len;
+		slot->pending++;
+		slot->ready++;
+		if (in.epoch >= shared->epoch)
+			shared->epoch = in.epoch + 1;
+		restored++;
+	}
+	pfree(payload);
+	fclose(f);
+	shared->restored = restored;
+	shared->unrestored = unrestored;
+	shared->unserved = restored > 0;
+	if (unrestored > 0)
+	{
+		char		kept[MAXPGPATH];
+
+		snprintf(kept, sizeof(kept), "%s.unrestored." INT64_FORMAT, CG_AUDIT_SAVE_FILE,
+				 (int64) shared->epoch);
+		(void) rename(CG_AUDIT_SAVE_FILE, kept);
+		ereport(LOG,
+				(errmsg("childguard could not queue %llu saved audit records again (the queue is smaller than they need)",
+						(unsigned long long) unrestored),
+				 errdetail("They are in the server log in full (AUDIT: CHILD lines above), not in childguard.access_log. The saved file is kept as \"%s\" for reference; do not put it back.", kept),
+				 errhint("See childguard.audit_queue_status (not_carried_over).")));
+	}
+	else if (restored == 0)
+		unlink(CG_AUDIT_SAVE_FILE);
+	/* else the file stays until they are written (finish_batch) */
+	shared->restored_left = unrestored > 0 ? 0 : restored;
+	if (restored > 0)
+		ereport(LOG,
+				(errmsg("childguard queued again %llu audit records saved when the server last left shared memory",
+						(unsigned long long) restored)));
+}
+
+/*
+ * At start, in the postmaster: if the running marker of an earlier
+ * postmaster is still there, it ended without saving its queue (it was
+ * killed, or the machine stopped): the records it held are lost.  Say so
+ * in the server log, and keep it on record (CG_AUDIT_LOST_FILE) for
+ * childguard.audit_queue_status.
+ */
+static void
+note_unsaved_exits(void)
+{
+	FILE	   *f;
+	char		line[64];
+
+	f = fopen(CG_AUDIT_RUNNING_FILE, "r");
+	if (f != NULL)
+	{
+		long long	epoch = 0;
+		FILE	   *lost;
+
+		if (fgets(line, sizeof(line), f) != NULL)
+			epoch = strtoll(line, NULL, 10);
+		fclose(f);
+		lost = fopen(CG_AUDIT_LOST_FILE, "a");
+		if (lost != NULL)
+		{
+			fprintf(lost, "%lld\n", epoch);
+			if (fflush(lost) != 0 || pg_fsync(fileno(lost)) != 0)
+				ereport(LOG,
+						(errcode_for_file_access(),
+						 errmsg("could not write \"%s\": %m", CG_AUDIT_LOST_FILE)));
+			fclose(lost);
+		}
+		ereport(WARNING,
+				(errmsg("childguard audit records queued when the server last stopped may be lost"),
+				 errdetail("The postmaster that started at %s ended without saving its audit queue (it was killed, or the machine stopped). Records still queued then are neither in childguard.access_log nor in the server log; with childguard.audit_sync on, no statement whose record was lost had returned.",
+						   timestamptz_to_str((TimestampTz) epoch)),
+				 errhint("See childguard.audit_queue_status.")));
+	}
+	f = fopen(CG_AUDIT_LOST_FILE, "r");
+	if (f != NULL)
+	{
+		while (fgets(line, sizeof(line), f) != NULL)
+		{
+			shared->unsaved_exits++;
+			shared->last_unsaved_epoch = (TimestampTz) strtoll(line, NULL, 10);
+		}
+		fclose(f);
+	}
+}
+
+/* At start, in the postmaster: the running marker, holding this epoch. */
+static void
+mark_running(void)
+{
+	FILE	   *f = fopen(CG_AUDIT_RUNNING_FILE, "w");
+
+	if (f == NULL ||
+		fprintf(f, INT64_FORMAT "\n", (int64) shared->epoch) < 0 ||
+		fflush(f) != 0 || pg_fsync(fileno(f)) != 0)
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("could not write \"%s\": %m", CG_AUDIT_RUNNING_FILE)));
+	if (f != NULL)
+		fclose(f);
 }
 
 /* The largest record the queue takes. */
@@ -293,6 +705,11 @@ writer_needed(DbSlot *slot)
 static void
 start_writer(Oid dboid)
 {
+	static TimestampTz last_warned = 0;
+	Latch	   *idle[CG_AUDIT_MAX_DATABASES];
+	int			nidle = 0;
+	TimestampTz now;
+
 	if (cg_audit_start_writer(dboid))
 		return;
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
@@ -300,9 +717,23 @@ start_writer(Oid dboid)
 		DbSlot	   *slot = db_slot(dboid, false);
 
 		if (slot != NULL && slot->writer_pid == 0)
+		{
 			slot->registered = false;
+			slot->starved = true;	/* idle writers of other databases make way */
+		}
+		/* wake the idle writers, so that one of them leaves now */
+		for (int i = 0; i < CG_AUDIT_MAX_DATABASES && nidle < CG_AUDIT_MAX_DATABASES; i++)
+			if (shared->dbs[i].writer_latch != NULL && shared->dbs[i].pending == 0)
+				idle[nidle++] = shared->dbs[i].writer_latch;
 	}
 	LWLockRelease(shared->lock);
+	for (int i = 0; i < nidle; i++)
+		SetLatch(idle[i]);
+	/* retried each second while waiting: say it once in a while */
+	now = GetCurrentTimestamp();
+	if (!TimestampDifferenceExceeds(last_warned, now, 10000))
+		return;
+	last_warned = now;
 	ereport(WARNING,
 			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 			 errmsg("could not start the childguard audit writer for this database"),
@@ -377,8 +808,12 @@ cg_audit_admit(void)
 		{
 			start = GetCurrentTimestamp();
 			waited = true;
-			ensure_writer();
 		}
+		/* each second: a worker slot may have been freed meanwhile */
+		ensure_writer();
+		if (shared->unserved)
+			cg_audit_serve_carried_over();
+		settle_if_waiting();
 		left = remaining_ms(start);
 		if (left == 0)
 		{
@@ -441,14 +876,18 @@ cg_audit_enqueue(const char *data, Size len, bool sync, bool may_wait, uint64 *s
 				e->sync = sync;
 				e->dboid = MyDatabaseId;
 				e->procno = MyProc->pgprocno;
+				e->epoch = shared->epoch;
 				e->seq = ++shared->next_seq;
 				memcpy((char *) e + ENTRY_HDR, data, len);
+				/* a process killed here leaves the entry outside [head, tail) */
+				pg_write_barrier();
 				shared->tail += entry_len;
 				/*
 				 * The writer drains until nothing is left: wake it only when
 				 * idle, or when a backend will wait for this record.
 				 */
-				if (slot->pending++ == 0 || sync)
+				slot->pending++;
+				if (slot->ready++ == 0 || sync)
 					latch = slot->writer_latch;
 				if (sync)
 					slot->sync_pending++;
@@ -463,8 +902,11 @@ cg_audit_enqueue(const char *data, Size len, bool sync, bool may_wait, uint64 *s
 			SetLatch(latch);
 		if (need)
 			start_writer(MyDatabaseId);
+		if (shared->unserved)
+			cg_audit_serve_carried_over();
 		if (queued || !may_wait || cg_audit_queue_full == CG_AUDIT_FULL_ERROR)
 			break;
+		/* (no settling here: this may run while a portal is released) */
 		if (!waited)
 		{
 			start = GetCurrentTimestamp();
@@ -516,8 +958,8 @@ cg_audit_wait_durable(uint64 seq)
 					 errdetail("The record is still queued; the audit writer did not commit it within childguard.audit_wait_timeout."),
 					 errhint("Check that the childguard audit writer runs (pg_stat_activity, the server log).")));
 		}
-		if (!slept)
-			ensure_writer();
+		/* each second: a worker slot may have been freed meanwhile */
+		ensure_writer();
 		slept = true;
 		ConditionVariableTimedSleep(&shared->done_cv, left < 0 ? 1000 : Min(left, 1000),
 									PG_WAIT_EXTENSION);
@@ -555,9 +997,21 @@ cg_audit_writer_claim_slot(Oid dboid)
 		LWLockRelease(shared->lock);
 		return false;
 	}
+	/*
+	 * Nothing to write (its records were written, or settled because the
+	 * database is gone): leave without connecting; the next record
+	 * registers a writer again.
+	 */
+	if (slot->pending == 0 || slot->gone)
+	{
+		slot->registered = false;
+		LWLockRelease(shared->lock);
+		return false;
+	}
 	slot->writer_pid = MyProcPid;
 	slot->writer_latch = MyLatch;
 	slot->scan_from = 0;
+	slot->starved = false;
 	slot->registered = true;
 	slot->registered_at = GetCurrentTimestamp();
 	for (pos = shared->head; pos < shared->tail;)
@@ -566,7 +1020,10 @@ cg_audit_writer_claim_slot(Oid dboid)
 		QueueEntry *e = entry_at(pos, &next);
 
 		if (e != NULL && e->dboid == dboid && e->state == ENTRY_CLAIMED)
+		{
 			e->state = ENTRY_READY;
+			slot->ready++;
+		}
 		pos = next;
 	}
 	LWLockRelease(shared->lock);
@@ -592,18 +1049,30 @@ cg_audit_writer_release_slot(Oid dboid)
 }
 
 /*
- * The writer of dboid leaves if nothing is queued for its database: the
- * next record registers a new one.  True if it may exit.
+ * The writer of dboid leaves if nothing is queued for its database and it
+ * has been idle for childguard.audit_writer_idle_timeout (idle), or another
+ * database is waiting for a worker slot: the next record registers a new
+ * one.  True if it may exit.
  */
 bool
-cg_audit_writer_retire(Oid dboid)
+cg_audit_writer_retire(Oid dboid, bool idle)
 {
 	DbSlot	   *slot;
 	bool		retire = false;
+	bool		others_starve = false;
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	/*
+	 * Another database has records and could not get a worker slot for its
+	 * writer: an idle writer leaves at once to make way.
+	 */
+	for (int i = 0; !idle && i < CG_AUDIT_MAX_DATABASES; i++)
+		if (shared->dbs[i].dboid != dboid && shared->dbs[i].starved &&
+			shared->dbs[i].pending > 0)
+			others_starve = true;
 	slot = db_slot(dboid, false);
-	if (slot != NULL && slot->writer_pid == MyProcPid && slot->pending == 0)
+	if (slot != NULL && slot->writer_pid == MyProcPid && slot->pending == 0 &&
+		(idle || others_starve))
 	{
 		slot->writer_pid = 0;
 		slot->writer_latch = NULL;
@@ -657,6 +1126,7 @@ cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out)
 		if (e != NULL && e->dboid == dboid && e->state == ENTRY_READY)
 		{
 			/* palloc cannot fail here in practice; sizes are bounded */
+			recs[n].epoch = e->epoch;
 			recs[n].seq = e->seq;
 			recs[n].procno = e->procno;
 			recs[n].sync = e->sync;
@@ -670,7 +1140,10 @@ cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out)
 		pos = next;
 	}
 	if (slot != NULL)
+	{
 		slot->scan_from = pos;
+		slot->ready = Max(0, slot->ready - n);
+	}
 	LWLockRelease(shared->lock);
 	*out = recs;
 	return n;
@@ -687,6 +1160,7 @@ cg_audit_finish_batch(Oid dboid, CgAuditQueued *recs, int n, bool written)
 	uint64		pos;
 	int			i = 0;
 	bool		moved;
+	bool		drop_saved = false;
 
 	if (n == 0)
 		return;
@@ -697,7 +1171,7 @@ cg_audit_finish_batch(Oid dboid, CgAuditQueued *recs, int n, bool written)
 		QueueEntry *e = entry_at(pos, &next);
 
 		if (e != NULL && e->dboid == dboid && e->state == ENTRY_CLAIMED &&
-			e->seq == recs[i].seq)
+			e->seq == recs[i].seq && e->epoch == recs[i].epoch)
 		{
 			e->state = ENTRY_DONE;
 			i++;
@@ -708,6 +1182,9 @@ cg_audit_finish_batch(Oid dboid, CgAuditQueued *recs, int n, bool written)
 	{
 		ProcSlot   *p;
 
+		if (recs[i].procno < 0 && shared->restored_left > 0 &&
+			--shared->restored_left == 0)
+			drop_saved = true;
 		if (recs[i].procno < 0 || recs[i].procno >= shared->nprocs)
 			continue;
 		p = &procs[recs[i].procno];
@@ -726,7 +1203,290 @@ cg_audit_finish_batch(Oid dboid, CgAuditQueued *recs, int n, bool written)
 	}
 	moved = advance_head();
 	LWLockRelease(shared->lock);
+	/* every record carried over is done: the saved copy is not needed */
+	if (drop_saved)
+		(void) unlink(CG_AUDIT_SAVE_FILE);
 	ConditionVariableBroadcast(&shared->done_cv);
 	if (moved)
 		ConditionVariableBroadcast(&shared->space_cv);
+}
+
+/* ---- carried-over records, and databases that disappeared ---- */
+
+/* Is the slot's writer alive?  Lock held. */
+static bool
+writer_alive(DbSlot *slot)
+{
+	return slot->writer_pid != 0 && kill(slot->writer_pid, 0) == 0;
+}
+
+/*
+ * Records carried over a restart belong to databases where nobody may
+ * read again soon: register writers for them.  Called by backends that
+ * queue and by writers while shared->unserved is set.
+ */
+void
+cg_audit_serve_carried_over(void)
+{
+	Oid			need[CG_AUDIT_MAX_DATABASES];
+	int			n = 0;
+	bool		left = false;
+
+	if (shared == NULL || !shared->unserved)
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < CG_AUDIT_MAX_DATABASES; i++)
+	{
+		DbSlot	   *s = &shared->dbs[i];
+
+		if (s->dboid == InvalidOid || s->pending == 0 || s->gone)
+			continue;
+		if (writer_alive(s))
+			continue;
+		left = true;
+		if (writer_needed(s))
+			need[n++] = s->dboid;
+	}
+	if (!left)
+		shared->unserved = false;
+	LWLockRelease(shared->lock);
+	for (int i = 0; i < n; i++)
+		start_writer(need[i]);
+}
+
+/*
+ * Databases (other than this one) with records queued and no live writer,
+ * at most once per CG_AUDIT_SETTLE_INTERVAL_MS over all processes: the
+ * candidates to check against pg_database.  Returns how many.
+ */
+int
+cg_audit_unwritten_databases(Oid *out)
+{
+	TimestampTz now;
+	int			n = 0;
+
+	if (shared == NULL)
+		return 0;
+	now = GetCurrentTimestamp();
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	if (TimestampDifferenceExceeds(shared->last_settle_check, now, CG_AUDIT_SETTLE_INTERVAL_MS))
+	{
+		shared->last_settle_check = now;
+		for (int i = 0; i < CG_AUDIT_MAX_DATABASES; i++)
+		{
+			DbSlot	   *s = &shared->dbs[i];
+
+			if (s->dboid != InvalidOid && s->dboid != MyDatabaseId &&
+				s->pending > 0 && !writer_alive(s))
+				out[n++] = s->dboid;
+		}
+	}
+	LWLockRelease(shared->lock);
+	return n;
+}
+
+/* Does database dboid exist (and can it be connected to)?  In a transaction. */
+static bool
+database_exists(Oid dboid)
+{
+	HeapTuple	tup;
+	bool		usable;
+
+	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dboid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	/* an interrupted DROP DATABASE leaves it invalid: it cannot be connected to */
+	usable = !database_is_invalid_form((Form_pg_database) GETSTRUCT(tup));
+	ReleaseSysCache(tup);
+	return usable;
+}
+
+/*
+ * Settle the records of dboid, a database that is gone: each goes to the
+ * server log in full, then leaves the ring.  Returns how many.
+ */
+static uint64
+settle_database(Oid dboid)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "childguard audit settle",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	DbSlot	   *slot;
+	uint64		total = 0;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	slot = db_slot(dboid, false);
+	if (slot == NULL || writer_alive(slot))
+	{
+		LWLockRelease(shared->lock);
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		return 0;
+	}
+	slot->gone = true;
+	slot->scan_from = 0;
+	/* what a writer had claimed before it died is settled too */
+	for (uint64 pos = shared->head; pos < shared->tail;)
+	{
+		uint64		next;
+		QueueEntry *e = entry_at(pos, &next);
+
+		if (e != NULL && e->dboid == dboid && e->state == ENTRY_CLAIMED)
+		{
+			e->state = ENTRY_READY;
+			slot->ready++;
+		}
+		pos = next;
+	}
+	LWLockRelease(shared->lock);
+
+	for (;;)
+	{
+		CgAuditQueued *recs;
+		int			n = cg_audit_claim_batch(dboid, 1000, &recs);
+		char	   *why = psprintf("database %u was dropped before the audit writer wrote it", dboid);
+
+		if (n == 0)
+			break;
+		for (int i = 0; i < n; i++)
+			cg_audit_server_log_raw(recs[i].data, recs[i].len, why);
+		cg_audit_finish_batch(dboid, recs, n, false);
+		total += n;
+		MemoryContextReset(cxt);
+	}
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	shared->settled += total;
+	LWLockRelease(shared->lock);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	if (total > 0)
+		ereport(LOG,
+				(errmsg("childguard settled %llu audit records of database %u, which no longer exists",
+						(unsigned long long) total, dboid),
+				 errdetail("Each record is in the server log in full (AUDIT: CHILD lines); they left the audit queue.")));
+	return total;
+}
+
+/*
+ * Check the candidates of cg_audit_unwritten_databases() and settle those
+ * that are gone.  In a transaction.
+ */
+void
+cg_audit_settle_gone(const Oid *dbs, int n)
+{
+	if (n == 0)
+		return;
+	AcceptInvalidationMessages();
+	for (int i = 0; i < n; i++)
+		if (!database_exists(dbs[i]))
+			(void) settle_database(dbs[i]);
+}
+
+/* A backend waiting for room: settle what a dropped database holds up. */
+static void
+settle_if_waiting(void)
+{
+	Oid			dbs[CG_AUDIT_MAX_DATABASES];
+	int			n;
+
+	if (!IsTransactionState())
+		return;
+	n = cg_audit_unwritten_databases(dbs);
+	cg_audit_settle_gone(dbs, n);
+}
+
+PG_FUNCTION_INFO_V1(cg_audit_queue_status);
+
+/*
+ * childguard.audit_queue_status(): the queue now, and what happened to
+ * records across restarts and dropped databases (one row).
+ */
+Datum
+cg_audit_queue_status(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[10];
+	bool		nulls[10];
+	int64		queued = 0;
+	int64		bytes;
+
+	require_shmem();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	memset(nulls, 0, sizeof(nulls));
+	LWLockAcquire(shared->lock, LW_SHARED);
+	for (int i = 0; i < CG_AUDIT_MAX_DATABASES; i++)
+		if (shared->dbs[i].dboid != InvalidOid)
+			queued += shared->dbs[i].pending;
+	bytes = (int64) (shared->tail - shared->head);
+	values[0] = TimestampTzGetDatum(shared->epoch);
+	values[1] = Int64GetDatum(queued);
+	values[2] = Int64GetDatum(bytes);
+	values[3] = Int64GetDatum((int64) shared->size);
+	values[4] = Int64GetDatum((int64) shared->restored);
+	values[5] = Int64GetDatum((int64) shared->unrestored);
+	values[6] = Int64GetDatum((int64) shared->settled);
+	values[7] = Int64GetDatum((int64) shared->unsaved_exits);
+	values[8] = TimestampTzGetDatum(shared->last_unsaved_epoch);
+	nulls[8] = shared->unsaved_exits == 0;
+	values[9] = Int64GetDatum((int64) shared->given_up);
+	LWLockRelease(shared->lock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(cg_audit_queue_databases);
+
+/*
+ * childguard.audit_queue_databases(): per database with records in the
+ * queue or a writer: how many records wait, how many a backend waits for,
+ * the writer's pid (NULL: none running), and whether its records were
+ * settled because the database was dropped.
+ */
+Datum
+cg_audit_queue_databases(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	DbSlot		copy[CG_AUDIT_MAX_DATABASES];
+
+	require_shmem();
+	InitMaterializedSRF(fcinfo, 0);
+	LWLockAcquire(shared->lock, LW_SHARED);
+	memcpy(copy, shared->dbs, sizeof(copy));
+	LWLockRelease(shared->lock);
+	for (int i = 0; i < CG_AUDIT_MAX_DATABASES; i++)
+	{
+		Datum		values[5];
+		bool		nulls[5];
+
+		if (copy[i].dboid == InvalidOid ||
+			(copy[i].pending == 0 && copy[i].writer_pid == 0))
+			continue;
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = ObjectIdGetDatum(copy[i].dboid);
+		values[1] = Int64GetDatum(copy[i].pending);
+		values[2] = Int64GetDatum(copy[i].sync_pending);
+		values[3] = Int32GetDatum(copy[i].writer_pid);
+		nulls[3] = copy[i].writer_pid == 0;
+		values[4] = BoolGetDatum(copy[i].gone);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* The epoch of this initialisation of shared memory. */
+TimestampTz
+cg_audit_current_epoch(void)
+{
+	require_shmem();
+	return shared->epoch;
+}
+
+/* A writer wrote n records to the server log instead of the access log. */
+void
+cg_audit_count_given_up(int n)
+{
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	shared->given_up += n;
+	LWLockRelease(shared->lock);
 }

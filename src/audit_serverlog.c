@@ -119,3 +119,43 @@ cg_audit_server_log(const CgAuditRecord *rec, const char *why_fallback)
 				(errmsg("AUDIT: %s", line),
 				 errhidestmt(true), errhidecontext(true)));
 }
+
+/*
+ * Write an encoded record to the server log only (never to the client:
+ * the caller may be another session), with why it is not in the access
+ * log.  The line's prefix is the caller's, so the detail names the
+ * record's own session, roles and time.  For writers and settlement, which
+ * handle records of other sessions.  A record that cannot be decoded is
+ * reported as such.  Does not raise.
+ */
+void
+cg_audit_server_log_raw(const char *data, Size len, const char *why)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		CgAuditRecord rec;
+
+		cg_audit_record_decode(data, len, &rec);
+		ereport(LOG,
+				(errmsg("AUDIT: %s", format_line(&rec)),
+				 errdetail("This audit record is not in childguard.access_log: %s. "
+						   "Statement at %s, session %s, role %s acting as %s.",
+						   why, timestamptz_to_str(rec.statement_at),
+						   cg_audit_session_id(&rec),
+						   rec.session_role ? rec.session_role : "?",
+						   rec.current_role ? rec.current_role : "?"),
+				 errhidestmt(true), errhidecontext(true)));
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		ereport(LOG,
+				(errmsg("AUDIT: an audit record of %zu bytes could not be decoded", len),
+				 errdetail("This audit record is not in childguard.access_log: %s.", why),
+				 errhidestmt(true), errhidecontext(true)));
+	}
+	PG_END_TRY();
+}

@@ -22,26 +22,49 @@
  * Each batch (at most childguard.audit_batch_size records) is one
  * transaction, committed with synchronous_commit = on when a backend waits
  * for one of its records (audit_sync), so a record reported done to such a
- * backend is durable; other batches commit asynchronously.  The transaction locks the chain head
+ * backend is durable; other batches commit asynchronously, and their
+ * records stay in the ring (claimed) until the WAL is flushed past their
+ * commit -- by the WAL writer, or by this writer after WRITER_FLUSH_MS --
+ * so that a crash in between finds them still queued, not lost with an
+ * unflushed commit.  The transaction locks the chain head
  * (childguard.access_log_head) FOR UPDATE, assigns ids, computes each
  * hash from the previous one (audit_chain.c), inserts the rows with one
  * prepared statement (the batch as one array parameter of the table's
  * row type), and moves the head.  The head also
- * holds the queue sequence number and the postmaster start time of the
- * last record written: a writer restarted after dying between commit and
- * marking its batch done skips the records already written, so no record
- * is written twice.
+ * holds the key of the last record written -- (epoch, seq), where the
+ * epoch changes at every initialisation of shared memory (audit_queue.c)
+ * -- and a writer skips a record whose key is not past it: one restarted
+ * after its predecessor died between commit and marking its batch done,
+ * or a record carried over a crash-restart that was already written, is
+ * not written twice; and a record is never taken for written because an
+ * older generation reached a higher sequence number.
+ *
+ * The writer never waits indefinitely: it runs with lock_timeout
+ * (WRITER_LOCK_TIMEOUT), and with statement_timeout and read-only defaults
+ * that a database's or role's settings might impose switched off.
  *
  * Only this process may change the log: cg_audit_is_writer, set here and
  * nowhere else, is what the log's triggers check (audit_guard.c).
  *
- * A batch that fails is retried record by record; a record that still
- * cannot be written after three attempts goes to the server log in full
- * with the reason, and its backend is told (an error in synchronous mode).
+ * A batch that fails for a reason that is not its records' (a lock not
+ * granted in time, resources, the table missing: see batch_level_error)
+ * is retried whole; one that still fails after WRITER_ATTEMPTS goes to the
+ * server log.  A batch that fails because of a record is retried record
+ * by record; a record that still cannot be written after three attempts
+ * goes to the server log in full with the reason, and its backend is told
+ * (an error in synchronous mode).  childguard.audit_queue_status counts
+ * the records written to the server log instead of the access log.
+ * Either way the ring moves on: one database's trouble does not hold up
+ * the others.
  *
  * At shutdown (SIGTERM) the writer drains its database's queued records
  * before exiting.  Records still queued at a crash or an immediate
- * shutdown are lost; the synchronous mode exists for that case.
+ * shutdown are saved by the postmaster and queued again at the next start
+ * (audit_queue.c).
+ *
+ * Between batches the writer also registers writers for records carried
+ * over a restart, and settles the records of databases that were dropped
+ * (audit_queue.c), so that they do not hold the shared ring.
  *
  * Retention: with childguard.audit_retention set, the writer deletes
  * records older than that, oldest first, at most once a minute and in
@@ -53,6 +76,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -79,6 +103,21 @@
 #define WRITER_ATTEMPTS 3
 #define PURGE_INTERVAL_MS 60000
 #define PURGE_CHUNK 10000
+#define WRITER_LOCK_TIMEOUT "2s"
+/* an asynchronous batch is flushed by the writer itself after this long */
+#define WRITER_FLUSH_MS 200
+
+/* a batch committed asynchronously, finished once its commit is flushed */
+typedef struct Unflushed
+{
+	XLogRecPtr	lsn;
+	TimestampTz committed_at;
+	int			n;
+	CgAuditQueued *keys;		/* data not kept */
+} Unflushed;
+
+static MemoryContext unflushed_cxt = NULL;
+static List *unflushed = NIL;
 
 /* true only in an audit writer process */
 bool		cg_audit_is_writer = false;
@@ -339,7 +378,7 @@ record_row(const CgAuditQueued *q, ChainHead *h, TimestampTz now, TupleDesc rowd
 	h->has_hash = true;
 	memcpy(h->last_hash, hash, CG_AUDIT_HASH_LEN);
 	h->last_seq = (int64) q->seq;
-	h->epoch = PgStartTime;
+	h->epoch = q->epoch;
 	return heap_copy_tuple_as_datum(heap_form_tuple(rowdesc, values, isnull), rowdesc);
 }
 
@@ -370,7 +409,7 @@ abort_batch(MemoryContext cxt)
 
 /* Write records in one transaction; false (rolled back) on error. */
 static bool
-try_write(CgAuditQueued *recs, int n, char **error)
+try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	volatile bool ok = true;
@@ -388,6 +427,7 @@ try_write(CgAuditQueued *recs, int n, char **error)
 	{
 		ChainHead	h;
 		TimestampTz now = GetCurrentTimestamp();
+		TimestampTz current_epoch = cg_audit_current_epoch();
 		Oid			rowtype;
 		SPIPlanPtr	plan;
 		TupleDesc	rowdesc;
@@ -403,8 +443,17 @@ try_write(CgAuditQueued *recs, int n, char **error)
 		read_head(&h);
 		for (int i = 0; i < n; i++)
 		{
-			/* already written by a predecessor that died before marking it done */
-			if (h.epoch == PgStartTime && (int64) recs[i].seq <= h.last_seq)
+			/*
+			 * Already written (by a predecessor that died before marking it
+			 * done, or before a crash-restart carried it over): its key is
+			 * not past the head's.  A record of this generation is compared
+			 * within the generation only: if the clock went back across a
+			 * restart, an older head epoch must not hide new records.
+			 */
+			if (recs[i].epoch == current_epoch ?
+				(recs[i].epoch == h.epoch && (int64) recs[i].seq <= h.last_seq) :
+				(recs[i].epoch < h.epoch ||
+				 (recs[i].epoch == h.epoch && (int64) recs[i].seq <= h.last_seq)))
 				continue;
 			rows[nrows++] = record_row(&recs[i], &h, now, rowdesc);
 		}
@@ -430,6 +479,7 @@ try_write(CgAuditQueued *recs, int n, char **error)
 		ErrorData  *edata = abort_batch(cxt);
 
 		*error = edata->message ? pstrdup(edata->message) : pstrdup("unknown error");
+		*sqlerrcode = edata->sqlerrcode;
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
 				 errmsg("childguard audit writer could not write %d audit records: %s",
@@ -443,26 +493,124 @@ try_write(CgAuditQueued *recs, int n, char **error)
 	return ok;
 }
 
-/* Give up on one record: the server log gets it in full. */
+/*
+ * Finish the batches whose commit has reached the disk; with force (or
+ * when the oldest waited WRITER_FLUSH_MS), flush the WAL first.
+ */
 static void
-give_up(CgAuditQueued *q, const char *error)
+finish_flushed(bool force)
 {
-	CgAuditRecord rec;
+	XLogRecPtr	flushed;
+	XLogRecPtr	last = InvalidXLogRecPtr;
+	ListCell   *lc;
+	List	   *left = NIL;
+	MemoryContext old;
 
-	cg_audit_record_decode(q->data, q->len, &rec);
-	cg_audit_server_log(&rec, psprintf("the audit writer could not write it (%s)", error));
-	cg_audit_finish_batch(writer_db, q, 1, false);
+	if (unflushed == NIL)
+		return;
+	foreach(lc, unflushed)
+		last = Max(last, ((Unflushed *) lfirst(lc))->lsn);
+	if (force ||
+		TimestampDifferenceExceeds(((Unflushed *) linitial(unflushed))->committed_at,
+								   GetCurrentTimestamp(), WRITER_FLUSH_MS))
+		XLogFlush(last);
+	flushed = GetFlushRecPtr(NULL);
+	old = MemoryContextSwitchTo(unflushed_cxt);
+	foreach(lc, unflushed)
+	{
+		Unflushed  *u = (Unflushed *) lfirst(lc);
+
+		if (u->lsn <= flushed)
+			cg_audit_finish_batch(writer_db, u->keys, u->n, true);
+		else
+			left = lappend(left, u);
+	}
+	MemoryContextSwitchTo(old);
+	unflushed = left;
+	if (unflushed == NIL)
+		MemoryContextReset(unflushed_cxt);
 }
 
-/* Write a claimed batch; on failure record by record, with retries. */
+/*
+ * A batch was committed: done now if its commit is on disk (audit_sync
+ * batches commit synchronously), else when it gets there.
+ */
+static void
+finish_written(CgAuditQueued *recs, int n)
+{
+	MemoryContext old = MemoryContextSwitchTo(unflushed_cxt);
+	Unflushed  *u = palloc(sizeof(Unflushed));
+
+	u->lsn = XactLastCommitEnd;
+	u->committed_at = GetCurrentTimestamp();
+	u->n = n;
+	u->keys = palloc(sizeof(CgAuditQueued) * n);
+	for (int i = 0; i < n; i++)
+	{
+		u->keys[i] = recs[i];
+		u->keys[i].data = NULL;
+	}
+	unflushed = lappend(unflushed, u);
+	MemoryContextSwitchTo(old);
+	finish_flushed(false);
+}
+
+/* Give up on records: the server log gets each in full. */
+static void
+give_up(CgAuditQueued *q, int n, const char *error)
+{
+	char	   *why = psprintf("the audit writer could not write it (%s)", error);
+
+	for (int i = 0; i < n; i++)
+		cg_audit_server_log_raw(q[i].data, q[i].len, why);
+	cg_audit_finish_batch(writer_db, q, n, false);
+	cg_audit_count_given_up(n);
+}
+
+/*
+ * Is the error about one of the records (bad data, a constraint, a value
+ * too large, a record that does not decode)?  Then the batch is retried
+ * record by record to write the others.  Any other error -- a lock not
+ * granted in time, a cancel, resources, the log's table missing or
+ * changed, privileges -- is the database's, and retrying record by record
+ * would only multiply the wait while the ring holds the batch.
+ */
+static bool
+batch_level_error(int sqlerrcode)
+{
+	int			class = ERRCODE_TO_CATEGORY(sqlerrcode);
+
+	return !(class == ERRCODE_TO_CATEGORY(ERRCODE_DATA_EXCEPTION) ||
+			 class == ERRCODE_TO_CATEGORY(ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION) ||
+			 class == ERRCODE_TO_CATEGORY(ERRCODE_PROGRAM_LIMIT_EXCEEDED) ||
+			 class == ERRCODE_TO_CATEGORY(ERRCODE_INTERNAL_ERROR));
+}
+
+/* Write a claimed batch; on failure retried whole or record by record. */
 static void
 process_batch(CgAuditQueued *recs, int n)
 {
 	char	   *error = NULL;
+	int			sqlerrcode = 0;
+	int			attempt = 1;
+	bool		written;
 
-	if (try_write(recs, n, &error))
+	while (!(written = try_write(recs, n, &error, &sqlerrcode)))
 	{
-		cg_audit_finish_batch(writer_db, recs, n, true);
+		if (!batch_level_error(sqlerrcode))
+			break;
+		if (attempt++ >= WRITER_ATTEMPTS)
+		{
+			give_up(recs, n, error);
+			return;
+		}
+		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000L,
+						 PG_WAIT_EXTENSION);
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (written)
+	{
+		finish_written(recs, n);
 		return;
 	}
 	for (int i = 0; i < n; i++)
@@ -477,12 +625,12 @@ process_batch(CgAuditQueued *recs, int n)
 								 PG_WAIT_EXTENSION);
 				CHECK_FOR_INTERRUPTS();
 			}
-			done = try_write(&recs[i], 1, &error);
+			done = try_write(&recs[i], 1, &error, &sqlerrcode);
 		}
 		if (done)
-			cg_audit_finish_batch(writer_db, &recs[i], 1, true);
+			finish_written(&recs[i], 1);
 		else
-			give_up(&recs[i], error);
+			give_up(&recs[i], 1, error);
 	}
 }
 
@@ -615,6 +763,42 @@ drain(MemoryContext batch_cxt)
 	return any;
 }
 
+/*
+ * Records of other databases that nobody serves: those carried over a
+ * restart get writers; those of a dropped database are settled.
+ */
+static void
+serve_others(void)
+{
+	Oid			dbs[CG_AUDIT_MAX_DATABASES];
+	int			n;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	cg_audit_serve_carried_over();
+	n = cg_audit_unwritten_databases(dbs);
+	if (n == 0)
+		return;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		cg_audit_settle_gone(dbs, n);
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata = abort_batch(cxt);
+
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("childguard audit writer could not settle the records of dropped databases: %s",
+						edata->message)));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+}
+
 /* The writer's entry point; arg is the database OID. */
 void
 cg_audit_writer_main(Datum arg)
@@ -632,12 +816,21 @@ cg_audit_writer_main(Datum arg)
 		proc_exit(0);			/* another writer serves this database */
 	on_shmem_exit(release_slot, ObjectIdGetDatum(writer_db));
 
-	BackgroundWorkerInitializeConnectionByOid(writer_db, InvalidOid, 0);
+	/* a database closed to connections (datallowconn) still gets its records */
+	BackgroundWorkerInitializeConnectionByOid(writer_db, InvalidOid, BGWORKER_BYPASS_ALLOWCONN);
 	SetConfigOption("application_name", "childguard audit writer", PGC_USERSET, PGC_S_OVERRIDE);
+	/* never stall indefinitely; no database or role default stops the writer */
+	SetConfigOption("lock_timeout", WRITER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("idle_in_transaction_session_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 	pgstat_report_appname("childguard audit writer");
 
 	batch_cxt = AllocSetContextCreate(TopMemoryContext, "childguard audit batch",
 									  ALLOCSET_DEFAULT_SIZES);
+	unflushed_cxt = AllocSetContextCreate(TopMemoryContext, "childguard audit unflushed",
+										  ALLOCSET_DEFAULT_SIZES);
 	idle_since = GetCurrentTimestamp();
 	for (;;)
 	{
@@ -651,16 +844,21 @@ cg_audit_writer_main(Datum arg)
 			idle_since = GetCurrentTimestamp();
 		if (ShutdownRequestPending)
 			break;
+		serve_others();
 		purge_expired();
-		if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), cg_audit_writer_idle) &&
-			cg_audit_writer_retire(writer_db))
-			proc_exit(0);		/* idle: the next record starts a new writer */
+		finish_flushed(false);
+		if (cg_audit_writer_retire(writer_db,
+								   TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(),
+															  cg_audit_writer_idle)))
+			proc_exit(0);		/* idle, or making way: the next record starts a new writer */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 unflushed != NIL ? WRITER_FLUSH_MS / 4 :
 						 Min(WRITER_NAP_MS, cg_audit_writer_idle), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
 	/* shutting down: what backends queued until now still gets written */
 	drain(batch_cxt);
+	finish_flushed(true);
 	proc_exit(1);
 }

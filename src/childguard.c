@@ -65,6 +65,7 @@ cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		statement_begin(queryDesc->plannedstmt);
 	}
 	cg_write_guard_executor_start(queryDesc);
+	cg_audit_guard_executor_start(queryDesc);
 	cg_audit_executor_start(queryDesc);
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
