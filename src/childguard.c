@@ -25,6 +25,7 @@
 #include "envelope.h"
 #include "function_settings.h"
 #include "master_key.h"
+#include "planted_code.h"
 #include "read_policy.h"
 #include "secure_mem.h"
 #include "statement.h"
@@ -45,6 +46,7 @@ static shmem_request_hook_type prev_shmem_request = NULL;
 static shmem_startup_hook_type prev_shmem_startup = NULL;
 static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 static emit_log_hook_type prev_emit_log = NULL;
+static object_access_hook_type prev_object_access = NULL;
 
 /* A top-level statement begins (stmt: its PlannedStmt). */
 static void
@@ -65,6 +67,7 @@ cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		statement_begin(queryDesc->plannedstmt);
 	}
 	cg_write_guard_executor_start(queryDesc);
+	cg_planted_code_executor_start(queryDesc);
 	cg_audit_guard_executor_start(queryDesc);
 	cg_audit_executor_start(queryDesc);
 	if (prev_ExecutorStart)
@@ -209,6 +212,16 @@ cg_emit_log(ErrorData *edata)
 		prev_emit_log(edata);
 }
 
+/* DDL: no code but ours attached to child data (planted_code.c). */
+static void
+cg_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				 int subId, void *arg)
+{
+	if (prev_object_access)
+		prev_object_access(access, classId, objectId, subId, arg);
+	cg_planted_code_object_access(access, classId, objectId, subId, arg);
+}
+
 static void
 cg_shmem_request(void)
 {
@@ -268,4 +281,6 @@ _PG_init(void)
 	post_parse_analyze_hook = cg_post_parse_analyze;
 	prev_emit_log = emit_log_hook;
 	emit_log_hook = cg_emit_log;
+	prev_object_access = object_access_hook;
+	object_access_hook = cg_object_access;
 }

@@ -25,6 +25,9 @@
 #define ERRCODE_CG_TABLE_NOT_PROTECTED		MAKE_SQLSTATE('Z','C','0','1','0')
 #define ERRCODE_CG_UNKNOWN_CHILD			MAKE_SQLSTATE('Z','C','0','1','1')
 #define ERRCODE_CG_CHILD_ERASED				MAKE_SQLSTATE('Z','C','0','1','2')
+/* code attached to tables holding child data (planted_code.c) */
+#define ERRCODE_CG_PLANTED_CODE				MAKE_SQLSTATE('Z','C','0','2','0')
+#define ERRCODE_CG_TABLE_HAS_PLANTED_CODE	MAKE_SQLSTATE('Z','C','0','2','1')
 /* consent, purposes and grants: the read decision and collection */
 #define ERRCODE_CG_PURPOSE_REQUIRED			MAKE_SQLSTATE('Z','C','1','0','0')
 #define ERRCODE_CG_UNKNOWN_PURPOSE			MAKE_SQLSTATE('Z','C','1','0','1')

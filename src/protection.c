@@ -11,7 +11,9 @@
  * ALWAYS (so session_replication_role cannot switch it off), naming the
  * subject column as its one argument; and row-level security enabled,
  * forced on the owner, with restrictive SELECT and UPDATE policies whose
- * predicate is childguard.row_visible().  Any DDL that could change that
+ * predicate is exactly childguard.row_visible(subject::text); and no code
+ * but childguard's own attached where it could read child data
+ * (planted_code.c).  Any DDL that could change that
  * answer invalidates the table's relcache entry, and catalog.c forwards
  * the invalidation here.
  *
@@ -19,7 +21,9 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/table.h"
+#include "access/transam.h"
 #include "catalog/pg_trigger.h"
 #include "backend_cache.h"
 #include "miscadmin.h"
@@ -32,12 +36,15 @@
 #include "nodes/nodeFuncs.h"
 #include "rewrite/rowsecurity.h"
 #include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/rel.h"
 #include "utils/typcache.h"
 
 #include "catalog.h"
 #include "categories.h"
 #include "childguard_errcodes.h"
+#include "planted_code.h"
 #include "protection.h"
 
 static MemoryContext protection_cxt = NULL;
@@ -118,13 +125,19 @@ cg_type_holds_child_data(Oid typid)
 	return holds_child_data(typid, cgtype, 0);
 }
 
-/* Find the seal trigger; returns its subject column name or NULL. */
+/*
+ * Find the seal trigger as protect() makes it: named zz_childguard_seal
+ * (so it sorts last), BEFORE INSERT OR UPDATE FOR EACH ROW on all
+ * columns, no WHEN clause, no transition tables, enabled ALWAYS, naming
+ * the subject column.  Returns the subject column name or NULL, with
+ * *why saying what is wrong with the nearest candidate.
+ */
 static const char *
-find_seal_trigger(Relation rel, Oid seal_function, bool *disabled)
+find_seal_trigger(Relation rel, Oid seal_function, const char **why)
 {
 	TriggerDesc *td = rel->trigdesc;
 
-	*disabled = false;
+	*why = "It has no childguard seal trigger. ";
 	if (td == NULL || !OidIsValid(seal_function))
 		return NULL;
 	for (int i = 0; i < td->numtriggers; i++)
@@ -135,11 +148,19 @@ find_seal_trigger(Relation rel, Oid seal_function, bool *disabled)
 			continue;
 		if (!TRIGGER_FOR_ROW(t->tgtype) || !TRIGGER_FOR_BEFORE(t->tgtype) ||
 			!TRIGGER_FOR_INSERT(t->tgtype) || !TRIGGER_FOR_UPDATE(t->tgtype) ||
-			t->tgnattr != 0 || t->tgqual != NULL || t->tgnargs != 1)
+			t->tgnattr != 0 || t->tgqual != NULL || t->tgnargs != 1 ||
+			t->tgoldtable != NULL || t->tgnewtable != NULL)
 			continue;
+		if (strcmp(t->tgname, "zz_childguard_seal") != 0)
+		{
+			*why = "Its childguard seal trigger has been renamed. ";
+			continue;
+		}
 		if (t->tgenabled != TRIGGER_FIRES_ALWAYS)
 		{
-			*disabled = true;
+			*why = t->tgenabled == TRIGGER_DISABLED ?
+				"Its childguard seal trigger is disabled. " :
+				"Its childguard seal trigger is not enabled ALWAYS, so session_replication_role could switch it off. ";
 			continue;
 		}
 		return t->tgargs[0];
@@ -147,24 +168,62 @@ find_seal_trigger(Relation rel, Oid seal_function, bool *disabled)
 	return NULL;
 }
 
-/* Does expr call childguard.row_visible()? */
-static bool
-calls_row_visible(Node *node, void *context)
+/* Strip a cast of the subject column to text, as protect() writes it. */
+static Node *
+strip_text_cast(Node *node)
 {
-	if (node == NULL)
+	for (;;)
+	{
+		if (node == NULL)
+			return NULL;
+		if (IsA(node, RelabelType))
+			node = (Node *) ((RelabelType *) node)->arg;
+		else if (IsA(node, CoerceViaIO))
+			node = (Node *) ((CoerceViaIO *) node)->arg;
+		else if (IsA(node, FuncExpr) &&
+				 ((FuncExpr *) node)->funcformat != COERCE_EXPLICIT_CALL &&
+				 ((FuncExpr *) node)->funcid < FirstGenbkiObjectId &&
+				 list_length(((FuncExpr *) node)->args) == 1)
+			node = linitial(((FuncExpr *) node)->args);
+		else
+			return node;
+	}
+}
+
+/* Is qual exactly childguard.row_visible(<subject column>::text)? */
+static bool
+is_row_visible_qual(Node *qual, Oid row_visible, AttrNumber subject_attnum)
+{
+	FuncExpr   *f;
+	Node	   *arg;
+
+	if (qual == NULL || !IsA(qual, FuncExpr))
 		return false;
-	if (IsA(node, FuncExpr) && ((FuncExpr *) node)->funcid == *(Oid *) context)
-		return true;
-	return expression_tree_walker(node, calls_row_visible, context);
+	f = (FuncExpr *) qual;
+	if (f->funcid != row_visible || list_length(f->args) != 1)
+		return false;
+	arg = strip_text_cast(linitial(f->args));
+	return arg != NULL && IsA(arg, Var) && ((Var *) arg)->varno == 1 &&
+		((Var *) arg)->varlevelsup == 0 && ((Var *) arg)->varattno == subject_attnum;
+}
+
+/* Does a policy apply to every role (TO PUBLIC)? */
+static bool
+applies_to_public(ArrayType *roles)
+{
+	return roles != NULL && ARR_NDIM(roles) == 1 && ARR_DIMS(roles)[0] == 1 &&
+		((Oid *) ARR_DATA_PTR(roles))[0] == ACL_ID_PUBLIC;
 }
 
 /*
  * Row-level security as protect() sets it: enabled, forced on the owner,
- * and restrictive SELECT and UPDATE policies whose predicate is
- * childguard.row_visible().  NULL if so, else what is missing.
+ * and restrictive SELECT and UPDATE policies for PUBLIC whose predicate is
+ * exactly childguard.row_visible(subject::text), nothing else: a
+ * restrictive policy that merely calls row_visible() (OR true, a role
+ * list) does not count.  NULL if so, else what is missing.
  */
 static const char *
-row_security_problem(Relation rel, Oid row_visible)
+row_security_problem(Relation rel, Oid row_visible, AttrNumber subject_attnum)
 {
 	bool		select_policy = false;
 	bool		update_policy = false;
@@ -174,14 +233,15 @@ row_security_problem(Relation rel, Oid row_visible)
 		return "Its row-level security is disabled. ";
 	if (!rel->rd_rel->relforcerowsecurity)
 		return "Its row-level security is not forced on the table owner. ";
-	if (rel->rd_rsdesc != NULL && OidIsValid(row_visible))
+	if (rel->rd_rsdesc != NULL && OidIsValid(row_visible) && subject_attnum > 0)
 	{
 		foreach(lc, rel->rd_rsdesc->policies)
 		{
 			RowSecurityPolicy *pol = (RowSecurityPolicy *) lfirst(lc);
 
-			if (pol->permissive || pol->qual == NULL ||
-				!calls_row_visible((Node *) pol->qual, &row_visible))
+			if (pol->permissive || pol->with_check_qual != NULL ||
+				!applies_to_public(pol->roles) ||
+				!is_row_visible_qual((Node *) pol->qual, row_visible, subject_attnum))
 				continue;
 			if (pol->polcmd == ACL_SELECT_CHR)
 				select_policy = true;
@@ -189,7 +249,8 @@ row_security_problem(Relation rel, Oid row_visible)
 				update_policy = true;
 		}
 	}
-	if (!select_policy || !update_policy)
+	/* without the seal trigger there is no subject to check them against */
+	if ((!select_policy || !update_policy) && subject_attnum > 0)
 		return "It lacks childguard's row policies. ";
 	return NULL;
 }
@@ -206,7 +267,8 @@ build_protection(Relation rel, CgProtection *p, Oid *subject_output)
 	TupleDesc	desc = RelationGetDescr(rel);
 	StringInfoData problem;
 	const char *subject_name;
-	bool		disabled;
+	const char *why;
+	char	   *planted;
 
 	initStringInfo(&problem);
 	memset(p, 0, sizeof(*p));
@@ -245,14 +307,25 @@ build_protection(Relation rel, CgProtection *p, Oid *subject_output)
 		p->columns[p->ncolumns].category = (uint8) category;
 		p->ncolumns++;
 	}
+	/* a view's definition may run its owner's code on child data it reads */
+	if (rel->rd_rel->relkind == RELKIND_VIEW && cg_planted_view_problem(rel))
+	{
+		appendStringInfoString(&problem, "Its definition reads child data and calls a function that is not built in, or a volatile one. ");
+		p->planted = true;
+	}
 	if (!p->has_child_data)
+	{
+		if (problem.len > 0)
+		{
+			problem.data[problem.len - 1] = '\0';
+			p->problem = problem.data;
+		}
 		return;
+	}
 
-	subject_name = find_seal_trigger(rel, cat->seal_function, &disabled);
+	subject_name = find_seal_trigger(rel, cat->seal_function, &why);
 	if (subject_name == NULL)
-		appendStringInfoString(&problem, disabled ?
-							   "Its childguard seal trigger is disabled. " :
-							   "It has no childguard seal trigger. ");
+		appendStringInfoString(&problem, why);
 	else
 	{
 		for (int i = 0; i < desc->natts; i++)
@@ -277,10 +350,18 @@ build_protection(Relation rel, CgProtection *p, Oid *subject_output)
 		}
 	}
 	{
-		const char *rls = row_security_problem(rel, cat->row_visible_function);
+		const char *rls = row_security_problem(rel, cat->row_visible_function,
+											   p->subject_attnum);
 
 		if (rls != NULL)
 			appendStringInfoString(&problem, rls);
+	}
+	planted = cg_planted_code_problem(RelationGetRelid(rel));
+	if (planted != NULL)
+	{
+		appendStringInfo(&problem, "Its %s is not childguard's own and could read child data. ",
+						 planted);
+		p->planted = true;
 	}
 	if (problem.len > 0)
 	{
@@ -352,4 +433,32 @@ cg_report_not_protected(const CgProtection *p, const char *relname)
 			 errmsg("table \"%s\" is not protected by childguard", relname),
 			 errdetail("%s", p->problem ? p->problem : "It is not protected."),
 			 errhint("Call childguard.protect() on the table before writing child data to it.")));
+}
+
+PG_FUNCTION_INFO_V1(cg_protection_problem);
+
+/*
+ * childguard.protection_problem(regclass): why a table holding child data
+ * is not protected, or NULL when it is (or holds none); the same answer
+ * the write guard and the seal trigger act on.  Also for a view whose
+ * definition runs its owner's code on child data.
+ */
+Datum
+cg_protection_problem(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	rel;
+	const CgProtection *p;
+	text	   *result = NULL;
+
+	rel = try_relation_open(relid, AccessShareLock);
+	if (rel == NULL)
+		PG_RETURN_NULL();
+	p = cg_protection_of(rel);
+	if ((p->has_child_data && !p->is_protected) || p->planted)
+		result = cstring_to_text(p->problem ? p->problem : "It is not protected.");
+	relation_close(rel, AccessShareLock);
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(result);
 }
