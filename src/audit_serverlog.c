@@ -21,6 +21,7 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "utils/timestamp.h"
 
 #include "audit.h"
 
@@ -105,10 +106,20 @@ cg_audit_server_log(const CgAuditRecord *rec, const char *why_fallback)
 {
 	char	   *line = format_line(rec);
 
+	/* the line is then the only copy: it names everything the table would */
 	if (why_fallback != NULL)
 		ereport(LOG,
 				(errmsg("AUDIT: %s", line),
-				 errdetail("This audit record is not in childguard.access_log: %s.", why_fallback),
+				 errdetail("This audit record is not in childguard.access_log: %s. "
+						   "Statement at %s, session %s, role %s acting as %s, "
+						   "client %s, application %s, query id " INT64_FORMAT ".",
+						   why_fallback, timestamptz_to_str(rec->statement_at),
+						   cg_audit_session_id(rec),
+						   rec->session_role ? rec->session_role : "?",
+						   rec->current_role ? rec->current_role : "?",
+						   rec->client_addr ? rec->client_addr : "(none)",
+						   rec->application_name ? rec->application_name : "(none)",
+						   rec->query_id),
 				 errhidestmt(true), errhidecontext(true)));
 	else if (cg_audit_log_server)
 		ereport(LOG_SERVER_ONLY,

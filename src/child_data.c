@@ -28,6 +28,7 @@
 #include "envelope.h"
 #include "pending.h"
 #include "read_policy.h"
+#include "statement.h"
 #include "statement_text.h"
 #include "write_guard.h"
 
@@ -39,6 +40,7 @@ value_from_text(const char *text, size_t len)
 		return cg_envelope_from_text(text);
 	/* the statement's text holds this plaintext, or it is a parameter: mask it now */
 	cg_statement_text_mask_current();
+	cg_check_value_size(len);
 	cg_write_guard_check_plaintext_input();
 	return cg_pending_seal(text, len);
 }
@@ -70,6 +72,7 @@ open_value(struct varlena *value, bool required, size_t *len)
 	const uint8 *key;
 	CgKeyStatus status;
 	const char *why = NULL;
+	char	   *plain;
 
 	/* the statement reads or compares child data: its text is masked from now */
 	cg_statement_text_mask_current();
@@ -104,9 +107,14 @@ open_value(struct varlena *value, bool required, size_t *len)
 		case CG_VERDICT_ALLOW:
 			break;
 	}
+	/* admitted for audit now; noted as read only once decrypted */
+	cg_statement_attempt();
 	key = cg_data_key(env.subject, env.key_version, &status);
 	if (key == NULL && status == CG_KEY_DESTROYED && !required)
+	{
+		cg_statement_note(env.subject, CG_ACCESS_DENIED);
 		return NULL;
+	}
 	if (key == NULL)
 		ereport(ERROR,
 				(errcode(status == CG_KEY_DESTROYED ? ERRCODE_CG_CHILD_ERASED :
@@ -116,7 +124,9 @@ open_value(struct varlena *value, bool required, size_t *len)
 						"no data key for this child data value in this database"),
 				 errdetail("The value is sealed for subject %llu, key version %u.",
 						   (unsigned long long) env.subject, env.key_version)));
-	return cg_envelope_open(&env, key, len);
+	plain = cg_envelope_open(&env, key, len);
+	cg_statement_note(env.subject, CG_ACCESS_READ);
+	return plain;
 
 no_purpose:
 	if (!required)
@@ -170,7 +180,11 @@ child_data_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int			nbytes;
-	char	   *text = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
+	char	   *text;
+
+	/* neither a plaintext nor an envelope within the limits is longer */
+	cg_check_envelope_text_size(buf->len - buf->cursor);
+	text = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
 
 	PG_RETURN_POINTER(value_from_text(text, nbytes));
 }

@@ -228,6 +228,7 @@ cg_shmem_request(void)
 	if (prev_shmem_request)
 		prev_shmem_request();
 	cg_audit_queue_shmem_request();
+	cg_master_key_shmem_request();
 }
 
 static void
@@ -237,6 +238,7 @@ cg_shmem_startup(void)
 		prev_shmem_startup();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	cg_audit_queue_shmem_startup();
+	cg_master_key_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }
 

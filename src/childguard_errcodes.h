@@ -21,6 +21,9 @@
 #define ERRCODE_CG_MALFORMED_ENVELOPE		MAKE_SQLSTATE('Z','C','0','0','4')
 #define ERRCODE_CG_FOREIGN_PENDING_VALUE	MAKE_SQLSTATE('Z','C','0','0','5')
 #define ERRCODE_CG_NO_DECISION_HERE			MAKE_SQLSTATE('Z','C','0','0','6')
+/* values and keys: limits and rotation (docs/keys.md) */
+#define ERRCODE_CG_VALUE_TOO_LONG			MAKE_SQLSTATE('Z','C','0','4','5')
+#define ERRCODE_CG_ROTATION_ISOLATION		MAKE_SQLSTATE('Z','C','0','4','6')
 /* tables and subjects */
 #define ERRCODE_CG_TABLE_NOT_PROTECTED		MAKE_SQLSTATE('Z','C','0','1','0')
 #define ERRCODE_CG_UNKNOWN_CHILD			MAKE_SQLSTATE('Z','C','0','1','1')

@@ -221,14 +221,15 @@ PG_FUNCTION_INFO_V1(cg_new_data_key);
 /*
  * childguard._new_data_key(subject_no, key_version)
  *	  -> (wrapped_key bytea, master_key_id bytea)
- * A fresh random data key, wrapped by the current master key.
+ * A fresh random data key, wrapped by the current master key (or the one
+ * the last rotation moved to, if this backend has not applied it yet).
  */
 Datum
 cg_new_data_key(PG_FUNCTION_ARGS)
 {
 	int64		subject_no = PG_GETARG_INT64(0);
 	int32		key_version = PG_GETARG_INT32(1);
-	const CgMasterKey *mk = cg_master_key_current();
+	const CgMasterKey *mk = cg_master_key_for_wrapping();
 	uint8		dek[CG_KEY_LEN];
 	TupleDesc	tupdesc;
 	Datum		values[2];
@@ -266,6 +267,21 @@ cg_rewrap_data_key(PG_FUNCTION_ARGS)
 	result = wrap_key(mk, (uint64) subject_no, (uint32) key_version, dek);
 	explicit_bzero(dek, sizeof(dek));
 	PG_RETURN_BYTEA_P(result);
+}
+
+PG_FUNCTION_INFO_V1(cg_master_key_rotating);
+
+/*
+ * childguard._master_key_rotating() -> void: called by rotate_master_key()
+ * once it holds its lock; when its transaction commits, backends that still
+ * hold the previous key as their current one wrap new data keys under the
+ * current key (master_key.c).
+ */
+Datum
+cg_master_key_rotating(PG_FUNCTION_ARGS)
+{
+	cg_master_key_note_rotation();
+	PG_RETURN_VOID();
 }
 
 PG_FUNCTION_INFO_V1(cg_master_key_id);

@@ -359,14 +359,19 @@ note_session_read(uint64 subject_no, int limit)
 	(void) hash_search(session_children, &subject_no, HASH_ENTER, &found);
 }
 
-/* Count a decrypted child against the statement's (and session's) limit. */
+/*
+ * Check a child about to be decrypted against the statement's (and
+ * session's) limit.  The caller notes the child as read once the value is
+ * decrypted (cg_statement_note), not here: the data key may still fail.
+ */
 static void
 note_read(const StatementContext *c, uint64 subject_no)
 {
 	if (cg_max_children_per_session() > 0)
 		note_session_read(subject_no, cg_max_children_per_session());
-	cg_statement_note(subject_no, CG_ACCESS_READ);
-	if (cg_statement_count(CG_ACCESS_READ) > c->grant.max_children)
+	/* the probe only when one more child would pass the limit */
+	if (cg_statement_count(CG_ACCESS_READ) + 1 > c->grant.max_children &&
+		!cg_statement_noted(subject_no, CG_ACCESS_READ))
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_TOO_MANY_CHILDREN),
 				 errmsg("statement would read the data of more than %d children",

@@ -25,8 +25,18 @@
 #include "childguard_errcodes.h"
 #include "envelope.h"
 
+StaticAssertDecl(CG_MAX_ENVELOPE_TEXT + 1 <= MaxAllocSize &&
+				 CG_MAX_ENVELOPE_TEXT + 1 <= (Size) PG_INT32_MAX,
+				 "envelope text lengths must fit in an int and in MaxAllocSize");
+StaticAssertDecl(CG_ENV_LENGTH_LEN + CG_PAD_STEP + CG_ENV_OVERHEAD <= CG_ENV_SLACK,
+				 "padding must fit in the envelope's slack");
+
 static int	write_version = CG_ENV_VERSION;
 
+/* childguard.max_value_size: the largest plaintext a value may hold, in bytes */
+static int	max_value_size = (int) CG_MAX_PLAINTEXT;
+
+/* Define the envelope's settings (superuser only). */
 void
 cg_envelope_define_gucs(void)
 {
@@ -36,6 +46,25 @@ cg_envelope_define_gucs(void)
 							&write_version, CG_ENV_VERSION, CG_ENV_VERSION_1, CG_ENV_VERSION_2,
 							PGC_SUSET, GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("childguard.max_value_size",
+							"Largest plaintext a child_data value may hold.",
+							"Checked when a value is encrypted and when an envelope is read in; at most 512MB.",
+							&max_value_size, (int) CG_MAX_PLAINTEXT, 0,
+							(int) CG_MAX_PLAINTEXT, PGC_SUSET, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+}
+
+/* Refuse a value of len bytes of plaintext above the limit, before anything is allocated for it. */
+void
+cg_check_value_size(Size len)
+{
+	if (len > (Size) max_value_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_VALUE_TOO_LONG),
+				 errmsg("child data value is too long"),
+				 errdetail("The value holds %zu bytes; childguard.max_value_size allows at most %d bytes.",
+						   len, max_value_size),
+				 errhint("Keep large files outside the database and store a reference here, or raise childguard.max_value_size (at most 512MB).")));
 }
 
 /*
@@ -161,11 +190,7 @@ cg_envelope_seal(const uint8 *key, uint8 category, uint8 flags,
 	uint8	   *cipher;
 	size_t		inner;
 
-	if (len > CG_MAX_PLAINTEXT)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("child data value is too long"),
-				 errdetail("A value may hold at most %zu bytes.", (size_t) CG_MAX_PLAINTEXT)));
+	cg_check_value_size(len);
 	inner = write_version == CG_ENV_VERSION_1 ? len :
 		cg_envelope_bucket(CG_ENV_LENGTH_LEN + len);
 	result = palloc_extended(VARHDRSZ + CG_ENV_OVERHEAD + inner, MCXT_ALLOC_HUGE);
@@ -244,15 +269,24 @@ cg_envelope_open(const CgEnvelope *env, const uint8 *key, size_t *len)
 char *
 cg_envelope_to_text(const struct varlena *value)
 {
-	int			rawlen = VARSIZE_ANY_EXHDR(value);
-	int			enclen = pg_b64_enc_len(rawlen);
-	char	   *out = palloc_extended(CG_ENV_TEXT_PREFIX_LEN + enclen + 1,
-									  MCXT_ALLOC_HUGE);
+	Size		rawlen = VARSIZE_ANY_EXHDR(value);
+	Size		enclen;
+	char	   *out;
 	int			n;
 
+	/* only a value stored by an older version can be this long */
+	if (rawlen > CG_MAX_ENVELOPE)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_VALUE_TOO_LONG),
+				 errmsg("child data value is too long to show as an envelope"),
+				 errdetail("The envelope holds %zu bytes; its text form is limited to envelopes of %zu bytes.",
+						   rawlen, (Size) CG_MAX_ENVELOPE),
+				 errhint("Read the value under a declared purpose, and store it again in parts of at most 512MB.")));
+	enclen = CG_B64_LEN(rawlen);
+	out = palloc_extended(CG_ENV_TEXT_PREFIX_LEN + enclen + 1, MCXT_ALLOC_HUGE);
 	memcpy(out, CG_ENV_TEXT_PREFIX, CG_ENV_TEXT_PREFIX_LEN);
-	n = pg_b64_encode(VARDATA_ANY(value), rawlen,
-					  out + CG_ENV_TEXT_PREFIX_LEN, enclen);
+	n = pg_b64_encode(VARDATA_ANY(value), (int) rawlen,
+					  out + CG_ENV_TEXT_PREFIX_LEN, (int) enclen);
 	if (n < 0)
 		elog(ERROR, "could not encode child_data envelope");
 	out[CG_ENV_TEXT_PREFIX_LEN + n] = '\0';
@@ -265,26 +299,66 @@ cg_text_is_envelope(const char *text)
 	return strncmp(text, CG_ENV_TEXT_PREFIX, CG_ENV_TEXT_PREFIX_LEN) == 0;
 }
 
+/*
+ * The longest ciphertext a value of at most plain_limit bytes of plaintext
+ * has in env's format version: the plaintext's own length in version 1,
+ * its padded size (length prefix included) in version 2.
+ */
+static Size
+max_cipher_len(const CgEnvelope *env, Size plain_limit)
+{
+	if (env->version == CG_ENV_VERSION_1)
+		return plain_limit;
+	return cg_envelope_bucket(CG_ENV_LENGTH_LEN + plain_limit);
+}
+
+/*
+ * Refuse envelope text of textlen characters (prefix included) that cannot
+ * be a value within the limits, before decoding anything.
+ */
+void
+cg_check_envelope_text_size(Size textlen)
+{
+	if (textlen > CG_MAX_ENVELOPE_TEXT ||
+		textlen > CG_ENV_TEXT_PREFIX_LEN +
+		CG_B64_LEN((Size) max_value_size + CG_ENV_SLACK))
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_VALUE_TOO_LONG),
+				 errmsg("child data value is too long"),
+				 errdetail("The envelope text is %zu bytes long; with childguard.max_value_size at %d bytes, an envelope's text is at most %zu bytes.",
+						   textlen, max_value_size,
+						   (Size) CG_ENV_TEXT_PREFIX_LEN + CG_B64_LEN((Size) max_value_size + CG_ENV_SLACK)),
+				 errhint("Keep large files outside the database and store a reference here, or raise childguard.max_value_size (at most 512MB).")));
+}
+
 /* Decode and validate an envelope's text form. */
 struct varlena *
 cg_envelope_from_text(const char *text)
 {
 	const char *b64 = text + CG_ENV_TEXT_PREFIX_LEN;
-	int			b64len = strlen(b64);
-	int			maxlen = pg_b64_dec_len(b64len);
+	Size		b64len = strlen(b64);
+	Size		maxlen;
 	struct varlena *result;
 	int			n;
 	CgEnvelope	env;
 
+	cg_check_envelope_text_size(CG_ENV_TEXT_PREFIX_LEN + b64len);
 	if (b64len == 0 || b64len % 4 != 0)
 		malformed("The envelope's base64 text has a wrong length.");
+	maxlen = b64len / 4 * 3;
 	result = palloc_extended(VARHDRSZ + maxlen, MCXT_ALLOC_HUGE);
-	n = pg_b64_decode(b64, b64len, VARDATA(result), maxlen);
+	n = pg_b64_decode(b64, (int) b64len, VARDATA(result), (int) maxlen);
 	if (n < 0)
 		malformed("The envelope's text is not valid base64.");
-	if ((Size) n + VARHDRSZ > MaxAllocSize)
-		malformed("The envelope is too long.");
 	SET_VARSIZE(result, VARHDRSZ + n);
 	parse_bytes((const uint8 *) VARDATA(result), n, &env);
+	if (env.cipher_len > max_cipher_len(&env, (Size) max_value_size))
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_VALUE_TOO_LONG),
+				 errmsg("child data value is too long"),
+				 errdetail("The envelope holds %zu bytes of ciphertext; with childguard.max_value_size at %d bytes, a value's ciphertext is at most %zu bytes.",
+						   env.cipher_len, max_value_size,
+						   max_cipher_len(&env, (Size) max_value_size)),
+				 errhint("Keep large files outside the database and store a reference here, or raise childguard.max_value_size (at most 512MB).")));
 	return result;
 }

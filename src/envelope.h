@@ -47,9 +47,23 @@
 #define CG_ENV_PENDING		0x01
 #define CG_ENV_TEXT_PREFIX	"cg1:"
 #define CG_ENV_TEXT_PREFIX_LEN 4
-/* largest plaintext whose padded envelope still fits in a varlena */
-#define CG_MAX_PADDED		((((Size) MaxAllocSize - VARHDRSZ - CG_ENV_OVERHEAD) / CG_PAD_STEP) * CG_PAD_STEP)
-#define CG_MAX_PLAINTEXT	(CG_MAX_PADDED - CG_ENV_LENGTH_LEN)
+/*
+ * Size limits (docs/keys.md, "Limits").  A value holds at most
+ * CG_MAX_PLAINTEXT bytes of plaintext (512 MiB; childguard.max_value_size
+ * may lower it).  Its envelope is at most CG_MAX_ENVELOPE bytes, which
+ * leaves CG_ENV_SLACK for the header, the tag and any padding a format
+ * adds (format version 2 pads by less than
+ * CG_PAD_STEP); its text form at most CG_MAX_ENVELOPE_TEXT characters.  Every
+ * length computed from these fits in an int and below MaxAllocSize (1 GB),
+ * so PostgreSQL's int-based base64 routines and any text or binary message
+ * carrying a value stay within their limits; envelope.c checks this at
+ * compile time.  All arithmetic on lengths is done in Size.
+ */
+#define CG_MAX_PLAINTEXT	((Size) 512 * 1024 * 1024)
+#define CG_ENV_SLACK		((Size) 1024 * 1024)
+#define CG_MAX_ENVELOPE		(CG_MAX_PLAINTEXT + CG_ENV_SLACK)
+#define CG_B64_LEN(n)		(((Size) (n) + 2) / 3 * 4)
+#define CG_MAX_ENVELOPE_TEXT (CG_ENV_TEXT_PREFIX_LEN + CG_B64_LEN(CG_MAX_ENVELOPE))
 
 /* A parsed view into an envelope; pointers point into the datum. */
 typedef struct CgEnvelope
@@ -79,5 +93,7 @@ extern char *cg_envelope_open(const CgEnvelope *env, const uint8 *key,
 extern char *cg_envelope_to_text(const struct varlena *value);
 extern struct varlena *cg_envelope_from_text(const char *text);
 extern bool cg_text_is_envelope(const char *text);
+extern void cg_check_value_size(Size len);
+extern void cg_check_envelope_text_size(Size textlen);
 
 #endif							/* CHILDGUARD_ENVELOPE_H */

@@ -12,6 +12,33 @@
  * ordinary error.  Key bytes live in secure_mem.c's arena; they never reach
  * a message, and neither does the file's or command's output.
  *
+ * Rotation as seen by a reader.  A backend applies a reload only between
+ * statements, while childguard.rotate_master_key() may commit in the middle
+ * of a long statement; data keys are read with a fresh catalog snapshot,
+ * so the statement then meets keys wrapped by a master key its own settings
+ * do not name yet.  cg_master_key_by_id() therefore, on a fingerprint it
+ * does not hold, re-reads the four key settings from the configuration
+ * files on the spot (ParseConfigFile only parses: it changes no setting,
+ * so it is safe mid-statement, unlike ProcessConfigFile) and loads the
+ * keys they name into spare slots.  A spare key is used only where its
+ * fingerprint is asked for (to unwrap, or as a rotation's target below),
+ * never as the current key; spare keys are dropped when the backend
+ * applies its next reload, so a key taken out of the configuration still
+ * stops decrypting at the next statement.  A re-read that finds no such
+ * key is not repeated until postgresql.conf or postgresql.auto.conf
+ * changes, so reads of data under a key that is simply not configured do
+ * not parse the files (or run a changed key command) again and again.
+ *
+ * Rotation as seen by a writer.  A statement that began before the reload
+ * would go on wrapping new data keys under the old key after the rotation
+ * committed, leaving them behind.  So the rotation publishes, when it
+ * commits, the fingerprints it rotated from (the previous key) and to in a
+ * small shared-memory slot (spinlock-protected; reset by a crash, when
+ * there is nothing to protect); cg_master_key_for_wrapping() wraps under
+ * the new key when the backend's own current key is the one rotated out
+ * and the new one can be found (loaded, or through the configuration files
+ * as above), else under the current key.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -21,8 +48,12 @@
 #include <unistd.h>
 
 #include "miscadmin.h"
+#include "access/xact.h"
 #include "storage/fd.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "childguard_errcodes.h"
 #include "master_key.h"
@@ -35,7 +66,44 @@ static char *previous_master_key_command = NULL;
 
 static CgMasterKey *current_key = NULL;
 static CgMasterKey *previous_key = NULL;
+
+/*
+ * Keys named by the configuration files but not (yet) by our settings: one
+ * for each of the two sources, current and previous.
+ */
+#define SPARE_KEYS 2
+static CgMasterKey *spare_keys = NULL;
+
+/*
+ * The configuration files as they were at the last re-read that found no
+ * key: until one of them changes, another miss does not read them (or run
+ * a key command) again.
+ */
+typedef struct ConfigFilesState
+{
+	bool		valid;
+	struct stat conf;
+	struct stat autoconf;
+} ConfigFilesState;
+
+static ConfigFilesState fruitless_reread;
 static bool keys_stale = true;
+
+/* the last committed rotation: from which key to which (shared memory) */
+typedef struct CgRotationTarget
+{
+	slock_t		mutex;
+	bool		set;
+	uint8		from_id[CG_KEY_ID_LEN];	/* the previous key it rotated out */
+	uint8		id[CG_KEY_ID_LEN];	/* the key it rewrapped to */
+} CgRotationTarget;
+
+static CgRotationTarget *rotation_target = NULL;
+static bool rotation_pending = false;	/* this transaction is rotating */
+static SubTransactionId rotation_pending_subxact;	/* ... in this subtransaction */
+static uint8 rotation_pending_from[CG_KEY_ID_LEN];
+static uint8 rotation_pending_id[CG_KEY_ID_LEN];
+static bool rotation_callback_registered = false;
 static uint32 keys_generation = 0;	/* bumped at every (re)load */
 
 #define KEY_ID_LABEL "childguard master key id v1"
@@ -267,10 +335,14 @@ ensure_keys_loaded(void)
 	{
 		current_key = cg_secure_alloc(sizeof(CgMasterKey));
 		previous_key = cg_secure_alloc(sizeof(CgMasterKey));
+		spare_keys = cg_secure_alloc(sizeof(CgMasterKey) * SPARE_KEYS);
 		keys_stale = true;
 	}
 	if (!keys_stale)
 		return;
+	/* what the files said before this reload no longer counts */
+	explicit_bzero(spare_keys, sizeof(CgMasterKey) * SPARE_KEYS);
+	fruitless_reread.valid = false;
 	/* stay stale until both loads succeed, so an error is reported again */
 	load_one(current_key, "childguard.master_key_file", master_key_file,
 			 "childguard.master_key_command", master_key_command);
@@ -334,16 +406,268 @@ cg_master_key_previous(void)
 	return previous_key->loaded ? previous_key : NULL;
 }
 
-/* The configured key with this fingerprint, or NULL. */
-const CgMasterKey *
-cg_master_key_by_id(const uint8 *id)
+/* The loaded key (current, previous or spare) with this fingerprint, or NULL. */
+static const CgMasterKey *
+loaded_key_by_id(const uint8 *id)
 {
-	ensure_keys_loaded();
 	if (current_key->loaded && memcmp(current_key->id, id, CG_KEY_ID_LEN) == 0)
 		return current_key;
 	if (previous_key->loaded && memcmp(previous_key->id, id, CG_KEY_ID_LEN) == 0)
 		return previous_key;
+	for (int i = 0; i < SPARE_KEYS; i++)
+		if (spare_keys[i].loaded &&
+			memcmp(spare_keys[i].id, id, CG_KEY_ID_LEN) == 0)
+			return &spare_keys[i];
 	return NULL;
+}
+
+/* Is the setting name (any case) one of the four key sources?  Which one. */
+static int
+key_setting_index(const char *name)
+{
+	static const char *const names[4] = {
+		"childguard.master_key_file", "childguard.master_key_command",
+		"childguard.previous_master_key_file",
+		"childguard.previous_master_key_command"
+	};
+
+	for (int i = 0; i < 4; i++)
+		if (pg_strcasecmp(name, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Re-read the key settings from postgresql.conf (and its includes) and
+ * postgresql.auto.conf, as the next reload would see them, and load each
+ * key they name into a spare slot unless it is loaded already.  Returns
+ * whether a key with fingerprint id is now loaded.  Only parses the files:
+ * no setting changes, so it is safe in the middle of a statement.
+ */
+static bool
+load_spare_keys_from_config(const uint8 *id)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	ConfigVariable *head = NULL;
+	ConfigVariable *tail = NULL;
+	char	   *value[4] = {NULL, NULL, NULL, NULL};
+	int			next_spare = 0;
+	bool		found;
+
+	if (ConfigFileName == NULL)
+		return false;
+	explicit_bzero(spare_keys, sizeof(CgMasterKey) * SPARE_KEYS);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "childguard key settings",
+								ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	/* later lines win, and postgresql.auto.conf comes last, as in a reload */
+	(void) ParseConfigFile(ConfigFileName, true, NULL, 0, 0, DEBUG1, &head, &tail);
+	if (DataDir != NULL)
+		(void) ParseConfigFile(PG_AUTOCONF_FILENAME, false, NULL, 0, 0, DEBUG1,
+							   &head, &tail);
+	for (ConfigVariable *v = head; v != NULL; v = v->next)
+	{
+		int			i;
+
+		if (v->ignore || v->name == NULL || v->value == NULL)
+			continue;
+		i = key_setting_index(v->name);
+		if (i >= 0)
+			value[i] = v->value;
+	}
+	MemoryContextSwitchTo(old);
+
+	/* each source as a (file, command) pair, like the settings */
+	for (int pair = 0; pair < 2 && next_spare < SPARE_KEYS; pair++)
+	{
+		const char *file = value[2 * pair];
+		const char *cmd = value[2 * pair + 1];
+		CgMasterKey *slot = &spare_keys[next_spare];
+
+		if ((file == NULL || file[0] == '\0') && (cmd == NULL || cmd[0] == '\0'))
+			continue;
+		/* a source our own settings already name is loaded as it is */
+		if (pair == 0 ?
+			(strcmp(file ? file : "", master_key_file ? master_key_file : "") == 0 &&
+			 strcmp(cmd ? cmd : "", master_key_command ? master_key_command : "") == 0) :
+			(strcmp(file ? file : "", previous_master_key_file ? previous_master_key_file : "") == 0 &&
+			 strcmp(cmd ? cmd : "", previous_master_key_command ? previous_master_key_command : "") == 0))
+			continue;
+		load_one(slot,
+				 pair == 0 ? "childguard.master_key_file" : "childguard.previous_master_key_file",
+				 file,
+				 pair == 0 ? "childguard.master_key_command" : "childguard.previous_master_key_command",
+				 cmd);
+		if (slot->loaded && loaded_key_by_id(slot->id) != slot)
+			slot->loaded = false;	/* the same key under another name */
+		if (slot->loaded)
+			next_spare++;
+	}
+	for (int i = next_spare; i < SPARE_KEYS; i++)
+		explicit_bzero(&spare_keys[i], sizeof(CgMasterKey));
+	found = loaded_key_by_id(id) != NULL;
+	MemoryContextDelete(cxt);	/* the parsed lines with it */
+	return found;
+}
+
+/* Stat postgresql.conf and postgresql.auto.conf (zeroed if missing). */
+static void
+stat_config_files(ConfigFilesState *state)
+{
+	memset(state, 0, sizeof(*state));
+	if (ConfigFileName == NULL || stat(ConfigFileName, &state->conf) != 0)
+		memset(&state->conf, 0, sizeof(state->conf));
+	if (DataDir == NULL || stat(PG_AUTOCONF_FILENAME, &state->autoconf) != 0)
+		memset(&state->autoconf, 0, sizeof(state->autoconf));
+	state->valid = true;
+}
+
+static bool
+same_file_state(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+		a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+		a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/*
+ * The configured key with this fingerprint, or NULL.  A fingerprint that
+ * none of the loaded keys has makes the configuration files be read again
+ * (see the file's header): a rotation may have committed under keys that
+ * this backend has not applied yet.
+ */
+const CgMasterKey *
+cg_master_key_by_id(const uint8 *id)
+{
+	const CgMasterKey *mk;
+
+	ConfigFilesState now;
+
+	ensure_keys_loaded();
+	mk = loaded_key_by_id(id);
+	if (mk != NULL)
+		return mk;
+	/* the files have not changed since they last had no such key */
+	stat_config_files(&now);
+	if (fruitless_reread.valid &&
+		same_file_state(&now.conf, &fruitless_reread.conf) &&
+		same_file_state(&now.autoconf, &fruitless_reread.autoconf))
+		return NULL;
+	if (load_spare_keys_from_config(id))
+		return loaded_key_by_id(id);
+	fruitless_reread = now;
+	return NULL;
+}
+
+/* shmem_request_hook part */
+void
+cg_master_key_shmem_request(void)
+{
+	RequestAddinShmemSpace(MAXALIGN(sizeof(CgRotationTarget)));
+}
+
+/* shmem_startup_hook part; AddinShmemInitLock is held by the caller */
+void
+cg_master_key_shmem_startup(void)
+{
+	bool		found;
+
+	rotation_target = ShmemInitStruct("childguard rotation target",
+									  sizeof(CgRotationTarget), &found);
+	if (!found)
+	{
+		SpinLockInit(&rotation_target->mutex);
+		rotation_target->set = false;
+	}
+}
+
+/* Publish a rotation's target key when (and only if) its transaction commits. */
+static void
+rotation_xact_callback(XactEvent event, void *arg)
+{
+	if (!rotation_pending)
+		return;
+	if (event == XACT_EVENT_COMMIT && rotation_target != NULL)
+	{
+		SpinLockAcquire(&rotation_target->mutex);
+		memcpy(rotation_target->from_id, rotation_pending_from, CG_KEY_ID_LEN);
+		memcpy(rotation_target->id, rotation_pending_id, CG_KEY_ID_LEN);
+		rotation_target->set = true;
+		SpinLockRelease(&rotation_target->mutex);
+	}
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		rotation_pending = false;
+}
+
+/* A rotation in a subtransaction that rolls back publishes nothing. */
+static void
+rotation_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						  SubTransactionId parentSubid, void *arg)
+{
+	if (!rotation_pending || rotation_pending_subxact != mySubid)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		rotation_pending = false;
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		rotation_pending_subxact = parentSubid;
+}
+
+/*
+ * The current transaction rewraps data keys from the previous key under
+ * the current key (rotate_master_key): once it commits, writers that still
+ * hold the previous key as their current one are to use the new key.
+ * Nothing to publish without a previous key.
+ */
+void
+cg_master_key_note_rotation(void)
+{
+	const CgMasterKey *mk = cg_master_key_current();
+	const CgMasterKey *from = cg_master_key_previous();
+
+	if (from == NULL)
+		return;
+
+	if (!rotation_callback_registered)
+	{
+		RegisterXactCallback(rotation_xact_callback, NULL);
+		RegisterSubXactCallback(rotation_subxact_callback, NULL);
+		rotation_callback_registered = true;
+	}
+	memcpy(rotation_pending_from, from->id, CG_KEY_ID_LEN);
+	memcpy(rotation_pending_id, mk->id, CG_KEY_ID_LEN);
+	rotation_pending_subxact = GetCurrentSubTransactionId();
+	rotation_pending = true;
+}
+
+/*
+ * The key to wrap a new data key with: the current key, unless it is the
+ * one the last committed rotation rotated out (this backend's settings
+ * predate the rotation); then the rotation's key, if it can be found.
+ */
+const CgMasterKey *
+cg_master_key_for_wrapping(void)
+{
+	const CgMasterKey *mk = cg_master_key_current();
+	const CgMasterKey *target;
+	uint8		from[CG_KEY_ID_LEN];
+	uint8		id[CG_KEY_ID_LEN];
+	bool		set = false;
+
+	if (rotation_target != NULL)
+	{
+		SpinLockAcquire(&rotation_target->mutex);
+		set = rotation_target->set;
+		memcpy(from, rotation_target->from_id, CG_KEY_ID_LEN);
+		memcpy(id, rotation_target->id, CG_KEY_ID_LEN);
+		SpinLockRelease(&rotation_target->mutex);
+	}
+	if (!set || memcmp(from, mk->id, CG_KEY_ID_LEN) != 0)
+		return mk;
+	target = cg_master_key_by_id(id);
+	return target != NULL ? target : mk;
 }
 
 /* Hex form of a fingerprint, for messages and status views. */

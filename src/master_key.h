@@ -25,5 +25,9 @@ extern const CgMasterKey *cg_master_key_previous(void);
 extern const CgMasterKey *cg_master_key_by_id(const uint8 *id);
 extern char *cg_key_id_hex(const uint8 *id);
 extern uint32 cg_master_key_generation(void);
+extern void cg_master_key_shmem_request(void);
+extern void cg_master_key_shmem_startup(void);
+extern void cg_master_key_note_rotation(void);
+extern const CgMasterKey *cg_master_key_for_wrapping(void);
 
 #endif							/* CHILDGUARD_MASTER_KEY_H */

@@ -37,6 +37,7 @@ static uint64 statement_id = 0;
 static int	nesting = 0;
 static int	counts[CG_ACCESS_KINDS];
 static int	all_accesses = 0;
+static bool admitted = false;	/* first-access hook called */
 static SubjectAccess *last = NULL;
 
 CgStatementFirstAccessHook cg_statement_first_access_hook = NULL;
@@ -53,6 +54,7 @@ cg_statement_begin(void)
 	}
 	memset(counts, 0, sizeof(counts));
 	all_accesses = 0;
+	admitted = false;
 	last = NULL;
 }
 
@@ -107,8 +109,9 @@ cg_statement_note(uint64 subject_no, CgAccess access)
 
 	if (last != NULL && last->subject_no == subject_no && (last->accesses & access))
 		return;
-	if (all_accesses == 0 && cg_statement_first_access_hook)
+	if (!admitted && cg_statement_first_access_hook)
 		cg_statement_first_access_hook();
+	admitted = true;
 	if (subjects == NULL)
 		subjects = cg_backend_hash(&statement_cxt, "childguard statement subjects", 64,
 								   sizeof(uint64), sizeof(SubjectAccess), false);
@@ -124,6 +127,38 @@ cg_statement_note(uint64 subject_no, CgAccess access)
 	last = entry;
 }
 
+/*
+ * The statement is about to decrypt a value whose child is not noted yet:
+ * the value's data key may still fail to open, and the child is noted as
+ * read only once it has been decrypted (an error record never names a
+ * child whose data the statement did not see).  This runs the
+ * first-access hook now, before any plaintext exists, and makes the
+ * statement count as having touched child data, so a failure still
+ * leaves its record.
+ */
+void
+cg_statement_attempt(void)
+{
+	if (!admitted && cg_statement_first_access_hook)
+		cg_statement_first_access_hook();
+	admitted = true;
+	all_accesses |= CG_ACCESS_ATTEMPTED;
+}
+
+/* Has the current statement noted this kind of access to subject_no? */
+bool
+cg_statement_noted(uint64 subject_no, CgAccess access)
+{
+	SubjectAccess *entry;
+
+	if (last != NULL && last->subject_no == subject_no)
+		return (last->accesses & access) != 0;
+	if (subjects == NULL)
+		return false;
+	entry = hash_search(subjects, &subject_no, HASH_FIND, NULL);
+	return entry != NULL && (entry->accesses & access) != 0;
+}
+
 /* Distinct children with this kind of access in the current statement. */
 int
 cg_statement_count(CgAccess access)
@@ -131,7 +166,11 @@ cg_statement_count(CgAccess access)
 	return counts[access_bit(access)];
 }
 
-/* The CgAccess bits seen in the current statement; 0 if it touched no child data. */
+/*
+ * The CgAccess bits seen in the current statement (with
+ * CG_ACCESS_ATTEMPTED if it tried to decrypt); 0 if it touched no child
+ * data.
+ */
 int
 cg_statement_accesses(void)
 {

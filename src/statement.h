@@ -23,6 +23,12 @@ typedef enum CgAccess
 /* one past the last CgAccess bit, for arrays indexed by bit number */
 #define CG_ACCESS_KINDS 3
 
+/*
+ * In cg_statement_accesses() only, never for a child: the statement tried
+ * to decrypt (and may have failed before any child was noted read).
+ */
+#define CG_ACCESS_ATTEMPTED (1 << 3)
+
 typedef void (*CgStatementSubjectFn) (uint64 subject_no, int accesses, void *arg);
 
 /* called when a statement notes its first access, before it is noted (audit) */
@@ -35,6 +41,8 @@ extern int	cg_statement_nesting(void);
 extern void cg_statement_enter(void);
 extern void cg_statement_leave(void);
 extern void cg_statement_note(uint64 subject_no, CgAccess access);
+extern void cg_statement_attempt(void);
+extern bool cg_statement_noted(uint64 subject_no, CgAccess access);
 extern int	cg_statement_count(CgAccess access);
 extern int	cg_statement_accesses(void);
 extern void cg_statement_foreach(CgStatementSubjectFn fn, void *arg);
