@@ -31,7 +31,7 @@ PG_CONFIG   ?= pg_config
 override with_llvm = no
 
 .SECONDEXPANSION:
-ifeq ($(filter check check-long demo,$(MAKECMDGOALS)),)
+ifeq ($(filter check check-long check-sanitize fuzz demo,$(MAKECMDGOALS)),)
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
@@ -41,11 +41,17 @@ $(CG_BASE_SQL): $(CG_BASE_PARTS)
 $(EXTENSION)--%.sql: $$(sort $$(wildcard sql/update/$$*/*.sql))
 	cat $^ > $@
 else
-.PHONY: check check-long demo
+.PHONY: check check-long check-sanitize fuzz demo
 check:
 	bash test/run-check.sh
 check-long:
 	bash test/run-check.sh long
+# regress + isolation under ASan/UBSan (also part of check-long)
+check-sanitize:
+	bash test/long/sanitize.sh
+# each fuzz target for FUZZ_SECONDS (default 60); fails on a crash
+fuzz:
+	bash test/fuzz/run.sh
 demo:
 	bash test/run-demo.sh
 endif

@@ -345,7 +345,12 @@ cg_envelope_from_text(const char *text)
 	cg_check_envelope_text_size(CG_ENV_TEXT_PREFIX_LEN + b64len);
 	if (b64len == 0 || b64len % 4 != 0)
 		malformed("The envelope's base64 text has a wrong length.");
-	maxlen = b64len / 4 * 3;
+	/*
+	 * Not pg_b64_dec_len(): its int arithmetic overflows past 715,827,882
+	 * characters, the text of a value of ~512 MB (the size check above
+	 * already caps b64len; this stays in Size all the same).
+	 */
+	maxlen = (b64len / 4) * 3;
 	result = palloc_extended(VARHDRSZ + maxlen, MCXT_ALLOC_HUGE);
 	n = pg_b64_decode(b64, (int) b64len, VARDATA(result), (int) maxlen);
 	if (n < 0)

@@ -15,6 +15,8 @@ PACKAGES=(
   libssl-dev                             # -lcrypto
   build-essential                        # cc, make
   openssl                                # master key generation
+  clang                                  # fuzz targets (test/fuzz/run.sh)
+  libclang-rt-dev                        # libFuzzer and clang's sanitizer runtimes
 )
 
 missing=()

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# `make check-long`: fuzz the envelope decoder and child_data's text input
+# for a fixed time each (test/fuzz/run.sh; FUZZ_SECONDS, default 90 here).
+set -euo pipefail
+REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+FUZZ_SECONDS=${FUZZ_SECONDS:-90} exec bash "$REPO/test/fuzz/run.sh"
