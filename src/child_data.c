@@ -29,6 +29,7 @@
 #include "pending.h"
 #include "read_policy.h"
 #include "statement.h"
+#include "statement_text.h"
 #include "write_guard.h"
 
 /* Make a child_data datum from text: an envelope, or plaintext to seal. */
@@ -37,6 +38,8 @@ value_from_text(const char *text, size_t len)
 {
 	if (cg_text_is_envelope(text))
 		return cg_envelope_from_text(text);
+	/* the statement's text holds this plaintext, or it is a parameter: mask it now */
+	cg_statement_text_mask_current();
 	cg_check_value_size(len);
 	cg_write_guard_check_plaintext_input();
 	return cg_pending_seal(text, len);
@@ -71,6 +74,8 @@ open_value(struct varlena *value, bool required, size_t *len)
 	const char *why = NULL;
 	char	   *plain;
 
+	/* the statement reads or compares child data: its text is masked from now */
+	cg_statement_text_mask_current();
 	cg_envelope_parse(value, &env);
 	if (cg_decision_envelope_only())
 	{
@@ -145,6 +150,9 @@ value_to_text(struct varlena *value, size_t *len)
 		text = cg_envelope_to_text(value);
 		*len = strlen(text);
 	}
+	/* plaintext or envelope (not the mask) may end up in an error's row description */
+	if (strcmp(text, cg_denied_mask()) != 0)
+		cg_statement_text_note_child_output();
 	return text;
 }
 

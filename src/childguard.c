@@ -12,6 +12,7 @@
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "parser/analyze.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "tcop/utility.h"
@@ -31,6 +32,7 @@
 #include "secure_mem.h"
 #include "server_files_guard.h"
 #include "statement.h"
+#include "statement_text.h"
 #include "write_guard.h"
 
 PG_MODULE_MAGIC;
@@ -45,6 +47,8 @@ static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static shmem_request_hook_type prev_shmem_request = NULL;
 static shmem_startup_hook_type prev_shmem_startup = NULL;
+static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
+static emit_log_hook_type prev_emit_log = NULL;
 static object_access_hook_type prev_object_access = NULL;
 
 /* A top-level statement begins (stmt: its PlannedStmt). */
@@ -61,7 +65,10 @@ static void
 cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	if (cg_statement_nesting() == 0)
+	{
+		cg_statement_text_executor_start(queryDesc);
 		statement_begin(queryDesc->plannedstmt);
+	}
 	cg_write_guard_executor_start(queryDesc);
 	cg_planted_code_executor_start(queryDesc);
 	cg_audit_guard_executor_start(queryDesc);
@@ -157,7 +164,10 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	List	   *released = cg_role_release_targets(pstmt->utilityStmt);
 
 	if (top)
+	{
+		cg_statement_text_utility(queryString);
 		statement_begin(pstmt);
+	}
 	cg_server_files_utility(pstmt->utilityStmt);
 	cg_audit_guard_utility(pstmt);
 	cg_function_settings_check(pstmt->utilityStmt);
@@ -188,6 +198,24 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	cg_role_release_record(released);
 	if (top)
 		cg_audit_utility_end(pstmt, qc);
+}
+
+/* Parse analysis: the client's text parsed and can be masked (statement_text.c). */
+static void
+cg_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	cg_statement_text_post_parse(pstate, query);
+	if (prev_post_parse_analyze)
+		prev_post_parse_analyze(pstate, query, jstate);
+}
+
+/* A line for the server log: mask what it carries of statements (log_masking.c). */
+static void
+cg_emit_log(ErrorData *edata)
+{
+	cg_log_masking_emit(edata);
+	if (prev_emit_log)
+		prev_emit_log(edata);
 }
 
 /*
@@ -239,6 +267,7 @@ _PG_init(void)
 	cg_read_policy_define_gucs();
 	cg_envelope_define_gucs();
 	cg_audit_define_gucs();
+	cg_statement_text_define_gucs();
 	MarkGUCPrefixReserved("childguard");
 
 	cg_secure_mem_init();
@@ -262,6 +291,10 @@ _PG_init(void)
 	shmem_request_hook = cg_shmem_request;
 	prev_shmem_startup = shmem_startup_hook;
 	shmem_startup_hook = cg_shmem_startup;
+	prev_post_parse_analyze = post_parse_analyze_hook;
+	post_parse_analyze_hook = cg_post_parse_analyze;
+	prev_emit_log = emit_log_hook;
+	emit_log_hook = cg_emit_log;
 	prev_object_access = object_access_hook;
 	object_access_hook = cg_object_access;
 }

@@ -9,6 +9,7 @@ PACKAGES=(
   postgresql-15                          # server, pgcrypto
   postgresql-server-dev-15               # pg_config, PGXS, headers
   postgresql-15-pgtap                    # pgTAP extension
+  postgresql-15-pgaudit                  # pgaudit, for test/t/030_statement_text.pl
   libtap-parser-sourcehandler-pgtap-perl # pg_prove
   libipc-run-perl                        # PostgreSQL::Test::Cluster needs IPC::Run
   libssl-dev                             # -lcrypto
