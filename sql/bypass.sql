@@ -162,7 +162,7 @@ SELECT id, left(name::text, 4) AS name FROM all_pupils ORDER BY id;   -- sealed 
 SELECT left(n, 9) FROM su_names() n;
 SET ROLE regress_b_bypass;
 SET childguard.purpose = 'homework';
-SELECT * FROM names_of_all();                         -- rows by the owner's policy, values by k-1/k-2 consent
+SELECT * FROM names_of_all();                         -- the owner's function reads nothing for another role
 SELECT id, name FROM all_pupils ORDER BY id;
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM su_names();

@@ -24,6 +24,7 @@
 #include "decision.h"
 #include "denied_nulls.h"
 #include "envelope.h"
+#include "foreign_code.h"
 #include "function_settings.h"
 #include "master_key.h"
 #include "planted_code.h"
@@ -44,6 +45,8 @@ static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+static needs_fmgr_hook_type prev_needs_fmgr = NULL;
+static fmgr_hook_type prev_fmgr = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static shmem_request_hook_type prev_shmem_request = NULL;
 static shmem_startup_hook_type prev_shmem_startup = NULL;
@@ -234,6 +237,23 @@ cg_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	cg_planted_code_object_access(access, classId, objectId, subId, arg);
 }
 
+/* Function manager: which calls run code of a foreign owner (foreign_code.c). */
+static bool
+cg_needs_fmgr(Oid fn_oid)
+{
+	if (prev_needs_fmgr && prev_needs_fmgr(fn_oid))
+		return true;
+	return cg_foreign_code_needs_hook(fn_oid);
+}
+
+static void
+cg_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
+{
+	cg_foreign_code_hook(event, flinfo);
+	if (prev_fmgr)
+		prev_fmgr(event, flinfo, private);
+}
+
 static void
 cg_shmem_request(void)
 {
@@ -297,4 +317,8 @@ _PG_init(void)
 	emit_log_hook = cg_emit_log;
 	prev_object_access = object_access_hook;
 	object_access_hook = cg_object_access;
+	prev_needs_fmgr = needs_fmgr_hook;
+	needs_fmgr_hook = cg_needs_fmgr;
+	prev_fmgr = fmgr_hook;
+	fmgr_hook = cg_fmgr;
 }

@@ -61,6 +61,7 @@
 #include "childguard_errcodes.h"
 #include "consent.h"
 #include "decision.h"
+#include "foreign_code.h"
 #include "purposes.h"
 #include "read_policy.h"
 #include "statement.h"
@@ -395,6 +396,12 @@ cg_decide_read(uint64 subject_no, int category, const char **why)
 	c = statement_context();
 	if (c == NULL)
 		return CG_VERDICT_ENVELOPE;
+	if (OidIsValid(cg_foreign_code_owner()))
+	{
+		*why = "The value would be read by a function that another role owns (a trigger, default, policy or function called inside this statement); only code of the statement's role, of the login role or of a superuser reads child data.";
+		cg_statement_note(subject_no, CG_ACCESS_DENIED);
+		return CG_VERDICT_DENY;
+	}
 	if (!(c->purpose.categories & CG_CATEGORY_BIT(category)))
 	{
 		*why = "Art 11: the purpose does not need this category of data.";

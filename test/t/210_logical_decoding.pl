@@ -235,8 +235,14 @@ $pub->safe_psql('lg',
 $sub->safe_psql('lg',
 	"CREATE SUBSCRIPTION s_reg CONNECTION '$pub_connstr' PUBLICATION pub_reg");
 $sub->wait_for_subscription_sync($pub, 's_reg');
-is($sub->safe_psql('lg', q{SELECT count(*) FROM childguard.child}),
-	'2', 'the subscriber has the registry');
+# (polled: under load the table sync can still be committing when
+# wait_for_subscription_sync returns)
+ok( $sub->poll_query_until('lg',
+		q{SELECT count(*) = 2 FROM childguard.child}),
+	'the subscriber has the registry');
+ok( $sub->poll_query_until('lg',
+		q{SELECT count(*) > 0 FROM childguard.data_key}),
+	'the subscriber has the data keys');
 my ($out, $err);
 $sub->psql('lg',
 	q{SET childguard.purpose = 'regress'; SELECT name FROM pupils WHERE id = 'k-2'},

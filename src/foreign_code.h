@@ -1,0 +1,20 @@
+/*-------------------------------------------------------------------------
+ *
+ * foreign_code.h
+ *	  Code owned by another role, running inside the reader's statement,
+ *	  reads no plaintext (see foreign_code.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CHILDGUARD_FOREIGN_CODE_H
+#define CHILDGUARD_FOREIGN_CODE_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+
+extern bool cg_foreign_code_needs_hook(Oid fn_oid);
+extern void cg_foreign_code_hook(FmgrHookEventType event, FmgrInfo *flinfo);
+extern Oid	cg_foreign_code_owner(void);
+
+#endif							/* CHILDGUARD_FOREIGN_CODE_H */
