@@ -110,6 +110,11 @@ CREATE TEMP TABLE t AS SELECT childguard.envelope(name) AS e FROM students WHERE
 SELECT ('cg1:' || translate(encode(set_byte(decode(substr(e, 5), 'base64'), 40,
         get_byte(decode(substr(e, 5), 'base64'), 40) # 1), 'base64'), E'\n', ''))::childguard.child_data::text
   FROM t;
+\echo '-- the table owner attaches code that would see plaintext (a trigger): refused, even for a superuser:'
+CREATE FUNCTION leak() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE '%', NEW.name::text; RETURN NEW; END $$;
+CREATE TRIGGER leak AFTER INSERT ON students FOR EACH ROW EXECUTE FUNCTION leak();
+\echo '-- a function may not switch the purpose inside a statement:'
+CREATE FUNCTION other_purpose() RETURNS int LANGUAGE sql SET childguard.purpose = 'marketing' AS 'SELECT 1';
 RESET ROLE;
 
 \echo '== 10. For the inspector: the consent history and the grants =='
