@@ -113,38 +113,51 @@ static uint32 keys_generation = 0;	/* bumped at every (re)load */
  * changed.  A reload that leaves the settings as they were must not read
  * the file or run the command again: the supported deployment removes the
  * key file, or has the command refuse a second request, once the server
- * is up (docs/keys.md, "Threat model").  While the hook runs, the variable
- * still holds the old value.
+ * is up (docs/keys.md, "Threat model").  Each hook compares with its own
+ * copy of the value it last saw: the variable itself may already be freed
+ * when the hook runs (RestoreGUCState in a parallel worker frees the old
+ * values first).
  */
+static char *seen_key_file = NULL;
+static char *seen_key_command = NULL;
+static char *seen_previous_key_file = NULL;
+static char *seen_previous_key_command = NULL;
+
 static void
-mark_stale_if_changed(const char *newval, const char *oldval)
+mark_stale_if_changed(const char *newval, char **seen)
 {
-	if (strcmp(newval ? newval : "", oldval ? oldval : "") != 0)
-		keys_stale = true;
+	const char *value = newval ? newval : "";
+
+	if (strcmp(value, *seen ? *seen : "") == 0)
+		return;
+	keys_stale = true;
+	if (*seen)
+		pfree(*seen);
+	*seen = MemoryContextStrdup(TopMemoryContext, value);
 }
 
 static void
 assign_key_file(const char *newval, void *extra)
 {
-	mark_stale_if_changed(newval, master_key_file);
+	mark_stale_if_changed(newval, &seen_key_file);
 }
 
 static void
 assign_key_command(const char *newval, void *extra)
 {
-	mark_stale_if_changed(newval, master_key_command);
+	mark_stale_if_changed(newval, &seen_key_command);
 }
 
 static void
 assign_previous_key_file(const char *newval, void *extra)
 {
-	mark_stale_if_changed(newval, previous_master_key_file);
+	mark_stale_if_changed(newval, &seen_previous_key_file);
 }
 
 static void
 assign_previous_key_command(const char *newval, void *extra)
 {
-	mark_stale_if_changed(newval, previous_master_key_command);
+	mark_stale_if_changed(newval, &seen_previous_key_command);
 }
 
 /* Define the four key-source settings: SIGHUP, superuser-only, hidden. */

@@ -37,6 +37,7 @@
 #include "read_policy.h"
 #include "secure_mem.h"
 #include "statement.h"
+#include "statement_text.h"
 #include "write_guard.h"
 
 extern Datum child_data_in(PG_FUNCTION_ARGS);
@@ -82,6 +83,17 @@ cg_decide_read(uint64 subject_no, int category, const char **why)
 {
 	*why = "The fuzz harness denies this read.";
 	return verdict();
+}
+
+/* statement_text.c: no client statement text to mask here */
+void
+cg_statement_text_mask_current(void)
+{
+}
+
+void
+cg_statement_text_note_child_output(void)
+{
 }
 
 /* statement.c's bookkeeping: nothing to keep for one input */
