@@ -5,20 +5,24 @@ EXTENSION    = childguard
 EXTVERSION   = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 
 MODULE_big   = childguard
-OBJS         = $(patsubst %.c,%.o,$(wildcard src/*.c))
-# Versions: the 1.0 install script is assembled from sql/install/NN_topic.sql
-# (frozen: 1.0 as released); every later version is that base plus upgrade
-# scripts, each assembled from sql/update/A--B/NN_topic.sql in name order.
-# CREATE EXTENSION of default_version runs 1.0 and then the chain, so fresh and
-# upgraded installs run the same SQL (see sql/install/README.md).
-CG_BASE_SQL  = $(EXTENSION)--1.0.sql
-CG_BASE_PARTS = $(sort $(wildcard sql/install/*.sql))
+# src/ in floors, each using only the floors below it (README "Layout"):
+# base, keys, format, consent, enforce, audit; childguard.c wires the hooks.
+CG_LAYERS    = base keys format consent enforce audit
+OBJS         = src/childguard.o $(patsubst %.c,%.o,$(foreach l,$(CG_LAYERS),$(sort $(wildcard src/$(l)/*.c))))
+# Versions (see sql/README.md): every released version's scripts are committed
+# as sql/childguard--V.sql and sql/childguard--A--B.sql and never change again;
+# the version under development is assembled from sql/update/A--B/NN_topic.sql
+# (one concern per part) until it is released and frozen the same way.
+# CREATE EXTENSION runs 1.0 and then the chain, so fresh and upgraded installs
+# run the same SQL.
+CG_RELEASED_SQL = $(sort $(wildcard sql/$(EXTENSION)--*.sql))
 CG_UPDATE_DIRS = $(sort $(patsubst sql/update/%/,%,$(dir $(wildcard sql/update/*/*.sql))))
 CG_UPDATE_SQL = $(patsubst %,$(EXTENSION)--%.sql,$(CG_UPDATE_DIRS))
-DATA_built   = $(CG_BASE_SQL) $(CG_UPDATE_SQL)
+DATA         = $(CG_RELEASED_SQL)
+DATA_built   = $(CG_UPDATE_SQL)
 DOCS         = README.md
 
-PG_CPPFLAGS  = -I$(srcdir)/src
+PG_CPPFLAGS  = $(foreach l,$(CG_LAYERS),-I$(srcdir)/src/$(l))
 SHLIB_LINK   = -lcrypto
 
 REGRESS      := $(patsubst sql/%.sql,%,$(sort $(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql))))
@@ -35,10 +39,7 @@ ifeq ($(filter check check-long check-sanitize fuzz demo,$(MAKECMDGOALS)),)
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(CG_BASE_SQL): $(CG_BASE_PARTS)
-	cat $^ > $@
-
-$(EXTENSION)--%.sql: $$(sort $$(wildcard sql/update/$$*/*.sql))
+$(CG_UPDATE_SQL): $(EXTENSION)--%.sql: $$(sort $$(wildcard sql/update/$$*/*.sql))
 	cat $^ > $@
 else
 .PHONY: check check-long check-sanitize fuzz demo

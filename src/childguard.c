@@ -28,7 +28,7 @@
 #include "function_settings.h"
 #include "master_key.h"
 #include "planted_code.h"
-#include "read_policy.h"
+#include "read_settings.h"
 #include "role_release.h"
 #include "secure_mem.h"
 #include "server_files_guard.h"
@@ -284,7 +284,7 @@ _PG_init(void)
 				 errhint("Add childguard to shared_preload_libraries in postgresql.conf and restart the server.")));
 
 	cg_master_key_define_gucs();
-	cg_read_policy_define_gucs();
+	cg_read_settings_define_gucs();
 	cg_envelope_define_gucs();
 	cg_audit_define_gucs();
 	cg_statement_text_define_gucs();

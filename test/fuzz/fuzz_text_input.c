@@ -34,7 +34,7 @@
 #include "decision.h"
 #include "envelope.h"
 #include "fuzz_pg.h"
-#include "read_policy.h"
+#include "read_settings.h"
 #include "secure_mem.h"
 #include "statement.h"
 #include "statement_text.h"

@@ -46,7 +46,7 @@ F=$REPO/test/fuzz
 S=$REPO/src
 COMMON=(-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all
         -Wall -Werror -Wno-ignored-attributes -Wno-unused-command-line-argument
-        -I"$F" -I"$S" -I"$INC")
+        -I"$F" $(for d in "$S" "$S"/*/; do printf -- '-I%s ' "$d"; done) -I"$INC")
 # The source files each target links, besides the harness and stand-ins.
 declare -A SOURCES=(
   [envelope]="envelope.c crypto.c categories.c"
@@ -56,7 +56,7 @@ declare -A SOURCES=(
 build() {
   local name=$1 flags=$2 main=$3 srcs=() f
   shift 3
-  for f in "$@"; do srcs+=("$S/$f"); done
+  for f in "$@"; do srcs+=("$(ls "$S"/*/"$f")"); done
   # shellcheck disable=SC2086
   "$CLANG" "${COMMON[@]}" $flags -o "$OUT/$name" "$main" "$F/pg_stubs.c" \
     "${srcs[@]}" "${PGLIBS[@]}"

@@ -3,7 +3,7 @@
  * envelope.c
  *	  Building, parsing, sealing and opening the stored form of child data
  *	  (layout in envelope.h).  Nothing here decides whether a value may be
- *	  opened; read_policy.c does.
+ *	  opened; decision.c does.
  *
  *	  Values are written in format version 2, padded to a size bucket so
  *	  that the stored size (pg_column_size, envelope_info, the table's

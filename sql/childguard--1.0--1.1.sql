@@ -1,3 +1,43 @@
+/* childguard 1.0 -> 1.1 — the upgrade script, one concern per part */
+\echo Use "ALTER EXTENSION childguard UPDATE TO '1.1'" to load this file. \quit
+-- Part 10: the decision context fixed per statement; padded envelopes
+-- (issue 8, items 1, 3 and 8).  Only comments change: the behaviour is in
+-- the module (decision.c, function_settings.c, envelope.c).
+COMMENT ON FUNCTION childguard.set_purpose(text, boolean) IS
+	'Declare the purpose of this session (or, with is_local, of this transaction); the same as SET childguard.purpose. It takes effect from the next statement: a statement decides under the purpose in force when it started. An unknown purpose, or one the role has no grant for, is an error.';
+COMMENT ON FUNCTION childguard.envelope_info(childguard.child_data) IS
+	'The public header of a value: format, category, subject number, key version, pending flag, and its size bucket (ciphertext_bytes: the padded size, never the exact length); decrypts nothing.';
+-------------------------------------------------------------------------------
+-- Honest protection status (docs/security.md, section 2)
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION childguard.protection_problem(tbl regclass) RETURNS text
+	LANGUAGE C STABLE STRICT AS 'MODULE_PATHNAME', 'cg_protection_problem';
+COMMENT ON FUNCTION childguard.protection_problem(regclass) IS
+	'Why a table holding child data is not protected (no seal trigger, disabled or renamed, row-level security off, row policies not exactly childguard''s, code attached that could read child data), or why a view is refused to queries (its definition runs its owner''s code on child data); NULL when neither.';
+GRANT EXECUTE ON FUNCTION childguard.protection_problem(regclass) TO PUBLIC;
+
+-- is_protected now asks the same code that decides whether the table
+-- takes child data, instead of looking for a trigger by its function
+CREATE OR REPLACE VIEW childguard.protected_columns AS
+	SELECT c.oid::regclass AS table_name,
+	       a.attname AS column_name,
+	       pg_catalog.format_type(a.atttypid, a.atttypmod) AS column_type,
+	       pg_catalog.substring(pg_catalog.format_type(a.atttypid, a.atttypmod),
+	                            '\((.*)\)$') AS category,
+	       t.tgargs IS NOT NULL AND childguard.protection_problem(c.oid) IS NULL AS is_protected,
+	       pg_catalog.convert_from(pg_catalog.substr(t.tgargs, 1,
+	                   pg_catalog.position(t.tgargs, '\x00'::bytea) - 1), 'UTF8') AS subject_column
+	  FROM pg_catalog.pg_attribute a
+	  JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+	  LEFT JOIN pg_catalog.pg_trigger t
+	    ON t.tgrelid = c.oid AND t.tgfoid = 'childguard.seal_row()'::pg_catalog.regprocedure
+	   AND t.tgenabled = 'A' AND t.tgname = 'zz_childguard_seal'
+	 WHERE a.atttypid = 'childguard.child_data'::pg_catalog.regtype
+	   AND a.attnum > 0 AND NOT a.attisdropped
+	   AND c.relkind IN ('r', 'p');
+COMMENT ON VIEW childguard.protected_columns IS
+	'Every child_data column in the database, its category, and whether its table is protected (childguard.protection_problem() says why not).';
 -------------------------------------------------------------------------------
 -- Part 40: identities are role OIDs, key material stays out of SQL, and
 -- consents come from a role that does not read (issue 8, items 5, 6, 7).
@@ -1401,3 +1441,106 @@ SELECT childguard._grant_duties(e.role) FROM childguard.enrollment e;
 -- ---------------------------------------------------------------------------
 
 ALTER TABLE childguard.data_key ENABLE ROW LEVEL SECURITY;
+-------------------------------------------------------------------------------
+-- 1.1: the audit queue across faults (issue 9; src/audit_queue.c,
+-- docs/reliability.md).  The audit queue's state: records carried over a
+-- crash or shutdown, records of dropped databases settled to the server
+-- log, and postmasters that ended without saving their queue.
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION childguard.audit_queue_status(
+	OUT epoch timestamptz,
+	OUT queued_records bigint,
+	OUT queued_bytes bigint,
+	OUT queue_size bigint,
+	OUT carried_over bigint,
+	OUT not_carried_over bigint,
+	OUT settled_dropped_databases bigint,
+	OUT unsaved_exits bigint,
+	OUT last_unsaved_exit_epoch timestamptz,
+	OUT written_to_server_log bigint)
+	RETURNS record
+	LANGUAGE C VOLATILE STRICT
+	AS 'MODULE_PATHNAME', 'cg_audit_queue_status';
+COMMENT ON FUNCTION childguard.audit_queue_status() IS
+	'The shared audit queue: its epoch (this initialisation of shared memory), records and bytes queued now, records carried over from before the last crash or shutdown, saved records that could not be queued again, records of dropped databases settled to the server log, how many postmasters ended without saving their queue (records then possibly lost), and records the writers could not write, written to the server log instead (since this initialisation).';
+
+CREATE VIEW childguard.audit_queue_status AS
+	SELECT * FROM childguard.audit_queue_status();
+COMMENT ON VIEW childguard.audit_queue_status IS
+	'One row: the audit queue now and what happened to queued records across crashes, shutdowns and dropped databases. not_carried_over, unsaved_exits, settled_dropped_databases and written_to_server_log above zero mean records that are not in childguard.access_log (see the server log).';
+
+REVOKE ALL ON FUNCTION childguard.audit_queue_status() FROM PUBLIC;
+REVOKE ALL ON childguard.audit_queue_status FROM PUBLIC;
+
+CREATE FUNCTION childguard.audit_queue_databases(
+	OUT database oid,
+	OUT queued_records bigint,
+	OUT awaited_records bigint,
+	OUT writer_pid integer,
+	OUT dropped boolean)
+	RETURNS SETOF record
+	LANGUAGE C VOLATILE STRICT
+	AS 'MODULE_PATHNAME', 'cg_audit_queue_databases';
+COMMENT ON FUNCTION childguard.audit_queue_databases() IS
+	'Per database with records in the audit queue or a running writer: records queued, records a session waits for (audit_sync), the writer''s process id (NULL: none running), and whether the database was dropped (its records settled to the server log).';
+REVOKE ALL ON FUNCTION childguard.audit_queue_databases() FROM PUBLIC;
+-------------------------------------------------------------------------------
+-- Keys: master-key rotation that no reader or writer can slip past
+-- (docs/keys.md, docs/reliability.md "Master-key rotation under load").
+-------------------------------------------------------------------------------
+
+-- Called by rotate_master_key(): when its transaction commits, backends
+-- whose settings predate the rotation wrap new data keys under its key too.
+CREATE FUNCTION childguard._master_key_rotating() RETURNS void
+	LANGUAGE C VOLATILE STRICT AS 'MODULE_PATHNAME', 'cg_master_key_rotating';
+REVOKE ALL ON FUNCTION childguard._master_key_rotating() FROM PUBLIC;
+COMMENT ON FUNCTION childguard._master_key_rotating() IS
+	'Internal to rotate_master_key(): publish, at commit, the key new data keys are to be wrapped with.';
+
+-- One transaction, as before (a crash or kill -9 leaves every data key as it
+-- was), now also:
+--  * SHARE ROW EXCLUSIVE on childguard.data_key: waits for transactions that
+--    are adding or changing data keys to finish, keeps new ones out until the
+--    rotation commits, and keeps two rotations apart; readers are not blocked;
+--  * READ COMMITTED only: the rewrap must see every key committed before the
+--    lock, which a snapshot taken earlier in the transaction would not;
+--  * on commit, statements that began before the reload wrap the data keys
+--    they still create under the new key (_master_key_rotating).
+CREATE OR REPLACE FUNCTION childguard.rotate_master_key() RETURNS bigint
+	LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	current_id bytea;
+	n bigint;
+BEGIN
+	IF NOT pg_catalog.pg_has_role(session_user, (SELECT nspowner FROM pg_catalog.pg_namespace
+	                                             WHERE nspname = 'childguard'), 'MEMBER') THEN
+		RAISE EXCEPTION 'permission denied to rotate the master key'
+			USING ERRCODE = '42501',
+			      HINT = 'Only the owner of the childguard schema can rotate keys.';
+	END IF;
+	IF pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.<>) 'read committed' THEN
+		RAISE EXCEPTION 'cannot rotate the master key in a % transaction',
+		                pg_catalog.upper(pg_catalog.current_setting('transaction_isolation'))
+			USING ERRCODE = 'ZC046',
+			      DETAIL = 'The rotation must see every data key committed before it starts; an older snapshot would miss some.',
+			      HINT = 'Run SELECT childguard.rotate_master_key() in its own READ COMMITTED transaction.';
+	END IF;
+	LOCK TABLE childguard.data_key IN SHARE ROW EXCLUSIVE MODE;
+	current_id := childguard.master_key_id(false);
+	PERFORM childguard._master_key_rotating();
+	UPDATE childguard.data_key k
+	   SET wrapped_key = childguard._rewrap_data_key(k.subject_no, k.key_version,
+	                                                 k.wrapped_key, k.master_key_id),
+	       master_key_id = current_id
+	 WHERE k.wrapped_key IS NOT NULL
+	   AND k.master_key_id OPERATOR(pg_catalog.<>) current_id;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+REVOKE ALL ON FUNCTION childguard.rotate_master_key() FROM PUBLIC;
+COMMENT ON FUNCTION childguard.rotate_master_key() IS
+	'Rewrap every data key under the current master key, in one READ COMMITTED transaction that keeps concurrent data-key writes out (online: readers continue; the previous key must be configured as childguard.previous_master_key_file/command). Returns the number of keys rewrapped.';

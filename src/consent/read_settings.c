@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * read_policy.c
+ * read_settings.c
  *	  Settings that shape reads of child data.
  *
  *	  childguard.purpose       the session's declared purpose (USERSET: the
@@ -27,7 +27,7 @@
 #include "utils/guc.h"
 
 #include "decision.h"
-#include "read_policy.h"
+#include "read_settings.h"
 
 static char *session_purpose = NULL;
 static int	denied_read = CG_DENIED_ERROR;
@@ -43,7 +43,7 @@ static const struct config_enum_entry denied_read_options[] = {
 };
 
 void
-cg_read_policy_define_gucs(void)
+cg_read_settings_define_gucs(void)
 {
 	DefineCustomStringVariable("childguard.purpose",
 							   "The purpose for which this session processes child data.",

@@ -6,7 +6,7 @@
  *
  * Input accepts plaintext (sealed at once as a pending value, see
  * pending.c) or an envelope's text form (taken as is, so dumps restore
- * without decrypting).  Output and comparison ask read_policy.c whether
+ * without decrypting).  Output and comparison ask decision.c whether
  * the plaintext may be used now; if not, output shows the envelope and
  * comparison is refused, so neither is an oracle.  Binary I/O carries the
  * same text as text I/O, so both routes behave identically.
@@ -27,7 +27,7 @@
 #include "decision.h"
 #include "envelope.h"
 #include "pending.h"
-#include "read_policy.h"
+#include "read_settings.h"
 #include "statement.h"
 #include "statement_text.h"
 #include "write_guard.h"

@@ -65,7 +65,7 @@
 #include "compat.h"
 #include "decision.h"
 #include "protection.h"
-#include "read_policy.h"
+#include "read_settings.h"
 #include "statement.h"
 
 /* a relation with child data the statement used, and its columns */

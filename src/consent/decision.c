@@ -63,7 +63,7 @@
 #include "decision.h"
 #include "foreign_code.h"
 #include "purposes.h"
-#include "read_policy.h"
+#include "read_settings.h"
 #include "statement.h"
 
 /* What the top-level statement started with: fixed for its whole run. */

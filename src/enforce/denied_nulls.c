@@ -24,7 +24,7 @@
 #include "denied_nulls.h"
 #include "envelope.h"
 #include "protection.h"
-#include "read_policy.h"
+#include "read_settings.h"
 
 typedef struct NullingReceiver
 {

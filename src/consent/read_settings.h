@@ -1,14 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * read_policy.h
+ * read_settings.h
  *	  The session's settings for reading child data: its declared purpose,
  *	  what a denied value shows, and the per-statement limit on distinct
  *	  children.  The decision itself is in decision.c.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef CHILDGUARD_READ_POLICY_H
-#define CHILDGUARD_READ_POLICY_H
+#ifndef CHILDGUARD_READ_SETTINGS_H
+#define CHILDGUARD_READ_SETTINGS_H
 
 #include "postgres.h"
 
@@ -19,7 +19,7 @@ typedef enum CgDeniedRead
 	CG_DENIED_MASK				/* childguard.denied_mask */
 } CgDeniedRead;
 
-extern void cg_read_policy_define_gucs(void);
+extern void cg_read_settings_define_gucs(void);
 extern const char *cg_session_purpose(void);
 extern bool cg_purpose_declared(void);
 extern const char *cg_current_purpose(void);
@@ -29,4 +29,4 @@ extern const char *cg_denied_mask(void);
 extern int	cg_max_children_per_statement(void);
 extern int	cg_max_children_per_session(void);
 
-#endif							/* CHILDGUARD_READ_POLICY_H */
+#endif							/* CHILDGUARD_READ_SETTINGS_H */
