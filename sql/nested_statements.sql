@@ -82,6 +82,21 @@ SELECT id, name, inner_copy_kids() FROM kids WHERE id = 'n-1';
 SET childguard.purpose = 'regress_transfer';
 COPY (SELECT inner_copy_out(), id, name FROM kids ORDER BY id) TO STDOUT;
 COPY (SELECT inner_copy_kids(), id, school FROM kids WHERE id = 'n-1') TO STDOUT;
+-- a nested statement that switches the purpose changes nothing for the
+-- statement running: the outer COPY keeps the context it began with
+CREATE FUNCTION switch_then_copy(p text) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM set_config('childguard.purpose', p, true);
+	COPY (SELECT 1) TO '/dev/null';
+	RETURN 1;
+END $$;
+BEGIN;
+COPY (SELECT switch_then_copy('regress'), id, name FROM kids WHERE id = 'n-2') TO STDOUT;
+COMMIT;
+SET childguard.purpose = 'regress';
+BEGIN;
+COPY (SELECT switch_then_copy('regress_transfer'), id, name FROM kids ORDER BY id) TO STDOUT;
+ROLLBACK;
 RESET childguard.purpose;
 
 -- COPY FROM into the unprotected table: plaintext is refused on every row,

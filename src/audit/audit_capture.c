@@ -81,7 +81,6 @@
 #include "compat.h"
 #include "decision.h"
 #include "protection.h"
-#include "read_settings.h"
 #include "statement.h"
 
 static MemoryContext emit_cxt = NULL;
@@ -272,6 +271,9 @@ cg_audit_executor_start(QueryDesc *queryDesc)
 {
 	if (!cg_audit_enabled || IsParallelWorker() || !OidIsValid(cg_child_data_type()))
 		return;
+	/* the top-level query's own portal needs no second look at ExecutorRun */
+	if (cg_statement_nesting() == 0)
+		cg_statement()->captured_plan = queryDesc->plannedstmt;
 	capture_plan(queryDesc->plannedstmt);
 	if (cg_statement_accesses() != 0)
 		resolve_names(cg_statement());
@@ -283,7 +285,8 @@ cg_audit_executor_start(QueryDesc *queryDesc)
  * fetching from it -- a FETCH, or a function called by any statement --
  * is the one that reads: note its relations now.  Other queries began in
  * this statement and were noted at their ExecutorStart.  A memo of the
- * last cursor noted makes a fetch loop cost a comparison per fetch.
+ * last cursor noted (or of the top-level query) makes a fetch loop, and a
+ * top-level query's run, cost a comparison.
  */
 void
 cg_audit_executor_run(QueryDesc *queryDesc)
