@@ -68,6 +68,23 @@ SET childguard.purpose = 'regress';           -- a use purpose: no plaintext COP
 COPY (SELECT inner_copy_out(), id, name FROM kids ORDER BY id) TO STDOUT;
 COPY (SELECT inner_copy_in(), id, name FROM kids ORDER BY id) TO STDOUT;
 COPY (SELECT inner_copy_caught(), id, name FROM kids ORDER BY id) TO STDOUT;
+-- the inner COPY run by EXECUTE, and by a procedure the function calls
+CREATE FUNCTION inner_copy_dynamic() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE 'COPY (SELECT 1) TO ''/dev/null''';
+	RETURN 1;
+END $$;
+CREATE PROCEDURE copy_proc() LANGUAGE plpgsql AS $$
+BEGIN
+	COPY (SELECT 1) TO '/dev/null';
+END $$;
+CREATE FUNCTION inner_copy_call() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+	CALL copy_proc();
+	RETURN 1;
+END $$;
+COPY (SELECT inner_copy_dynamic(), id, name FROM kids ORDER BY id) TO STDOUT;
+COPY (SELECT inner_copy_call(), id, name FROM kids ORDER BY id) TO STDOUT;
 -- a plain SELECT calling a COPY is no COPY TO once the COPY ended
 SELECT inner_copy_out(), id, name FROM kids ORDER BY id;
 -- the inner COPY of child data decides as a COPY TO: refused under a use purpose
@@ -114,6 +131,17 @@ COPY loose FROM STDIN WHERE inner_copy_loose() = 1;
 e-1	\N
 p-1	泄露的名字
 \.
+-- another unprotected table, by EXECUTE
+CREATE TABLE loose2 (id text, name childguard.child_data(name));
+CREATE FUNCTION inner_copy_loose2() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE 'COPY loose2 FROM ''/dev/null''';
+	RETURN 1;
+END $$;
+COPY loose FROM STDIN WHERE inner_copy_loose2() = 1;
+e-1	\N
+p-1	泄露的名字
+\.
 SELECT count(*) AS loose_rows FROM loose;         -- nothing loaded
 
 -------------------------------------------------------------------------------
@@ -133,6 +161,18 @@ SET childguard.purpose = 'regress';
 SELECT fetch_name('c1') AS fetched;                            -- by a statement
 DECLARE c2 CURSOR FOR SELECT fetch_name('c1') AS fetched;
 FETCH c2;                                                      -- by a FETCH
+COMMIT;
+-- a FETCH run by EXECUTE inside a function
+CREATE FUNCTION fetch_dynamic(c text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+	EXECUTE format('FETCH 1 FROM %I', c) INTO r;
+	RETURN r.id || ':' || r.school::text;
+END $$;
+BEGIN;
+DECLARE c4 CURSOR FOR SELECT id, school FROM kids ORDER BY id;
+SET childguard.purpose = 'regress';
+SELECT fetch_dynamic('c4') AS fetched;
 COMMIT;
 RESET childguard.purpose;
 -- without a purpose, the function's FETCH shows the sealed form
