@@ -41,7 +41,8 @@ SELECT coalesce(max(id), 0) AS start_id FROM childguard.access_log \gset
 -- 1. A COPY inside a function called by a COPY
 -------------------------------------------------------------------------------
 -- the inner COPY touches no child data; it ends before the outer COPY
--- formats its first value
+-- formats its first value.  (A function cannot COPY to or from the client:
+-- PL/pgSQL and SQL functions refuse it; the inner COPY writes a file.)
 CREATE FUNCTION inner_copy_out() RETURNS int LANGUAGE plpgsql AS $$
 BEGIN
 	COPY (SELECT 1) TO '/dev/null';

@@ -566,11 +566,21 @@ cg_audit_utility_end(PlannedStmt *pstmt, QueryCompletion *qc)
 static void
 record_failed(void)
 {
-	const CgStatement *st = cg_statement();
+	CgStatement *st = cg_statement();
 
 	if (!st->failed || st->recorded || st->accesses == 0)
 		return;
-	emit(NULL, 0, 0);
+	PG_TRY();
+	{
+		emit(NULL, 0, 0);
+	}
+	PG_CATCH();
+	{
+		/* e.g. out of memory: reported, and not retried by the next abort */
+		st->recorded = true;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 }
 
 static void
