@@ -3,7 +3,11 @@
 -- FETCH inside a function, an error inside a function, a procedure that
 -- commits, a trigger that writes child data -- leave the outer statement's
 -- decision context and per-statement state as they were, and the outer
--- statement gets exactly one record, naming what it touched.
+-- statement gets exactly one record, naming what it touched.  On the code
+-- before issue 10 (the COPY flags reset, not restored, by a nested COPY),
+-- the five refused COPY TO routes below print plaintext, the two COPY FROM
+-- routes load plaintext into the unprotected table, and the three records
+-- of statements reading a cursor inside a function name no table.
 -- A database of its own, so log ids and subject numbers are stable.
 SET client_min_messages = warning;
 DROP DATABASE IF EXISTS regress_nested;
