@@ -21,6 +21,7 @@
 
 #include "audit.h"
 #include "catalog.h"
+#include "data_keys.h"
 #include "decision.h"
 #include "denied_nulls.h"
 #include "envelope.h"
@@ -297,6 +298,7 @@ _PG_init(void)
 	cg_envelope_define_gucs();
 	cg_audit_define_gucs();
 	cg_statement_text_define_gucs();
+	cg_data_keys_init();
 	MarkGUCPrefixReserved("childguard");
 
 	cg_secure_mem_init();
