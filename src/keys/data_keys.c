@@ -17,7 +17,7 @@
  * a destroyed key stops decrypting at the next command everywhere.  An
  * INSERT (a new child, a new key version) cannot change a key anyone has
  * cached, so it flushes nothing elsewhere; the inserting backend forgets
- * its cache if its transaction aborts (dek_xact_callback).  A master key
+ * its cache if its transaction made keys and aborts (dek_xact_callback).  A master key
  * reload flushes it too (generation).  A wrapped key is bound, as associated
  * data, to its subject and version: moving a wrapped key to another
  * subject makes it fail to unwrap.
@@ -65,7 +65,7 @@ static uint32 dek_cache_buckets = 0;	/* power of two */
 static int	dek_cache_sized_for = 0;	/* the setting it was made for */
 static uint32 dek_cache_generation = 0;	/* master-key load it was filled under */
 static uint32 dek_tick = 0;
-static bool dek_cached_in_xact = false;
+static bool dek_made_in_xact = false;	/* _new_data_key ran in this transaction */
 static CgDataKeyCacheStats stats;
 static uint8 *uncached_key = NULL;	/* secure memory, with no cache */
 
@@ -83,30 +83,32 @@ cg_data_keys_flush(void)
 }
 
 /*
- * A transaction that cached a key and aborts may have cached one it wrote
- * itself (a key inserted by a registration or rotation that is now rolled
- * back, whose version number a later one reuses); inserts tell no other
- * backend (catalog.c), so forget everything here.
+ * A transaction that made data keys and aborts may have cached one of
+ * them, uncommitted and now rolled back, whose (subject, version) a later
+ * registration or rotation may reuse with another key; inserts tell no
+ * other backend (catalog.c), so this backend forgets everything it holds.
+ * Every key row is made by _new_data_key (register_child, rotation), which
+ * sets the flag.  Only such transactions pay the flush.
  */
 static void
 dek_xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 	{
-		if (dek_cached_in_xact)
+		if (dek_made_in_xact)
 			cg_data_keys_flush();
-		dek_cached_in_xact = false;
+		dek_made_in_xact = false;
 	}
 	else if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
 			 event == XACT_EVENT_PREPARE)
-		dek_cached_in_xact = false;
+		dek_made_in_xact = false;
 }
 
 static void
 dek_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 					 SubTransactionId parentSubid, void *arg)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB && dek_cached_in_xact)
+	if (event == SUBXACT_EVENT_ABORT_SUB && dek_made_in_xact)
 		cg_data_keys_flush();
 }
 
@@ -118,7 +120,7 @@ cg_data_keys_init(void)
 							"Unwrapped data keys each backend keeps in locked memory.",
 							"About 48 bytes each; least recently used keys are evicted beyond it. 0 keeps none.",
 							&dek_cache_size_setting, 16384, 0, 4 * 1024 * 1024,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
+							PGC_SUSET, 0, NULL, NULL, NULL);
 	RegisterXactCallback(dek_xact_callback, NULL);
 	RegisterSubXactCallback(dek_subxact_callback, NULL);
 }
@@ -215,7 +217,6 @@ dek_cache_add(uint64 subject_no, uint32 key_version, const uint8 *dek)
 	victim->key_version = key_version;
 	victim->last_used = dek_tick;
 	memcpy(victim->key, dek, CG_KEY_LEN);
-	dek_cached_in_xact = true;
 	return victim->key;
 }
 
@@ -390,6 +391,7 @@ cg_new_data_key(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	dek_made_in_xact = true;	/* see dek_xact_callback */
 	cg_random_bytes(dek, CG_KEY_LEN);
 	values[0] = PointerGetDatum(wrap_key(mk, (uint64) subject_no,
 										 (uint32) key_version, dek));
