@@ -458,36 +458,3 @@ cg_master_key_id(PG_FUNCTION_ARGS)
 		mk = cg_master_key_current();
 	PG_RETURN_BYTEA_P(key_id_bytea(mk->id));
 }
-
-PG_FUNCTION_INFO_V1(cg_backend_cache_stats);
-
-/*
- * childguard.backend_cache_stats() -> (cache, capacity, entries, hits,
- * misses, evictions, flushes, hit_rate): this backend's data-key cache.
- * Counts only; no key, subject or value.
- */
-Datum
-cg_backend_cache_stats(PG_FUNCTION_ARGS)
-{
-	CgDataKeyCacheStats st;
-	TupleDesc	tupdesc;
-	Datum		values[8];
-	bool		nulls[8] = {false, false, false, false, false, false, false, false};
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	cg_data_keys_stats(&st);
-	values[0] = CStringGetTextDatum("data_key");
-	values[1] = Int64GetDatum(st.capacity);
-	values[2] = Int64GetDatum(st.entries);
-	values[3] = Int64GetDatum(st.hits);
-	values[4] = Int64GetDatum(st.misses);
-	values[5] = Int64GetDatum(st.evictions);
-	values[6] = Int64GetDatum(st.flushes);
-	if (st.hits + st.misses > 0)
-		values[7] = Float8GetDatum((double) st.hits / (double) (st.hits + st.misses));
-	else
-		nulls[7] = true;
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
-													  values, nulls)));
-}
