@@ -93,14 +93,15 @@ cg_data_keys_flush(void)
 static void
 dek_xact_callback(XactEvent event, void *arg)
 {
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	/* a prepared transaction may still be rolled back, from another session */
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
 	{
 		if (dek_made_in_xact)
 			cg_data_keys_flush();
 		dek_made_in_xact = false;
 	}
-	else if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
-			 event == XACT_EVENT_PREPARE)
+	else if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
 		dek_made_in_xact = false;
 }
 
