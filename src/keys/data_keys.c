@@ -17,8 +17,8 @@
  * a destroyed key stops decrypting at the next command everywhere.  An
  * INSERT (a new child, a new key version) cannot change a key anyone has
  * cached, so it flushes nothing elsewhere; the inserting backend forgets
- * its cache if its transaction made keys and aborts (dek_xact_callback).  A master key
- * reload flushes it too (generation).  A wrapped key is bound, as associated
+ * its cache if its transaction made keys and aborts (dek_xact_callback).
+ * A master key reload flushes it too (generation).  A wrapped key is bound, as associated
  * data, to its subject and version: moving a wrapped key to another
  * subject makes it fail to unwrap.
  *
@@ -28,12 +28,12 @@
 
 #include "access/htup_details.h"
 #include "access/stratnum.h"
-#include "funcapi.h"
 #include "access/xact.h"
+#include "funcapi.h"
 #include "miscadmin.h"
-#include "utils/guc.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 
 #include "catalog.h"
 #include "childguard_errcodes.h"
@@ -61,8 +61,8 @@ static int	dek_cache_size_setting = 16384;
 
 static DekSlot *dek_cache = NULL;
 static Size dek_cache_bytes = 0;
-static uint32 dek_cache_buckets = 0;	/* power of two */
-static int	dek_cache_sized_for = 0;	/* the setting it was made for */
+static uint32 dek_cache_buckets = 0;
+static int	dek_cache_sized_for = -1;	/* the setting it was made (or tried) for */
 static uint32 dek_cache_generation = 0;	/* master-key load it was filled under */
 static uint32 dek_tick = 0;
 static bool dek_made_in_xact = false;	/* _new_data_key ran in this transaction */
@@ -132,8 +132,8 @@ dek_cache_ready(void)
 {
 	uint32		buckets;
 
-	if (dek_cache != NULL && dek_cache_sized_for == dek_cache_size_setting)
-		return true;
+	if (dek_cache_sized_for == dek_cache_size_setting)
+		return dek_cache != NULL;	/* made, or could not be: not retried */
 	if (dek_cache != NULL)
 	{
 		cg_secure_unmap(dek_cache, dek_cache_bytes);
@@ -145,13 +145,17 @@ dek_cache_ready(void)
 	stats.capacity = 0;
 	if (dek_cache_size_setting <= 0)
 		return false;
-	buckets = 1;
-	while ((int64) buckets * DEK_WAYS < dek_cache_size_setting)
-		buckets <<= 1;
+	/* never more than the setting (but one bucket at least) */
+	buckets = Max(1, dek_cache_size_setting / DEK_WAYS);
 	dek_cache_bytes = TYPEALIGN(8192, sizeof(DekSlot) * DEK_WAYS * (Size) buckets);
 	dek_cache = cg_secure_map(dek_cache_bytes);
 	if (dek_cache == NULL)
+	{
+		ereport(LOG,
+				(errmsg("childguard: could not map %zu bytes for the data-key cache; reading without it",
+						dek_cache_bytes)));
 		return false;
+	}
 	dek_cache_buckets = buckets;
 	stats.capacity = (int64) buckets * DEK_WAYS;
 	return true;
@@ -163,7 +167,8 @@ bucket_of(uint64 subject_no, uint32 key_version)
 	uint64		h = (subject_no ^ ((uint64) key_version << 47)) *
 		UINT64CONST(0x9E3779B97F4A7C15);
 
-	return &dek_cache[((uint32) (h >> 32) & (dek_cache_buckets - 1)) * DEK_WAYS];
+	/* the high half scaled to [0, buckets): no division */
+	return &dek_cache[(uint32) (((h >> 32) * dek_cache_buckets) >> 32) * DEK_WAYS];
 }
 
 /* The cached key for (subject, version), or NULL. */
