@@ -409,8 +409,8 @@ emit(const char *command, int64 rows, int64 query_id, bool failed, int sqlerrcod
 	rec.client_addr = c->client_addr;
 	rec.application_name = c->application_name;
 	rec.command = (char *) (command ? command : c->command ? c->command : "UNKNOWN");
-	rec.purpose = (char *) cg_current_purpose();
-	rec.grant_id = cg_current_grant_id();
+	rec.purpose = (char *) cg_decision_purpose();
+	rec.grant_id = cg_decision_grant_id();
 	rec.relations = palloc(sizeof(char *) * (list_length(c->relations) + 1));
 	{
 		ListCell   *lc;

@@ -79,7 +79,6 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/transam.h"
-#include "access/parallel.h"
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "catalog/pg_attrdef.h"
@@ -108,8 +107,8 @@
 
 #include "catalog.h"
 #include "childguard_errcodes.h"
+#include "holds_child_data.h"
 #include "planted_code.h"
-#include "protection.h"
 
 /* what rule_problem calls a view's own definition */
 #define VIEW_DEFINITION "view definition"
@@ -1146,42 +1145,6 @@ cg_planted_view_problem(Relation view)
 	query = get_view_query(view);
 	return view_calls_walker((Node *) query, NULL) &&
 		reads_child_walker((Node *) query, &ctx);
-}
-
-/*
- * ExecutorStart (wired in childguard.c): a query touching a table that
- * carries code not childguard's own, or a view whose definition is such
- * code, which got there behind the guard's back (a database upgraded from
- * 1.0, catalogs edited by hand), is refused: reading it would run that
- * code with the reader's right to see child data.  The cost for other tables is the cached protection lookup the
- * audit capture makes as well.
- */
-void
-cg_planted_code_executor_start(QueryDesc *queryDesc)
-{
-	ListCell   *lc;
-
-	if (!OidIsValid(cg_child_data_type()) || IsParallelWorker())
-		return;
-	foreach(lc, queryDesc->plannedstmt->rtable)
-	{
-		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-		const CgProtection *p;
-
-		if (rte->rtekind != RTE_RELATION ||
-			(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE &&
-			 rte->relkind != RELKIND_VIEW))
-			continue;
-		p = cg_protection_of_relid(rte->relid);
-		if (p->planted)
-			ereport(ERROR,
-					(errcode(ERRCODE_CG_TABLE_HAS_PLANTED_CODE),
-					 errmsg("%s \"%s\" has code attached that could read child data",
-							rte->relkind == RELKIND_VIEW ? "view" : "table",
-							get_rel_name(rte->relid)),
-					 errdetail("%s", p->problem),
-					 errhint("Drop the object named above; until then the table can be dumped, but not queried.")));
-	}
 }
 
 /*

@@ -1,0 +1,295 @@
+#!/usr/bin/env perl
+# test/arch/check_layers.pl — the layering of src/ checked from the code itself.
+#
+# src/ is built in floors (README "Layout"): base, keys, format, consent,
+# enforce, audit, and src/childguard.c on top; each floor may use only the
+# floors below it, and no two files may depend on each other, even through
+# others.  This script builds two graphs between the files of src/ and fails
+# when either breaks that rule:
+#
+#   include graph  each `#include "x.h"` that names a header of src/;
+#   call graph     each undefined symbol of a src/ object (nm -u), resolved to
+#                  the src/ object that defines it (nm --defined-only).
+#
+# A file and its header of the same name are one unit (catalog.c and
+# catalog.h are "base/catalog"); a header without a .c is a unit of its own.
+# It reports
+#   (a) every cycle between units (a strongly connected component of more
+#       than one unit), with the edges inside it;
+#   (b) every edge from a unit to a unit on a higher floor;
+#   (c) every .c or .h under src/ outside the floors (only src/childguard.c
+#       may sit at the top), and a header name used in two floors (headers
+#       are included by bare name, so it would be ambiguous).
+# and prints each offending edge with where it comes from (the #include line
+# or the symbols).  Exit 0 when all is well, 1 otherwise, 2 on a usage error.
+#
+# The objects must be built and up to date (test/run-check.sh builds first).
+#
+# Usage: perl test/arch/check_layers.pl [--src DIR] [--allow FILE] [--verbose]
+use strict;
+use warnings;
+use File::Basename qw(basename dirname);
+use File::Find;
+use Getopt::Long;
+
+my @FLOORS = qw(base keys format consent enforce audit);
+my $TOP = 'childguard';        # src/childguard.c, the floor above all others
+
+my $here = dirname(__FILE__);
+my $src = "$here/../../src";
+my $allow_file = "$here/allowed_edges";
+my $verbose = 0;
+GetOptions('src=s' => \$src, 'allow=s' => \$allow_file, 'verbose' => \$verbose)
+  or exit 2;
+-d $src or die "check_layers: no directory $src\n";
+
+my %floor_rank;
+@floor_rank{@FLOORS} = (1 .. @FLOORS);
+$floor_rank{$TOP} = @FLOORS + 1;
+
+my @errors;
+sub fail_with { push @errors, @_; }
+
+# ---- the files and their units ----------------------------------------------
+my (%unit_floor, %unit_files, %header_unit, %object_unit);
+my @sources;
+find({ no_chdir => 1, wanted => sub {
+	return unless -f $_ && /\.[ch]$/;
+	(my $rel = $File::Find::name) =~ s{^\Q$src\E/}{};
+	push @sources, $rel;
+} }, $src);
+
+for my $rel (sort @sources)
+{
+	my ($floor, $unit);
+	if ($rel eq "$TOP.c")
+	{
+		($floor, $unit) = ($TOP, $TOP);
+	}
+	elsif ($rel =~ m{^([^/]+)/([^/]+)\.[ch]$} && exists $floor_rank{$1} && $1 ne $TOP)
+	{
+		($floor, $unit) = ($1, "$1/$2");
+	}
+	else
+	{
+		fail_with("(c) src/$rel is outside the floors (src/{"
+			. join(',', @FLOORS) . "}/ or src/$TOP.c)");
+		next;
+	}
+	$unit_floor{$unit} = $floor;
+	push @{ $unit_files{$unit} }, $rel;
+	if ($rel =~ /\.h$/)
+	{
+		my $h = basename($rel);
+		if (exists $header_unit{$h})
+		{
+			fail_with("(c) header $h is in two floors: $header_unit{$h} and $unit"
+				. " (headers are included by bare name)");
+		}
+		$header_unit{$h} = $unit;
+	}
+	else
+	{
+		(my $o = $rel) =~ s/\.c$/.o/;
+		$object_unit{$o} = $unit;
+	}
+}
+
+# edges: $edge{$from}{$to} = [ reasons ]
+my %edge;
+sub add_edge
+{
+	my ($from, $to, $why) = @_;
+	return if $from eq $to;
+	push @{ $edge{$from}{$to} }, $why;
+}
+
+# ---- include graph -----------------------------------------------------------
+for my $unit (sort keys %unit_files)
+{
+	for my $rel (@{ $unit_files{$unit} })
+	{
+		open my $fh, '<', "$src/$rel" or die "check_layers: $src/$rel: $!\n";
+		while (my $line = <$fh>)
+		{
+			next unless $line =~ /^\s*#\s*include\s+"([^"]+)"/;
+			my $inc = $1;
+			my $to = $header_unit{ basename($inc) };
+			next unless defined $to;    # a PostgreSQL or system header
+			add_edge($unit, $to, "src/$rel:$. #include \"$inc\"");
+		}
+		close $fh;
+	}
+}
+
+# ---- call graph ------------------------------------------------------------------
+my $nm = $ENV{NM} || 'nm';
+my (%defined_by, %undefined_in);
+for my $o (sort keys %object_unit)
+{
+	my $path = "$src/$o";
+	(my $c = $path) =~ s/\.o$/.c/;
+	if (!-f $path)
+	{
+		fail_with("src/$o is missing: build first (make)");
+		next;
+	}
+	if ((stat $c)[9] > (stat $path)[9])
+	{
+		fail_with("src/$o is older than its source: build first (make)");
+		next;
+	}
+	open my $fh, '-|', $nm, '-P', $path or die "check_layers: cannot run $nm: $!\n";
+	while (my $line = <$fh>)
+	{
+		my ($sym, $type) = split ' ', $line;
+		next unless defined $type;
+		if ($type eq 'U')
+		{
+			push @{ $undefined_in{$o} }, $sym;
+		}
+		elsif ($type =~ /^[TDBRGSCVW]$/)
+		{
+			$defined_by{$sym}{$o} = 1;
+		}
+	}
+	close $fh or die "check_layers: $nm $path failed\n";
+}
+for my $o (sort keys %undefined_in)
+{
+	my %by;
+	for my $sym (@{ $undefined_in{$o} })
+	{
+		next unless $defined_by{$sym};
+		for my $def (keys %{ $defined_by{$sym} })
+		{
+			next if $def eq $o;
+			push @{ $by{$def} }, $sym;
+		}
+	}
+	for my $def (sort keys %by)
+	{
+		my @syms = sort @{ $by{$def} };
+		my $list = join(', ', @syms > 6 ? (@syms[0 .. 5], '...') : @syms);
+		add_edge($object_unit{$o}, $object_unit{$def}, "src/$o calls/uses $list");
+	}
+}
+
+# ---- allowed exceptions (test/arch/allowed_edges: "from -> to  # why") ----------
+my %allowed;
+if (-f $allow_file)
+{
+	open my $fh, '<', $allow_file or die "check_layers: $allow_file: $!\n";
+	while (my $line = <$fh>)
+	{
+		$line =~ s/#.*//;
+		next unless $line =~ /\S/;
+		if ($line =~ /^\s*(\S+)\s*->\s*(\S+)\s*$/)
+		{
+			$allowed{$1}{$2} = 1;
+			print "check_layers: EXCEPTION allowed: $1 -> $2 (see $allow_file)\n";
+		}
+		else
+		{
+			die "check_layers: $allow_file:$.: not \"from -> to\"\n";
+		}
+	}
+	close $fh;
+}
+sub is_allowed { my ($f, $t) = @_; return $allowed{$f} && $allowed{$f}{$t}; }
+
+sub show_edge
+{
+	my ($from, $to) = @_;
+	my $s = "    $from -> $to\n";
+	$s .= "        $_\n" for @{ $edge{$from}{$to} };
+	return $s;
+}
+
+# ---- (b) upward edges ------------------------------------------------------------
+for my $from (sort keys %edge)
+{
+	for my $to (sort keys %{ $edge{$from} })
+	{
+		my ($rf, $rt) = ($floor_rank{ $unit_floor{$from} }, $floor_rank{ $unit_floor{$to} });
+		next unless $rt > $rf;
+		next if is_allowed($from, $to);
+		fail_with("(b) upward dependency: floor $unit_floor{$from} uses floor $unit_floor{$to}\n"
+			. show_edge($from, $to));
+	}
+}
+
+# ---- (a) cycles: Tarjan's strongly connected components ----------------------------
+{
+	my ($index, @stack, %on, %idx, %low, @sccs) = (0);
+	my $strong;
+	$strong = sub {
+		my ($v) = @_;
+		$idx{$v} = $low{$v} = $index++;
+		push @stack, $v;
+		$on{$v} = 1;
+		for my $w (sort keys %{ $edge{$v} || {} })
+		{
+			next if is_allowed($v, $w);
+			if (!exists $idx{$w})
+			{
+				$strong->($w);
+				$low{$v} = $low{$w} if $low{$w} < $low{$v};
+			}
+			elsif ($on{$w})
+			{
+				$low{$v} = $idx{$w} if $idx{$w} < $low{$v};
+			}
+		}
+		if ($low{$v} == $idx{$v})
+		{
+			my @scc;
+			my $w;
+			do
+			{
+				$w = pop @stack;
+				$on{$w} = 0;
+				push @scc, $w;
+			} while ($w ne $v);
+			push @sccs, [ sort @scc ] if @scc > 1;
+		}
+	};
+	for my $v (sort keys %unit_floor)
+	{
+		$strong->($v) unless exists $idx{$v};
+	}
+	for my $scc (@sccs)
+	{
+		my %in = map { $_ => 1 } @$scc;
+		my $s = "(a) cycle between " . scalar(@$scc) . " files: " . join(' ', @$scc) . "\n";
+		for my $from (@$scc)
+		{
+			for my $to (sort keys %{ $edge{$from} || {} })
+			{
+				$s .= show_edge($from, $to) if $in{$to} && !is_allowed($from, $to);
+			}
+		}
+		fail_with($s);
+	}
+}
+
+if ($verbose)
+{
+	for my $from (sort keys %edge)
+	{
+		print "edge $from -> $_\n" for sort keys %{ $edge{$from} };
+	}
+}
+
+my $nunits = keys %unit_floor;
+my $nedges = 0;
+$nedges += keys %{ $edge{$_} } for keys %edge;
+if (@errors)
+{
+	print "check_layers: FAIL ($nunits files, $nedges dependencies)\n";
+	print "$_\n" for @errors;
+	exit 1;
+}
+print "check_layers: ok ($nunits files in " . scalar(@FLOORS) . " floors and src/$TOP.c,"
+	. " $nedges dependencies, no cycle, none upward)\n";
+exit 0;

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# test/arch/selftest.sh — check_layers.pl must pass a clean tree and fail,
+# naming the offending edge, on each kind of fault: a call upward, an
+# #include upward, a cycle inside one floor, a file outside the floors, a
+# header name in two floors, an object older than its source.  Builds
+# throwaway trees of tiny C files under a temporary directory (cc -c).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CHECK="$HERE/check_layers.pl"
+CC=${CC:-cc}
+TMP=$(mktemp -d)
+trap 'rm -rf -- "$TMP"' EXIT
+fails=0
+
+# write FILE CONTENT: a source file of the tree under $TMP/src
+put() { mkdir -p "$(dirname "$TMP/src/$1")"; printf '%s\n' "$2" > "$TMP/src/$1"; }
+
+build() {
+  local c
+  for c in $(cd "$TMP/src" && find . -name '*.c'); do
+    "$CC" -c -I"$TMP/src/base" -I"$TMP/src/keys" -I"$TMP/src/consent" \
+      -o "$TMP/src/${c%.c}.o" "$TMP/src/$c"
+  done
+}
+
+# A clean tree: childguard.c -> consent/decision -> keys/crypto -> base/catalog.
+clean_tree() {
+  rm -rf "$TMP/src"
+  put base/catalog.h 'int cg_catalog(void);'
+  put base/catalog.c '#include "catalog.h"
+int cg_catalog(void) { return 1; }'
+  put keys/crypto.h 'int cg_crypto(void);'
+  put keys/crypto.c '#include "catalog.h"
+#include "crypto.h"
+int cg_crypto(void) { return cg_catalog(); }'
+  put consent/decision.h 'int cg_decide(void);'
+  put consent/decision.c '#include "crypto.h"
+#include "decision.h"
+int cg_decide(void) { return cg_crypto(); }'
+  put childguard.c '#include "decision.h"
+int cg_init(void) { return cg_decide(); }'
+}
+
+# expect RC PATTERN TITLE: run the check on $TMP/src, compare
+expect() {
+  local want_rc=$1 pattern=$2 title=$3 out rc=0
+  out=$(perl "$CHECK" --src "$TMP/src" --allow /dev/null 2>&1) || rc=$?
+  if [ "$rc" -ne "$want_rc" ] || ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "not ok - $title (exit $rc, wanted $want_rc and /$pattern/)"
+    sed 's/^/    /' <<<"$out"
+    fails=$((fails + 1))
+  else
+    echo "ok - $title"
+  fi
+}
+
+clean_tree; build
+expect 0 'check_layers: ok' 'a clean tree passes'
+
+clean_tree
+put base/catalog.c '#include "catalog.h"
+int cg_decide(void);
+int cg_catalog(void) { return cg_decide(); }'
+build
+expect 1 'base/catalog -> consent/decision' 'a call upward fails (base calls consent)'
+
+clean_tree
+put keys/crypto.c '#include "catalog.h"
+#include "crypto.h"
+#include "decision.h"
+int cg_crypto(void) { return cg_catalog(); }'
+build
+expect 1 '\(b\) upward dependency: floor keys uses floor consent' 'an #include upward fails'
+
+clean_tree
+put consent/purposes.h 'int cg_purpose(void);'
+put consent/purposes.c '#include "purposes.h"
+int cg_decide(void);
+int cg_purpose(void) { return cg_decide(); }'
+put consent/decision.c '#include "crypto.h"
+#include "decision.h"
+#include "purposes.h"
+int cg_decide(void) { return cg_crypto() + cg_purpose(); }'
+build
+expect 1 '\(a\) cycle between 2 files: consent/decision consent/purposes' 'a cycle within one floor fails'
+
+clean_tree
+put retention.c 'int cg_retention(void) { return 0; }'
+build
+expect 1 '\(c\) src/retention.c is outside the floors' 'a file outside the floors fails'
+
+clean_tree
+put keys/catalog.h 'int cg_catalog(void);'
+build
+expect 1 'header catalog.h is in two floors' 'a header name in two floors fails'
+
+clean_tree; build
+touch -d '+1 minute' "$TMP/src/keys/crypto.c"
+expect 1 'keys/crypto.o is older than its source' 'a stale object fails'
+
+clean_tree; build
+printf 'base/catalog -> consent/decision  # test\n' > "$TMP/allow"
+put base/catalog.c '#include "catalog.h"
+int cg_decide(void);
+int cg_catalog(void) { return cg_decide(); }'
+build
+rc=0; out=$(perl "$CHECK" --src "$TMP/src" --allow "$TMP/allow" 2>&1) || rc=$?
+if [ "$rc" -eq 0 ] && grep -q 'EXCEPTION allowed: base/catalog -> consent/decision' <<<"$out"; then
+  echo "ok - an allowed edge passes, and is named"
+else
+  echo "not ok - an allowed edge passes, and is named (exit $rc)"; sed 's/^/    /' <<<"$out"
+  fails=$((fails + 1))
+fi
+
+[ "$fails" -eq 0 ] && echo "selftest: all passed" || echo "selftest: $fails failed"
+[ "$fails" -eq 0 ]
