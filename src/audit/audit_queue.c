@@ -552,7 +552,7 @@ restore_queue(void)
 	}
 	else if (restored == 0)
 		unlink(CG_AUDIT_SAVE_FILE);
-	/* else the file stays until they are written (finish_batch) */
+	/* else the file stays until they are written (cg_audit_finish_batch) */
 	shared->restored_left = unrestored > 0 ? 0 : restored;
 	if (restored > 0)
 		ereport(LOG,

@@ -31,7 +31,7 @@ typedef struct CgProtection
 	bool		has_child_data; /* any column holds child_data */
 	bool		is_protected;	/* all of them classified, trigger in place */
 	char	   *problem;		/* if not protected: why, for errdetail */
-	bool		planted;		/* code not ours attached (planted_code.c) */
+	bool		planted;		/* code not ours attached (planted_code.c's check) */
 	AttrNumber	subject_attnum;
 	FmgrInfo	subject_out;	/* output function of the subject column */
 	int			ncolumns;

@@ -19,13 +19,17 @@
 #   (b) every edge from a unit to a unit on a higher floor;
 #   (c) every .c or .h under src/ outside the floors (only src/childguard.c
 #       may sit at the top), and a header name used in two floors (headers
-#       are included by bare name, so it would be ambiguous).
+#       are included by bare name, so it would be ambiguous);
+#   (d) the README's "Layout" section not matching the tree: each floor's
+#       bullet (- `src/FLOOR/`: ...) must name every .c file of the floor
+#       and every header that has no .c, and nothing that is not there.
 # and prints each offending edge with where it comes from (the #include line
 # or the symbols).  Exit 0 when all is well, 1 otherwise, 2 on a usage error.
 #
 # The objects must be built and up to date (test/run-check.sh builds first).
 #
-# Usage: perl test/arch/check_layers.pl [--src DIR] [--allow FILE] [--verbose]
+# Usage: perl test/arch/check_layers.pl [--src DIR] [--allow FILE]
+#                                       [--readme FILE|none] [--verbose]
 use strict;
 use warnings;
 use File::Basename qw(basename dirname);
@@ -38,8 +42,10 @@ my $TOP = 'childguard';        # src/childguard.c, the floor above all others
 my $here = dirname(__FILE__);
 my $src = "$here/../../src";
 my $allow_file = "$here/allowed_edges";
+my $readme = "$here/../../README.md";
 my $verbose = 0;
-GetOptions('src=s' => \$src, 'allow=s' => \$allow_file, 'verbose' => \$verbose)
+GetOptions('src=s' => \$src, 'allow=s' => \$allow_file, 'readme=s' => \$readme,
+	'verbose' => \$verbose)
   or exit 2;
 -d $src or die "check_layers: no directory $src\n";
 
@@ -270,6 +276,62 @@ for my $from (sort keys %edge)
 			}
 		}
 		fail_with($s);
+	}
+}
+
+# ---- (d) the README's layout section ------------------------------------------------
+if ($readme ne 'none')
+{
+	open my $fh, '<', $readme or die "check_layers: $readme: $!\n";
+	my $text = do { local $/; <$fh> };
+	close $fh;
+	my ($layout) = $text =~ /^## Layout\n(.*?)(?=^## |\z)/ms;
+	my %listed;    # floor => { name => 1 }
+	if (!defined $layout)
+	{
+		fail_with("(d) $readme has no \"## Layout\" section");
+	}
+	else
+	{
+		# each bullet "- `src/FLOOR/`: ..." up to the next bullet or blank line
+		while ($layout =~ /^- `src\/([^`]*)`(.*?)(?=^- |^\s*$|\z)/msg)
+		{
+			my ($where, $body) = ($1, $2);
+			if ($where eq "$TOP.c")
+			{
+				$listed{$TOP}{"$TOP.c"} = 1;
+				next;
+			}
+			(my $floor = $where) =~ s{/$}{};
+			if (!exists $floor_rank{$floor} || $floor eq $TOP)
+			{
+				fail_with("(d) README layout names src/$where, which is not a floor");
+				next;
+			}
+			$listed{$floor}{$_} = 1 for $body =~ /`([\w-]+\.[ch])`/g;
+		}
+		my %have;      # floor => { name => 1 }: .c files and headers without one
+		for my $unit (keys %unit_files)
+		{
+			my $floor = $unit_floor{$unit};
+			my @files = map { basename($_) } @{ $unit_files{$unit} };
+			my @c = grep { /\.c$/ } @files;
+			$have{$floor}{$_} = 1 for (@c ? @c : @files);
+		}
+		for my $floor (@FLOORS, $TOP)
+		{
+			my $where = $floor eq $TOP ? "src/$TOP.c" : "src/$floor/";
+			for my $name (sort keys %{ $have{$floor} || {} })
+			{
+				fail_with("(d) README layout does not list $name under $where")
+				  unless $listed{$floor}{$name};
+			}
+			for my $name (sort keys %{ $listed{$floor} || {} })
+			{
+				fail_with("(d) README layout lists $name under $where, which has no such file")
+				  unless $have{$floor}{$name};
+			}
+		}
 	}
 }
 

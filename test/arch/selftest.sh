@@ -2,7 +2,8 @@
 # test/arch/selftest.sh — check_layers.pl must pass a clean tree and fail,
 # naming the offending edge, on each kind of fault: a call upward, an
 # #include upward, a cycle inside one floor, a file outside the floors, a
-# header name in two floors, an object older than its source.  Builds
+# header name in two floors, an object older than its source, a README
+# layout that does not match the tree.  Builds
 # throwaway trees of tiny C files under a temporary directory (cc -c).
 set -euo pipefail
 
@@ -45,7 +46,7 @@ int cg_init(void) { return cg_decide(); }'
 # expect RC PATTERN TITLE: run the check on $TMP/src, compare
 expect() {
   local want_rc=$1 pattern=$2 title=$3 out rc=0
-  out=$(perl "$CHECK" --src "$TMP/src" --allow /dev/null 2>&1) || rc=$?
+  out=$(perl "$CHECK" --src "$TMP/src" --allow /dev/null --readme "${README:-none}" 2>&1) || rc=$?
   if [ "$rc" -ne "$want_rc" ] || ! grep -qE -- "$pattern" <<<"$out"; then
     echo "not ok - $title (exit $rc, wanted $want_rc and /$pattern/)"
     sed 's/^/    /' <<<"$out"
@@ -99,13 +100,25 @@ clean_tree; build
 touch -d '+1 minute' "$TMP/src/keys/crypto.c"
 expect 1 'keys/crypto.o is older than its source' 'a stale object fails'
 
+# the README's layout section must list the tree, floor by floor
+clean_tree; build
+printf '%s\n' '## Layout' '' '- `src/base/`: `catalog.c`;' '- `src/keys/`: `crypto.c`;' \
+  '- `src/consent/`: `decision.c`;' '- `src/childguard.c`: wiring.' '' '## Next' > "$TMP/README.md"
+README=$TMP/README.md expect 0 'check_layers: ok' 'a README layout that lists the tree passes'
+printf '%s\n' '## Layout' '' '- `src/base/`: `catalog.c`, `gone.c`;' '- `src/keys/`: `crypto.c`;' \
+  '- `src/childguard.c`: wiring.' '' > "$TMP/README.md"
+README=$TMP/README.md expect 1 'README layout does not list decision.c under src/consent/' \
+  'a README layout missing a file fails'
+README=$TMP/README.md expect 1 'README layout lists gone.c under src/base/, which has no such file' \
+  'a README layout naming a file not in the tree fails'
+
 clean_tree; build
 printf 'base/catalog -> consent/decision  # test\n' > "$TMP/allow"
 put base/catalog.c '#include "catalog.h"
 int cg_decide(void);
 int cg_catalog(void) { return cg_decide(); }'
 build
-rc=0; out=$(perl "$CHECK" --src "$TMP/src" --allow "$TMP/allow" 2>&1) || rc=$?
+rc=0; out=$(perl "$CHECK" --src "$TMP/src" --allow "$TMP/allow" --readme none 2>&1) || rc=$?
 if [ "$rc" -eq 0 ] && grep -q 'EXCEPTION allowed: base/catalog -> consent/decision' <<<"$out"; then
   echo "ok - an allowed edge passes, and is named"
 else
