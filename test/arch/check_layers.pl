@@ -22,7 +22,9 @@
 #       are included by bare name, so it would be ambiguous);
 #   (d) the README's "Layout" section not matching the tree: each floor's
 #       bullet (- `src/FLOOR/`: ...) must name every .c file of the floor
-#       and every header that has no .c, and nothing that is not there.
+#       and every header that has no .c, and nothing that is not there;
+#   (e) a line of the exceptions file (test/arch/allowed_edges) whose edge
+#       no longer exists, so a fixed fault cannot come back unnoticed.
 # and prints each offending edge with where it comes from (the #include line
 # or the symbols).  Exit 0 when all is well, 1 otherwise, 2 on a usage error.
 #
@@ -203,6 +205,16 @@ if (-f $allow_file)
 	close $fh;
 }
 sub is_allowed { my ($f, $t) = @_; return $allowed{$f} && $allowed{$f}{$t}; }
+
+# an exception whose edge is gone must go too: it would let the fault back in
+for my $from (sort keys %allowed)
+{
+	for my $to (sort keys %{ $allowed{$from} })
+	{
+		fail_with("(e) $allow_file allows $from -> $to, which no longer exists: delete that line")
+		  unless $edge{$from} && $edge{$from}{$to};
+	}
+}
 
 sub show_edge
 {

@@ -126,5 +126,15 @@ else
   fails=$((fails + 1))
 fi
 
+# an exception whose edge is gone fails (the fault was fixed: delete the line)
+clean_tree; build
+rc=0; out=$(perl "$CHECK" --src "$TMP/src" --allow "$TMP/allow" --readme none 2>&1) || rc=$?
+if [ "$rc" -eq 1 ] && grep -q 'allows base/catalog -> consent/decision, which no longer exists' <<<"$out"; then
+  echo "ok - an exception whose edge is gone fails"
+else
+  echo "not ok - an exception whose edge is gone fails (exit $rc)"; sed 's/^/    /' <<<"$out"
+  fails=$((fails + 1))
+fi
+
 [ "$fails" -eq 0 ] && echo "selftest: all passed" || echo "selftest: $fails failed"
 [ "$fails" -eq 0 ]
