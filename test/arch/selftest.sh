@@ -3,7 +3,9 @@
 # naming the offending edge, on each kind of fault: a call upward, an
 # #include upward, a cycle inside one floor, a file outside the floors, a
 # header name in two floors, an object older than its source, a README
-# layout that does not match the tree.  Builds
+# layout that does not match the tree; and check_locks.pl must catch an
+# allocation under a lock, directly, through a helper, or after an early
+# exit's release, and pass one after the release.  Builds
 # throwaway trees of tiny C files under a temporary directory (cc -c).
 set -euo pipefail
 
@@ -135,6 +137,77 @@ else
   echo "not ok - an exception whose edge is gone fails (exit $rc)"; sed 's/^/    /' <<<"$out"
   fails=$((fails + 1))
 fi
+
+# check_locks.pl: nothing that allocates, raises or logs under a lock
+LOCKS="$HERE/check_locks.pl"
+# lock_case TITLE WANT_RC PATTERN BODY: one function holding a lock
+lock_case() {
+  local title=$1 want_rc=$2 pattern=$3 body=$4 out rc=0
+  rm -rf "$TMP/src"
+  put audit/q.c "static int *shared;
+static int
+helper(void)
+{
+	return *(int *) palloc(4);
+}
+
+static int
+clean(void)
+{
+	return shared[1];
+}
+
+int
+f(int x)
+{
+$body
+}"
+  out=$(perl "$LOCKS" --src "$TMP/src" 2>&1) || rc=$?
+  if [ "$rc" -ne "$want_rc" ] || ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "not ok - $title (exit $rc, wanted $want_rc and /$pattern/)"; sed 's/^/    /' <<<"$out"
+    fails=$((fails + 1))
+  else
+    echo "ok - $title"
+  fi
+}
+lock_case 'palloc under an LWLock fails' 1 'f\(\) calls palloc\(\) while holding a lock' \
+'	LWLockAcquire(lock, LW_EXCLUSIVE);
+	x = *(int *) palloc(8);
+	LWLockRelease(lock);
+	return x;'
+lock_case 'a helper that allocates, called under a lock, fails' 1 'f\(\) calls helper\(\)' \
+'	SpinLockAcquire(&mutex);
+	x = helper();
+	SpinLockRelease(&mutex);
+	return x;'
+lock_case 'code after an early-exit release is still under the lock' 1 'f\(\) calls ereport\(\)' \
+'	LWLockAcquire(lock, LW_EXCLUSIVE);
+	if (x > 0)
+	{
+		LWLockRelease(lock);
+		return 0;
+	}
+	ereport(ERROR, (errmsg("no")));
+	LWLockRelease(lock);
+	return x;'
+lock_case 'allocation after the release passes' 0 'check_locks: ok' \
+'	LWLockAcquire(lock, LW_EXCLUSIVE);
+	x = clean();
+	if (x > 0)
+	{
+		LWLockRelease(lock);
+		return 0;
+	}
+	LWLockRelease(lock);
+	if (x < 0)
+		return 1;
+	return helper();'
+lock_case 'a memory context made without the standard macro fails' 1 'calls AllocSetContextCreateInternal\(\)' \
+'	cxt = AllocSetContextCreateInternal(TopMemoryContext, name, ALLOCSET_SMALL_SIZES);
+	return x;'
+lock_case 'a memory context without ALLOCSET_*_SIZES fails' 1 'without ALLOCSET_\*_SIZES' \
+'	cxt = AllocSetContextCreate(TopMemoryContext, "x", 0, 1024, 8192);
+	return x;'
 
 [ "$fails" -eq 0 ] && echo "selftest: all passed" || echo "selftest: $fails failed"
 [ "$fails" -eq 0 ]
