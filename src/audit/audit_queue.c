@@ -1187,15 +1187,16 @@ cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out)
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	slot = db_slot(dboid, false);
-	for (pos = scan_start(slot); pos < shared->tail && n < want;)
+	for (pos = scan_start(slot);
+		 pos < shared->tail && n < max_records && bytes < CG_AUDIT_BATCH_BYTES;)
 	{
 		uint64		next;
 		QueueEntry *e = entry_at(pos, &next);
 
 		if (e != NULL && e->dboid == dboid && e->state == ENTRY_READY)
 		{
-			if (bytes + MAXALIGN(e->payload_len) > room)
-				break;			/* not what was measured: the next batch takes it */
+			if (n == want || bytes + MAXALIGN(e->payload_len) > room)
+				break;			/* not measured: the next batch takes it */
 			recs[n].epoch = e->epoch;
 			recs[n].seq = e->seq;
 			recs[n].procno = e->procno;
