@@ -1,15 +1,15 @@
 #!/usr/bin/env perl
 # test/arch/check_layers.pl — the layering of src/ checked from the code itself.
 #
-# src/ is built in floors (README "Layout"): base, keys, format, consent,
-# enforce, audit, and src/childguard.c on top; each floor may use only the
+# src/ is built in floors (README "Layout"; the Makefile's CG_LAYERS): base,
+# keys, format, consent, enforce, audit, and src/childguard.c on top; each floor may use only the
 # floors below it, and no two files may depend on each other, even through
 # others.  This script builds two graphs between the files of src/ and fails
 # when either breaks that rule:
 #
 #   include graph  each `#include "x.h"` that names a header of src/;
-#   call graph     each undefined symbol of a src/ object (nm -u), resolved to
-#                  the src/ object that defines it (nm --defined-only).
+#   call graph     each undefined symbol of a src/ object (nm, type U),
+#                  resolved to the src/ object that defines it.
 #
 # A file and its header of the same name are one unit (catalog.c and
 # catalog.h are "base/catalog"); a header without a .c is a unit of its own.
@@ -38,10 +38,20 @@ use File::Basename qw(basename dirname);
 use File::Find;
 use Getopt::Long;
 
+my $here = dirname(__FILE__);
+
+# the floors, bottom first: the Makefile's CG_LAYERS (what it compiles)
 my @FLOORS = qw(base keys format consent enforce audit);
+if (open my $mk, '<', "$here/../../Makefile")
+{
+	while (<$mk>)
+	{
+		@FLOORS = split ' ', $1 if /^CG_LAYERS\s*=\s*(.*?)\s*$/;
+	}
+	close $mk;
+}
 my $TOP = 'childguard';        # src/childguard.c, the floor above all others
 
-my $here = dirname(__FILE__);
 my $src = "$here/../../src";
 my $allow_file = "$here/allowed_edges";
 my $readme = "$here/../../README.md";
