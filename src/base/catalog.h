@@ -13,8 +13,13 @@
 #include "postgres.h"
 
 #include "access/skey.h"
+#include "utils/relcache.h"
 
-/* Column numbers; must match sql/childguard--1.0.sql. */
+/*
+ * Column numbers read by the C, the same in every SQL version from 1.0
+ * (later versions only add columns); checked against the installed tables
+ * by catalog_layout.c before any numbered read.
+ */
 #define Anum_cg_child_subject_no	1
 #define Anum_cg_child_child_id		2
 #define Anum_cg_child_birth_date	3
@@ -93,5 +98,8 @@ extern void cg_catalog_scan(Oid relid, Oid indexid, ScanKey keys, int nkeys,
 							CgRowFn fn, void *arg);
 extern bool cg_catalog_fetch(Oid relid, Oid indexid, ScanKey keys, int nkeys,
 							 Datum **values, bool **nulls);
+
+/* catalog_layout.c */
+extern void cg_catalog_check_layout(Relation rel);
 
 #endif							/* CHILDGUARD_CATALOG_H */

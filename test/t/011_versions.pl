@@ -270,6 +270,20 @@ like($err, qr/ERROR:  childguard.access_log does not have the layout of any chil
 	'an unknown log layout: an error naming the installed version');
 like($err, qr/HINT:  Run ALTER EXTENSION childguard UPDATE/, '... and the fix');
 is($node->safe_psql('v10', 'SELECT valid FROM childguard.verify_access_log()'), 't', 'nothing changed');
+# a registry whose numbered columns are not the ones the C reads: a read
+# that needs it is refused before any numbered read, at any database version
+($ret, $out, $err) = $node->psql('v10', q{
+	BEGIN;
+	UPDATE pg_attribute SET attname = 'child_idx' WHERE attrelid = 'childguard.child'::regclass
+	   AND attname = 'child_id';
+	SET ROLE ver_app; SET childguard.purpose = 'tutoring';
+	SELECT name FROM students;
+	ROLLBACK;});
+like($err, qr/ERROR:  childguard.child does not have the layout of any childguard version this library serves\nDETAIL:  The database has childguard version 1\.2 installed; Column 2 is not "child_id" of type text/,
+	'a registry with an unknown layout is refused (ZC140) before any numbered read, naming the version');
+is($out, '', '... and nothing is read');
+is($node->safe_psql('v10', q{SET ROLE ver_app; SET childguard.purpose = 'tutoring';
+	SELECT name FROM students}), 'at-1.2', 'and reads work again once it is back');
 
 $node->stop;
 done_testing();
