@@ -19,6 +19,21 @@ my ($node) = new_node('versions', start => 1);
 is($node->safe_psql('postgres',
 	"SELECT default_version FROM pg_available_extensions WHERE name = 'childguard'"),
 	'1.2', 'the version under development is 1.2');
+# The released scripts the server installs are the committed, frozen ones
+# (sql/README.md): a change to either fails here.
+{
+	use Digest::SHA qw(sha256_hex);
+	my $share = `$ENV{PG_CONFIG} --sharedir`;
+	chomp $share;
+	my %released = (
+		'childguard--1.0.sql' => 'bb70230b624326e3221d166dc6a251e8510db38116e2ec61ed7aeae760a66172',
+		'childguard--1.0--1.1.sql' => '843221f087f5fd39f6094af6e0b56253fa23f5999e8160a13d3d93fb6ad08699');
+	for my $f (sort keys %released)
+	{
+		is(sha256_hex(slurp_file("$share/extension/$f")), $released{$f},
+			"the installed $f is the released 1.x script, unchanged");
+	}
+}
 $node->safe_psql('postgres', q{
 	CREATE ROLE ver_dpo; CREATE ROLE ver_dpo2; CREATE ROLE ver_app;
 	CREATE DATABASE v10; CREATE DATABASE v11; CREATE DATABASE fresh; CREATE DATABASE fresh11;
