@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * fuzz_envelope.c
- *	  libFuzzer target for the envelope decoder (src/envelope.c): every
+ *	  libFuzzer target for the envelope decoder (src/format/envelope.c): every
  *	  input is taken as raw envelope bytes (cg_envelope_parse, with a
  *	  4-byte and, where it fits, a 1-byte varlena header) and as the
  *	  envelope's text form (cg_envelope_from_text).

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * fuzz_text_input.c
- *	  libFuzzer target for child_data's input path (src/child_data.c):
+ *	  libFuzzer target for child_data's input path (src/enforce/child_data.c):
  *	  text and binary input of plaintext and of envelope text, then output,
  *	  binary send and equality on the value that came in.
  *

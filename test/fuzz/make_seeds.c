@@ -2,7 +2,7 @@
  *
  * make_seeds.c
  *	  Writes the seed corpora of the fuzz targets: valid envelopes sealed
- *	  with the real sealing code (src/envelope.c) under the harness's fake
+ *	  with the real sealing code (src/format/envelope.c) under the harness's fake
  *	  data key, their text forms, and edge cases around them.
  *
  *	  make_seeds DIR   writes the files under DIR/envelope/ and DIR/text_input/

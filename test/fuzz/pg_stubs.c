@@ -2,8 +2,8 @@
  *
  * pg_stubs.c
  *	  Stand-ins for the backend functions that the fuzzed source files
- *	  (src/envelope.c, src/child_data.c, src/pending.c, src/crypto.c,
- *	  src/categories.c) call, so they link into a plain program.
+ *	  (src/format/envelope.c, src/enforce/child_data.c, src/format/pending.c, src/keys/crypto.c,
+ *	  src/format/categories.c) call, so they link into a plain program.
  *
  * Memory: every palloc is a malloc of exactly the size asked for, kept in
  * a list and freed by cg_fuzz_reset() after each input, so AddressSanitizer
