@@ -300,5 +300,32 @@ is($out, '', '... and nothing is read');
 is($node->safe_psql('v10', q{SET ROLE ver_app; SET childguard.purpose = 'tutoring';
 	SELECT name FROM students}), 'at-1.2', 'and reads work again once it is back');
 
+# ---- one C entry point, one SQL signature ------------------------------------
+# Across every version's install, a C symbol is bound to one signature only:
+# a signature change must name a new entry point (cg_foo_1_2), so that the
+# library serves databases not yet updated (sql/README.md).
+$node->safe_psql('postgres', 'CREATE DATABASE v11c');
+$node->safe_psql('v11c', "CREATE EXTENSION childguard VERSION '1.1' CASCADE");
+my %bound;
+for my $db ('v10b', 'v11c', 'fresh')
+{
+	for my $line (split /\n/, $node->safe_psql($db, q{
+		SELECT prosrc || '|' || proname || '(' || pg_get_function_arguments(oid) || ') -> '
+		       || pg_get_function_result(oid)
+		  FROM pg_proc
+		 WHERE prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
+		   AND pronamespace = 'childguard'::regnamespace}))
+	{
+		my ($symbol, $signature) = split /\|/, $line, 2;
+		$bound{$symbol}{$signature}{$db} = 1;
+	}
+}
+my @rebound = grep { keys %{ $bound{$_} } > 1 } sort keys %bound;
+cmp_ok(scalar(keys %bound), '>', 25, 'the C entry points of 1.0, 1.1 and 1.2 were collected');
+is_deeply(\@rebound, [], 'no C entry point is bound to two different SQL signatures across versions');
+ok(exists $bound{cg_verify_access_log}{'verify_access_log(OUT valid boolean, OUT records_checked bigint, OUT broken_id bigint, OUT reason text) -> record'}{v11c}
+	  && exists $bound{cg_verify_access_log_1_2} && !exists $bound{cg_verify_access_log_1_2}{v11c},
+	'verify_access_log: the 1.0/1.1 entry point and the 1.2 one');
+
 $node->stop;
 done_testing();
