@@ -322,7 +322,8 @@ verify_chain(Verdict *v)
 								   "The table does not exist.");
 		rel = relation_open(relid, AccessShareLock);
 		table_format = cg_audit_log_format(RelationGetDescr(rel));
-		relation_close(rel, AccessShareLock);
+		/* keep the lock: the layout cannot change under the walk */
+		relation_close(rel, NoLock);
 	}
 
 	if (SPI_execute("SELECT last_id, last_hash, purged_upto_id, purged_upto_hash "
