@@ -104,7 +104,15 @@ is($node->safe_psql('v10', 'SELECT valid, records_checked, reason FROM childguar
 	"t|$n11|", 'the chain written at 1.0 and 1.1 verifies');
 
 # ---- 1.1 -> 1.2 ---------------------------------------------------------------
+# an administrator's own grant on verify_access_log() (replaced by 1.2)
+$node->safe_psql('postgres', 'CREATE ROLE ver_auditor');
+$node->safe_psql('v10', 'GRANT EXECUTE ON FUNCTION childguard.verify_access_log() TO ver_auditor');
 $node->safe_psql('v10', 'ALTER EXTENSION childguard UPDATE');
+is($node->safe_psql('v10', q{SELECT has_function_privilege('ver_auditor', 'childguard.verify_access_log()', 'EXECUTE'),
+	has_function_privilege('ver_dpo', 'childguard.verify_access_log()', 'EXECUTE'),
+	has_function_privilege('ver_app', 'childguard.verify_access_log()', 'EXECUTE')}),
+	't|t|f', 'the update keeps the privileges on verify_access_log(): officers\' and an administrator\'s, no one else\'s');
+$node->safe_psql('v10', 'REVOKE EXECUTE ON FUNCTION childguard.verify_access_log() FROM ver_auditor');
 is(version_of('v10'), '1.2', 'v10 updated to 1.2');
 is($node->safe_psql('v10',
 	'SELECT format_version, count(*) FROM childguard.access_log GROUP BY 1 ORDER BY 1'),

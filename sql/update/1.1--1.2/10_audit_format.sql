@@ -19,7 +19,11 @@ COMMENT ON COLUMN childguard.access_log.hash IS
 -- verify_access_log() also reports how many records of each format it
 -- checked: a new result column, so the function is replaced (its 1.0/1.1
 -- C entry point, cg_verify_access_log, stays in the library for databases
--- not yet updated) and its grants to protection officers are given again.
+-- not yet updated).  Its privileges -- protection officers', and any an
+-- administrator granted -- are given again as they were.
+SELECT pg_catalog.set_config('childguard_upgrade.verify_acl',
+	coalesce((SELECT p.proacl::text FROM pg_catalog.pg_proc p
+	           WHERE p.oid = 'childguard.verify_access_log()'::pg_catalog.regprocedure), ''), true);
 DROP FUNCTION childguard.verify_access_log();
 CREATE FUNCTION childguard.verify_access_log(OUT valid boolean, OUT records_checked bigint,
 											 OUT broken_id bigint, OUT reason text,
@@ -33,13 +37,21 @@ COMMENT ON FUNCTION childguard.verify_access_log() IS
 REVOKE ALL ON FUNCTION childguard.verify_access_log() FROM PUBLIC;
 DO $grant$
 DECLARE
-	r oid;
+	acl text := pg_catalog.current_setting('childguard_upgrade.verify_acl');
+	owner oid := (SELECT p.proowner FROM pg_catalog.pg_proc p
+	               WHERE p.oid = 'childguard.verify_access_log()'::pg_catalog.regprocedure);
+	a record;
 BEGIN
-	FOR r IN SELECT o.role FROM childguard.officer o
-	          WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles x WHERE x.oid = o.role)
-	          ORDER BY o.appointed_at, o.role LOOP
-		EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION childguard.verify_access_log() TO %s',
-		                          r::regrole);
+	IF acl = '' THEN
+		RETURN;
+	END IF;
+	FOR a IN SELECT e.grantee, e.is_grantable
+	           FROM pg_catalog.aclexplode(acl::pg_catalog.aclitem[]) WITH ORDINALITY e
+	          WHERE e.privilege_type = 'EXECUTE' AND e.grantee <> owner
+	          ORDER BY e.ordinality LOOP
+		EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION childguard.verify_access_log() TO %s%s',
+		                          CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END,
+		                          CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
 	END LOOP;
 END
 $grant$;
