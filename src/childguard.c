@@ -59,9 +59,8 @@ static void
 statement_begin(PlannedStmt *stmt)
 {
 	cg_audit_flush_pending();
-	cg_statement_begin();
+	cg_statement_begin((int) CreateCommandTag((Node *) stmt));
 	cg_decision_statement_begin();
-	cg_audit_statement_begin((Node *) stmt);
 }
 
 static void
@@ -83,21 +82,28 @@ cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 }
 
 /*
- * Run keeps the nesting level (see statement.c), tells the audit when an
- * error leaves the statement, and, for sessions that want denied values as
- * NULL, puts denied_nulls.c's receiver in front of the client.
+ * Run is a nested level of the statement (statement.c: the level is saved
+ * and restored, also when an error leaves it, and an error leaving the
+ * top-level statement marks it failed: its record is built later, in
+ * audit_capture.c's abort callback); a cursor's query run here may have
+ * started in an earlier statement (audit_capture.c); for sessions that
+ * want denied values as NULL, denied_nulls.c's receiver goes in front of
+ * the client.
  */
 static void
 cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 			   bool execute_once)
 {
 	volatile bool ok = false;
+	CgStatementLevel saved;
 	DestReceiver *client = queryDesc->dest;
-	DestReceiver *nulling = cg_denied_nulls_wrap(queryDesc);
+	DestReceiver *nulling;
 
+	cg_audit_executor_run(queryDesc);
+	nulling = cg_denied_nulls_wrap(queryDesc);
 	if (nulling != NULL)
 		queryDesc->dest = nulling;
-	cg_statement_enter();
+	cg_statement_enter(&saved);
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
@@ -108,23 +114,24 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	}
 	PG_FINALLY();
 	{
-		cg_statement_leave();
+		cg_statement_leave(&saved);
 		queryDesc->dest = client;
 		if (nulling != NULL)
 			nulling->rDestroy(nulling);
 		if (!ok && cg_statement_nesting() == 0)
-			cg_audit_statement_failed();
+			cg_statement_failed(geterrcode());
 	}
 	PG_END_TRY();
 }
 
-/* Finish only keeps the nesting level. */
+/* Finish is a nested level too (triggers run here). */
 static void
 cg_ExecutorFinish(QueryDesc *queryDesc)
 {
 	volatile bool ok = false;
+	CgStatementLevel saved;
 
-	cg_statement_enter();
+	cg_statement_enter(&saved);
 	PG_TRY();
 	{
 		if (prev_ExecutorFinish)
@@ -135,9 +142,9 @@ cg_ExecutorFinish(QueryDesc *queryDesc)
 	}
 	PG_FINALLY();
 	{
-		cg_statement_leave();
+		cg_statement_leave(&saved);
 		if (!ok && cg_statement_nesting() == 0)
-			cg_audit_statement_failed();
+			cg_statement_failed(geterrcode());
 	}
 	PG_END_TRY();
 }
@@ -153,14 +160,19 @@ cg_ExecutorEnd(QueryDesc *queryDesc)
 		standard_ExecutorEnd(queryDesc);
 }
 
+/*
+ * A utility command runs one level deeper; its COPY flags (COPY TO: the
+ * decision's transfer rule; COPY FROM into an unprotected table: the write
+ * guard's) are set for that level and vanish when the level is restored.
+ */
 static void
 cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				  bool readOnlyTree, ProcessUtilityContext context,
 				  ParamListInfo params, QueryEnvironment *queryEnv,
 				  DestReceiver *dest, QueryCompletion *qc)
 {
-	bool		began;
 	volatile bool ok = false;
+	CgStatementLevel saved;
 	bool		top = cg_statement_nesting() == 0;
 	bool		copy_out = IsA(pstmt->utilityStmt, CopyStmt) &&
 		!((CopyStmt *) pstmt->utilityStmt)->is_from;
@@ -174,12 +186,12 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	cg_server_files_utility(pstmt->utilityStmt);
 	cg_audit_guard_utility(pstmt);
 	cg_function_settings_check(pstmt->utilityStmt);
-	began = cg_write_guard_utility_begin(pstmt->utilityStmt);
-	if (copy_out)
-		cg_decision_copy_out(true);
-	cg_statement_enter();
+	cg_statement_enter(&saved);
 	PG_TRY();
 	{
+		cg_write_guard_utility_begin(pstmt->utilityStmt);
+		if (copy_out)
+			cg_statement_set_copy_out();
 		if (prev_ProcessUtility)
 			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
@@ -190,12 +202,9 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	}
 	PG_FINALLY();
 	{
-		cg_statement_leave();
-		if (copy_out)
-			cg_decision_copy_out(false);
-		cg_write_guard_utility_end(began);
+		cg_statement_leave(&saved);
 		if (!ok && top)
-			cg_audit_statement_failed();
+			cg_statement_failed(geterrcode());
 	}
 	PG_END_TRY();
 	cg_role_release_record(released);

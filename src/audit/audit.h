@@ -5,7 +5,8 @@
  *	  statement that decrypted, was denied or wrote child data.
  *
  *	  audit_settings.c  the childguard.audit* settings
- *	  audit_capture.c   building a statement's record in the hooks
+ *	  audit_capture.c   capturing a statement's record in the hooks; failed
+ *	                    statements' records built in the abort callbacks
  *	  audit_record.c    a record's wire form in the queue
  *	  audit_queue.c     the bounded shared-memory queue and its waits
  *	  audit_worker.c    the writer: one background worker per database
@@ -191,11 +192,10 @@ extern void cg_audit_chain_hash(int format, const uint8 *prev_hash, const Datum 
 
 extern void cg_audit_init(void);
 extern void cg_audit_flush_pending(void);
-extern void cg_audit_statement_begin(Node *top);
 extern void cg_audit_executor_start(QueryDesc *queryDesc);
+extern void cg_audit_executor_run(QueryDesc *queryDesc);
 extern void cg_audit_executor_end(QueryDesc *queryDesc);
 extern void cg_audit_utility_end(PlannedStmt *pstmt, QueryCompletion *qc);
-extern void cg_audit_statement_failed(void);
 
 /* ---- the guard (audit_guard.c) ---- */
 

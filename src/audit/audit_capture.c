@@ -5,33 +5,48 @@
  *	  data, from the executor and utility hooks, and handing it to the
  *	  queue.
  *
- * What the statement did to which children is kept by statement.c (one
- * hash entry per child, noted by the read decision and the seal
- * trigger).  This file adds, only once the statement has touched child
- * data (cg_statement_accesses() != 0), everything else the record needs:
+ * Everything known of the current statement lives in its state
+ * (CgStatement, statement.c): the children it touched (one hash entry per
+ * child, noted by the read decision and the seal trigger), and the parts
+ * this file fills in, only once the statement has touched child data
+ * (cg_statement_accesses() != 0):
  *
  *	- at the first access (statement.c's first-access hook): room in the
  *	  queue (else wait or refuse, before any plaintext is produced) and who
  *	  is asking (roles, client, application);
- *	- at each ExecutorStart: the relations holding child data in the
- *	  query's range table, and the child_data columns it uses (OIDs and
- *	  numbers only; names are looked up once the statement has touched
- *	  child data, so other statements pay one cached lookup per table);
+ *	- at each ExecutorStart, and at an ExecutorRun of a cursor whose query
+ *	  began in an earlier statement (a FETCH, also inside a function): the
+ *	  relations holding child data in the query's range table, and the
+ *	  child_data columns it uses (OIDs and numbers only; names are looked
+ *	  up once the statement has touched child data, so other statements
+ *	  pay one cached lookup per table, and a failed statement's record
+ *	  needs no catalog access);
  *	- at the statement's end: the command, rows and query id; then the
  *	  record is encoded once and queued.
  *
+ * All of it is in the statement's memory (cg_statement_memory(), reset
+ * when the next top-level statement begins), so it survives an error.
+ *
  * The statement ends at ExecutorEnd at nesting level 0 (queries, also
  * through the extended protocol), at the end of ProcessUtility at level 0
- * (COPY, FETCH, EXECUTE, CALL, DO, ...), when an error leaves the
- * statement (outcome "error", the error's SQLSTATE; called from the
- * hooks' error path, so nothing here may wait or raise), or at process
- * exit (FATAL).  A record not yet sent when the next statement begins is
- * sent first.  A statement that touched no child data costs one integer
- * test per hook.
+ * (COPY, FETCH, EXECUTE, CALL, DO, ...), or by an error.  An error leaving
+ * the top-level statement is only marked by the hooks' error path
+ * (cg_statement_failed: the SQLSTATE, no allocation, no lock, no ereport);
+ * the record (outcome "error", that SQLSTATE) is built and queued here,
+ * after the error has been cleaned up: in the transaction's abort callback
+ * (XACT_EVENT_ABORT), or the subtransaction's (SUBXACT_EVENT_ABORT_SUB)
+ * when the statement ran in a savepoint.  At that point no catalog access
+ * is allowed; the record uses only what was captured while the statement
+ * ran.  An error caught by an EXCEPTION block inside the statement leaves
+ * it at a nested level and marks nothing: the statement goes on and gets
+ * its normal record.  At process exit (FATAL) an unsent record is sent (or
+ * logged) by the exit callback.  A record not yet sent when the next
+ * statement begins is sent first.  A statement that touched no child data
+ * costs one integer test per hook.
  *
  * If a record cannot be queued, it is never dropped silently: it goes to
  * the server log in full ("AUDIT: CHILD,...", see audit_serverlog.c), and
- * outside the error path the statement fails (ZC200/ZC201).
+ * outside the abort and exit callbacks the statement fails (ZC200/ZC201).
  *
  *-------------------------------------------------------------------------
  */
@@ -48,6 +63,7 @@
 #include "nodes/bitmapset.h"
 #include "parser/parsetree.h"
 #include "storage/ipc.h"
+#include "tcop/pquery.h"
 #include "tcop/utility.h"
 #include "utils/backend_status.h"
 #include "utils/acl.h"
@@ -65,51 +81,18 @@
 #include "compat.h"
 #include "decision.h"
 #include "protection.h"
-#include "read_settings.h"
 #include "statement.h"
 
-/* a relation with child data the statement used, and its columns */
-typedef struct CapturedRelation
-{
-	Oid			relid;
-	char	   *name;			/* schema-qualified; NULL until resolved */
-	Bitmapset  *attnums;		/* child_data columns used */
-	Bitmapset  *named;			/* those already in Capture.columns */
-} CapturedRelation;
-
-/* what is known of the current statement beyond statement.c */
-typedef struct Capture
-{
-	uint64		statement_id;	/* statement this belongs to */
-	bool		identified;		/* roles etc. filled in */
-	const char *command;		/* the top-level command's tag */
-	char	   *session_role;
-	char	   *current_role;
-	char	   *client_addr;
-	char	   *application_name;
-	List	   *relations;		/* of CapturedRelation */
-	List	   *columns;		/* of char *, "schema.table.column" */
-} Capture;
-
-static MemoryContext capture_cxt = NULL;
 static MemoryContext emit_cxt = NULL;
-static Capture cap;
-static uint64 emitted_statement = 0;	/* last statement whose record went out */
 static bool exit_callback_registered = false;
 
-/* a utility statement's rows and query id, for output sent after it returned */
-static uint64 utility_statement = 0;
-static int64 utility_rows = 0;
-static int64 utility_query_id = 0;
-
-/* the top-level statement being run (valid while it runs) */
-static Node *top_statement = NULL;
-static uint64 top_statement_id = 0;
-
 static void capture_first_access(void);
-static void resolve_names(Capture *c);
+static void resolve_names(CgStatement *st);
 static void capture_resource_release(ResourceReleasePhase phase, bool isCommit,
 									 bool isTopLevel, void *arg);
+static void capture_xact_callback(XactEvent event, void *arg);
+static void capture_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+									 SubTransactionId parentSubid, void *arg);
 
 /* The client's address as log_line_prefix's %h shows it; NULL if none. */
 static char *
@@ -132,34 +115,14 @@ client_address(void)
 }
 static void capture_at_exit(int code, Datum arg);
 
-/* Backend start (from _PG_init): hook into statement.c. */
+/* Backend start (from _PG_init): hook into statement.c and the transactions. */
 void
 cg_audit_init(void)
 {
 	cg_statement_first_access_hook = capture_first_access;
 	RegisterResourceReleaseCallback(capture_resource_release, NULL);
-}
-
-/* The capture of the current statement, reset when a new one began. */
-static Capture *
-current_capture(void)
-{
-	if (capture_cxt == NULL)
-	{
-		capture_cxt = AllocSetContextCreate(TopMemoryContext,
-											"childguard audit capture",
-											ALLOCSET_SMALL_SIZES);
-		emit_cxt = AllocSetContextCreate(TopMemoryContext,
-										 "childguard audit record",
-										 ALLOCSET_DEFAULT_SIZES);
-	}
-	if (cap.statement_id != cg_statement_id())
-	{
-		MemoryContextReset(capture_cxt);
-		memset(&cap, 0, sizeof(cap));
-		cap.statement_id = cg_statement_id();
-	}
-	return &cap;
+	RegisterXactCallback(capture_xact_callback, NULL);
+	RegisterSubXactCallback(capture_subxact_callback, NULL);
 }
 
 /*
@@ -169,26 +132,23 @@ current_capture(void)
 static void
 capture_first_access(void)
 {
-	Capture    *c;
+	CgStatement *st = cg_statement();
 	MemoryContext old;
 
 	if (!cg_audit_enabled || IsParallelWorker() || cg_audit_is_writer)
 		return;
 	if (!RecoveryInProgress())
 		cg_audit_admit();
-	c = current_capture();
-	resolve_names(c);
-	if (c->identified)
+	resolve_names(st);
+	if (st->identified)
 		return;
-	old = MemoryContextSwitchTo(capture_cxt);
-	c->session_role = pstrdup(GetUserNameFromId(GetSessionUserId(), true) ?: "");
-	c->current_role = pstrdup(GetUserNameFromId(cg_decision_role(), true) ?: "");
-	c->client_addr = client_address();
-	c->application_name = application_name && application_name[0] ?
+	old = MemoryContextSwitchTo(cg_statement_memory());
+	st->session_role = pstrdup(GetUserNameFromId(GetSessionUserId(), true) ?: "");
+	st->current_role = pstrdup(GetUserNameFromId(cg_decision_role(), true) ?: "");
+	st->client_addr = client_address();
+	st->application_name = application_name && application_name[0] ?
 		pstrdup(application_name) : NULL;
-	c->command = top_statement != NULL && top_statement_id == cg_statement_id() ?
-		GetCommandTagName(CreateCommandTag(top_statement)) : NULL;
-	c->identified = true;
+	st->identified = true;
 	MemoryContextSwitchTo(old);
 	if (!exit_callback_registered)
 	{
@@ -207,19 +167,18 @@ static void
 capture_relation(Oid relid, Bitmapset *cols, bool all_columns)
 {
 	const CgProtection *p = cg_protection_of_relid(relid);
-	Capture    *c;
-	CapturedRelation *rel = NULL;
+	CgStatement *st = cg_statement();
+	CgStatementRelation *rel = NULL;
 	MemoryContext old;
 	ListCell   *lc;
 	bool		whole_row;
 
 	if (!p->has_child_data)
 		return;
-	c = current_capture();
-	old = MemoryContextSwitchTo(capture_cxt);
-	foreach(lc, c->relations)
+	old = MemoryContextSwitchTo(cg_statement_memory());
+	foreach(lc, st->relations)
 	{
-		CapturedRelation *r = lfirst(lc);
+		CgStatementRelation *r = lfirst(lc);
 
 		if (r->relid == relid)
 		{
@@ -229,9 +188,9 @@ capture_relation(Oid relid, Bitmapset *cols, bool all_columns)
 	}
 	if (rel == NULL)
 	{
-		rel = palloc0(sizeof(CapturedRelation));
+		rel = palloc0(sizeof(CgStatementRelation));
 		rel->relid = relid;
-		c->relations = lappend(c->relations, rel);
+		st->relations = lappend(st->relations, rel);
 	}
 	whole_row = all_columns ||
 		bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber, cols);
@@ -247,14 +206,14 @@ capture_relation(Oid relid, Bitmapset *cols, bool all_columns)
 
 /* Names of the captured relations and columns not named yet (catalog lookups). */
 static void
-resolve_names(Capture *c)
+resolve_names(CgStatement *st)
 {
-	MemoryContext old = MemoryContextSwitchTo(capture_cxt);
+	MemoryContext old = MemoryContextSwitchTo(cg_statement_memory());
 	ListCell   *lc;
 
-	foreach(lc, c->relations)
+	foreach(lc, st->relations)
 	{
-		CapturedRelation *rel = lfirst(lc);
+		CgStatementRelation *rel = lfirst(lc);
 		int			attnum = -1;
 
 		if (rel->name == NULL)
@@ -272,7 +231,7 @@ resolve_names(Capture *c)
 			if (bms_is_member(attnum, rel->named))
 				continue;
 			attname = get_attname(rel->relid, attnum, true);
-			c->columns = lappend(c->columns,
+			st->columns = lappend(st->columns,
 								 psprintf("%s.%s", rel->name,
 										  attname ? quote_identifier(attname) : "?"));
 			rel->named = bms_add_member(rel->named, attnum);
@@ -312,9 +271,36 @@ cg_audit_executor_start(QueryDesc *queryDesc)
 {
 	if (!cg_audit_enabled || IsParallelWorker() || !OidIsValid(cg_child_data_type()))
 		return;
+	/* the top-level query's own portal needs no second look at ExecutorRun */
+	if (cg_statement_nesting() == 0)
+		cg_statement()->captured_plan = queryDesc->plannedstmt;
 	capture_plan(queryDesc->plannedstmt);
 	if (cg_statement_accesses() != 0)
-		resolve_names(current_capture());
+		resolve_names(cg_statement());
+}
+
+/*
+ * ExecutorRun of a portal's query: a cursor's query may have begun in an
+ * earlier statement (DECLARE, or OPEN in a function), and the statement
+ * fetching from it -- a FETCH, or a function called by any statement --
+ * is the one that reads: note its relations now.  Other queries began in
+ * this statement and were noted at their ExecutorStart.  A memo of the
+ * last cursor noted (or of the top-level query) makes a fetch loop, and a
+ * top-level query's run, cost a comparison.
+ */
+void
+cg_audit_executor_run(QueryDesc *queryDesc)
+{
+	CgStatement *st = cg_statement();
+
+	if (ActivePortal == NULL || ActivePortal->queryDesc != queryDesc ||
+		st->captured_plan == queryDesc->plannedstmt ||
+		!cg_audit_enabled || IsParallelWorker() || !OidIsValid(cg_child_data_type()))
+		return;
+	st->captured_plan = queryDesc->plannedstmt;
+	capture_plan(queryDesc->plannedstmt);
+	if (cg_statement_accesses() != 0)
+		resolve_names(st);
 }
 
 typedef struct SubjectLists
@@ -375,14 +361,16 @@ string_array(List *l, int *n)
 
 /*
  * Build, queue (and in synchronous mode await) the record of the current
- * statement.  In the error path (failed) nothing may wait or raise.
+ * statement.  A failed statement's record is built after the error was
+ * cleaned up (abort callbacks, or the next statement, or process exit):
+ * then nothing may wait or raise, and the catalog is not read.
  */
 static void
-emit(const char *command, int64 rows, int64 query_id, bool failed, int sqlerrcode)
+emit(const char *command, int64 rows, int64 query_id)
 {
-	uint64		id = cg_statement_id();
-	int			accesses = cg_statement_accesses();
-	Capture    *c;
+	CgStatement *st = cg_statement();
+	int			accesses = st->accesses;
+	bool		failed = st->failed;
 	CgAuditRecord rec;
 	SubjectLists subjects;
 	StringInfoData buf;
@@ -391,12 +379,14 @@ emit(const char *command, int64 rows, int64 query_id, bool failed, int sqlerrcod
 	bool		queued;
 	bool		too_large;
 
-	if (emitted_statement == id || accesses == 0 || !cg_audit_enabled ||
+	if (st->recorded || accesses == 0 || !cg_audit_enabled ||
 		IsParallelWorker() || cg_audit_is_writer)
 		return;
-	c = current_capture();
 	if (!failed)
-		resolve_names(c);
+		resolve_names(st);
+	if (emit_cxt == NULL)
+		emit_cxt = AllocSetContextCreate(TopMemoryContext, "childguard audit record",
+										 ALLOCSET_DEFAULT_SIZES);
 	MemoryContextReset(emit_cxt);
 	old = MemoryContextSwitchTo(emit_cxt);
 
@@ -404,25 +394,28 @@ emit(const char *command, int64 rows, int64 query_id, bool failed, int sqlerrcod
 	rec.statement_at = GetCurrentStatementStartTimestamp();
 	rec.session_start = MyStartTimestamp;
 	rec.backend_pid = MyProcPid;
-	rec.session_role = c->session_role;
-	rec.current_role = c->current_role;
-	rec.client_addr = c->client_addr;
-	rec.application_name = c->application_name;
-	rec.command = (char *) (command ? command : c->command ? c->command : "UNKNOWN");
-	rec.purpose = (char *) cg_current_purpose();
-	rec.grant_id = cg_current_grant_id();
-	rec.relations = palloc(sizeof(char *) * (list_length(c->relations) + 1));
+	rec.session_role = st->session_role;
+	rec.current_role = st->current_role;
+	rec.client_addr = st->client_addr;
+	rec.application_name = st->application_name;
+	rec.command = (char *) (command ? command :
+							st->command_tag != CMDTAG_UNKNOWN ?
+							GetCommandTagName((CommandTag) st->command_tag) : "UNKNOWN");
+	/* the context the statement decided under (frozen when it began) */
+	rec.purpose = st->frozen_id == st->id ? st->purpose : NULL;
+	rec.grant_id = st->grant_id;
+	rec.relations = palloc(sizeof(char *) * (list_length(st->relations) + 1));
 	{
 		ListCell   *lc;
 
-		foreach(lc, c->relations)
+		foreach(lc, st->relations)
 		{
-			CapturedRelation *r = lfirst(lc);
+			CgStatementRelation *r = lfirst(lc);
 
 			rec.relations[rec.nrelations++] = r->name ? r->name : psprintf("%u", r->relid);
 		}
 	}
-	rec.columns = string_array(c->columns, &rec.ncolumns);
+	rec.columns = string_array(st->columns, &rec.ncolumns);
 
 	memset(&subjects, 0, sizeof(subjects));
 	cg_statement_foreach(collect_subject, &subjects);
@@ -440,21 +433,23 @@ emit(const char *command, int64 rows, int64 query_id, bool failed, int sqlerrcod
 	if (failed)
 	{
 		rec.outcome = CG_OUTCOME_ERROR;
-		if (sqlerrcode != 0)
-			memcpy(rec.sqlstate, unpack_sql_state(sqlerrcode), 5);
+		if (st->sqlerrcode != 0)
+			memcpy(rec.sqlstate, unpack_sql_state(st->sqlerrcode), 5);
 	}
 	else
 		rec.outcome = (accesses & (CG_ACCESS_READ | CG_ACCESS_WRITE)) ?
 			CG_OUTCOME_ALLOWED : CG_OUTCOME_DENIED;
-	/* the error path and output after a utility: the top-level query id */
-	rec.query_id = query_id != 0 ? query_id : (int64) pgstat_get_my_query_id();
+	/* a failed statement and output after a utility: the top-level query id */
+	rec.query_id = query_id != 0 ? query_id :
+		failed && st->failed_query_id != 0 ? st->failed_query_id :
+		(int64) pgstat_get_my_query_id();
 
 	initStringInfo(&buf);
 	cg_audit_record_encode(&rec, &buf);
 	/* a hot standby cannot write the log: its records go to the server log */
 	if (RecoveryInProgress())
 	{
-		emitted_statement = id;
+		st->recorded = true;
 		cg_audit_server_log(&rec, "a hot standby cannot write childguard.access_log");
 		MemoryContextSwitchTo(old);
 		return;
@@ -464,7 +459,7 @@ emit(const char *command, int64 rows, int64 query_id, bool failed, int sqlerrcod
 		cg_audit_enqueue(buf.data, buf.len, cg_audit_sync && !failed, !failed, &seq);
 
 	/* from here on the record is out: in the queue or the server log */
-	emitted_statement = id;
+	st->recorded = true;
 	if (cg_audit_log_server || cg_audit_log_client || !queued)
 		cg_audit_server_log(&rec, queued ? NULL :
 							too_large ? "the record is larger than the audit queue takes" :
@@ -497,16 +492,10 @@ emit(const char *command, int64 rows, int64 query_id, bool failed, int sqlerrcod
 void
 cg_audit_flush_pending(void)
 {
-	if (cg_statement_accesses() != 0 && emitted_statement != cg_statement_id())
-		emit(NULL, 0, 0, false, 0);
-}
+	const CgStatement *st = cg_statement();
 
-/* A new top-level statement (top: its PlannedStmt) has begun. */
-void
-cg_audit_statement_begin(Node *top)
-{
-	top_statement = top;
-	top_statement_id = cg_statement_id();
+	if (st->accesses != 0 && !st->recorded)
+		emit(NULL, 0, 0);
 }
 
 /* ExecutorEnd at nesting level 0: the query is complete. */
@@ -519,18 +508,19 @@ cg_audit_executor_end(QueryDesc *queryDesc)
 		return;
 	emit(GetCommandTagName(CreateCommandTag((Node *) queryDesc->plannedstmt)),
 		 queryDesc->estate ? (int64) queryDesc->estate->es_processed : 0,
-		 (int64) queryDesc->plannedstmt->queryId, false, 0);
+		 (int64) queryDesc->plannedstmt->queryId);
 }
 
 /* ProcessUtility at nesting level 0 returned. */
 void
 cg_audit_utility_end(PlannedStmt *pstmt, QueryCompletion *qc)
 {
+	CgStatement *st = cg_statement();
 	Node	   *stmt = pstmt->utilityStmt;
 
-	utility_statement = cg_statement_id();
-	utility_rows = qc ? (int64) qc->nprocessed : 0;
-	utility_query_id = (int64) pstmt->queryId;
+	st->utility_done = true;
+	st->rows = qc ? (int64) qc->nprocessed : 0;
+	st->query_id = (int64) pstmt->queryId;
 	/* FETCH: the cursor's query was started by an earlier statement */
 	if (IsA(stmt, FetchStmt) && cg_audit_enabled && !IsParallelWorker())
 	{
@@ -562,20 +552,50 @@ cg_audit_utility_end(PlannedStmt *pstmt, QueryCompletion *qc)
 			capture_relation(relid, cols, copy->attlist == NIL);
 		}
 	}
-	emit(CreateCommandName(stmt), qc ? (int64) qc->nprocessed : 0,
-		 (int64) pstmt->queryId, false, 0);
+	emit(CreateCommandName(stmt), st->rows, st->query_id);
 }
 
 /*
- * An error is leaving the top-level statement (called from the hooks'
- * error path, the error still on the stack).  Must not raise.
+ * The transaction or subtransaction aborted, its resources released and
+ * the error cleaned up: if an error left the top-level statement (marked
+ * by the hooks' error path), its record is built now.  An abort with no
+ * such mark -- an EXCEPTION block catching an error inside the statement
+ * -- leaves the statement to go on.  Only what was captured while the
+ * statement ran is used: no catalog access.
  */
-void
-cg_audit_statement_failed(void)
+static void
+record_failed(void)
 {
-	if (cg_statement_accesses() == 0 || emitted_statement == cg_statement_id())
+	CgStatement *st = cg_statement();
+
+	if (!st->failed || st->recorded || st->accesses == 0)
 		return;
-	emit(NULL, 0, 0, true, geterrcode());
+	PG_TRY();
+	{
+		emit(NULL, 0, 0);
+	}
+	PG_CATCH();
+	{
+		/* e.g. out of memory: reported, and not retried by the next abort */
+		st->recorded = true;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+static void
+capture_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT)
+		record_failed();
+}
+
+static void
+capture_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		record_failed();
 }
 
 /*
@@ -590,23 +610,27 @@ static void
 capture_resource_release(ResourceReleasePhase phase, bool isCommit, bool isTopLevel,
 						 void *arg)
 {
+	const CgStatement *st = cg_statement();
+
 	if (phase != RESOURCE_RELEASE_AFTER_LOCKS || !isCommit || isTopLevel ||
-		cg_statement_nesting() != 0 || cg_statement_accesses() == 0 ||
-		emitted_statement == cg_statement_id())
+		st->level.nesting != 0 || st->accesses == 0 || st->recorded || st->failed)
 		return;
-	if (utility_statement == cg_statement_id())
-		emit(NULL, utility_rows, utility_query_id, false, 0);
-	else
-		emit(NULL, 0, 0, false, 0);
+	emit(NULL, st->rows, st->query_id);
 }
 
-/* The process exits (e.g. FATAL) in the middle of a statement. */
+/*
+ * The process exits (e.g. FATAL) in the middle of a statement, or before
+ * a failed statement's abort callback ran: an error record.
+ */
 static void
 capture_at_exit(int code, Datum arg)
 {
-	if (cg_statement_accesses() == 0 || emitted_statement == cg_statement_id())
+	CgStatement *st = cg_statement();
+
+	if (st->accesses == 0 || st->recorded)
 		return;
-	emit(NULL, 0, 0, true, 0);
+	cg_statement_failed(0);
+	emit(NULL, 0, 0);
 }
 
 PG_FUNCTION_INFO_V1(cg_audit_wait);

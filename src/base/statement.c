@@ -1,28 +1,49 @@
 /*-------------------------------------------------------------------------
  *
  * statement.c
- *	  Per-statement record of the children whose data the statement
- *	  touched.
+ *	  The state of the current top-level statement (CgStatement, see
+ *	  statement.h): one struct, owned here, that the other files read and
+ *	  write their part of.
  *
  * A "statement" is what the client sent at the top level: a query (its
  * ExecutorStart at nesting level 0) or a utility command (ProcessUtility
  * at level 0, e.g. COPY or FETCH).  Queries run inside it (functions,
- * triggers, a cursor's query under FETCH) belong to it.  The hooks in
- * childguard.c keep the nesting level and call cg_statement_begin at
- * level 0.
+ * triggers, a cursor's query under FETCH, a COPY inside a function called
+ * by a COPY, a procedure's statements across its COMMITs) belong to it.
+ * The hooks in childguard.c call cg_statement_begin at level 0.
  *
- * Each child is noted once per kind of access; the set lives in a memory
- * context reset when the next statement begins, and a one-entry memo
- * makes consecutive values of the same row cost a comparison.
+ * Lifetimes:
+ *	- per top-level statement (reset by cg_statement_begin): the children
+ *	  touched, the audit capture, the outcome, in a memory context (a
+ *	  child of TopMemoryContext) reset when the next statement begins, so
+ *	  a failed statement's state survives the error until its audit record
+ *	  is built in the abort callback (audit_capture.c);
+ *	- frozen once per top-level statement: the decision context (decision.c
+ *	  calls cg_statement_freeze);
+ *	- per nesting level (CgStatementLevel): the nesting depth and the COPY
+ *	  flags.  Every hook that runs a nested statement saves the level with
+ *	  cg_statement_enter and restores it with cg_statement_leave, in its
+ *	  error path too: nothing is reset to a default, so a nested COPY ends
+ *	  with the outer COPY's flags back in place;
+ *	- the foreign code running (foreign_code.c): kept by the fmgr hook's
+ *	  START/END pairs, which always pair; neither reset nor restored.
+ *
+ * The error path (the hooks' PG_FINALLY) calls only cg_statement_leave
+ * and cg_statement_failed: plain assignments, no allocation, no lock, no
+ * ereport.
+ *
+ * Each child is noted once per kind of access, in a hash in the
+ * statement's memory; a one-entry memo makes consecutive values of the
+ * same row cost a comparison.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "utils/backend_status.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
-#include "backend_cache.h"
 #include "statement.h"
 
 typedef struct SubjectAccess
@@ -31,57 +52,133 @@ typedef struct SubjectAccess
 	int			accesses;		/* CgAccess bits */
 } SubjectAccess;
 
+static CgStatement st;
 static MemoryContext statement_cxt = NULL;
-static HTAB *subjects = NULL;
-static uint64 statement_id = 0;
-static int	nesting = 0;
-static int	counts[CG_ACCESS_KINDS];
-static int	all_accesses = 0;
-static bool admitted = false;	/* first-access hook called */
-static SubjectAccess *last = NULL;
 
 CgStatementFirstAccessHook cg_statement_first_access_hook = NULL;
 
-/* A new top-level statement: forget the previous one's children. */
-void
-cg_statement_begin(void)
+/* The current statement's state. */
+CgStatement *
+cg_statement(void)
 {
-	statement_id++;
-	if (subjects != NULL)
-	{
-		MemoryContextReset(statement_cxt);
-		subjects = NULL;
-	}
-	memset(counts, 0, sizeof(counts));
-	all_accesses = 0;
-	admitted = false;
-	last = NULL;
+	return &st;
 }
 
-/* Counts statements in this backend; changes at each cg_statement_begin. */
+/* Memory that lives until the next top-level statement begins. */
+MemoryContext
+cg_statement_memory(void)
+{
+	if (statement_cxt == NULL)
+		statement_cxt = AllocSetContextCreate(TopMemoryContext,
+											  "childguard statement",
+											  ALLOCSET_SMALL_SIZES);
+	return statement_cxt;
+}
+
+/*
+ * A new top-level statement (command_tag: its CommandTag): forget the
+ * previous one.  The level, the frozen context (decision.c freezes it
+ * next) and the foreign code running are kept.
+ */
+void
+cg_statement_begin(int command_tag)
+{
+	CgStatementLevel level = st.level;
+	uint64		frozen_id = st.frozen_id;
+	Oid			role = st.role;
+	char	   *purpose = st.purpose;
+	TimestampTz now = st.now;
+	int			foreign_depth = st.foreign_depth;
+	Oid			foreign_owner = st.foreign_owner;
+	uint64		id = st.id + 1;
+
+	if (statement_cxt != NULL)
+		MemoryContextReset(statement_cxt);
+	memset(&st, 0, sizeof(st));
+	st.id = id;
+	st.level = level;
+	st.frozen_id = frozen_id;
+	st.role = role;
+	st.purpose = purpose;
+	st.now = now;
+	st.foreign_depth = foreign_depth;
+	st.foreign_owner = foreign_owner;
+	st.command_tag = command_tag;
+}
+
 uint64
 cg_statement_id(void)
 {
-	return statement_id;
+	return st.id;
 }
 
 int
 cg_statement_nesting(void)
 {
-	return nesting;
+	return st.level.nesting;
 }
 
+/* A nested statement begins: save the level (for leave) and go one deeper. */
 void
-cg_statement_enter(void)
+cg_statement_enter(CgStatementLevel *saved)
 {
-	nesting++;
+	*saved = st.level;
+	st.level.nesting++;
 }
 
+/* The nested statement ended, normally or by an error: the level as it was. */
 void
-cg_statement_leave(void)
+cg_statement_leave(const CgStatementLevel *saved)
 {
-	if (nesting > 0)
-		nesting--;
+	st.level = *saved;
+}
+
+/* A COPY ... TO runs at this level (until cg_statement_leave). */
+void
+cg_statement_set_copy_out(void)
+{
+	st.level.copy_out = true;
+}
+
+/*
+ * An error is leaving the top-level statement (the hooks' error path):
+ * mark it failed, keeping the first error's code.  Plain assignments only;
+ * the record is built after the error is cleaned up (audit_capture.c).
+ */
+void
+cg_statement_failed(int sqlerrcode)
+{
+	if (st.failed)
+		return;
+	st.failed = true;
+	st.sqlerrcode = sqlerrcode;
+	st.failed_query_id = (int64) pgstat_get_my_query_id();
+}
+
+/*
+ * The decision context of the current statement (decision.c): the role,
+ * purpose and time it decides under.  The purpose is copied only when it
+ * changed.
+ */
+void
+cg_statement_freeze(Oid role, const char *purpose, TimestampTz now)
+{
+	st.frozen_id = st.id;
+	st.role = role;
+	st.now = now;
+	st.grant_id = 0;
+	if (purpose == NULL)
+	{
+		if (st.purpose != NULL)
+			pfree(st.purpose);
+		st.purpose = NULL;
+	}
+	else if (st.purpose == NULL || strcmp(st.purpose, purpose) != 0)
+	{
+		if (st.purpose != NULL)
+			pfree(st.purpose);
+		st.purpose = MemoryContextStrdup(TopMemoryContext, purpose);
+	}
 }
 
 static int
@@ -104,27 +201,35 @@ access_bit(CgAccess access)
 void
 cg_statement_note(uint64 subject_no, CgAccess access)
 {
+	SubjectAccess *last = st.last;
 	SubjectAccess *entry;
 	bool		found;
 
 	if (last != NULL && last->subject_no == subject_no && (last->accesses & access))
 		return;
-	if (!admitted && cg_statement_first_access_hook)
+	if (!st.admitted && cg_statement_first_access_hook)
 		cg_statement_first_access_hook();
-	admitted = true;
-	if (subjects == NULL)
-		subjects = cg_backend_hash(&statement_cxt, "childguard statement subjects", 64,
-								   sizeof(uint64), sizeof(SubjectAccess), false);
-	entry = hash_search(subjects, &subject_no, HASH_ENTER, &found);
+	st.admitted = true;
+	if (st.subjects == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(SubjectAccess);
+		ctl.hcxt = cg_statement_memory();
+		st.subjects = hash_create("childguard statement subjects", 64, &ctl,
+								  HASH_ELEM | HASH_CONTEXT | HASH_BLOBS);
+	}
+	entry = hash_search(st.subjects, &subject_no, HASH_ENTER, &found);
 	if (!found)
 		entry->accesses = 0;
 	if (!(entry->accesses & access))
 	{
 		entry->accesses |= access;
-		counts[access_bit(access)]++;
-		all_accesses |= access;
+		st.counts[access_bit(access)]++;
+		st.accesses |= access;
 	}
-	last = entry;
+	st.last = entry;
 }
 
 /*
@@ -139,23 +244,24 @@ cg_statement_note(uint64 subject_no, CgAccess access)
 void
 cg_statement_attempt(void)
 {
-	if (!admitted && cg_statement_first_access_hook)
+	if (!st.admitted && cg_statement_first_access_hook)
 		cg_statement_first_access_hook();
-	admitted = true;
-	all_accesses |= CG_ACCESS_ATTEMPTED;
+	st.admitted = true;
+	st.accesses |= CG_ACCESS_ATTEMPTED;
 }
 
 /* Has the current statement noted this kind of access to subject_no? */
 bool
 cg_statement_noted(uint64 subject_no, CgAccess access)
 {
+	SubjectAccess *last = st.last;
 	SubjectAccess *entry;
 
 	if (last != NULL && last->subject_no == subject_no)
 		return (last->accesses & access) != 0;
-	if (subjects == NULL)
+	if (st.subjects == NULL)
 		return false;
-	entry = hash_search(subjects, &subject_no, HASH_FIND, NULL);
+	entry = hash_search(st.subjects, &subject_no, HASH_FIND, NULL);
 	return entry != NULL && (entry->accesses & access) != 0;
 }
 
@@ -163,7 +269,7 @@ cg_statement_noted(uint64 subject_no, CgAccess access)
 int
 cg_statement_count(CgAccess access)
 {
-	return counts[access_bit(access)];
+	return st.counts[access_bit(access)];
 }
 
 /*
@@ -174,7 +280,7 @@ cg_statement_count(CgAccess access)
 int
 cg_statement_accesses(void)
 {
-	return all_accesses;
+	return st.accesses;
 }
 
 /* Call fn for each child the current statement touched. */
@@ -184,9 +290,9 @@ cg_statement_foreach(CgStatementSubjectFn fn, void *arg)
 	HASH_SEQ_STATUS status;
 	SubjectAccess *entry;
 
-	if (subjects == NULL)
+	if (st.subjects == NULL)
 		return;
-	hash_seq_init(&status, subjects);
+	hash_seq_init(&status, st.subjects);
 	while ((entry = hash_seq_search(&status)) != NULL)
 		fn(entry->subject_no, entry->accesses, arg);
 }

@@ -7,7 +7,9 @@
  * The decision context -- the role, the declared purpose, the time and
  * the date -- is taken once, when the top-level statement begins
  * (cg_decision_statement_begin, called by the executor and utility hooks
- * at nesting level 0), and nothing done during the statement changes it:
+ * at nesting level 0), and kept in the statement's state (statement.c,
+ * which also holds the COPY direction and the foreign code running, both
+ * read here); nothing done during the statement changes it:
  * set_config() in the select list, SET inside a function or DO block, a
  * function's SET clause, SET ROLE through set_config, triggers.  Those
  * change the session's settings for the NEXT statement only.  A cursor's
@@ -61,19 +63,9 @@
 #include "childguard_errcodes.h"
 #include "consent.h"
 #include "decision.h"
-#include "foreign_code.h"
 #include "purposes.h"
 #include "read_settings.h"
 #include "statement.h"
-
-/* What the top-level statement started with: fixed for its whole run. */
-typedef struct FrozenContext
-{
-	uint64		statement_id;
-	Oid			role;			/* GetOuterUserId() at the start */
-	char	   *purpose;		/* NULL: none declared; in TopMemoryContext */
-	TimestampTz now;			/* statement start */
-} FrozenContext;
 
 typedef struct StatementContext
 {
@@ -100,12 +92,10 @@ typedef struct ChildVerdict
 	const char *why;
 } ChildVerdict;
 
-static FrozenContext frozen;
 static StatementContext ctx;
 static ChildVerdict memo;
 static uint64 generation = 1;
 static uint64 context_counter = 0;
-static bool copy_out_active = false;
 
 /* Registry changed (called from catalog.c's invalidation callbacks). */
 void
@@ -115,13 +105,6 @@ cg_decision_flush(void)
 	cg_purposes_flush();
 	cg_grants_flush();
 	cg_consents_flush();
-}
-
-/* COPY ... TO is running: plaintext may leave only under a transfer purpose. */
-void
-cg_decision_copy_out(bool active)
-{
-	copy_out_active = active;
 }
 
 static void
@@ -147,36 +130,23 @@ report_grant_problem(CgGrantStatus status, const char *purpose, Oid roleid)
 void
 cg_decision_statement_begin(void)
 {
-	const char *purpose = cg_session_purpose();
-
-	frozen.statement_id = cg_statement_id();
-	frozen.role = GetOuterUserId();
-	frozen.now = GetCurrentStatementStartTimestamp();
-	if (purpose == NULL)
-	{
-		if (frozen.purpose != NULL)
-			pfree(frozen.purpose);
-		frozen.purpose = NULL;
-	}
-	else if (frozen.purpose == NULL || strcmp(frozen.purpose, purpose) != 0)
-	{
-		if (frozen.purpose != NULL)
-			pfree(frozen.purpose);
-		frozen.purpose = MemoryContextStrdup(TopMemoryContext, purpose);
-	}
+	cg_statement_freeze(GetOuterUserId(), cg_session_purpose(),
+						GetCurrentStatementStartTimestamp());
 }
 
 /* The frozen context of the current statement (taken now if none was). */
-static const FrozenContext *
+static const CgStatement *
 frozen_context(void)
 {
-	if (frozen.statement_id != cg_statement_id() || frozen.statement_id == 0)
+	const CgStatement *st = cg_statement();
+
+	if (st->frozen_id != st->id || st->frozen_id == 0)
 	{
 		/* no top-level statement began (e.g. before the first): take it now */
 		cg_decision_statement_begin();
 		ctx.valid = false;
 	}
-	return &frozen;
+	return st;
 }
 
 /*
@@ -212,13 +182,13 @@ cg_decision_role(void)
 static const StatementContext *
 statement_context(void)
 {
-	const FrozenContext *f = frozen_context();
+	const CgStatement *f = frozen_context();
 	const char *purpose = f->purpose;
 	CgGrantStatus status;
 
 	if (purpose == NULL)
 		return NULL;
-	if (ctx.valid && ctx.statement_id == f->statement_id &&
+	if (ctx.valid && ctx.statement_id == f->id &&
 		ctx.generation == generation)
 		return &ctx;
 
@@ -241,10 +211,11 @@ statement_context(void)
 		report_grant_problem(status, purpose, f->role);
 	strlcpy(ctx.purpose_name, purpose, NAMEDATALEN);
 	ctx.role = f->role;
-	ctx.statement_id = f->statement_id;
+	ctx.statement_id = f->id;
 	ctx.generation = generation;
 	ctx.context_no = ++context_counter;
 	ctx.valid = true;
+	cg_statement()->grant_id = ctx.grant.grant_id;
 	return &ctx;
 }
 
@@ -321,7 +292,7 @@ child_allowed_by_no(const StatementContext *c, uint64 subject_no, const char **w
 static void
 check_copy_out(const StatementContext *c)
 {
-	if (!copy_out_active)
+	if (!cg_statement()->level.copy_out)
 		return;
 	if (c->purpose.kind != CG_PURPOSE_TRANSFER)
 		ereport(ERROR,
@@ -396,7 +367,7 @@ cg_decide_read(uint64 subject_no, int category, const char **why)
 	c = statement_context();
 	if (c == NULL)
 		return CG_VERDICT_ENVELOPE;
-	if (OidIsValid(cg_foreign_code_owner()))
+	if (OidIsValid(cg_statement()->foreign_owner))
 	{
 		*why = "The value would be read by a function that another role owns (a trigger, default, policy or function called inside this statement); only code of the statement's role, of the login role or of a superuser reads child data.";
 		cg_statement_note(subject_no, CG_ACCESS_DENIED);

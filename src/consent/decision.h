@@ -33,7 +33,6 @@ extern void cg_decision_statement_begin(void);
 extern bool cg_decision_envelope_only(void);
 extern const char *cg_decision_purpose(void);
 extern Oid	cg_decision_role(void);
-extern void cg_decision_copy_out(bool active);
 extern void cg_decision_flush(void);
 extern bool cg_check_purpose_setting(char **newval, void **extra, GucSource source);
 

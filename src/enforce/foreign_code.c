@@ -14,8 +14,10 @@
  * data; this file covers code everywhere else.
  *
  * The rule: while a function owned by a role other than the statement's
- * role is running, reads of child data are denied (decision.c asks
- * cg_foreign_code_owner()).  Trusted owners are exempt: superusers (they
+ * role is running, reads of child data are denied.  This file keeps the
+ * innermost foreign owner in the statement's state (statement.c:
+ * foreign_depth, foreign_owner), where decision.c reads it; decision.c
+ * does not call into this file.  Trusted owners are exempt: superusers (they
  * can do anything anyway) and the session's login role (whose code is the
  * reader's own; a pooler's or an application's SET ROLE does not make it
  * foreign).  Built-in and C-language functions (only superusers create
@@ -45,12 +47,12 @@
 
 #include "decision.h"
 #include "foreign_code.h"
+#include "statement.h"
 
 /* One entry per hooked call now running: its owner if foreign, else InvalidOid. */
 static Oid *running = NULL;
 static int	running_len = 0;
 static int	running_cap = 0;
-static int	foreign_count = 0;	/* entries with a valid owner */
 
 /* The owner of a user-defined PL or SQL function, or InvalidOid. */
 static Oid
@@ -91,10 +93,26 @@ cg_foreign_code_needs_hook(Oid fn_oid)
 	return OidIsValid(owner) && !trusted_owner(owner);
 }
 
-/* fmgr_hook: keep the stack of running calls. */
+/* The innermost foreign owner on the stack, or InvalidOid. */
+static Oid
+innermost_foreign(void)
+{
+	for (int i = running_len - 1; i >= 0; i--)
+		if (OidIsValid(running[i]))
+			return running[i];
+	return InvalidOid;
+}
+
+/*
+ * fmgr_hook: keep the stack of running calls, and the statement's
+ * foreign_depth (foreign entries on the stack) and foreign_owner (the
+ * innermost one's owner).
+ */
 void
 cg_foreign_code_hook(FmgrHookEventType event, FmgrInfo *flinfo)
 {
+	CgStatement *st = cg_statement();
+
 	if (event == FHET_START)
 	{
 		Oid			owner = user_code_owner(flinfo->fn_oid);
@@ -113,27 +131,18 @@ cg_foreign_code_hook(FmgrHookEventType event, FmgrInfo *flinfo)
 		}
 		running[running_len++] = owner;
 		if (OidIsValid(owner))
-			foreign_count++;
+		{
+			st->foreign_depth++;
+			st->foreign_owner = owner;
+		}
 	}
 	else if (running_len > 0)
 	{
 		/* FHET_END or FHET_ABORT: the innermost call is over */
 		if (OidIsValid(running[--running_len]))
-			foreign_count--;
+		{
+			st->foreign_depth--;
+			st->foreign_owner = st->foreign_depth > 0 ? innermost_foreign() : InvalidOid;
+		}
 	}
-}
-
-/*
- * The owner of the innermost foreign function running now, or InvalidOid
- * when no foreign code is running.
- */
-Oid
-cg_foreign_code_owner(void)
-{
-	if (foreign_count == 0)
-		return InvalidOid;
-	for (int i = running_len - 1; i >= 0; i--)
-		if (OidIsValid(running[i]))
-			return running[i];
-	return InvalidOid;
 }

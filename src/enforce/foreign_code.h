@@ -15,6 +15,5 @@
 
 extern bool cg_foreign_code_needs_hook(Oid fn_oid);
 extern void cg_foreign_code_hook(FmgrHookEventType event, FmgrInfo *flinfo);
-extern Oid	cg_foreign_code_owner(void);
 
 #endif							/* CHILDGUARD_FOREIGN_CODE_H */

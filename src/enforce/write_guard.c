@@ -17,6 +17,11 @@
  *	  The cost for a statement touching no child data is one cached-OID
  *	  test, plus a cached hash probe per result relation.
  *
+ *	  The COPY FROM flag lives in the statement's nesting level
+ *	  (statement.c): set here for the COPY's level, restored -- not
+ *	  cleared -- when a nested statement ends, so a COPY run inside a
+ *	  function called by the COPY leaves the outer COPY's flag in place.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -32,10 +37,8 @@
 #include "catalog.h"
 #include "childguard_errcodes.h"
 #include "protection.h"
+#include "statement.h"
 #include "write_guard.h"
-
-/* set while a COPY FROM into an unprotected table runs */
-static Oid	copy_plaintext_refused_relid = InvalidOid;
 
 /* ExecutorStart: every written relation holding child data must be protected. */
 void
@@ -166,14 +169,14 @@ check_alter_table(AlterTableStmt *stmt)
 }
 
 /*
- * ProcessUtility, before the statement runs.  Returns true if it set
- * state that cg_write_guard_utility_end must reset.
+ * ProcessUtility, before the statement runs, at the statement's own
+ * nesting level (the hook restores the outer level when it ends).
  */
-bool
+void
 cg_write_guard_utility_begin(Node *stmt)
 {
 	if (!OidIsValid(cg_child_data_type()))
-		return false;
+		return;
 	if (IsA(stmt, CreateTableAsStmt))
 		check_created_table((CreateTableAsStmt *) stmt);
 	else if (IsA(stmt, AlterTableStmt))
@@ -185,37 +188,28 @@ cg_write_guard_utility_begin(Node *stmt)
 		const CgProtection *p;
 
 		if (!copy->is_from || copy->relation == NULL)
-			return false;
+			return;
 		/* the lock COPY FROM itself takes; a missing table is COPY's to report */
 		relid = RangeVarGetRelid(copy->relation, RowExclusiveLock, true);
 		if (!OidIsValid(relid))
-			return false;
+			return;
 		p = cg_protection_of_relid(relid);
 		if (p->has_child_data && !p->is_protected)
-		{
-			copy_plaintext_refused_relid = relid;
-			return true;
-		}
+			cg_statement()->level.copy_plain_refused = relid;
 	}
-	return false;
-}
-
-void
-cg_write_guard_utility_end(bool began)
-{
-	if (began)
-		copy_plaintext_refused_relid = InvalidOid;
 }
 
 /* Called by text input for plaintext: refused inside an unprotected COPY. */
 void
 cg_write_guard_check_plaintext_input(void)
 {
-	if (OidIsValid(copy_plaintext_refused_relid))
+	Oid			relid = cg_statement()->level.copy_plain_refused;
+
+	if (OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_TABLE_NOT_PROTECTED),
 				 errmsg("cannot copy plaintext child data into table \"%s\"",
-						get_rel_name(copy_plaintext_refused_relid)),
+						get_rel_name(relid)),
 				 errdetail("The table is not protected by childguard; only sealed values (envelopes) can be loaded into it."),
 				 errhint("Call childguard.protect() on the table before writing child data to it.")));
 }

@@ -14,8 +14,7 @@
 #include "nodes/parsenodes.h"
 
 extern void cg_write_guard_executor_start(QueryDesc *queryDesc);
-extern bool cg_write_guard_utility_begin(Node *stmt);
-extern void cg_write_guard_utility_end(bool began);
+extern void cg_write_guard_utility_begin(Node *stmt);
 extern void cg_write_guard_check_plaintext_input(void);
 
 #endif							/* CHILDGUARD_WRITE_GUARD_H */
