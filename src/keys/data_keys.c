@@ -12,13 +12,15 @@
  *
  * Invalidation drops only what may be wrong.  A cached key can become
  * wrong only when its row is updated (destroyed, or rewrapped by a master
- * key rotation), deleted or truncated: catalog.c flushes the cache on
- * those, in every backend at its next command once the change commits, so
- * a destroyed key stops decrypting at the next command everywhere.  An
- * INSERT (a new child, a new key version) cannot change a key anyone has
- * cached, so it flushes nothing elsewhere; the inserting backend forgets
- * its cache if its transaction made keys and aborts (dek_xact_callback).
- * A master key reload flushes it too (generation).  A wrapped key is bound, as associated
+ * key rotation), deleted or truncated: catalog.c tells us of those
+ * (cg_data_keys_init registers with its invalidation callback), in every
+ * backend at its next command once the change commits, and the cache is
+ * flushed, so a destroyed key stops decrypting at the next command
+ * everywhere.  An INSERT (a new child, a new key version) cannot change a
+ * key anyone has cached, so it flushes nothing elsewhere; the inserting
+ * backend forgets its cache if its transaction made keys and aborts
+ * (dek_xact_callback).  A master key reload flushes it too (generation).
+ * A wrapped key is bound, as associated
  * data, to its subject and version: moving a wrapped key to another
  * subject makes it fail to unwrap.
  *
@@ -82,6 +84,13 @@ cg_data_keys_flush(void)
 	cg_crypto_forget_keys();
 }
 
+/* catalog.c's invalidation: childguard.data_key changed (not by an INSERT). */
+static void
+data_keys_invalidate(int kinds, Oid relid)
+{
+	cg_data_keys_flush();
+}
+
 /*
  * A transaction that made data keys and aborts may have cached one of
  * them, uncommitted and now rolled back, whose (subject, version) a later
@@ -113,15 +122,25 @@ dek_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		cg_data_keys_flush();
 }
 
-/* Define childguard.data_key_cache_size and the abort callbacks. */
+/* From _PG_init, before the prefix is reserved: childguard.data_key_cache_size. */
 void
-cg_data_keys_init(void)
+cg_data_keys_define_gucs(void)
 {
 	DefineCustomIntVariable("childguard.data_key_cache_size",
 							"Unwrapped data keys each backend keeps in locked memory.",
 							"About 48 bytes each; least recently used keys are evicted beyond it. 0 keeps none.",
 							&dek_cache_size_setting, 16384, 0, 4 * 1024 * 1024,
 							PGC_SUSET, 0, NULL, NULL, NULL);
+}
+
+/*
+ * From _PG_init: flush when childguard.data_key changes (catalog.c), and
+ * after a transaction that made keys aborts.
+ */
+void
+cg_data_keys_init(void)
+{
+	cg_catalog_on_invalidation(data_keys_invalidate, CG_INVAL_DATA_KEY);
 	RegisterXactCallback(dek_xact_callback, NULL);
 	RegisterSubXactCallback(dek_subxact_callback, NULL);
 }

@@ -33,6 +33,7 @@ typedef struct CgDataKeyCacheStats
 extern const uint8 *cg_data_key(uint64 subject_no, uint32 key_version,
 								CgKeyStatus *status);
 extern void cg_data_keys_flush(void);
+extern void cg_data_keys_define_gucs(void);
 extern void cg_data_keys_init(void);
 extern void cg_data_keys_stats(CgDataKeyCacheStats *out);
 
