@@ -79,13 +79,13 @@ BEGIN
 			   'g' || prefix || i AS given_by, 'g' || prefix || i AS guardian_informed
 		  FROM generate_series(lo, hi) i, (VALUES ('learning'), ('messaging')) v(p);
 	GRANT SELECT ON public.bench_stage_guardians, public.bench_stage_consents TO bench_recorder;
-	SELECT count(*) INTO bad FROM childguard.register_children('public.bench_stage_children')
-	 WHERE sqlstate IS NOT NULL;
+	SELECT count(*) INTO bad FROM childguard.register_children('public.bench_stage_children') r
+	 WHERE r.sqlstate IS NOT NULL;
 	SET LOCAL ROLE bench_recorder;
-	SELECT bad + count(*) INTO bad FROM childguard.register_guardians('public.bench_stage_guardians')
-	 WHERE sqlstate IS NOT NULL;
-	SELECT bad + count(*) INTO bad FROM childguard.record_consents('public.bench_stage_consents')
-	 WHERE sqlstate IS NOT NULL;
+	SELECT bad + count(*) INTO bad FROM childguard.register_guardians('public.bench_stage_guardians') r
+	 WHERE r.sqlstate IS NOT NULL;
+	SELECT bad + count(*) INTO bad FROM childguard.record_consents('public.bench_stage_consents') r
+	 WHERE r.sqlstate IS NOT NULL;
 	EXECUTE format('SET LOCAL ROLE %I', me);
 	IF bad > 0 THEN
 		RAISE EXCEPTION 'bench: % rows rejected by the set-based registration', bad;
