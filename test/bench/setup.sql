@@ -66,6 +66,7 @@ DECLARE
 	me text := current_user;
 	bad bigint;
 BEGIN
+	SET LOCAL client_min_messages = warning;
 	DROP TABLE IF EXISTS public.bench_stage_children, public.bench_stage_guardians,
 		public.bench_stage_consents;
 	CREATE TABLE public.bench_stage_children AS
