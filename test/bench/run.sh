@@ -336,12 +336,16 @@ row "flat: W1 latency, $FLAT_LARGE vs $FLAT_SMALL children (ms)" "$(f3 "$fl") / 
 CPU=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 MEM=$(free -g | awk '/^Mem:/ { print $2 " GiB" }')
 PGV=$(psql_a -d postgres -At -c "SHOW server_version")
+SETTINGS=$(psql_a -d postgres -At -c "SELECT string_agg(name || ' = ' || current_setting(name), ', ' ORDER BY name)
+  FROM pg_settings WHERE source IN ('configuration file', 'command line')
+   AND name !~* '(file|director|^port$|listen_addresses|lc_|datestyle|timezone|default_text_search|log_)'")
 HEAD=$(git -C "$REPO" log -1 --format='%h %s' 2>/dev/null | cut -c1-80 || echo "?")
 TABLE=$(
   echo "Run $(date -u +'%Y-%m-%d %H:%M UTC') on \`$HEAD\`."
   echo
-  echo "Machine: $CPU, $(nproc) cores, $MEM memory; PostgreSQL $PGV (default settings"
-  echo "plus test/cluster.sh's), childguard audit on unless said otherwise."
+  echo "Machine: $CPU, $(nproc) cores, $MEM memory, $(uname -sr); PostgreSQL $PGV."
+  echo "Settings not at their defaults: $SETTINGS; childguard.audit on unless said otherwise"
+  echo "(cluster B: the same without shared_preload_libraries)."
   echo "Scale: $CHILDREN children, $ROWS activity rows, three child_data columns, two"
   echo "purposes, one approved grant; pgbench -M prepared, $CLIENTS clients (W3: 1), ${SECS} s"
   echo "per run, $ROUNDS interleaved rounds, medians; W3 alternative scans $SCAN_ALT rows;"
