@@ -19,7 +19,8 @@ fail=0
 grep -q '^===== childguard benchmark =====$' "$out" || { echo "bench_smoke: no table printed"; fail=1; }
 n=0
 for w in "W1 point read, 3 columns" "W1 point read, audit off" "W2 point write" "W3 scan" \
-         "W3 speed-up" "W4 mixed" "W5 no child data" "registration of" "flat: W1 latency"; do
+         "W3 speed-up" "W4 mixed" "W5 no child data: preloaded, extension" \
+         "W5 no child data: preloaded, database without" "registration of" "flat: W1 latency"; do
   line=$(grep -F "| $w" "$out" | head -1 || true)
   if [ -z "$line" ]; then echo "bench_smoke: no row for $w"; fail=1; continue; fi
   # columns: workload, childguard, plain, alternative, ratio, target, met
