@@ -69,14 +69,14 @@ for w in $WORKLOADS; do
   sed -n 's/^tps = \([0-9.]*\).*/tps = \1/p' "$OUT/$w.pgbench"
   "$PERF" report -i "$OUT/$w.perf.data" --stdio --no-children --sort symbol,dso \
       -g none --percent-limit 0.5 2>/dev/null |
-    grep -v '^#' | grep -v '^$' | head -n "$TOP" | awk '{ printf "  %7s  %-45s %s\n", $1, $3, $4 }'
+    grep -v '^#' | grep -v '^$' | head -n "$TOP" | awk '{ printf "  %7s  %-45s %s\n", $1, $3, $4 }' || true
   echo "--- by object (self %) ---"
   "$PERF" report -i "$OUT/$w.perf.data" --stdio --no-children --sort dso -g none 2>/dev/null |
-    grep -v '^#' | grep -v '^$' | head -n 8 | awk '{ printf "  %7s  %s\n", $1, $2 }'
+    grep -v '^#' | grep -v '^$' | head -n 8 | awk '{ printf "  %7s  %s\n", $1, $2 }' || true
   echo "--- childguard.so functions, inclusive of what they call (children %) ---"
   "$PERF" report -i "$OUT/$w.perf.data" --stdio --children --sort symbol --dsos childguard.so \
       -g none --percent-limit 1 2>/dev/null |
-    grep -v '^#' | grep -v '^$' | head -n 15 | awk '{ printf "  %7s  %s\n", $1, $4 }'
+    grep -v '^#' | grep -v '^$' | head -n 15 | awk '{ printf "  %7s  %s\n", $1, $4 }' || true
 done
 [ -n "${CG_PROFILE_DIR:-}" ] && echo "(perf data kept in $OUT)"
 exit 0
