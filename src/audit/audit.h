@@ -21,6 +21,7 @@
 
 #include "postgres.h"
 
+#include "access/tupdesc.h"
 #include "executor/execdesc.h"
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
@@ -119,6 +120,13 @@ typedef struct CgAuditQueued
 	char	   *data;			/* palloc'd copy */
 } CgAuditQueued;
 
+/* true only in an audit writer process (set by audit_worker.c at its start) */
+extern bool cg_audit_is_writer;
+
+/* registers a writer for a database; false if no worker slot is free */
+typedef bool (*CgAuditWriterStarter) (Oid dboid);
+extern void cg_audit_queue_set_writer_starter(CgAuditWriterStarter starter);
+
 extern bool cg_audit_writer_claim_slot(Oid dboid);
 extern void cg_audit_writer_release_slot(Oid dboid);
 extern bool cg_audit_writer_retire(Oid dboid, bool idle);
@@ -133,7 +141,6 @@ extern TimestampTz cg_audit_current_epoch(void);
 
 /* ---- the writer (audit_worker.c) ---- */
 
-extern bool cg_audit_is_writer;
 extern bool cg_audit_start_writer(Oid dboid);
 extern PGDLLEXPORT void cg_audit_writer_main(Datum arg);
 
@@ -168,12 +175,23 @@ typedef enum CgAuditColumn
 	CG_COL_QUERY_ID,
 	CG_COL_PREV_HASH,
 	CG_COL_HASH,
+	CG_COL_FORMAT_VERSION,		/* from SQL 1.2 (chain format 2) */
 	CG_AUDIT_NCOLUMNS
 } CgAuditColumn;
 
+/*
+ * Chain formats (docs/audit.md): a record's hash is computed under the
+ * format its row records.  Format 1: the 24 columns of SQL 1.0 and 1.1;
+ * format 2 (SQL 1.2): those and format_version.  CG_AUDIT_FORMAT_COLUMNS
+ * gives the table's column count for a format.
+ */
+#define CG_AUDIT_FORMAT_LATEST 2
+#define CG_AUDIT_FORMAT_COLUMNS(f) ((f) >= 2 ? CG_AUDIT_NCOLUMNS : CG_COL_FORMAT_VERSION)
+
 extern const char *const cg_audit_column_names[CG_AUDIT_NCOLUMNS];
 extern const Oid cg_audit_column_types[CG_AUDIT_NCOLUMNS];
-extern void cg_audit_chain_hash(const uint8 *prev_hash, const Datum *values,
+extern int	cg_audit_log_format(TupleDesc desc);
+extern void cg_audit_chain_hash(int format, const uint8 *prev_hash, const Datum *values,
 								const bool *nulls, uint8 *out);
 
 /* ---- capture (audit_capture.c), called from childguard.c ---- */
