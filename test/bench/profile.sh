@@ -73,10 +73,11 @@ for w in $WORKLOADS; do
   echo "--- by object (self %) ---"
   "$PERF" report -i "$OUT/$w.perf.data" --stdio --no-children --sort dso -g none 2>/dev/null |
     grep -v '^#' | grep -v '^$' | head -n 8 | awk '{ printf "  %7s  %s\n", $1, $2 }' || true
-  echo "--- childguard.so functions, inclusive of what they call (children %) ---"
-  "$PERF" report -i "$OUT/$w.perf.data" --stdio --children --sort symbol --dsos childguard.so \
+  echo "--- childguard.so functions: inclusive of what they call (children %), self % ---"
+  "$PERF" report -i "$OUT/$w.perf.data" --stdio --children --sort symbol,dso \
       -g none --percent-limit 1 2>/dev/null |
-    grep -v '^#' | grep -v '^$' | head -n 15 | awk '{ printf "  %7s  %s\n", $1, $4 }' || true
+    grep -v '^#' | grep 'childguard\.so' | head -n 20 |
+    awk '{ printf "  %7s  %7s  %s\n", $1, $2, $4 }' || true
 done
 [ -n "${CG_PROFILE_DIR:-}" ] && echo "(perf data kept in $OUT)"
 exit 0
