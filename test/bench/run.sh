@@ -274,6 +274,22 @@ EOF
   drained
 done
 
+# The read path's per-backend caches, where the installed childguard reports
+# them (backend_cache_stats(), 1.2): one session doing W1's point reads of
+# random children, then its counters.
+CACHE_LINE=""
+if [ "$(psql_a -d bench -At -c "SELECT to_regproc('childguard.backend_cache_stats') IS NOT NULL")" = t ]; then
+  NREAD=$(( CHILDREN * 2 < 20000 ? CHILDREN * 2 : 20000 ))
+  awk -v n="$NREAD" -v c="$CHILDREN" 'BEGIN { srand(12); print "\\o /dev/null";
+    for (i = 0; i < n; i++) printf "SELECT name, phone, home FROM cg.profile WHERE child = %sc%d%s;\n", "\047", int(rand() * c) + 1, "\047";
+    print "\\o"; print "SELECT string_agg(format($$%s: hit rate %s (%s hits, %s misses), %s entries of %s, %s evictions$$, cache, round(hit_rate::numeric, 3), hits, misses, entries, capacity, evictions), $$; $$ ORDER BY cache) FROM childguard.backend_cache_stats();" }' \
+    > "$S/cache.sql"
+  CACHE_LINE=$(PGHOST=$A/socket PGPORT=$PORT_A PGOPTIONS="$PGOPT" psql -X -q -At -U bench_app -d bench \
+    -f "$S/cache.sql" 2>&1 | tail -1 || true)
+  CACHE_LINE="Read-path caches of one backend after $NREAD point reads of random children (W1): $CACHE_LINE."
+  drained
+fi
+
 RECORDS=$(psql_a -d bench -At -c "SELECT count(*) FROM childguard.access_log")
 VALID=$(psql_a -d bench -At -c "SELECT valid FROM childguard.verify_access_log()" 2>/dev/null || echo "?")
 
@@ -365,6 +381,7 @@ TABLE=$(
   echo "rounds' ratios; W3 alternative scans $SCAN_ALT rows;"
   echo "alternative ciphertexts from a pool of $POOL per column. Setup ${SETUP_S} s, flat"
   echo "databases ${FLAT_SETUP_S} s. Access-log records written: $RECORDS, chain valid: $VALID."
+  [ -z "$CACHE_LINE" ] || { echo; echo "$CACHE_LINE"; }
   echo
   echo "| workload | childguard | plain | alternative | ratio | target | met |"
   echo "|---|---|---|---|---|---|---|"
