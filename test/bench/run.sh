@@ -276,16 +276,21 @@ done
 
 # The read path's per-backend caches, where the installed childguard reports
 # them (backend_cache_stats(), 1.2): one session doing W1's point reads of
-# random children, then its counters.
+# random children as bench_app, then its counters (read as the superuser:
+# bench_app has no rights on the schema childguard).
 CACHE_LINE=""
 if [ "$(psql_a -d bench -At -c "SELECT to_regproc('childguard.backend_cache_stats') IS NOT NULL")" = t ]; then
   NREAD=$(( CHILDREN * 2 < 20000 ? CHILDREN * 2 : 20000 ))
-  awk -v n="$NREAD" -v c="$CHILDREN" 'BEGIN { srand(12); print "\\o /dev/null";
+  awk -v n="$NREAD" -v c="$CHILDREN" 'BEGIN { srand(12); print "\\o /dev/null"; print "SET ROLE bench_app;";
     for (i = 0; i < n; i++) printf "SELECT name, phone, home FROM cg.profile WHERE child = %sc%d%s;\n", "\047", int(rand() * c) + 1, "\047";
-    print "\\o"; print "SELECT string_agg(format($$%s: hit rate %s (%s hits, %s misses), %s entries of %s, %s evictions$$, cache, round(hit_rate::numeric, 3), hits, misses, entries, capacity, evictions), $$; $$ ORDER BY cache) FROM childguard.backend_cache_stats();" }' \
+    print "\\o"; print "RESET ROLE;"; print "SELECT string_agg(format($$%s: hit rate %s (%s hits, %s misses), %s entries of %s, %s evictions$$, cache, round(hit_rate::numeric, 3), hits, misses, entries, capacity, evictions), $$; $$ ORDER BY cache) FROM childguard.backend_cache_stats();" }' \
     > "$S/cache.sql"
-  CACHE_LINE=$(PGHOST=$A/socket PGPORT=$PORT_A PGOPTIONS="$PGOPT" psql -X -q -At -U bench_app -d bench \
-    -f "$S/cache.sql" 2>&1 | tail -1 || true)
+  if PGHOST=$A/socket PGPORT=$PORT_A PGOPTIONS="$PGOPT" psql -X -q -At -v ON_ERROR_STOP=1 -U postgres \
+       -d bench -f "$S/cache.sql" > "$BASE/cache.out" 2>&1; then
+    CACHE_LINE=$(tail -1 "$BASE/cache.out")
+  else
+    CACHE_LINE="not measured: $(grep -m1 'ERROR' "$BASE/cache.out" || tail -1 "$BASE/cache.out")"
+  fi
   CACHE_LINE="Read-path caches of one backend after $NREAD point reads of random children (W1): $CACHE_LINE."
   drained
 fi
