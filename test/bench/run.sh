@@ -25,6 +25,8 @@
 #        one), extrapolated to 1,000,000
 #   flat W1 on a database of CG_BENCH_FLAT_LARGE children vs one of
 #        CG_BENCH_FLAT_SMALL
+#   and, where installed (1.2), the read-path caches' hit rates of one
+#   session after W1's reads (backend_cache_stats())
 #
 # Env (defaults are the issue's scale; CG_BENCH_QUICK=1 is a small, fast run):
 #   CG_BENCH_CHILDREN 100000   CG_BENCH_ROWS 1000000   CG_BENCH_SECONDS 10
