@@ -18,7 +18,7 @@ use ChildguardNode qw(new_node consent_all);
 my ($node) = new_node('versions', start => 1);
 is($node->safe_psql('postgres',
 	"SELECT default_version FROM pg_available_extensions WHERE name = 'childguard'"),
-	'1.2', 'the version under development is 1.2');
+	'1.3', 'the current version is 1.3');
 # The released scripts the server installs are the committed, frozen ones
 # (sql/README.md): a change to either fails here.
 {
@@ -27,7 +27,8 @@ is($node->safe_psql('postgres',
 	chomp $share;
 	my %released = (
 		'childguard--1.0.sql' => 'bb70230b624326e3221d166dc6a251e8510db38116e2ec61ed7aeae760a66172',
-		'childguard--1.0--1.1.sql' => '843221f087f5fd39f6094af6e0b56253fa23f5999e8160a13d3d93fb6ad08699');
+		'childguard--1.0--1.1.sql' => '843221f087f5fd39f6094af6e0b56253fa23f5999e8160a13d3d93fb6ad08699',
+		'childguard--1.1--1.2.sql' => 'c38aa61a7e7e22b834c3bc708a8abc513cb80f6ec3645797e166d019ee27f0dc');
 	for my $f (sort keys %released)
 	{
 		is(sha256_hex(slurp_file("$share/extension/$f")), $released{$f},
@@ -107,7 +108,7 @@ is($node->safe_psql('v10', 'SELECT valid, records_checked, reason FROM childguar
 # an administrator's own grant on verify_access_log() (replaced by 1.2)
 $node->safe_psql('postgres', 'CREATE ROLE ver_auditor');
 $node->safe_psql('v10', 'GRANT EXECUTE ON FUNCTION childguard.verify_access_log() TO ver_auditor');
-$node->safe_psql('v10', 'ALTER EXTENSION childguard UPDATE');
+$node->safe_psql('v10', q{ALTER EXTENSION childguard UPDATE TO '1.2'});
 is($node->safe_psql('v10', q{SELECT has_function_privilege('ver_auditor', 'childguard.verify_access_log()', 'EXECUTE'),
 	has_function_privilege('ver_dpo', 'childguard.verify_access_log()', 'EXECUTE'),
 	has_function_privilege('ver_app', 'childguard.verify_access_log()', 'EXECUTE')}),
@@ -152,7 +153,7 @@ is((split /\n/, $node->safe_psql('v11', $use_11))[0], 'p1-0,p2-0,p3-0',
 my $m11 = log_count('v11');
 is($node->safe_psql('v11', 'SELECT valid, records_checked FROM childguard.verify_access_log()'),
 	"t|$m11", '1.1 SQL, new library: the chain verifies');
-$node->safe_psql('v11', 'ALTER EXTENSION childguard UPDATE');
+$node->safe_psql('v11', q{ALTER EXTENSION childguard UPDATE TO '1.2'});
 is(version_of('v11'), '1.2', 'v11 updated to 1.2');
 is((split /\n/, $node->safe_psql('v11', $use_11))[0], 'p1-3,p2-3,p3-3', '1.2: writes and reads');
 my $m12 = log_count('v11');

@@ -1,4 +1,4 @@
--- 40: the read path's caches (issue 12): this backend's data-key cache and
+-- 40 (1.2 -> 1.3): the read path's caches (issue 12): this backend's data-key cache and
 -- per-child verdict cache, as counters
 CREATE FUNCTION childguard.backend_cache_stats(
 	OUT cache text, OUT capacity bigint, OUT entries bigint, OUT hits bigint,
