@@ -161,8 +161,9 @@ is($node->safe_psql('v11', 'SELECT valid, records_checked, records_by_format FRO
 	"t|$m12|{$m11," . ($m12 - $m11) . "}", 'the chain written at 1.1 and 1.2 verifies');
 
 # ---- same objects, privileges and comments as a fresh install -------------------
+# (of 1.2: the updates above stop there; 010_upgrade.pl compares the current version)
 $node->safe_psql('fresh', q{
-	CREATE EXTENSION childguard CASCADE;
+	CREATE EXTENSION childguard VERSION '1.2' CASCADE;
 	SELECT childguard.appoint_officer('ver_dpo');
 	SELECT childguard.appoint_officer('ver_dpo2');
 	SELECT childguard.enroll_application('ver_app');
@@ -170,7 +171,7 @@ $node->safe_psql('fresh', q{
 # fresh11: the same duties as v11 (the consent fixture appoints and enrolls
 # its own roles), so privileges granted to roles compare
 $node->safe_psql('fresh11', q{
-	CREATE EXTENSION childguard CASCADE;
+	CREATE EXTENSION childguard VERSION '1.2' CASCADE;
 	SELECT childguard.appoint_officer('ver_dpo');
 	SELECT childguard.appoint_officer('ver_dpo2');
 	SELECT childguard.enroll_application('ver_app');
