@@ -298,6 +298,7 @@ _PG_init(void)
 	cg_envelope_define_gucs();
 	cg_audit_define_gucs();
 	cg_statement_text_define_gucs();
+	cg_data_keys_define_gucs();
 	MarkGUCPrefixReserved("childguard");
 
 	cg_secure_mem_init();

@@ -259,6 +259,14 @@ cg_catalog_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("childguard._catalog_changed() must be called as a trigger")));
+	/*
+	 * A new data key changes no key any backend holds (data_keys.c): an
+	 * INSERT into data_key tells nobody, so registering children does not
+	 * empty every backend's key cache.
+	 */
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) &&
+		RelationGetRelid(trigdata->tg_relation) == cg_catalog()->data_key_rel)
+		return PointerGetDatum(NULL);
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
 }

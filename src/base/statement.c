@@ -55,6 +55,35 @@ typedef struct SubjectAccess
 static CgStatement st;
 static MemoryContext statement_cxt = NULL;
 
+/*
+ * The children-touched table outlives statements: made once, emptied when
+ * the next statement begins (one removal per child noted), and dropped
+ * only after a statement that noted many, so its memory stays bounded.
+ * A point read pays a probe, not a table and a memory context.
+ */
+#define SUBJECTS_KEEP_MAX	1024
+static MemoryContext subjects_cxt = NULL;
+static HTAB *subjects_table = NULL;
+
+static void
+subjects_clear(void)
+{
+	HASH_SEQ_STATUS status;
+	void	   *entry;
+
+	if (subjects_table == NULL)
+		return;
+	if (hash_get_num_entries(subjects_table) > SUBJECTS_KEEP_MAX)
+	{
+		MemoryContextReset(subjects_cxt);
+		subjects_table = NULL;
+		return;
+	}
+	hash_seq_init(&status, subjects_table);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		(void) hash_search(subjects_table, entry, HASH_REMOVE, NULL);
+}
+
 CgStatementFirstAccessHook cg_statement_first_access_hook = NULL;
 
 /* The current statement's state. */
@@ -94,6 +123,8 @@ cg_statement_begin(int command_tag)
 
 	if (statement_cxt != NULL)
 		MemoryContextReset(statement_cxt);
+	if (st.subjects != NULL)
+		subjects_clear();
 	memset(&st, 0, sizeof(st));
 	st.id = id;
 	st.level = level;
@@ -212,13 +243,21 @@ cg_statement_note(uint64 subject_no, CgAccess access)
 	st.admitted = true;
 	if (st.subjects == NULL)
 	{
-		HASHCTL		ctl;
+		if (subjects_table == NULL)
+		{
+			HASHCTL		ctl;
 
-		ctl.keysize = sizeof(uint64);
-		ctl.entrysize = sizeof(SubjectAccess);
-		ctl.hcxt = cg_statement_memory();
-		st.subjects = hash_create("childguard statement subjects", 64, &ctl,
-								  HASH_ELEM | HASH_CONTEXT | HASH_BLOBS);
+			if (subjects_cxt == NULL)
+				subjects_cxt = AllocSetContextCreate(TopMemoryContext,
+													 "childguard statement subjects",
+													 ALLOCSET_SMALL_SIZES);
+			ctl.keysize = sizeof(uint64);
+			ctl.entrysize = sizeof(SubjectAccess);
+			ctl.hcxt = subjects_cxt;
+			subjects_table = hash_create("childguard statement subjects", 64, &ctl,
+										 HASH_ELEM | HASH_CONTEXT | HASH_BLOBS);
+		}
+		st.subjects = subjects_table;
 	}
 	entry = hash_search(st.subjects, &subject_no, HASH_ENTER, &found);
 	if (!found)

@@ -84,7 +84,7 @@ typedef struct CgStatement
 	int			foreign_depth;	/* foreign calls running */
 	Oid			foreign_owner;	/* the innermost one's owner, or InvalidOid */
 
-	/* ---- children touched (statement.c), in the statement's memory ---- */
+	/* ---- children touched (statement.c), emptied when the next begins ---- */
 	HTAB	   *subjects;		/* uint64 subject_no -> CgAccess bits */
 	void	   *last;			/* one-entry memo into subjects */
 	int			counts[CG_ACCESS_KINDS];

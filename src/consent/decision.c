@@ -243,16 +243,58 @@ cg_decision_grant_id(void)
 }
 
 /*
- * May the statement's purpose use this child's data at all: registered,
- * not erased, not excluded by their circumstances, consent in force and
- * within retention.  *why says why not.
+ * The per-child verdict cache: (subject, purpose) -> what child_allowed
+ * decided, under a registry generation and a date, without the retention
+ * test, which is kept as the instant the retention ends ("until") and
+ * checked against the statement's time.  Every input of child_allowed is
+ * in the key or the stamp: the child's row, its consents and the purpose's
+ * row (generation: any committed change to them bumps it, catalog.c), the
+ * date (age and the consents' dates), and the time (until).  So one probe
+ * replaces the child's registry and consent lookups and the date
+ * arithmetic, in every statement after the first that meets the child,
+ * and the next read after a committed withdrawal decides afresh.  Bounded:
+ * emptied when it reaches VERDICT_CACHE_MAX entries or the generation
+ * moves.  The last verdict is memoised too, for the other values of the
+ * same row.
+ */
+#define VERDICT_CACHE_MAX	65536
+
+typedef struct VerdictKey
+{
+	uint64		subject_no;
+	int32		purpose_id;
+	int32		pad;			/* zeroed: the key is hashed as bytes */
+} VerdictKey;
+
+typedef struct VerdictEntry
+{
+	VerdictKey	key;
+	uint64		generation;
+	DateADT		today;
+	bool		allowed;		/* all but retention */
+	TimestampTz until;			/* allowed: retention ends here */
+	const char *why;			/* a string literal */
+} VerdictEntry;
+
+static MemoryContext verdict_cxt = NULL;
+static HTAB *verdict_cache = NULL;
+static uint64 verdict_generation = 0;
+static int64 verdict_hits = 0;
+static int64 verdict_misses = 0;
+
+static const char *const retention_ended =
+"Art 12: the purpose's retention period since the consent has ended.";
+
+/*
+ * May the statement's purpose use this child's data at all, but for the
+ * retention: registered, not erased, not excluded by their circumstances,
+ * consent in force.  *since is when the consent counting was given; *why
+ * says why not.
  */
 static bool
-child_allowed(const StatementContext *c, const CgSubject *subject, bool registered,
-			  const char **why)
+child_allowed_base(const StatementContext *c, const CgSubject *subject, bool registered,
+				   TimestampTz *since, const char **why)
 {
-	TimestampTz since;
-
 	if (!registered)
 	{
 		*why = "The child is not registered in this database.";
@@ -268,24 +310,59 @@ child_allowed(const StatementContext *c, const CgSubject *subject, bool register
 		*why = "D-Art 15: the purpose is forbidden for children in difficult circumstances.";
 		return false;
 	}
-	if (!cg_consent_effective(subject, c->purpose.purpose_id, c->today, &since, why))
+	return cg_consent_effective(subject, c->purpose.purpose_id, c->today, since, why);
+}
+
+/*
+ * May the statement's purpose use this child's data now: child_allowed_base,
+ * and within the retention.  *why says why not.
+ */
+static bool
+child_allowed(const StatementContext *c, const CgSubject *subject, bool registered,
+			  const char **why)
+{
+	TimestampTz since;
+
+	if (!child_allowed_base(c, subject, registered, &since, why))
 		return false;
 	if (DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 												TimestampTzGetDatum(since),
 												PointerGetDatum(&c->purpose.retention))) <= c->now)
 	{
-		*why = "Art 12: the purpose's retention period since the consent has ended.";
+		*why = retention_ended;
 		return false;
 	}
 	return true;
 }
 
-/* child_allowed for subject_no, memoised for consecutive values of one child. */
+/* The verdict for entry at the statement's time. */
+static bool
+verdict_now(const StatementContext *c, const VerdictEntry *e, const char **why)
+{
+	if (!e->allowed)
+	{
+		*why = e->why;
+		return false;
+	}
+	if (e->until <= c->now)
+	{
+		*why = retention_ended;
+		return false;
+	}
+	return true;
+}
+
+/* child_allowed for subject_no: memo, then the verdict cache, then the registry. */
 static bool
 child_allowed_by_no(const StatementContext *c, uint64 subject_no, const char **why)
 {
 	CgSubject	subject;
 	bool		registered;
+	VerdictKey	key;
+	VerdictEntry *e;
+	VerdictEntry fresh;
+	bool		found;
+	uint64		generation0 = generation;
 
 	if (memo.valid && memo.subject_no == subject_no &&
 		memo.context_no == c->context_no && memo.generation == generation)
@@ -293,14 +370,65 @@ child_allowed_by_no(const StatementContext *c, uint64 subject_no, const char **w
 		*why = memo.why;
 		return memo.allowed;
 	}
-	registered = cg_subject_by_no(subject_no, &subject);
-	memo.allowed = child_allowed(c, &subject, registered, &memo.why);
+	key.subject_no = subject_no;
+	key.purpose_id = c->purpose.purpose_id;
+	key.pad = 0;
+	if (verdict_cache != NULL && verdict_generation == generation &&
+		(e = hash_search(verdict_cache, &key, HASH_FIND, NULL)) != NULL &&
+		e->generation == generation && e->today == c->today)
+	{
+		verdict_hits++;
+		memo.allowed = verdict_now(c, e, &memo.why);
+	}
+	else
+	{
+		TimestampTz since = 0;
+
+		verdict_misses++;
+		memset(&fresh, 0, sizeof(fresh));
+		registered = cg_subject_by_no(subject_no, &subject);
+		fresh.allowed = child_allowed_base(c, &subject, registered, &since, &fresh.why);
+		if (fresh.allowed)
+			fresh.until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+																  TimestampTzGetDatum(since),
+																  PointerGetDatum(&c->purpose.retention)));
+		fresh.generation = generation0;
+		fresh.today = c->today;
+		memo.allowed = verdict_now(c, &fresh, &memo.why);
+		/* the lookups may have processed an invalidation: keep only a current verdict */
+		if (fresh.generation == generation)
+		{
+			if (verdict_cache == NULL || verdict_generation != generation ||
+				hash_get_num_entries(verdict_cache) >= VERDICT_CACHE_MAX)
+			{
+				if (verdict_cxt != NULL)
+					MemoryContextReset(verdict_cxt);
+				verdict_cache = cg_backend_hash(&verdict_cxt, "childguard verdicts", 1024,
+												sizeof(VerdictKey), sizeof(VerdictEntry), false);
+				verdict_generation = generation;
+			}
+			e = hash_search(verdict_cache, &key, HASH_ENTER, &found);
+			fresh.key = key;
+			*e = fresh;
+		}
+	}
 	memo.subject_no = subject_no;
 	memo.context_no = c->context_no;
-	memo.generation = generation;
+	memo.generation = generation0;	/* an invalidation meanwhile: decide again */
 	memo.valid = true;
 	*why = memo.why;
 	return memo.allowed;
+}
+
+/* This backend's verdict cache counters (childguard.backend_cache_stats). */
+void
+cg_decision_cache_stats(int64 *capacity, int64 *entries, int64 *hits, int64 *misses)
+{
+	*capacity = VERDICT_CACHE_MAX;
+	*entries = (verdict_cache != NULL && verdict_generation == generation) ?
+		hash_get_num_entries(verdict_cache) : 0;
+	*hits = verdict_hits;
+	*misses = verdict_misses;
 }
 
 /* Plaintext leaves the server through COPY TO only for an assessed transfer (Art 17). */

@@ -353,13 +353,34 @@ cg_mask_text_tolerant(char *text, int flags)
 	return changed;
 }
 
-/* The text has something to mask only if it holds a quote, dollar or digit. */
+/* Can c continue an identifier (the scanner's ident_cont, and '$')? */
+static inline bool
+ident_cont(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		(c >= '0' && c <= '9') || c == '_' || c == '$' || c >= 0x80;
+}
+
+/*
+ * The text has something to mask only if it holds a quote, a dollar that
+ * is not a parameter ($1: a dollar quote may follow), or a digit that can
+ * begin a number: one not continuing an identifier or parameter (t1,
+ * $12), since the scanner reads those as part of the name.  A prepared
+ * statement's text ("... WHERE id = $1") then costs one pass, no scan.
+ */
 static bool
 may_hold_constants(const char *text, bool numbers)
 {
 	for (const char *p = text; *p; p++)
-		if (*p == '\'' || *p == '$' || (numbers && *p >= '0' && *p <= '9'))
+	{
+		if (*p == '\'')
 			return true;
+		if (*p == '$' && !(p[1] >= '0' && p[1] <= '9'))
+			return true;
+		if (numbers && *p >= '0' && *p <= '9' &&
+			(p == text || !ident_cont((unsigned char) p[-1])))
+			return true;
+	}
 	return false;
 }
 

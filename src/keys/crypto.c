@@ -9,6 +9,13 @@
  * error between init and final can leak one: the next call re-initialises
  * it completely.  They are freed at process exit.
  *
+ * Each context stays keyed: it remembers (in secure memory) the key it was
+ * last given, and a call with the same key sets only the nonce, so the AES
+ * key schedule and GCM tables are computed once per key, not per value;
+ * consecutive values of one child (the columns of a row, a child's rows)
+ * share the work.  cg_crypto_forget_keys() (on every data-key flush) wipes
+ * the remembered keys and resets the contexts.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -20,9 +27,16 @@
 #include "storage/ipc.h"
 
 #include "crypto.h"
+#include "secure_mem.h"
 
 static EVP_CIPHER_CTX *seal_ctx = NULL;
 static EVP_CIPHER_CTX *open_ctx = NULL;
+
+/* the key each context holds now (secure memory); valid only if *_keyed */
+static uint8 *seal_key = NULL;
+static uint8 *open_key = NULL;
+static bool seal_keyed = false;
+static bool open_keyed = false;
 
 static void
 cg_crypto_cleanup(int code, Datum arg)
@@ -32,6 +46,7 @@ cg_crypto_cleanup(int code, Datum arg)
 	if (open_ctx)
 		EVP_CIPHER_CTX_free(open_ctx);
 	seal_ctx = open_ctx = NULL;
+	seal_keyed = open_keyed = false;
 }
 
 /* Make both contexts once per process, with the cipher fixed. */
@@ -40,6 +55,12 @@ cg_crypto_init(void)
 {
 	if (seal_ctx != NULL)
 		return;
+	if (seal_key == NULL)
+	{
+		seal_key = cg_secure_alloc(CG_KEY_LEN);
+		open_key = cg_secure_alloc(CG_KEY_LEN);
+	}
+	seal_keyed = open_keyed = false;
 	seal_ctx = EVP_CIPHER_CTX_new();
 	open_ctx = EVP_CIPHER_CTX_new();
 	if (seal_ctx == NULL || open_ctx == NULL ||
@@ -52,6 +73,46 @@ cg_crypto_init(void)
 				 errmsg("could not initialize AES-256-GCM")));
 	}
 	on_proc_exit(cg_crypto_cleanup, (Datum) 0);
+}
+
+/*
+ * Forget the keys the contexts hold: wipe the remembered copies and reset
+ * the contexts (which frees their key schedules), so no key dropped from
+ * the data-key cache stays usable or resident here.
+ */
+void
+cg_crypto_forget_keys(void)
+{
+	if (seal_ctx == NULL)
+		return;
+	if (seal_keyed || open_keyed)
+	{
+		explicit_bzero(seal_key, CG_KEY_LEN);
+		explicit_bzero(open_key, CG_KEY_LEN);
+		seal_keyed = open_keyed = false;
+		if (EVP_CIPHER_CTX_reset(seal_ctx) != 1 ||
+			EVP_CIPHER_CTX_reset(open_ctx) != 1 ||
+			EVP_EncryptInit_ex(seal_ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+			EVP_DecryptInit_ex(open_ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not initialize AES-256-GCM")));
+	}
+}
+
+/*
+ * The key argument for an Init call on a context holding *held: NULL
+ * (keep the schedule) if it is the same key, else key, remembered.  The
+ * caller's Init must succeed or call this again: *keyed is cleared first.
+ */
+static const uint8 *
+key_to_load(const uint8 *key, uint8 *held, bool *keyed)
+{
+	if (*keyed && memcmp(key, held, CG_KEY_LEN) == 0)
+		return NULL;
+	*keyed = false;
+	memcpy(held, key, CG_KEY_LEN);
+	return key;
 }
 
 /* Fill buf with cryptographically strong random bytes, or fail. */
@@ -72,10 +133,16 @@ cg_aead_seal(const uint8 *key, const uint8 *nonce,
 			 uint8 *cipher_out, uint8 *tag_out)
 {
 	int			outl;
+	const uint8 *load;
 
 	cg_crypto_init();
-	if (EVP_EncryptInit_ex(seal_ctx, NULL, NULL, key, nonce) != 1 ||
-		EVP_EncryptUpdate(seal_ctx, NULL, &outl, aad, (int) aadlen) != 1 ||
+	load = key_to_load(key, seal_key, &seal_keyed);
+	if (EVP_EncryptInit_ex(seal_ctx, NULL, NULL, load, nonce) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not encrypt child data")));
+	seal_keyed = true;
+	if (EVP_EncryptUpdate(seal_ctx, NULL, &outl, aad, (int) aadlen) != 1 ||
 		(len > 0 &&
 		 EVP_EncryptUpdate(seal_ctx, cipher_out, &outl, plain, (int) len) != 1) ||
 		EVP_EncryptFinal_ex(seal_ctx, cipher_out + len, &outl) != 1 ||
@@ -97,10 +164,16 @@ cg_aead_open(const uint8 *key, const uint8 *nonce,
 			 const uint8 *tag, uint8 *plain_out)
 {
 	int			outl;
+	const uint8 *load;
 
 	cg_crypto_init();
-	if (EVP_DecryptInit_ex(open_ctx, NULL, NULL, key, nonce) != 1 ||
-		EVP_DecryptUpdate(open_ctx, NULL, &outl, aad, (int) aadlen) != 1 ||
+	load = key_to_load(key, open_key, &open_keyed);
+	if (EVP_DecryptInit_ex(open_ctx, NULL, NULL, load, nonce) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not decrypt child data")));
+	open_keyed = true;
+	if (EVP_DecryptUpdate(open_ctx, NULL, &outl, aad, (int) aadlen) != 1 ||
 		(len > 0 &&
 		 EVP_DecryptUpdate(open_ctx, plain_out, &outl, cipher, (int) len) != 1) ||
 		EVP_CIPHER_CTX_ctrl(open_ctx, EVP_CTRL_GCM_SET_TAG, CG_TAG_LEN,

@@ -5,11 +5,22 @@
  *	  childguard.data_key), unwrapping with whichever configured master key
  *	  wrapped them, and the backend-local cache of unwrapped keys.
  *
- * The cache is a fixed open-addressing table in secure memory (locked,
- * not dumped, wiped at exit).  It is flushed whenever childguard.data_key
- * changes (cg_data_keys_init registers with catalog.c's invalidation
- * callback), so a destroyed key stops decrypting at the next command in
- * every backend.  A wrapped key is bound, as associated
+ * The cache is a set-associative table (buckets of DEK_WAYS slots) in a
+ * secure mapping of its own (locked, not dumped, wiped at exit), sized by
+ * childguard.data_key_cache_size; a full bucket evicts its least recently
+ * used key, wiped.  No catalog access on a hit.
+ *
+ * Invalidation drops only what may be wrong.  A cached key can become
+ * wrong only when its row is updated (destroyed, or rewrapped by a master
+ * key rotation), deleted or truncated: catalog.c tells us of those
+ * (cg_data_keys_init registers with its invalidation callback), in every
+ * backend at its next command once the change commits, and the cache is
+ * flushed, so a destroyed key stops decrypting at the next command
+ * everywhere.  An INSERT (a new child, a new key version) cannot change a
+ * key anyone has cached, so it flushes nothing elsewhere; the inserting
+ * backend forgets its cache if its transaction made keys and aborts
+ * (dek_xact_callback).  A master key reload flushes it too (generation).
+ * A wrapped key is bound, as associated
  * data, to its subject and version: moving a wrapped key to another
  * subject makes it fail to unwrap.
  *
@@ -19,10 +30,12 @@
 
 #include "access/htup_details.h"
 #include "access/stratnum.h"
+#include "access/xact.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 
 #include "catalog.h"
 #include "childguard_errcodes.h"
@@ -31,8 +44,7 @@
 #include "master_key.h"
 #include "secure_mem.h"
 
-#define DEK_CACHE_SLOTS		1024	/* power of two */
-#define DEK_CACHE_FILL_MAX	768
+#define DEK_WAYS			4		/* slots per bucket */
 #define WRAP_LABEL			"cgdek1"
 #define WRAP_LABEL_LEN		6
 #define WRAP_AAD_LEN		(WRAP_LABEL_LEN + 12)
@@ -42,42 +54,203 @@ typedef struct DekSlot
 {
 	uint64		subject_no;
 	uint32		key_version;
-	bool		used;
+	uint32		last_used;		/* 0: free; else the tick of its last hit */
 	uint8		key[CG_KEY_LEN];
 } DekSlot;
 
-static DekSlot *dek_cache = NULL;
-static int	dek_cache_fill = 0;
-static uint32 dek_cache_generation = 0;	/* master-key load it was filled under */
+/* childguard.data_key_cache_size: unwrapped keys one backend keeps */
+static int	dek_cache_size_setting = 16384;
 
+static DekSlot *dek_cache = NULL;
+static Size dek_cache_bytes = 0;
+static uint32 dek_cache_buckets = 0;
+static int	dek_cache_sized_for = -1;	/* the setting it was made (or tried) for */
+static uint32 dek_cache_generation = 0;	/* master-key load it was filled under */
+static uint32 dek_tick = 0;
+static bool dek_made_in_xact = false;	/* _new_data_key ran in this transaction */
+static CgDataKeyCacheStats stats;
+static uint8 *uncached_key = NULL;	/* secure memory, with no cache */
+
+/* Forget every unwrapped key (wiped). */
 void
 cg_data_keys_flush(void)
 {
-	if (dek_cache != NULL)
-		explicit_bzero(dek_cache, sizeof(DekSlot) * DEK_CACHE_SLOTS);
-	dek_cache_fill = 0;
+	if (dek_cache != NULL && stats.entries > 0)
+	{
+		explicit_bzero(dek_cache, dek_cache_bytes);
+		stats.flushes++;
+	}
+	stats.entries = 0;
+	cg_crypto_forget_keys();
 }
 
-/* catalog.c's invalidation: childguard.data_key changed. */
+/* catalog.c's invalidation: childguard.data_key changed (not by an INSERT). */
 static void
 data_keys_invalidate(int kinds, Oid relid)
 {
 	cg_data_keys_flush();
 }
 
-/* From _PG_init: flush when childguard.data_key changes. */
+/*
+ * A transaction that made data keys and aborts may have cached one of
+ * them, uncommitted and now rolled back, whose (subject, version) a later
+ * registration or rotation may reuse with another key; inserts tell no
+ * other backend (catalog.c), so this backend forgets everything it holds.
+ * Every key row is made by _new_data_key (register_child, rotation), which
+ * sets the flag.  Only such transactions pay the flush.
+ */
+static void
+dek_xact_callback(XactEvent event, void *arg)
+{
+	/* a prepared transaction may still be rolled back, from another session */
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+	{
+		if (dek_made_in_xact)
+			cg_data_keys_flush();
+		dek_made_in_xact = false;
+	}
+	else if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
+		dek_made_in_xact = false;
+}
+
+static void
+dek_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					 SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && dek_made_in_xact)
+		cg_data_keys_flush();
+}
+
+/* From _PG_init, before the prefix is reserved: childguard.data_key_cache_size. */
+void
+cg_data_keys_define_gucs(void)
+{
+	DefineCustomIntVariable("childguard.data_key_cache_size",
+							"Unwrapped data keys each backend keeps in locked memory.",
+							"About 48 bytes each; least recently used keys are evicted beyond it. 0 keeps none.",
+							&dek_cache_size_setting, 16384, 0, 4 * 1024 * 1024,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+}
+
+/*
+ * From _PG_init: flush when childguard.data_key changes (catalog.c), and
+ * after a transaction that made keys aborts.
+ */
 void
 cg_data_keys_init(void)
 {
 	cg_catalog_on_invalidation(data_keys_invalidate, CG_INVAL_DATA_KEY);
+	RegisterXactCallback(dek_xact_callback, NULL);
+	RegisterSubXactCallback(dek_subxact_callback, NULL);
 }
 
-static uint32
-slot_of(uint64 subject_no, uint32 key_version)
+/* Make (or remake, after the setting changed) the cache; false if none. */
+static bool
+dek_cache_ready(void)
 {
-	uint64		h = (subject_no * UINT64CONST(0x9E3779B97F4A7C15)) ^ key_version;
+	uint32		buckets;
 
-	return (uint32) (h >> 40) & (DEK_CACHE_SLOTS - 1);
+	if (dek_cache_sized_for == dek_cache_size_setting)
+		return dek_cache != NULL;	/* made, or could not be: not retried */
+	if (dek_cache != NULL)
+	{
+		cg_secure_unmap(dek_cache, dek_cache_bytes);
+		dek_cache = NULL;
+		dek_cache_buckets = 0;
+		stats.entries = 0;
+	}
+	dek_cache_sized_for = dek_cache_size_setting;
+	stats.capacity = 0;
+	if (dek_cache_size_setting <= 0)
+		return false;
+	/* never more than the setting (but one bucket at least) */
+	buckets = Max(1, dek_cache_size_setting / DEK_WAYS);
+	dek_cache_bytes = TYPEALIGN(8192, sizeof(DekSlot) * DEK_WAYS * (Size) buckets);
+	dek_cache = cg_secure_map(dek_cache_bytes);
+	if (dek_cache == NULL)
+	{
+		ereport(LOG,
+				(errmsg("childguard: could not map %zu bytes for the data-key cache; reading without it",
+						dek_cache_bytes)));
+		return false;
+	}
+	dek_cache_buckets = buckets;
+	stats.capacity = (int64) buckets * DEK_WAYS;
+	return true;
+}
+
+static inline DekSlot *
+bucket_of(uint64 subject_no, uint32 key_version)
+{
+	uint64		h = (subject_no ^ ((uint64) key_version << 47)) *
+		UINT64CONST(0x9E3779B97F4A7C15);
+
+	/* the high half scaled to [0, buckets): no division */
+	return &dek_cache[(uint32) (((h >> 32) * dek_cache_buckets) >> 32) * DEK_WAYS];
+}
+
+/* The cached key for (subject, version), or NULL. */
+static const uint8 *
+dek_cache_find(uint64 subject_no, uint32 key_version)
+{
+	DekSlot    *b = bucket_of(subject_no, key_version);
+
+	for (int w = 0; w < DEK_WAYS; w++)
+	{
+		if (b[w].last_used != 0 && b[w].subject_no == subject_no &&
+			b[w].key_version == key_version)
+		{
+			if (++dek_tick == 0)
+				dek_tick = 1;
+			b[w].last_used = dek_tick;
+			return b[w].key;
+		}
+	}
+	return NULL;
+}
+
+/* Cache dek for (subject, version), evicting the bucket's least recently used. */
+static const uint8 *
+dek_cache_add(uint64 subject_no, uint32 key_version, const uint8 *dek)
+{
+	DekSlot    *b = bucket_of(subject_no, key_version);
+	DekSlot    *victim = NULL;
+
+	for (int w = 0; w < DEK_WAYS; w++)
+	{
+		if (b[w].last_used == 0)
+		{
+			victim = &b[w];
+			break;
+		}
+		/* ticks wrap: the oldest is the furthest behind the current tick */
+		if (victim == NULL ||
+			(uint32) (dek_tick - b[w].last_used) > (uint32) (dek_tick - victim->last_used))
+			victim = &b[w];
+	}
+	if (victim->last_used != 0)
+	{
+		stats.evictions++;
+		explicit_bzero(victim, sizeof(DekSlot));
+	}
+	else
+		stats.entries++;
+	if (++dek_tick == 0)
+		dek_tick = 1;
+	victim->subject_no = subject_no;
+	victim->key_version = key_version;
+	victim->last_used = dek_tick;
+	memcpy(victim->key, dek, CG_KEY_LEN);
+	return victim->key;
+}
+
+/* This backend's data-key cache counters. */
+void
+cg_data_keys_stats(CgDataKeyCacheStats *out)
+{
+	(void) dek_cache_ready();
+	*out = stats;
 }
 
 static void
@@ -151,19 +324,15 @@ const uint8 *
 cg_data_key(uint64 subject_no, uint32 key_version, CgKeyStatus *status)
 {
 	const CgCatalog *cat;
-	uint32		i;
 	ScanKeyData keys[2];
 	Datum	   *values;
 	bool	   *nulls;
-	uint8		dek[CG_KEY_LEN];
-	DekSlot    *slot;
+	uint8	   *dek;
+	const uint8 *key;
 	uint32		generation;
+	bool		cached;
 
-	if (dek_cache == NULL)
-	{
-		cg_secure_mem_ensure_locked();
-		dek_cache = cg_secure_alloc(sizeof(DekSlot) * DEK_CACHE_SLOTS);
-	}
+	cached = dek_cache_ready();
 	/* a reload that changed the master key invalidates every unwrapped key */
 	generation = cg_master_key_generation();
 	if (generation != dek_cache_generation)
@@ -171,17 +340,17 @@ cg_data_key(uint64 subject_no, uint32 key_version, CgKeyStatus *status)
 		cg_data_keys_flush();
 		dek_cache_generation = generation;
 	}
-	for (i = slot_of(subject_no, key_version);; i = (i + 1) & (DEK_CACHE_SLOTS - 1))
+	if (cached)
 	{
-		slot = &dek_cache[i];
-		if (!slot->used)
-			break;
-		if (slot->subject_no == subject_no && slot->key_version == key_version)
+		key = dek_cache_find(subject_no, key_version);
+		if (key != NULL)
 		{
+			stats.hits++;
 			*status = CG_KEY_FOUND;
-			return slot->key;
+			return key;
 		}
 	}
+	stats.misses++;
 
 	cat = cg_catalog();
 	ScanKeyInit(&keys[0], Anum_cg_data_key_subject_no, BTEqualStrategyNumber,
@@ -199,26 +368,21 @@ cg_data_key(uint64 subject_no, uint32 key_version, CgKeyStatus *status)
 		*status = CG_KEY_DESTROYED;
 		return NULL;
 	}
+	/* unwrapped straight into secure memory, never onto the stack */
+	if (uncached_key == NULL)
+		uncached_key = cg_secure_alloc(CG_KEY_LEN);
+	dek = uncached_key;
 	unwrap_key(subject_no, key_version,
 			   DatumGetByteaPP(values[Anum_cg_data_key_wrapped_key - 1]),
 			   DatumGetByteaPP(values[Anum_cg_data_key_master_key_id - 1]),
 			   dek);
-
-	/* the fetch may have flushed the cache; find a free slot afresh */
-	if (dek_cache_fill >= DEK_CACHE_FILL_MAX)
-		cg_data_keys_flush();
-	for (i = slot_of(subject_no, key_version); dek_cache[i].used;
-		 i = (i + 1) & (DEK_CACHE_SLOTS - 1))
-		;
-	slot = &dek_cache[i];
-	slot->used = true;
-	slot->subject_no = subject_no;
-	slot->key_version = key_version;
-	memcpy(slot->key, dek, CG_KEY_LEN);
-	explicit_bzero(dek, sizeof(dek));
-	dek_cache_fill++;
 	*status = CG_KEY_FOUND;
-	return slot->key;
+	/* the fetch may have resized or flushed the cache: ask again */
+	if (!dek_cache_ready())
+		return dek;				/* valid until the next call */
+	key = dek_cache_add(subject_no, key_version, dek);
+	explicit_bzero(dek, CG_KEY_LEN);
+	return key;
 }
 
 static bytea *
@@ -252,6 +416,7 @@ cg_new_data_key(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	dek_made_in_xact = true;	/* see dek_xact_callback */
 	cg_random_bytes(dek, CG_KEY_LEN);
 	values[0] = PointerGetDatum(wrap_key(mk, (uint64) subject_no,
 										 (uint32) key_version, dek));

@@ -19,9 +19,22 @@ typedef enum CgKeyStatus
 	CG_KEY_MISSING				/* no such key in this database */
 } CgKeyStatus;
 
+/* one backend's data-key cache counters (childguard.backend_cache_stats) */
+typedef struct CgDataKeyCacheStats
+{
+	int64		capacity;		/* slots (0: no cache) */
+	int64		entries;		/* keys held now */
+	int64		hits;
+	int64		misses;
+	int64		evictions;		/* keys dropped to make room */
+	int64		flushes;		/* invalidations that dropped every key */
+} CgDataKeyCacheStats;
+
 extern const uint8 *cg_data_key(uint64 subject_no, uint32 key_version,
 								CgKeyStatus *status);
 extern void cg_data_keys_flush(void);
+extern void cg_data_keys_define_gucs(void);
 extern void cg_data_keys_init(void);
+extern void cg_data_keys_stats(CgDataKeyCacheStats *out);
 
 #endif							/* CHILDGUARD_DATA_KEYS_H */

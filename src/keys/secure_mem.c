@@ -13,6 +13,11 @@
  * On exit the whole arena is wiped with explicit_bzero.  Palloc cannot give
  * any of these guarantees, which is why this file uses mmap.
  *
+ * Larger secrets whose size is a setting (the data-key cache, data_keys.c)
+ * get a mapping of their own from cg_secure_map, with the same guarantees:
+ * not dumped, locked, wiped when the process exits and when it is given
+ * back with cg_secure_unmap.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -31,12 +36,23 @@ static Size arena_used = 0;
 static int	arena_locked_pid = 0;
 static int	arena_wipe_registered_pid = 0;
 
+/* mappings of cg_secure_map still held, wiped at exit */
+#define CG_SECURE_MAPS_MAX	4
+static struct
+{
+	void	   *p;
+	Size		size;
+}			maps[CG_SECURE_MAPS_MAX];
+
 /* Wipe every secret this process holds; runs at process exit. */
 static void
 cg_secure_mem_wipe(int code, Datum arg)
 {
 	if (arena != NULL)
 		explicit_bzero(arena, CG_SECURE_ARENA_SIZE);
+	for (int i = 0; i < CG_SECURE_MAPS_MAX; i++)
+		if (maps[i].p != NULL)
+			explicit_bzero(maps[i].p, maps[i].size);
 }
 
 /* Create the arena once, in the process that loads the library first. */
@@ -98,4 +114,51 @@ cg_secure_alloc(Size size)
 	arena_used += size;
 	memset(p, 0, size);
 	return p;
+}
+
+/*
+ * A zeroed mapping of size bytes of its own (rounded up to pages), not
+ * dumped, locked where the OS allows, wiped at exit.  NULL if the system
+ * has no memory for it or too many are held; the caller then does without.
+ */
+void *
+cg_secure_map(Size size)
+{
+	void	   *p;
+	int			i;
+
+	cg_secure_mem_ensure_locked();	/* the exit wipe is registered */
+	for (i = 0; i < CG_SECURE_MAPS_MAX && maps[i].p != NULL; i++)
+		;
+	if (i == CG_SECURE_MAPS_MAX)
+		return NULL;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_DONTDUMP
+	(void) madvise(p, size, MADV_DONTDUMP);
+#endif
+	if (mlock(p, size) != 0)
+		elog(DEBUG1, "childguard: could not lock key memory: %m");
+	maps[i].p = p;
+	maps[i].size = size;
+	return p;
+}
+
+/* Wipe and give back a mapping of cg_secure_map. */
+void
+cg_secure_unmap(void *p, Size size)
+{
+	for (int i = 0; i < CG_SECURE_MAPS_MAX; i++)
+	{
+		if (maps[i].p == p)
+		{
+			explicit_bzero(p, size);
+			(void) munmap(p, size);
+			maps[i].p = NULL;
+			maps[i].size = 0;
+			return;
+		}
+	}
+	elog(ERROR, "childguard: unknown secure mapping");
 }

@@ -18,7 +18,7 @@ use ChildguardNode qw(new_node consent_all);
 my ($node) = new_node('versions', start => 1);
 is($node->safe_psql('postgres',
 	"SELECT default_version FROM pg_available_extensions WHERE name = 'childguard'"),
-	'1.2', 'the current version is 1.2');
+	'1.3', 'the current version is 1.3');
 # The released scripts the server installs are the committed, frozen ones
 # (sql/README.md): a change to either fails here.
 {
@@ -108,7 +108,7 @@ is($node->safe_psql('v10', 'SELECT valid, records_checked, reason FROM childguar
 # an administrator's own grant on verify_access_log() (replaced by 1.2)
 $node->safe_psql('postgres', 'CREATE ROLE ver_auditor');
 $node->safe_psql('v10', 'GRANT EXECUTE ON FUNCTION childguard.verify_access_log() TO ver_auditor');
-$node->safe_psql('v10', 'ALTER EXTENSION childguard UPDATE');
+$node->safe_psql('v10', q{ALTER EXTENSION childguard UPDATE TO '1.2'});
 is($node->safe_psql('v10', q{SELECT has_function_privilege('ver_auditor', 'childguard.verify_access_log()', 'EXECUTE'),
 	has_function_privilege('ver_dpo', 'childguard.verify_access_log()', 'EXECUTE'),
 	has_function_privilege('ver_app', 'childguard.verify_access_log()', 'EXECUTE')}),
@@ -153,7 +153,7 @@ is((split /\n/, $node->safe_psql('v11', $use_11))[0], 'p1-0,p2-0,p3-0',
 my $m11 = log_count('v11');
 is($node->safe_psql('v11', 'SELECT valid, records_checked FROM childguard.verify_access_log()'),
 	"t|$m11", '1.1 SQL, new library: the chain verifies');
-$node->safe_psql('v11', 'ALTER EXTENSION childguard UPDATE');
+$node->safe_psql('v11', q{ALTER EXTENSION childguard UPDATE TO '1.2'});
 is(version_of('v11'), '1.2', 'v11 updated to 1.2');
 is((split /\n/, $node->safe_psql('v11', $use_11))[0], 'p1-3,p2-3,p3-3', '1.2: writes and reads');
 my $m12 = log_count('v11');
@@ -161,8 +161,9 @@ is($node->safe_psql('v11', 'SELECT valid, records_checked, records_by_format FRO
 	"t|$m12|{$m11," . ($m12 - $m11) . "}", 'the chain written at 1.1 and 1.2 verifies');
 
 # ---- same objects, privileges and comments as a fresh install -------------------
+# (of 1.2: the updates above stop there; 010_upgrade.pl compares the current version)
 $node->safe_psql('fresh', q{
-	CREATE EXTENSION childguard CASCADE;
+	CREATE EXTENSION childguard VERSION '1.2' CASCADE;
 	SELECT childguard.appoint_officer('ver_dpo');
 	SELECT childguard.appoint_officer('ver_dpo2');
 	SELECT childguard.enroll_application('ver_app');
@@ -170,7 +171,7 @@ $node->safe_psql('fresh', q{
 # fresh11: the same duties as v11 (the consent fixture appoints and enrolls
 # its own roles), so privileges granted to roles compare
 $node->safe_psql('fresh11', q{
-	CREATE EXTENSION childguard CASCADE;
+	CREATE EXTENSION childguard VERSION '1.2' CASCADE;
 	SELECT childguard.appoint_officer('ver_dpo');
 	SELECT childguard.appoint_officer('ver_dpo2');
 	SELECT childguard.enroll_application('ver_app');

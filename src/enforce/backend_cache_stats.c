@@ -1,0 +1,63 @@
+/*-------------------------------------------------------------------------
+ *
+ * backend_cache_stats.c
+ *	  childguard.backend_cache_stats(): this backend's read-path caches --
+ *	  the data-key cache (data_keys.c) and the per-child verdict cache
+ *	  (decision.c) -- as counters, one row per cache.  Counts only: no
+ *	  key, subject or value.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "funcapi.h"
+#include "utils/builtins.h"
+
+#include "data_keys.h"
+#include "decision.h"
+
+static void
+add_row(Tuplestorestate *ts, TupleDesc desc, const char *cache, int64 capacity,
+		int64 entries, int64 hits, int64 misses, int64 evictions, int64 flushes)
+{
+	Datum		values[8];
+	bool		nulls[8] = {false, false, false, false, false, false, false, false};
+
+	values[0] = CStringGetTextDatum(cache);
+	values[1] = Int64GetDatum(capacity);
+	values[2] = Int64GetDatum(entries);
+	values[3] = Int64GetDatum(hits);
+	values[4] = Int64GetDatum(misses);
+	values[5] = Int64GetDatum(evictions);
+	values[6] = Int64GetDatum(flushes);
+	if (hits + misses > 0)
+		values[7] = Float8GetDatum((double) hits / (double) (hits + misses));
+	else
+		nulls[7] = true;
+	tuplestore_putvalues(ts, desc, values, nulls);
+}
+
+PG_FUNCTION_INFO_V1(cg_backend_cache_stats);
+
+/*
+ * childguard.backend_cache_stats() -> SETOF (cache, capacity, entries,
+ * hits, misses, evictions, flushes, hit_rate)
+ */
+Datum
+cg_backend_cache_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	CgDataKeyCacheStats dk;
+	int64		capacity,
+				entries,
+				hits,
+				misses;
+
+	InitMaterializedSRF(fcinfo, 0);
+	cg_data_keys_stats(&dk);
+	add_row(rsinfo->setResult, rsinfo->setDesc, "data_key", dk.capacity, dk.entries,
+			dk.hits, dk.misses, dk.evictions, dk.flushes);
+	cg_decision_cache_stats(&capacity, &entries, &hits, &misses);
+	add_row(rsinfo->setResult, rsinfo->setDesc, "verdict", capacity, entries, hits, misses, 0, 0);
+	PG_RETURN_VOID();
+}
