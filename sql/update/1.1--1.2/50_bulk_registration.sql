@@ -451,8 +451,27 @@ AS $$
 	]::regprocedure[]
 $$;
 
-SELECT childguard._grant_duties(e.role::oid) FROM childguard.enrollment e;
-SELECT childguard._grant_officer_privileges(o.role::oid) FROM childguard.officer o WHERE o.role IS NOT NULL;
+-- the roles already appointed or enrolled get the new functions, in the
+-- order they were appointed or enrolled (so a privilege list reads as on a
+-- fresh install where the same calls were made)
+DO $grant$
+DECLARE
+	x record;
+BEGIN
+	FOR x IN SELECT s.r, s.officer FROM (
+	             SELECT o.role::oid AS r, true AS officer, o.appointed_at AS at, o.ctid AS c
+	               FROM childguard.officer o WHERE o.role IS NOT NULL
+	             UNION ALL
+	             SELECT e.role::oid, false, e.enrolled_at, e.ctid FROM childguard.enrollment e) s
+	          ORDER BY s.at, s.officer DESC, s.c LOOP
+		IF x.officer THEN
+			PERFORM childguard._grant_officer_privileges(x.r);
+		ELSE
+			PERFORM childguard._grant_duties(x.r);
+		END IF;
+	END LOOP;
+END
+$grant$;
 
 -- ---------------------------------------------------------------------------
 -- Consent events of an INSERT: one pass per statement
