@@ -14,13 +14,13 @@
 #include "miscadmin.h"
 #include "parser/analyze.h"
 #include "storage/ipc.h"
-#include "storage/lwlock.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
 #include "utils/queryjumble.h"
 
 #include "audit.h"
 #include "catalog.h"
+#include "data_keys.h"
 #include "decision.h"
 #include "denied_nulls.h"
 #include "envelope.h"
@@ -28,12 +28,15 @@
 #include "function_settings.h"
 #include "master_key.h"
 #include "planted_code.h"
+#include "planted_code_query.h"
+#include "protection.h"
 #include "read_settings.h"
 #include "role_release.h"
 #include "secure_mem.h"
 #include "server_files_guard.h"
 #include "statement.h"
 #include "statement_text.h"
+#include "subjects.h"
 #include "write_guard.h"
 
 PG_MODULE_MAGIC;
@@ -277,10 +280,8 @@ cg_shmem_startup(void)
 {
 	if (prev_shmem_startup)
 		prev_shmem_startup();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	cg_audit_queue_shmem_startup();
 	cg_master_key_shmem_startup();
-	LWLockRelease(AddinShmemInitLock);
 }
 
 void
@@ -293,7 +294,7 @@ _PG_init(void)
 				 errhint("Add childguard to shared_preload_libraries in postgresql.conf and restart the server.")));
 
 	cg_master_key_define_gucs();
-	cg_read_settings_define_gucs();
+	cg_read_settings_define_gucs(cg_check_purpose_setting);
 	cg_envelope_define_gucs();
 	cg_audit_define_gucs();
 	cg_statement_text_define_gucs();
@@ -302,6 +303,12 @@ _PG_init(void)
 	cg_secure_mem_init();
 	cg_master_key_load_at_startup();
 	cg_catalog_register_callbacks();
+	/* the caches catalog.c's invalidation callback keeps in step */
+	cg_protection_init();
+	cg_subjects_init();
+	cg_data_keys_init();
+	cg_decision_init();
+	cg_audit_queue_set_writer_starter(cg_audit_start_writer);
 	cg_audit_init();
 	/* the audit record carries the query id */
 	EnableQueryId();

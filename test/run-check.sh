@@ -8,7 +8,7 @@
 # Env: CHECK_CFLAGS  overrides the PG_CFLAGS used for the -Werror build
 #      PG_CONFIG     pg_config to build against (default: PostgreSQL 15's)
 #      CG_KEEP=1     keep the /tmp work dirs even when everything passed
-#      CG_SUITES     only these suites, e.g. "tap" or "regress long" (while
+#      CG_SUITES     only these suites, e.g. "tap", "arch" or "regress long" (while
 #                    developing; default: all of the mode's suites)
 #      CG_REGRESS    only these pg_regress tests, e.g. "bypass audit"
 #      CG_ISOLATION  only these isolation specs ("" for none)
@@ -82,6 +82,22 @@ fi
 mkdir -p "$WORK"
 chmod 0755 "$WORK"
 
+want() { [ -z "${CG_SUITES:-}" ] || [[ " $CG_SUITES " == *" $1 "* ]]; }
+
+# ---- arch: the layering of src/, from the objects just built ----------------
+# test/arch/check_layers.pl: no cycle between files, no floor using a higher
+# one, no file outside the floors; check_locks.pl: nothing allocates under a
+# lock; selftest.sh shows they catch each fault.
+if [ "$MODE" = check ] && want arch; then
+  echo "== arch"
+  if perl test/arch/check_layers.pl && perl test/arch/check_locks.pl &&
+     bash test/arch/selftest.sh; then
+    record arch PASS
+  else
+    record arch FAIL
+  fi
+fi
+
 # ---- cluster ------------------------------------------------------------------
 echo "== start cluster"
 PORT=$(cg_free_port 55432)
@@ -129,8 +145,6 @@ suite_pgtap() {
     -c 'CREATE EXTENSION childguard CASCADE' || return 1
   pg_prove -d cg_tap test/pgtap/*.sql
 }
-
-want() { [ -z "${CG_SUITES:-}" ] || [[ " $CG_SUITES " == *" $1 "* ]]; }
 
 if [ "$MODE" = check ]; then
 if want regress; then

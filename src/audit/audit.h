@@ -119,6 +119,13 @@ typedef struct CgAuditQueued
 	char	   *data;			/* palloc'd copy */
 } CgAuditQueued;
 
+/* true only in an audit writer process (set by audit_worker.c at its start) */
+extern bool cg_audit_is_writer;
+
+/* registers a writer for a database; false if no worker slot is free */
+typedef bool (*CgAuditWriterStarter) (Oid dboid);
+extern void cg_audit_queue_set_writer_starter(CgAuditWriterStarter starter);
+
 extern bool cg_audit_writer_claim_slot(Oid dboid);
 extern void cg_audit_writer_release_slot(Oid dboid);
 extern bool cg_audit_writer_retire(Oid dboid, bool idle);
@@ -133,7 +140,6 @@ extern TimestampTz cg_audit_current_epoch(void);
 
 /* ---- the writer (audit_worker.c) ---- */
 
-extern bool cg_audit_is_writer;
 extern bool cg_audit_start_writer(Oid dboid);
 extern PGDLLEXPORT void cg_audit_writer_main(Datum arg);
 

@@ -16,12 +16,18 @@
  * per-backend completion counters is protected by the one LWLock of the
  * "childguard_audit" tranche.  Backends take it exclusively for the
  * memcpy of one entry; writers take it to claim a batch (copying it out)
- * and to mark a batch done.  Nothing that can raise an error runs while
- * it is held.
+ * and to mark a batch done.  Nothing that can raise an error, allocate
+ * memory, log or read the catalog runs while it is held (a batch is
+ * measured under the lock, allocated without it, then claimed: see
+ * cg_audit_claim_batch); AddinShmemInitLock likewise covers only finding
+ * the structure, not the files read at a start.
  *
  * Each database has a writer (audit_worker.c), a dynamic background
  * worker started on demand by the first backend that queues a record for
- * that database.  A writer claims the READY entries of its database in
+ * that database.  The queue does not know how a writer is started: the
+ * function that registers one is handed to it at _PG_init
+ * (cg_audit_queue_set_writer_starter), so the queue sits below the writer
+ * that drains it.  A writer claims the READY entries of its database in
  * queue order, writes them in one transaction, then marks them DONE; the
  * head advances over DONE and PAD entries only, so a database whose
  * writer is slow holds space, and backends then wait (or are refused, per
@@ -77,7 +83,7 @@
  * databases that have records but
  * no live writer against pg_database, and settles the records of one that
  * is gone: each goes to the server log in full, then leaves the ring
- * (cg_audit_settle_gone_databases).  A writer whose database has nothing
+ * (cg_audit_settle_gone).  A writer whose database has nothing
  * queued exits without connecting, so it does not retry a connection to a
  * database that is gone.
  *
@@ -207,6 +213,12 @@ static char *ring = NULL;
 /* this backend's last queued record */
 static uint64 my_last_seq = 0;
 
+/* registers a writer for a database (audit_worker.c's, set at _PG_init) */
+static CgAuditWriterStarter writer_starter = NULL;
+
+/* true only in an audit writer process: audit_worker.c sets it at its start */
+bool		cg_audit_is_writer = false;
+
 static void save_queue(int code, Datum arg);
 static void restore_queue(void);
 static void note_unsaved_exits(void);
@@ -243,36 +255,46 @@ cg_audit_queue_shmem_request(void)
 	RequestNamedLWLockTranche(CG_AUDIT_TRANCHE, 1);
 }
 
-/* shmem_startup_hook part; AddinShmemInitLock is held by the caller */
+/*
+ * shmem_startup_hook part.  AddinShmemInitLock is held only while the
+ * structure is found or initialised, as pg_stat_statements does: the
+ * files read and written at a start (which allocate and log) come after
+ * it is released, in the postmaster, before any other process runs.
+ */
 void
 cg_audit_queue_shmem_startup(void)
 {
 	bool		found;
 	char	   *base;
 
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	base = ShmemInitStruct("childguard audit queue", shmem_size(), &found);
 	shared = (AuditShared *) base;
 	procs = (ProcSlot *) (base + MAXALIGN(sizeof(AuditShared)));
 	ring = base + MAXALIGN(sizeof(AuditShared)) +
 		MAXALIGN(mul_size(sizeof(ProcSlot), total_procs()));
-	/* the postmaster saves what is still queued when it leaves shared memory */
-	if (!IsUnderPostmaster)
-		on_shmem_exit(save_queue, (Datum) 0);
-	if (found)
-		return;
-	memset(shared, 0, sizeof(AuditShared));
-	shared->lock = &(GetNamedLWLockTranche(CG_AUDIT_TRANCHE))->lock;
-	ConditionVariableInit(&shared->space_cv);
-	ConditionVariableInit(&shared->done_cv);
-	shared->size = ring_size();
-	shared->nprocs = total_procs();
-	for (int i = 0; i < shared->nprocs; i++)
+	if (!found)
 	{
-		pg_atomic_init_u64(&procs[i].done_seq, 0);
-		pg_atomic_init_u64(&procs[i].failed_seq, 0);
+		memset(shared, 0, sizeof(AuditShared));
+		shared->lock = &(GetNamedLWLockTranche(CG_AUDIT_TRANCHE))->lock;
+		ConditionVariableInit(&shared->space_cv);
+		ConditionVariableInit(&shared->done_cv);
+		shared->size = ring_size();
+		shared->nprocs = total_procs();
+		for (int i = 0; i < shared->nprocs; i++)
+		{
+			pg_atomic_init_u64(&procs[i].done_seq, 0);
+			pg_atomic_init_u64(&procs[i].failed_seq, 0);
+		}
+		shared->epoch = GetCurrentTimestamp();
 	}
-	shared->epoch = GetCurrentTimestamp();
-	if (!IsUnderPostmaster)
+	LWLockRelease(AddinShmemInitLock);
+
+	if (IsUnderPostmaster)
+		return;
+	/* the postmaster saves what is still queued when it leaves shared memory */
+	on_shmem_exit(save_queue, (Datum) 0);
+	if (!found)
 	{
 		note_unsaved_exits();
 		restore_queue();
@@ -530,7 +552,7 @@ restore_queue(void)
 	}
 	else if (restored == 0)
 		unlink(CG_AUDIT_SAVE_FILE);
-	/* else the file stays until they are written (finish_batch) */
+	/* else the file stays until they are written (cg_audit_finish_batch) */
 	shared->restored_left = unrestored > 0 ? 0 : restored;
 	if (restored > 0)
 		ereport(LOG,
@@ -701,6 +723,13 @@ writer_needed(DbSlot *slot)
 	return true;
 }
 
+/* From _PG_init: how a writer is registered (the queue does not start one itself). */
+void
+cg_audit_queue_set_writer_starter(CgAuditWriterStarter starter)
+{
+	writer_starter = starter;
+}
+
 /* Start the database's writer (lock not held); warn if it cannot be started. */
 static void
 start_writer(Oid dboid)
@@ -710,7 +739,8 @@ start_writer(Oid dboid)
 	int			nidle = 0;
 	TimestampTz now;
 
-	if (cg_audit_start_writer(dboid))
+	Assert(writer_starter != NULL);
+	if (writer_starter != NULL && writer_starter(dboid))
 		return;
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	{
@@ -1108,38 +1138,79 @@ cg_audit_pending_for(Oid dboid, int *sync)
 }
 
 /*
+ * Where the READY entries of dboid start (lock held): entries before the
+ * slot's scan_from are claimed or done.
+ */
+static uint64
+scan_start(DbSlot *slot)
+{
+	return slot != NULL ? Max(slot->scan_from, shared->head) : shared->head;
+}
+
+/*
  * Claim up to max_records READY entries of dboid, in queue order, copied
  * into the current memory context.  Returns how many.
+ *
+ * Nothing is allocated while the lock is held: a first pass (shared lock)
+ * measures the batch, the memory is allocated without the lock, and the
+ * second pass (exclusive) claims what fits in it.  Only this database's
+ * writer (or the one process settling a dropped database) claims its
+ * entries, so the second pass finds the same ones, and perhaps newer ones
+ * that the limits leave for the next batch.
  */
 int
 cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out)
 {
-	CgAuditQueued *recs = palloc(sizeof(CgAuditQueued) * max_records);
+	CgAuditQueued *recs;
+	char	   *buf;
 	DbSlot	   *slot;
+	int			want = 0;
+	Size		room = 0;
 	int			n = 0;
 	Size		bytes = 0;
 	uint64		pos;
 
-	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	LWLockAcquire(shared->lock, LW_SHARED);
 	slot = db_slot(dboid, false);
-	pos = slot != NULL ? Max(slot->scan_from, shared->head) : shared->head;
-	for (; pos < shared->tail && n < max_records && bytes < CG_AUDIT_BATCH_BYTES;)
+	for (pos = scan_start(slot);
+		 pos < shared->tail && want < max_records && room < CG_AUDIT_BATCH_BYTES;)
 	{
 		uint64		next;
 		QueueEntry *e = entry_at(pos, &next);
 
 		if (e != NULL && e->dboid == dboid && e->state == ENTRY_READY)
 		{
-			/* palloc cannot fail here in practice; sizes are bounded */
+			room += MAXALIGN(e->payload_len);	/* each copy aligned, as palloc's */
+			want++;
+		}
+		pos = next;
+	}
+	LWLockRelease(shared->lock);
+
+	recs = palloc(sizeof(CgAuditQueued) * Max(want, 1));
+	buf = palloc(Max(room, 1));
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	slot = db_slot(dboid, false);
+	for (pos = scan_start(slot);
+		 pos < shared->tail && n < max_records && bytes < CG_AUDIT_BATCH_BYTES;)
+	{
+		uint64		next;
+		QueueEntry *e = entry_at(pos, &next);
+
+		if (e != NULL && e->dboid == dboid && e->state == ENTRY_READY)
+		{
+			if (n == want || bytes + MAXALIGN(e->payload_len) > room)
+				break;			/* not measured: the next batch takes it */
 			recs[n].epoch = e->epoch;
 			recs[n].seq = e->seq;
 			recs[n].procno = e->procno;
 			recs[n].sync = e->sync;
 			recs[n].len = e->payload_len;
-			recs[n].data = palloc(e->payload_len);
+			recs[n].data = buf + bytes;
 			memcpy(recs[n].data, (char *) e + ENTRY_HDR, e->payload_len);
 			e->state = ENTRY_CLAIMED;
-			bytes += e->payload_len;
+			bytes += MAXALIGN(e->payload_len);
 			n++;
 		}
 		pos = next;
@@ -1413,30 +1484,31 @@ cg_audit_queue_status(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	Datum		values[10];
 	bool		nulls[10];
+	AuditShared copy;
 	int64		queued = 0;
-	int64		bytes;
 
 	require_shmem();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	memset(nulls, 0, sizeof(nulls));
+	/* a copy under the lock; the Datums (which may allocate) after it */
 	LWLockAcquire(shared->lock, LW_SHARED);
-	for (int i = 0; i < CG_AUDIT_MAX_DATABASES; i++)
-		if (shared->dbs[i].dboid != InvalidOid)
-			queued += shared->dbs[i].pending;
-	bytes = (int64) (shared->tail - shared->head);
-	values[0] = TimestampTzGetDatum(shared->epoch);
-	values[1] = Int64GetDatum(queued);
-	values[2] = Int64GetDatum(bytes);
-	values[3] = Int64GetDatum((int64) shared->size);
-	values[4] = Int64GetDatum((int64) shared->restored);
-	values[5] = Int64GetDatum((int64) shared->unrestored);
-	values[6] = Int64GetDatum((int64) shared->settled);
-	values[7] = Int64GetDatum((int64) shared->unsaved_exits);
-	values[8] = TimestampTzGetDatum(shared->last_unsaved_epoch);
-	nulls[8] = shared->unsaved_exits == 0;
-	values[9] = Int64GetDatum((int64) shared->given_up);
+	memcpy(&copy, shared, sizeof(copy));
 	LWLockRelease(shared->lock);
+	for (int i = 0; i < CG_AUDIT_MAX_DATABASES; i++)
+		if (copy.dbs[i].dboid != InvalidOid)
+			queued += copy.dbs[i].pending;
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = TimestampTzGetDatum(copy.epoch);
+	values[1] = Int64GetDatum(queued);
+	values[2] = Int64GetDatum((int64) (copy.tail - copy.head));
+	values[3] = Int64GetDatum((int64) copy.size);
+	values[4] = Int64GetDatum((int64) copy.restored);
+	values[5] = Int64GetDatum((int64) copy.unrestored);
+	values[6] = Int64GetDatum((int64) copy.settled);
+	values[7] = Int64GetDatum((int64) copy.unsaved_exits);
+	values[8] = TimestampTzGetDatum(copy.last_unsaved_epoch);
+	nulls[8] = copy.unsaved_exits == 0;
+	values[9] = Int64GetDatum((int64) copy.given_up);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 

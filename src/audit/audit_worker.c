@@ -43,8 +43,9 @@
  * (WRITER_LOCK_TIMEOUT), and with statement_timeout and read-only defaults
  * that a database's or role's settings might impose switched off.
  *
- * Only this process may change the log: cg_audit_is_writer, set here and
- * nowhere else, is what the log's triggers check (audit_guard.c).
+ * Only this process may change the log: cg_audit_is_writer (defined with
+ * the queue, audit_queue.c, set here and nowhere else) is what the log's
+ * triggers check (audit_guard.c).
  *
  * A batch that fails for a reason that is not its records' (a lock not
  * granted in time, resources, the table missing: see batch_level_error)
@@ -118,9 +119,6 @@ typedef struct Unflushed
 
 static MemoryContext unflushed_cxt = NULL;
 static List *unflushed = NIL;
-
-/* true only in an audit writer process */
-bool		cg_audit_is_writer = false;
 
 static Oid	writer_db = InvalidOid;
 static SPIPlanPtr insert_plan = NULL;

@@ -13,9 +13,11 @@
 
 /*
  * A new hash table named name in *cxt, creating *cxt under
- * TopMemoryContext the first time.  name must be a string constant: the
- * memory context keeps the pointer.  Keys are NUL-terminated strings of at
- * most keysize bytes if string_keys, else keysize bytes compared as such.
+ * TopMemoryContext the first time (with the standard macro and sizes; the
+ * cache's name becomes the context's identifier in memory reports).  name
+ * must be a string constant: the memory context keeps the pointer.  Keys
+ * are NUL-terminated strings of at most keysize bytes if string_keys,
+ * else keysize bytes compared as such.
  */
 HTAB *
 cg_backend_hash(MemoryContext *cxt, const char *name, long nelem,
@@ -24,7 +26,11 @@ cg_backend_hash(MemoryContext *cxt, const char *name, long nelem,
 	HASHCTL		ctl;
 
 	if (*cxt == NULL)
-		*cxt = AllocSetContextCreateInternal(TopMemoryContext, name, ALLOCSET_SMALL_SIZES);
+	{
+		*cxt = AllocSetContextCreate(TopMemoryContext, "childguard cache",
+									 ALLOCSET_SMALL_SIZES);
+		MemoryContextSetIdentifier(*cxt, name);
+	}
 	ctl.keysize = keysize;
 	ctl.entrysize = entrysize;
 	ctl.hcxt = *cxt;

@@ -4,15 +4,18 @@
  *	  Finding childguard's objects, reading its registry tables, and
  *	  dispatching cache invalidations.
  *
- * Caches (subjects.c, data_keys.c, protection.c) are backend-local.  They
- * are kept honest by PostgreSQL's own invalidation machinery: registry
- * tables carry a statement trigger that queues a relcache invalidation
- * for the table (childguard._catalog_changed), which every backend
- * processes at its next transaction start or command boundary once the
- * change commits.  This file receives those callbacks and tells each
- * cache what to forget.  Rows are read with the catalog snapshot, which
- * the same invalidation resets, so a cache refill sees the committed
- * change.
+ * Caches (subjects.c, data_keys.c, protection.c, decision.c) are
+ * backend-local.  They are kept honest by PostgreSQL's own invalidation
+ * machinery: registry tables carry a statement trigger that queues a
+ * relcache invalidation for the table (childguard._catalog_changed), which
+ * every backend processes at its next transaction start or command
+ * boundary once the change commits.  This file holds the one set of
+ * relcache and syscache callbacks; each cache registers, from _PG_init, a
+ * function and the kinds of change it depends on
+ * (cg_catalog_on_invalidation), and is told of those only.  This file
+ * calls nothing of the caches by name: it is the bottom floor, and they
+ * sit above it.  Rows are read with the catalog snapshot, which the same
+ * invalidation resets, so a cache refill sees the committed change.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,13 +36,20 @@
 #include "utils/syscache.h"
 
 #include "catalog.h"
-#include "data_keys.h"
-#include "decision.h"
-#include "protection.h"
-#include "subjects.h"
+
+/* caches that registered for invalidations; a handful, fixed at _PG_init */
+#define MAX_INVALIDATION_CALLBACKS 8
+
+typedef struct InvalidationCallback
+{
+	CgInvalidationFn fn;
+	int			kinds;
+} InvalidationCallback;
 
 static CgCatalog cat;
 static bool cat_valid = false;
+static InvalidationCallback callbacks[MAX_INVALIDATION_CALLBACKS];
+static int	ncallbacks = 0;
 
 /*
  * A function of ours by name and argument types, found through the
@@ -123,21 +133,33 @@ cg_child_data_type(void)
 	return cat.child_data_type;
 }
 
-static void
-on_relcache_inval(Datum arg, Oid relid)
+/*
+ * A cache depends on the kinds of change in kinds (CG_INVAL_*): call fn
+ * whenever one of them commits.  From _PG_init, before any backend
+ * starts; the order of registration is the order of the calls.
+ */
+void
+cg_catalog_on_invalidation(CgInvalidationFn fn, int kinds)
 {
-	cg_protection_forget(relid);
-	if (!OidIsValid(relid) || relid == cat.child_rel)
-		cg_subjects_flush();
-	if (!OidIsValid(relid) || relid == cat.data_key_rel)
-		cg_data_keys_flush();
-	if (!OidIsValid(relid) || cg_is_policy_registry(relid))
-		cg_decision_flush();
+	if (ncallbacks >= MAX_INVALIDATION_CALLBACKS)
+		elog(ERROR, "too many childguard invalidation callbacks");
+	callbacks[ncallbacks].fn = fn;
+	callbacks[ncallbacks].kinds = kinds;
+	ncallbacks++;
+}
+
+/* Tell each cache registered for any of kinds; relid as the callback got it. */
+static void
+dispatch(int kinds, Oid relid)
+{
+	for (int i = 0; i < ncallbacks; i++)
+		if ((callbacks[i].kinds & kinds) != 0)
+			callbacks[i].fn(callbacks[i].kinds & kinds, relid);
 }
 
 /* Does the read decision depend on this registry table? */
-bool
-cg_is_policy_registry(Oid relid)
+static bool
+is_policy_registry(Oid relid)
 {
 	return cat_valid && OidIsValid(relid) &&
 		(relid == cat.child_rel || relid == cat.child_guardian_rel ||
@@ -146,21 +168,37 @@ cg_is_policy_registry(Oid relid)
 		 relid == cat.grant_rel);
 }
 
+/* A relation changed (InvalidOid: all of them, e.g. after a reset). */
+static void
+on_relcache_inval(Datum arg, Oid relid)
+{
+	int			kinds = CG_INVAL_RELATION;
+
+	if (!OidIsValid(relid) || relid == cat.child_rel)
+		kinds |= CG_INVAL_CHILD;
+	if (!OidIsValid(relid) || relid == cat.data_key_rel)
+		kinds |= CG_INVAL_DATA_KEY;
+	if (!OidIsValid(relid) || is_policy_registry(relid))
+		kinds |= CG_INVAL_POLICY;
+	dispatch(kinds, relid);
+}
+
 /* A type, function or schema changed: our OIDs may be stale. */
 static void
 on_syscache_inval(Datum arg, int cacheid, uint32 hashvalue)
 {
 	cat_valid = false;
-	cg_protection_forget(InvalidOid);
-	cg_decision_flush();
+	dispatch(CG_INVAL_OBJECTS, InvalidOid);
 }
 
+/* Roles: grants name them, and membership decides who holds a grant. */
 static void
 on_role_inval(Datum arg, int cacheid, uint32 hashvalue)
 {
-	cg_decision_flush();
+	dispatch(CG_INVAL_ROLES, InvalidOid);
 }
 
+/* The one set of PostgreSQL callbacks (from _PG_init). */
 void
 cg_catalog_register_callbacks(void)
 {
@@ -168,7 +206,6 @@ cg_catalog_register_callbacks(void)
 	CacheRegisterSyscacheCallback(TYPEOID, on_syscache_inval, (Datum) 0);
 	CacheRegisterSyscacheCallback(NAMESPACEOID, on_syscache_inval, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, on_syscache_inval, (Datum) 0);
-	/* roles: grants name them, and membership decides who holds a grant */
 	CacheRegisterSyscacheCallback(AUTHOID, on_role_inval, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, on_role_inval, (Datum) 0);
 }

@@ -83,12 +83,26 @@ typedef struct CgCatalog
 	AttrNumber	grant_grantee_role;	/* access_grant.grantee_role; 0 before 1.1 */
 } CgCatalog;
 
+/*
+ * Kinds of committed change a backend-local cache may depend on; a cache
+ * registers the kinds it needs with cg_catalog_on_invalidation() and its
+ * function is called with those of them that happened.
+ */
+#define CG_INVAL_RELATION	0x01	/* any relation: relid (InvalidOid: all) */
+#define CG_INVAL_CHILD		0x02	/* childguard.child (or all relations) */
+#define CG_INVAL_DATA_KEY	0x04	/* childguard.data_key (or all relations) */
+#define CG_INVAL_POLICY		0x08	/* a registry the read decision reads (or all) */
+#define CG_INVAL_OBJECTS	0x10	/* a type, function or schema: OIDs may be stale */
+#define CG_INVAL_ROLES		0x20	/* a role or a role membership */
+
+typedef void (*CgInvalidationFn) (int kinds, Oid relid);
+
 extern const CgCatalog *cg_catalog(void);
 extern Oid	cg_child_data_type(void);
 extern void cg_catalog_register_callbacks(void);
+extern void cg_catalog_on_invalidation(CgInvalidationFn fn, int kinds);
 typedef void (*CgRowFn) (Datum *values, bool *nulls, void *arg);
 
-extern bool cg_is_policy_registry(Oid relid);
 extern void cg_catalog_scan(Oid relid, Oid indexid, ScanKey keys, int nkeys,
 							CgRowFn fn, void *arg);
 extern bool cg_catalog_fetch(Oid relid, Oid indexid, ScanKey keys, int nkeys,

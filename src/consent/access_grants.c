@@ -4,8 +4,9 @@
  *	  Finding the grants that let a role read child data for a purpose.
  *
  * The approved, unrevoked grants naming a purpose are read once per
- * (role, purpose) and cached per backend; catalog.c flushes the cache
- * when access_grant or role membership changes.  Time is checked on every
+ * (role, purpose) and cached per backend; decision.c flushes the cache
+ * (on catalog.c's invalidation callback) when access_grant or role
+ * membership changes.  Time is checked on every
  * use, so a grant stops at its valid_until without any change.
  *
  * The grantee is a role OID (access_grant.grantee_role, from 1.1), and a

@@ -8,8 +8,8 @@
  * refusal or withdrawal wins, so one guardian's withdrawal is not outvoted
  * by another's older grant) and of the child.  A lapsed consent (a
  * material new notice) counts as no word.  That reduction is cached per
- * (child, purpose) and flushed by catalog.c when consents, children or
- * guardians change; the age rule is applied to it on each use:
+ * (child, purpose) and flushed by decision.c (on catalog.c's invalidation
+ * callback) when consents, children or guardians change; the age rule is applied to it on each use:
  *
  *	 under 14                              the guardians' word
  *	 14 or over                            the child's word

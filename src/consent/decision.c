@@ -21,8 +21,8 @@
  * unknown purpose or a missing grant is an error, not a silent denial: it
  * is a configuration fault the caller must see.  Per child the decision
  * needs the child's registry row and the consent reduction (subjects.c,
- * consent.c), both cached per backend and flushed by catalog.c when a
- * change commits; a one-entry memo, keyed by the whole context (its
+ * consent.c), both cached per backend and flushed when a change commits
+ * (catalog.c's invalidation callback, registered by cg_decision_init); a one-entry memo, keyed by the whole context (its
  * number changes whenever the context is rebuilt), spares the lookups for
  * the other values of the same row.
  *
@@ -97,7 +97,7 @@ static ChildVerdict memo;
 static uint64 generation = 1;
 static uint64 context_counter = 0;
 
-/* Registry changed (called from catalog.c's invalidation callbacks). */
+/* Registry changed: what the decision cached is stale. */
 void
 cg_decision_flush(void)
 {
@@ -105,6 +105,21 @@ cg_decision_flush(void)
 	cg_purposes_flush();
 	cg_grants_flush();
 	cg_consents_flush();
+}
+
+/* catalog.c's invalidation: a registry, our objects or a role changed. */
+static void
+decision_invalidate(int kinds, Oid relid)
+{
+	cg_decision_flush();
+}
+
+/* From _PG_init: flush when anything the decision reads changes. */
+void
+cg_decision_init(void)
+{
+	cg_catalog_on_invalidation(decision_invalidate,
+							   CG_INVAL_POLICY | CG_INVAL_OBJECTS | CG_INVAL_ROLES);
 }
 
 static void

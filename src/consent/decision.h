@@ -34,6 +34,7 @@ extern bool cg_decision_envelope_only(void);
 extern const char *cg_decision_purpose(void);
 extern Oid	cg_decision_role(void);
 extern void cg_decision_flush(void);
+extern void cg_decision_init(void);
 extern bool cg_check_purpose_setting(char **newval, void **extra, GucSource source);
 
 #endif							/* CHILDGUARD_DECISION_H */

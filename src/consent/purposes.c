@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * purposes.c
- *	  Purpose lookup by name, cached per backend and flushed (through
- *	  catalog.c) whenever a purpose or an assessment changes.
+ *	  Purpose lookup by name, cached per backend and flushed (by
+ *	  decision.c, on catalog.c's invalidation callback) whenever a purpose
+ *	  or an assessment changes.
  *
  *-------------------------------------------------------------------------
  */

@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * read_settings.c
- *	  Settings that shape reads of child data.
+ *	  Settings that shape reads of child data: their definitions and
+ *	  current values, nothing else.  What a statement decides under (the
+ *	  purpose it started with, its grant) is decision.c's.
  *
  *	  childguard.purpose       the session's declared purpose (USERSET: the
  *	                           application declares it; checked against the
@@ -26,7 +28,6 @@
 
 #include "utils/guc.h"
 
-#include "decision.h"
 #include "read_settings.h"
 
 static char *session_purpose = NULL;
@@ -42,14 +43,19 @@ static const struct config_enum_entry denied_read_options[] = {
 	{NULL, 0, false}
 };
 
+/*
+ * From _PG_init.  purpose_check is the purpose setting's check hook
+ * (decision.c's: it knows the registry and the grants), passed in so that
+ * settings sit below the decision that reads them.
+ */
 void
-cg_read_settings_define_gucs(void)
+cg_read_settings_define_gucs(GucStringCheckHook purpose_check)
 {
 	DefineCustomStringVariable("childguard.purpose",
 							   "The purpose for which this session processes child data.",
 							   "Without a purpose, child data is shown only in its encrypted form and rows of protected tables are invisible.",
 							   &session_purpose, "", PGC_USERSET, 0,
-							   cg_check_purpose_setting, NULL, NULL);
+							   purpose_check, NULL, NULL);
 	DefineCustomEnumVariable("childguard.denied_read",
 							 "What a child data value shows when reading it is denied.",
 							 "error raises SQLSTATE ZC105; null shows NULL in query results; mask shows childguard.denied_mask.",
@@ -74,33 +80,12 @@ cg_read_settings_define_gucs(void)
 /*
  * The session's setting as it is now, or NULL.  Only decision.c reads it,
  * when a statement begins: within a statement the purpose that counts is
- * the one the statement started with (cg_current_purpose).
+ * the one the statement started with (cg_decision_purpose).
  */
 const char *
 cg_session_purpose(void)
 {
 	return session_purpose != NULL && session_purpose[0] != '\0' ? session_purpose : NULL;
-}
-
-/* Did the current statement start with a declared purpose? */
-bool
-cg_purpose_declared(void)
-{
-	return cg_decision_purpose() != NULL;
-}
-
-/* The current statement's purpose, or NULL; for the audit record. */
-const char *
-cg_current_purpose(void)
-{
-	return cg_decision_purpose();
-}
-
-/* The staff grant the current statement reads under, or 0 if none. */
-int64
-cg_current_grant_id(void)
-{
-	return cg_decision_grant_id();
 }
 
 CgDeniedRead

@@ -2,8 +2,9 @@
  *
  * read_settings.h
  *	  The session's settings for reading child data: its declared purpose,
- *	  what a denied value shows, and the per-statement limit on distinct
- *	  children.  The decision itself is in decision.c.
+ *	  what a denied value shows, and the limits on distinct children per
+ *	  statement and per session.  The decision itself, and the purpose and
+ *	  grant a statement runs under, are in decision.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -12,6 +13,8 @@
 
 #include "postgres.h"
 
+#include "utils/guc.h"
+
 typedef enum CgDeniedRead
 {
 	CG_DENIED_ERROR,			/* raise ZC105 */
@@ -19,11 +22,8 @@ typedef enum CgDeniedRead
 	CG_DENIED_MASK				/* childguard.denied_mask */
 } CgDeniedRead;
 
-extern void cg_read_settings_define_gucs(void);
+extern void cg_read_settings_define_gucs(GucStringCheckHook purpose_check);
 extern const char *cg_session_purpose(void);
-extern bool cg_purpose_declared(void);
-extern const char *cg_current_purpose(void);
-extern int64 cg_current_grant_id(void);
 extern CgDeniedRead cg_denied_read(void);
 extern const char *cg_denied_mask(void);
 extern int	cg_max_children_per_statement(void);

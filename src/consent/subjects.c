@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * subjects.c
- *	  Subject lookup by child id, with a backend-local cache that
- *	  catalog.c flushes whenever childguard.child changes (see there).
+ *	  Subject lookup by child id, with a backend-local cache that is
+ *	  flushed whenever childguard.child changes (registered with
+ *	  catalog.c's invalidation callback, see there).
  *
  *-------------------------------------------------------------------------
  */
@@ -46,6 +47,20 @@ cg_subjects_flush(void)
 		MemoryContextReset(subject_cxt);
 	subject_cache = NULL;
 	subject_no_cache = NULL;
+}
+
+/* catalog.c's invalidation: childguard.child changed. */
+static void
+subjects_invalidate(int kinds, Oid relid)
+{
+	cg_subjects_flush();
+}
+
+/* From _PG_init: flush when childguard.child changes. */
+void
+cg_subjects_init(void)
+{
+	cg_catalog_on_invalidation(subjects_invalidate, CG_INVAL_CHILD);
 }
 
 static void

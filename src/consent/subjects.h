@@ -26,5 +26,6 @@ typedef struct CgSubject
 extern bool cg_subject_lookup(const char *child_id, CgSubject *out);
 extern bool cg_subject_by_no(uint64 subject_no, CgSubject *out);
 extern void cg_subjects_flush(void);
+extern void cg_subjects_init(void);
 
 #endif							/* CHILDGUARD_SUBJECTS_H */

@@ -91,7 +91,7 @@ open_value(struct varlena *value, bool required, size_t *len)
 	if (env.flags & CG_ENV_PENDING)
 	{
 		/* this session's own typed-in value, not yet sealed for a child */
-		if (!cg_purpose_declared())
+		if (cg_decision_purpose() == NULL)
 			goto no_purpose;
 		return cg_pending_open(&env, len);
 	}

@@ -79,7 +79,6 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/transam.h"
-#include "access/parallel.h"
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "catalog/pg_attrdef.h"
@@ -108,8 +107,8 @@
 
 #include "catalog.h"
 #include "childguard_errcodes.h"
+#include "holds_child_data.h"
 #include "planted_code.h"
-#include "protection.h"
 
 /* what rule_problem calls a view's own definition */
 #define VIEW_DEFINITION "view definition"
@@ -850,34 +849,64 @@ partition_key_problem(Oid relid, const TableColumns *own, Snapshot snap)
 	return problem;
 }
 
+/*
+ * The kinds of catalog row that attach code to a relation: where they are
+ * found by relation and by their own OID, and the check of one row.  The
+ * whole-table check runs them in this order.
+ */
+typedef struct AttachedKind
+{
+	Oid			catalog;
+	Oid			by_relation;	/* index whose first key is the relation */
+	AttrNumber	relation_att;
+	Oid			by_oid;			/* index on the row's own OID */
+	AttrNumber	oid_att;
+	ObjectCheck check;
+} AttachedKind;
+
+static const AttachedKind attached_kinds[] = {
+	{TriggerRelationId, TriggerRelidNameIndexId, Anum_pg_trigger_tgrelid,
+	TriggerOidIndexId, Anum_pg_trigger_oid, trigger_problem},
+	{RewriteRelationId, RewriteRelRulenameIndexId, Anum_pg_rewrite_ev_class,
+	RewriteOidIndexId, Anum_pg_rewrite_oid, rule_problem},
+	{PolicyRelationId, PolicyPolrelidPolnameIndexId, Anum_pg_policy_polrelid,
+	PolicyOidIndexId, Anum_pg_policy_oid, policy_problem},
+	{ConstraintRelationId, ConstraintRelidTypidNameIndexId, Anum_pg_constraint_conrelid,
+	ConstraintOidIndexId, Anum_pg_constraint_oid, constraint_problem},
+	{AttrDefaultRelationId, AttrDefaultIndexId, Anum_pg_attrdef_adrelid,
+	AttrDefaultOidIndexId, Anum_pg_attrdef_oid, attrdef_problem},
+	{IndexRelationId, IndexIndrelidIndexId, Anum_pg_index_indrelid,
+	IndexRelidIndexId, Anum_pg_index_indexrelid, index_problem},
+	{StatisticExtRelationId, StatisticExtRelidIndexId, Anum_pg_statistic_ext_stxrelid,
+	StatisticExtOidIndexId, Anum_pg_statistic_ext_oid, statistics_problem},
+};
+
+/* The kind of attached object a catalog holds. */
+static const AttachedKind *
+attached_kind(Oid catalog)
+{
+	for (int i = 0; i < lengthof(attached_kinds); i++)
+		if (attached_kinds[i].catalog == catalog)
+			return &attached_kinds[i];
+	elog(ERROR, "catalog %u holds no code attached to relations", catalog);
+	return NULL;				/* keep the compiler quiet */
+}
+
 /* Every object attached to t, as snap sees them; the first problem or NULL. */
 static char *
 table_problem(const TableColumns *t, Snapshot snap)
 {
-	char	   *problem;
+	char	   *problem = NULL;
 
 	if (!t->any)
 		return NULL;
-	problem = scan_objects(TriggerRelationId, TriggerRelidNameIndexId,
-						   Anum_pg_trigger_tgrelid, t->relid, snap, trigger_problem, t);
-	if (problem == NULL)
-		problem = scan_objects(RewriteRelationId, RewriteRelRulenameIndexId,
-							   Anum_pg_rewrite_ev_class, t->relid, snap, rule_problem, t);
-	if (problem == NULL)
-		problem = scan_objects(PolicyRelationId, PolicyPolrelidPolnameIndexId,
-							   Anum_pg_policy_polrelid, t->relid, snap, policy_problem, t);
-	if (problem == NULL)
-		problem = scan_objects(ConstraintRelationId, ConstraintRelidTypidNameIndexId,
-							   Anum_pg_constraint_conrelid, t->relid, snap, constraint_problem, t);
-	if (problem == NULL)
-		problem = scan_objects(AttrDefaultRelationId, AttrDefaultIndexId,
-							   Anum_pg_attrdef_adrelid, t->relid, snap, attrdef_problem, t);
-	if (problem == NULL)
-		problem = scan_objects(IndexRelationId, IndexIndrelidIndexId,
-							   Anum_pg_index_indrelid, t->relid, snap, index_problem, t);
-	if (problem == NULL)
-		problem = scan_objects(StatisticExtRelationId, StatisticExtRelidIndexId,
-							   Anum_pg_statistic_ext_stxrelid, t->relid, snap, statistics_problem, t);
+	for (int i = 0; problem == NULL && i < lengthof(attached_kinds); i++)
+	{
+		const AttachedKind *k = &attached_kinds[i];
+
+		problem = scan_objects(k->catalog, k->by_relation, k->relation_att, t->relid,
+							   snap, k->check, t);
+	}
 	if (problem == NULL)
 		problem = domain_problem(t, snap);
 	if (problem == NULL)
@@ -964,15 +993,23 @@ object_relation(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objid,
 	return relid;
 }
 
-/* Check one new or altered object of catalog, attached to relation relid. */
-static void
-guard_object(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objid,
-			 AttrNumber relatt, ObjectCheck check)
+/* As an ObjectCheck: is the trigger childguard's seal trigger ("" if so)? */
+static char *
+seal_trigger_check(HeapTuple tup, TupleDesc desc, const TableColumns *t)
 {
-	Oid			relid = object_relation(catalog, oidindex, oidatt, objid, relatt);
+	return is_seal_trigger(tup, desc) ? pstrdup("") : NULL;
+}
+
+/* Check one new or altered object of catalog, attached to a relation. */
+static void
+guard_object(Oid catalog, Oid objid)
+{
+	const AttachedKind *k = attached_kind(catalog);
+	Oid			relid = object_relation(catalog, k->by_oid, k->oid_att, objid,
+										k->relation_att);
 	TableColumns *t;
 	char	   *problem;
-	bool		seal = false;
+	bool		seal;
 
 	if (!OidIsValid(relid))
 		return;
@@ -985,7 +1022,7 @@ guard_object(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objid,
 		pfree(t);
 		return;
 	}
-	problem = scan_objects(catalog, oidindex, oidatt, objid, SnapshotSelf, check, t);
+	problem = scan_objects(catalog, k->by_oid, k->oid_att, objid, SnapshotSelf, k->check, t);
 	if (problem != NULL && catalog == RewriteRelationId &&
 		strcmp(problem, VIEW_DEFINITION) == 0)
 		ereport(ERROR,
@@ -996,21 +1033,9 @@ guard_object(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objid,
 				 errhint("Leave the function out of the view, or apply it in the statement that reads the view.")));
 	if (problem != NULL)
 		report_attached(problem, t);
-	if (catalog == TriggerRelationId)
-	{
-		Relation	rel = table_open(TriggerRelationId, AccessShareLock);
-		SysScanDesc scan;
-		ScanKeyData key;
-		HeapTuple	tup;
-
-		ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
-					ObjectIdGetDatum(objid));
-		scan = systable_beginscan(rel, TriggerOidIndexId, true, SnapshotSelf, 1, &key);
-		tup = systable_getnext(scan);
-		seal = HeapTupleIsValid(tup) && is_seal_trigger(tup, RelationGetDescr(rel));
-		systable_endscan(scan);
-		table_close(rel, AccessShareLock);
-	}
+	seal = catalog == TriggerRelationId &&
+		scan_objects(catalog, k->by_oid, k->oid_att, objid, SnapshotSelf,
+					 seal_trigger_check, t) != NULL;
 	/* protect() or a restore puts the seal on: the whole table must be clean */
 	if (seal && (problem = table_problem(t, SnapshotSelf)) != NULL)
 		report_existing(problem, t);
@@ -1120,8 +1145,7 @@ guard_relation(Oid relid, int subId)
 			report_existing(problem, t);
 	}
 	else if (t->relkind == RELKIND_INDEX || t->relkind == RELKIND_PARTITIONED_INDEX)
-		guard_object(IndexRelationId, IndexRelidIndexId, Anum_pg_index_indexrelid,
-					 relid, Anum_pg_index_indrelid, index_problem);
+		guard_object(IndexRelationId, relid);
 	else if (t->any && (problem = table_problem(t, SnapshotSelf)) != NULL)
 	{
 		/* a new table: its columns' domains may bring code */
@@ -1146,42 +1170,6 @@ cg_planted_view_problem(Relation view)
 	query = get_view_query(view);
 	return view_calls_walker((Node *) query, NULL) &&
 		reads_child_walker((Node *) query, &ctx);
-}
-
-/*
- * ExecutorStart (wired in childguard.c): a query touching a table that
- * carries code not childguard's own, or a view whose definition is such
- * code, which got there behind the guard's back (a database upgraded from
- * 1.0, catalogs edited by hand), is refused: reading it would run that
- * code with the reader's right to see child data.  The cost for other tables is the cached protection lookup the
- * audit capture makes as well.
- */
-void
-cg_planted_code_executor_start(QueryDesc *queryDesc)
-{
-	ListCell   *lc;
-
-	if (!OidIsValid(cg_child_data_type()) || IsParallelWorker())
-		return;
-	foreach(lc, queryDesc->plannedstmt->rtable)
-	{
-		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-		const CgProtection *p;
-
-		if (rte->rtekind != RTE_RELATION ||
-			(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE &&
-			 rte->relkind != RELKIND_VIEW))
-			continue;
-		p = cg_protection_of_relid(rte->relid);
-		if (p->planted)
-			ereport(ERROR,
-					(errcode(ERRCODE_CG_TABLE_HAS_PLANTED_CODE),
-					 errmsg("%s \"%s\" has code attached that could read child data",
-							rte->relkind == RELKIND_VIEW ? "view" : "table",
-							get_rel_name(rte->relid)),
-					 errdetail("%s", p->problem),
-					 errhint("Drop the object named above; until then the table can be dumped, but not queried.")));
-	}
 }
 
 /*
@@ -1213,40 +1201,26 @@ cg_planted_code_object_access(ObjectAccessType access, Oid classId,
 
 	switch (classId)
 	{
-		case TriggerRelationId:
-			guard_object(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
-						 objectId, Anum_pg_trigger_tgrelid, trigger_problem);
+		case RelationRelationId:
+			guard_relation(objectId, subId);
 			break;
-		case RewriteRelationId:
-			guard_object(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid,
-						 objectId, Anum_pg_rewrite_ev_class, rule_problem);
-			break;
-		case PolicyRelationId:
-			guard_object(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid,
-						 objectId, Anum_pg_policy_polrelid, policy_problem);
-			break;
-		case ConstraintRelationId:
-			guard_object(ConstraintRelationId, ConstraintOidIndexId, Anum_pg_constraint_oid,
-						 objectId, Anum_pg_constraint_conrelid, constraint_problem);
-			guard_domain_constraint(objectId);
+		case TypeRelationId:
+			guard_domain(objectId);
 			break;
 		case AttrDefaultRelationId:
 			/* StoreAttrDefault names the table and column, not the pg_attrdef row */
 			if (subId > 0)
 				guard_default(objectId, subId);
 			else
-				guard_object(AttrDefaultRelationId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid,
-							 objectId, Anum_pg_attrdef_adrelid, attrdef_problem);
+				guard_object(classId, objectId);
 			break;
-		case StatisticExtRelationId:
-			guard_object(StatisticExtRelationId, StatisticExtOidIndexId, Anum_pg_statistic_ext_oid,
-						 objectId, Anum_pg_statistic_ext_stxrelid, statistics_problem);
+		case ConstraintRelationId:
+			guard_object(classId, objectId);
+			guard_domain_constraint(objectId);
 			break;
-		case RelationRelationId:
-			guard_relation(objectId, subId);
-			break;
-		case TypeRelationId:
-			guard_domain(objectId);
+		default:
+			/* a trigger, rule, row policy or statistics object */
+			guard_object(classId, objectId);
 			break;
 	}
 }

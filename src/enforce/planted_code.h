@@ -13,13 +13,11 @@
 #include "postgres.h"
 
 #include "catalog/objectaccess.h"
-#include "executor/execdesc.h"
 #include "utils/relcache.h"
 
 extern void cg_planted_code_object_access(ObjectAccessType access, Oid classId,
 										  Oid objectId, int subId, void *arg);
 extern char *cg_planted_code_problem(Oid relid);
 extern bool cg_planted_view_problem(Relation view);
-extern void cg_planted_code_executor_start(QueryDesc *queryDesc);
 
 #endif							/* CHILDGUARD_PLANTED_CODE_H */

@@ -14,8 +14,9 @@
  * predicate is exactly childguard.row_visible(subject::text); and no code
  * but childguard's own attached where it could read child data
  * (planted_code.c).  Any DDL that could change that
- * answer invalidates the table's relcache entry, and catalog.c forwards
- * the invalidation here.
+ * answer invalidates the table's relcache entry, and catalog.c's
+ * invalidation callback tells this cache (cg_protection_init registers
+ * it); a type, function or schema changing drops the whole cache.
  *
  *-------------------------------------------------------------------------
  */
@@ -44,6 +45,7 @@
 #include "catalog.h"
 #include "categories.h"
 #include "childguard_errcodes.h"
+#include "holds_child_data.h"
 #include "planted_code.h"
 #include "protection.h"
 
@@ -74,55 +76,25 @@ cg_protection_forget(Oid relid)
 	}
 }
 
+/* catalog.c's invalidation: a relation, or our objects, changed. */
+static void
+protection_invalidate(int kinds, Oid relid)
+{
+	cg_protection_forget((kinds & CG_INVAL_OBJECTS) ? InvalidOid : relid);
+}
+
+/* From _PG_init: forget a relation when it changes, all when OIDs may be stale. */
+void
+cg_protection_init(void)
+{
+	cg_catalog_on_invalidation(protection_invalidate, CG_INVAL_RELATION | CG_INVAL_OBJECTS);
+}
+
 /* Category id carried by a child_data type modifier, or 0. */
 int
 cg_typmod_category(int32 typmod)
 {
 	return cg_category_is_valid(typmod) ? typmod : 0;
-}
-
-static CgTypeHolds
-holds_child_data(Oid typid, Oid cgtype, int depth)
-{
-	Oid			base;
-	Oid			elem;
-
-	check_stack_depth();
-	base = getBaseType(typid);
-	if (base == cgtype)
-		return CG_HOLDS_DIRECT;
-	elem = get_element_type(base);
-	if (OidIsValid(elem))
-		return holds_child_data(elem, cgtype, depth + 1) != CG_HOLDS_NONE ?
-			CG_HOLDS_NESTED : CG_HOLDS_NONE;
-	if (base != RECORDOID && type_is_rowtype(base))
-	{
-		TupleDesc	td = lookup_rowtype_tupdesc(base, -1);
-		CgTypeHolds result = CG_HOLDS_NONE;
-
-		for (int i = 0; i < td->natts && result == CG_HOLDS_NONE; i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(td, i);
-
-			if (!att->attisdropped &&
-				holds_child_data(att->atttypid, cgtype, depth + 1) != CG_HOLDS_NONE)
-				result = CG_HOLDS_NESTED;
-		}
-		ReleaseTupleDesc(td);
-		return result;
-	}
-	return CG_HOLDS_NONE;
-}
-
-/* Does a value of typid hold child data, directly or nested? */
-CgTypeHolds
-cg_type_holds_child_data(Oid typid)
-{
-	Oid			cgtype = cg_child_data_type();
-
-	if (!OidIsValid(cgtype) || typid < FirstGenbkiObjectId)
-		return CG_HOLDS_NONE;
-	return holds_child_data(typid, cgtype, 0);
 }
 
 /*

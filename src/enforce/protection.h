@@ -16,6 +16,9 @@
 #include "fmgr.h"
 #include "utils/relcache.h"
 
+/* its users classify column types too (cg_type_holds_child_data) */
+#include "holds_child_data.h"
+
 typedef struct CgProtectedColumn
 {
 	AttrNumber	attnum;
@@ -28,25 +31,17 @@ typedef struct CgProtection
 	bool		has_child_data; /* any column holds child_data */
 	bool		is_protected;	/* all of them classified, trigger in place */
 	char	   *problem;		/* if not protected: why, for errdetail */
-	bool		planted;		/* code not ours attached (planted_code.c) */
+	bool		planted;		/* code not ours attached (planted_code.c's check) */
 	AttrNumber	subject_attnum;
 	FmgrInfo	subject_out;	/* output function of the subject column */
 	int			ncolumns;
 	CgProtectedColumn *columns;
 } CgProtection;
 
-/* what a type holds, for classification */
-typedef enum CgTypeHolds
-{
-	CG_HOLDS_NONE,
-	CG_HOLDS_DIRECT,			/* child_data or a domain over it */
-	CG_HOLDS_NESTED				/* inside an array or composite */
-} CgTypeHolds;
-
 extern const CgProtection *cg_protection_of(Relation rel);
 extern const CgProtection *cg_protection_of_relid(Oid relid);
 extern void cg_protection_forget(Oid relid);
-extern CgTypeHolds cg_type_holds_child_data(Oid typid);
+extern void cg_protection_init(void);
 extern int	cg_typmod_category(int32 typmod);
 extern void cg_report_not_protected(const CgProtection *p, const char *relname);
 

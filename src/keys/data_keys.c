@@ -6,9 +6,10 @@
  *	  wrapped them, and the backend-local cache of unwrapped keys.
  *
  * The cache is a fixed open-addressing table in secure memory (locked,
- * not dumped, wiped at exit).  catalog.c flushes it whenever
- * childguard.data_key changes, so a destroyed key stops decrypting at the
- * next command in every backend.  A wrapped key is bound, as associated
+ * not dumped, wiped at exit).  It is flushed whenever childguard.data_key
+ * changes (cg_data_keys_init registers with catalog.c's invalidation
+ * callback), so a destroyed key stops decrypting at the next command in
+ * every backend.  A wrapped key is bound, as associated
  * data, to its subject and version: moving a wrapped key to another
  * subject makes it fail to unwrap.
  *
@@ -55,6 +56,20 @@ cg_data_keys_flush(void)
 	if (dek_cache != NULL)
 		explicit_bzero(dek_cache, sizeof(DekSlot) * DEK_CACHE_SLOTS);
 	dek_cache_fill = 0;
+}
+
+/* catalog.c's invalidation: childguard.data_key changed. */
+static void
+data_keys_invalidate(int kinds, Oid relid)
+{
+	cg_data_keys_flush();
+}
+
+/* From _PG_init: flush when childguard.data_key changes. */
+void
+cg_data_keys_init(void)
+{
+	cg_catalog_on_invalidation(data_keys_invalidate, CG_INVAL_DATA_KEY);
 }
 
 static uint32

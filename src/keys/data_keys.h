@@ -22,5 +22,6 @@ typedef enum CgKeyStatus
 extern const uint8 *cg_data_key(uint64 subject_no, uint32 key_version,
 								CgKeyStatus *status);
 extern void cg_data_keys_flush(void);
+extern void cg_data_keys_init(void);
 
 #endif							/* CHILDGUARD_DATA_KEYS_H */

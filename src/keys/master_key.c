@@ -50,6 +50,7 @@
 #include "miscadmin.h"
 #include "access/xact.h"
 #include "storage/fd.h"
+#include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/guc.h"
@@ -613,12 +614,13 @@ cg_master_key_shmem_request(void)
 	RequestAddinShmemSpace(MAXALIGN(sizeof(CgRotationTarget)));
 }
 
-/* shmem_startup_hook part; AddinShmemInitLock is held by the caller */
+/* shmem_startup_hook part */
 void
 cg_master_key_shmem_startup(void)
 {
 	bool		found;
 
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	rotation_target = ShmemInitStruct("childguard rotation target",
 									  sizeof(CgRotationTarget), &found);
 	if (!found)
@@ -626,6 +628,7 @@ cg_master_key_shmem_startup(void)
 		SpinLockInit(&rotation_target->mutex);
 		rotation_target->set = false;
 	}
+	LWLockRelease(AddinShmemInitLock);
 }
 
 /* Publish a rotation's target key when (and only if) its transaction commits. */
