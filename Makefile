@@ -26,9 +26,9 @@ PG_CPPFLAGS  = $(foreach l,$(CG_LAYERS),-I$(srcdir)/src/$(l))
 SHLIB_LINK   = -lcrypto
 
 REGRESS      := $(patsubst sql/%.sql,%,$(sort $(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql))))
-REGRESS_OPTS = --inputdir=. --load-extension=pgcrypto --load-extension=$(EXTENSION)
+REGRESS_OPTS = --inputdir=. --temp-config=test/childguard.conf --load-extension=pgcrypto --load-extension=$(EXTENSION)
 ISOLATION    := $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
-ISOLATION_OPTS = --inputdir=test/isolation --load-extension=pgcrypto --load-extension=$(EXTENSION)
+ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/childguard.conf --load-extension=pgcrypto --load-extension=$(EXTENSION)
 
 PG_CONFIG   ?= pg_config
 # no LLVM bitcode: the JIT gains nothing from our code, and it needs clang

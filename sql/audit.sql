@@ -134,6 +134,10 @@ SELECT id - :start_id AS n, command, access, child_id
 
 -- the chain verifies
 SELECT valid, records_checked >= 15 AS checked, broken_id, reason FROM childguard.verify_access_log();
+-- a fresh 1.2 install writes chain format 2 only (docs/audit.md, "Chain formats")
+SELECT array_agg(DISTINCT format_version) AS format_versions FROM childguard.access_log;
+SELECT records_by_format[1] AS format_1, records_by_format[2] = records_checked AS format_2_is_all
+  FROM childguard.verify_access_log();
 
 -------------------------------------------------------------------------------
 -- Nobody changes the log: not the superuser, not the owner, not an officer,

@@ -52,7 +52,7 @@ SHOW childguard.purpose;
 RESET childguard.purpose;
 RESET ROLE;
 
-ALTER EXTENSION childguard UPDATE;
+ALTER EXTENSION childguard UPDATE TO '1.1';   -- the 1.0 -> 1.1 step (1.2: test/t/011_versions.pl)
 SELECT extversion FROM pg_extension WHERE extname = 'childguard';
 -- officers by OID; the dropped one is gone
 SELECT role_name, role IS NOT NULL AS bound FROM childguard.officers ORDER BY 1;

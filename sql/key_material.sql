@@ -17,10 +17,15 @@ CREATE ROLE regress_k_runner IN ROLE pg_execute_server_program;
 CREATE ROLE regress_k_all IN ROLE pg_read_all_data;
 CREATE ROLE regress_k_granted;
 RESET client_min_messages;
--- where things are (superuser only); relative paths are relative to the data directory
-SELECT current_setting('childguard.master_key_file') AS keyfile,
-       regexp_replace(current_setting('childguard.master_key_file'), '/[^/]*$', '') AS keydir,
+-- where things are (superuser only); relative paths are relative to the data
+-- directory (the documented test settings name the key relatively: make installcheck)
+SELECT CASE WHEN current_setting('childguard.master_key_file') LIKE '/%'
+            THEN current_setting('childguard.master_key_file')
+            ELSE current_setting('data_directory') || '/' || current_setting('childguard.master_key_file')
+       END AS keyfile,
        current_setting('data_directory') AS datadir \gset
+SELECT regexp_replace(:'keyfile', '/[^/]*$', '') AS keydir \gset
+SELECT set_config('regress.keyfile', :'keyfile', false) IS NOT NULL AS ok;
 SELECT repeat('../', length(:'datadir') - length(replace(:'datadir', '/', ''))) || ltrim(:'keyfile', '/') AS relkey \gset
 SELECT size FROM pg_stat_file(:'keyfile');             -- a superuser can: 64 hex digits and a newline
 -- a symbolic link and a hard link to the key, and another file in its directory
@@ -28,10 +33,10 @@ DO $$
 BEGIN
 	EXECUTE format('COPY (SELECT 1) TO PROGRAM %L',
 	               format('ln -sf %s %s/regress_key_link && ln -f %s %s/regress_key_hard',
-	                      current_setting('childguard.master_key_file'), current_setting('data_directory'),
-	                      current_setting('childguard.master_key_file'), current_setting('data_directory')));
+	                      current_setting('regress.keyfile'), current_setting('data_directory'),
+	                      current_setting('regress.keyfile'), current_setting('data_directory')));
 	EXECUTE format('COPY (SELECT ''not a key'') TO %L',
-	               regexp_replace(current_setting('childguard.master_key_file'), '/[^/]*$', '') || '/regress_notes.txt');
+	               regexp_replace(current_setting('regress.keyfile'), '/[^/]*$', '') || '/regress_notes.txt');
 END
 $$;
 CREATE TABLE loot (t text);

@@ -27,6 +27,8 @@ if [ -z "${CG_PG_CONFIG:-}" ]; then
   fi
 fi
 CG_BINDIR=$("$CG_PG_CONFIG" --bindir)
+# the server settings the tests assume, documented for `make installcheck`
+CG_CONF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/childguard.conf
 CG_SERVER_USER=postgres
 
 cg_die() { echo "cluster.sh: $*" >&2; return 1; }
@@ -138,18 +140,21 @@ cg_start() {
       return 1
     }
     cg_new_key "$dir" || return 1
-    cg_as_server tee -a "$dir/data/postgresql.conf" >/dev/null <<EOF
+    # The documented settings (test/childguard.conf: what `make
+    # installcheck` needs of any server; its key path, ../keys/master.key,
+    # is the key made above), then only where to listen and log.
+    { printf '\n# --- childguard settings (test/childguard.conf) ---\n'
+      cat "$CG_CONF"
+      cat <<EOF
 
-# --- childguard test harness (test/cluster.sh) ---
-shared_preload_libraries = 'childguard'
-childguard.master_key_file = '$dir/keys/master.key'
+# --- where the harness's cluster listens (test/cluster.sh) ---
 port = $port
 listen_addresses = ''
 unix_socket_directories = '$dir/socket'
-max_prepared_transactions = 10
 logging_collector = off
 max_wal_size = '1GB'
 EOF
+    } | cg_as_server tee -a "$dir/data/postgresql.conf" >/dev/null
   else
     # Reusing an existing cluster: a later "port =" line wins.
     printf 'port = %s\n' "$port" | cg_as_server tee -a "$dir/data/postgresql.conf" >/dev/null

@@ -21,6 +21,7 @@
 
 #include "postgres.h"
 
+#include "access/tupdesc.h"
 #include "executor/execdesc.h"
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
@@ -174,12 +175,23 @@ typedef enum CgAuditColumn
 	CG_COL_QUERY_ID,
 	CG_COL_PREV_HASH,
 	CG_COL_HASH,
+	CG_COL_FORMAT_VERSION,		/* from SQL 1.2 (chain format 2) */
 	CG_AUDIT_NCOLUMNS
 } CgAuditColumn;
 
+/*
+ * Chain formats (docs/audit.md): a record's hash is computed under the
+ * format its row records.  Format 1: the 24 columns of SQL 1.0 and 1.1;
+ * format 2 (SQL 1.2): those and format_version.  CG_AUDIT_FORMAT_COLUMNS
+ * gives the table's column count for a format.
+ */
+#define CG_AUDIT_FORMAT_LATEST 2
+#define CG_AUDIT_FORMAT_COLUMNS(f) ((f) >= 2 ? CG_AUDIT_NCOLUMNS : CG_COL_FORMAT_VERSION)
+
 extern const char *const cg_audit_column_names[CG_AUDIT_NCOLUMNS];
 extern const Oid cg_audit_column_types[CG_AUDIT_NCOLUMNS];
-extern void cg_audit_chain_hash(const uint8 *prev_hash, const Datum *values,
+extern int	cg_audit_log_format(TupleDesc desc);
+extern void cg_audit_chain_hash(int format, const uint8 *prev_hash, const Datum *values,
 								const bool *nulls, uint8 *out);
 
 /* ---- capture (audit_capture.c), called from childguard.c ---- */

@@ -4,15 +4,39 @@
  *	  The hash chain over childguard.access_log, and
  *	  childguard.verify_access_log().
  *
- * Each record's hash is SHA-256(prev_hash || canonical form of its other
- * columns), prev_hash being the previous record's hash (32 zero bytes
- * for the very first record of the database).  The canonical form is
+ * Each record's hash is SHA-256(label || prev_hash || canonical form of
+ * its other columns), prev_hash being the previous record's hash (32 zero
+ * bytes for the very first record of the database).  The canonical form is
  * independent of settings (DateStyle, TimeZone, bytea_output): for each
  * column in table order, a type tag and the value in a fixed binary form
  * (integers and timestamps as 8 big-endian bytes, text as a 4-byte
  * length and its bytes, arrays as a count and their items, NULL as its
  * own tag).  The writer (audit_worker.c) and the verifier call the same
  * function on the same Datums, so they cannot drift apart.
+ *
+ * Chain formats.  Each row records the format its hash was computed under
+ * (access_log.format_version, from SQL 1.2), and the verifier hashes each
+ * row under its own format, so records written by an older version keep
+ * verifying after ALTER EXTENSION UPDATE:
+ *   1  label "childguard access_log v1", the 24 columns of SQL 1.0/1.1
+ *      (rows written before 1.2; their format_version is 1 by the
+ *      column's missing value)
+ *   2  label "childguard access_log v2", the same columns and then
+ *      format_version itself, so changing a row's format is an edit the
+ *      chain finds
+ * The writer uses the latest format the installed table can hold
+ * (cg_audit_log_format: 1 while the SQL is 1.0 or 1.1).  Formats never go
+ * back along the chain: a record of a lower format after a higher one is
+ * reported as broken.
+ *
+ * verify_access_log() runs in constant memory: it reads the log through a
+ * cursor in chain order in batches of VERIFY_BATCH rows, frees each batch,
+ * and hashes each row in a memory context reset after it.
+ *
+ * The library serves every SQL version (sql/README.md):
+ * verify_access_log() of SQL 1.0/1.1 (entry point cg_verify_access_log)
+ * and of 1.2 (cg_verify_access_log_1_2, which also counts records per
+ * format) share the walk; each checks its result type.
  *
  * childguard.access_log_head holds the chain's head (last id and hash)
  * and what a retention purge removed (the last purged id and its hash),
@@ -23,6 +47,8 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
@@ -32,15 +58,23 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
 
 #include "audit.h"
+#include "childguard_errcodes.h"
+#include "extension_version.h"
+
+/* rows fetched from the log at a time by verify_access_log() */
+#define VERIFY_BATCH 1000
 
 const char *const cg_audit_column_names[CG_AUDIT_NCOLUMNS] = {
 	"id", "statement_at", "logged_at", "session_id", "backend_pid",
 	"session_role", "acting_role", "client_addr", "application_name",
 	"command", "purpose", "grant_id", "relations", "columns",
 	"children_read", "children_denied", "children_written", "children",
-	"rows", "outcome", "sqlstate", "query_id", "prev_hash", "hash"
+	"rows", "outcome", "sqlstate", "query_id", "prev_hash", "hash",
+	"format_version"
 };
 
 const Oid	cg_audit_column_types[CG_AUDIT_NCOLUMNS] = {
@@ -48,8 +82,44 @@ const Oid	cg_audit_column_types[CG_AUDIT_NCOLUMNS] = {
 	TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 	TEXTOID, TEXTOID, INT8OID, TEXTARRAYOID, TEXTARRAYOID,
 	INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT4OID,
-	INT8OID, TEXTOID, TEXTOID, INT8OID, BYTEAOID, BYTEAOID
+	INT8OID, TEXTOID, TEXTOID, INT8OID, BYTEAOID, BYTEAOID,
+	INT2OID
 };
+
+/*
+ * The chain format the installed childguard.access_log can hold, from its
+ * tuple descriptor: 1 (SQL 1.0, 1.1) or 2 (1.2).  Any other layout is an
+ * error naming the installed version.  Called once per writer batch and per
+ * verify_access_log() call; the descriptor is the relcache's, which ALTER
+ * EXTENSION UPDATE (ALTER TABLE) invalidates, so nothing else is cached.
+ */
+int
+cg_audit_log_format(TupleDesc desc)
+{
+	int			format;
+
+	for (format = CG_AUDIT_FORMAT_LATEST; format >= 1; format--)
+	{
+		int			ncols = CG_AUDIT_FORMAT_COLUMNS(format);
+		bool		match = desc->natts == ncols;
+
+		for (int i = 0; match && i < ncols; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			match = !att->attisdropped &&
+				strcmp(NameStr(att->attname), cg_audit_column_names[i]) == 0 &&
+				att->atttypid == cg_audit_column_types[i];
+		}
+		if (match)
+			return format;
+	}
+	cg_report_sql_mismatch("childguard.access_log",
+						   psprintf("The table has %d columns; this library writes the %d columns of childguard 1.0 and 1.1 or the %d of 1.2.",
+									desc->natts, CG_AUDIT_FORMAT_COLUMNS(1),
+									CG_AUDIT_FORMAT_COLUMNS(2)));
+	return 0;					/* not reached */
+}
 
 static void
 put_u64(StringInfo buf, uint64 v)
@@ -91,6 +161,10 @@ canonical_value(StringInfo buf, Oid type, Datum value, bool isnull)
 			appendStringInfoChar(buf, 'i');
 			put_u64(buf, (uint64) (int64) DatumGetInt32(value));
 			break;
+		case INT2OID:
+			appendStringInfoChar(buf, 'i');
+			put_u64(buf, (uint64) (int64) DatumGetInt16(value));
+			break;
 		case TIMESTAMPTZOID:
 			appendStringInfoChar(buf, 't');
 			put_u64(buf, (uint64) DatumGetTimestampTz(value));
@@ -131,22 +205,26 @@ canonical_value(StringInfo buf, Oid type, Datum value, bool isnull)
 }
 
 /*
- * hash = SHA-256(prev_hash || canonical form of every column but
- * prev_hash and hash).  prev_hash NULL means the start of the chain.
+ * hash = SHA-256(format's label || prev_hash || canonical form of the
+ * format's columns but prev_hash and hash).  prev_hash NULL means the
+ * start of the chain.  values/nulls are indexed by CgAuditColumn; a
+ * format reads only its own columns.
  */
 void
-cg_audit_chain_hash(const uint8 *prev_hash, const Datum *values, const bool *nulls,
-					uint8 *out)
+cg_audit_chain_hash(int format, const uint8 *prev_hash, const Datum *values,
+					const bool *nulls, uint8 *out)
 {
 	static const uint8 zero[CG_AUDIT_HASH_LEN];
 	StringInfoData buf;
 	pg_cryptohash_ctx *ctx;
 
+	if (format < 1 || format > CG_AUDIT_FORMAT_LATEST)
+		elog(ERROR, "unknown childguard access log format %d", format);
 	initStringInfo(&buf);
-	appendStringInfoString(&buf, "childguard access_log v1");
+	appendStringInfo(&buf, "childguard access_log v%d", format);
 	appendBinaryStringInfo(&buf, (const char *) (prev_hash ? prev_hash : zero),
 						   CG_AUDIT_HASH_LEN);
-	for (int i = 0; i < CG_AUDIT_NCOLUMNS; i++)
+	for (int i = 0; i < CG_AUDIT_FORMAT_COLUMNS(format); i++)
 	{
 		if (i == CG_COL_PREV_HASH || i == CG_COL_HASH)
 			continue;
@@ -198,6 +276,7 @@ typedef struct Verdict
 	int64		checked;
 	int64		broken_id;
 	char	   *reason;
+	int64		by_format[CG_AUDIT_FORMAT_LATEST + 1];	/* [f]: records of format f */
 } Verdict;
 
 static void
@@ -208,7 +287,11 @@ broken(Verdict *v, int64 id, char *reason)
 	v->reason = reason;
 }
 
-/* Walk the chain; the first broken link wins. */
+/*
+ * Walk the chain; the first broken link wins.  Memory: the cursor's batches
+ * are freed as they are done, and each row is hashed in rowcxt, reset per
+ * row, so the walk uses the same memory for any length of log.
+ */
 static void
 verify_chain(Verdict *v)
 {
@@ -219,13 +302,29 @@ verify_chain(Verdict *v)
 	int64		expected_id = 1;
 	uint8		prev[CG_AUDIT_HASH_LEN];
 	bool		have_prev = false;
+	int			table_format;
+	int			last_format = 1;
 	SPIPlanPtr	plan;
 	Portal		portal;
+	MemoryContext walkcxt = CurrentMemoryContext;
+	MemoryContext rowcxt;
 
+	memset(v, 0, sizeof(*v));
 	v->valid = true;
-	v->checked = 0;
-	v->broken_id = 0;
-	v->reason = NULL;
+
+	{
+		Oid			nsp = get_namespace_oid("childguard", false);
+		Oid			relid = get_relname_relid("access_log", nsp);
+		Relation	rel;
+
+		if (!OidIsValid(relid))
+			cg_report_sql_mismatch("childguard.access_log",
+								   "The table does not exist.");
+		rel = relation_open(relid, AccessShareLock);
+		table_format = cg_audit_log_format(RelationGetDescr(rel));
+		/* keep the lock: the layout cannot change under the walk */
+		relation_close(rel, NoLock);
+	}
 
 	if (SPI_execute("SELECT last_id, last_hash, purged_upto_id, purged_upto_hash "
 					"FROM childguard.access_log_head", true, 2) != SPI_OK_SELECT)
@@ -250,34 +349,69 @@ verify_chain(Verdict *v)
 		x = SPI_getbinval(t, d, 4, &isnull);
 		hash_from_datum(x, isnull, prev, &have_prev);
 	}
+	SPI_freetuptable(SPI_tuptable);
 
+	/* the table's columns in CgAuditColumn order; format 1 for a 1.0/1.1 table */
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT ");
 	for (int i = 0; i < CG_AUDIT_NCOLUMNS; i++)
-		appendStringInfo(&sql, "%s%s", i ? ", " : "", quote_identifier(cg_audit_column_names[i]));
+	{
+		if (i == CG_COL_FORMAT_VERSION && table_format < 2)
+			appendStringInfoString(&sql, ", 1::smallint");
+		else
+			appendStringInfo(&sql, "%s%s", i ? ", " : "", quote_identifier(cg_audit_column_names[i]));
+	}
 	appendStringInfoString(&sql, " FROM childguard.access_log ORDER BY id");
-	plan = SPI_prepare(sql.data, 0, NULL);
+	plan = SPI_prepare_cursor(sql.data, 0, NULL, CURSOR_OPT_NO_SCROLL | CURSOR_OPT_FAST_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the access log scan: %s", SPI_result_code_string(SPI_result));
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	rowcxt = AllocSetContextCreate(walkcxt, "childguard verify_access_log row",
+								   ALLOCSET_DEFAULT_SIZES);
 
 	for (;;)
 	{
-		SPI_cursor_fetch(portal, true, 1000);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 r = 0; r < SPI_processed; r++)
+		SPITupleTable *batch;
+		uint64		nrows;
+
+		SPI_cursor_fetch(portal, true, VERIFY_BATCH);
+		batch = SPI_tuptable;
+		nrows = SPI_processed;
+		if (nrows == 0)
 		{
-			HeapTuple	t = SPI_tuptable->vals[r];
+			SPI_freetuptable(batch);
+			break;
+		}
+		for (uint64 r = 0; r < nrows; r++)
+		{
+			HeapTuple	t = batch->vals[r];
 			Datum		values[CG_AUDIT_NCOLUMNS];
 			bool		nulls[CG_AUDIT_NCOLUMNS];
 			int64		id;
+			int			format;
 			uint8		computed[CG_AUDIT_HASH_LEN];
+			bool		link_ok,
+						hash_ok;
 
-			heap_deform_tuple(t, SPI_tuptable->tupdesc, values, nulls);
+			MemoryContextReset(rowcxt);
+			MemoryContextSwitchTo(rowcxt);
+			heap_deform_tuple(t, batch->tupdesc, values, nulls);
 			id = nulls[CG_COL_ID] ? 0 : DatumGetInt64(values[CG_COL_ID]);
-			if (id != expected_id)
+			format = nulls[CG_COL_FORMAT_VERSION] ? 0 :
+				DatumGetInt16(values[CG_COL_FORMAT_VERSION]);
+			link_ok = have_prev ?
+				hash_equals(values[CG_COL_PREV_HASH], nulls[CG_COL_PREV_HASH], prev) :
+				nulls[CG_COL_PREV_HASH];
+			hash_ok = false;
+			if (id == expected_id && link_ok && format >= last_format &&
+				format <= table_format)
 			{
+				cg_audit_chain_hash(format, have_prev ? prev : NULL, values, nulls, computed);
+				hash_ok = hash_equals(values[CG_COL_HASH], nulls[CG_COL_HASH], computed);
+			}
+			MemoryContextSwitchTo(walkcxt);
+
+			if (id != expected_id)
 				broken(v, id < expected_id ? id : expected_id,
 					   id < expected_id ?
 					   psprintf("record %lld is out of sequence", (long long) id) :
@@ -285,32 +419,36 @@ verify_chain(Verdict *v)
 					   psprintf("record %lld is missing: it was deleted", (long long) expected_id) :
 					   psprintf("records %lld to %lld are missing: they were deleted",
 								(long long) expected_id, (long long) id - 1));
-				SPI_cursor_close(portal);
-				return;
-			}
-			if (have_prev ? !hash_equals(values[CG_COL_PREV_HASH], nulls[CG_COL_PREV_HASH], prev) :
-				!nulls[CG_COL_PREV_HASH])
-			{
+			else if (!link_ok)
 				broken(v, id, psprintf("record %lld does not link to the record before it: prev_hash was altered, or the previous record was replaced",
 									   (long long) id));
-				SPI_cursor_close(portal);
-				return;
-			}
-			cg_audit_chain_hash(have_prev ? prev : NULL, values, nulls, computed);
-			if (!hash_equals(values[CG_COL_HASH], nulls[CG_COL_HASH], computed))
-			{
+			else if (format < 1 || format > table_format)
+				broken(v, id, psprintf("record %lld has an unknown chain format (%d): its format_version was altered",
+									   (long long) id, format));
+			else if (format < last_format)
+				broken(v, id, psprintf("record %lld has chain format %d after a record of format %d: its format_version was altered",
+									   (long long) id, format, last_format));
+			else if (!hash_ok)
 				broken(v, id, psprintf("record %lld was altered: its contents do not match its hash",
 									   (long long) id));
+			if (!v->valid)
+			{
+				SPI_freetuptable(batch);
 				SPI_cursor_close(portal);
+				MemoryContextDelete(rowcxt);
 				return;
 			}
 			memcpy(prev, computed, CG_AUDIT_HASH_LEN);
 			have_prev = true;
+			last_format = format;
+			v->by_format[format]++;
 			v->checked++;
 			expected_id++;
 		}
+		SPI_freetuptable(batch);
 	}
 	SPI_cursor_close(portal);
+	MemoryContextDelete(rowcxt);
 
 	if (expected_id - 1 < head_last_id)
 		broken(v, expected_id,
@@ -328,33 +466,45 @@ verify_chain(Verdict *v)
 			   psprintf("record %lld does not match the chain head", (long long) head_last_id));
 }
 
-PG_FUNCTION_INFO_V1(cg_verify_access_log);
-
 /*
- * childguard.verify_access_log() -> (valid, records_checked, broken_id,
- * reason): walks the whole chain and reports its first broken link.
+ * The shared body of both entry points: walk the chain and return its
+ * verdict as a row of the function's result type, which must have
+ * expect_natts columns (the entry point's SQL version).
  */
-Datum
-cg_verify_access_log(PG_FUNCTION_ARGS)
+static Datum
+verify_access_log(FunctionCallInfo fcinfo, int expect_natts, const char *entry)
 {
 	TupleDesc	tupdesc;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
 	Verdict		v;
 	MemoryContext caller = CurrentMemoryContext;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	if (tupdesc->natts != expect_natts)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_ENTRY_POINT_MISMATCH),
+				 errmsg("childguard.verify_access_log() returns %d columns, but its C entry point %s returns %d",
+						tupdesc->natts, entry, expect_natts),
+				 errdetail("The function's SQL definition does not match the library entry point it names."),
+				 errhint("Run ALTER EXTENSION childguard UPDATE, or recreate the extension.")));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	verify_chain(&v);
 	/* the reason must outlive SPI's memory */
+	MemoryContextSwitchTo(caller);
 	if (v.reason != NULL)
-	{
-		MemoryContext spi = MemoryContextSwitchTo(caller);
-
 		values[3] = CStringGetTextDatum(v.reason);
-		MemoryContextSwitchTo(spi);
+	if (expect_natts >= 5)
+	{
+		Datum		counts[CG_AUDIT_FORMAT_LATEST];
+
+		for (int f = 1; f <= CG_AUDIT_FORMAT_LATEST; f++)
+			counts[f - 1] = Int64GetDatum(v.by_format[f]);
+		values[4] = PointerGetDatum(construct_array(counts, CG_AUDIT_FORMAT_LATEST, INT8OID,
+													sizeof(int64), FLOAT8PASSBYVAL,
+													TYPALIGN_DOUBLE));
 	}
 	SPI_finish();
 	values[0] = BoolGetDatum(v.valid);
@@ -365,4 +515,29 @@ cg_verify_access_log(PG_FUNCTION_ARGS)
 	if (nulls[3])
 		values[3] = (Datum) 0;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(cg_verify_access_log);
+
+/*
+ * childguard.verify_access_log() of SQL 1.0 and 1.1 -> (valid,
+ * records_checked, broken_id, reason): walks the whole chain and reports
+ * its first broken link.
+ */
+Datum
+cg_verify_access_log(PG_FUNCTION_ARGS)
+{
+	return verify_access_log(fcinfo, 4, "cg_verify_access_log");
+}
+
+PG_FUNCTION_INFO_V1(cg_verify_access_log_1_2);
+
+/*
+ * childguard.verify_access_log() of SQL 1.2: the same, and
+ * records_by_format (element f: the records checked of chain format f).
+ */
+Datum
+cg_verify_access_log_1_2(PG_FUNCTION_ARGS)
+{
+	return verify_access_log(fcinfo, 5, "cg_verify_access_log_1_2");
 }

@@ -319,7 +319,8 @@ write_head(const ChainHead *h)
 
 /* One record as the next link of the chain: a row of access_log's type. */
 static Datum
-record_row(const CgAuditQueued *q, ChainHead *h, TimestampTz now, TupleDesc rowdesc)
+record_row(const CgAuditQueued *q, ChainHead *h, TimestampTz now, TupleDesc rowdesc,
+		   int format)
 {
 	CgAuditRecord rec;
 	Datum		values[CG_AUDIT_NCOLUMNS];
@@ -362,16 +363,15 @@ record_row(const CgAuditQueued *q, ChainHead *h, TimestampTz now, TupleDesc rowd
 	else
 		nulls[CG_COL_PREV_HASH] = 'n';
 	values[CG_COL_HASH] = (Datum) 0;
+	/* a 1.0/1.1 table has no such column: heap_form_tuple ignores it */
+	values[CG_COL_FORMAT_VERSION] = Int16GetDatum((int16) format);
 
 	for (int i = 0; i < CG_AUDIT_NCOLUMNS; i++)
 		isnull[i] = nulls[i] == 'n';
-	cg_audit_chain_hash(h->has_hash ? h->last_hash : NULL, values, isnull, hash);
+	cg_audit_chain_hash(format, h->has_hash ? h->last_hash : NULL, values, isnull, hash);
 	values[CG_COL_HASH] = hash_datum(hash);
 
-	if (rowdesc->natts != CG_AUDIT_NCOLUMNS)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("childguard.access_log does not have the columns the audit writer expects")));
+	Assert(rowdesc->natts == CG_AUDIT_FORMAT_COLUMNS(format));
 	h->last_id++;
 	h->has_hash = true;
 	memcpy(h->last_hash, hash, CG_AUDIT_HASH_LEN);
@@ -429,6 +429,7 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 		Oid			rowtype;
 		SPIPlanPtr	plan;
 		TupleDesc	rowdesc;
+		int			format;
 		Datum	   *rows = palloc(sizeof(Datum) * n);
 		int			nrows = 0;
 
@@ -438,6 +439,8 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 		pgstat_report_activity(STATE_RUNNING, "childguard: writing audit records");
 		plan = get_insert_plan(&rowtype);
 		rowdesc = lookup_rowtype_tupdesc_copy(rowtype, -1);
+		/* the latest chain format the installed table holds (SQL 1.0/1.1: 1) */
+		format = cg_audit_log_format(rowdesc);
 		read_head(&h);
 		for (int i = 0; i < n; i++)
 		{
@@ -453,7 +456,7 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 				(recs[i].epoch < h.epoch ||
 				 (recs[i].epoch == h.epoch && (int64) recs[i].seq <= h.last_seq)))
 				continue;
-			rows[nrows++] = record_row(&recs[i], &h, now, rowdesc);
+			rows[nrows++] = record_row(&recs[i], &h, now, rowdesc, format);
 		}
 		if (nrows > 0)
 		{

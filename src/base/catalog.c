@@ -229,6 +229,7 @@ cg_catalog_fetch(Oid relid, Oid indexid, ScanKey keys, int nkeys,
 	if (!OidIsValid(relid) || !OidIsValid(indexid))
 		elog(ERROR, "childguard registry is missing in this database");
 	rel = table_open(relid, AccessShareLock);
+	cg_catalog_check_layout(rel);
 	scan = systable_beginscan(rel, indexid, true, NULL, nkeys, keys);
 	tuple = systable_getnext(scan);
 	if (HeapTupleIsValid(tuple))
@@ -281,6 +282,7 @@ cg_catalog_scan(Oid relid, Oid indexid, ScanKey keys, int nkeys,
 	if (!OidIsValid(relid))
 		elog(ERROR, "childguard registry is missing in this database");
 	rel = table_open(relid, AccessShareLock);
+	cg_catalog_check_layout(rel);
 	desc = RelationGetDescr(rel);
 	values = palloc(desc->natts * sizeof(Datum));
 	nulls = palloc(desc->natts * sizeof(bool));

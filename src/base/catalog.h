@@ -13,50 +13,10 @@
 #include "postgres.h"
 
 #include "access/skey.h"
+#include "utils/relcache.h"
 
-/* Column numbers; must match sql/childguard--1.0.sql. */
-#define Anum_cg_child_subject_no	1
-#define Anum_cg_child_child_id		2
-#define Anum_cg_child_birth_date	3
-#define Anum_cg_child_key_version	4
-#define Anum_cg_child_erased_at		6
-#define Anum_cg_child_in_difficulty	7
-#define Anum_cg_child_can_express	8
-
-#define Anum_cg_purpose_purpose_id	1
-#define Anum_cg_purpose_purpose		2
-#define Anum_cg_purpose_kind		3
-#define Anum_cg_purpose_categories	4
-#define Anum_cg_purpose_retention	5
-#define Anum_cg_purpose_forbidden_in_difficulty 6
-
-#define Anum_cg_assessment_purpose_id	2
-
-#define Anum_cg_consent_consent_id		1
-#define Anum_cg_consent_subject_no		2
-#define Anum_cg_consent_purpose_id		3
-#define Anum_cg_consent_decision		4
-#define Anum_cg_consent_giver_kind		5
-#define Anum_cg_consent_informed_guardian_id 7
-#define Anum_cg_consent_given_at		10
-#define Anum_cg_consent_withdrawn_at	12
-#define Anum_cg_consent_lapsed_at		13
-
-#define Anum_cg_grant_grant_id		1
-#define Anum_cg_grant_grantee		2
-#define Anum_cg_grant_purposes		3
-#define Anum_cg_grant_categories	4
-#define Anum_cg_grant_max_children	5
-#define Anum_cg_grant_valid_from	6
-#define Anum_cg_grant_valid_until	7
-#define Anum_cg_grant_processor		8
-#define Anum_cg_grant_approved_at	14
-#define Anum_cg_grant_revoked_at	16
-
-#define Anum_cg_data_key_subject_no		1
-#define Anum_cg_data_key_key_version	2
-#define Anum_cg_data_key_wrapped_key	3
-#define Anum_cg_data_key_master_key_id	4
+/* the column numbers the C reads (Anum_cg_*), checked by catalog_layout.c */
+#include "catalog_layout.h"
 
 typedef struct CgCatalog
 {
@@ -107,5 +67,7 @@ extern void cg_catalog_scan(Oid relid, Oid indexid, ScanKey keys, int nkeys,
 							CgRowFn fn, void *arg);
 extern bool cg_catalog_fetch(Oid relid, Oid indexid, ScanKey keys, int nkeys,
 							 Datum **values, bool **nulls);
+
+/* catalog_layout.c */
 
 #endif							/* CHILDGUARD_CATALOG_H */

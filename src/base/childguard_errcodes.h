@@ -57,6 +57,9 @@
 #define ERRCODE_CG_NOT_CONSENT_RECORDER		MAKE_SQLSTATE('Z','C','1','2','0')
 #define ERRCODE_CG_CONSENT_BY_READER		MAKE_SQLSTATE('Z','C','1','2','1')
 #define ERRCODE_CG_ROLE_GONE				MAKE_SQLSTATE('Z','C','1','2','2')
+/* versions: the library and the installed SQL (sql/README.md) */
+#define ERRCODE_CG_SQL_VERSION_MISMATCH		MAKE_SQLSTATE('Z','C','1','4','0')
+#define ERRCODE_CG_ENTRY_POINT_MISMATCH		MAKE_SQLSTATE('Z','C','1','4','1')
 /* the audit trail (docs/audit.md) */
 #define ERRCODE_CG_AUDIT_QUEUE_FULL			MAKE_SQLSTATE('Z','C','2','0','0')
 #define ERRCODE_CG_AUDIT_RECORD_TOO_LARGE	MAKE_SQLSTATE('Z','C','2','0','1')

@@ -81,8 +81,17 @@ sub new_node
 	my $keyfile = write_key("$keydir/master.key", $key_hex);
 
 	(my $quoted = $keyfile) =~ s/'/''/g;
-	my $conf = "\n# Added by ChildguardNode\n";
-	$conf .= "shared_preload_libraries = 'childguard'\n" if $preload;
+	my $conf = '';
+	# The documented settings (test/childguard.conf, the same as `make
+	# installcheck` and `make check`'s cluster use); then this node's own
+	# key file, which overrides the file's relative one.
+	if ($preload)
+	{
+		my $documented = File::Spec->rel2abs(
+			File::Basename::dirname(__FILE__) . '/../childguard.conf');
+		$conf .= "\n# test/childguard.conf\n" . PostgreSQL::Test::Utils::slurp_file($documented);
+	}
+	$conf .= "\n# Added by ChildguardNode\n";
 	$conf .= "childguard.master_key_file = '$quoted'\n";
 	$conf .= "max_prepared_transactions = 10\n";
 	$conf .= "$extra_conf\n" if defined $extra_conf;

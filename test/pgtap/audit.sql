@@ -1,6 +1,6 @@
 -- The audit trail's catalog: the log's tables, guards, privileges, functions.
 BEGIN;
-SELECT plan(24);
+SELECT plan(29);
 
 SELECT has_table('childguard', 'access_log', 'access_log exists');
 SELECT has_table('childguard', 'access_log_head', 'the chain head exists');
@@ -9,6 +9,14 @@ SELECT has_view('childguard', 'access_summary', 'access_summary view exists');
 SELECT col_is_pk('childguard', 'access_log', 'id', 'records are identified by their chain position');
 SELECT col_type_is('childguard', 'access_log', 'hash', 'bytea', 'hash is bytea');
 SELECT col_type_is('childguard', 'access_log', 'children_read', 'bigint[]', 'children read are subject numbers');
+-- 1.2: each record's chain format (docs/audit.md, "Chain formats")
+SELECT col_type_is('childguard', 'access_log', 'format_version', 'smallint', 'each record says its chain format');
+SELECT col_not_null('childguard', 'access_log', 'format_version', 'the chain format is never missing');
+SELECT col_hasnt_default('childguard', 'access_log', 'format_version', 'the writer sets the format (no default)');
+SELECT is((SELECT prosrc FROM pg_proc WHERE oid = 'childguard.verify_access_log()'::regprocedure),
+          'cg_verify_access_log_1_2', 'verify_access_log() of 1.2 binds the 1.2 C entry point');
+SELECT ok((SELECT proconfig @> ARRAY['search_path=pg_catalog, pg_temp'] FROM pg_proc
+            WHERE oid = 'childguard.verify_access_log()'::regprocedure), 'verify_access_log pins search_path');
 
 -- the guard triggers exist, fire always, and cover every way of changing rows
 SELECT is((SELECT count(*)::int FROM pg_trigger
