@@ -1,4 +1,4 @@
-# childguard — PGXS build.  `make demo` and `make check` drive a private,
+# childguard — PGXS build.  `make demo`, `make check` and `make bench` drive a private,
 # throwaway cluster through test/*.sh; every other target is plain PGXS.
 
 EXTENSION    = childguard
@@ -35,14 +35,14 @@ PG_CONFIG   ?= pg_config
 override with_llvm = no
 
 .SECONDEXPANSION:
-ifeq ($(filter check check-long check-sanitize fuzz demo,$(MAKECMDGOALS)),)
+ifeq ($(filter check check-long check-sanitize fuzz demo bench,$(MAKECMDGOALS)),)
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 $(CG_UPDATE_SQL): $(EXTENSION)--%.sql: $$(sort $$(wildcard sql/update/$$*/*.sql))
 	cat $^ > $@
 else
-.PHONY: check check-long check-sanitize fuzz demo
+.PHONY: check check-long check-sanitize fuzz demo bench
 check:
 	bash test/run-check.sh
 check-long:
@@ -55,4 +55,8 @@ fuzz:
 	bash test/fuzz/run.sh
 demo:
 	bash test/run-demo.sh
+# childguard vs plain text vs pgp_sym_encrypt + RLS, side by side; writes
+# docs/performance.md (CG_BENCH_* settings: see test/bench/run.sh)
+bench:
+	bash test/bench/run.sh
 endif
