@@ -1113,7 +1113,12 @@ cg_audit_writer_retire(Oid dboid, bool idle)
 	return retire;
 }
 
-/* Records of dboid queued and not yet done; *sync: how many are awaited. */
+/*
+ * Records of dboid the writer can take now (READY: not claimed; records
+ * claimed and waiting for their commit to be flushed do not count, or a
+ * backlog of those would stop gather() from letting batches grow);
+ * *sync: how many queued records are awaited.
+ */
 int
 cg_audit_pending_for(Oid dboid, int *sync)
 {
@@ -1125,7 +1130,7 @@ cg_audit_pending_for(Oid dboid, int *sync)
 	slot = db_slot(dboid, false);
 	if (slot != NULL)
 	{
-		n = slot->pending;
+		n = slot->ready;
 		*sync = slot->sync_pending;
 	}
 	LWLockRelease(shared->lock);

@@ -735,9 +735,16 @@ gather(void)
 	}
 }
 
-/* Write whatever is queued for this database; true if there was any. */
+/*
+ * Write what is queued for this database; true if there was any.  With
+ * all, until nothing is left (shutdown); otherwise a batch that took less
+ * than a full batch ends the round: what was queued meanwhile waits for the
+ * next gather() (unless a backend waits for it), so that under a steady
+ * load the batches are those gather() lets grow, not the few records that
+ * arrived while the previous batch was being written.
+ */
 static bool
-drain(MemoryContext batch_cxt)
+drain(MemoryContext batch_cxt, bool all)
 {
 	bool		any = false;
 
@@ -755,6 +762,8 @@ drain(MemoryContext batch_cxt)
 		if (n == 0)
 			break;
 		any = true;
+		if (!all && n < cg_audit_batch_size)
+			break;
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
@@ -841,7 +850,7 @@ cg_audit_writer_main(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 		gather();
-		if (drain(batch_cxt))
+		if (drain(batch_cxt, false))
 			idle_since = GetCurrentTimestamp();
 		if (ShutdownRequestPending)
 			break;
@@ -859,7 +868,7 @@ cg_audit_writer_main(Datum arg)
 		CHECK_FOR_INTERRUPTS();
 	}
 	/* shutting down: what backends queued until now still gets written */
-	drain(batch_cxt);
+	drain(batch_cxt, true);
 	finish_flushed(true);
 	proc_exit(1);
 }

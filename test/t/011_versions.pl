@@ -108,7 +108,7 @@ is($node->safe_psql('v10', 'SELECT valid, records_checked, reason FROM childguar
 # an administrator's own grant on verify_access_log() (replaced by 1.2)
 $node->safe_psql('postgres', 'CREATE ROLE ver_auditor');
 $node->safe_psql('v10', 'GRANT EXECUTE ON FUNCTION childguard.verify_access_log() TO ver_auditor');
-$node->safe_psql('v10', q{ALTER EXTENSION childguard UPDATE TO '1.2'});
+$node->safe_psql('v10', "ALTER EXTENSION childguard UPDATE TO '1.2'");
 is($node->safe_psql('v10', q{SELECT has_function_privilege('ver_auditor', 'childguard.verify_access_log()', 'EXECUTE'),
 	has_function_privilege('ver_dpo', 'childguard.verify_access_log()', 'EXECUTE'),
 	has_function_privilege('ver_app', 'childguard.verify_access_log()', 'EXECUTE')}),
@@ -153,17 +153,23 @@ is((split /\n/, $node->safe_psql('v11', $use_11))[0], 'p1-0,p2-0,p3-0',
 my $m11 = log_count('v11');
 is($node->safe_psql('v11', 'SELECT valid, records_checked FROM childguard.verify_access_log()'),
 	"t|$m11", '1.1 SQL, new library: the chain verifies');
-$node->safe_psql('v11', q{ALTER EXTENSION childguard UPDATE TO '1.2'});
+$node->safe_psql('v11', "ALTER EXTENSION childguard UPDATE TO '1.2'");
 is(version_of('v11'), '1.2', 'v11 updated to 1.2');
 is((split /\n/, $node->safe_psql('v11', $use_11))[0], 'p1-3,p2-3,p3-3', '1.2: writes and reads');
 my $m12 = log_count('v11');
 is($node->safe_psql('v11', 'SELECT valid, records_checked, records_by_format FROM childguard.verify_access_log()'),
 	"t|$m12|{$m11," . ($m12 - $m11) . "}", 'the chain written at 1.1 and 1.2 verifies');
 
+# ---- 1.2 -> 1.3 (the version under development): the current version -----------
+for my $db ('v10', 'v11')
+{
+	$node->safe_psql($db, 'ALTER EXTENSION childguard UPDATE');
+	is(version_of($db), '1.3', "$db updated to 1.3");
+}
+
 # ---- same objects, privileges and comments as a fresh install -------------------
-# (of 1.2: the updates above stop there; 010_upgrade.pl compares the current version)
 $node->safe_psql('fresh', q{
-	CREATE EXTENSION childguard VERSION '1.2' CASCADE;
+	CREATE EXTENSION childguard CASCADE;
 	SELECT childguard.appoint_officer('ver_dpo');
 	SELECT childguard.appoint_officer('ver_dpo2');
 	SELECT childguard.enroll_application('ver_app');
@@ -171,7 +177,7 @@ $node->safe_psql('fresh', q{
 # fresh11: the same duties as v11 (the consent fixture appoints and enrolls
 # its own roles), so privileges granted to roles compare
 $node->safe_psql('fresh11', q{
-	CREATE EXTENSION childguard VERSION '1.2' CASCADE;
+	CREATE EXTENSION childguard CASCADE;
 	SELECT childguard.appoint_officer('ver_dpo');
 	SELECT childguard.appoint_officer('ver_dpo2');
 	SELECT childguard.enroll_application('ver_app');
@@ -291,7 +297,7 @@ is($err, 'psql:<stdin>:2: ERROR:  ZC141', 'the 1.0 entry point under a 1.2 signa
 	   AND attname = 'format_version';
 	SELECT * FROM childguard.verify_access_log();
 	ROLLBACK;});
-like($err, qr/ERROR:  childguard.access_log does not have the layout of any childguard version this library serves\nDETAIL:  The database has childguard version 1.2 installed; The table has 25 columns/,
+like($err, qr/ERROR:  childguard.access_log does not have the layout of any childguard version this library serves\nDETAIL:  The database has childguard version 1.3 installed; The table has 25 columns/,
 	'an unknown log layout: an error naming the installed version');
 like($err, qr/HINT:  Run ALTER EXTENSION childguard UPDATE/, '... and the fix');
 is($node->safe_psql('v10', 'SELECT valid FROM childguard.verify_access_log()'), 't', 'nothing changed');
@@ -304,7 +310,7 @@ is($node->safe_psql('v10', 'SELECT valid FROM childguard.verify_access_log()'), 
 	SET ROLE ver_app; SET childguard.purpose = 'tutoring';
 	SELECT name FROM students;
 	ROLLBACK;});
-like($err, qr/ERROR:  childguard.child does not have the layout of any childguard version this library serves\nDETAIL:  The database has childguard version 1\.2 installed; Column 2 is not "child_id" of type text/,
+like($err, qr/ERROR:  childguard.child does not have the layout of any childguard version this library serves\nDETAIL:  The database has childguard version 1\.3 installed; Column 2 is not "child_id" of type text/,
 	'a registry with an unknown layout is refused (ZC140) before any numbered read, naming the version');
 is($out, '', '... and nothing is read');
 is($node->safe_psql('v10', q{SET ROLE ver_app; SET childguard.purpose = 'tutoring';
