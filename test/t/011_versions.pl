@@ -28,7 +28,8 @@ is($node->safe_psql('postgres',
 	my %released = (
 		'childguard--1.0.sql' => 'bb70230b624326e3221d166dc6a251e8510db38116e2ec61ed7aeae760a66172',
 		'childguard--1.0--1.1.sql' => '843221f087f5fd39f6094af6e0b56253fa23f5999e8160a13d3d93fb6ad08699',
-		'childguard--1.1--1.2.sql' => 'c38aa61a7e7e22b834c3bc708a8abc513cb80f6ec3645797e166d019ee27f0dc');
+		'childguard--1.1--1.2.sql' => 'c38aa61a7e7e22b834c3bc708a8abc513cb80f6ec3645797e166d019ee27f0dc',
+		'childguard--1.2--1.3.sql' => '2be09969104560dddc82ba2183edea63dce0ca61bfa910e74b8aa38b01628496');
 	for my $f (sort keys %released)
 	{
 		is(sha256_hex(slurp_file("$share/extension/$f")), $released{$f},
@@ -160,7 +161,7 @@ my $m12 = log_count('v11');
 is($node->safe_psql('v11', 'SELECT valid, records_checked, records_by_format FROM childguard.verify_access_log()'),
 	"t|$m12|{$m11," . ($m12 - $m11) . "}", 'the chain written at 1.1 and 1.2 verifies');
 
-# ---- 1.2 -> 1.3 (the version under development): the current version -----------
+# ---- 1.2 -> 1.3: the current version -----------
 for my $db ('v10', 'v11')
 {
 	$node->safe_psql($db, 'ALTER EXTENSION childguard UPDATE');
