@@ -91,7 +91,8 @@ CREATE VIEW childguard.migrations WITH (security_barrier) AS
 	  FROM childguard.migration m
 	  JOIN pg_catalog.pg_class c ON c.oid = m.tbl
 	 WHERE pg_catalog.pg_has_role(CURRENT_USER, c.relowner, 'USAGE')
-	    OR childguard._caller_is_officer();
+	    OR EXISTS (SELECT 1 FROM childguard.officer o
+	               WHERE pg_catalog.pg_has_role(CURRENT_USER, o.role::oid, 'MEMBER'));
 GRANT SELECT ON childguard.migrations TO PUBLIC;
 COMMENT ON VIEW childguard.migrations IS
 	'Progress of each migrate_column() run on the tables the caller owns (officers: all): state (filling, stopped for a decision, done, aborted), rows sealed and rejected, batches, percent done and an estimate of the time left.';
@@ -101,7 +102,8 @@ CREATE VIEW childguard.migration_rejects WITH (security_barrier) AS
 	  FROM childguard.migration_reject r
 	  JOIN pg_catalog.pg_class c ON c.oid = r.tbl
 	 WHERE pg_catalog.pg_has_role(CURRENT_USER, c.relowner, 'USAGE')
-	    OR childguard._caller_is_officer();
+	    OR EXISTS (SELECT 1 FROM childguard.officer o
+	               WHERE pg_catalog.pg_has_role(CURRENT_USER, o.role::oid, 'MEMBER'));
 GRANT SELECT ON childguard.migration_rejects TO PUBLIC;
 COMMENT ON VIEW childguard.migration_rejects IS
 	'The rows a migration could not seal, on the tables the caller owns (officers: all): child id and why, never the value. A stopped migration waits for migrate_decide().';
@@ -143,7 +145,7 @@ COMMENT ON FUNCTION childguard._seal_subject_column(regclass) IS
 -- Start a migration: check what would make it fail at the end, add the
 -- shadow column, protect the table, record the state.
 CREATE FUNCTION childguard._migrate_start(p_tbl regclass, p_col name, p_category text, p_batch_size integer,
-										 p_subject name)
+										 p_subject name, p_passphrase text)
 	RETURNS childguard.migration
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
@@ -176,6 +178,12 @@ BEGIN
 			USING ERRCODE = 'ZC441',
 			      DETAIL = 'migrate_column() converts text, varchar, and bytea sealed by pgp_sym_encrypt() to child data.',
 			      HINT = 'Convert the column to text first.';
+	END IF;
+	IF a.atttypid = 'bytea'::regtype AND p_passphrase IS NULL THEN
+		RAISE EXCEPTION 'a passphrase is required to migrate column "%" of type bytea', p_col
+			USING ERRCODE = '22004',
+			      DETAIL = 'The column is read with pgp_sym_decrypt(column, passphrase).',
+			      HINT = 'Pass passphrase => ''...'' (a parameter: statement texts are masked in logs).';
 	END IF;
 	IF NOT EXISTS (SELECT 1 FROM childguard.category c WHERE c.category = cat) THEN
 		RAISE EXCEPTION 'unknown child data category "%"', p_category
@@ -237,8 +245,8 @@ BEGIN
 	RETURN m;
 END
 $$;
-REVOKE ALL ON FUNCTION childguard._migrate_start(regclass, name, text, integer, name) FROM PUBLIC;
-COMMENT ON FUNCTION childguard._migrate_start(regclass, name, text, integer, name) IS
+REVOKE ALL ON FUNCTION childguard._migrate_start(regclass, name, text, integer, name, text) FROM PUBLIC;
+COMMENT ON FUNCTION childguard._migrate_start(regclass, name, text, integer, name, text) IS
 	'First step of migrate_column(): checks the column, adds the shadow child_data column, protects the table and records the migration.';
 
 -- The SQLSTATEs that concern one row (its child, its consent, its value);
@@ -385,14 +393,17 @@ BEGIN
 	-- values set to NULL after their batch
 	EXECUTE pg_catalog.format('UPDATE ONLY %s t SET %I = NULL WHERE t.%I IS NULL AND t.%2$I IS NOT NULL',
 	                          m.tbl, m.shadow, m.col);
+	-- every row holding a value must now hold it sealed, or be rejected
+	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM ONLY %s t WHERE t.%I IS NULL AND t.%I IS NOT NULL',
+	                          m.tbl, m.shadow, m.col) INTO n;
 	UPDATE childguard.migration x
-	   SET rows_sealed = x.rows_sealed + f.sealed, rows_rejected = f.rejected,
+	   SET rows_sealed = x.rows_sealed + f.sealed, rows_rejected = n,
 	       batch_xids = x.batch_xids || f.xids, updated_at = pg_catalog.clock_timestamp(),
-	       state = CASE WHEN f.rejected > 0 AND x.decision IS NULL THEN 'stopped' ELSE x.state END
+	       state = CASE WHEN n > 0 AND x.decision IS NULL THEN 'stopped' ELSE x.state END
 	 WHERE x.tbl = m.tbl AND x.col = m.col
 	RETURNING * INTO m;
 	IF m.state = 'stopped' THEN
-		RAISE WARNING 'migration of column "%" of "%" stopped: % rows cannot be sealed', m.col, m.tbl, f.rejected
+		RAISE WARNING 'migration of column "%" of "%" stopped: % rows cannot be sealed', m.col, m.tbl, n
 			USING DETAIL = 'Their children are unknown, erased, or without consent for the purpose; they are listed in childguard.migration_rejects.',
 			      HINT = 'Register the children or record their consents, then migrate_decide(table, column, ''retry''); or decide ''null'', ''delete'' or ''abort''.';
 		RETURN m;
@@ -449,7 +460,7 @@ BEGIN
 		DELETE FROM childguard.migration x WHERE x.tbl = m.tbl AND x.col = m.col;
 	END IF;
 	IF NOT FOUND OR m.state = 'aborted' THEN
-		m := childguard._migrate_start(tbl, col, category, batch_size, subject_column);
+		m := childguard._migrate_start(tbl, col, category, batch_size, subject_column, passphrase);
 	ELSIF m.category IS DISTINCT FROM pg_catalog.lower(category) THEN
 		RAISE EXCEPTION 'column "%" of "%" is being migrated to category "%"', m.col, m.tbl, m.category
 			USING ERRCODE = 'ZC442', HINT = 'Finish or abort that migration first (migrate_decide(..., ''abort'')).';
