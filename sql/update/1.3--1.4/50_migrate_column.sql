@@ -138,7 +138,7 @@ AS $$
 	  FROM pg_catalog.pg_trigger t
 	 WHERE t.tgrelid = tbl AND t.tgname = 'zz_childguard_seal' AND t.tgnargs = 1
 $$;
-REVOKE ALL ON FUNCTION childguard._seal_subject_column(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION childguard._seal_subject_column(regclass) TO PUBLIC;
 COMMENT ON FUNCTION childguard._seal_subject_column(regclass) IS
 	'The subject column named by the table''s seal trigger (installed by protect()), or NULL.';
 
@@ -271,7 +271,7 @@ AS $$
 		WHEN '23514' THEN 'a CHECK constraint'
 	END
 $$;
-REVOKE ALL ON FUNCTION childguard._row_sqlstate_reason(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION childguard._row_sqlstate_reason(text) TO PUBLIC;
 COMMENT ON FUNCTION childguard._row_sqlstate_reason(text) IS
 	'Why a row was rejected, for the SQLSTATEs that concern one row; NULL for those that stop a migration or a load (no purpose, grant, category, cancellation ...). Reasons never quote the value.';
 
