@@ -26,13 +26,30 @@ CREATE TABLE childguard.load_reject (
 );
 CREATE INDEX load_reject_load_id ON childguard.load_reject (load_id);
 COMMENT ON TABLE childguard.load_reject IS
-	'Rows load_rows() did not insert: the load, the target, the staging row''s number (its row_no column, or its position), its child id, the SQLSTATE and why -- never a value. Each role sees and adds only its own.';
+	'Rows load_rows() did not insert: the load, the target, the staging row''s number (its row_no column, or its position), its child id, the SQLSTATE and why -- never a value. Each role reads only its own; load_rows() writes them.';
 ALTER TABLE childguard.load_reject ENABLE ROW LEVEL SECURITY;
 CREATE POLICY load_reject_own ON childguard.load_reject
-	USING (loaded_by = pg_catalog.to_regrole(CURRENT_USER)::oid)
-	WITH CHECK (loaded_by = pg_catalog.to_regrole(CURRENT_USER)::oid);
+	USING (loaded_by = pg_catalog.to_regrole(CURRENT_USER)::oid);
 REVOKE ALL ON childguard.load_reject FROM PUBLIC;
-GRANT SELECT, INSERT ON childguard.load_reject TO PUBLIC;
+GRANT SELECT ON childguard.load_reject TO PUBLIC;
+
+-- Rejected rows of a load, recorded as the calling role's.
+CREATE FUNCTION childguard._load_reject_add(load_id bigint, target regclass, row_nos bigint[],
+											 children text[], states text[])
+	RETURNS void
+	LANGUAGE sql
+	SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $$
+	INSERT INTO childguard.load_reject (load_id, target, row_no, child, sqlstate, reason, loaded_by)
+	SELECT load_id, target, r.n, r.k, r.s, coalesce(childguard._row_sqlstate_reason(r.s), 'error ' || r.s),
+	       childguard._caller_oid()
+	  FROM ROWS FROM (pg_catalog.unnest(row_nos), pg_catalog.unnest(children), pg_catalog.unnest(states)) r(n, k, s)
+$$;
+REVOKE ALL ON FUNCTION childguard._load_reject_add(bigint, regclass, bigint[], text[], text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION childguard._load_reject_add(bigint, regclass, bigint[], text[], text[]) TO PUBLIC;
+COMMENT ON FUNCTION childguard._load_reject_add(bigint, regclass, bigint[], text[], text[]) IS
+	'Internal (load_rows()): records rejected rows of a load as the calling role''s (each role reads only its own).';
 
 -- More SQLSTATEs concern one row when it is loaded: its own constraint,
 -- key or value.
@@ -111,6 +128,9 @@ DECLARE
 	good tid[];
 	c tid;
 	i integer;
+	rej_nos bigint[];
+	rej_kids text[];
+	rej_states text[];
 	n bigint;
 	st text;
 	ins text;
@@ -178,15 +198,16 @@ BEGIN
 		  FROM ROWS FROM (pg_catalog.unnest(ctids), pg_catalog.unnest(nos), pg_catalog.unnest(kids),
 		                  childguard._children_refusal(kids)) l(c, n, k, fk, fst)
 		  CROSS JOIN LATERAL (SELECT l.fst AS sqlstate) f
-	), rej AS (
-		INSERT INTO childguard.load_reject (load_id, target, row_no, child, sqlstate, reason)
-		SELECT lid, target, x.n, x.k, x.st, childguard._row_sqlstate_reason(x.st)
-		  FROM x
-		 WHERE NOT x.ok
-		RETURNING 1
 	)
-	SELECT coalesce(pg_catalog.array_agg(x.c) FILTER (WHERE x.ok), '{}'), (SELECT pg_catalog.count(*) FROM rej)
-	  INTO good, rejected FROM x;
+	SELECT coalesce(pg_catalog.array_agg(x.c) FILTER (WHERE x.ok), '{}'),
+	       pg_catalog.count(*) FILTER (WHERE NOT x.ok),
+	       coalesce(pg_catalog.array_agg(x.n) FILTER (WHERE NOT x.ok), '{}'),
+	       coalesce(pg_catalog.array_agg(x.k) FILTER (WHERE NOT x.ok), '{}'),
+	       coalesce(pg_catalog.array_agg(x.st) FILTER (WHERE NOT x.ok), '{}')
+	  INTO good, rejected, rej_nos, rej_kids, rej_states FROM x;
+	IF rejected > 0 THEN
+		PERFORM childguard._load_reject_add(lid, target, rej_nos, rej_kids, rej_states);
+	END IF;
 	loaded := 0;
 	IF pg_catalog.cardinality(good) > 0 THEN
 		ins := pg_catalog.format('INSERT INTO %s (%s) SELECT %s FROM %s s WHERE s.ctid = ANY ($1)',
@@ -212,8 +233,7 @@ BEGIN
 						RAISE;
 					END IF;
 					i := pg_catalog.array_position(ctids, c);
-					INSERT INTO childguard.load_reject (load_id, target, row_no, child, sqlstate, reason)
-					VALUES (lid, target, nos[i], kids[i], st, childguard._row_sqlstate_reason(st));
+					PERFORM childguard._load_reject_add(lid, target, ARRAY[nos[i]], ARRAY[kids[i]], ARRAY[st]);
 					rejected := rejected + 1;
 				END;
 			END LOOP;
