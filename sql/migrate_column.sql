@@ -73,6 +73,24 @@ CREATE INDEX pupils_name ON pupils (lower(name));
 CALL childguard.migrate_column('pupils', 'name', 'name', 50, subject_column => 'id');   -- an index reads it
 \echo :LAST_ERROR_SQLSTATE
 DROP INDEX pupils_name;
+-- a hostile owner's code on another column (it would run in the batches'
+-- UPDATEs, made with the extension owner's rights): refused before anything
+-- changes (ZC021: child data is not added to a table carrying such code)
+CREATE FUNCTION pg_temp.evil(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1';
+CREATE INDEX pupils_evil ON pupils (pg_temp.evil(class));
+CALL childguard.migrate_column('pupils', 'name', 'name', 50, subject_column => 'id');
+\echo :LAST_ERROR_SQLSTATE
+DROP INDEX pupils_evil;
+CREATE FUNCTION pupils_trg() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+CREATE TRIGGER pupils_trg BEFORE UPDATE ON pupils FOR EACH ROW EXECUTE FUNCTION pupils_trg();
+CALL childguard.migrate_column('pupils', 'name', 'name', 50, subject_column => 'id');
+\echo :LAST_ERROR_SQLSTATE
+DROP TRIGGER pupils_trg ON pupils;
+-- the in-place conversion from a sealed column is refused on a table that is not protected
+CREATE TABLE unprot (id text, a text, b childguard.child_data(name));
+ALTER TABLE unprot ALTER COLUMN a TYPE childguard.child_data(name) USING b;
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE unprot;
 RESET ROLE;
 SET ROLE regress_mig_other;
 SET childguard.purpose = 'tutoring';

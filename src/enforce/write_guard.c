@@ -201,7 +201,7 @@ check_alter_table(AlterTableStmt *stmt)
 						(errcode(ERRCODE_CG_TABLE_NOT_PROTECTED),
 						 errmsg("cannot convert column \"%s\" to child data in place", cmd->name),
 						 errdetail("A table rewrite would store the values without sealing them for their child."),
-						 errhint("Add a child_data column, protect the table, copy the values with UPDATE, then drop the old column.")));
+						 errhint("Convert it with childguard.migrate_column(), which seals each value for its child and keeps the column in place.")));
 		}
 	}
 }
