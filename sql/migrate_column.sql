@@ -138,6 +138,8 @@ CALL childguard.migrate_column('pupils', 'name', 'name', 50);
 SELECT state, rows_rejected FROM childguard.migrations;
 SELECT column_name, child, sqlstate, reason FROM childguard.migration_rejects ORDER BY child;
 RESET ROLE;
+-- the compliance duty fails while the column is half migrated
+SELECT * FROM childguard.duty_migrations_finished();
 -- no plaintext in the rejects; another role sees none of them
 SELECT count(*) AS plaintext_in_rejects FROM childguard.migration_reject WHERE row(migration_reject)::text LIKE '%MIGMARK%';
 SET ROLE regress_mig_other;
@@ -174,6 +176,10 @@ SELECT state, rows_rejected, percent_done FROM childguard.migrations;
 SELECT string_agg(format('%s %s', attname, format_type(atttypid, atttypmod)), ', ' ORDER BY attnum) AS columns
   FROM pg_attribute WHERE attrelid = 'pupils'::regclass AND attnum > 0 AND NOT attisdropped;
 SELECT childguard.protection_problem('pupils') IS NULL AS protected;
+RESET ROLE;
+-- ... and passes once it is done
+SELECT * FROM childguard.duty_migrations_finished();
+SET ROLE regress_mig_app;
 -- every value, including the ones written between batches, reads back
 SELECT id, name, class FROM pupils WHERE name IS NOT NULL ORDER BY id;
 SELECT count(*) AS rows, count(name) AS names FROM pupils;

@@ -608,3 +608,29 @@ REVOKE ALL ON FUNCTION childguard.migrate_finish(regclass) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION childguard.migrate_finish(regclass) TO PUBLIC;
 COMMENT ON FUNCTION childguard.migrate_finish(regclass) IS
 	'The final step after migrating a table''s columns: the exact commands that remove the plaintext left in pg_statistic, in files and (over time) in WAL, in order, and why each is needed. The conversion itself rewrote the table, its TOAST table and its indexes.';
+
+-- The compliance duty this capability checks: no column is left half
+-- migrated (its plaintext still stored beside the sealed copy).
+CREATE FUNCTION childguard.duty_migrations_finished()
+	RETURNS TABLE (pass boolean, reason text, objects text[])
+	LANGUAGE sql STABLE
+	SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.count(*) = 0,
+	       CASE WHEN pg_catalog.count(*) = 0
+	            THEN 'no migration of a plaintext column to child data is under way or stopped'
+	            ELSE pg_catalog.format('%s column(s) are half migrated: their plaintext is still stored beside the sealed values (finish with migrate_column(), or decide with migrate_decide())',
+	                                   pg_catalog.count(*)) END,
+	       coalesce(pg_catalog.array_agg(pg_catalog.format('%s.%I (%s)', m.tbl, m.col, m.state)
+	                                     ORDER BY m.tbl::text, m.col), '{}')
+	  FROM childguard.migration m
+	 WHERE m.state IN ('filling', 'stopped')
+$$;
+REVOKE ALL ON FUNCTION childguard.duty_migrations_finished() FROM PUBLIC;
+COMMENT ON FUNCTION childguard.duty_migrations_finished() IS
+	'Compliance check (Provisions Art 13, encryption at rest): passes when no column is half migrated by migrate_column(); else names the columns whose plaintext is still stored.';
+INSERT INTO childguard.compliance_duty VALUES
+	('migrations_finished', 'Provisions Art 13',
+	 'no column is left half migrated by migrate_column() (its plaintext stored beside the sealed copy)',
+	 'childguard.duty_migrations_finished()'::regprocedure, 'sql/migrate_column.sql');
