@@ -80,11 +80,11 @@ sub run
 		SELECT childguard.define_purpose('tutoring', '{name}', '2 years');
 		SELECT childguard.publish_notice('n1', '{tutoring}', 'a', 'b', 'c', 'd', 'e', 'f', 'g');
 		RESET ROLE;
-		-- N children, and 1,000 more for the rows inserted during the migration
+		-- N children, and more for the rows inserted during the migration
 		SET ROLE mig_app;
 		CREATE TABLE s_children AS
 			SELECT i::text AS child_id, (current_date - 3000)::date AS birth_date
-			  FROM generate_series(1, $N + 1000) i;
+			  FROM generate_series(1, $N + $o{writer_rounds} + 1000) i;
 		SELECT count(*) FROM childguard.register_children('s_children') WHERE sqlstate IS NOT NULL;
 		GRANT SELECT ON s_children TO mig_rec;
 		RESET ROLE;
@@ -104,7 +104,7 @@ sub run
 		SELECT childguard.approve_access(g.grant_id) FROM childguard.access_grants g;
 		RESET ROLE;
 	});
-	note sprintf('%d children registered with consent: %.1f s', $N + 1000, time - $t0);
+	note sprintf('%d children registered with consent: %.1f s', $N + $o{writer_rounds} + 1000, time - $t0);
 
 	# the table as the app had it: ids 1..N, and three rows of children
 	# nobody registered (-1, -2, -3)
@@ -271,8 +271,8 @@ sub run
 	is($node->safe_psql('postgres', qq{
 		SET ROLE mig_app;
 		SET childguard.purpose = 'tutoring';
-		INSERT INTO kids VALUES ($N + 999, 'late', 3);
-		SELECT name FROM kids WHERE id = $N + 999}), 'late', 'positional INSERTs and reads work after');
+		INSERT INTO kids VALUES ($N + $o{writer_rounds} + 999, 'late', 3);
+		SELECT name FROM kids WHERE id = $N + $o{writer_rounds} + 999}), 'late', 'positional INSERTs and reads work after');
 	$node->stop;
 	return;
 }

@@ -66,12 +66,15 @@ CREATE TABLE childguard.migration_reject (
 	sqlstate		text NOT NULL,
 	reason			text NOT NULL,
 	found_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	decision		text CHECK (decision IN ('null', 'delete')),
 	FOREIGN KEY (tbl, col) REFERENCES childguard.migration ON DELETE CASCADE
 );
 CREATE INDEX migration_reject_tbl_col ON childguard.migration_reject (tbl, col);
 REVOKE ALL ON childguard.migration_reject FROM PUBLIC;
 COMMENT ON TABLE childguard.migration_reject IS
 	'Rows migrate_column() could not seal: the table, column, the row''s ctid when found, its child id (the subject column, never the value) and the SQLSTATE and reason (ZC011 unknown child, ZC012 erased, ZC103 no consent for the purpose, or the error sealing raised).';
+COMMENT ON COLUMN childguard.migration_reject.decision IS
+	'What migrate_decide() decided for this row (null, delete); NULL: not decided yet. A decision covers the row as it was listed (its ctid): a row written since, or rejected later, needs a decision of its own.';
 COMMENT ON COLUMN childguard.migration_reject.child IS
 	'The row''s subject column as text (the child id); NULL when the subject column is null.';
 
@@ -98,7 +101,7 @@ COMMENT ON VIEW childguard.migrations IS
 	'Progress of each migrate_column() run on the tables the caller owns (officers: all): state (filling, stopped for a decision, done, aborted), rows sealed and rejected, batches, percent done and an estimate of the time left.';
 
 CREATE VIEW childguard.migration_rejects WITH (security_barrier) AS
-	SELECT r.tbl, r.col AS column_name, r.row_ctid, r.child, r.sqlstate, r.reason, r.found_at
+	SELECT r.tbl, r.col AS column_name, r.row_ctid, r.child, r.sqlstate, r.reason, r.found_at, r.decision
 	  FROM childguard.migration_reject r
 	  JOIN pg_catalog.pg_class c ON c.oid = r.tbl
 	 WHERE pg_catalog.pg_has_role(CURRENT_USER, c.relowner, 'USAGE')
@@ -386,34 +389,57 @@ AS $$
 DECLARE
 	f record;
 	n bigint;
+	undecided bigint;
+	unsealed tid[];
+	decided_null tid[];
+	decided_delete tid[];
 BEGIN
 	EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', m.tbl);
-	DELETE FROM childguard.migration_reject r WHERE r.tbl = m.tbl AND r.col = m.col;
+	-- the rows not decided are looked at again; a decision covers the rows
+	-- it was made for (by ctid: a row written since is a row to decide anew)
+	DELETE FROM childguard.migration_reject r
+	 WHERE r.tbl = m.tbl AND r.col = m.col AND r.decision IS NULL;
 	f := childguard._migrate_fill(m, NULL, NULL, true, passphrase);
+	DELETE FROM childguard.migration_reject u
+	 WHERE u.tbl = m.tbl AND u.col = m.col AND u.decision IS NULL
+	   AND EXISTS (SELECT 1 FROM childguard.migration_reject d WHERE d.tbl = u.tbl AND d.col = u.col
+	               AND d.row_ctid = u.row_ctid AND d.decision IS NOT NULL);
+	SELECT coalesce(pg_catalog.array_agg(r.row_ctid) FILTER (WHERE r.decision = 'null'), '{}'),
+	       coalesce(pg_catalog.array_agg(r.row_ctid) FILTER (WHERE r.decision = 'delete'), '{}')
+	  INTO decided_null, decided_delete
+	  FROM childguard.migration_reject r WHERE r.tbl = m.tbl AND r.col = m.col;
 	-- values set to NULL after their batch
 	EXECUTE pg_catalog.format('UPDATE ONLY %s t SET %I = NULL WHERE t.%I IS NULL AND t.%2$I IS NOT NULL',
 	                          m.tbl, m.shadow, m.col);
-	-- every row holding a value must now hold it sealed, or be rejected
-	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM ONLY %s t WHERE t.%I IS NULL AND t.%I IS NOT NULL',
-	                          m.tbl, m.shadow, m.col) INTO n;
+	-- every row holding a value must now hold it sealed, or be rejected;
+	-- a rejected row not covered by a decision stops the migration
+	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE NOT (t.ctid = ANY ($1))), '
+	                          'coalesce(pg_catalog.array_agg(t.ctid), ''{}'') '
+	                          'FROM ONLY %s t WHERE t.%I IS NULL AND t.%I IS NOT NULL',
+	                          m.tbl, m.shadow, m.col)
+	   INTO n, undecided, unsealed USING decided_null || decided_delete;
+	-- rows listed before that are sealed now (or gone) are off the list
+	DELETE FROM childguard.migration_reject r
+	 WHERE r.tbl = m.tbl AND r.col = m.col AND NOT (r.row_ctid = ANY (unsealed));
 	UPDATE childguard.migration x
 	   SET rows_sealed = x.rows_sealed + f.sealed, rows_rejected = n,
 	       batch_xids = x.batch_xids || f.xids, updated_at = pg_catalog.clock_timestamp(),
-	       state = CASE WHEN n > 0 AND x.decision IS NULL THEN 'stopped' ELSE x.state END
+	       state = CASE WHEN undecided > 0 THEN 'stopped' ELSE x.state END
 	 WHERE x.tbl = m.tbl AND x.col = m.col
 	RETURNING * INTO m;
 	IF m.state = 'stopped' THEN
-		RAISE WARNING 'migration of column "%" of "%" stopped: % rows cannot be sealed', m.col, m.tbl, n
+		RAISE WARNING 'migration of column "%" of "%" stopped: % rows cannot be sealed', m.col, m.tbl, undecided
 			USING DETAIL = 'Their children are unknown, erased, or without consent for the purpose; they are listed in childguard.migration_rejects.',
 			      HINT = 'Register the children or record their consents, then migrate_decide(table, column, ''retry''); or decide ''null'', ''delete'' or ''abort''.';
 		RETURN m;
 	END IF;
-	IF m.decision = 'delete' THEN
-		EXECUTE pg_catalog.format('DELETE FROM ONLY %s t WHERE t.%I IS NULL AND t.%I IS NOT NULL',
-		                          m.tbl, m.shadow, m.col);
+	IF pg_catalog.cardinality(decided_delete) > 0 THEN
+		EXECUTE pg_catalog.format('DELETE FROM ONLY %s t WHERE t.ctid = ANY ($1) AND t.%I IS NULL AND t.%I IS NOT NULL',
+		                          m.tbl, m.shadow, m.col) USING decided_delete;
 		GET DIAGNOSTICS n = ROW_COUNT;
 		RAISE NOTICE 'deleted % rejected rows of "%", as decided', n, m.tbl;
 	END IF;
+	-- the rows decided "null" are the only ones left unsealed: USING gives them NULL
 	-- the values are sealed for their row's child and category: the rewrite
 	-- moves them into the column's own place (write_guard.c)
 	EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE childguard.child_data(%s) USING %I',
@@ -473,7 +499,9 @@ BEGIN
 	IF m.state = 'stopped' THEN
 		RAISE EXCEPTION 'the migration of column "%" of "%" is stopped for a decision', m.col, m.tbl
 			USING ERRCODE = 'ZC440',
-			      DETAIL = pg_catalog.format('%s rows cannot be sealed; they are listed in childguard.migration_rejects.', m.rows_rejected),
+			      DETAIL = pg_catalog.format('%s rows cannot be sealed and wait for a decision; they are listed in childguard.migration_rejects.',
+			                                 (SELECT pg_catalog.count(*) FROM childguard.migration_reject r
+			                                   WHERE r.tbl = m.tbl AND r.col = m.col AND r.decision IS NULL)),
 			      HINT = 'Register the children or record their consents, then migrate_decide(table, column, ''retry''); or decide ''null'', ''delete'' or ''abort''.';
 	END IF;
 	IF m.state = 'filling' AND m.next_block < m.total_blocks THEN
@@ -509,14 +537,16 @@ DECLARE
 	rej bigint;
 BEGIN
 	LOOP
-		SELECT s.state, s.rows_rejected INTO st, rej
+		SELECT s.state INTO st
 		  FROM childguard.migrate_step(tbl, col, category, batch_size, subject_column, passphrase) s;
+		SELECT pg_catalog.count(*) INTO rej FROM childguard.migration_rejects r
+		 WHERE r.tbl = migrate_column.tbl AND r.column_name = migrate_column.col AND r.decision IS NULL;
 		COMMIT;
 		EXIT WHEN st = 'done';
 		IF st = 'stopped' THEN
 			RAISE EXCEPTION 'the migration of column "%" of "%" is stopped for a decision', col, tbl
 				USING ERRCODE = 'ZC440',
-				      DETAIL = pg_catalog.format('%s rows cannot be sealed; they are listed in childguard.migration_rejects.', rej),
+				      DETAIL = pg_catalog.format('%s rows cannot be sealed and wait for a decision; they are listed in childguard.migration_rejects.', rej),
 				      HINT = 'Register the children or record their consents, then migrate_decide(table, column, ''retry''); or decide ''null'', ''delete'' or ''abort''; then call migrate_column() again.';
 		END IF;
 	END LOOP;
@@ -567,6 +597,14 @@ BEGIN
 		 WHERE x.tbl = m.tbl AND x.col = m.col;
 		RETURN 'aborted';
 	END IF;
+	-- the decision covers the rows listed now, and only those
+	IF decision = 'retry' THEN
+		DELETE FROM childguard.migration_reject r
+		 WHERE r.tbl = m.tbl AND r.col = m.col AND r.decision IS NULL;
+	ELSE
+		UPDATE childguard.migration_reject r SET decision = migrate_decide.decision
+		 WHERE r.tbl = m.tbl AND r.col = m.col AND r.decision IS NULL;
+	END IF;
 	UPDATE childguard.migration x
 	   SET state = 'filling', updated_at = pg_catalog.clock_timestamp(),
 	       decision = CASE migrate_decide.decision WHEN 'retry' THEN x.decision ELSE migrate_decide.decision END
@@ -577,7 +615,7 @@ $$;
 REVOKE ALL ON FUNCTION childguard.migrate_decide(regclass, name, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION childguard.migrate_decide(regclass, name, text) TO PUBLIC;
 COMMENT ON FUNCTION childguard.migrate_decide(regclass, name, text) IS
-	'What a migration stopped by rejected rows does next (the table''s owner): retry (after registering the children or recording consents), null (those rows get NULL: their plaintext is dropped), delete (those rows are deleted), abort (the shadow column is dropped, the column stays as it was). Then call migrate_column() again.';
+	'What a migration stopped by rejected rows does next (the table''s owner): retry (after registering the children or recording consents), null (the rows listed now get NULL: their plaintext is dropped), delete (the rows listed now are deleted), abort (the shadow column is dropped, the column stays as it was). A decision covers the rows listed when it is made; rows rejected later stop the migration again. Then call migrate_column() again.';
 
 CREATE FUNCTION childguard.migrate_finish(tbl regclass)
 	RETURNS TABLE (step integer, command text, why text)
