@@ -664,6 +664,7 @@ AS $$
 	                                     ORDER BY m.tbl::text, m.col), '{}')
 	  FROM childguard.migration m
 	 WHERE m.state IN ('filling', 'stopped')
+	   AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = m.tbl)   -- a dropped table holds nothing
 $$;
 REVOKE ALL ON FUNCTION childguard.duty_migrations_finished() FROM PUBLIC;
 COMMENT ON FUNCTION childguard.duty_migrations_finished() IS
