@@ -87,16 +87,26 @@ REVOKE ALL ON childguard.protection_status FROM PUBLIC;
 COMMENT ON VIEW childguard.protection_status IS
 	'Officers: every table holding child data, whether it is protected (the write guard''s own answer) and if not why, its subject column, its columns and their categories, forced row security, and the columns being migrated (migrate_column()).';
 
--- Officers get the three views, those appointed before 1.4 too.
-CREATE OR REPLACE FUNCTION childguard._officer_views() RETURNS regclass[]
-	LANGUAGE sql IMMUTABLE
-AS $$
-	SELECT ARRAY['childguard.children', 'childguard.guardians', 'childguard.notices',
-	             'childguard.purposes', 'childguard.consents', 'childguard.access_grants',
-	             'childguard.officers', 'childguard.consent_log', 'childguard.role_events',
-	             'childguard.enrollments', 'childguard.consent_coverage', 'childguard.grants_expiring',
-	             'childguard.protection_status']::regclass[]
-$$;
+-- Officers get the three views, those appointed before 1.4 too.  The list
+-- is extended, not rewritten, so that other parts of 1.4 may extend it too.
+DO $lists$
+DECLARE
+	views text;
+BEGIN
+	SELECT pg_catalog.string_agg(pg_catalog.quote_literal(pg_catalog.format('%I.%I', n.nspname, c.relname)),
+	                             ', ' ORDER BY v.o)
+	  INTO views
+	  FROM pg_catalog.unnest(childguard._officer_views() ||
+	                         ARRAY['childguard.consent_coverage', 'childguard.grants_expiring',
+	                               'childguard.protection_status']::regclass[]) WITH ORDINALITY v(r, o)
+	  JOIN pg_catalog.pg_class c ON c.oid = v.r
+	  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace;
+	EXECUTE pg_catalog.format(
+		'CREATE OR REPLACE FUNCTION childguard._officer_views() RETURNS regclass[] '
+		'LANGUAGE sql IMMUTABLE AS %L',
+		pg_catalog.format('SELECT ARRAY[%s]::regclass[]', views));
+END
+$lists$;
 -- (in the order they were appointed, as on a fresh install making the same calls)
 SELECT childguard._grant_officer_privileges(o.role)
   FROM (SELECT o.role, o.appointed_at, o.ctid AS c FROM childguard.officer o
