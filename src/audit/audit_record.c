@@ -77,6 +77,7 @@ cg_audit_record_encode(const CgAuditRecord *rec, StringInfo buf)
 	appendStringInfoChar(buf, rec->outcome);
 	appendBinaryStringInfo(buf, rec->sqlstate, 5);
 	put_int64(buf, rec->query_id);
+	put_string(buf, rec->end_user);
 }
 
 typedef struct Reader
@@ -190,6 +191,7 @@ cg_audit_record_decode(const char *data, Size len, CgAuditRecord *rec)
 	rec->sqlstate[5] = '\0';
 	r.p += 5;
 	rec->query_id = get_int64(&r);
+	rec->end_user = get_string(&r);
 }
 
 /* The session id, as log_line_prefix's %c shows it: start time and pid in hex. */

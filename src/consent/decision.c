@@ -64,6 +64,7 @@
 #include "consent.h"
 #include "decision.h"
 #include "grant_windows.h"
+#include "pool_scope.h"
 #include "purposes.h"
 #include "read_settings.h"
 #include "statement.h"
@@ -148,6 +149,7 @@ cg_decision_statement_begin(void)
 {
 	cg_statement_freeze(GetOuterUserId(), cg_session_purpose(),
 						GetCurrentStatementStartTimestamp());
+	cg_pool_scope_statement_begin(cg_statement()->frozen_id);
 }
 
 /* The frozen context of the current statement (taken now if none was). */
@@ -204,6 +206,7 @@ statement_context(void)
 
 	if (purpose == NULL)
 		return NULL;
+	cg_pool_scope_check(f->id);
 	if (ctx.valid && ctx.statement_id == f->id &&
 		ctx.generation == generation)
 		return &ctx;
@@ -563,6 +566,8 @@ cg_decide_row(const char *child_id)
 	if (c == NULL || !child_allowed_by_no(c, subject.subject_no, &why))
 	{
 		cg_statement_note(subject.subject_no, CG_ACCESS_DENIED);
+		if (c == NULL)
+			cg_pool_scope_no_purpose(cg_statement_id());
 		return false;
 	}
 	return true;

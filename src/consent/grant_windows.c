@@ -56,6 +56,7 @@
 #include "backend_cache.h"
 #include "childguard_errcodes.h"
 #include "grant_windows.h"
+#include "statement.h"
 
 #define CG_WINDOWS_TRANCHE "childguard grant windows"
 
@@ -391,6 +392,8 @@ cg_grant_windows_note(int64 grant_id, int32 per_hour, int32 per_day,
 			break;
 		case NOTE_HOUR_FULL:
 		case NOTE_DAY_FULL:
+			/* the statement's audit record names the child refused */
+			cg_statement_note(subject_no, CG_ACCESS_DENIED);
 			ereport(ERROR,
 					(errcode(ERRCODE_CG_WINDOW_LIMIT),
 					 errmsg("access grant %lld has reached its limit of %d children per %s",
@@ -404,6 +407,7 @@ cg_grant_windows_note(int64 grant_id, int32 per_hour, int32 per_day,
 							 r == NOTE_HOUR_FULL ? "hour" : "day")));
 			break;
 		case NOTE_TABLE_FULL:
+			cg_statement_note(subject_no, CG_ACCESS_DENIED);
 			ereport(ERROR,
 					(errcode(ERRCODE_CG_WINDOW_TABLE_FULL),
 					 errmsg("could not count a child against access grant %lld's limits", (long long) grant_id),
