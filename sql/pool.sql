@@ -87,6 +87,19 @@ RESET ROLE;
 SELECT childguard.audit_wait();
 SELECT outcome, sqlstate, cardinality(children_read) AS read, cardinality(children_denied) AS refused
   FROM childguard.access_log WHERE sqlstate = 'ZC420' ORDER BY id;
+-- the compliance duty (Art 15): a grant in force without a daily limit
+-- fails it, naming the grant; setting one repairs it
+SELECT pass, reason, objects = ARRAY['access grant ' || :app_grant || ' (regress_p_app)'] AS names_the_grant
+  FROM childguard.duty_copy_limits();
+SELECT article, check_function FROM childguard.compliance_duty WHERE duty = 'copy_limits';
+SET ROLE regress_p_dpo;
+SELECT childguard.set_grant_limits(:app_grant, 1000, 5000);
+RESET ROLE;
+SELECT pass, reason, objects FROM childguard.duty_copy_limits();
+SET ROLE regress_p_dpo;
+SELECT childguard.set_grant_limits(:app_grant, NULL, NULL);
+RESET ROLE;
+SELECT pass FROM childguard.duty_copy_limits();
 -- the per-statement default no longer limits anything
 SHOW childguard.max_children_per_statement;
 -- the table of windows is sized at start only
