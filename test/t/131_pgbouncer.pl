@@ -20,6 +20,8 @@
 #    LOCAL still works.
 #  - The grant's hourly limit counts A's and B's reads and a direct
 #    session's together.
+#  - A monitoring role (pg_read_all_stats) reading pg_stat_activity does not
+#    see the end user a pooled client's statement sets.
 use strict;
 use warnings;
 
@@ -241,6 +243,28 @@ is($b_out, 'two', 'a direct session reads k2');
 like($a_err, qr/ZC420.*limit of 2 children per hour/s, 'client B\'s third child is refused (ZC420)');
 ($rc, $a_out) = $one->('k1', direct => 1);
 is($a_out, 'one', 'a child already counted stays readable from any session');
+
+# ---- 5. a monitoring role and the end user -----------------------------------------
+# A pg_read_all_stats role reads pg_stat_activity while a client's
+# statement carrying SET LOCAL childguard.end_user runs: the text is masked
+# (utility commands' texts are, docs/security.md section 4).
+$node->safe_psql('postgres', q{CREATE ROLE pool_monitor LOGIN IN ROLE pg_read_all_stats;});
+my ($s_out, $s_err) = ('', '');
+my $sleeper = IPC::Run::start(
+	[ 'psql', '-X', '-A', '-t', '-h', '127.0.0.1', '-p', $bport, '-U', 'pool_app', '-d', 'pooldb',
+	  '-c', q{BEGIN; SET LOCAL childguard.end_user = 'end-user-marker-4711'; SELECT pg_sleep(3); COMMIT;} ],
+	'>', \$s_out, '2>', \$s_err);
+my ($seen, $activity) = (0, '');
+for (1 .. 50)
+{
+	$activity = $node->safe_psql('postgres', q{SELECT string_agg(query, ' | ') FROM pg_stat_activity
+		WHERE usename = 'pool_app' AND query LIKE '%pg_sleep%'}, extra_params => [ '-U', 'pool_monitor' ]);
+	if ($activity ne '') { $seen = 1; last; }
+	select(undef, undef, undef, 0.1);
+}
+ok($seen, 'the monitoring role sees the pooled statement in pg_stat_activity');
+unlike($activity, qr/end-user-marker-4711/, '... with the end user masked');
+$sleeper->finish;
 
 $node->safe_psql('postgres', q{ALTER SYSTEM RESET childguard.session_purpose; SELECT pg_reload_conf();});
 $bouncer->kill_kill;
