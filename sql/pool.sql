@@ -219,7 +219,13 @@ ALTER ROLE regress_p_app SET childguard.purpose = 'lessons';          -- a role'
 \echo :LAST_ERROR_SQLSTATE
 ALTER DATABASE regress_pool SET childguard.end_user = 'teacher-1';    -- a database's
 \echo :LAST_ERROR_SQLSTATE
+ALTER SYSTEM SET childguard.purpose = 'lessons';                      -- the server's
+\echo :LAST_ERROR_SQLSTATE
 ALTER ROLE regress_p_app RESET childguard.purpose;                    -- removing one: fine
+SET ROLE regress_p_app;
+SET childguard.purpose = '';                                          -- clearing it: fine
+SET childguard.purpose TO DEFAULT;
+RESET ROLE;
 -- a session-level purpose set before refuse took effect is never used
 RESET childguard.session_purpose;
 SET ROLE regress_p_app;

@@ -29,8 +29,9 @@
  * from outside any transaction (no stack entry: a connection option or
  * PGOPTIONS, ALTER ROLE/DATABASE ... SET, the configuration file, or a SET
  * committed earlier).  Under refuse:
- *	  - SET without LOCAL of either setting, and ALTER ROLE/DATABASE ... SET
- *	    of either, are refused at once (ZC422, utility hook);
+ *	  - SET without LOCAL of either setting (but to '' or DEFAULT, which
+ *	    clear it), and ALTER ROLE/DATABASE/SYSTEM ... SET of either, are
+ *	    refused at once (ZC422, utility hook);
  *	  - a commit that would leave either set for the session (set_config(...,
  *	    false), SET inside a function body) fails (ZC422, pre-commit
  *	    callback), which rolls the setting back with the transaction;
@@ -175,7 +176,8 @@ refuse(const char *setting, const char *how)
 static void
 pool_scope_xact_callback(XactEvent event, void *arg)
 {
-	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PARALLEL_PRE_COMMIT)
+	/* a prepared transaction's session keeps its settings too */
+	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE)
 		return;
 	if (session_purpose != CG_SESSION_PURPOSE_REFUSE || purpose_gconf == NULL)
 		return;
@@ -232,6 +234,8 @@ cg_pool_scope_utility(Node *stmt)
 		set = ((AlterRoleSetStmt *) stmt)->setstmt;
 	else if (IsA(stmt, AlterDatabaseSetStmt))
 		set = ((AlterDatabaseSetStmt *) stmt)->setstmt;
+	else if (IsA(stmt, AlterSystemStmt))
+		set = ((AlterSystemStmt *) stmt)->setstmt;
 	if (set == NULL || set->name == NULL ||
 		(set->kind != VAR_SET_VALUE && set->kind != VAR_SET_CURRENT))
 		return;
@@ -240,10 +244,18 @@ cg_pool_scope_utility(Node *stmt)
 		return;
 	if (IsA(stmt, VariableSetStmt) && set->is_local)
 		return;
+	/* setting it to '' clears it, like RESET */
+	if (set->kind == VAR_SET_VALUE)
+	{
+		char	   *value = ExtractSetVariableArgs(set);
+
+		if (value == NULL || value[0] == '\0')
+			return;
+	}
 	refuse(pg_strcasecmp(set->name, "childguard.purpose") == 0 ?
 		   "childguard.purpose" : "childguard.end_user",
 		   IsA(stmt, VariableSetStmt) ? "SET without LOCAL lasts for the session" :
-		   "a role's or database's setting lasts for every session");
+		   "a role's, database's or server's setting lasts for every session");
 }
 
 /*
