@@ -183,11 +183,18 @@ SET ROLE regress_mig_app;
 -- every value, including the ones written between batches, reads back
 SELECT id, name, class FROM pupils WHERE name IS NOT NULL ORDER BY id;
 SELECT count(*) AS rows, count(name) AS names FROM pupils;
--- stored sealed: envelopes without a purpose, bound to each row's child
+-- stored sealed: envelopes without a purpose (read by the superuser, whom
+-- row security does not hide rows from), bound to each row's child
 RESET childguard.purpose;
-SELECT count(*) FILTER (WHERE (childguard.envelope_info(name)).pending) AS pending,
-       count(*) FILTER (WHERE name::text LIKE '%MIGMARK%') AS plaintext
-  FROM (SELECT name FROM pupils WHERE name IS NOT NULL) s;
+RESET ROLE;
+SELECT count(*) AS values,
+       count(*) FILTER (WHERE (childguard.envelope_info(name)).pending) AS pending,
+       count(*) FILTER (WHERE name::text LIKE '%MIGMARK%') AS plaintext,
+       count(*) FILTER (WHERE name::text LIKE 'cg1:%') AS envelopes,
+       count(*) FILTER (WHERE (childguard.envelope_info(name)).subject_no
+                        <> (SELECT subject_no FROM childguard.child WHERE child_id = p.id)) AS other_child
+  FROM pupils p WHERE name IS NOT NULL;
+SET ROLE regress_mig_app;
 SET childguard.purpose = 'tutoring';
 -- positional INSERTs still work
 DELETE FROM pupils WHERE id = 'm3';
