@@ -300,8 +300,8 @@ CREATE TABLE childguard.age_hook_state (
 	last_run_on	date NOT NULL
 );
 COMMENT ON TABLE childguard.age_hook_state IS
-	'When _fire_age_hooks() last ran: it fires for children whose 14th birthday falls after that day (the day 1.4 was installed at first).';
-INSERT INTO childguard.age_hook_state VALUES (true, CURRENT_DATE);
+	'When _fire_age_hooks() last ran: it fires for children whose 14th birthday falls after that day (at first the day before 1.4 was installed).';
+INSERT INTO childguard.age_hook_state VALUES (true, CURRENT_DATE - 1);
 SELECT pg_catalog.pg_extension_config_dump('childguard.age_hook_state', '');
 
 CREATE FUNCTION childguard._fire_age_hooks(max_children integer DEFAULT 10000) RETURNS integer

@@ -35,7 +35,8 @@ AS $$
 		'childguard._reapply_ledger()',
 		'childguard._fire_age_hooks(integer)',
 		'childguard.erase_child(text, text, text)',
-		'childguard.cease_operations(text)'
+		'childguard.cease_operations(text)',
+		'childguard._ledger_status()'
 	]::regprocedure[] || childguard._application_functions()
 $$;
 
