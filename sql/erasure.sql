@@ -3,7 +3,7 @@
 -- and the erasure still happens; hostile hooks read nothing and stop
 -- nothing), erase_child() after a withdrawal, cease_operations(), the age
 -- hook, audit records for erasures and for every DELETE route (after a
--- withdrawal too), TRUNCATE refused, and every bad input: its SQLSTATE and
+-- withdrawal too, and TRUNCATE), and every bad input: its SQLSTATE and
 -- nothing changed.  A database of its own, so subject numbers are fixed.
 -- (On the code before 1.4 none of these functions exist, a DELETE after a
 -- withdrawal removes 0 rows, and DELETEs leave no children in the log.)
@@ -328,18 +328,23 @@ SELECT pg_temp.try($$DELETE FROM t_del WHERE child IN ('c8', 'c9') AND note::tex
 -- rows of other tables in the statement stay hidden: no way to peek at c8
 SELECT pg_temp.try($$DELETE FROM t_null USING t_del WHERE t_del.child = 'c8' AND t_null.child = 'c9' RETURNING t_del.grade$$);
 SELECT count(*) AS c9_still_there FROM t_null WHERE child = 'c9';
--- TRUNCATE names no children: refused, every route
-SELECT pg_temp.try($$TRUNCATE t_del$$);
-SELECT pg_temp.try($$TRUNCATE ONLY t_null, t_del$$);
+-- TRUNCATE names no rows: its record names the children of every row it
+-- removes (also rows the session cannot see), and survives the ROLLBACK
+BEGIN;
+TRUNCATE t_del;
+ROLLBACK;
+BEGIN;
+TRUNCATE ONLY t_null, t_del;
+ROLLBACK;
 RESET childguard.purpose;
 -- without a purpose, too, the DELETE finds its rows
 DELETE FROM t_del WHERE child = 'c8';
 RESET ROLE;
-SELECT pg_temp.try($$TRUNCATE t_shred$$);
 SELECT count(*) AS t_del_rows_c5_to_c8 FROM t_del WHERE child IN ('c5', 'c6', 'c7', 'c8');
 SELECT childguard.audit_wait();
 SELECT command, relations, children_written, outcome
   FROM childguard.access_log WHERE id > :log_start AND children_written <> '{}' ORDER BY id;
+-- (on the code before 1.4: no DELETE, CTE, function or TRUNCATE record here)
 -- the erasures' records name the erased children too
 SELECT command, relations, children_written FROM childguard.access_log
  WHERE 4 = ANY (children_written) ORDER BY id;

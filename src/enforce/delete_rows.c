@@ -25,20 +25,27 @@
  *	  (childguard.seal_row(), so no code but childguard's is attached) that
  *	  notes each deleted row's child as written by the statement: its audit
  *	  record (command DELETE, or the erasing statement) names the children.
- *	  TRUNCATE names no rows: it is refused on a protected table (ZC329),
- *	  by a BEFORE TRUNCATE statement trigger of the same function.
+ *	  TRUNCATE names no rows: a BEFORE TRUNCATE statement trigger of the
+ *	  same function scans the table first and notes every row's child, so
+ *	  its record names them too.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "utils/snapmgr.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
-#include "childguard_errcodes.h"
 #include "delete_rows.h"
 #include "protection.h"
 #include "statement.h"
@@ -135,48 +142,105 @@ cg_delete_target_row(FunctionCallInfo fcinfo)
 	return *cached > 0 && bms_is_member(*cached, st->level.delete_rtis);
 }
 
-/* The AFTER DELETE row trigger: note the deleted row's child. */
-void
-cg_delete_rows_note(TriggerData *trigdata)
+/* The subject column's number in rel (the trigger names it), or 0. */
+static AttrNumber
+subject_attnum(Relation rel, Trigger *trigger, const CgProtection *p)
 {
-	Relation	rel = trigdata->tg_relation;
-	const CgProtection *p = cg_protection_of(rel);
-	AttrNumber	att = p->subject_attnum;
-	bool		isnull;
-	Datum		d;
+	if (p->subject_attnum != InvalidAttrNumber)
+		return p->subject_attnum;
+	if (trigger->tgnargs == 1)
+		return get_attnum(RelationGetRelid(rel), trigger->tgargs[0]);
+	return InvalidAttrNumber;
+}
+
+/* Note the child a subject value names, if registered. */
+static void
+note_subject(Relation rel, AttrNumber att, Datum d)
+{
 	Oid			typoutput;
 	bool		varlena;
 	char	   *child_id;
 	CgSubject	subject;
 
-	if (att == InvalidAttrNumber && trigdata->tg_trigger->tgnargs == 1)
-		att = get_attnum(RelationGetRelid(rel), trigdata->tg_trigger->tgargs[0]);
-	if (att == InvalidAttrNumber)
-		return;
-	d = heap_getattr(trigdata->tg_trigtuple, att, RelationGetDescr(rel), &isnull);
-	if (isnull)
-		return;
-	if (p->subject_attnum == att)
-		child_id = OutputFunctionCall((FmgrInfo *) &p->subject_out, d);
-	else
-	{
-		getTypeOutputInfo(TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid,
-						  &typoutput, &varlena);
-		child_id = OidOutputFunctionCall(typoutput, d);
-	}
+	getTypeOutputInfo(TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid,
+					  &typoutput, &varlena);
+	child_id = OidOutputFunctionCall(typoutput, d);
 	if (cg_subject_lookup(child_id, &subject))
 		cg_statement_note(subject.subject_no, CG_ACCESS_WRITE);
 	pfree(child_id);
 }
 
-/* The BEFORE TRUNCATE statement trigger: refused. */
+/* The AFTER DELETE row trigger: note the deleted row's child. */
 void
-cg_delete_rows_refuse_truncate(TriggerData *trigdata)
+cg_delete_rows_note(TriggerData *trigdata)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_CG_TRUNCATE_PROTECTED),
-			 errmsg("cannot truncate protected table \"%s\"",
-					RelationGetRelationName(trigdata->tg_relation)),
-			 errdetail("TRUNCATE removes child data without naming the children, so it would leave no audit record of whose data was removed."),
-			 errhint("Use DELETE (audited), or childguard.erase() / childguard.erase_child() / childguard.cease_operations().")));
+	Relation	rel = trigdata->tg_relation;
+	AttrNumber	att = subject_attnum(rel, trigdata->tg_trigger, cg_protection_of(rel));
+	bool		isnull;
+	Datum		d;
+
+	if (att == InvalidAttrNumber)
+		return;
+	d = heap_getattr(trigdata->tg_trigtuple, att, RelationGetDescr(rel), &isnull);
+	if (!isnull)
+		note_subject(rel, att, d);
+}
+
+/* Note the child of every row of one relation with storage. */
+static void
+note_all_rows(Relation rel, AttrNumber att)
+{
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(slot, att, &isnull);
+
+		if (!isnull)
+			note_subject(rel, att, d);
+		CHECK_FOR_INTERRUPTS();
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+}
+
+/*
+ * The BEFORE TRUNCATE statement trigger: TRUNCATE names no rows, so the
+ * children of every row it is about to remove (it holds the table's
+ * ACCESS EXCLUSIVE lock: nothing changes under the scan) are noted for
+ * the statement's audit record, row security aside.  The cost is one scan
+ * of the table.  A partitioned table's partitions are scanned through it.
+ */
+void
+cg_delete_rows_note_truncate(TriggerData *trigdata)
+{
+	Relation	rel = trigdata->tg_relation;
+	AttrNumber	att = subject_attnum(rel, trigdata->tg_trigger, cg_protection_of(rel));
+	const char *subject_name;
+	List	   *parts;
+	ListCell   *lc;
+
+	if (att == InvalidAttrNumber)
+		return;
+	if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+	{
+		note_all_rows(rel, att);
+		return;
+	}
+	subject_name = NameStr(TupleDescAttr(RelationGetDescr(rel), att - 1)->attname);
+	parts = find_all_inheritors(RelationGetRelid(rel), AccessShareLock, NULL);
+	foreach(lc, parts)
+	{
+		Relation	part = table_open(lfirst_oid(lc), AccessShareLock);
+		AttrNumber	patt = get_attnum(RelationGetRelid(part), subject_name);
+
+		if (part->rd_rel->relkind != RELKIND_PARTITIONED_TABLE &&
+			patt != InvalidAttrNumber)
+			note_all_rows(part, patt);
+		table_close(part, AccessShareLock);
+	}
 }

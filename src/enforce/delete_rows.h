@@ -18,6 +18,6 @@
 extern void cg_delete_rows_executor_run(QueryDesc *queryDesc);
 extern bool cg_delete_target_row(FunctionCallInfo fcinfo);
 extern void cg_delete_rows_note(TriggerData *trigdata);
-extern void cg_delete_rows_refuse_truncate(TriggerData *trigdata);
+extern void cg_delete_rows_note_truncate(TriggerData *trigdata);
 
 #endif							/* CHILDGUARD_DELETE_ROWS_H */

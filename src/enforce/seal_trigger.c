@@ -103,7 +103,7 @@ cg_seal_row(PG_FUNCTION_ARGS)
 	/* protect() also installs it AFTER DELETE (per row) and BEFORE TRUNCATE */
 	if (CALLED_AS_TRIGGER(fcinfo) && TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 	{
-		cg_delete_rows_refuse_truncate(trigdata);
+		cg_delete_rows_note_truncate(trigdata);
 		return PointerGetDatum(NULL);
 	}
 	if (CALLED_AS_TRIGGER(fcinfo) && TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) &&

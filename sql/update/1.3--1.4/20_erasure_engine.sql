@@ -48,7 +48,7 @@ SELECT pg_catalog.pg_extension_config_dump('childguard.erasure_action', '');
 CREATE TABLE childguard.erasure_log (
 	erasure_id	bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	erased_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	subject_no	bigint NOT NULL REFERENCES childguard.child (subject_no),
+	subject_no	bigint NOT NULL,
 	tbl			regclass,
 	table_name	text,
 	action		text NOT NULL,

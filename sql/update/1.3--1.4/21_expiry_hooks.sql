@@ -37,7 +37,7 @@ CREATE TABLE childguard.expiry_hook_pending (
 	hook_id		bigint NOT NULL,
 	fn			regprocedure NOT NULL,
 	tbl			regclass,
-	subject_no	bigint NOT NULL REFERENCES childguard.child (subject_no),
+	subject_no	bigint NOT NULL,
 	reason		text NOT NULL,
 	phase		text NOT NULL,
 	attempts	integer NOT NULL DEFAULT 1,
@@ -288,7 +288,7 @@ REVOKE ALL ON childguard.expiry_hook_failures FROM PUBLIC;
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE childguard.age_hook_fired (
-	subject_no	bigint PRIMARY KEY REFERENCES childguard.child (subject_no),
+	subject_no	bigint PRIMARY KEY,
 	fired_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 COMMENT ON TABLE childguard.age_hook_fired IS

@@ -7,7 +7,7 @@
 
 CREATE TABLE childguard.erasure_request (
 	request_id	bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	subject_no	bigint NOT NULL REFERENCES childguard.child (subject_no),
+	subject_no	bigint NOT NULL,
 	reason		text NOT NULL,
 	request_ref	text,
 	received_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -68,6 +68,10 @@ BEGIN
 	UPDATE childguard.erasure_request q
 	   SET completed_at = pg_catalog.clock_timestamp(), completed_by = caller, rows_erased = n
 	 WHERE q.request_id = r;
+	-- earlier requests for the same child are completed by this erasure
+	UPDATE childguard.erasure_request q
+	   SET completed_at = pg_catalog.clock_timestamp(), completed_by = caller, rows_erased = 0
+	 WHERE q.subject_no = s AND q.completed_at IS NULL;
 	RETURN n;
 END
 $$;

@@ -2,8 +2,8 @@
 -- DELETE of protected rows (issue 11 item 4; src/enforce/delete_rows.c):
 -- protect() adds two more triggers of childguard.seal_row() — AFTER DELETE
 -- per row, which notes each deleted row's child for the statement's audit
--- record, and BEFORE TRUNCATE, which refuses (ZC329: TRUNCATE names no
--- children).  Tables protected before 1.4 get them here.  (The rows of a
+-- record, and BEFORE TRUNCATE, which notes the child of every row the
+-- TRUNCATE is about to remove (it names no rows itself).  Tables protected before 1.4 get them here.  (The rows of a
 -- DELETE's target are visible to it whatever the consent: C, row_policy.c.)
 -- ---------------------------------------------------------------------------
 
@@ -27,7 +27,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION childguard._install_delete_triggers(regclass, name) IS
-	'Internal (protect()): the AFTER DELETE row trigger that names each deleted row''s child in the audit record, and the BEFORE TRUNCATE trigger that refuses TRUNCATE.';
+	'Internal (protect()): the AFTER DELETE row trigger and the BEFORE TRUNCATE statement trigger that name, in the statement''s audit record, the children whose rows it removes.';
 
 CREATE OR REPLACE FUNCTION childguard.protect(tbl regclass, subject_column name,
 								   categories jsonb DEFAULT '{}')
@@ -102,8 +102,8 @@ BEGIN
 		'FOR EACH ROW EXECUTE FUNCTION childguard.seal_row(%L)', tbl, subject_column);
 	-- ALWAYS: session_replication_role = replica must not switch sealing off
 	EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER zz_childguard_seal', tbl);
-	-- 1.4: every DELETE names the children whose rows it removed (audit);
-	-- TRUNCATE, which names none, is refused (src/enforce/delete_rows.c)
+	-- 1.4: every DELETE and TRUNCATE names the children whose rows it
+	-- removed in its audit record (src/enforce/delete_rows.c)
 	PERFORM childguard._install_delete_triggers(tbl, subject_column);
 
 	-- Row-level security, forced on the owner too: rows of children whose
@@ -130,7 +130,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION childguard.protect(regclass, name, jsonb) IS
-	'Protect a table: classify its child_data columns by category, install the trigger that seals each value for the row''s child (named by subject_column), the triggers that record every DELETE (naming the children) and refuse TRUNCATE, and the row-level security policies (forced on the owner) that hide rows of children whose data the session''s purpose may not use. Run as the table''s owner.';
+	'Protect a table: classify its child_data columns by category, install the trigger that seals each value for the row''s child (named by subject_column), the triggers that name the children of every DELETE and TRUNCATE in its audit record, and the row-level security policies (forced on the owner) that hide rows of children whose data the session''s purpose may not use. Run as the table''s owner.';
 
 CREATE OR REPLACE FUNCTION childguard.unprotect(tbl regclass) RETURNS void
 	LANGUAGE plpgsql
