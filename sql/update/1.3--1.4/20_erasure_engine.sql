@@ -330,7 +330,7 @@ DECLARE
 	ids text[];
 	subjects bigint[];
 	n bigint := 0;
-	c record;
+	rec record;
 	sets text;
 	nonnull text;
 	caller regrole := childguard._caller_oid()::regrole;
@@ -364,9 +364,9 @@ BEGIN
 	SELECT pg_catalog.array_agg(x.child_id ORDER BY x.subject_no),
 	       pg_catalog.array_agg(x.subject_no ORDER BY x.subject_no)
 	  INTO ids, subjects
-	  FROM (SELECT c.child_id, c.subject_no FROM childguard.child c
-	         WHERE c.child_id OPERATOR(pg_catalog.=) ANY (child_ids)
-	         ORDER BY c.subject_no FOR UPDATE) x;
+	  FROM (SELECT y.child_id, y.subject_no FROM childguard.child y
+	         WHERE y.child_id OPERATOR(pg_catalog.=) ANY (child_ids)
+	         ORDER BY y.subject_no FOR UPDATE) x;
 	IF coalesce(pg_catalog.cardinality(ids), 0) < (SELECT pg_catalog.count(DISTINCT u) FROM pg_catalog.unnest(child_ids) u) THEN
 		RAISE EXCEPTION 'child "%" is not registered',
 			(SELECT u FROM pg_catalog.unnest(child_ids) u
@@ -411,9 +411,9 @@ BEGIN
 	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range
 	               OR string_data_right_truncation THEN
 		-- some ids are not values of the subject column: child by child
-		FOR c IN SELECT x.child_id FROM childguard.child x WHERE x.subject_no = ANY (subjects)
+		FOR rec IN SELECT x.child_id FROM childguard.child x WHERE x.subject_no = ANY (subjects)
 		          ORDER BY x.subject_no LOOP
-			n := n + childguard._erase(c.child_id, tbl, reason, request_ref, false, true);
+			n := n + childguard._erase(rec.child_id, tbl, reason, request_ref, false, true);
 		END LOOP;
 		RETURN n;
 	END;
