@@ -60,6 +60,11 @@
 /* versions: the library and the installed SQL (sql/README.md) */
 #define ERRCODE_CG_SQL_VERSION_MISMATCH		MAKE_SQLSTATE('Z','C','1','4','0')
 #define ERRCODE_CG_ENTRY_POINT_MISMATCH		MAKE_SQLSTATE('Z','C','1','4','1')
+/* migrating and loading existing data (docs/migration.md) */
+#define ERRCODE_CG_MIGRATION_STOPPED		MAKE_SQLSTATE('Z','C','4','4','0')
+#define ERRCODE_CG_CANNOT_MIGRATE			MAKE_SQLSTATE('Z','C','4','4','1')
+#define ERRCODE_CG_MIGRATION_STATE			MAKE_SQLSTATE('Z','C','4','4','2')
+#define ERRCODE_CG_LOAD_STAGING				MAKE_SQLSTATE('Z','C','4','4','3')
 /* the audit trail (docs/audit.md) */
 #define ERRCODE_CG_AUDIT_QUEUE_FULL			MAKE_SQLSTATE('Z','C','2','0','0')
 #define ERRCODE_CG_AUDIT_RECORD_TOO_LARGE	MAKE_SQLSTATE('Z','C','2','0','1')
