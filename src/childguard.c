@@ -30,6 +30,7 @@
 #include "planted_code.h"
 #include "planted_code_query.h"
 #include "protection.h"
+#include "protection_guard.h"
 #include "read_settings.h"
 #include "role_release.h"
 #include "secure_mem.h"
@@ -133,6 +134,7 @@ cg_ExecutorFinish(QueryDesc *queryDesc)
 {
 	volatile bool ok = false;
 	CgStatementLevel saved;
+	bool		top = cg_statement_nesting() == 0;
 
 	cg_statement_enter(&saved);
 	PG_TRY();
@@ -141,6 +143,9 @@ cg_ExecutorFinish(QueryDesc *queryDesc)
 			prev_ExecutorFinish(queryDesc);
 		else
 			standard_ExecutorFinish(queryDesc);
+		/* DDL run by the statement left no table unprotected */
+		if (top)
+			cg_protection_guard_statement_end();
 		ok = true;
 	}
 	PG_FINALLY();
@@ -189,6 +194,7 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	cg_server_files_utility(pstmt->utilityStmt);
 	cg_audit_guard_utility(pstmt);
 	cg_function_settings_check(pstmt->utilityStmt);
+	cg_protection_guard_utility_begin(pstmt->utilityStmt);
 	cg_statement_enter(&saved);
 	PG_TRY();
 	{
@@ -201,6 +207,8 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		else
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
+		if (top)
+			cg_protection_guard_statement_end();
 		ok = true;
 	}
 	PG_FINALLY();
@@ -235,7 +243,8 @@ cg_emit_log(ErrorData *edata)
 
 /*
  * Object access: DDL may attach no code but ours to child data
- * (planted_code.c); a function about to run may be a server file function
+ * (planted_code.c) nor leave a protected table unprotected
+ * (protection_guard.c); a function about to run may be a server file function
  * (server_files_guard.c).
  */
 static void
@@ -247,6 +256,7 @@ cg_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	if (prev_object_access)
 		prev_object_access(access, classId, objectId, subId, arg);
 	cg_planted_code_object_access(access, classId, objectId, subId, arg);
+	cg_protection_guard_object_access(access, classId, objectId, subId, arg);
 }
 
 /* Function manager: which calls run code of a foreign owner (foreign_code.c). */
@@ -306,6 +316,7 @@ _PG_init(void)
 	cg_catalog_register_callbacks();
 	/* the caches catalog.c's invalidation callback keeps in step */
 	cg_protection_init();
+	cg_protection_guard_init();
 	cg_subjects_init();
 	cg_data_keys_init();
 	cg_decision_init();

@@ -66,5 +66,8 @@
 #define ERRCODE_CG_AUDIT_NOT_DURABLE		MAKE_SQLSTATE('Z','C','2','0','2')
 #define ERRCODE_CG_AUDIT_LOG_READ_ONLY		MAKE_SQLSTATE('Z','C','2','0','3')
 #define ERRCODE_CG_AUDIT_LOG_LOCKED			MAKE_SQLSTATE('Z','C','2','0','4')
+/* schema tools and protection (docs/security.md, "DDL that would unprotect") */
+#define ERRCODE_CG_DDL_UNPROTECTS			MAKE_SQLSTATE('Z','C','4','0','0')
+#define ERRCODE_CG_EXTENSION_OBJECT_ALTERED	MAKE_SQLSTATE('Z','C','4','0','1')
 
 #endif							/* CHILDGUARD_ERRCODES_H */
