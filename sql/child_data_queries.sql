@@ -68,6 +68,21 @@ RESET enable_mergejoin; RESET enable_hashjoin;
 SELECT name FROM pupils UNION SELECT friend FROM friends ORDER BY 1;
 SELECT name FROM pupils INTERSECT SELECT friend FROM friends ORDER BY 1;
 
+-- never in a parallel worker (which makes no read decision): a table
+-- holding child data is scanned by the leader only, even when parallelism
+-- is free or forced (the superuser here bypasses row security, whose
+-- policy would rule it out anyway)
+SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0; SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT name FROM pupils ORDER BY name;
+EXPLAIN (COSTS OFF) SELECT name, count(*) FROM pupils GROUP BY name;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM pupils p JOIN friends f ON f.friend = p.name;
+SET force_parallel_mode = on;
+SELECT name FROM pupils ORDER BY name LIMIT 2;
+SELECT count(*) FROM pupils p JOIN friends f ON f.friend = p.name;
+RESET force_parallel_mode; RESET parallel_setup_cost; RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size; RESET max_parallel_workers_per_gather;
+
 -- each compared value is a read: the statement's record names every child
 SELECT childguard.audit_wait();
 SELECT coalesce(max(id), 0) AS start_id FROM childguard.access_log \gset

@@ -11,6 +11,7 @@
 #include "catalog/objectaccess.h"
 #include "executor/executor.h"
 #include "fmgr.h"
+#include "optimizer/paths.h"
 #include "miscadmin.h"
 #include "parser/analyze.h"
 #include "storage/ipc.h"
@@ -27,6 +28,7 @@
 #include "foreign_code.h"
 #include "function_settings.h"
 #include "master_key.h"
+#include "parallel_guard.h"
 #include "planted_code.h"
 #include "planted_code_query.h"
 #include "protection.h"
@@ -57,6 +59,7 @@ static shmem_startup_hook_type prev_shmem_startup = NULL;
 static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 static emit_log_hook_type prev_emit_log = NULL;
 static object_access_hook_type prev_object_access = NULL;
+static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
 
 /* A top-level statement begins (stmt: its PlannedStmt). */
 static void
@@ -259,6 +262,15 @@ cg_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	cg_protection_guard_object_access(access, classId, objectId, subId, arg);
 }
 
+/* Planning a relation's scan: none in parallel over child data (parallel_guard.c). */
+static void
+cg_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
+{
+	if (prev_set_rel_pathlist)
+		prev_set_rel_pathlist(root, rel, rti, rte);
+	cg_parallel_guard_rel_pathlist(root, rel, rti, rte);
+}
+
 /* Function manager: which calls run code of a foreign owner (foreign_code.c). */
 static bool
 cg_needs_fmgr(Oid fn_oid)
@@ -345,6 +357,8 @@ _PG_init(void)
 	emit_log_hook = cg_emit_log;
 	prev_object_access = object_access_hook;
 	object_access_hook = cg_object_access;
+	prev_set_rel_pathlist = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = cg_set_rel_pathlist;
 	prev_needs_fmgr = needs_fmgr_hook;
 	needs_fmgr_hook = cg_needs_fmgr;
 	prev_fmgr = fmgr_hook;

@@ -31,8 +31,14 @@
  * over it are refused by planted_code.c), and our functions are PARALLEL
  * RESTRICTED, so no other process compares hashes with ours.
  *
- * Order is the database's default collation (as for text), with ties
- * broken by byte order, so "equal" is byte equality, as for =.
+ * Order is byte order of the UTF-8 plaintext -- code point order, as
+ * COLLATE "C" gives for text -- whatever the database's collation, so
+ * "equal" is byte equality, as for =, and a sort can use abbreviated keys:
+ * sortsupport decrypts each value once, keeps its first 8 bytes as the key
+ * in the sort's memory (never written to disk: tuplesort drops
+ * abbreviations before it merges runs from tape), and decrypts again only
+ * to break ties between equal prefixes.  Without them each comparison
+ * would decrypt both values (about 2 log2 n decryptions per value).
  *
  * ANALYZE keeps no values of a child_data column: an operator class would
  * otherwise make it store a histogram and most common values (ordered and
@@ -48,7 +54,7 @@
 #include "commands/vacuum.h"
 #include "common/hashfn.h"
 #include "utils/builtins.h"
-#include "utils/varlena.h"
+#include "utils/sortsupport.h"
 
 #include "child_data.h"
 #include "crypto.h"
@@ -75,7 +81,9 @@ compare_values(Datum a, Datum b)
 	char	   *pb = cg_child_data_plaintext(b, &blen);
 	int			result;
 
-	result = varstr_cmp(pa, (int) alen, pb, (int) blen, DEFAULT_COLLATION_OID);
+	result = memcmp(pa, pb, Min(alen, blen));
+	if (result == 0 && alen != blen)
+		result = alen < blen ? -1 : 1;
 	forget(pa, alen);
 	forget(pb, blen);
 	return result;
@@ -86,6 +94,57 @@ Datum
 child_data_cmp(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(compare_values(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)));
+}
+
+/* sortsupport: the full comparator (decrypts both) */
+static int
+sort_compare(Datum a, Datum b, SortSupport ssup)
+{
+	return compare_values(a, b);
+}
+
+/* the abbreviated key: the first bytes of the plaintext, big-endian */
+static Datum
+sort_abbrev_convert(Datum original, SortSupport ssup)
+{
+	size_t		len;
+	char	   *plain = cg_child_data_plaintext(original, &len);
+	uint64		key = 0;
+
+	for (size_t i = 0; i < sizeof(Datum); i++)
+		key = (key << 8) | (i < len ? (uint8) plain[i] : 0);
+	forget(plain, len);
+	return (Datum) key;
+}
+
+static int
+sort_abbrev_compare(Datum a, Datum b, SortSupport ssup)
+{
+	return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/* never give up abbreviating: a full comparison costs two decryptions */
+static bool
+sort_abbrev_abort(int memtupcount, SortSupport ssup)
+{
+	return false;
+}
+
+PG_FUNCTION_INFO_V1(child_data_sortsupport);
+Datum
+child_data_sortsupport(PG_FUNCTION_ARGS)
+{
+	SortSupport ssup = (SortSupport) PG_GETARG_POINTER(0);
+
+	ssup->comparator = sort_compare;
+	if (ssup->abbreviate)
+	{
+		ssup->abbrev_converter = sort_abbrev_convert;
+		ssup->abbrev_abort = sort_abbrev_abort;
+		ssup->abbrev_full_comparator = sort_compare;
+		ssup->comparator = sort_abbrev_compare;
+	}
+	PG_RETURN_VOID();
 }
 
 PG_FUNCTION_INFO_V1(child_data_lt);

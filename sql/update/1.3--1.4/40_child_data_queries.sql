@@ -9,7 +9,12 @@ CREATE FUNCTION childguard.child_data_cmp(childguard.child_data, childguard.chil
 	RETURNS integer
 	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED AS 'MODULE_PATHNAME';
 COMMENT ON FUNCTION childguard.child_data_cmp(childguard.child_data, childguard.child_data) IS
-	'btree comparison of two values by plaintext (the database''s default collation); reads both, so both must be readable by the statement, else an error';
+	'btree comparison of two values by plaintext (byte order, as COLLATE "C"); reads both, so both must be readable by the statement, else an error';
+CREATE FUNCTION childguard.child_data_sortsupport(internal)
+	RETURNS void
+	LANGUAGE C STRICT PARALLEL RESTRICTED AS 'MODULE_PATHNAME';
+COMMENT ON FUNCTION childguard.child_data_sortsupport(internal) IS
+	'sort support for child_data: each value decrypted once (a decided, audited read) into an abbreviated key kept in the sort''s memory; ties decrypted again';
 CREATE FUNCTION childguard.child_data_lt(childguard.child_data, childguard.child_data)
 	RETURNS boolean
 	LANGUAGE C STABLE STRICT PARALLEL RESTRICTED AS 'MODULE_PATHNAME';
@@ -149,9 +154,10 @@ CREATE OPERATOR CLASS childguard.child_data_ops
 	OPERATOR 3 pg_catalog.=,
 	OPERATOR 4 pg_catalog.>=,
 	OPERATOR 5 pg_catalog.>,
-	FUNCTION 1 childguard.child_data_cmp(childguard.child_data, childguard.child_data);
+	FUNCTION 1 childguard.child_data_cmp(childguard.child_data, childguard.child_data),
+	FUNCTION 2 childguard.child_data_sortsupport(internal);
 COMMENT ON OPERATOR CLASS childguard.child_data_ops USING btree IS
-	'Ordering of child_data by plaintext, for ORDER BY, DISTINCT, GROUP BY, merge joins, min() and max(); indexes on child_data stay refused';
+	'Ordering of child_data by plaintext (byte order, as COLLATE "C"), for ORDER BY, DISTINCT, GROUP BY, merge joins, min() and max(); indexes on child_data stay refused';
 COMMENT ON OPERATOR FAMILY childguard.child_data_ops USING btree IS
 	'Ordering of child_data by plaintext (childguard.child_data_ops)';
 CREATE OPERATOR CLASS childguard.child_data_hash_ops
