@@ -3,6 +3,15 @@
 -- a reader who may not, every such route is an error that says nothing of
 -- the value, so none of them is an oracle.  (The spill of a large sort to
 -- disk is test/t/400_child_data_sort_spill.pl.)
+-- (a database of its own: the children it registers must not change the
+-- subject numbers other tests expect)
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS regress_queries;
+CREATE DATABASE regress_queries;
+\c regress_queries
+SET client_min_messages = warning;
+CREATE EXTENSION childguard CASCADE;
+RESET client_min_messages;
 \set VERBOSITY terse
 \set SHOW_CONTEXT never
 
@@ -195,6 +204,15 @@ SELECT DISTINCT pg_temp.probe_message(q) AS outcome
     $q$SELECT min(name) FROM pupils WHERE id IN ('q-9', 'q-1')$q$,
     $q$SELECT count(DISTINCT name) FROM pupils$q$]) q;
 
+-- a refused comparison is recorded: the statement failed, q-9 denied
+SELECT childguard.audit_wait();
+SELECT coalesce(max(id), 0) AS start_id FROM childguard.access_log \gset
+SELECT id FROM pupils ORDER BY name;
+SELECT childguard.audit_wait();
+SELECT outcome, sqlstate, children_read <> '{}' AS allowed_ones_read_first,
+       children_denied = (SELECT array_agg(subject_no) FROM childguard.child WHERE child_id = 'q-9') AS q9_denied
+  FROM childguard.access_log WHERE id > :start_id ORDER BY id;
+
 -- rows the reader may not see are filtered first: a query that leaves
 -- q-9 out works
 SELECT id, name FROM pupils WHERE id <> 'q-9' ORDER BY name, id;
@@ -232,3 +250,5 @@ SELECT attname, null_frac, n_distinct, most_common_vals IS NULL AS no_mcv,
 DROP TABLE pupils, friends;
 DROP OWNED BY regress_q_app;
 DROP ROLE regress_q_app;
+\c contrib_regression
+DROP DATABASE regress_queries;

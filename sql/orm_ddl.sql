@@ -6,6 +6,15 @@
 -- refused (ZC400) for every role, by any route, and changes nothing;
 -- childguard's own objects change only through its scripts (ZC401); catalog
 -- edits by a superuser are caught at write time and in the status.
+-- (a database of its own: the children it registers must not change the
+-- subject numbers other tests expect)
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS regress_orm_ddl;
+CREATE DATABASE regress_orm_ddl;
+\c regress_orm_ddl
+SET client_min_messages = warning;
+CREATE EXTENSION childguard CASCADE;
+RESET client_min_messages;
 \set VERBOSITY terse
 \set SHOW_CONTEXT never
 
@@ -48,6 +57,8 @@ ALTER TABLE kids DISABLE TRIGGER ALL;
 ALTER TABLE kids ENABLE TRIGGER zz_childguard_seal;
 ALTER TABLE kids ENABLE REPLICA TRIGGER zz_childguard_seal;
 ALTER TRIGGER zz_childguard_seal ON kids RENAME TO seal;
+CREATE OR REPLACE TRIGGER zz_childguard_seal BEFORE INSERT OR UPDATE ON kids
+  FOR EACH ROW EXECUTE FUNCTION childguard.seal_row('id');
 DROP FUNCTION childguard.seal_row() CASCADE;
 -- row security and the row policies
 ALTER TABLE kids DISABLE ROW LEVEL SECURITY;
@@ -229,3 +240,5 @@ REVOKE USAGE ON SCHEMA childguard FROM regress_orm_owner;
 REVOKE CREATE ON SCHEMA public FROM regress_orm_owner;
 DROP OWNED BY regress_orm_owner;
 DROP ROLE regress_orm_owner;
+\c contrib_regression
+DROP DATABASE regress_orm_ddl;
