@@ -42,9 +42,10 @@
  * changed only by its extension scripts: CREATE OR REPLACE or ALTER of a
  * member of the extension (a row_visible() that returns true, a seal_row()
  * that does nothing, an operator class with a function of the owner's)
- * outside CREATE/ALTER EXTENSION is refused with ZC401, as is
- * ALTER EXTENSION childguard DROP (which would free a member to be
- * replaced).
+ * outside childguard's own CREATE/ALTER EXTENSION script -- another
+ * extension's script included (cg_running_own_script) -- is refused with
+ * ZC401, as is ALTER EXTENSION childguard DROP (which would free a member
+ * to be replaced).  Neither guard lets another extension's script through.
  *
  *-------------------------------------------------------------------------
  */
@@ -82,6 +83,7 @@
 
 #include "catalog.h"
 #include "childguard_errcodes.h"
+#include "extension_version.h"
 #include "protection.h"
 #include "protection_guard.h"
 
@@ -262,7 +264,7 @@ cg_protection_guard_statement_end(void)
 void
 cg_protection_guard_utility_begin(Node *stmt)
 {
-	if (stmt == NULL || creating_extension || !OidIsValid(cg_child_data_type()))
+	if (stmt == NULL || !OidIsValid(cg_child_data_type()) || cg_running_own_script())
 		return;
 	if (IsA(stmt, AlterTableStmt))
 	{
@@ -375,8 +377,8 @@ cg_protection_guard_object_access(ObjectAccessType access, Oid classId,
 {
 	if (access != OAT_POST_CREATE && access != OAT_POST_ALTER && access != OAT_DROP)
 		return;
-	if (busy || creating_extension || !IsTransactionState() ||
-		!OidIsValid(cg_child_data_type()))
+	if (busy || !IsTransactionState() || !OidIsValid(cg_child_data_type()) ||
+		cg_running_own_script())
 		return;
 	if (access != OAT_DROP)
 	{
