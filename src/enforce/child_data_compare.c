@@ -52,7 +52,6 @@
 
 #include "catalog/pg_collation.h"
 #include "commands/vacuum.h"
-#include "common/hashfn.h"
 #include "utils/builtins.h"
 #include "utils/sortsupport.h"
 
