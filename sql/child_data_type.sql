@@ -71,7 +71,8 @@ CREATE TABLE bad_mod (a childguard.child_data(name, school));
 \echo :LAST_ERROR_SQLSTATE
 SELECT format_type('childguard.child_data'::regtype, 8) AS health_type;
 
--- no ordering, no indexes over ciphertext: there is no operator class
+-- ordering reads the values, so it needs a purpose (child_data_queries);
+-- no index over child data (planted_code)
 SELECT id FROM kids ORDER BY name;
 \echo :LAST_ERROR_SQLSTATE
 CREATE INDEX ON kids (name);

@@ -289,8 +289,15 @@ RESET ROLE;
 -- protection status is exact
 SELECT table_name, column_name, is_protected FROM childguard.protected_columns
  WHERE table_name = 'kids'::regclass ORDER BY 2;
--- a restrictive policy that calls row_visible() but ORs it away does not count
+-- (DDL that leaves a protected table unprotected is refused, ZC400, see
+-- orm_ddl; here each change is made on purpose, as unprotect() makes its
+-- own, to show the status sees it)
 ALTER POLICY childguard_consent ON kids USING (childguard.row_visible(id) OR true);
+\echo :LAST_ERROR_SQLSTATE
+CREATE FUNCTION pg_temp.on_purpose(q text) RETURNS void LANGUAGE plpgsql AS $f$
+BEGIN PERFORM childguard._unprotect_begin('kids'); EXECUTE q; END $f$;
+-- a restrictive policy that calls row_visible() but ORs it away does not count
+SELECT pg_temp.on_purpose($q$ALTER POLICY childguard_consent ON kids USING (childguard.row_visible(id) OR true)$q$);
 SELECT childguard.protection_problem('kids');
 SELECT DISTINCT is_protected FROM childguard.protected_columns WHERE table_name = 'kids'::regclass;
 SET ROLE regress_pc_reader;
@@ -301,15 +308,15 @@ RESET ROLE;
 SELECT childguard.protect('kids', 'id');
 SELECT childguard.protection_problem('kids') IS NULL AS protected;
 -- ours dropped
-DROP POLICY childguard_consent_update ON kids;
+SELECT pg_temp.on_purpose($q$DROP POLICY childguard_consent_update ON kids$q$);
 SELECT childguard.protection_problem('kids');
 SELECT childguard.protect('kids', 'id');
 -- ours, but only for some roles
-ALTER POLICY childguard_consent_update ON kids TO regress_pc_owner;
+SELECT pg_temp.on_purpose($q$ALTER POLICY childguard_consent_update ON kids TO regress_pc_owner$q$);
 SELECT childguard.protection_problem('kids');
 SELECT childguard.protect('kids', 'id');
 -- a renamed seal trigger
-ALTER TRIGGER zz_childguard_seal ON kids RENAME TO seal;
+SELECT pg_temp.on_purpose($q$ALTER TRIGGER zz_childguard_seal ON kids RENAME TO seal$q$);
 SELECT childguard.protection_problem('kids');
 SELECT DISTINCT is_protected FROM childguard.protected_columns WHERE table_name = 'kids'::regclass;
 SET ROLE regress_pc_reader;
@@ -317,24 +324,24 @@ SET childguard.purpose = 'homework';
 UPDATE kids SET grade = 3;
 RESET childguard.purpose;
 RESET ROLE;
-ALTER TRIGGER seal ON kids RENAME TO zz_childguard_seal;
+SELECT pg_temp.on_purpose($q$ALTER TRIGGER seal ON kids RENAME TO zz_childguard_seal$q$);
 -- a seal trigger replaced (OR REPLACE leaves it enabled ORIGIN only), or
 -- pointed at another subject column
-CREATE OR REPLACE TRIGGER zz_childguard_seal BEFORE INSERT OR UPDATE ON kids
-  FOR EACH ROW EXECUTE FUNCTION childguard.seal_row('id');
+SELECT pg_temp.on_purpose($q$CREATE OR REPLACE TRIGGER zz_childguard_seal BEFORE INSERT OR UPDATE ON kids
+  FOR EACH ROW EXECUTE FUNCTION childguard.seal_row('id')$q$);
 SELECT childguard.protection_problem('kids');
 ALTER TABLE kids ENABLE ALWAYS TRIGGER zz_childguard_seal;
 SELECT childguard.protection_problem('kids') IS NULL AS protected;
-CREATE OR REPLACE TRIGGER zz_childguard_seal BEFORE INSERT OR UPDATE ON kids
-  FOR EACH ROW EXECUTE FUNCTION childguard.seal_row('note');
+SELECT pg_temp.on_purpose($q$CREATE OR REPLACE TRIGGER zz_childguard_seal BEFORE INSERT OR UPDATE ON kids
+  FOR EACH ROW EXECUTE FUNCTION childguard.seal_row('note')$q$);
 ALTER TABLE kids ENABLE ALWAYS TRIGGER zz_childguard_seal;
 SELECT childguard.protection_problem('kids');
 SELECT childguard.protect('kids', 'id');
 -- a disabled seal trigger, row security switched off
-ALTER TABLE kids DISABLE TRIGGER zz_childguard_seal;
+SELECT pg_temp.on_purpose($q$ALTER TABLE kids DISABLE TRIGGER zz_childguard_seal$q$);
 SELECT childguard.protection_problem('kids');
 ALTER TABLE kids ENABLE ALWAYS TRIGGER zz_childguard_seal;
-ALTER TABLE kids DISABLE ROW LEVEL SECURITY;
+SELECT pg_temp.on_purpose($q$ALTER TABLE kids DISABLE ROW LEVEL SECURITY$q$);
 SELECT childguard.protection_problem('kids');
 SELECT childguard.protect('kids', 'id');
 SELECT childguard.protection_problem('kids') IS NULL AS protected;

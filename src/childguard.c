@@ -11,6 +11,7 @@
 #include "catalog/objectaccess.h"
 #include "executor/executor.h"
 #include "fmgr.h"
+#include "optimizer/paths.h"
 #include "miscadmin.h"
 #include "parser/analyze.h"
 #include "storage/ipc.h"
@@ -31,10 +32,12 @@
 #include "grant_windows.h"
 #include "master_key.h"
 #include "operations_ceased.h"
+#include "parallel_guard.h"
 #include "planted_code.h"
 #include "planted_code_query.h"
 #include "pool_scope.h"
 #include "protection.h"
+#include "protection_guard.h"
 #include "read_settings.h"
 #include "role_release.h"
 #include "secure_mem.h"
@@ -61,6 +64,7 @@ static shmem_startup_hook_type prev_shmem_startup = NULL;
 static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 static emit_log_hook_type prev_emit_log = NULL;
 static object_access_hook_type prev_object_access = NULL;
+static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
 
 /* A top-level statement begins (stmt: its PlannedStmt). */
 static void
@@ -139,6 +143,7 @@ cg_ExecutorFinish(QueryDesc *queryDesc)
 {
 	volatile bool ok = false;
 	CgStatementLevel saved;
+	bool		top = cg_statement_nesting() == 0;
 
 	cg_statement_enter(&saved);
 	PG_TRY();
@@ -147,6 +152,9 @@ cg_ExecutorFinish(QueryDesc *queryDesc)
 			prev_ExecutorFinish(queryDesc);
 		else
 			standard_ExecutorFinish(queryDesc);
+		/* DDL run by the statement left no table unprotected */
+		if (top)
+			cg_protection_guard_statement_end();
 		ok = true;
 	}
 	PG_FINALLY();
@@ -195,6 +203,7 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	cg_server_files_utility(pstmt->utilityStmt);
 	cg_audit_guard_utility(pstmt);
 	cg_function_settings_check(pstmt->utilityStmt);
+	cg_protection_guard_utility_begin(pstmt->utilityStmt);
 	cg_pool_scope_utility(pstmt->utilityStmt);
 	cg_statement_enter(&saved);
 	PG_TRY();
@@ -208,6 +217,8 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		else
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
+		if (top)
+			cg_protection_guard_statement_end();
 		ok = true;
 	}
 	PG_FINALLY();
@@ -242,7 +253,8 @@ cg_emit_log(ErrorData *edata)
 
 /*
  * Object access: DDL may attach no code but ours to child data
- * (planted_code.c); a function about to run may be a server file function
+ * (planted_code.c) nor leave a protected table unprotected
+ * (protection_guard.c); a function about to run may be a server file function
  * (server_files_guard.c).
  */
 static void
@@ -254,6 +266,16 @@ cg_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	if (prev_object_access)
 		prev_object_access(access, classId, objectId, subId, arg);
 	cg_planted_code_object_access(access, classId, objectId, subId, arg);
+	cg_protection_guard_object_access(access, classId, objectId, subId, arg);
+}
+
+/* Planning a relation's scan: none in parallel over child data (parallel_guard.c). */
+static void
+cg_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
+{
+	if (prev_set_rel_pathlist)
+		prev_set_rel_pathlist(root, rel, rti, rte);
+	cg_parallel_guard_rel_pathlist(root, rel, rti, rte);
 }
 
 /* Function manager: which calls run code of a foreign owner (foreign_code.c). */
@@ -321,6 +343,7 @@ _PG_init(void)
 	cg_catalog_register_callbacks();
 	/* the caches catalog.c's invalidation callback keeps in step */
 	cg_protection_init();
+	cg_protection_guard_init();
 	cg_subjects_init();
 	cg_data_keys_init();
 	cg_decision_init();
@@ -350,6 +373,8 @@ _PG_init(void)
 	emit_log_hook = cg_emit_log;
 	prev_object_access = object_access_hook;
 	object_access_hook = cg_object_access;
+	prev_set_rel_pathlist = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = cg_set_rel_pathlist;
 	prev_needs_fmgr = needs_fmgr_hook;
 	needs_fmgr_hook = cg_needs_fmgr;
 	prev_fmgr = fmgr_hook;

@@ -81,6 +81,9 @@
 #define ERRCODE_CG_OPERATIONS_CEASED		MAKE_SQLSTATE('Z','C','3','2','6')
 #define ERRCODE_CG_ERASURE_LEDGER			MAKE_SQLSTATE('Z','C','3','2','7')
 #define ERRCODE_CG_ERASURE_LEDGER_TAMPERED	MAKE_SQLSTATE('Z','C','3','2','8')
+/* schema tools and protection (docs/security.md, "DDL that would unprotect") */
+#define ERRCODE_CG_DDL_UNPROTECTS			MAKE_SQLSTATE('Z','C','4','0','0')
+#define ERRCODE_CG_EXTENSION_OBJECT_ALTERED	MAKE_SQLSTATE('Z','C','4','0','1')
 
 /* pools and bulk-copy windows (docs/security.md, "Pools"; docs/consent.md) */
 #define ERRCODE_CG_WINDOW_LIMIT				MAKE_SQLSTATE('Z','C','4','2','0')

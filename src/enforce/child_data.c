@@ -22,6 +22,7 @@
 #include "utils/builtins.h"
 
 #include "categories.h"
+#include "child_data.h"
 #include "childguard_errcodes.h"
 #include "data_keys.h"
 #include "decision.h"
@@ -233,14 +234,32 @@ child_data_typmod_out(PG_FUNCTION_ARGS)
 					  psprintf("(%s)", cg_category_name(typmod)) : pstrdup(""));
 }
 
+/*
+ * The plaintext of a value about to be compared, hashed or matched: a
+ * decided, audited read; anything but plaintext (no purpose, denied,
+ * erased) is an error, so comparison is never an oracle.  The caller
+ * wipes it (explicit_bzero) when done.
+ */
+char *
+cg_child_data_plaintext(Datum value, size_t *len)
+{
+	struct varlena *v = PG_DETOAST_DATUM_PACKED(value);
+	char	   *plain = open_value(v, true, len);
+
+	/* a sort compares many times in one context: free what detoasting made */
+	if ((Pointer) v != DatumGetPointer(value))
+		pfree(v);
+	return plain;
+}
+
 /* Both plaintexts, for comparison; each a read under the policy. */
 static bool
 plaintexts_equal(FunctionCallInfo fcinfo)
 {
 	size_t		alen,
 				blen;
-	char	   *a = open_value(PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0)), true, &alen);
-	char	   *b = open_value(PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(1)), true, &blen);
+	char	   *a = cg_child_data_plaintext(PG_GETARG_DATUM(0), &alen);
+	char	   *b = cg_child_data_plaintext(PG_GETARG_DATUM(1), &blen);
 	bool		equal = alen == blen && memcmp(a, b, alen) == 0;
 
 	explicit_bzero(a, alen);
