@@ -31,6 +31,7 @@
 #include "planted_code_query.h"
 #include "protection.h"
 #include "read_settings.h"
+#include "retention.h"
 #include "role_release.h"
 #include "secure_mem.h"
 #include "server_files_guard.h"
@@ -273,6 +274,7 @@ cg_shmem_request(void)
 		prev_shmem_request();
 	cg_audit_queue_shmem_request();
 	cg_master_key_shmem_request();
+	cg_retention_shmem_request();
 }
 
 static void
@@ -282,6 +284,7 @@ cg_shmem_startup(void)
 		prev_shmem_startup();
 	cg_audit_queue_shmem_startup();
 	cg_master_key_shmem_startup();
+	cg_retention_shmem_startup();
 }
 
 void
@@ -299,6 +302,7 @@ _PG_init(void)
 	cg_audit_define_gucs();
 	cg_statement_text_define_gucs();
 	cg_data_keys_define_gucs();
+	cg_retention_define_gucs();
 	MarkGUCPrefixReserved("childguard");
 
 	cg_secure_mem_init();
@@ -311,6 +315,7 @@ _PG_init(void)
 	cg_decision_init();
 	cg_audit_queue_set_writer_starter(cg_audit_start_writer);
 	cg_audit_init();
+	cg_retention_register_launcher();
 	/* the audit record carries the query id */
 	EnableQueryId();
 
