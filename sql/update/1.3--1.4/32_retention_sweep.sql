@@ -259,6 +259,10 @@ BEGIN
 		PERFORM childguard._retention_report('retrying hooks', 0, 0, 0, 0);
 		EXECUTE 'SELECT childguard.retry_expiry_hooks()';
 	END IF;
+	-- the worker's sweeps that found nothing to do are not recorded (one a minute)
+	IF run_by = 'worker' AND coalesce(pg_catalog.jsonb_array_length(erased), 0) = 0 THEN
+		RETURN;
+	END IF;
 	INSERT INTO childguard.retention_sweep (started_at, run_by, erased, children, rows_erased, failed)
 	SELECT _retention_finish.started_at, run_by, coalesce(erased, '[]'),
 	       coalesce((SELECT pg_catalog.sum((e->>'children')::bigint) FROM pg_catalog.jsonb_array_elements(erased) e), 0),
