@@ -24,6 +24,7 @@
 #include "decision.h"
 #include "denied_nulls.h"
 #include "envelope.h"
+#include "erasure_ledger.h"
 #include "foreign_code.h"
 #include "function_settings.h"
 #include "master_key.h"
@@ -275,6 +276,7 @@ cg_shmem_request(void)
 	cg_audit_queue_shmem_request();
 	cg_master_key_shmem_request();
 	cg_retention_shmem_request();
+	cg_erasure_ledger_shmem_request();
 }
 
 static void
@@ -285,6 +287,7 @@ cg_shmem_startup(void)
 	cg_audit_queue_shmem_startup();
 	cg_master_key_shmem_startup();
 	cg_retention_shmem_startup();
+	cg_erasure_ledger_shmem_startup();
 }
 
 void
@@ -303,6 +306,7 @@ _PG_init(void)
 	cg_statement_text_define_gucs();
 	cg_data_keys_define_gucs();
 	cg_retention_define_gucs();
+	cg_erasure_ledger_define_gucs();
 	MarkGUCPrefixReserved("childguard");
 
 	cg_secure_mem_init();
