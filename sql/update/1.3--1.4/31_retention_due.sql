@@ -4,23 +4,25 @@
 -- Per (child, protected table) holding data of the child -- a row with a
 -- child_data value not NULL, while the child's data key still exists (a
 -- shredded child's ciphertext can no longer be read by anyone) -- the first
--- of these that holds is why it must go, and since when:
+-- of these that holds is why it must go (in the erasure engine's reasons,
+-- 20_erasure_engine.sql), and since when:
 --
---   child erased               erase_child() or a shredding: child.erased_at
---   account closed             close_account(): account_closure.closed_at
---   processor agreement ended  the table belongs to a processor (its owner
---                              held a processor grant, Art 16) and no
---                              processor grant of that role is in force: the
---                              processing's copy is deleted; the latest end
---   consent refused            no purpose needing one of the table's
---   consent withdrawn            categories has consent in force; the last
---                                refusal / withdrawal (or lapse)
---   no purpose                 no defined purpose needs any of its categories
---   retention                  consent is in force, but the retention of
---                              every such purpose, counted from the first
---                              collection (30_retention_clock), has ended;
---                              the latest end -- also listed before it is
---                              due, with the instant it will be
+--   child_erased       the child is marked erased (erase_child(), a
+--                      shredding) but data is left (e.g. restored):
+--                      child.erased_at
+--   account_closed     close_account(): account_closure.closed_at
+--   processor_ended    the table belongs to a processor (its owner held a
+--                      processor grant, Art 16) and no processor grant of
+--                      that role is in force: the processing's copy is
+--                      erased; the latest end
+--   consent_refused    no purpose needing one of the table's categories has
+--   consent_withdrawn    consent in force (withdrawn, lapsed, refused, or no
+--                        purpose needs them at all); the last such word
+--   retention_expired  consent is in force, but the retention of every such
+--                      purpose, counted from the first collection
+--                      (30_retention_clock), has ended; the latest end --
+--                      also listed before it is due, with the instant it
+--                      will be
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE childguard.account_closure (
@@ -72,46 +74,23 @@ END
 $$;
 REVOKE ALL ON FUNCTION childguard.close_account(text, text) FROM PUBLIC;
 COMMENT ON FUNCTION childguard.close_account(text, text) IS
-	'Close a child''s account (an enrolled application or an officer): from then on the child''s data in every protected table has no lawful basis, and the retention sweep erases it (childguard.retention_due, reason "account closed").';
+	'Close a child''s account (an enrolled application or an officer): from then on the child''s data in every protected table has no lawful basis, and the retention sweep erases the child as a whole (childguard.retention_due, reason account_closed).';
 
--- The erasure action of a table: erasure's per-table setting where it is
--- installed (childguard.erasure_action(regclass)), else delete.
-CREATE FUNCTION childguard._retention_action(tbl regclass) RETURNS text
-	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	a text;
-BEGIN
-	IF pg_catalog.to_regprocedure('childguard.erasure_action(regclass)') IS NOT NULL THEN
-		EXECUTE 'SELECT childguard.erasure_action($1)::text' INTO a USING tbl;
-	END IF;
-	RETURN coalesce(a, 'delete');
-END
-$$;
-REVOKE ALL ON FUNCTION childguard._retention_action(regclass) FROM PUBLIC;
-COMMENT ON FUNCTION childguard._retention_action(regclass) IS
-	'How the retention sweep erases a table''s rows: the erasure engine''s per-table action (delete, null or shred).';
-
--- The protected tables: subject column and its type, child_data columns, categories.
+-- The protected tables (the erasure engine's list: partitions through their
+-- parent, ONLY otherwise), with their categories and owner.
 CREATE FUNCTION childguard._retention_tables()
 	RETURNS TABLE (tbl regclass, subject_column name, subject_type text,
-	               data_columns name[], categories text[], owner oid)
+	               data_columns name[], categories text[], owner oid, only_kw text)
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT pc.table_name, pc.subject_column::name,
-	       pg_catalog.format_type(a.atttypid, a.atttypmod),
-	       pg_catalog.array_agg(pc.column_name ORDER BY pc.column_name),
-	       pg_catalog.array_agg(DISTINCT pc.category),
-	       c.relowner
-	  FROM childguard.protected_columns pc
-	  JOIN pg_catalog.pg_class c ON c.oid = pc.table_name
-	  JOIN pg_catalog.pg_attribute a
-	    ON a.attrelid = c.oid AND a.attname = pc.subject_column AND NOT a.attisdropped
-	 WHERE pc.is_protected
-	 GROUP BY pc.table_name, pc.subject_column, a.atttypid, a.atttypmod, c.relowner
-	 ORDER BY pc.table_name::oid
+	SELECT p.tbl, p.subject_column, p.subject_type, p.columns,
+	       ARRAY(SELECT DISTINCT pc.category FROM childguard.protected_columns pc
+	              WHERE pc.table_name = p.tbl ORDER BY 1),
+	       c.relowner, p.only_kw
+	  FROM childguard._protected_tables() p
+	  JOIN pg_catalog.pg_class c ON c.oid = p.tbl
+	 ORDER BY p.tbl::oid
 $$;
 REVOKE ALL ON FUNCTION childguard._retention_tables() FROM PUBLIC;
 COMMENT ON FUNCTION childguard._retention_tables() IS
@@ -145,7 +124,7 @@ BEGIN
 		 WHERE g.processor AND g.grantee_role::oid = t.owner;
 		RETURN QUERY EXECUTE pg_catalog.format($q$
 			WITH present AS (
-			        SELECT DISTINCT x.%1$I::text AS child_id FROM %2$s x
+			        SELECT DISTINCT x.%1$I::text AS child_id FROM %5$s%2$s x
 			         WHERE (%3$s)
 			           AND ($1 IS NULL OR x.%1$I = ANY ($1::%4$s[]))),
 			     kids AS (
@@ -206,13 +185,13 @@ BEGIN
 			  LEFT JOIN childguard.account_closure ac ON ac.subject_no = kids.subject_no
 			  CROSS JOIN LATERAL (
 			        SELECT CASE
-			               WHEN kids.erased_at IS NOT NULL THEN 'child erased'
-			               WHEN ac.subject_no IS NOT NULL THEN 'account closed'
-			               WHEN $5 THEN 'processor agreement ended'
-			               WHEN b.subject_no IS NULL THEN 'no purpose'
-			               WHEN NOT b.in_force AND b.refused THEN 'consent refused'
-			               WHEN NOT b.in_force THEN 'consent withdrawn'
-			               ELSE 'retention' END AS reason,
+			               WHEN kids.erased_at IS NOT NULL THEN 'child_erased'
+			               WHEN ac.subject_no IS NOT NULL THEN 'account_closed'
+			               WHEN $5 THEN 'processor_ended'
+			               WHEN b.subject_no IS NULL THEN 'consent_withdrawn'
+			               WHEN NOT b.in_force AND b.refused THEN 'consent_refused'
+			               WHEN NOT b.in_force THEN 'consent_withdrawn'
+			               ELSE 'retention_expired' END AS reason,
 			               CASE
 			               WHEN kids.erased_at IS NOT NULL THEN kids.erased_at
 			               WHEN ac.subject_no IS NOT NULL THEN ac.closed_at
@@ -223,15 +202,15 @@ BEGIN
 			$q$, t.subject_column, t.tbl,
 			     (SELECT pg_catalog.string_agg(pg_catalog.format('x.%I IS NOT NULL', col), ' OR ')
 			        FROM pg_catalog.unnest(t.data_columns) col),
-			     t.subject_type)
-		USING children, t.categories, t.tbl, childguard._retention_action(t.tbl),
+			     t.subject_type, t.only_kw)
+		USING children, t.categories, t.tbl, coalesce((SELECT e.action FROM childguard.erasure_action e WHERE e.tbl = t.tbl), 'delete'),
 		      coalesce(processor_ended, false), processor_end;
 	END LOOP;
 END
 $$;
 REVOKE ALL ON FUNCTION childguard._retention_due_rows(regclass, text[]) FROM PUBLIC;
 COMMENT ON FUNCTION childguard._retention_due_rows(regclass, text[]) IS
-	'Per (child, protected table) holding the child''s data: why it must be erased (child erased, account closed, processor agreement ended, consent refused or withdrawn, no purpose, retention), since when or from when, and the table''s erasure action.';
+	'Per (child, protected table) holding the child''s data: why it must be erased (child_erased, account_closed, processor_ended, consent_refused, consent_withdrawn, retention_expired), since when or from when, and the table''s erasure action.';
 
 CREATE VIEW childguard.retention_due AS
 	SELECT d.child_id, d.table_name, d.reason, d.due_at, d.action,

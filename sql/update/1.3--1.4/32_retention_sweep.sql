@@ -117,20 +117,18 @@ COMMENT ON VIEW childguard.retention_failures IS
 	'Erasures the retention sweep could not make, with the error; the next sweep tries them again.';
 
 -- 1. the erasure ledger first
-CREATE FUNCTION childguard._retention_reapply() RETURNS void
+CREATE FUNCTION childguard._retention_reapply() RETURNS integer
 	LANGUAGE plpgsql SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF pg_catalog.to_regprocedure('childguard._reapply_ledger()') IS NOT NULL THEN
-		PERFORM childguard._retention_report('reapplying ledger', 0, 0, 0, 0);
-		EXECUTE 'SELECT childguard._reapply_ledger()';
-	END IF;
+	PERFORM childguard._retention_report('reapplying ledger', 0, 0, 0, 0);
+	RETURN childguard._reapply_ledger();
 END
 $$;
 REVOKE ALL ON FUNCTION childguard._retention_reapply() FROM PUBLIC;
 COMMENT ON FUNCTION childguard._retention_reapply() IS
-	'Sweep step 1: re-apply the erasures of the erasure ledger (after a restore from an older backup).';
+	'Sweep step 1: re-apply the erasures of the erasure ledger (after a restore from an older backup); returns the children erased again.';
 
 -- 2. what is due now, queued
 CREATE FUNCTION childguard._retention_plan() RETURNS bigint
@@ -140,12 +138,6 @@ AS $$
 DECLARE
 	n bigint;
 BEGIN
-	IF pg_catalog.to_regprocedure('childguard.erase(text, regclass, text, text)') IS NULL THEN
-		RAISE EXCEPTION 'the erasure engine is not installed in this database'
-			USING ERRCODE = 'ZC300',
-			      DETAIL = 'childguard.erase(text, regclass, text, text) does not exist.',
-			      HINT = 'ALTER EXTENSION childguard UPDATE.';
-	END IF;
 	PERFORM childguard._retention_report('planning', 0, 0, 0, 0);
 	DELETE FROM childguard.retention_work;
 	INSERT INTO childguard.retention_work (table_oid, subject_no, child_id, reason)
@@ -196,8 +188,12 @@ BEGIN
 		 WHERE d.due_at <= pg_catalog.now();
 		CONTINUE WHEN NOT FOUND;
 		BEGIN
-			EXECUTE 'SELECT childguard.erase($1, $2, $3, NULL)' INTO n
-				USING w.child_id, w.table_oid::regclass, 'retention sweep: ' || due.reason;
+			-- a closed account or an erased child: erased as a whole (data
+			-- key destroyed, a ledger line), every table at once
+			n := childguard.erase(w.child_id,
+			                      CASE WHEN due.reason IN ('account_closed', 'child_erased') THEN NULL
+			                           ELSE w.table_oid::regclass END,
+			                      due.reason, NULL);
 			INSERT INTO pg_temp.childguard_retention_done VALUES (w.table_oid, due.reason, coalesce(n, 0), true);
 		EXCEPTION WHEN OTHERS THEN
 			GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
@@ -251,14 +247,10 @@ BEGIN
 	                    WHERE d.subject_no = k.subject_no
 	                      AND t.categories OPERATOR(pg_catalog.&&) p.categories)
 	ON CONFLICT (subject_no, purpose_id) DO UPDATE SET restarted_at = excluded.restarted_at;
-	IF pg_catalog.to_regprocedure('childguard._fire_age_hooks()') IS NOT NULL THEN
-		PERFORM childguard._retention_report('age hooks', 0, 0, 0, 0);
-		EXECUTE 'SELECT childguard._fire_age_hooks()';
-	END IF;
-	IF pg_catalog.to_regprocedure('childguard.retry_expiry_hooks()') IS NOT NULL THEN
-		PERFORM childguard._retention_report('retrying hooks', 0, 0, 0, 0);
-		EXECUTE 'SELECT childguard.retry_expiry_hooks()';
-	END IF;
+	PERFORM childguard._retention_report('age hooks', 0, 0, 0, 0);
+	PERFORM childguard._fire_age_hooks();
+	PERFORM childguard._retention_report('retrying hooks', 0, 0, 0, 0);
+	PERFORM childguard.retry_expiry_hooks();
 	-- the worker's sweeps that found nothing to do are not recorded (one a minute)
 	IF run_by = 'worker' AND coalesce(pg_catalog.jsonb_array_length(erased), 0) = 0 THEN
 		RETURN;
