@@ -37,7 +37,7 @@ CREATE TRIGGER retention_restart_changed AFTER INSERT OR UPDATE OR DELETE OR TRU
 CREATE FUNCTION childguard._retention_clocks(subjects bigint[] DEFAULT NULL)
 	RETURNS TABLE (subject_no bigint, purpose_id integer, collected_since timestamptz,
 	               retention_ends timestamptz, restarted_at timestamptz)
-	LANGUAGE sql STABLE
+	LANGUAGE sql STABLE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT k.subject_no, k.purpose_id,

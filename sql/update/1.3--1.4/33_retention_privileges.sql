@@ -1,7 +1,8 @@
 -- ---------------------------------------------------------------------------
 -- Who may use the retention functions and views: close_account() for
 -- enrolled applications (and officers, who have every application
--- function); run_retention() and the retention views for officers.
+-- function); run_retention() and the retention views (with the functions
+-- they call, which read as the extension's owner) for officers.
 --
 -- The lists are extended, not rewritten: each list function is recreated
 -- with what it held before this part plus ours, so parts of other
@@ -33,7 +34,11 @@ BEGIN
 	  INTO off
 	  FROM pg_catalog.unnest(ARRAY(SELECT f FROM pg_catalog.unnest(childguard._officer_functions()) f
 	                                WHERE f <> ALL (childguard._application_functions()))
-	                         || 'childguard.run_retention()'::pg_catalog.regprocedure)
+	                         || ARRAY['childguard.run_retention()',
+	                                  -- what the officers' retention views call
+	                                  'childguard._retention_due_rows(regclass, text[])',
+	                                  'childguard._retention_clocks(bigint[])',
+	                                  'childguard._retention_progress()']::pg_catalog.regprocedure[])
 	       WITH ORDINALITY x(f, ord)
 	  JOIN pg_catalog.pg_proc p ON p.oid = x.f
 	  JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace;
