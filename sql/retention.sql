@@ -115,8 +115,14 @@ RESET ROLE;
 SELECT childguard.withdraw_consent('k3', 'keep', 'g3');
 SELECT childguard.record_consent('k6', 'keep', 'rn', 'g6', decision => 'refused') > 0 AS refused;
 SET ROLE regress_r_app;
+SET childguard.purpose = 'keep';
+SELECT id, school FROM kids WHERE id IN ('k1', 'k5') ORDER BY id;
 SELECT childguard.close_account('k5', 'left the school') IS NOT NULL AS closed;
+SELECT id, school FROM kids WHERE id IN ('k1', 'k5') ORDER BY id;   -- k5's reads stop at once
+RESET childguard.purpose;
 RESET ROLE;
+SELECT l.event, l.by_role_name FROM childguard.consent_log l
+  JOIN childguard.child c USING (subject_no) WHERE c.child_id = 'k5' ORDER BY l.event_id;
 SET ROLE regress_r_dpo;
 SELECT childguard.revoke_access(:proc_grant);
 RESET ROLE;

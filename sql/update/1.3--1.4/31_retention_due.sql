@@ -62,6 +62,14 @@ BEGIN
 	VALUES (s, childguard._caller(), childguard._caller_oid(), coalesce(reason, ''))
 	ON CONFLICT (subject_no) DO NOTHING
 	RETURNING closed_at INTO at;
+	IF at IS NOT NULL THEN
+		-- reads stop now, not at the sweep: the consents in force end with
+		-- the account (withdrawn by the caller, in the consent log)
+		UPDATE childguard.consent c
+		   SET withdrawn_at = at, withdrawn_by = childguard._caller_oid()
+		 WHERE c.subject_no = s AND c.decision = 'granted'
+		   AND c.withdrawn_at IS NULL AND c.lapsed_at IS NULL;
+	END IF;
 	IF at IS NULL THEN
 		RAISE EXCEPTION 'the account of child "%" is already closed', child
 			USING ERRCODE = 'ZC301',
@@ -74,7 +82,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION childguard.close_account(text, text) FROM PUBLIC;
 COMMENT ON FUNCTION childguard.close_account(text, text) IS
-	'Close a child''s account (an enrolled application or an officer): from then on the child''s data in every protected table has no lawful basis, and the retention sweep erases the child as a whole (childguard.retention_due, reason account_closed).';
+	'Close a child''s account (an enrolled application or an officer): its consents in force are withdrawn (reads stop at once), the child''s data in every protected table has no lawful basis, and the retention sweep erases the child as a whole (childguard.retention_due, reason account_closed).';
 
 -- The protected tables (the erasure engine's list: partitions through their
 -- parent, ONLY otherwise), with their categories and owner.
