@@ -128,6 +128,10 @@ SELECT childguard.revoke_access(:proc_grant);
 RESET ROLE;
 UPDATE childguard.child SET erased_at = now() WHERE child_id = 'k7';  -- erased, but data left behind (a restore)
 SELECT child_id, table_name, reason, is_due, action FROM childguard.retention_due ORDER BY 1, 2;
+-- the compliance duty (Art 12) fails while anything is due and the worker is off
+SELECT pass, reason, array_length(objects, 1) AS overdue,
+       (SELECT array_agg(substring(o from '^[^(]*\([a-z_]*') ORDER BY o) FROM unnest(objects) o) AS named
+  FROM childguard.duty_retention_enforced();
 
 -- who may look, who may sweep
 SET ROLE regress_r_app;
@@ -155,6 +159,9 @@ SELECT c.child_id, e.tbl, e.action, e.reason, e.rows_erased
  ORDER BY e.erasure_id;
 -- a second sweep has nothing left to do
 SELECT * FROM childguard.run_retention();
+-- the duty holds again
+SELECT pass, reason, objects FROM childguard.duty_retention_enforced();
+SELECT duty, article, check_function, test FROM childguard.compliance_duty WHERE duty = 'retention_enforced';
 
 -- the clocks whose data is all gone restart: k2's consent recorded after the
 -- end starts a new period; k4 (no consent since) stays ended
