@@ -22,12 +22,14 @@
 #include "catalog.h"
 #include "data_keys.h"
 #include "decision.h"
+#include "delete_rows.h"
 #include "denied_nulls.h"
 #include "envelope.h"
 #include "erasure_ledger.h"
 #include "foreign_code.h"
 #include "function_settings.h"
 #include "master_key.h"
+#include "operations_ceased.h"
 #include "planted_code.h"
 #include "planted_code_query.h"
 #include "protection.h"
@@ -109,6 +111,7 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	if (nulling != NULL)
 		queryDesc->dest = nulling;
 	cg_statement_enter(&saved);
+	cg_delete_rows_executor_run(queryDesc);
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
@@ -317,6 +320,7 @@ _PG_init(void)
 	cg_subjects_init();
 	cg_data_keys_init();
 	cg_decision_init();
+	cg_operations_ceased_init();
 	cg_audit_queue_set_writer_starter(cg_audit_start_writer);
 	cg_audit_init();
 	cg_retention_register_launcher();

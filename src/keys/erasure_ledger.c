@@ -36,8 +36,9 @@
  * then on and _reapply_ledger() completes it (a line means "erasure
  * decided").  PREPARE TRANSACTION of an erasure is refused.
  *
- * The shared table (dboid, subject_no) is a fixed-size shared hash under
- * one LWLock (shared to look up, exclusive to add), filled in the
+ * The shared table (dboid, subject_no) is a fixed-size open-addressing
+ * array (no allocation) under one LWLock (shared to look up, exclusive to
+ * add; nothing but slot reads and writes while it is held), filled in the
  * postmaster at startup (and after a crash restart) from the file, read
  * only on a data-key cache miss.  It holds at most
  * childguard.erasure_ledger_max_children entries; beyond that the
@@ -64,7 +65,6 @@
 #include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -82,11 +82,11 @@
 #define LEDGER_LINE_MAX		512
 #define LEDGER_TAIL_READ	4096
 
-typedef struct LedgerKey
+typedef struct LedgerSlot
 {
-	Oid			dboid;
 	uint64		subject_no;
-} LedgerKey;
+	Oid			dboid;			/* InvalidOid: a free slot */
+} LedgerSlot;
 
 typedef struct LedgerShared
 {
@@ -94,6 +94,8 @@ typedef struct LedgerShared
 	int64		entries;
 	int64		overflow;		/* children not held for lack of room */
 	bool		loaded;			/* the file was read at startup */
+	uint32		nslots;			/* a power of two, at least twice the maximum */
+	LedgerSlot	slots[FLEXIBLE_ARRAY_MEMBER];	/* open addressing, linear probing */
 } LedgerShared;
 
 /* a line waiting for its transaction to commit */
@@ -113,7 +115,6 @@ static char *ledger_file_setting = NULL;
 static int	ledger_max_children = 100000;
 
 static LedgerShared *ledger_shared = NULL;
-static HTAB *ledger_table = NULL;
 
 static List *pending = NIL;		/* of PendingLine *, in TopTransactionContext */
 static bool callbacks_registered = false;
@@ -341,11 +342,21 @@ static const char zero_mac[] =
 
 /* ---- shared memory ---- */
 
+static uint32
+ledger_nslots(void)
+{
+	uint32		n = 1024;
+
+	while (n < (uint32) ledger_max_children * 2)
+		n <<= 1;
+	return n;
+}
+
 static Size
 ledger_shmem_size(void)
 {
-	return add_size(MAXALIGN(sizeof(LedgerShared)),
-					hash_estimate_size(ledger_max_children, sizeof(LedgerKey)));
+	return add_size(offsetof(LedgerShared, slots),
+					mul_size(ledger_nslots(), sizeof(LedgerSlot)));
 }
 
 void
@@ -355,25 +366,40 @@ cg_erasure_ledger_shmem_request(void)
 	RequestNamedLWLockTranche("childguard erasure ledger", 1);
 }
 
+/* the slot holding (dboid, subject_no), or the free slot where it would go */
+static inline LedgerSlot *
+slot_for(Oid dboid, uint64 subject_no)
+{
+	uint32		mask = ledger_shared->nslots - 1;
+	uint32		i = (uint32) ((subject_no * UINT64CONST(0x9E3779B97F4A7C15) ^ dboid) >> 16) & mask;
+
+	for (;;)
+	{
+		LedgerSlot *slot = &ledger_shared->slots[i];
+
+		if (slot->dboid == InvalidOid ||
+			(slot->dboid == dboid && slot->subject_no == subject_no))
+			return slot;
+		i = (i + 1) & mask;
+	}
+}
+
 /* add a child to the shared table (caller holds the lock exclusively) */
 static void
 shared_add(Oid dboid, uint64 subject_no)
 {
-	LedgerKey	key;
-	bool		found;
+	LedgerSlot *slot = slot_for(dboid, subject_no);
 
-	memset(&key, 0, sizeof(key));
-	key.dboid = dboid;
-	key.subject_no = subject_no;
+	if (slot->dboid != InvalidOid)
+		return;
 	if (ledger_shared->entries >= ledger_max_children)
 	{
-		if (hash_search(ledger_table, &key, HASH_FIND, NULL) == NULL)
-			ledger_shared->overflow++;
+		ledger_shared->overflow++;
 		return;
 	}
-	(void) hash_search(ledger_table, &key, HASH_ENTER_NULL, &found);
-	if (!found)
-		ledger_shared->entries++;
+	slot->subject_no = subject_no;
+	slot->dboid = dboid;
+	ledger_shared->entries++;
 }
 
 /* Read the file's children into the shared table (postmaster, at startup). */
@@ -435,24 +461,19 @@ void
 cg_erasure_ledger_shmem_startup(void)
 {
 	bool		found;
-	HASHCTL		info;
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	ledger_shared = ShmemInitStruct("childguard erasure ledger",
-									sizeof(LedgerShared), &found);
+									ledger_shmem_size(), &found);
 	if (!found)
 	{
 		ledger_shared->lock = &(GetNamedLWLockTranche("childguard erasure ledger"))->lock;
 		ledger_shared->entries = 0;
 		ledger_shared->overflow = 0;
 		ledger_shared->loaded = false;
+		ledger_shared->nslots = ledger_nslots();
+		memset(ledger_shared->slots, 0, mul_size(ledger_shared->nslots, sizeof(LedgerSlot)));
 	}
-	memset(&info, 0, sizeof(info));
-	info.keysize = sizeof(LedgerKey);
-	info.entrysize = sizeof(LedgerKey);
-	ledger_table = ShmemInitHash("childguard erasure ledger children",
-								 ledger_max_children, ledger_max_children,
-								 &info, HASH_ELEM | HASH_BLOBS);
 	LWLockRelease(AddinShmemInitLock);
 	if (!found && !IsUnderPostmaster)
 		load_ledger_file();
@@ -462,16 +483,12 @@ cg_erasure_ledger_shmem_startup(void)
 bool
 cg_erasure_ledger_has(Oid dboid, uint64 subject_no)
 {
-	LedgerKey	key;
 	bool		found;
 
 	if (ledger_shared == NULL || ledger_shared->entries == 0)
 		return false;
-	memset(&key, 0, sizeof(key));
-	key.dboid = dboid;
-	key.subject_no = subject_no;
 	LWLockAcquire(ledger_shared->lock, LW_SHARED);
-	found = hash_search(ledger_table, &key, HASH_FIND, NULL) != NULL;
+	found = slot_for(dboid, subject_no)->dboid != InvalidOid;
 	LWLockRelease(ledger_shared->lock);
 	return found;
 }

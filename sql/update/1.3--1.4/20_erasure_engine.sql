@@ -48,7 +48,7 @@ SELECT pg_catalog.pg_extension_config_dump('childguard.erasure_action', '');
 CREATE TABLE childguard.erasure_log (
 	erasure_id	bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	erased_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	subject_no	bigint NOT NULL REFERENCES childguard.child (subject_no),
+	subject_no	bigint NOT NULL,
 	tbl			regclass,
 	table_name	text,
 	action		text NOT NULL,
@@ -79,7 +79,7 @@ REVOKE ALL ON FUNCTION childguard._erasure_log_guard() FROM PUBLIC;
 COMMENT ON FUNCTION childguard._erasure_log_guard() IS
 	'Refuses UPDATE, DELETE and TRUNCATE of childguard.erasure_log.';
 CREATE TRIGGER erasure_log_guard BEFORE UPDATE OR DELETE ON childguard.erasure_log
-	FOR EACH ROW EXECUTE FUNCTION childguard._erasure_log_guard();
+	FOR EACH STATEMENT EXECUTE FUNCTION childguard._erasure_log_guard();
 CREATE TRIGGER erasure_log_guard_truncate BEFORE TRUNCATE ON childguard.erasure_log
 	FOR EACH STATEMENT EXECUTE FUNCTION childguard._erasure_log_guard();
 ALTER TABLE childguard.erasure_log ENABLE ALWAYS TRIGGER erasure_log_guard;
@@ -118,9 +118,9 @@ AS $$
 	 WHERE p.is_protected AND NOT c.relispartition
 	 GROUP BY p.table_name, p.subject_column, a.atttypid, c.relkind
 $$;
-REVOKE ALL ON FUNCTION childguard._protected_tables() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION childguard._protected_tables() TO PUBLIC;
 COMMENT ON FUNCTION childguard._protected_tables() IS
-	'Internal: each protected table (partitions through their parent), its subject column and type, its child_data columns, and ONLY unless partitioned (inheritance children are erased as tables of their own).';
+	'Each protected table (partitions through their parent), its subject column and type, its child_data columns, and ONLY unless partitioned (inheritance children are erased as tables of their own).';
 
 CREATE FUNCTION childguard.set_erasure_action(tbl regclass, action text) RETURNS void
 	LANGUAGE plpgsql SECURITY DEFINER
@@ -267,7 +267,8 @@ BEGIN
 				EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s%s WHERE %I OPERATOR(pg_catalog.=) $1::%s',
 				                          t.only_kw, t.tbl, t.subject_column, t.subject_type)
 					INTO n USING _erase.child_id;
-				shred := true;
+				-- a child with no data here keeps its key (unless erased whole)
+				shred := shred OR n > 0;
 			END IF;
 		EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range
 		               OR string_data_right_truncation THEN

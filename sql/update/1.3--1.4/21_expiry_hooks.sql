@@ -37,7 +37,7 @@ CREATE TABLE childguard.expiry_hook_pending (
 	hook_id		bigint NOT NULL,
 	fn			regprocedure NOT NULL,
 	tbl			regclass,
-	subject_no	bigint NOT NULL REFERENCES childguard.child (subject_no),
+	subject_no	bigint NOT NULL,
 	reason		text NOT NULL,
 	phase		text NOT NULL,
 	attempts	integer NOT NULL DEFAULT 1,
@@ -288,7 +288,7 @@ REVOKE ALL ON childguard.expiry_hook_failures FROM PUBLIC;
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE childguard.age_hook_fired (
-	subject_no	bigint PRIMARY KEY REFERENCES childguard.child (subject_no),
+	subject_no	bigint PRIMARY KEY,
 	fired_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 COMMENT ON TABLE childguard.age_hook_fired IS
@@ -300,8 +300,8 @@ CREATE TABLE childguard.age_hook_state (
 	last_run_on	date NOT NULL
 );
 COMMENT ON TABLE childguard.age_hook_state IS
-	'When _fire_age_hooks() last ran: it fires for children whose 14th birthday falls after that day (the day 1.4 was installed at first).';
-INSERT INTO childguard.age_hook_state VALUES (true, CURRENT_DATE);
+	'When _fire_age_hooks() last ran: it fires for children whose 14th birthday falls after that day (at first the day before 1.4 was installed).';
+INSERT INTO childguard.age_hook_state VALUES (true, CURRENT_DATE - 1);
 SELECT pg_catalog.pg_extension_config_dump('childguard.age_hook_state', '');
 
 CREATE FUNCTION childguard._fire_age_hooks(max_children integer DEFAULT 10000) RETURNS integer

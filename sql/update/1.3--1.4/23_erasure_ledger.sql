@@ -24,13 +24,32 @@ REVOKE ALL ON FUNCTION childguard._ledger_child_hash(text, text) FROM PUBLIC;
 COMMENT ON FUNCTION childguard._ledger_child_hash(text, text) IS
 	'Internal: the keyed hash of a child id a ledger line written under that master key holds (NULL if the key is not configured).';
 
+CREATE FUNCTION childguard._ledger_status_c(OUT path text, OUT outside_data_directory boolean,
+                                            OUT read_at_start boolean, OUT children_held bigint,
+                                            OUT children_not_held bigint)
+	LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'cg_erasure_ledger_status';
+REVOKE ALL ON FUNCTION childguard._ledger_status_c() FROM PUBLIC;
+COMMENT ON FUNCTION childguard._ledger_status_c() IS
+	'Internal: where the erasure ledger is, whether it was read at server start, and the children held in shared memory.';
+
 CREATE FUNCTION childguard._ledger_status(OUT path text, OUT outside_data_directory boolean,
                                           OUT read_at_start boolean, OUT children_held bigint,
                                           OUT children_not_held bigint)
-	LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'cg_erasure_ledger_status';
+	LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT (childguard._caller_is_officer() OR childguard._caller_is_owner()) THEN
+		RAISE EXCEPTION 'permission denied to read the erasure ledger''s status'
+			USING ERRCODE = '42501', HINT = 'Only a protection officer can do this.';
+	END IF;
+	SELECT * INTO path, outside_data_directory, read_at_start, children_held, children_not_held
+	  FROM childguard._ledger_status_c();
+END
+$$;
 REVOKE ALL ON FUNCTION childguard._ledger_status() FROM PUBLIC;
 COMMENT ON FUNCTION childguard._ledger_status() IS
-	'Internal: where the erasure ledger is, whether it was read at server start, and the children held in shared memory.';
+	'The erasure ledger''s path (a superuser-only setting, shown to officers), whether it was read at server start, and the children held in shared memory.';
 
 CREATE FUNCTION childguard.verify_erasure_ledger(OUT valid boolean, OUT lines bigint,
                                                  OUT first_bad_line bigint, OUT problem text,

@@ -33,7 +33,10 @@ AS $$
 		'childguard.retry_expiry_hooks(integer)',
 		'childguard.verify_erasure_ledger()',
 		'childguard._reapply_ledger()',
-		'childguard._fire_age_hooks(integer)'
+		'childguard._fire_age_hooks(integer)',
+		'childguard.erase_child(text, text, text)',
+		'childguard.cease_operations(text)',
+		'childguard._ledger_status()'
 	]::regprocedure[] || childguard._application_functions()
 $$;
 
@@ -47,7 +50,7 @@ AS $$
 	             -- 1.4, erasure (parts 20-29)
 	             'childguard.erasure_actions', 'childguard.erasure_log',
 	             'childguard.expiry_hooks', 'childguard.expiry_hook_failures',
-	             'childguard.erasure_ledger_status']::regclass[]
+	             'childguard.erasure_ledger_status', 'childguard.erasures']::regclass[]
 $$;
 
 -- the officers appointed before 1.4, in the order they were appointed
