@@ -87,7 +87,9 @@ CREATE FUNCTION childguard._retention_progress()
 	RETURNS TABLE (pid integer, datid oid, run_by text, phase text, tables_total integer,
 	               tables_done integer, children_done bigint, rows_erased bigint,
 	               started_at timestamptz)
-	LANGUAGE C VOLATILE STRICT AS 'MODULE_PATHNAME', 'cg_retention_progress';
+	LANGUAGE C VOLATILE STRICT SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS 'MODULE_PATHNAME', 'cg_retention_progress';
 REVOKE ALL ON FUNCTION childguard._retention_progress() FROM PUBLIC;
 COMMENT ON FUNCTION childguard._retention_progress() IS
 	'The retention sweeps running in the cluster, from shared memory.';
