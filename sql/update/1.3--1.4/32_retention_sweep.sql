@@ -157,7 +157,7 @@ REVOKE ALL ON FUNCTION childguard._retention_plan() FROM PUBLIC;
 COMMENT ON FUNCTION childguard._retention_plan() IS
 	'Sweep step 2: queue every (table, child) pair due now (retention_due) in retention_work; returns how many.';
 
--- 3. one batch: each pair checked again, then erased
+-- 3. one batch: the pairs checked again (one query per table), then erased
 CREATE FUNCTION childguard._retention_erase_batch(batch_size integer, tables_total integer DEFAULT 0,
                                                   children_before bigint DEFAULT 0,
                                                   rows_before bigint DEFAULT 0)
@@ -166,45 +166,61 @@ CREATE FUNCTION childguard._retention_erase_batch(batch_size integer, tables_tot
 	SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	t oid;
 	w record;
-	due record;
 	n bigint;
 	st text;
 	msg text;
+	whole bigint[] := '{}';
 BEGIN
 	IF batch_size IS NULL OR batch_size < 1 THEN
 		RAISE EXCEPTION 'invalid retention batch size %', batch_size USING ERRCODE = '22023';
 	END IF;
+	CREATE TEMP TABLE IF NOT EXISTS childguard_retention_picked (
+		table_oid oid, subject_no bigint, child_id text) ON COMMIT DROP;
+	CREATE TEMP TABLE IF NOT EXISTS childguard_retention_due (
+		table_oid oid, subject_no bigint, child_id text, reason text) ON COMMIT DROP;
 	CREATE TEMP TABLE IF NOT EXISTS childguard_retention_done (
 		table_oid oid, reason text, erased_rows bigint, ok boolean) ON COMMIT DROP;
-	FOR w IN SELECT q.table_oid, q.subject_no, q.child_id, q.reason
-	           FROM childguard.retention_work q
-	          ORDER BY q.table_oid, q.subject_no
-	          LIMIT batch_size
-	            FOR UPDATE SKIP LOCKED LOOP
-		DELETE FROM childguard.retention_work q
-		 WHERE q.table_oid = w.table_oid AND q.subject_no = w.subject_no;
-		-- still due?  (a consent recorded meanwhile, a table unprotected)
-		SELECT d.reason INTO due
-		  FROM childguard._retention_due_rows(w.table_oid::regclass, ARRAY[w.child_id]) d
+	-- take the batch off the queue (a crash puts it back: the transaction rolls back)
+	WITH picked AS (
+	        DELETE FROM childguard.retention_work q
+	         WHERE (q.table_oid, q.subject_no) IN (
+	                SELECT x.table_oid, x.subject_no FROM childguard.retention_work x
+	                 ORDER BY x.table_oid, x.subject_no
+	                 LIMIT batch_size
+	                   FOR UPDATE SKIP LOCKED)
+	        RETURNING q.table_oid, q.subject_no, q.child_id)
+	INSERT INTO pg_temp.childguard_retention_picked SELECT * FROM picked;
+	-- still due?  (a consent recorded meanwhile, a table unprotected): per table, at once
+	FOR t IN SELECT DISTINCT p.table_oid FROM pg_temp.childguard_retention_picked p LOOP
+		INSERT INTO pg_temp.childguard_retention_due
+		SELECT t, d.subject_no, d.child_id, d.reason
+		  FROM childguard._retention_due_rows(t::regclass,
+		           ARRAY(SELECT p.child_id FROM pg_temp.childguard_retention_picked p WHERE p.table_oid = t)) d
 		 WHERE d.due_at <= pg_catalog.now();
-		CONTINUE WHEN NOT FOUND;
+	END LOOP;
+	FOR w IN SELECT * FROM pg_temp.childguard_retention_due d ORDER BY d.table_oid, d.subject_no LOOP
+		-- erased as a whole earlier in this batch: nothing is left of it
+		CONTINUE WHEN w.subject_no = ANY (whole);
 		BEGIN
 			-- a closed account or an erased child: erased as a whole (data
 			-- key destroyed, a ledger line), every table at once
-			n := childguard.erase(w.child_id,
-			                      CASE WHEN due.reason IN ('account_closed', 'child_erased') THEN NULL
-			                           ELSE w.table_oid::regclass END,
-			                      due.reason, NULL);
-			INSERT INTO pg_temp.childguard_retention_done VALUES (w.table_oid, due.reason, coalesce(n, 0), true);
+			IF w.reason IN ('account_closed', 'child_erased') THEN
+				n := childguard.erase(w.child_id, NULL, w.reason, NULL);
+				whole := whole || w.subject_no;
+			ELSE
+				n := childguard.erase(w.child_id, w.table_oid::regclass, w.reason, NULL);
+			END IF;
+			INSERT INTO pg_temp.childguard_retention_done VALUES (w.table_oid, w.reason, coalesce(n, 0), true);
 		EXCEPTION WHEN OTHERS THEN
 			GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
 			RAISE WARNING 'retention sweep could not erase child "%" in %: %', w.child_id,
 				w.table_oid::regclass, msg
 				USING DETAIL = 'The next sweep tries again; see childguard.retention_failures.';
 			INSERT INTO childguard.retention_failure (table_name, child_id, reason, sqlstate, message)
-			VALUES (w.table_oid::regclass::text, w.child_id, due.reason, st, msg);
-			INSERT INTO pg_temp.childguard_retention_done VALUES (w.table_oid, due.reason, 0, false);
+			VALUES (w.table_oid::regclass::text, w.child_id, w.reason, st, msg);
+			INSERT INTO pg_temp.childguard_retention_done VALUES (w.table_oid, w.reason, 0, false);
 		END;
 	END LOOP;
 	RETURN QUERY
@@ -220,12 +236,13 @@ BEGIN
 	        children_before + (SELECT pg_catalog.count(*) FROM pg_temp.childguard_retention_done d WHERE d.ok),
 	        rows_before + (SELECT coalesce(pg_catalog.sum(d.erased_rows), 0)::bigint
 	                         FROM pg_temp.childguard_retention_done d));
-	DROP TABLE pg_temp.childguard_retention_done;
+	DROP TABLE pg_temp.childguard_retention_picked, pg_temp.childguard_retention_due,
+	           pg_temp.childguard_retention_done;
 END
 $$;
 REVOKE ALL ON FUNCTION childguard._retention_erase_batch(integer, integer, bigint, bigint) FROM PUBLIC;
 COMMENT ON FUNCTION childguard._retention_erase_batch(integer, integer, bigint, bigint) IS
-	'Sweep step 3: erase up to batch_size queued (table, child) pairs that are still due, through childguard.erase(); returns what it erased per table and reason.';
+	'Sweep step 3: take up to batch_size (table, child) pairs off the queue, check again which are still due (one query per table), and erase those through childguard.erase(); returns what it erased per table and reason.';
 
 -- 4. clocks restarted where nothing is left; hooks; the sweep recorded
 CREATE FUNCTION childguard._retention_finish(run_by text, started_at timestamptz, erased jsonb)
