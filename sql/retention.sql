@@ -161,6 +161,16 @@ SELECT c.child_id, e.tbl, e.action, e.reason, e.rows_erased
 SELECT * FROM childguard.run_retention();
 -- the duty holds again
 SELECT pass, reason, objects FROM childguard.duty_retention_enforced();
+-- a table owner takes a table out of the sweep: the duty fails, naming it
+SET ROLE regress_r_app;
+ALTER TABLE kids DISABLE ROW LEVEL SECURITY;
+RESET ROLE;
+SELECT pass, reason, objects FROM childguard.duty_retention_enforced();
+SELECT count(*) AS kids_due FROM childguard.retention_due WHERE table_name = 'kids'::regclass;
+SET ROLE regress_r_app;
+ALTER TABLE kids ENABLE ROW LEVEL SECURITY;
+RESET ROLE;
+SELECT pass FROM childguard.duty_retention_enforced();
 SELECT duty, article, check_function, test FROM childguard.compliance_duty WHERE duty = 'retention_enforced';
 
 -- the clocks whose data is all gone restart: k2's consent recorded after the
