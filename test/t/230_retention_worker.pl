@@ -7,6 +7,8 @@
 #  - SIGHUP: the worker off (interval 0) erases nothing; turned on by a
 #    reload it sweeps; childguard.retention_databases narrows it, reloaded;
 #  - restart: the launcher comes back and sweeps;
+#  - each sweep fires the age hooks (a child turning 14) and retries failed
+#    expiry hooks (a hook that raised; the erasure itself went through);
 #  - kill -9 of the sweeper in the middle of a sweep (a crash-restart of
 #    the cluster), and an immediate shutdown in the middle of one: no child
 #    is half-erased (each child's erasure in a table is one transaction:
@@ -135,6 +137,53 @@ ok($node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM kids WHERE id 
 is($node->safe_psql('postgres',
 		q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'childguard retention launcher'}),
 	1, 'one launcher');
+
+# ---------------------------------------------------------------------------
+# each sweep fires the age hooks and retries failed expiry hooks
+$node->safe_psql('postgres', q{
+	CREATE TABLE hook_calls (tbl text, child_id text, reason text);
+	CREATE TABLE hook_down (down boolean);
+	INSERT INTO hook_down VALUES (true);
+	CREATE FUNCTION age_hook(tbl regclass, child_id text, reason text) RETURNS void
+	LANGUAGE sql AS $$ INSERT INTO public.hook_calls VALUES (coalesce(tbl::text, ''), child_id, reason) $$;
+	CREATE FUNCTION flaky_hook(tbl regclass, child_id text, reason text) RETURNS void
+	LANGUAGE plpgsql AS $$
+	BEGIN
+		IF (SELECT down FROM public.hook_down) THEN
+			RAISE EXCEPTION 'the notification service is down';
+		END IF;
+		INSERT INTO public.hook_calls VALUES (tbl::text, child_id, reason);
+	END $$;
+	SET ROLE ret_dpo;
+	SELECT childguard.register_expiry_hook('age_hook(regclass, text, text)', NULL, 'age14');
+	SELECT childguard.register_expiry_hook('flaky_hook(regclass, text, text)', 'kids', 'after');
+	RESET ROLE;
+	SELECT childguard.register_child('teen', (CURRENT_DATE - interval '14 years')::date);
+});
+ok($node->poll_query_until('postgres',
+		q{SELECT count(*) = 1 FROM hook_calls WHERE child_id = 'teen' AND reason = 'turned_14'}),
+	'the worker fired the age hook for a child turning 14 today, once');
+load_children('h', 1, 2, 'flash');
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM kids WHERE id LIKE 'h%'}),
+	'a failing expiry hook does not stop the erasure');
+is($node->safe_psql('postgres', q{
+		SELECT count(*) FROM childguard.expiry_hook_pending p JOIN childguard.child c USING (subject_no)
+		 WHERE c.child_id LIKE 'h%'}),
+	2, 'the failed hook calls are queued');
+$node->safe_psql('postgres', q{UPDATE hook_down SET down = false});
+ok($node->poll_query_until('postgres', q{
+		SELECT count(*) = 2 FROM hook_calls WHERE child_id LIKE 'h%' AND reason = 'retention_expired'}),
+	'the worker retried them once the hook works');
+is($node->safe_psql('postgres', q{
+		SELECT count(*) FROM childguard.expiry_hook_pending p JOIN childguard.child c USING (subject_no)
+		 WHERE c.child_id LIKE 'h%'}),
+	0, 'nothing left pending');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM hook_calls WHERE child_id = 'teen'}), 1,
+	'the age hook fired once only');
+$node->safe_psql('postgres', q{
+	SET ROLE ret_dpo;
+	SELECT childguard.unregister_expiry_hook('flaky_hook(regclass, text, text)', 'kids', 'after');
+});
 
 # ---------------------------------------------------------------------------
 # kill -9 of the sweeper, and an immediate shutdown, in the middle of a sweep
