@@ -361,6 +361,29 @@ RESET client_min_messages;
 SELECT c.child_id FROM childguard.age_hook_fired f JOIN childguard.child c USING (subject_no);
 
 -- ---------------------------------------------------------------------------
+-- erase_batch: erase() for many children of one table in one statement
+-- ---------------------------------------------------------------------------
+SELECT pg_temp.state() AS before_batch \gset
+SET ROLE regress_er_dpo;
+SELECT pg_temp.try($$SELECT childguard.erase_batch(ARRAY['c9', 'nobody'], 't_null', 'retention_expired')$$);
+SELECT pg_temp.try($$SELECT childguard.erase_batch(ARRAY['c9'], 't_plain', 'retention_expired')$$);
+SELECT pg_temp.try($$SELECT childguard.erase_batch(ARRAY['c9'], 't_null', 'bogus')$$);
+SELECT pg_temp.try($$SELECT childguard.erase_batch(NULL, 't_null', 'retention_expired')$$);
+RESET ROLE;
+SET ROLE regress_er_app;
+SELECT pg_temp.try($$SELECT childguard.erase_batch(ARRAY['c9'], 't_null', 'retention_expired')$$);
+RESET ROLE;
+SELECT pg_temp.state() = :'before_batch' AS nothing_changed;
+SET ROLE regress_er_dpo;
+SELECT childguard.erase_batch(ARRAY['c9', 'c3', 'c9'], 't_null', 'retention_expired') AS rows_nulled;
+SELECT childguard.erase_batch(ARRAY['c9', 'c2'], 't_del', 'retention_expired') AS rows_deleted;
+RESET ROLE;
+SELECT child, name IS NULL AS name_null, school IS NULL AS school_null FROM t_null WHERE child IN ('c3', 'c9') ORDER BY 1;
+SELECT count(*) AS c9_t_del_rows FROM t_del WHERE child = 'c9';
+SELECT subject_no, table_name, action, reason, rows_erased FROM childguard.erasure_log
+ WHERE reason = 'retention_expired' ORDER BY erasure_id;
+
+-- ---------------------------------------------------------------------------
 -- cease_operations (Art 23): collection stops, everything is erased, the
 -- guardians to notify are listed
 -- ---------------------------------------------------------------------------

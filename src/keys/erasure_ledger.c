@@ -63,6 +63,8 @@
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -937,4 +939,36 @@ cg_erasure_ledger_status(PG_FUNCTION_ARGS)
 	else
 		nulls[2] = nulls[3] = nulls[4] = true;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/*
+ * _ledger_subjects(): the subject numbers the shared table holds for this
+ * database, so that _reapply_ledger() reads the file only when one of them
+ * is not erased here (or the table overflowed).  The array is allocated
+ * before the lock is taken; the entries cannot outnumber it (they only
+ * grow, and the copy stops at its size).
+ */
+PG_FUNCTION_INFO_V1(cg_erasure_ledger_subjects);
+Datum
+cg_erasure_ledger_subjects(PG_FUNCTION_ARGS)
+{
+	int64		room;
+	Datum	   *out;
+	int			n = 0;
+
+	if (ledger_shared == NULL)
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(INT8OID));
+	room = Min(ledger_shared->entries + 1, (int64) ledger_max_children);
+	out = palloc(sizeof(Datum) * room);
+	LWLockAcquire(ledger_shared->lock, LW_SHARED);
+	for (uint32 i = 0; i < ledger_shared->nslots && n < room; i++)
+	{
+		LedgerSlot *slot = &ledger_shared->slots[i];
+
+		if (slot->dboid == MyDatabaseId)
+			out[n++] = Int64GetDatum((int64) slot->subject_no);
+	}
+	LWLockRelease(ledger_shared->lock);
+	PG_RETURN_ARRAYTYPE_P(construct_array(out, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
+										  TYPALIGN_DOUBLE));
 }

@@ -101,7 +101,7 @@ COMMENT ON FUNCTION childguard._ledger_append(bigint, text, text, text) IS
 
 -- The protected tables holding child data, with their subject column and
 -- the column's type, and their child_data columns.
-CREATE FUNCTION childguard._protected_tables()
+CREATE FUNCTION childguard._protected_tables(only_table regclass DEFAULT NULL)
 	RETURNS TABLE (tbl regclass, subject_column name, subject_type text, columns name[],
 	               only_kw text)
 	LANGUAGE sql STABLE
@@ -115,12 +115,13 @@ AS $$
 	  JOIN pg_catalog.pg_attribute a
 	    ON a.attrelid = p.table_name AND a.attname = p.subject_column::name
 	  JOIN pg_catalog.pg_class c ON c.oid = p.table_name
-	 WHERE p.is_protected AND NOT c.relispartition
+	 WHERE (only_table IS NULL OR p.table_name OPERATOR(pg_catalog.=) only_table)
+	   AND p.is_protected AND NOT c.relispartition
 	 GROUP BY p.table_name, p.subject_column, a.atttypid, c.relkind
 $$;
-GRANT EXECUTE ON FUNCTION childguard._protected_tables() TO PUBLIC;
-COMMENT ON FUNCTION childguard._protected_tables() IS
-	'Each protected table (partitions through their parent), its subject column and type, its child_data columns, and ONLY unless partitioned (inheritance children are erased as tables of their own).';
+GRANT EXECUTE ON FUNCTION childguard._protected_tables(regclass) TO PUBLIC;
+COMMENT ON FUNCTION childguard._protected_tables(regclass) IS
+	'Each protected table (or only only_table, if protected) (partitions through their parent), its subject column and type, its child_data columns, and ONLY unless partitioned (inheritance children are erased as tables of their own).';
 
 CREATE FUNCTION childguard.set_erasure_action(tbl regclass, action text) RETURNS void
 	LANGUAGE plpgsql SECURITY DEFINER
@@ -141,7 +142,7 @@ BEGIN
 			      DETAIL = 'An erasure action is one of delete, null or shred.',
 			      HINT = 'delete removes the child''s rows, null clears its child_data columns, shred destroys the child''s data key.';
 	END IF;
-	IF NOT EXISTS (SELECT 1 FROM childguard._protected_tables() p WHERE p.tbl = set_erasure_action.tbl) THEN
+	IF NOT EXISTS (SELECT 1 FROM childguard._protected_tables(set_erasure_action.tbl)) THEN
 		RAISE EXCEPTION 'table "%" is not protected', tbl
 			USING ERRCODE = 'ZC322',
 			      DETAIL = 'Erasure actions apply to tables protected with childguard.protect().',
@@ -227,7 +228,7 @@ BEGIN
 			                                 pg_catalog.array_to_string(childguard._erasure_reasons(), ', ')),
 			      HINT = 'Give the legal ground the data is erased on.';
 	END IF;
-	IF tbl IS NOT NULL AND NOT EXISTS (SELECT 1 FROM childguard._protected_tables() p WHERE p.tbl = _erase.tbl) THEN
+	IF tbl IS NOT NULL AND NOT EXISTS (SELECT 1 FROM childguard._protected_tables(_erase.tbl)) THEN
 		RAISE EXCEPTION 'table "%" is not protected', tbl
 			USING ERRCODE = 'ZC322',
 			      DETAIL = 'childguard.erase() erases child data from protected tables.',
@@ -241,9 +242,8 @@ BEGIN
 	         (tbl IS NULL AND reason OPERATOR(pg_catalog.=) ANY (childguard._whole_child_reasons()));
 
 	FOR t IN SELECT p.*, coalesce(e.action, 'delete') AS action
-	           FROM childguard._protected_tables() p
+	           FROM childguard._protected_tables(_erase.tbl) p
 	           LEFT JOIN childguard.erasure_action e ON e.tbl = p.tbl
-	          WHERE _erase.tbl IS NULL OR p.tbl = _erase.tbl
 	          ORDER BY p.tbl::oid LOOP
 		act := t.action;
 		PERFORM childguard._call_expiry_hooks(t.tbl, _erase.child_id, reason, 'before');
@@ -277,7 +277,7 @@ BEGIN
 		END;
 		INSERT INTO childguard.erasure_log (subject_no, tbl, table_name, action, reason,
 		                                    rows_erased, request_ref, whole_child, erased_by, session_role)
-		VALUES (s, t.tbl, t.tbl::text, act, reason, n, request_ref, whole OR act = 'shred',
+		VALUES (s, t.tbl, t.tbl::text, act, reason, n, request_ref, whole OR (act = 'shred' AND n > 0),
 		        caller, session_user::regrole);
 		total := total + n;
 		PERFORM childguard._call_expiry_hooks(t.tbl, _erase.child_id, reason, 'after');
@@ -313,3 +313,128 @@ $$;
 REVOKE ALL ON FUNCTION childguard.erase(text, regclass, text, text) FROM PUBLIC;
 COMMENT ON FUNCTION childguard.erase(text, regclass, text, text) IS
 	'Erase a child''s data from one protected table (or, tbl NULL, every protected table) by each table''s erasure action, in one transaction, whatever the consent state; expiry hooks are called before and after each table; one erasure_log row per table. With tbl NULL and reason account_closed, child_erased, request or cease_operations (or any shred), the child is erased as a whole: data key destroyed, erased_at set, a line in the erasure ledger. Returns the rows affected. Officers and the retention worker (the extension owner).';
+
+-- The same for many children of one table at once (the retention worker's
+-- batches): one DELETE or UPDATE for all of them, hooks still per child and
+-- only when some are registered, one erasure_log row per child.  A shred
+-- table, or child ids that are not values of the subject column's type,
+-- fall back to erase() child by child.
+CREATE FUNCTION childguard.erase_batch(child_ids text[], tbl regclass, reason text,
+                                       request_ref text DEFAULT NULL) RETURNS bigint
+	LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t record;
+	act text;
+	ids text[];
+	subjects bigint[];
+	n bigint := 0;
+	rec record;
+	sets text;
+	nonnull text;
+	caller regrole := childguard._caller_oid()::regrole;
+	has_before boolean;
+	has_after boolean;
+	cid text;
+BEGIN
+	IF NOT (childguard._caller_is_officer() OR childguard._caller_is_owner()) THEN
+		RAISE EXCEPTION 'permission denied to erase child data'
+			USING ERRCODE = '42501',
+			      HINT = 'Only a protection officer or the retention worker erases.';
+	END IF;
+	IF child_ids IS NULL OR tbl IS NULL OR reason IS NULL THEN
+		RAISE EXCEPTION 'children, table and reason are required' USING ERRCODE = '22004';
+	END IF;
+	IF NOT (reason OPERATOR(pg_catalog.=) ANY (childguard._erasure_reasons())) THEN
+		RAISE EXCEPTION 'unknown erasure reason "%"', reason
+			USING ERRCODE = 'ZC320',
+			      DETAIL = pg_catalog.format('An erasure reason is one of: %s.',
+			                                 pg_catalog.array_to_string(childguard._erasure_reasons(), ', '));
+	END IF;
+	SELECT p.*, coalesce(e.action, 'delete') AS action INTO t
+	  FROM childguard._protected_tables(erase_batch.tbl) p
+	  LEFT JOIN childguard.erasure_action e ON e.tbl = p.tbl;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'table "%" is not protected', tbl
+			USING ERRCODE = 'ZC322', HINT = 'Name a protected table.';
+	END IF;
+	PERFORM childguard._not_in_expiry_hook();
+	-- the children, registered, locked, in subject order (as erase() locks)
+	SELECT pg_catalog.array_agg(x.child_id ORDER BY x.subject_no),
+	       pg_catalog.array_agg(x.subject_no ORDER BY x.subject_no)
+	  INTO ids, subjects
+	  FROM (SELECT y.child_id, y.subject_no FROM childguard.child y
+	         WHERE y.child_id OPERATOR(pg_catalog.=) ANY (child_ids)
+	         ORDER BY y.subject_no FOR UPDATE) x;
+	IF coalesce(pg_catalog.cardinality(ids), 0) < (SELECT pg_catalog.count(DISTINCT u) FROM pg_catalog.unnest(child_ids) u) THEN
+		RAISE EXCEPTION 'child "%" is not registered',
+			(SELECT u FROM pg_catalog.unnest(child_ids) u
+			  WHERE NOT (u OPERATOR(pg_catalog.=) ANY (coalesce(ids, '{}'))) LIMIT 1)
+			USING ERRCODE = 'ZC011', HINT = 'Register the child with childguard.register_child() first.';
+	END IF;
+	IF ids IS NULL THEN
+		RETURN 0;
+	END IF;
+	act := t.action;
+	IF act = 'shred' THEN
+		FOREACH cid IN ARRAY ids LOOP
+			n := n + childguard._erase(cid, tbl, reason, request_ref, false, true);
+		END LOOP;
+		RETURN n;
+	END IF;
+	has_before := EXISTS (SELECT 1 FROM childguard.expiry_hook h
+	                       WHERE h.phase = 'before' AND (h.tbl IS NULL OR h.tbl = erase_batch.tbl));
+	has_after := EXISTS (SELECT 1 FROM childguard.expiry_hook h
+	                      WHERE h.phase = 'after' AND (h.tbl IS NULL OR h.tbl = erase_batch.tbl));
+	IF has_before THEN
+		PERFORM childguard._call_expiry_hooks(tbl, i, reason, 'before') FROM pg_catalog.unnest(ids) i;
+	END IF;
+	BEGIN
+		IF act = 'delete' THEN
+			EXECUTE pg_catalog.format(
+				'WITH d AS (DELETE FROM %s%s WHERE %I OPERATOR(pg_catalog.=) ANY ($1::%s[]) RETURNING %I::text AS id) '
+				'SELECT pg_catalog.array_agg(d.id) FROM d',
+				t.only_kw, t.tbl, t.subject_column, t.subject_type, t.subject_column)
+				INTO ids USING ids;
+		ELSE
+			SELECT pg_catalog.string_agg(pg_catalog.format('%I = NULL', x), ', '),
+			       pg_catalog.string_agg(pg_catalog.format('%I IS NOT NULL', x), ' OR ')
+			  INTO sets, nonnull
+			  FROM pg_catalog.unnest(t.columns) x;
+			EXECUTE pg_catalog.format(
+				'WITH d AS (UPDATE %s%s SET %s WHERE %I OPERATOR(pg_catalog.=) ANY ($1::%s[]) AND (%s) RETURNING %I::text AS id) '
+				'SELECT pg_catalog.array_agg(d.id) FROM d',
+				t.only_kw, t.tbl, sets, t.subject_column, t.subject_type, nonnull, t.subject_column)
+				INTO ids USING ids;
+		END IF;
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range
+	               OR string_data_right_truncation THEN
+		-- some ids are not values of the subject column: child by child
+		FOR rec IN SELECT x.child_id FROM childguard.child x WHERE x.subject_no = ANY (subjects)
+		          ORDER BY x.subject_no LOOP
+			n := n + childguard._erase(rec.child_id, tbl, reason, request_ref, false, true);
+		END LOOP;
+		RETURN n;
+	END;
+	-- one erasure_log row per child, with its own row count
+	INSERT INTO childguard.erasure_log (subject_no, tbl, table_name, action, reason,
+	                                    rows_erased, request_ref, whole_child, erased_by, session_role)
+	SELECT ch.subject_no, t.tbl, t.tbl::text, act, reason, coalesce(k.cnt, 0),
+	       request_ref, false, caller, session_user::regrole
+	  FROM childguard.child ch
+	  LEFT JOIN (SELECT d AS id, pg_catalog.count(*) AS cnt
+	               FROM pg_catalog.unnest(coalesce(ids, '{}')) d GROUP BY d) k ON k.id = ch.child_id
+	 WHERE ch.subject_no = ANY (subjects)
+	 ORDER BY ch.subject_no;
+	n := coalesce(pg_catalog.cardinality(ids), 0);
+	IF has_after THEN
+		PERFORM childguard._call_expiry_hooks(tbl, x.child_id, reason, 'after')
+		   FROM childguard.child x WHERE x.subject_no = ANY (subjects) ORDER BY x.subject_no;
+	END IF;
+	RETURN n;
+END
+$$;
+REVOKE ALL ON FUNCTION childguard.erase_batch(text[], regclass, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION childguard.erase_batch(text[], regclass, text, text) IS
+	'erase() for many children of one protected table in one statement (the retention worker''s batches): the same result as erase(child, tbl, reason, request_ref) for each child in turn — hooks, one erasure_log row per child — with one DELETE or UPDATE for all. Returns the rows affected.';

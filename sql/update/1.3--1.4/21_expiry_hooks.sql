@@ -173,7 +173,7 @@ BEGIN
 		RAISE EXCEPTION 'an age14 hook is not per table'
 			USING ERRCODE = 'ZC324', HINT = 'Register it with tbl => NULL.';
 	END IF;
-	IF tbl IS NOT NULL AND NOT EXISTS (SELECT 1 FROM childguard._protected_tables() t WHERE t.tbl = register_expiry_hook.tbl) THEN
+	IF tbl IS NOT NULL AND NOT EXISTS (SELECT 1 FROM childguard._protected_tables(register_expiry_hook.tbl)) THEN
 		RAISE EXCEPTION 'table "%" is not protected', tbl
 			USING ERRCODE = 'ZC322', HINT = 'Name a protected table, or NULL for every table.';
 	END IF;
@@ -300,8 +300,7 @@ CREATE TABLE childguard.age_hook_state (
 	last_run_on	date NOT NULL
 );
 COMMENT ON TABLE childguard.age_hook_state IS
-	'When _fire_age_hooks() last ran: it fires for children whose 14th birthday falls after that day (at first the day before 1.4 was installed).';
-INSERT INTO childguard.age_hook_state VALUES (true, CURRENT_DATE - 1);
+	'When _fire_age_hooks() last ran: it fires for children whose 14th birthday falls after that day (before its first run: the day before it). One row, made by the first run (so a dump restores it into a fresh install).';
 SELECT pg_catalog.pg_extension_config_dump('childguard.age_hook_state', '');
 
 CREATE FUNCTION childguard._fire_age_hooks(max_children integer DEFAULT 10000) RETURNS integer
@@ -318,6 +317,7 @@ BEGIN
 		RAISE EXCEPTION 'permission denied to fire age hooks'
 			USING ERRCODE = '42501', HINT = 'The retention worker calls this.';
 	END IF;
+	INSERT INTO childguard.age_hook_state VALUES (true, CURRENT_DATE - 1) ON CONFLICT DO NOTHING;
 	SELECT s.last_run_on INTO since FROM childguard.age_hook_state s FOR UPDATE;
 	FOR c IN SELECT x.subject_no, x.child_id FROM childguard.child x
 	          WHERE x.erased_at IS NULL

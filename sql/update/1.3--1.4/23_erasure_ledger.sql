@@ -84,6 +84,12 @@ REVOKE ALL ON FUNCTION childguard.verify_erasure_ledger() FROM PUBLIC;
 COMMENT ON FUNCTION childguard.verify_erasure_ledger() IS
 	'Check the erasure ledger: every line intact (sequence and HMAC chain keyed from the master key), and every child this database erased as a whole present in it. Returns the first bad line and why.';
 
+CREATE FUNCTION childguard._ledger_subjects() RETURNS bigint[]
+	LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'cg_erasure_ledger_subjects';
+REVOKE ALL ON FUNCTION childguard._ledger_subjects() FROM PUBLIC;
+COMMENT ON FUNCTION childguard._ledger_subjects() IS
+	'Internal: the subject numbers of this database the erasure ledger''s shared table holds (read at server start, added at each erasure).';
+
 CREATE FUNCTION childguard._reapply_ledger() RETURNS integer
 	LANGUAGE plpgsql SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
@@ -96,6 +102,17 @@ BEGIN
 	IF NOT (childguard._caller_is_officer() OR childguard._caller_is_owner()) THEN
 		RAISE EXCEPTION 'permission denied to re-apply the erasure ledger'
 			USING ERRCODE = '42501', HINT = 'The retention worker calls this; so may an officer.';
+	END IF;
+	-- the common case, on every sweep: every child the shared table holds
+	-- for this database is erased here, and it holds them all: no file read
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(childguard._ledger_subjects()) x(s)
+	                 JOIN childguard.child c ON c.subject_no = x.s
+	                WHERE c.erased_at IS NULL
+	                   OR EXISTS (SELECT 1 FROM childguard.data_key k
+	                               WHERE k.subject_no = c.subject_no AND k.wrapped_key IS NOT NULL))
+	   AND coalesce((SELECT st.children_not_held FROM childguard._ledger_status_c() st), 0) = 0
+	   AND coalesce((SELECT st.read_at_start FROM childguard._ledger_status_c() st), false) THEN
+		RETURN 0;
 	END IF;
 	FOR l IN SELECT DISTINCT ON (x.subject_no) x.*, c.child_id, c.erased_at AS db_erased_at
 	           FROM childguard._ledger_lines() x

@@ -28,6 +28,7 @@ AS $$
 		-- 1.4, erasure (parts 20-29)
 		'childguard.set_erasure_action(regclass, text)',
 		'childguard.erase(text, regclass, text, text)',
+		'childguard.erase_batch(text[], regclass, text, text)',
 		'childguard.register_expiry_hook(regprocedure, regclass, text)',
 		'childguard.unregister_expiry_hook(regprocedure, regclass, text)',
 		'childguard.retry_expiry_hooks(integer)',
