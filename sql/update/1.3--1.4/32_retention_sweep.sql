@@ -157,6 +157,37 @@ REVOKE ALL ON FUNCTION childguard._retention_plan() FROM PUBLIC;
 COMMENT ON FUNCTION childguard._retention_plan() IS
 	'Sweep step 2: queue every (table, child) pair due now (retention_due) in retention_work; returns how many.';
 
+-- One erasure in its own subtransaction, noted in the batch's result; an
+-- error is reported (WARNING, retention_failures) and the batch goes on.
+-- tbl NULL: the child as a whole (noted under table_oid).
+CREATE FUNCTION childguard._retention_erase_one(child_id text, tbl regclass, table_oid oid, reason text)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	n bigint;
+	st text;
+	msg text;
+BEGIN
+	BEGIN
+		n := childguard.erase(child_id, tbl, reason, NULL);
+		INSERT INTO pg_temp.childguard_retention_done VALUES (table_oid, reason, coalesce(n, 0), true);
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+		RAISE WARNING 'retention sweep could not erase child "%" in %: %', child_id,
+			table_oid::regclass, msg
+			USING DETAIL = 'The next sweep tries again; see childguard.retention_failures.';
+		INSERT INTO childguard.retention_failure (table_name, child_id, reason, sqlstate, message)
+		VALUES (table_oid::regclass::text, child_id, reason, st, msg);
+		INSERT INTO pg_temp.childguard_retention_done VALUES (table_oid, reason, 0, false);
+	END;
+END
+$$;
+REVOKE ALL ON FUNCTION childguard._retention_erase_one(text, regclass, oid, text) FROM PUBLIC;
+COMMENT ON FUNCTION childguard._retention_erase_one(text, regclass, oid, text) IS
+	'Sweep step 3, one child: erase() in its own subtransaction; a failure is reported and recorded in retention_failures, and the batch goes on.';
+
 -- 3. one batch: the pairs checked again (one query per table), then erased
 CREATE FUNCTION childguard._retention_erase_batch(batch_size integer, tables_total integer DEFAULT 0,
                                                   children_before bigint DEFAULT 0,
@@ -168,9 +199,8 @@ AS $$
 DECLARE
 	t oid;
 	w record;
+	g record;
 	n bigint;
-	st text;
-	msg text;
 	whole bigint[] := '{}';
 BEGIN
 	IF batch_size IS NULL OR batch_size < 1 THEN
@@ -200,27 +230,34 @@ BEGIN
 		           ARRAY(SELECT p.child_id FROM pg_temp.childguard_retention_picked p WHERE p.table_oid = t)) d
 		 WHERE d.due_at <= pg_catalog.now();
 	END LOOP;
-	FOR w IN SELECT * FROM pg_temp.childguard_retention_due d ORDER BY d.table_oid, d.subject_no LOOP
+	-- a closed account or an erased child: erased as a whole (data key
+	-- destroyed, a ledger line), every table at once, child by child
+	FOR w IN SELECT * FROM pg_temp.childguard_retention_due d
+	          WHERE d.reason IN ('account_closed', 'child_erased')
+	          ORDER BY d.subject_no, d.table_oid LOOP
 		-- erased as a whole earlier in this batch: nothing is left of it
 		CONTINUE WHEN w.subject_no = ANY (whole);
+		whole := whole || w.subject_no;
+		PERFORM childguard._retention_erase_one(w.child_id, NULL, w.table_oid, w.reason);
+	END LOOP;
+	-- the others per table and reason, all children at once (erase_batch():
+	-- one DELETE or UPDATE, an erasure_log row and the hooks per child); if
+	-- that fails, child by child, so one child's trouble holds up no other
+	FOR g IN SELECT d.table_oid, d.reason,
+	                pg_catalog.array_agg(d.child_id ORDER BY d.subject_no) AS ids
+	           FROM pg_temp.childguard_retention_due d
+	          WHERE d.reason NOT IN ('account_closed', 'child_erased')
+	            AND NOT (d.subject_no = ANY (whole))
+	          GROUP BY d.table_oid, d.reason
+	          ORDER BY d.table_oid, d.reason LOOP
 		BEGIN
-			-- a closed account or an erased child: erased as a whole (data
-			-- key destroyed, a ledger line), every table at once
-			IF w.reason IN ('account_closed', 'child_erased') THEN
-				n := childguard.erase(w.child_id, NULL, w.reason, NULL);
-				whole := whole || w.subject_no;
-			ELSE
-				n := childguard.erase(w.child_id, w.table_oid::regclass, w.reason, NULL);
-			END IF;
-			INSERT INTO pg_temp.childguard_retention_done VALUES (w.table_oid, w.reason, coalesce(n, 0), true);
+			n := childguard.erase_batch(g.ids, g.table_oid::regclass, g.reason, NULL);
+			INSERT INTO pg_temp.childguard_retention_done
+			SELECT g.table_oid, g.reason, CASE WHEN u.o = 1 THEN coalesce(n, 0) ELSE 0 END, true
+			  FROM pg_catalog.unnest(g.ids) WITH ORDINALITY u(id, o);
 		EXCEPTION WHEN OTHERS THEN
-			GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-			RAISE WARNING 'retention sweep could not erase child "%" in %: %', w.child_id,
-				w.table_oid::regclass, msg
-				USING DETAIL = 'The next sweep tries again; see childguard.retention_failures.';
-			INSERT INTO childguard.retention_failure (table_name, child_id, reason, sqlstate, message)
-			VALUES (w.table_oid::regclass::text, w.child_id, w.reason, st, msg);
-			INSERT INTO pg_temp.childguard_retention_done VALUES (w.table_oid, w.reason, 0, false);
+			PERFORM childguard._retention_erase_one(u.id, g.table_oid::regclass, g.table_oid, g.reason)
+			   FROM pg_catalog.unnest(g.ids) WITH ORDINALITY u(id, o) ORDER BY u.o;
 		END;
 	END LOOP;
 	RETURN QUERY
@@ -242,7 +279,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION childguard._retention_erase_batch(integer, integer, bigint, bigint) FROM PUBLIC;
 COMMENT ON FUNCTION childguard._retention_erase_batch(integer, integer, bigint, bigint) IS
-	'Sweep step 3: take up to batch_size (table, child) pairs off the queue, check again which are still due (one query per table), and erase those through childguard.erase(); returns what it erased per table and reason.';
+	'Sweep step 3: take up to batch_size (table, child) pairs off the queue, check again which are still due (one query per table), and erase those through childguard.erase_batch() per table and reason (childguard.erase() child by child if that fails, and for children erased as a whole); returns what it erased per table and reason.';
 
 -- 4. clocks restarted where nothing is left; hooks; the sweep recorded
 CREATE FUNCTION childguard._retention_finish(run_by text, started_at timestamptz, erased jsonb)
