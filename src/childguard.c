@@ -28,10 +28,12 @@
 #include "erasure_ledger.h"
 #include "foreign_code.h"
 #include "function_settings.h"
+#include "grant_windows.h"
 #include "master_key.h"
 #include "operations_ceased.h"
 #include "planted_code.h"
 #include "planted_code_query.h"
+#include "pool_scope.h"
 #include "protection.h"
 #include "read_settings.h"
 #include "retention.h"
@@ -194,6 +196,7 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	cg_server_files_utility(pstmt->utilityStmt);
 	cg_audit_guard_utility(pstmt);
 	cg_function_settings_check(pstmt->utilityStmt);
+	cg_pool_scope_utility(pstmt->utilityStmt);
 	cg_statement_enter(&saved);
 	PG_TRY();
 	{
@@ -280,6 +283,7 @@ cg_shmem_request(void)
 	cg_master_key_shmem_request();
 	cg_retention_shmem_request();
 	cg_erasure_ledger_shmem_request();
+	cg_grant_windows_shmem_request();
 }
 
 static void
@@ -291,6 +295,7 @@ cg_shmem_startup(void)
 	cg_master_key_shmem_startup();
 	cg_retention_shmem_startup();
 	cg_erasure_ledger_shmem_startup();
+	cg_grant_windows_shmem_startup();
 }
 
 void
@@ -310,8 +315,11 @@ _PG_init(void)
 	cg_data_keys_define_gucs();
 	cg_retention_define_gucs();
 	cg_erasure_ledger_define_gucs();
+	cg_grant_windows_define_gucs();
+	cg_pool_scope_define_gucs();
 	MarkGUCPrefixReserved("childguard");
 
+	cg_pool_scope_init();
 	cg_secure_mem_init();
 	cg_master_key_load_at_startup();
 	cg_catalog_register_callbacks();

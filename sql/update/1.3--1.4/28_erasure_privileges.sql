@@ -3,56 +3,56 @@
 -- officer function and view lists (appointed officers get them now, new ones
 -- at appointment).  Nothing is granted to applications: they DELETE their
 -- rows (audited) or ask an officer.  The retention worker runs as the
--- extension owner.
---
--- MERGE NOTE: _officer_functions() and _officer_views() are single lists;
--- other parts of 1.4 may extend them too.  Each part re-creates them from
--- the lists before it plus its own entries.
+-- extension owner.  The lists grow by these entries, whatever other parts of
+-- this version add to them (each list is rebuilt from its current value).
 -- ---------------------------------------------------------------------------
 
-CREATE OR REPLACE FUNCTION childguard._officer_functions() RETURNS regprocedure[]
+DO $officer$
+DECLARE
+	fs text;
+	vs text;
+BEGIN
+	SELECT pg_catalog.string_agg(pg_catalog.quote_literal(
+	           pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname,
+	                             pg_catalog.oidvectortypes(p.proargtypes))), ', ' ORDER BY u.n) INTO fs
+	  FROM pg_catalog.unnest(childguard._officer_functions() || ARRAY[
+	           'childguard.set_erasure_action(regclass, text)',
+	           'childguard.erase(text, regclass, text, text)',
+	           'childguard.erase_batch(text[], regclass, text, text)',
+	           'childguard.register_expiry_hook(regprocedure, regclass, text)',
+	           'childguard.unregister_expiry_hook(regprocedure, regclass, text)',
+	           'childguard.retry_expiry_hooks(integer)',
+	           'childguard.verify_erasure_ledger()',
+	           'childguard._reapply_ledger()',
+	           'childguard._fire_age_hooks(integer)',
+	           'childguard.erase_child(text, text, text)',
+	           'childguard.cease_operations(text)',
+	           'childguard._ledger_status()']::regprocedure[])
+	       WITH ORDINALITY AS u(f, n)
+	  JOIN pg_catalog.pg_proc p ON p.oid = u.f
+	  JOIN pg_catalog.pg_namespace ns ON ns.oid = p.pronamespace;
+	EXECUTE pg_catalog.format($f$CREATE OR REPLACE FUNCTION childguard._officer_functions() RETURNS regprocedure[]
 	LANGUAGE sql IMMUTABLE
-AS $$
-	SELECT ARRAY[
-		'childguard.publish_notice(text, text[], text, text, text, text, text, text, text, boolean)',
-		'childguard.define_purpose(text, text[], interval, text, boolean, text)',
-		'childguard.record_assessment(text, text, text)',
-		'childguard.set_child_circumstances(text, boolean, boolean)',
-		'childguard.approve_access(bigint)',
-		'childguard.revoke_access(bigint)',
-		'childguard.enroll_application(regrole)',
-		'childguard.enroll_consent_recorder(regrole)',
-		'childguard.unenroll(regrole, text)',
-		'childguard.consent_in_force(text, text, date)',
-		'childguard.verify_consent_log()',
-		-- 1.4, erasure (parts 20-29)
-		'childguard.set_erasure_action(regclass, text)',
-		'childguard.erase(text, regclass, text, text)',
-		'childguard.erase_batch(text[], regclass, text, text)',
-		'childguard.register_expiry_hook(regprocedure, regclass, text)',
-		'childguard.unregister_expiry_hook(regprocedure, regclass, text)',
-		'childguard.retry_expiry_hooks(integer)',
-		'childguard.verify_erasure_ledger()',
-		'childguard._reapply_ledger()',
-		'childguard._fire_age_hooks(integer)',
-		'childguard.erase_child(text, text, text)',
-		'childguard.cease_operations(text)',
-		'childguard._ledger_status()'
-	]::regprocedure[] || childguard._application_functions()
-$$;
+AS $body$
+	SELECT ARRAY[%s]::regprocedure[]
+$body$$f$, fs);
 
-CREATE OR REPLACE FUNCTION childguard._officer_views() RETURNS regclass[]
+	SELECT pg_catalog.string_agg(pg_catalog.quote_literal(
+	           pg_catalog.format('%I.%I', ns.nspname, c.relname)), ', ' ORDER BY u.n) INTO vs
+	  FROM pg_catalog.unnest(childguard._officer_views() || ARRAY[
+	           'childguard.erasure_actions', 'childguard.erasure_log',
+	           'childguard.expiry_hooks', 'childguard.expiry_hook_failures',
+	           'childguard.erasure_ledger_status', 'childguard.erasures']::regclass[])
+	       WITH ORDINALITY AS u(v, n)
+	  JOIN pg_catalog.pg_class c ON c.oid = u.v
+	  JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace;
+	EXECUTE pg_catalog.format($f$CREATE OR REPLACE FUNCTION childguard._officer_views() RETURNS regclass[]
 	LANGUAGE sql IMMUTABLE
-AS $$
-	SELECT ARRAY['childguard.children', 'childguard.guardians', 'childguard.notices',
-	             'childguard.purposes', 'childguard.consents', 'childguard.access_grants',
-	             'childguard.officers', 'childguard.consent_log', 'childguard.role_events',
-	             'childguard.enrollments',
-	             -- 1.4, erasure (parts 20-29)
-	             'childguard.erasure_actions', 'childguard.erasure_log',
-	             'childguard.expiry_hooks', 'childguard.expiry_hook_failures',
-	             'childguard.erasure_ledger_status', 'childguard.erasures']::regclass[]
-$$;
+AS $body$
+	SELECT ARRAY[%s]::regclass[]
+$body$$f$, vs);
+END
+$officer$;
 
 -- the officers appointed before 1.4, in the order they were appointed
 SELECT childguard._grant_officer_privileges(o.role::oid)
