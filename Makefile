@@ -6,8 +6,8 @@ EXTVERSION   = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^'
 
 MODULE_big   = childguard
 # src/ in floors, each using only the floors below it (README "Layout"):
-# base, keys, format, consent, enforce, audit; childguard.c wires the hooks.
-CG_LAYERS    = base keys format consent enforce audit
+# base, keys, format, consent, enforce, audit, retention; childguard.c wires the hooks.
+CG_LAYERS    = base keys format consent enforce audit retention
 OBJS         = src/childguard.o $(patsubst %.c,%.o,$(foreach l,$(CG_LAYERS),$(sort $(wildcard src/$(l)/*.c))))
 # Versions (see sql/README.md): every released version's scripts are committed
 # as sql/childguard--V.sql and sql/childguard--A--B.sql and never change again;

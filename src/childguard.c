@@ -39,6 +39,7 @@
 #include "protection.h"
 #include "protection_guard.h"
 #include "read_settings.h"
+#include "retention.h"
 #include "role_release.h"
 #include "secure_mem.h"
 #include "server_files_guard.h"
@@ -302,6 +303,7 @@ cg_shmem_request(void)
 		prev_shmem_request();
 	cg_audit_queue_shmem_request();
 	cg_master_key_shmem_request();
+	cg_retention_shmem_request();
 	cg_erasure_ledger_shmem_request();
 	cg_grant_windows_shmem_request();
 }
@@ -313,6 +315,7 @@ cg_shmem_startup(void)
 		prev_shmem_startup();
 	cg_audit_queue_shmem_startup();
 	cg_master_key_shmem_startup();
+	cg_retention_shmem_startup();
 	cg_erasure_ledger_shmem_startup();
 	cg_grant_windows_shmem_startup();
 }
@@ -332,6 +335,7 @@ _PG_init(void)
 	cg_audit_define_gucs();
 	cg_statement_text_define_gucs();
 	cg_data_keys_define_gucs();
+	cg_retention_define_gucs();
 	cg_erasure_ledger_define_gucs();
 	cg_grant_windows_define_gucs();
 	cg_pool_scope_define_gucs();
@@ -350,6 +354,7 @@ _PG_init(void)
 	cg_operations_ceased_init();
 	cg_audit_queue_set_writer_starter(cg_audit_start_writer);
 	cg_audit_init();
+	cg_retention_register_launcher();
 	/* the audit record carries the query id */
 	EnableQueryId();
 

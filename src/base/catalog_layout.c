@@ -99,6 +99,13 @@ static const CgColumn data_key_columns[] = {
 	{0}
 };
 
+static const CgColumn restart_columns[] = {
+	COL(restart, subject_no, INT8OID),
+	COL(restart, purpose_id, INT4OID),
+	COL(restart, restarted_at, TIMESTAMPTZOID),
+	{0}
+};
+
 /*
  * The columns read by number from rel, or NULL if none are.  By name:
  * catalog.c opens only childguard's registry tables (it sits above this
@@ -121,6 +128,8 @@ expected_columns(Relation rel)
 		return grant_columns;
 	if (strcmp(name, "data_key") == 0)
 		return data_key_columns;
+	if (strcmp(name, "retention_restart") == 0)
+		return restart_columns;
 	return NULL;
 }
 

@@ -61,6 +61,11 @@
 #define Anum_cg_data_key_wrapped_key	3
 #define Anum_cg_data_key_master_key_id	4
 
+/* 1.4: retention clocks restarted by the sweep (consent.c) */
+#define Anum_cg_restart_subject_no	1
+#define Anum_cg_restart_purpose_id	2
+#define Anum_cg_restart_restarted_at 3
+
 extern void cg_catalog_check_layout(Relation rel);
 
 #endif							/* CHILDGUARD_CATALOG_LAYOUT_H */

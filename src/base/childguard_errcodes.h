@@ -71,6 +71,9 @@
 #define ERRCODE_CG_AUDIT_NOT_DURABLE		MAKE_SQLSTATE('Z','C','2','0','2')
 #define ERRCODE_CG_AUDIT_LOG_READ_ONLY		MAKE_SQLSTATE('Z','C','2','0','3')
 #define ERRCODE_CG_AUDIT_LOG_LOCKED			MAKE_SQLSTATE('Z','C','2','0','4')
+/* retention: the clock, the sweep (docs/reliability.md, "The retention worker"); raised from SQL */
+#define ERRCODE_CG_ACCOUNT_ALREADY_CLOSED	MAKE_SQLSTATE('Z','C','3','0','1')
+#define ERRCODE_CG_SWEEP_RUNNING			MAKE_SQLSTATE('Z','C','3','0','2')
 /* erasure, expiry hooks, requests, the erasure ledger (docs/reliability.md, "Erasure") */
 #define ERRCODE_CG_UNKNOWN_ERASURE_REASON	MAKE_SQLSTATE('Z','C','3','2','0')
 #define ERRCODE_CG_UNKNOWN_ERASURE_ACTION	MAKE_SQLSTATE('Z','C','3','2','1')

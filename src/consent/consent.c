@@ -18,6 +18,18 @@
  *	   to express their will               the guardians' word, and no
  *	                                       refusal by the child
  *
+ * The retention clock (Art 12) runs from when the data was first collected
+ * for the purpose: the first granted consent for (child, purpose) -- the
+ * consent rows are never deleted, so that instant is kept however often
+ * consent is recorded again, and a consent recorded after the retention
+ * ended does not make the old data readable again.  The retention sweep
+ * restarts a clock only once nothing of the child is left in the tables
+ * the purpose covers (childguard.retention_restart, SQL 1.4, holding the
+ * instant the old retention ended): from then on it runs from the first
+ * consent granted at or after that instant; with none, the retention stays
+ * ended (a consent older than the erased data does not start a new period).
+ * docs/consent.md, "The retention clock".
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -61,6 +73,10 @@ typedef struct ConsentEntry
 	ConsentKey	key;
 	LastWord	guardian;
 	LastWord	child;
+	bool		restarted;		/* the sweep restarted the retention clock */
+	TimestampTz restarted_at;	/* restarted: when */
+	bool		collected;		/* a consent was granted (since the restart) */
+	TimestampTz first_granted;	/* collected: the first such grant */
 } ConsentEntry;
 
 #define CONSENT_CACHE_MAX 65536
@@ -112,7 +128,16 @@ fold_consent(Datum *values, bool *nulls, void *arg)
 	if (strcmp(TextDatumGetCString(values[Anum_cg_consent_decision - 1]), "refused") == 0)
 		word = CG_WORD_REFUSED;
 	else
+	{
 		word = CG_WORD_GRANTED;
+		/* the retention clock: the first grant (since the last restart) */
+		if ((!e->restarted || given >= e->restarted_at) &&
+			(!e->collected || given < e->first_granted))
+		{
+			e->collected = true;
+			e->first_granted = given;
+		}
+	}
 	if (!nulls[Anum_cg_consent_withdrawn_at - 1])
 	{
 		word = CG_WORD_NONE;
@@ -159,6 +184,22 @@ consent_words(uint64 subject_no, int32 purpose_id)
 
 	memset(&fetched, 0, sizeof(fetched));
 	fetched.key = key;
+	if (OidIsValid(cg_catalog()->restart_rel) && OidIsValid(cg_catalog()->restart_index))
+	{
+		Datum	   *values;
+		bool	   *nulls;
+
+		ScanKeyInit(&keys[0], Anum_cg_restart_subject_no, BTEqualStrategyNumber,
+					F_INT8EQ, Int64GetDatum((int64) subject_no));
+		ScanKeyInit(&keys[1], Anum_cg_restart_purpose_id, BTEqualStrategyNumber,
+					F_INT4EQ, Int32GetDatum(purpose_id));
+		if (cg_catalog_fetch(cg_catalog()->restart_rel, cg_catalog()->restart_index, keys, 2,
+							 &values, &nulls))
+		{
+			fetched.restarted = true;
+			fetched.restarted_at = DatumGetTimestampTz(values[Anum_cg_restart_restarted_at - 1]);
+		}
+	}
 	ScanKeyInit(&keys[0], Anum_cg_consent_subject_no, BTEqualStrategyNumber,
 				F_INT8EQ, Int64GetDatum((int64) subject_no));
 	ScanKeyInit(&keys[1], Anum_cg_consent_purpose_id, BTEqualStrategyNumber,
@@ -178,10 +219,21 @@ consent_words(uint64 subject_no, int32 purpose_id)
 	return entry;
 }
 
+/* When the retention of e's data runs from (see the header). */
+static TimestampTz
+clock_start(const ConsentEntry *e)
+{
+	if (e->collected)
+		return e->first_granted;
+	/* restarted, and no consent granted since: the retention stays ended */
+	return DT_NOBEGIN;
+}
+
 /*
  * Does a consent count now for subject and purpose_id?  If so, *since is
- * when it was given (retention runs from there); if not, *why says what
- * is missing, for the denial's detail.
+ * when the retention runs from: the retention clock (the first collection
+ * for the purpose, see the header); if not, *why says what is missing, for
+ * the denial's detail.
  */
 bool
 cg_consent_effective(const CgSubject *subject, int32 purpose_id, DateADT today,
@@ -205,7 +257,7 @@ cg_consent_effective(const CgSubject *subject, int32 purpose_id, DateADT today,
 			*why = "The child refused consent for this purpose.";
 			return false;
 		}
-		*since = e->guardian.granted_at;
+		*since = clock_start(e);
 		return true;
 	}
 	if (e->child.word != CG_WORD_GRANTED)
@@ -220,7 +272,7 @@ cg_consent_effective(const CgSubject *subject, int32 purpose_id, DateADT today,
 		*why = "No guardian was informed of the consent of this child in difficult circumstances.";
 		return false;
 	}
-	*since = e->child.granted_at;
+	*since = clock_start(e);
 	return true;
 }
 

@@ -287,7 +287,7 @@ static int64 verdict_hits = 0;
 static int64 verdict_misses = 0;
 
 static const char *const retention_ended =
-"Art 12: the purpose's retention period since the consent has ended.";
+"Art 12: the purpose's retention period since the data was first collected for it has ended.";
 
 /*
  * May the statement's purpose use this child's data at all, but for the

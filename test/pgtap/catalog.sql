@@ -50,7 +50,11 @@ SELECT set_eq($$SELECT c::regclass::text FROM pg_extension e, unnest(e.extconfig
                     'childguard.expiry_hook_hook_id_seq', 'childguard.expiry_hook_pending',
                     'childguard.expiry_hook_pending_pending_id_seq', 'childguard.age_hook_fired',
                     'childguard.age_hook_state', 'childguard.erasure_request',
-                    'childguard.erasure_request_request_id_seq', 'childguard.operations_ceased'],
+                    'childguard.erasure_request_request_id_seq', 'childguard.operations_ceased',
+                    -- 1.4, retention
+                    'childguard.retention_restart', 'childguard.account_closure',
+                    'childguard.retention_sweep', 'childguard.retention_sweep_sweep_id_seq',
+                    'childguard.retention_failure', 'childguard.retention_failure_failure_id_seq'],
               'every registry table and sequence is dumped with the database');
 
 -- the categories

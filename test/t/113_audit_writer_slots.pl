@@ -1,7 +1,7 @@
 # One database's writer does not keep another's out (issue 9, item 2: one
 # database's trouble never blocks another's reads).  With a single worker
-# slot free (max_worker_processes = 2: the logical replication launcher
-# takes the other) and writers that would idle for an hour, a synchronous
+# slot free (max_worker_processes = 3: the logical replication launcher
+# and childguard's retention launcher take the others) and writers that would idle for an hour, a synchronous
 # read in database B finds no slot for its writer: the idle writer of
 # database A leaves at once to make way, and B's read completes -- and then
 # the same the other way round.  Before, B's read waited for
@@ -18,7 +18,7 @@ use ChildguardLoad qw(setup_children);
 
 my ($node) = new_node(
 	'audit_slots',
-	extra_conf => "max_worker_processes = 2\n"
+	extra_conf => "max_worker_processes = 3\n"
 	  . "childguard.audit_writer_idle_timeout = '1h'\n"
 	  . "childguard.audit_wait_timeout = '30s'\n"
 	  . "childguard.audit_sync = on\n",
