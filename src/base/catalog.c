@@ -109,6 +109,20 @@ catalog_refresh(void)
 			AttrNumber	att = get_attnum(cat.grant_rel, "grantee_role");
 
 			cat.grant_grantee_role = att == InvalidAttrNumber ? 0 : att;
+			att = get_attnum(cat.grant_rel, "recipient");
+			cat.grant_recipient = att == InvalidAttrNumber ? 0 : att;
+		}
+		if (OidIsValid(cat.child_rel))
+		{
+			AttrNumber	att = get_attnum(cat.child_rel, "sealed");
+
+			cat.child_sealed = att == InvalidAttrNumber ? 0 : att;
+		}
+		if (OidIsValid(cat.assessment_rel))
+		{
+			AttrNumber	att = get_attnum(cat.assessment_rel, "recipient");
+
+			cat.assessment_recipient = att == InvalidAttrNumber ? 0 : att;
 		}
 		cat.present = OidIsValid(cat.child_data_type);
 	}

@@ -41,6 +41,9 @@ typedef struct CgCatalog
 	Oid			role_anchor_function;	/* InvalidOid before 1.1 */
 	Oid			role_released_function;	/* InvalidOid before 1.1 */
 	AttrNumber	grant_grantee_role;	/* access_grant.grantee_role; 0 before 1.1 */
+	AttrNumber	child_sealed;	/* child.sealed; 0 before 1.4 */
+	AttrNumber	grant_recipient;	/* access_grant.recipient; 0 before 1.4 */
+	AttrNumber	assessment_recipient;	/* security_assessment.recipient; 0 before 1.4 */
 } CgCatalog;
 
 /*
