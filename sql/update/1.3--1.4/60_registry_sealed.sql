@@ -514,3 +514,52 @@ $$;
 
 COMMENT ON FUNCTION childguard.rotate_master_key() IS
 	'Rewrap every data key, and re-seal the registry''s birth dates and circumstances, under the current master key, in one READ COMMITTED transaction that keeps concurrent data-key writes out (online: readers continue; the previous key must be configured as childguard.previous_master_key_file/command). Returns the number of keys rewrapped.';
+
+-- Compliance duty (Provisions Art 13): no registry personal data in the clear.
+CREATE FUNCTION childguard.duty_registry_plaintext()
+	RETURNS TABLE (pass boolean, reason text, objects text[])
+	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	faults text[] := '{}';
+	why text[] := '{}';
+	n bigint;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+	                WHERE t.tgrelid = 'childguard.child'::pg_catalog.regclass
+	                  AND t.tgname = 'child_seal' AND t.tgenabled = 'A'
+	                  AND t.tgfoid = 'childguard._seal_child()'::pg_catalog.regprocedure) THEN
+		faults := faults || 'trigger child_seal on childguard.child'::text;
+		why := why || 'the seal trigger of childguard.child is missing or not enabled ALWAYS, so plaintext birth dates and circumstances can be written'::text;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
+	                WHERE k.conrelid = 'childguard.child'::pg_catalog.regclass
+	                  AND k.conname = 'child_sealed_check' AND k.convalidated) THEN
+		faults := faults || 'constraint child_sealed_check on childguard.child'::text;
+		why := why || 'the constraint that keeps the plaintext columns empty is missing or not validated'::text;
+	END IF;
+	SELECT pg_catalog.count(*) INTO n FROM childguard.child c
+	 WHERE c.sealed IS NULL OR c.birth_date IS NOT NULL
+	    OR c.in_difficulty IS NOT NULL OR c.can_express IS NOT NULL;
+	IF n > 0 THEN
+		faults := faults || ARRAY(SELECT 'child ' || c.child_id FROM childguard.child c
+		                           WHERE c.sealed IS NULL OR c.birth_date IS NOT NULL
+		                              OR c.in_difficulty IS NOT NULL OR c.can_express IS NOT NULL
+		                           ORDER BY c.subject_no LIMIT 20);
+		why := why || pg_catalog.format('%s registered children have a birth date or circumstances in the clear', n);
+	END IF;
+	IF pg_catalog.cardinality(faults) = 0 THEN
+		RETURN QUERY SELECT true, 'every registered child''s birth date and circumstances are sealed (AES-256-GCM), and the seal trigger and constraint are in place'::text, '{}'::text[];
+	ELSE
+		RETURN QUERY SELECT false, pg_catalog.array_to_string(why, '; '), faults;
+	END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION childguard.duty_registry_plaintext() FROM PUBLIC;
+COMMENT ON FUNCTION childguard.duty_registry_plaintext() IS
+	'Compliance duty registry_plaintext (Provisions Art 13): the registry''s birth dates and circumstances are sealed, by a trigger and a constraint that are in place.';
+INSERT INTO childguard.compliance_duty VALUES
+	('registry_plaintext', 'Provisions Art 13',
+	 'the registry''s personal data (birth dates, circumstances) is stored only sealed with AES-256-GCM: no row holds it in the clear, and the seal trigger and constraint are in place',
+	 'childguard.duty_registry_plaintext()'::regprocedure, 'sql/registry_encryption.sql');
