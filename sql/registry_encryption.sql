@@ -1,7 +1,7 @@
 -- Registry personal data encrypted (issue 14, item 1; Provisions Art 13):
 -- birth dates and circumstances are sealed at rest, readable only by the
 -- functions that need them and by officers; lookups by id unchanged.
--- (test/t/230_registry_dump.pl scans a pg_dump and the data files.)
+-- (test/t/230_registry_at_rest.pl scans a pg_dump and the data files.)
 SET client_min_messages = warning;
 DROP DATABASE IF EXISTS regress_registry;
 CREATE DATABASE regress_registry;
