@@ -19,6 +19,7 @@
 #include "catalog.h"
 #include "childguard_errcodes.h"
 #include "registry_seal.h"
+#include "statement.h"
 #include "subjects.h"
 
 /* ids at least this long are looked up without caching */
@@ -90,6 +91,12 @@ subject_fetch(Oid index, ScanKey key, CgSubject *out)
 		/* 1.4: sealed (registry_seal.c); opened once, then cached */
 		CgRegistryFacts facts;
 
+		/*
+		 * The statement touches a child's data: admitted for audit before
+		 * the open, so a failure (no such master key, an altered row)
+		 * still leaves its record, as a data key's would.
+		 */
+		cg_statement_attempt();
 		cg_registry_open(out->subject_no,
 						 DatumGetByteaPP(values[cat->child_sealed - 1]), &facts);
 		out->birth_date = facts.birth_date;

@@ -35,7 +35,7 @@ my @ids = map { "cgreg-$tag-$_" } 1 .. $N;
 my $values = join(',', map { "('$ids[$_-1]', date '2010-01-01' + " . (37 * $_) . ")" } 1 .. $N);
 $node->safe_psql('postgres', qq{
 	CREATE TEMP TABLE s (child_id text, birth_date date, in_difficulty boolean, can_express boolean);
-	INSERT INTO s SELECT v.*, v.birth_date > '2012-01-01', true FROM (VALUES $values) v;
+	INSERT INTO s SELECT v.*, v.birth_date > '2012-01-01', true FROM (VALUES $values) v(child_id, birth_date);
 	SELECT count(*) FROM childguard.register_children('pg_temp.s');
 	SELECT childguard.register_child('cgreg-$tag-one', '2013-07-29', true, false);
 	-- the positive control: the same columns, in the clear
