@@ -35,6 +35,7 @@
 #include "crypto.h"
 #include "master_key.h"
 #include "registry_seal.h"
+#include "secure_mem.h"
 
 #define REG_VERSION		1
 #define REG_PLAIN_LEN	8
@@ -47,12 +48,48 @@
 #define FLAG_IN_DIFFICULTY	0x01
 #define FLAG_CAN_EXPRESS	0x02
 
-/* The registry key of master key mk, into key_out (the caller wipes it). */
+/*
+ * The registry key of master key mk, into key_out (the caller wipes it).
+ * Derived once per master key and kept, like the keys it comes from, in
+ * locked, non-dumpable memory (secure_mem.c): HMAC costs more than the
+ * seal itself, and a bulk registration seals one row per child.
+ */
+typedef struct RegistryKey
+{
+	bool		valid;
+	uint8		id[CG_KEY_ID_LEN];
+	uint8		key[CG_KEY_LEN];
+} RegistryKey;
+
+#define REGISTRY_KEYS 2			/* the current and the previous master key */
+
+static RegistryKey *registry_keys = NULL;
+static int	registry_keys_next = 0;
+
 static void
 registry_key(const CgMasterKey *mk, uint8 *key_out)
 {
+	RegistryKey *slot;
+
+	if (registry_keys == NULL)
+	{
+		registry_keys = cg_secure_alloc(sizeof(RegistryKey) * REGISTRY_KEYS);
+		memset(registry_keys, 0, sizeof(RegistryKey) * REGISTRY_KEYS);
+	}
+	for (int i = 0; i < REGISTRY_KEYS; i++)
+		if (registry_keys[i].valid &&
+			memcmp(registry_keys[i].id, mk->id, CG_KEY_ID_LEN) == 0)
+		{
+			memcpy(key_out, registry_keys[i].key, CG_KEY_LEN);
+			return;
+		}
 	cg_hmac_sha256(mk->key, CG_KEY_LEN, (const uint8 *) REG_KEY_LABEL,
 				   sizeof(REG_KEY_LABEL) - 1, key_out);
+	slot = &registry_keys[registry_keys_next];
+	registry_keys_next = (registry_keys_next + 1) % REGISTRY_KEYS;
+	memcpy(slot->id, mk->id, CG_KEY_ID_LEN);
+	memcpy(slot->key, key_out, CG_KEY_LEN);
+	slot->valid = true;
 }
 
 static void
@@ -117,7 +154,7 @@ cg_registry_open(uint64 subject_no, const bytea *sealed, CgRegistryFacts *out)
 	if (mk == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_DATA_KEY_UNAVAILABLE),
-				 errmsg("registry data of subject %llu was sealed by a master key that is not configured",
+				 errmsg("registry data of subject %llu was wrapped by a master key that is not configured",
 						(unsigned long long) subject_no),
 				 errdetail("It was sealed under master key %s; the configured master key is %s.",
 						   cg_key_id_hex(p + 1), cg_key_id_hex(cg_master_key_current()->id)),

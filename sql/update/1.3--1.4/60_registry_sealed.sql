@@ -38,35 +38,7 @@ COMMENT ON FUNCTION childguard._open_registry(bigint, bytea) IS
 -- register_children(), set_child_circumstances(), a restore of an older
 -- dump), merging it with what is already sealed, and clears it.
 CREATE FUNCTION childguard._seal_child() RETURNS trigger
-	LANGUAGE plpgsql
-	SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	b date;
-	d boolean;
-	e boolean;
-BEGIN
-	IF NEW.birth_date IS NULL AND NEW.in_difficulty IS NULL AND NEW.can_express IS NULL THEN
-		RETURN NEW;
-	END IF;
-	IF NEW.sealed IS NOT NULL THEN
-		SELECT f.birth_date, f.in_difficulty, f.can_express INTO b, d, e
-		  FROM childguard._open_registry(NEW.subject_no, NEW.sealed) f;
-	END IF;
-	b := coalesce(NEW.birth_date, b);
-	IF b IS NULL THEN
-		RAISE EXCEPTION 'a child''s birth date is required'
-			USING ERRCODE = '22004';
-	END IF;
-	NEW.sealed := childguard._seal_registry(NEW.subject_no, b,
-	                                        coalesce(NEW.in_difficulty, d, false),
-	                                        coalesce(NEW.can_express, e, true));
-	NEW.birth_date := NULL;
-	NEW.in_difficulty := NULL;
-	NEW.can_express := NULL;
-	RETURN NEW;
-END
-$$;
+	LANGUAGE C AS 'MODULE_PATHNAME', 'cg_seal_child';
 REVOKE ALL ON FUNCTION childguard._seal_child() FROM PUBLIC;
 COMMENT ON FUNCTION childguard._seal_child() IS
 	'Trigger on childguard.child: seal the birth date and circumstances a writer gave, so no plaintext reaches the table.';
