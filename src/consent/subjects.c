@@ -91,14 +91,18 @@ subject_fetch(Oid index, ScanKey key, CgSubject *out)
 		/* 1.4: sealed (registry_seal.c); opened once, then cached */
 		CgRegistryFacts facts;
 
+		bytea	   *sealed = DatumGetByteaPP(values[cat->child_sealed - 1]);
+
 		/*
-		 * The statement touches a child's data: admitted for audit before
-		 * the open, so a failure (no such master key, an altered row)
-		 * still leaves its record, as a data key's would.
+		 * A failure (no such master key, an altered row) admits the
+		 * statement for audit before it is reported, so it leaves its
+		 * record, as a data key's failure does; a success adds nothing.
 		 */
-		cg_statement_attempt();
-		cg_registry_open(out->subject_no,
-						 DatumGetByteaPP(values[cat->child_sealed - 1]), &facts);
+		if (!cg_registry_try_open(out->subject_no, sealed, &facts))
+		{
+			cg_statement_attempt();
+			cg_registry_open(out->subject_no, sealed, &facts);
+		}
 		out->birth_date = facts.birth_date;
 		out->in_difficulty = facts.in_difficulty;
 		out->can_express = facts.can_express;

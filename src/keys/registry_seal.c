@@ -131,9 +131,17 @@ cg_registry_seal(uint64 subject_no, const CgRegistryFacts *facts)
 	return out;
 }
 
-/* Open the sealed facts of subject_no; ZC002/ZC003 if that cannot be done. */
-void
-cg_registry_open(uint64 subject_no, const bytea *sealed, CgRegistryFacts *out)
+typedef enum RegistryOpen
+{
+	REG_OPENED,
+	REG_MALFORMED,
+	REG_NO_KEY,
+	REG_AUTH_FAILED
+} RegistryOpen;
+
+/* Open the sealed facts of subject_no into out, or say why not. */
+static RegistryOpen
+registry_open(uint64 subject_no, const bytea *sealed, CgRegistryFacts *out)
 {
 	const uint8 *p = (const uint8 *) VARDATA_ANY(sealed);
 	const CgMasterKey *mk;
@@ -145,20 +153,10 @@ cg_registry_open(uint64 subject_no, const bytea *sealed, CgRegistryFacts *out)
 
 	(void) cg_master_key_current();		/* a clear error if none at all */
 	if (VARSIZE_ANY_EXHDR(sealed) != REG_LEN || p[0] != REG_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_CG_AUTHENTICATION_FAILED),
-				 errmsg("registry data of subject %llu is malformed",
-						(unsigned long long) subject_no),
-				 errdetail("childguard.child.sealed does not hold a sealed value of a known format.")));
+		return REG_MALFORMED;
 	mk = cg_master_key_by_id(p + 1);
 	if (mk == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_CG_DATA_KEY_UNAVAILABLE),
-				 errmsg("registry data of subject %llu was wrapped by a master key that is not configured",
-						(unsigned long long) subject_no),
-				 errdetail("It was sealed under master key %s; the configured master key is %s.",
-						   cg_key_id_hex(p + 1), cg_key_id_hex(cg_master_key_current()->id)),
-				 errhint("Configure the master key this database was created with, or set childguard.previous_master_key_file to it and run childguard.rotate_master_key().")));
+		return REG_NO_KEY;
 	registry_aad(aad, subject_no);
 	registry_key(mk, key);
 	ok = cg_aead_open(key, p + 1 + CG_KEY_ID_LEN, aad, REG_AAD_LEN,
@@ -166,18 +164,61 @@ cg_registry_open(uint64 subject_no, const bytea *sealed, CgRegistryFacts *out)
 					  p + 1 + CG_KEY_ID_LEN + CG_NONCE_LEN, plain);
 	explicit_bzero(key, sizeof(key));
 	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_CG_AUTHENTICATION_FAILED),
-				 errmsg("registry data of subject %llu failed authentication",
-						(unsigned long long) subject_no),
-				 errdetail("The sealed birth date and circumstances in childguard.child were altered or moved to another child."),
-				 errhint("Restore the row from a backup.")));
+		return REG_AUTH_FAILED;
 	for (int i = 0; i < 4; i++)
 		date = (date << 8) | plain[i];
 	out->birth_date = (DateADT) (int32) date;
 	out->in_difficulty = (plain[4] & FLAG_IN_DIFFICULTY) != 0;
 	out->can_express = (plain[4] & FLAG_CAN_EXPRESS) != 0;
 	explicit_bzero(plain, sizeof(plain));
+	return REG_OPENED;
+}
+
+/*
+ * Open the sealed facts of subject_no; false, with nothing reported, if
+ * that cannot be done (cg_registry_open then says why).
+ */
+bool
+cg_registry_try_open(uint64 subject_no, const bytea *sealed, CgRegistryFacts *out)
+{
+	return registry_open(subject_no, sealed, out) == REG_OPENED;
+}
+
+/* Open the sealed facts of subject_no; ZC002/ZC003 if that cannot be done. */
+void
+cg_registry_open(uint64 subject_no, const bytea *sealed, CgRegistryFacts *out)
+{
+	const uint8 *p = (const uint8 *) VARDATA_ANY(sealed);
+
+	switch (registry_open(subject_no, sealed, out))
+	{
+		case REG_OPENED:
+			return;
+		case REG_MALFORMED:
+			ereport(ERROR,
+					(errcode(ERRCODE_CG_AUTHENTICATION_FAILED),
+					 errmsg("registry data of subject %llu is malformed",
+							(unsigned long long) subject_no),
+					 errdetail("childguard.child.sealed does not hold a sealed value of a known format.")));
+			break;
+		case REG_NO_KEY:
+			ereport(ERROR,
+					(errcode(ERRCODE_CG_DATA_KEY_UNAVAILABLE),
+					 errmsg("registry data of subject %llu was wrapped by a master key that is not configured",
+							(unsigned long long) subject_no),
+					 errdetail("It was sealed under master key %s; the configured master key is %s.",
+							   cg_key_id_hex(p + 1), cg_key_id_hex(cg_master_key_current()->id)),
+					 errhint("Configure the master key this database was created with, or set childguard.previous_master_key_file to it and run childguard.rotate_master_key().")));
+			break;
+		case REG_AUTH_FAILED:
+			ereport(ERROR,
+					(errcode(ERRCODE_CG_AUTHENTICATION_FAILED),
+					 errmsg("registry data of subject %llu failed authentication",
+							(unsigned long long) subject_no),
+					 errdetail("The sealed birth date and circumstances in childguard.child were altered or moved to another child."),
+					 errhint("Restore the row from a backup.")));
+			break;
+	}
 }
 
 PG_FUNCTION_INFO_V1(cg_seal_registry);

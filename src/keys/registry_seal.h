@@ -25,5 +25,7 @@ typedef struct CgRegistryFacts
 extern bytea *cg_registry_seal(uint64 subject_no, const CgRegistryFacts *facts);
 extern void cg_registry_open(uint64 subject_no, const bytea *sealed,
 							 CgRegistryFacts *out);
+extern bool cg_registry_try_open(uint64 subject_no, const bytea *sealed,
+								 CgRegistryFacts *out);
 
 #endif							/* CHILDGUARD_REGISTRY_SEAL_H */

@@ -43,7 +43,7 @@ SELECT set_eq($$SELECT c::regclass::text FROM pg_extension e, unnest(e.extconfig
                     'childguard.notice', 'childguard.consent', 'childguard.consent_consent_id_seq',
                     'childguard.access_grant', 'childguard.access_grant_grant_id_seq',
                     'childguard.role_event', 'childguard.role_event_event_id_seq',
-                    'childguard.enrollment'],
+                    'childguard.enrollment', 'childguard.processor_deletion'],
               'every registry table and sequence is dumped with the database');
 
 -- the categories

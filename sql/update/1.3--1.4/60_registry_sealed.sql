@@ -29,7 +29,9 @@ COMMENT ON FUNCTION childguard._seal_registry(bigint, date, boolean, boolean) IS
 CREATE FUNCTION childguard._open_registry(subject_no bigint, sealed bytea,
 		OUT birth_date date, OUT in_difficulty boolean, OUT can_express boolean)
 	RETURNS record
-	LANGUAGE C STABLE STRICT AS 'MODULE_PATHNAME', 'cg_open_registry';
+	LANGUAGE C STABLE STRICT SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS 'MODULE_PATHNAME', 'cg_open_registry';
 REVOKE ALL ON FUNCTION childguard._open_registry(bigint, bytea) FROM PUBLIC;
 COMMENT ON FUNCTION childguard._open_registry(bigint, bytea) IS
 	'Internal: open a child''s sealed birth date and circumstances (ZC003 if altered or moved to another child).';
