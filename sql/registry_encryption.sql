@@ -107,6 +107,20 @@ SET ROLE regress_r_recorder;
 SELECT birth_date FROM childguard.children;
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
+-- a monitoring role that reads every table (pg_read_all_data) sees the
+-- sealed form only: the officers' view needs the opener, which it may not run
+SET client_min_messages = warning;
+CREATE ROLE regress_r_monitor IN ROLE pg_read_all_data;
+RESET client_min_messages;
+SET ROLE regress_r_monitor;
+SELECT child_id, birth_date, in_difficulty, length(sealed) AS sealed_bytes
+  FROM childguard.child WHERE child_id = 'r-10';
+SELECT birth_date FROM childguard.children;
+\echo :LAST_ERROR_SQLSTATE
+SELECT birth_date FROM childguard._child_open;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DROP ROLE regress_r_monitor;
 
 -- 6. the functions that need them still decide by them: the age rule and
 -- the circumstances (record_consent, consent_in_force, the C decision)

@@ -100,7 +100,8 @@ COPY (SELECT id, name FROM pupils ORDER BY id) TO STDOUT;
 RESET childguard.purpose;
 
 -- vendor B, not assessed (A's assessment does not cover it): every route
--- refused -- SELECT, WHERE, a function, a cursor, COPY, a CTE, a count of rows
+-- refused -- SELECT, WHERE, a function, a cursor, COPY, a CTE, a count of
+-- rows, a prepared statement, a cast
 SET ROLE regress_t_exporter_b;
 SET childguard.purpose = 'vendor_export';
 SELECT id, name FROM pupils ORDER BY id;
@@ -115,6 +116,9 @@ ROLLBACK;
 COPY (SELECT id, name FROM pupils ORDER BY id) TO STDOUT;
 WITH x AS (SELECT name FROM pupils) SELECT count(*) FROM x;
 SELECT count(*) FROM pupils;
+PREPARE p AS SELECT name FROM pupils WHERE id = $1;
+EXECUTE p('t-1');
+SELECT name::text FROM pupils WHERE id = 't-1';
 \set VERBOSITY default
 RESET childguard.purpose;
 -- its grant for another purpose is unaffected by this
