@@ -44,6 +44,8 @@ typedef struct CgCatalog
 	AttrNumber	child_sealed;	/* child.sealed; 0 before 1.4 */
 	AttrNumber	grant_recipient;	/* access_grant.recipient; 0 before 1.4 */
 	AttrNumber	assessment_recipient;	/* security_assessment.recipient; 0 before 1.4 */
+	AttrNumber	grant_per_hour;	/* access_grant.max_children_per_hour; 0 before 1.4 */
+	AttrNumber	grant_per_day;	/* access_grant.max_children_per_day; 0 before 1.4 */
 } CgCatalog;
 
 /*

@@ -30,7 +30,9 @@ typedef struct CgGrant
 {
 	int64		grant_id;		/* the first grant in force, for the audit */
 	CgCategorySet categories;	/* within the purpose's */
-	int32		max_children;	/* distinct children per statement */
+	int32		max_children;	/* distinct children per statement (0: no limit) */
+	int32		per_hour;		/* distinct children per hour (0: no limit) */
+	int32		per_day;		/* distinct children per day (0: no limit) */
 	TimestampTz ends;			/* when the grant(s) in force end */
 	/* 1.4: the recipients the grants in force name (Art 16, 17) */
 	int			nrecipients;

@@ -1,58 +1,62 @@
 -- Who may call what compldata's parts (60-67) added: officers get the
 -- opener of the registry's sealed facts (childguard.children, their view,
 -- calls it, and a view's functions are checked against its reader), the
--- recipient-naming assessment, the processors' deletion register and the
--- disclosure view; applications name the recipient of the grants they
--- request.  Roles already appointed or enrolled get them too, in the order
--- they were appointed or enrolled (as on a fresh install).
---
--- Merging note: other parts of 1.4 may extend these lists as well; the
--- last definition in part order wins, so it must hold every part's
--- functions (docs/reference.md, "Versions").
-
-CREATE OR REPLACE FUNCTION childguard._application_functions() RETURNS regprocedure[]
+-- recipient-naming assessment, the processors' deletion register and its
+-- view; applications (and officers) name the recipient of the grants they
+-- request.  Each list grows from its current value, whatever other parts of
+-- this version added to it; roles already appointed or enrolled get the new
+-- functions too, in the order they were appointed or enrolled (as on a
+-- fresh install).
+DO $lists$
+DECLARE
+	fs text;
+BEGIN
+	-- names qualified whatever the search_path
+	SELECT pg_catalog.string_agg(pg_catalog.quote_literal(
+	           pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname,
+	                             pg_catalog.oidvectortypes(p.proargtypes))), ', ' ORDER BY u.n) INTO fs
+	  FROM pg_catalog.unnest(childguard._application_functions()
+	                         || 'childguard.name_recipient(bigint, text)'::regprocedure)
+	       WITH ORDINALITY AS u(f, n)
+	  JOIN pg_catalog.pg_proc p ON p.oid = u.f
+	  JOIN pg_catalog.pg_namespace ns ON ns.oid = p.pronamespace;
+	EXECUTE pg_catalog.format($f$CREATE OR REPLACE FUNCTION childguard._application_functions() RETURNS regprocedure[]
 	LANGUAGE sql IMMUTABLE
-AS $$
-	SELECT ARRAY[
-		'childguard.register_child(text, date, boolean, boolean)',
-		'childguard.register_guardian(text, text, text)',
-		'childguard.request_access(regrole, text[], timestamptz, text[], integer, text, boolean, text)',
-		'childguard.revoke_access(bigint)',
-		'childguard.register_children(regclass)',
-		'childguard.register_guardians(regclass)',
-		'childguard.name_recipient(bigint, text)'
-	]::regprocedure[]
-$$;
+AS $body$
+	SELECT ARRAY[%s]::regprocedure[]
+$body$$f$, fs);
 
-CREATE OR REPLACE FUNCTION childguard._officer_functions() RETURNS regprocedure[]
+	SELECT pg_catalog.string_agg(pg_catalog.quote_literal(
+	           pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname,
+	                             pg_catalog.oidvectortypes(p.proargtypes))), ', ' ORDER BY u.n) INTO fs
+	  FROM pg_catalog.unnest(childguard._officer_functions()
+	                         || ARRAY['childguard.record_assessment(text, text, text, text)',
+	                                  'childguard.record_processor_deletion(bigint, text)',
+	                                  'childguard._open_registry(bigint, bytea)',
+	                                  'childguard.name_recipient(bigint, text)']::regprocedure[])
+	       WITH ORDINALITY AS u(f, n)
+	  JOIN pg_catalog.pg_proc p ON p.oid = u.f
+	  JOIN pg_catalog.pg_namespace ns ON ns.oid = p.pronamespace;
+	EXECUTE pg_catalog.format($f$CREATE OR REPLACE FUNCTION childguard._officer_functions() RETURNS regprocedure[]
 	LANGUAGE sql IMMUTABLE
-AS $$
-	SELECT ARRAY[
-		'childguard.publish_notice(text, text[], text, text, text, text, text, text, text, boolean)',
-		'childguard.define_purpose(text, text[], interval, text, boolean, text)',
-		'childguard.record_assessment(text, text, text)',
-		'childguard.set_child_circumstances(text, boolean, boolean)',
-		'childguard.approve_access(bigint)',
-		'childguard.revoke_access(bigint)',
-		'childguard.enroll_application(regrole)',
-		'childguard.enroll_consent_recorder(regrole)',
-		'childguard.unenroll(regrole, text)',
-		'childguard.consent_in_force(text, text, date)',
-		'childguard.verify_consent_log()',
-		'childguard.record_assessment(text, text, text, text)',
-		'childguard.record_processor_deletion(bigint, text)',
-		'childguard._open_registry(bigint, bytea)'
-	]::regprocedure[] || childguard._application_functions()
-$$;
+AS $body$
+	SELECT ARRAY[%s]::regprocedure[]
+$body$$f$, fs);
 
-CREATE OR REPLACE FUNCTION childguard._officer_views() RETURNS regclass[]
+	SELECT pg_catalog.string_agg(pg_catalog.quote_literal(
+	           pg_catalog.format('%I.%I', ns.nspname, c.relname)), ', ' ORDER BY u.n) INTO fs
+	  FROM pg_catalog.unnest(childguard._officer_views()
+	                         || 'childguard.processor_deletion_due'::regclass)
+	       WITH ORDINALITY AS u(v, n)
+	  JOIN pg_catalog.pg_class c ON c.oid = u.v
+	  JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace;
+	EXECUTE pg_catalog.format($f$CREATE OR REPLACE FUNCTION childguard._officer_views() RETURNS regclass[]
 	LANGUAGE sql IMMUTABLE
-AS $$
-	SELECT ARRAY['childguard.children', 'childguard.guardians', 'childguard.notices',
-	             'childguard.purposes', 'childguard.consents', 'childguard.access_grants',
-	             'childguard.officers', 'childguard.consent_log', 'childguard.role_events',
-	             'childguard.enrollments', 'childguard.processor_deletion_due']::regclass[]
-$$;
+AS $body$
+	SELECT ARRAY[%s]::regclass[]
+$body$$f$, fs);
+END
+$lists$;
 
 DO $grant$
 DECLARE
