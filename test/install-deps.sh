@@ -20,6 +20,13 @@ PACKAGES=(
   pgbouncer                              # transaction pooling, for test/t/131_pgbouncer.pl
 )
 
+# The example app's tests (examples/children-app) need Node.js and npm;
+# Debian's packages unless a node and npm are installed already (e.g.
+# another distribution of Node.js, whose nodejs package includes npm).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   # Status is "install ok installed" (or "hold ok installed") only when the

@@ -8,7 +8,7 @@
 # Env: CHECK_CFLAGS  overrides the PG_CFLAGS used for the -Werror build
 #      PG_CONFIG     pg_config to build against (default: PostgreSQL 15's)
 #      CG_KEEP=1     keep the /tmp work dirs even when everything passed
-#      CG_SUITES     only these suites, e.g. "tap", "arch" or "regress long" (while
+#      CG_SUITES     only these suites, e.g. "tap", "arch", "example" or "regress long" (while
 #                    developing; default: all of the mode's suites)
 #      CG_REGRESS    only these pg_regress tests, e.g. "bypass audit"
 #      CG_ISOLATION  only these isolation specs ("" for none)
@@ -169,6 +169,22 @@ elif suite_pgtap; then
   record pgtap PASS
 else
   record pgtap FAIL
+fi
+fi
+
+# ---- b2. the example app (examples/children-app): its own node:test suite ---
+# against this cluster; `npm ci` from the committed lock file (~/.npm cache).
+if want example; then
+echo "== example (examples/children-app)"
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "example: SKIPPED: node and npm are not installed (test/install-deps.sh installs them)"
+  record example SKIP
+elif (cd examples/children-app &&
+      npm ci --prefer-offline --no-audit --no-fund &&
+      node --test test/); then
+  record example PASS
+else
+  record example FAIL
 fi
 fi
 fi  # MODE = check

@@ -60,6 +60,11 @@
 /* versions: the library and the installed SQL (sql/README.md) */
 #define ERRCODE_CG_SQL_VERSION_MISMATCH		MAKE_SQLSTATE('Z','C','1','4','0')
 #define ERRCODE_CG_ENTRY_POINT_MISMATCH		MAKE_SQLSTATE('Z','C','1','4','1')
+/* migrating and loading existing data (docs/migration.md) */
+#define ERRCODE_CG_MIGRATION_STOPPED		MAKE_SQLSTATE('Z','C','4','4','0')
+#define ERRCODE_CG_CANNOT_MIGRATE			MAKE_SQLSTATE('Z','C','4','4','1')
+#define ERRCODE_CG_MIGRATION_STATE			MAKE_SQLSTATE('Z','C','4','4','2')
+#define ERRCODE_CG_LOAD_STAGING				MAKE_SQLSTATE('Z','C','4','4','3')
 /* the audit trail (docs/audit.md) */
 /* compldata (issue 14, items 1-3): ZC530-ZC559 */
 #define ERRCODE_CG_REGISTRY_NOT_SEALED		MAKE_SQLSTATE('Z','C','5','3','0')
@@ -73,6 +78,16 @@
 #define ERRCODE_CG_AUDIT_NOT_DURABLE		MAKE_SQLSTATE('Z','C','2','0','2')
 #define ERRCODE_CG_AUDIT_LOG_READ_ONLY		MAKE_SQLSTATE('Z','C','2','0','3')
 #define ERRCODE_CG_AUDIT_LOG_LOCKED			MAKE_SQLSTATE('Z','C','2','0','4')
+/* erasure, expiry hooks, requests, the erasure ledger (docs/reliability.md, "Erasure") */
+#define ERRCODE_CG_UNKNOWN_ERASURE_REASON	MAKE_SQLSTATE('Z','C','3','2','0')
+#define ERRCODE_CG_UNKNOWN_ERASURE_ACTION	MAKE_SQLSTATE('Z','C','3','2','1')
+#define ERRCODE_CG_ERASE_NOT_PROTECTED		MAKE_SQLSTATE('Z','C','3','2','2')
+#define ERRCODE_CG_ERASE_IN_HOOK			MAKE_SQLSTATE('Z','C','3','2','3')
+#define ERRCODE_CG_BAD_EXPIRY_HOOK			MAKE_SQLSTATE('Z','C','3','2','4')
+#define ERRCODE_CG_EXPIRY_HOOK_UNKNOWN		MAKE_SQLSTATE('Z','C','3','2','5')
+#define ERRCODE_CG_OPERATIONS_CEASED		MAKE_SQLSTATE('Z','C','3','2','6')
+#define ERRCODE_CG_ERASURE_LEDGER			MAKE_SQLSTATE('Z','C','3','2','7')
+#define ERRCODE_CG_ERASURE_LEDGER_TAMPERED	MAKE_SQLSTATE('Z','C','3','2','8')
 
 /* pools and bulk-copy windows (docs/security.md, "Pools"; docs/consent.md) */
 #define ERRCODE_CG_WINDOW_LIMIT				MAKE_SQLSTATE('Z','C','4','2','0')

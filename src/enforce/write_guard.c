@@ -10,7 +10,9 @@
  *	  - ALTER TABLE that would turn existing values into child data
  *	    (ALTER COLUMN ... TYPE child_data from another type, ADD COLUMN
  *	    child_data with a DEFAULT) is refused: table rewrites and missing
- *	    values bypass the seal trigger;
+ *	    values bypass the seal trigger -- except a USING that is another
+ *	    child_data column of the same protected table and category, whose
+ *	    values are sealed already (migrate_column()'s last step);
  *	  - COPY FROM into an unprotected table takes envelopes only (this is
  *	    how pg_restore loads data before the seal trigger is recreated),
  *	    and refuses plaintext.
@@ -131,6 +133,41 @@ column_def_has_default(ColumnDef *def)
 	return false;
 }
 
+/*
+ * Is the USING expression of ALTER COLUMN ... TYPE child_data(c) exactly
+ * another column of the same protected table, of the very same type and
+ * category?  Its values were sealed by the seal trigger for this row's
+ * child and category, so the rewrite copies envelopes that already belong
+ * where they land: this is the last step of childguard.migrate_column(),
+ * which keeps the converted column in its place.
+ */
+static bool
+using_sealed_column(Oid relid, ColumnDef *def)
+{
+	ColumnRef  *ref = (ColumnRef *) def->raw_default;
+	Oid			typid;
+	int32		typmod;
+	AttrNumber	src;
+	Oid			srctype;
+	int32		srctypmod;
+	Oid			srccoll;
+	const CgProtection *p;
+
+	if (ref == NULL || !IsA(ref, ColumnRef) || list_length(ref->fields) != 1 ||
+		!IsA(linitial(ref->fields), String))
+		return false;
+	src = get_attnum(relid, strVal(linitial(ref->fields)));
+	if (src == InvalidAttrNumber || src < 0)
+		return false;
+	typenameTypeIdAndMod(NULL, def->typeName, &typid, &typmod);
+	get_atttypetypmodcoll(relid, src, &srctype, &srctypmod, &srccoll);
+	if (typid != cg_child_data_type() || srctype != typid ||
+		typmod < 0 || srctypmod != typmod)
+		return false;
+	p = cg_protection_of_relid(relid);
+	return p->is_protected;
+}
+
 /* Refuse ALTER TABLE commands that would store values without sealing them. */
 static void
 check_alter_table(AlterTableStmt *stmt)
@@ -158,12 +195,13 @@ check_alter_table(AlterTableStmt *stmt)
 				relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 			attnum = OidIsValid(relid) ? get_attnum(relid, cmd->name) : InvalidAttrNumber;
 			if (attnum != InvalidAttrNumber &&
-				cg_type_holds_child_data(get_atttype(relid, attnum)) == CG_HOLDS_NONE)
+				cg_type_holds_child_data(get_atttype(relid, attnum)) == CG_HOLDS_NONE &&
+				!using_sealed_column(relid, def))
 				ereport(ERROR,
 						(errcode(ERRCODE_CG_TABLE_NOT_PROTECTED),
 						 errmsg("cannot convert column \"%s\" to child data in place", cmd->name),
 						 errdetail("A table rewrite would store the values without sealing them for their child."),
-						 errhint("Add a child_data column, protect the table, copy the values with UPDATE, then drop the old column.")));
+						 errhint("Convert it with childguard.migrate_column(), which seals each value for its child and keeps the column in place.")));
 		}
 	}
 }

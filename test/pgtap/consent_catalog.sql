@@ -1,7 +1,7 @@
 -- Consent, purposes and grants: who may call what, and the column layout
 -- the C code reads (src/catalog.h).
 BEGIN;
-SELECT plan(16);
+SELECT plan(18);
 
 -- registry functions act with the owner's rights, with a pinned search_path
 SELECT is(array_agg(p.oid::regprocedure::text ORDER BY 1), NULL,
@@ -17,11 +17,27 @@ SELECT is(array_agg(f::text ORDER BY 1), NULL, 'PUBLIC can execute no registry f
               ARRAY['childguard.appoint_officer(regrole)', 'childguard.dismiss_officer(regrole)']::regprocedure[]) f
  WHERE has_function_privilege('public', f, 'EXECUTE');
 
-SELECT is(array_agg(c.relname::text ORDER BY 1), NULL, 'PUBLIC reads no registry table or view but the category list and protected_columns')
+-- 1.4: four relations PUBLIC reads show each role only its own rows (its
+-- grants, the migrations of the tables it owns, its rejected loads); the two
+-- tests after this one check how they filter
+SELECT is(array_agg(c.relname::text ORDER BY 1), NULL, 'PUBLIC reads no registry table or view but the category list, protected_columns and the per-role views')
   FROM pg_class c
  WHERE c.relnamespace = 'childguard'::regnamespace AND c.relkind IN ('r', 'v')
-   AND c.relname NOT IN ('category', 'protected_columns')
+   AND c.relname NOT IN ('category', 'protected_columns',
+                         'my_grants', 'migrations', 'migration_rejects', 'load_reject')
    AND has_table_privilege('public', c.oid, 'SELECT');
+SELECT is(array_agg(c.relname::text ORDER BY 1), NULL,
+          'the per-role views are security barriers filtering on the querying role')
+  FROM pg_class c
+ WHERE c.oid IN ('childguard.my_grants'::regclass, 'childguard.migrations'::regclass,
+                 'childguard.migration_rejects'::regclass)
+   AND NOT (c.reloptions @> ARRAY['security_barrier=true']
+            AND pg_get_viewdef(c.oid) ~ 'pg_has_role\(CURRENT_USER');
+SELECT ok((SELECT c.relrowsecurity FROM pg_class c WHERE c.oid = 'childguard.load_reject'::regclass)
+          AND (SELECT array_agg(p.polcmd::text || ':' || pg_get_expr(p.polqual, p.polrelid))
+                 FROM pg_policy p WHERE p.polrelid = 'childguard.load_reject'::regclass)
+              = ARRAY['*:(loaded_by = (to_regrole((CURRENT_USER)::text))::oid)'],
+          'load_reject: row security, each role reads its own rows only');
 
 SELECT is(array_agg(c.relname::text ORDER BY 1), NULL, 'PUBLIC can write no registry table')
   FROM pg_class c
