@@ -163,7 +163,8 @@ SELECT childguard.request_access('regress_g_vendor', '{counselling}', now() + in
 SET ROLE regress_g_dpo;
 SELECT childguard.approve_access(:vendor_grant);       -- no assessment yet
 \echo :LAST_ERROR_SQLSTATE
-SELECT childguard.record_assessment('counselling', 'processor audit 2026', 'regress auditor') > 0 AS ok;
+SELECT childguard.record_assessment('counselling', 'processor audit 2026', 'regress auditor',
+                                    'regress_g_vendor') > 0 AS ok;
 SELECT childguard.approve_access(:vendor_grant);
 SET ROLE regress_g_vendor;
 SET childguard.purpose = 'counselling';

@@ -39,6 +39,7 @@ SELECT childguard.record_consent('k-1', 'homework', 'n', 'gk-1') > 0 AS ok;
 SELECT childguard.record_consent('k-2', 'homework', 'n', 'gk-2') > 0 AS ok;
 SET ROLE regress_b_app;
 SELECT childguard.request_access('regress_b_app', '{homework,export}', now() + interval '1 day') AS g1 \gset
+SELECT childguard.name_recipient(:g1, 'regress exporter');   -- who receives what it transfers (1.4)
 RESET ROLE;
 SET ROLE regress_b_bypass;
 SELECT childguard.request_access('regress_b_bypass', '{homework}', now() + interval '1 day') AS g2 \gset
@@ -188,7 +189,8 @@ COPY (SELECT id, name FROM pupils) TO STDOUT;
 COPY (SELECT id, name FROM pupils) TO STDOUT;
 RESET ROLE;
 SET ROLE regress_b_dpo;
-SELECT childguard.record_assessment('export', 'DPIA 2026-11: recipient audited', 'external auditor') > 0 AS ok;
+SELECT childguard.record_assessment('export', 'DPIA 2026-11: recipient audited', 'external auditor',
+                                    'regress exporter') > 0 AS ok;
 SET ROLE regress_b_app;
 SET childguard.purpose = 'export';
 COPY (SELECT id, name FROM pupils ORDER BY id) TO STDOUT;

@@ -58,7 +58,8 @@ typedef enum CgAuditOutcome
 {
 	CG_OUTCOME_ALLOWED = 'a',
 	CG_OUTCOME_DENIED = 'd',
-	CG_OUTCOME_ERROR = 'e'
+	CG_OUTCOME_ERROR = 'e',
+	CG_OUTCOME_DISCLOSED = 's'	/* allowed, under a disclosure purpose (1.4) */
 } CgAuditOutcome;
 
 typedef struct CgAuditRecord

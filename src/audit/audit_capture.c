@@ -438,6 +438,8 @@ emit(const char *command, int64 rows, int64 query_id)
 		if (st->sqlerrcode != 0)
 			memcpy(rec.sqlstate, unpack_sql_state(st->sqlerrcode), 5);
 	}
+	else if ((accesses & CG_ACCESS_READ) && st->disclosure)
+		rec.outcome = CG_OUTCOME_DISCLOSED;	/* Art 18: a disclosure, its own outcome */
 	else
 		rec.outcome = (accesses & (CG_ACCESS_READ | CG_ACCESS_WRITE)) ?
 			CG_OUTCOME_ALLOWED : CG_OUTCOME_DENIED;

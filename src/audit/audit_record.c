@@ -220,6 +220,8 @@ cg_audit_outcome_name(char outcome)
 			return "denied";
 		case CG_OUTCOME_ERROR:
 			return "error";
+		case CG_OUTCOME_DISCLOSED:
+			return "disclosed";
 	}
 	return "unknown";
 }

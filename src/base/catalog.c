@@ -115,6 +115,20 @@ catalog_refresh(void)
 			cat.grant_per_hour = att == InvalidAttrNumber ? 0 : att;
 			att = get_attnum(cat.grant_rel, "max_children_per_day");
 			cat.grant_per_day = att == InvalidAttrNumber ? 0 : att;
+			att = get_attnum(cat.grant_rel, "recipient");
+			cat.grant_recipient = att == InvalidAttrNumber ? 0 : att;
+		}
+		if (OidIsValid(cat.child_rel))
+		{
+			AttrNumber	att = get_attnum(cat.child_rel, "sealed");
+
+			cat.child_sealed = att == InvalidAttrNumber ? 0 : att;
+		}
+		if (OidIsValid(cat.assessment_rel))
+		{
+			AttrNumber	att = get_attnum(cat.assessment_rel, "recipient");
+
+			cat.assessment_recipient = att == InvalidAttrNumber ? 0 : att;
 		}
 		cat.present = OidIsValid(cat.child_data_type);
 	}

@@ -43,6 +43,9 @@ typedef struct CgCatalog
 	AttrNumber	grant_grantee_role;	/* access_grant.grantee_role; 0 before 1.1 */
 	Oid			restart_rel;	/* retention_restart; InvalidOid before 1.4 */
 	Oid			restart_index;
+	AttrNumber	child_sealed;	/* child.sealed; 0 before 1.4 */
+	AttrNumber	grant_recipient;	/* access_grant.recipient; 0 before 1.4 */
+	AttrNumber	assessment_recipient;	/* security_assessment.recipient; 0 before 1.4 */
 	AttrNumber	grant_per_hour;	/* access_grant.max_children_per_hour; 0 before 1.4 */
 	AttrNumber	grant_per_day;	/* access_grant.max_children_per_day; 0 before 1.4 */
 } CgCatalog;

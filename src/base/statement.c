@@ -198,6 +198,7 @@ cg_statement_freeze(Oid role, const char *purpose, TimestampTz now)
 	st.role = role;
 	st.now = now;
 	st.grant_id = 0;
+	st.disclosure = false;
 	if (purpose == NULL)
 	{
 		if (st.purpose != NULL)

@@ -78,6 +78,7 @@ typedef struct CgStatement
 	char	   *purpose;		/* NULL: none declared */
 	TimestampTz now;			/* statement start */
 	int64		grant_id;		/* the grant the decisions used; 0: none */
+	bool		disclosure;		/* decided under a disclose/publicize purpose (1.4) */
 
 	/*
 	 * ---- foreign code running now (foreign_code.c) ---- Kept by the fmgr

@@ -49,6 +49,8 @@ typedef struct GrantRow
 	int32		per_day;		/* 0: no limit */
 	TimestampTz valid_from;
 	TimestampTz valid_until;
+	bool		has_recipient;	/* 1.4: access_grant.recipient is set */
+	char		recipient[NAMEDATALEN];
 } GrantRow;
 
 typedef struct GrantKey
@@ -80,6 +82,7 @@ typedef struct GrantScan
 	Oid			role;
 	const char *purpose;
 	AttrNumber	grantee_role_att;	/* 0: the 1.0 schema, grantee by name */
+	AttrNumber	recipient_att;	/* 0: before 1.4, no recipients */
 	AttrNumber	per_hour_att;	/* 0: before 1.4, no window limits */
 	AttrNumber	per_day_att;
 	GrantEntry *entry;
@@ -142,6 +145,33 @@ collect_grant(Datum *values, bool *nulls, void *arg)
 		DatumGetInt32(values[scan->per_day_att - 1]) : 0;
 	row->valid_from = DatumGetTimestampTz(values[Anum_cg_grant_valid_from - 1]);
 	row->valid_until = DatumGetTimestampTz(values[Anum_cg_grant_valid_until - 1]);
+	row->has_recipient = scan->recipient_att > 0 && !nulls[scan->recipient_att - 1];
+	if (row->has_recipient)
+		text_to_cstring_buffer(DatumGetTextPP(values[scan->recipient_att - 1]),
+							   row->recipient, NAMEDATALEN);
+}
+
+/* Add the recipient a grant in force names to out's (distinct) recipients. */
+static void
+note_recipient(CgGrant *out, const GrantRow *g)
+{
+	if (!g->has_recipient)
+	{
+		if (out->unnamed_grant_id == 0)
+			out->unnamed_grant_id = g->grant_id;
+		return;
+	}
+	for (int i = 0; i < out->nrecipients; i++)
+		if (strcmp(out->recipients[i], g->recipient) == 0)
+			return;
+	if (out->nrecipients >= CG_GRANT_MAX_RECIPIENTS)
+	{
+		/* more than that: counted as a grant whose recipient is not checked */
+		if (out->unnamed_grant_id == 0)
+			out->unnamed_grant_id = g->grant_id;
+		return;
+	}
+	strlcpy(out->recipients[out->nrecipients++], g->recipient, NAMEDATALEN);
 }
 
 /*
@@ -173,6 +203,7 @@ cg_grant_find(Oid role, int32 purpose_id, const char *purpose,
 		scan.purpose = purpose;
 		scan.entry = &fetched;
 		scan.grantee_role_att = cg_catalog()->grant_grantee_role;
+		scan.recipient_att = cg_catalog()->grant_recipient;
 		scan.per_hour_att = cg_catalog()->grant_per_hour;
 		scan.per_day_att = cg_catalog()->grant_per_day;
 		cg_catalog_scan(cg_catalog()->grant_rel, InvalidOid, NULL, 0, collect_grant, &scan);
@@ -206,6 +237,7 @@ cg_grant_find(Oid role, int32 purpose_id, const char *purpose,
 		out->per_hour = Max(out->per_hour, g->per_hour ? g->per_hour : PG_INT32_MAX);
 		out->per_day = Max(out->per_day, g->per_day ? g->per_day : PG_INT32_MAX);
 		out->ends = Max(out->ends, g->valid_until);
+		note_recipient(out, g);
 	}
 	/* no limit: 0 */
 	if (out->max_children == PG_INT32_MAX)

@@ -23,6 +23,8 @@ typedef enum CgGrantStatus
 	CG_GRANT_EXPIRED			/* approved, but its period is over */
 } CgGrantStatus;
 
+#define CG_GRANT_MAX_RECIPIENTS 8
+
 /* What the role may do for the purpose now: the union of its grants in force. */
 typedef struct CgGrant
 {
@@ -32,6 +34,10 @@ typedef struct CgGrant
 	int32		per_hour;		/* distinct children per hour (0: no limit) */
 	int32		per_day;		/* distinct children per day (0: no limit) */
 	TimestampTz ends;			/* when the grant(s) in force end */
+	/* 1.4: the recipients the grants in force name (Art 16, 17) */
+	int			nrecipients;
+	char		recipients[CG_GRANT_MAX_RECIPIENTS][NAMEDATALEN];
+	int64		unnamed_grant_id;	/* a grant in force naming no recipient, or 0 */
 } CgGrant;
 
 extern CgGrantStatus cg_grant_find(Oid role, int32 purpose_id, const char *purpose,

@@ -276,6 +276,31 @@ cg_consent_effective(const CgSubject *subject, int32 purpose_id, DateADT today,
 	return true;
 }
 
+/*
+ * D-Art 13 (1.4): a disclosure concerning a child in difficult
+ * circumstances needs the consent of the child AND of a guardian: the
+ * guardians' word granted, and, where the child can express their will,
+ * the child's own word granted too, whatever the child's age.  Applied on
+ * top of cg_consent_effective() for disclose and publicize purposes.
+ */
+bool
+cg_consent_disclosure(const CgSubject *subject, int32 purpose_id, const char **why)
+{
+	const ConsentEntry *e = consent_words(subject->subject_no, purpose_id);
+
+	if (e->guardian.word != CG_WORD_GRANTED)
+	{
+		*why = "D-Art 13: a disclosure concerning a child in difficult circumstances needs a guardian's consent as well as the child's.";
+		return false;
+	}
+	if (subject->can_express && e->child.word != CG_WORD_GRANTED)
+	{
+		*why = "D-Art 13: a disclosure concerning a child in difficult circumstances who can express their will needs the child's own consent as well as a guardian's.";
+		return false;
+	}
+	return true;
+}
+
 PG_FUNCTION_INFO_V1(cg_child_age);
 
 /* childguard.child_age(birth_date, on_date): the age rule as SQL. */

@@ -24,6 +24,8 @@ extern int	cg_age_on(DateADT birth_date, DateADT on);
 extern bool cg_consent_effective(const CgSubject *subject, int32 purpose_id,
 								 DateADT today, TimestampTz *since,
 								 const char **why);
+extern bool cg_consent_disclosure(const CgSubject *subject, int32 purpose_id,
+								  const char **why);
 extern void cg_consents_flush(void);
 
 #endif							/* CHILDGUARD_CONSENT_H */

@@ -99,6 +99,13 @@ static ChildVerdict memo;
 static uint64 generation = 1;
 static uint64 context_counter = 0;
 
+/* A purpose that discloses child data (Art 18): disclose, publicize. */
+static inline bool
+is_disclosure(const CgPurpose *p)
+{
+	return p->kind == CG_PURPOSE_DISCLOSE || p->kind == CG_PURPOSE_PUBLICIZE;
+}
+
 /* Registry changed: what the decision cached is stale. */
 void
 cg_decision_flush(void)
@@ -194,6 +201,33 @@ cg_decision_role(void)
 }
 
 /*
+ * Art 16, 17 (1.4): every read under a transfer purpose -- SELECT, cursor,
+ * function, COPY TO alike, since the statement context is built before
+ * the first value of any of them is decided -- needs, for each grant in
+ * force, a named recipient with a security assessment of this purpose on
+ * record.  One vendor's assessment does not cover another.
+ */
+static void
+check_transfer_recipients(const char *purpose, const CgPurpose *p, const CgGrant *grant)
+{
+	if (grant->unnamed_grant_id != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_RECIPIENT_REQUIRED),
+				 errmsg("access grant %lld for transfer purpose \"%s\" names no recipient",
+						(long long) grant->unnamed_grant_id, purpose),
+				 errdetail("Art 17: child data is transferred only to a recipient whose security assessment for the purpose is on record."),
+				 errhint("Name the recipient with childguard.name_recipient() before approval, or request a new grant that names it.")));
+	for (int i = 0; i < grant->nrecipients; i++)
+		if (!cg_purpose_assessed_for(p->purpose_id, grant->recipients[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_CG_RECIPIENT_NOT_ASSESSED),
+					 errmsg("transfer purpose \"%s\" has no security assessment for recipient \"%s\"",
+							purpose, grant->recipients[i]),
+					 errdetail("Art 16, 17: each recipient is assessed on its own; an assessment of another recipient does not cover it."),
+					 errhint("An officer records it with childguard.record_assessment(purpose, summary, assessor, recipient).")));
+}
+
+/*
  * The statement context, or NULL if the statement declared no purpose.
  * Errors if the purpose is unknown or the role holds no grant for it.
  */
@@ -228,6 +262,8 @@ statement_context(void)
 						   cg_max_children_per_statement(), ctx.now, &ctx.grant);
 	if (status != CG_GRANT_OK)
 		report_grant_problem(status, purpose, f->role);
+	if (ctx.purpose.kind == CG_PURPOSE_TRANSFER && cg_catalog()->assessment_recipient > 0)
+		check_transfer_recipients(purpose, &ctx.purpose, &ctx.grant);
 	strlcpy(ctx.purpose_name, purpose, NAMEDATALEN);
 	ctx.role = f->role;
 	ctx.statement_id = f->id;
@@ -235,6 +271,8 @@ statement_context(void)
 	ctx.context_no = ++context_counter;
 	ctx.valid = true;
 	cg_statement()->grant_id = ctx.grant.grant_id;
+	/* 1.4's access_log knows the outcome "disclosed" */
+	cg_statement()->disclosure = is_disclosure(&ctx.purpose) && cg_catalog()->child_sealed > 0;
 	return &ctx;
 }
 
@@ -290,6 +328,56 @@ static const char *const retention_ended =
 "Art 12: the purpose's retention period since the data was first collected for it has ended.";
 
 /*
+ * D-Art 14: the categories that may not be made public for a child in
+ * difficult circumstances -- name, home address (and whereabouts), image,
+ * voice and video, school -- and that a disclosure concerning such a child
+ * must de-identify (D-Art 13, 14: 技术处理).
+ */
+static CgCategorySet
+identifying_categories(void)
+{
+	static CgCategorySet set = 0;
+
+	if (set == 0)
+	{
+		static const char *const names[] = {"name", "address", "location", "image",
+		"voice", "school"};
+
+		for (int i = 0; i < lengthof(names); i++)
+			set |= CG_CATEGORY_BIT(cg_category_lookup(names[i]));
+	}
+	return set;
+}
+
+/*
+ * Disclosure of an identifying category (D-Art 13, 14): for a child in
+ * difficult circumstances, refused outright for publicity (ZC533), and
+ * withheld -- de-identified -- from any other disclosure.  False (with
+ * *why) when withheld; only called for disclosure purposes.
+ */
+static bool
+identifying_disclosure_allowed(const StatementContext *c, uint64 subject_no, int category,
+							   const char **why)
+{
+	CgSubject	subject;
+
+	if (!(identifying_categories() & CG_CATEGORY_BIT(category)))
+		return true;
+	if (!cg_subject_by_no(subject_no, &subject) || !subject.in_difficulty)
+		return true;
+	if (c->purpose.kind == CG_PURPOSE_PUBLICIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_PUBLICITY_REFUSED),
+				 errmsg("cannot make %s data of a child in difficult circumstances public",
+						cg_category_name(category)),
+				 errdetail("D-Art 14: the name, home address, image, voice and video, and school of a child in difficult circumstances are not made public; purpose \"%s\" is a publicity purpose.",
+						   c->purpose_name),
+				 errhint("Leave the column out of what is published.")));
+	*why = "D-Art 13, 14: a disclosure concerning a child in difficult circumstances carries no identifying data (name, address, whereabouts, image, voice, school); it is withheld.";
+	return false;
+}
+
+/*
  * May the statement's purpose use this child's data at all, but for the
  * retention: registered, not erased, not excluded by their circumstances,
  * consent in force.  *since is when the consent counting was given; *why
@@ -314,7 +402,11 @@ child_allowed_base(const StatementContext *c, const CgSubject *subject, bool reg
 		*why = "D-Art 15: the purpose is forbidden for children in difficult circumstances.";
 		return false;
 	}
-	return cg_consent_effective(subject, c->purpose.purpose_id, c->today, since, why);
+	if (!cg_consent_effective(subject, c->purpose.purpose_id, c->today, since, why))
+		return false;
+	if (is_disclosure(&c->purpose) && subject->in_difficulty)
+		return cg_consent_disclosure(subject, c->purpose.purpose_id, why);
+	return true;
 }
 
 /*
@@ -448,7 +540,8 @@ check_copy_out(const StatementContext *c)
 						c->purpose_name),
 				 errdetail("COPY TO writes child data in plaintext only under a transfer purpose."),
 				 errhint("Art 17: define a purpose of kind transfer, record its security assessment, and declare it; or copy without a purpose to move the sealed form.")));
-	if (!c->purpose.assessed)
+	/* from 1.4 the recipients' assessments are checked for every read */
+	if (cg_catalog()->assessment_recipient == 0 && !c->purpose.assessed)
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_TRANSFER_NOT_ALLOWED),
 				 errmsg("transfer purpose \"%s\" has no security assessment", c->purpose_name),
@@ -534,6 +627,12 @@ cg_decide_read(uint64 subject_no, int category, const char **why)
 	if (!(c->grant.categories & CG_CATEGORY_BIT(category)))
 	{
 		*why = "Art 15: the access grant does not cover this category of data.";
+		cg_statement_note(subject_no, CG_ACCESS_DENIED);
+		return CG_VERDICT_DENY;
+	}
+	if (is_disclosure(&c->purpose) &&
+		!identifying_disclosure_allowed(c, subject_no, category, why))
+	{
 		cg_statement_note(subject_no, CG_ACCESS_DENIED);
 		return CG_VERDICT_DENY;
 	}

@@ -64,7 +64,8 @@ purpose_fetch(const char *name, CgPurpose *out)
 	out->purpose_id = DatumGetInt32(values[Anum_cg_purpose_purpose_id - 1]);
 	kind = TextDatumGetCString(values[Anum_cg_purpose_kind - 1]);
 	out->kind = strcmp(kind, "transfer") == 0 ? CG_PURPOSE_TRANSFER :
-		strcmp(kind, "disclose") == 0 ? CG_PURPOSE_DISCLOSE : CG_PURPOSE_USE;
+		strcmp(kind, "disclose") == 0 ? CG_PURPOSE_DISCLOSE :
+		strcmp(kind, "publicize") == 0 ? CG_PURPOSE_PUBLICIZE : CG_PURPOSE_USE;
 	out->categories = cg_category_set_from_array(values[Anum_cg_purpose_categories - 1]);
 	out->retention = *DatumGetIntervalP(values[Anum_cg_purpose_retention - 1]);
 	out->forbidden_in_difficulty =
@@ -73,6 +74,49 @@ purpose_fetch(const char *name, CgPurpose *out)
 	/* assessments are few: a heap scan */
 	cg_catalog_scan(cat->assessment_rel, InvalidOid, NULL, 0, note_assessment, out);
 	return true;
+}
+
+typedef struct RecipientProbe
+{
+	int32		purpose_id;
+	const char *recipient;
+	AttrNumber	recipient_att;
+	bool		found;
+} RecipientProbe;
+
+static void
+note_recipient_assessment(Datum *values, bool *nulls, void *arg)
+{
+	RecipientProbe *probe = (RecipientProbe *) arg;
+	char		name[NAMEDATALEN];
+
+	if (probe->found || nulls[probe->recipient_att - 1] ||
+		DatumGetInt32(values[Anum_cg_assessment_purpose_id - 1]) != probe->purpose_id)
+		return;
+	text_to_cstring_buffer(DatumGetTextPP(values[probe->recipient_att - 1]), name, NAMEDATALEN);
+	if (strcmp(name, probe->recipient) == 0)
+		probe->found = true;
+}
+
+/*
+ * Is a security assessment of the purpose for this recipient on record
+ * (1.4: an assessment names its recipient, Art 16, 17)?  Assessments are
+ * few: a heap scan, once per statement that reads under a transfer.
+ */
+bool
+cg_purpose_assessed_for(int32 purpose_id, const char *recipient)
+{
+	const CgCatalog *cat = cg_catalog();
+	RecipientProbe probe;
+
+	if (cat->assessment_recipient == 0)
+		return false;
+	probe.purpose_id = purpose_id;
+	probe.recipient = recipient;
+	probe.recipient_att = cat->assessment_recipient;
+	probe.found = false;
+	cg_catalog_scan(cat->assessment_rel, InvalidOid, NULL, 0, note_recipient_assessment, &probe);
+	return probe.found;
 }
 
 /* The purpose called name; false if no such purpose is defined. */

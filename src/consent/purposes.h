@@ -20,7 +20,8 @@ typedef enum CgPurposeKind
 {
 	CG_PURPOSE_USE,
 	CG_PURPOSE_TRANSFER,
-	CG_PURPOSE_DISCLOSE
+	CG_PURPOSE_DISCLOSE,
+	CG_PURPOSE_PUBLICIZE		/* disclosure to the public (1.4) */
 } CgPurposeKind;
 
 typedef struct CgPurpose
@@ -35,5 +36,6 @@ typedef struct CgPurpose
 
 extern bool cg_purpose_lookup(const char *name, CgPurpose *out);
 extern void cg_purposes_flush(void);
+extern bool cg_purpose_assessed_for(int32 purpose_id, const char *recipient);
 
 #endif							/* CHILDGUARD_PURPOSES_H */

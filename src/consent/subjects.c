@@ -17,6 +17,9 @@
 
 #include "backend_cache.h"
 #include "catalog.h"
+#include "childguard_errcodes.h"
+#include "registry_seal.h"
+#include "statement.h"
 #include "subjects.h"
 
 /* ids at least this long are looked up without caching */
@@ -83,9 +86,41 @@ subject_fetch(Oid index, ScanKey key, CgSubject *out)
 	out->subject_no = (uint64) DatumGetInt64(values[Anum_cg_child_subject_no - 1]);
 	out->key_version = (uint32) DatumGetInt32(values[Anum_cg_child_key_version - 1]);
 	out->erased = !nulls[Anum_cg_child_erased_at - 1];
-	out->in_difficulty = DatumGetBool(values[Anum_cg_child_in_difficulty - 1]);
-	out->can_express = DatumGetBool(values[Anum_cg_child_can_express - 1]);
-	out->birth_date = DatumGetDateADT(values[Anum_cg_child_birth_date - 1]);
+	if (cat->child_sealed > 0 && !nulls[cat->child_sealed - 1])
+	{
+		/* 1.4: sealed (registry_seal.c); opened once, then cached */
+		CgRegistryFacts facts;
+
+		bytea	   *sealed = DatumGetByteaPP(values[cat->child_sealed - 1]);
+
+		/*
+		 * A failure (no such master key, an altered row) admits the
+		 * statement for audit before it is reported, so it leaves its
+		 * record, as a data key's failure does; a success adds nothing.
+		 */
+		if (!cg_registry_try_open(out->subject_no, sealed, &facts))
+		{
+			cg_statement_attempt();
+			cg_registry_open(out->subject_no, sealed, &facts);
+		}
+		out->birth_date = facts.birth_date;
+		out->in_difficulty = facts.in_difficulty;
+		out->can_express = facts.can_express;
+	}
+	else if (cat->child_sealed == 0 && !nulls[Anum_cg_child_birth_date - 1])
+	{
+		/* an installed SQL version before 1.4: plaintext columns */
+		out->in_difficulty = DatumGetBool(values[Anum_cg_child_in_difficulty - 1]);
+		out->can_express = DatumGetBool(values[Anum_cg_child_can_express - 1]);
+		out->birth_date = DatumGetDateADT(values[Anum_cg_child_birth_date - 1]);
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_REGISTRY_NOT_SEALED),
+				 errmsg("registry data of subject %llu is not sealed",
+						(unsigned long long) out->subject_no),
+				 errdetail("Row of childguard.child has no sealed birth date and circumstances."),
+				 errhint("Write the row again with the registry's seal trigger enabled (docs/security.md, \"Registry personal data\").")));
 	return true;
 }
 

@@ -43,7 +43,7 @@ SELECT set_eq($$SELECT c::regclass::text FROM pg_extension e, unnest(e.extconfig
                     'childguard.notice', 'childguard.consent', 'childguard.consent_consent_id_seq',
                     'childguard.access_grant', 'childguard.access_grant_grant_id_seq',
                     'childguard.role_event', 'childguard.role_event_event_id_seq',
-                    'childguard.enrollment',
+                    'childguard.enrollment', 'childguard.processor_deletion',
                     -- 1.4, erasure
                     'childguard.erasure_action', 'childguard.erasure_log',
                     'childguard.erasure_log_erasure_id_seq', 'childguard.expiry_hook',
