@@ -26,6 +26,7 @@
 
 #include "storage/ipc.h"
 
+#include "aesni_gcm.h"
 #include "crypto.h"
 #include "secure_mem.h"
 
@@ -38,6 +39,11 @@ static uint8 *open_key = NULL;
 static bool seal_keyed = false;
 static bool open_keyed = false;
 
+/* the AES-NI path, where available (fast_checked: asked once) */
+static bool fast_checked = false;
+static CgFastGcm *fast_seal = NULL;
+static CgFastGcm *fast_open = NULL;
+
 static void
 cg_crypto_cleanup(int code, Datum arg)
 {
@@ -47,6 +53,8 @@ cg_crypto_cleanup(int code, Datum arg)
 		EVP_CIPHER_CTX_free(open_ctx);
 	seal_ctx = open_ctx = NULL;
 	seal_keyed = open_keyed = false;
+	cg_fast_gcm_free(fast_seal);
+	cg_fast_gcm_free(fast_open);
 }
 
 /* Make both contexts once per process, with the cipher fixed. */
@@ -72,6 +80,15 @@ cg_crypto_init(void)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not initialize AES-256-GCM")));
 	}
+	if (!fast_checked)
+	{
+		fast_checked = true;
+		if (cg_fast_gcm_available())
+		{
+			fast_seal = cg_fast_gcm_new();
+			fast_open = cg_fast_gcm_new();
+		}
+	}
 	on_proc_exit(cg_crypto_cleanup, (Datum) 0);
 }
 
@@ -90,6 +107,11 @@ cg_crypto_forget_keys(void)
 		explicit_bzero(seal_key, CG_KEY_LEN);
 		explicit_bzero(open_key, CG_KEY_LEN);
 		seal_keyed = open_keyed = false;
+		if (fast_seal != NULL)
+		{
+			cg_fast_gcm_forget(fast_seal);
+			cg_fast_gcm_forget(fast_open);
+		}
 		if (EVP_CIPHER_CTX_reset(seal_ctx) != 1 ||
 			EVP_CIPHER_CTX_reset(open_ctx) != 1 ||
 			EVP_EncryptInit_ex(seal_ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
@@ -137,6 +159,18 @@ cg_aead_seal(const uint8 *key, const uint8 *nonce,
 
 	cg_crypto_init();
 	load = key_to_load(key, seal_key, &seal_keyed);
+	if (fast_seal != NULL)
+	{
+		if (load != NULL)
+			cg_fast_gcm_set_key(fast_seal, load);
+		seal_keyed = true;
+		if (!cg_fast_gcm_seal(fast_seal, nonce, aad, aadlen, plain, len,
+							  cipher_out, tag_out))
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not encrypt child data")));
+		return;
+	}
 	if (EVP_EncryptInit_ex(seal_ctx, NULL, NULL, load, nonce) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
@@ -168,6 +202,20 @@ cg_aead_open(const uint8 *key, const uint8 *nonce,
 
 	cg_crypto_init();
 	load = key_to_load(key, open_key, &open_keyed);
+	if (fast_open != NULL)
+	{
+		bool		authentic;
+
+		if (load != NULL)
+			cg_fast_gcm_set_key(fast_open, load);
+		open_keyed = true;
+		if (!cg_fast_gcm_open(fast_open, nonce, aad, aadlen, cipher, len, tag,
+							  plain_out, &authentic))
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not decrypt child data")));
+		return authentic;
+	}
 	if (EVP_DecryptInit_ex(open_ctx, NULL, NULL, load, nonce) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
