@@ -20,6 +20,7 @@
 
 #include "audit.h"
 #include "catalog.h"
+#include "crypto.h"
 #include "data_keys.h"
 #include "decision.h"
 #include "denied_nulls.h"
@@ -299,6 +300,7 @@ _PG_init(void)
 	cg_audit_define_gucs();
 	cg_statement_text_define_gucs();
 	cg_data_keys_define_gucs();
+	cg_crypto_define_gucs();
 	MarkGUCPrefixReserved("childguard");
 
 	cg_secure_mem_init();

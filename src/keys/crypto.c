@@ -25,6 +25,7 @@
 #include <openssl/rand.h>
 
 #include "storage/ipc.h"
+#include "utils/guc.h"
 
 #include "aesni_gcm.h"
 #include "crypto.h"
@@ -43,6 +44,42 @@ static bool open_keyed = false;
 static bool fast_checked = false;
 static CgFastGcm *fast_seal = NULL;
 static CgFastGcm *fast_open = NULL;
+/* which path holds each direction's key now (valid only if *_keyed) */
+static bool seal_keyed_fast = false;
+static bool open_keyed_fast = false;
+
+/* childguard.aes_gcm_path: "auto" (AES-NI where it passed its test) or "openssl" */
+typedef enum
+{
+	CG_AES_PATH_AUTO,
+	CG_AES_PATH_OPENSSL
+} CgAesPath;
+
+static int	aes_gcm_path = CG_AES_PATH_AUTO;
+
+static const struct config_enum_entry aes_gcm_path_options[] = {
+	{"auto", CG_AES_PATH_AUTO, false},
+	{"openssl", CG_AES_PATH_OPENSSL, false},
+	{NULL, 0, false}
+};
+
+/* From _PG_init: childguard.aes_gcm_path (superuser; for diagnosis and tests). */
+void
+cg_crypto_define_gucs(void)
+{
+	DefineCustomEnumVariable("childguard.aes_gcm_path",
+							 "Which AES-256-GCM implementation seals and opens child data.",
+							 "auto: the CPU's AES instructions with libcrypto's GCM, where available and its known-answer test passed, else OpenSSL's EVP interface; openssl: always EVP. Both read and write the same format.",
+							 &aes_gcm_path, CG_AES_PATH_AUTO, aes_gcm_path_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+}
+
+/* Is the AES-NI path in use for the next call? */
+static inline bool
+use_fast(void)
+{
+	return fast_seal != NULL && aes_gcm_path == CG_AES_PATH_AUTO;
+}
 
 static void
 cg_crypto_cleanup(int code, Datum arg)
@@ -157,9 +194,15 @@ cg_aead_seal(const uint8 *key, const uint8 *nonce,
 	int			outl;
 	const uint8 *load;
 
+	bool		fast;
+
 	cg_crypto_init();
+	fast = use_fast();
+	if (seal_keyed_fast != fast)
+		seal_keyed = false;		/* the other path holds the key */
 	load = key_to_load(key, seal_key, &seal_keyed);
-	if (fast_seal != NULL)
+	seal_keyed_fast = fast;
+	if (fast)
 	{
 		if (load != NULL)
 			cg_fast_gcm_set_key(fast_seal, load);
@@ -200,9 +243,15 @@ cg_aead_open(const uint8 *key, const uint8 *nonce,
 	int			outl;
 	const uint8 *load;
 
+	bool		fast;
+
 	cg_crypto_init();
+	fast = use_fast();
+	if (open_keyed_fast != fast)
+		open_keyed = false;		/* the other path holds the key */
 	load = key_to_load(key, open_key, &open_keyed);
-	if (fast_open != NULL)
+	open_keyed_fast = fast;
+	if (fast)
 	{
 		bool		authentic;
 
