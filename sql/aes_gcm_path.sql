@@ -79,7 +79,7 @@ SET ROLE regress_ap_user;
 SET childguard.aes_gcm_path = 'openssl';
 RESET ROLE;
 SET childguard.aes_gcm_path = 'fastest';
-\c regression
+\c contrib_regression
 SET client_min_messages = warning;
 DROP DATABASE regress_aes_path;
 DROP ROLE regress_ap_user;

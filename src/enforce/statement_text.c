@@ -62,6 +62,7 @@
 #include "utils/backend_status.h"
 #include "utils/syscache.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "catalog.h"
@@ -81,6 +82,19 @@ static const struct config_enum_entry masking_options[] = {
 static const char *memo_text = NULL;
 static size_t memo_len = 0;
 static TimestampTz memo_start = 0;
+
+/*
+ * A copy of the last text the scanner masked, as masked.  Masking is
+ * idempotent (constants keep their delimiters and length, their contents
+ * become '*' or '0'), so a text equal to it has nothing left to mask: a
+ * prepared statement executed again, or the same statement sent again,
+ * costs a comparison instead of a scan.  Holds no plaintext (it is
+ * masked); kept only for texts up to MASKED_MEMO_MAX bytes.
+ */
+#define MASKED_MEMO_MAX 8192
+static char *masked_memo = NULL;
+static size_t masked_memo_len = 0;
+static bool masked_memo_valid = false;
 
 /* statement start time of the last statement that formatted child data */
 static TimestampTz child_output_start = 0;
@@ -398,6 +412,20 @@ typedef enum
 	MASK_TOLERANT
 } MaskHow;
 
+/* Remember text as masked by the scanner (not by the tolerant masker). */
+static void
+remember_masked(const char *text, size_t len, MaskHow how)
+{
+	masked_memo_valid = false;
+	if (how == MASK_TOLERANT || len > MASKED_MEMO_MAX)
+		return;
+	if (masked_memo == NULL)
+		masked_memo = MemoryContextAlloc(TopMemoryContext, MASKED_MEMO_MAX);
+	memcpy(masked_memo, text, len);
+	masked_memo_len = len;
+	masked_memo_valid = true;
+}
+
 static void
 mask_top_text(char *text, MaskHow how)
 {
@@ -406,6 +434,7 @@ mask_top_text(char *text, MaskHow how)
 	size_t		len = strlen(text);
 	volatile size_t shown = 0;
 	volatile bool changed = false;
+	volatile MaskHow used = how;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	if (text == memo_text && len == memo_len &&
@@ -417,6 +446,9 @@ mask_top_text(char *text, MaskHow how)
 		memo_len = len;
 		memo_start = GetCurrentStatementStartTimestamp();
 	}
+	if (masked_memo_valid && len == masked_memo_len &&
+		memcmp(text, masked_memo, len) == 0)
+		return;
 	if (!may_hold_constants(text, numbers))
 		return;
 
@@ -445,6 +477,7 @@ mask_top_text(char *text, MaskHow how)
 			/* the text does not lex with today's settings: mask it tolerantly */
 			MemoryContextSwitchTo(cxt);
 			FlushErrorState();
+			used = MASK_TOLERANT;
 			changed = cg_mask_text_tolerant(text, CG_MASK_IDENTIFIERS |
 											(numbers ? CG_MASK_NUMBERS : 0));
 		}
@@ -457,6 +490,7 @@ mask_top_text(char *text, MaskHow how)
 		memcpy((char *) be->st_activity_raw, text, shown);
 		PGSTAT_END_WRITE_ACTIVITY(be);
 	}
+	remember_masked(text, len, used);
 }
 
 /* Is text the client's statement text, which we may change in place? */
