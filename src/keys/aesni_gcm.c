@@ -35,7 +35,6 @@
 #include "utils/memutils.h"
 
 #include "aesni_gcm.h"
-#include "crypto.h"
 #include "secure_mem.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -272,13 +271,13 @@ cg_fast_gcm_seal(CgFastGcm *g, const uint8 *nonce,
 #ifdef CG_HAVE_AESNI
 	if (!g->keyed)
 		return false;
-	CRYPTO_gcm128_setiv(g->gcm, nonce, CG_NONCE_LEN);
+	CRYPTO_gcm128_setiv(g->gcm, nonce, CG_FAST_GCM_NONCE_LEN);
 	if (CRYPTO_gcm128_aad(g->gcm, aad, aadlen) != 0)
 		return false;
 	if (len > 0 &&
 		CRYPTO_gcm128_encrypt_ctr32(g->gcm, plain, cipher_out, len, aesni_ctr32) != 0)
 		return false;
-	CRYPTO_gcm128_tag(g->gcm, tag_out, CG_TAG_LEN);
+	CRYPTO_gcm128_tag(g->gcm, tag_out, CG_FAST_GCM_TAG_LEN);
 	return true;
 #else
 	return false;
@@ -299,13 +298,13 @@ cg_fast_gcm_open(CgFastGcm *g, const uint8 *nonce,
 	*authentic = false;
 	if (!g->keyed)
 		return false;
-	CRYPTO_gcm128_setiv(g->gcm, nonce, CG_NONCE_LEN);
+	CRYPTO_gcm128_setiv(g->gcm, nonce, CG_FAST_GCM_NONCE_LEN);
 	if (CRYPTO_gcm128_aad(g->gcm, aad, aadlen) != 0)
 		return false;
 	if (len > 0 &&
 		CRYPTO_gcm128_decrypt_ctr32(g->gcm, cipher, plain_out, len, aesni_ctr32) != 0)
 		return false;
-	*authentic = CRYPTO_gcm128_finish(g->gcm, tag, CG_TAG_LEN) == 0;
+	*authentic = CRYPTO_gcm128_finish(g->gcm, tag, CG_FAST_GCM_TAG_LEN) == 0;
 	if (!*authentic && len > 0)
 		explicit_bzero(plain_out, len);
 	return true;

@@ -12,6 +12,10 @@
 
 #include "postgres.h"
 
+/* GCM's 96-bit nonce and 128-bit tag, as crypto.h's CG_NONCE_LEN, CG_TAG_LEN */
+#define CG_FAST_GCM_NONCE_LEN	12
+#define CG_FAST_GCM_TAG_LEN		16
+
 /* One direction's keyed state; the AES key schedule lives in secure memory. */
 typedef struct CgFastGcm CgFastGcm;
 

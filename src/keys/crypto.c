@@ -74,6 +74,9 @@ cg_crypto_define_gucs(void)
 							 PGC_SUSET, 0, NULL, NULL, NULL);
 }
 
+StaticAssertDecl(CG_FAST_GCM_NONCE_LEN == CG_NONCE_LEN && CG_FAST_GCM_TAG_LEN == CG_TAG_LEN,
+				 "aesni_gcm.c seals with crypto.h's nonce and tag lengths");
+
 /* Is the AES-NI path in use for the next call? */
 static inline bool
 use_fast(void)
