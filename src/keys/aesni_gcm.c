@@ -32,7 +32,6 @@
 #include <openssl/modes.h>
 
 #include "port/pg_bswap.h"
-#include "utils/memutils.h"
 
 #include "aesni_gcm.h"
 #include "secure_mem.h"
@@ -54,6 +53,10 @@ struct CgFastGcm
 };
 
 static int	availability = -1;	/* -1 unknown, 0 no, 1 yes */
+
+/* the process's states (crypto.c: one to seal, one to open), for its life */
+static CgFastGcm states[2];
+static int	states_used = 0;
 
 #ifdef CG_HAVE_AESNI
 
@@ -213,9 +216,14 @@ cpu_has_aesni(void)
 CgFastGcm *
 cg_fast_gcm_new(void)
 {
-	CgFastGcm  *g = MemoryContextAllocZero(TopMemoryContext, sizeof(CgFastGcm));
+	CgFastGcm  *g;
 
-	g->schedule = cg_secure_alloc(SCHEDULE_BYTES);
+	if (states_used == lengthof(states))
+		elog(ERROR, "too many AES-NI GCM states");
+	g = &states[states_used++];
+	memset(g, 0, sizeof(CgFastGcm));
+	/* 16-byte aligned whatever the arena's alignment */
+	g->schedule = (uint8 *) TYPEALIGN(16, cg_secure_alloc(SCHEDULE_BYTES + 16));
 	return g;
 }
 
