@@ -343,7 +343,9 @@ sub run_phase
 
 	# an idle session whose last statement wrote a marker, with a control
 	# marker in a comment (comments are not masked) to show it is the one read
-	my $idle = $node->background_psql('postgres');
+	# (kept open across the later phases: its timer allows for a loaded machine)
+	my $idle = $node->background_psql('postgres',
+		timeout => 4 * $PostgreSQL::Test::Utils::timeout_default);
 	my $m = "CGSTMT${phase}xidle_sessionx" . rand_hex();
 	my $control = "CGCTRL${phase}x" . rand_hex();
 	$marker{idle_session} = $m;
