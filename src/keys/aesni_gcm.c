@@ -22,7 +22,7 @@
  * not dumped, wiped at exit) and wiped when the key changes or is
  * forgotten; GHASH's key-derived table lives in the GCM128 context that
  * libcrypto allocates (as EVP's contexts do), re-initialised on every key
- * change and cleansed by CRYPTO_gcm128_release.
+ * change and released (cleansed) when the key is forgotten.
  *
  *-------------------------------------------------------------------------
  */
@@ -233,16 +233,19 @@ cg_fast_gcm_free(CgFastGcm *g)
 	if (g == NULL)
 		return;
 	cg_fast_gcm_forget(g);
-	if (g->gcm != NULL)
-		CRYPTO_gcm128_release(g->gcm);
-	g->gcm = NULL;
 }
 
-/* Wipe the key schedule; the next use must set a key. */
+/*
+ * Wipe the key schedule and release the GCM context (cleansed: it holds
+ * GHASH's key-derived table); the next use must set a key.
+ */
 void
 cg_fast_gcm_forget(CgFastGcm *g)
 {
 	explicit_bzero(g->schedule, SCHEDULE_BYTES);
+	if (g->gcm != NULL)
+		CRYPTO_gcm128_release(g->gcm);
+	g->gcm = NULL;
 	g->keyed = false;
 }
 
