@@ -32,7 +32,7 @@ SELECT size FROM pg_stat_file(:'keyfile');             -- a superuser can: 64 he
 DO $$
 BEGIN
 	EXECUTE format('COPY (SELECT 1) TO PROGRAM %L',
-	               format('ln -sf %s %s/regress_key_link && ln -f %s %s/regress_key_hard',
+	               format('ln -sf %s %s/regress_key_link && ln -f %s %s/regress_key_hard && cat > /dev/null',
 	                      current_setting('regress.keyfile'), current_setting('data_directory'),
 	                      current_setting('regress.keyfile'), current_setting('data_directory')));
 	EXECUTE format('COPY (SELECT ''not a key'') TO %L',
@@ -180,7 +180,7 @@ SELECT count(*) AS keys_superuser_sees FROM childguard.data_key;
 DO $$
 BEGIN
 	EXECUTE format('COPY (SELECT 1) TO PROGRAM %L',
-	               format('rm -f %s/regress_key_link %s/regress_key_hard %s/../regress_written.txt %s/regress_notes.txt',
+	               format('rm -f %s/regress_key_link %s/regress_key_hard %s/../regress_written.txt %s/regress_notes.txt && cat > /dev/null',
 	                      current_setting('data_directory'), current_setting('data_directory'),
 	                      current_setting('data_directory'),
 	                      regexp_replace(current_setting('childguard.master_key_file'), '/[^/]*$', '')));

@@ -21,6 +21,7 @@
 
 #include "audit.h"
 #include "catalog.h"
+#include "crypto.h"
 #include "data_keys.h"
 #include "decision.h"
 #include "delete_rows.h"
@@ -337,6 +338,7 @@ _PG_init(void)
 	cg_data_keys_define_gucs();
 	cg_retention_define_gucs();
 	cg_erasure_ledger_define_gucs();
+	cg_crypto_define_gucs();
 	cg_grant_windows_define_gucs();
 	cg_pool_scope_define_gucs();
 	MarkGUCPrefixReserved("childguard");

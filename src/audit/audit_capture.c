@@ -76,6 +76,7 @@
 #include "utils/timestamp.h"
 
 #include "audit.h"
+#include "backend_cache.h"
 #include "childguard_errcodes.h"
 #include "catalog.h"
 #include "compat.h"
@@ -116,11 +117,132 @@ client_address(void)
 }
 static void capture_at_exit(int code, Datum arg);
 
+/*
+ * Who is asking, remembered across statements: the names of the last
+ * session and current roles looked up (forgotten when any role changes:
+ * a rename must show at the next record) and the client's address (fixed
+ * for the connection).  A point read then pays no syscache lookup and no
+ * getnameinfo() for its record.
+ */
+typedef struct RoleNameMemo
+{
+	Oid			roleid;
+	char	   *name;			/* TopMemoryContext */
+} RoleNameMemo;
+
+static RoleNameMemo session_role_memo = {InvalidOid, NULL};
+static RoleNameMemo current_role_memo = {InvalidOid, NULL};
+static bool client_addr_known = false;
+static char *client_addr_memo = NULL;	/* TopMemoryContext; NULL if none */
+
+/* catalog.c's invalidation: a role changed (its name may have). */
+static void
+forget_role_names(int kinds, Oid relid)
+{
+	session_role_memo.roleid = InvalidOid;
+	current_role_memo.roleid = InvalidOid;
+}
+
+/*
+ * The names records give relations and columns ("schema.table",
+ * "schema.table.column"), cached per (relation, attnum; 0 for the
+ * relation itself) so a statement pays no syscache lookups for them;
+ * dropped whole when any relation or schema changes (a rename must show in
+ * the next record).
+ */
+typedef struct NameKey
+{
+	Oid			relid;
+	int32		attnum;
+} NameKey;
+
+typedef struct NameEntry
+{
+	NameKey		key;
+	char	   *name;			/* in names_cxt */
+} NameEntry;
+
+static MemoryContext names_cxt = NULL;
+static HTAB *names_cache = NULL;
+
+static void
+forget_names(int kinds, Oid relid)
+{
+	if (names_cxt != NULL)
+		MemoryContextReset(names_cxt);
+	names_cache = NULL;
+}
+
+/*
+ * The cached name for (relid, attnum), or NULL; *entry is where to store
+ * it (NULL if no cache can be made).
+ */
+static const char *
+cached_name(Oid relid, int attnum, NameEntry **entry)
+{
+	NameKey		key;
+	bool		found;
+
+	*entry = NULL;
+	if (names_cache == NULL)
+		names_cache = cg_backend_hash(&names_cxt, "childguard audit names", 64,
+									  sizeof(NameKey), sizeof(NameEntry), false);
+	memset(&key, 0, sizeof(key));
+	key.relid = relid;
+	key.attnum = attnum;
+	*entry = hash_search(names_cache, &key, HASH_ENTER, &found);
+	if (!found)
+		(*entry)->name = NULL;
+	return (*entry)->name;
+}
+
+/* Store name (computed in the caller's context) for entry. */
+static void
+cache_name(NameEntry *entry, const char *name)
+{
+	if (entry != NULL && names_cache != NULL)
+		entry->name = MemoryContextStrdup(names_cxt, name);
+}
+
+/* The role's name ("" if it has none now), in the current memory context. */
+static char *
+role_name(RoleNameMemo *memo, Oid roleid)
+{
+	if (memo->roleid != roleid || !OidIsValid(roleid))
+	{
+		const char *name = GetUserNameFromId(roleid, true);
+
+		memo->roleid = InvalidOid;
+		if (memo->name != NULL)
+			pfree(memo->name);
+		memo->name = NULL;
+		memo->name = MemoryContextStrdup(TopMemoryContext, name ? name : "");
+		memo->roleid = roleid;
+	}
+	return pstrdup(memo->name);
+}
+
+/* The client's address, looked up once per connection. */
+static char *
+client_address_memo(void)
+{
+	if (!client_addr_known)
+	{
+		char	   *a = client_address();
+
+		client_addr_memo = a ? MemoryContextStrdup(TopMemoryContext, a) : NULL;
+		client_addr_known = true;
+	}
+	return client_addr_memo ? pstrdup(client_addr_memo) : NULL;
+}
+
 /* Backend start (from _PG_init): hook into statement.c and the transactions. */
 void
 cg_audit_init(void)
 {
 	cg_statement_first_access_hook = capture_first_access;
+	cg_catalog_on_invalidation(forget_role_names, CG_INVAL_ROLES);
+	cg_catalog_on_invalidation(forget_names, CG_INVAL_RELATION | CG_INVAL_OBJECTS);
 	RegisterResourceReleaseCallback(capture_resource_release, NULL);
 	RegisterXactCallback(capture_xact_callback, NULL);
 	RegisterSubXactCallback(capture_subxact_callback, NULL);
@@ -144,9 +266,9 @@ capture_first_access(void)
 	if (st->identified)
 		return;
 	old = MemoryContextSwitchTo(cg_statement_memory());
-	st->session_role = pstrdup(GetUserNameFromId(GetSessionUserId(), true) ?: "");
-	st->current_role = pstrdup(GetUserNameFromId(cg_decision_role(), true) ?: "");
-	st->client_addr = client_address();
+	st->session_role = role_name(&session_role_memo, GetSessionUserId());
+	st->current_role = role_name(&current_role_memo, cg_decision_role());
+	st->client_addr = client_address_memo();
 	st->application_name = application_name && application_name[0] ?
 		pstrdup(application_name) : NULL;
 	st->identified = true;
@@ -219,22 +341,44 @@ resolve_names(CgStatement *st)
 
 		if (rel->name == NULL)
 		{
-			char	   *nsp = get_namespace_name(get_rel_namespace(rel->relid));
-			char	   *name = get_rel_name(rel->relid);
+			NameEntry  *entry;
+			const char *cached = cached_name(rel->relid, 0, &entry);
 
-			rel->name = name && nsp ? quote_qualified_identifier(nsp, name) :
-				psprintf("%u", rel->relid);
+			if (cached != NULL)
+				rel->name = pstrdup(cached);
+			else
+			{
+				char	   *nsp = get_namespace_name(get_rel_namespace(rel->relid));
+				char	   *name = get_rel_name(rel->relid);
+
+				rel->name = name && nsp ? quote_qualified_identifier(nsp, name) :
+					psprintf("%u", rel->relid);
+				/* the lookups may have processed an invalidation: look again */
+				if (name && nsp && cached_name(rel->relid, 0, &entry) == NULL)
+					cache_name(entry, rel->name);
+			}
 		}
 		while ((attnum = bms_next_member(rel->attnums, attnum)) >= 0)
 		{
+			NameEntry  *entry;
+			const char *cached;
 			char	   *attname;
+			char	   *column;
 
 			if (bms_is_member(attnum, rel->named))
 				continue;
-			attname = get_attname(rel->relid, attnum, true);
-			st->columns = lappend(st->columns,
-								 psprintf("%s.%s", rel->name,
-										  attname ? quote_identifier(attname) : "?"));
+			cached = cached_name(rel->relid, attnum, &entry);
+			if (cached != NULL)
+				column = pstrdup(cached);
+			else
+			{
+				attname = get_attname(rel->relid, attnum, true);
+				column = psprintf("%s.%s", rel->name,
+								  attname ? quote_identifier(attname) : "?");
+				if (attname && cached_name(rel->relid, attnum, &entry) == NULL)
+					cache_name(entry, column);
+			}
+			st->columns = lappend(st->columns, column);
 			rel->named = bms_add_member(rel->named, attnum);
 		}
 	}

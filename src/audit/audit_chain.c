@@ -123,18 +123,25 @@ cg_audit_log_format(TupleDesc desc)
 	return 0;					/* not reached */
 }
 
+/* big-endian, appended at once (the writer hashes every record) */
 static void
 put_u64(StringInfo buf, uint64 v)
 {
-	for (int i = 7; i >= 0; i--)
-		appendStringInfoChar(buf, (char) ((v >> (i * 8)) & 0xFF));
+	char		b[8];
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (char) ((v >> ((7 - i) * 8)) & 0xFF);
+	appendBinaryStringInfo(buf, b, 8);
 }
 
 static void
 put_u32(StringInfo buf, uint32 v)
 {
-	for (int i = 3; i >= 0; i--)
-		appendStringInfoChar(buf, (char) ((v >> (i * 8)) & 0xFF));
+	char		b[4];
+
+	for (int i = 0; i < 4; i++)
+		b[i] = (char) ((v >> ((3 - i) * 8)) & 0xFF);
+	appendBinaryStringInfo(buf, b, 4);
 }
 
 static void

@@ -76,6 +76,10 @@
  */
 #include "postgres.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
@@ -839,6 +843,16 @@ cg_audit_writer_main(Datum arg)
 	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 	pgstat_report_appname("childguard audit writer");
 
+#ifdef M_TRIM_THRESHOLD
+	/*
+	 * Each batch allocates and frees a few megabytes (records, rows, the
+	 * array): keep that memory in the process instead of returning it to the
+	 * kernel after every batch and faulting it in again (a seventh of the
+	 * writer's time went to page faults).  Bounded by the batch size.
+	 */
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+#endif
 	batch_cxt = AllocSetContextCreate(TopMemoryContext, "childguard audit batch",
 									  ALLOCSET_DEFAULT_SIZES);
 	unflushed_cxt = AllocSetContextCreate(TopMemoryContext, "childguard audit unflushed",

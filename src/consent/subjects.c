@@ -161,6 +161,18 @@ cg_subject_lookup(const char *child_id, CgSubject *out)
 	}
 	entry = hash_search(subject_cache, child_id, HASH_ENTER, &found);
 	entry->subject = *out;
+	/* the same row answers the lookup by number (the read decision's next) */
+	if (subject_no_cache == NULL)
+		subject_no_cache = cg_backend_hash(&subject_cxt, "childguard subjects by number", 1024,
+										   sizeof(uint64), sizeof(SubjectByNoEntry), false);
+	if (hash_get_num_entries(subject_no_cache) < SUBJECT_CACHE_MAX)
+	{
+		SubjectByNoEntry *by_no = hash_search(subject_no_cache, &out->subject_no,
+											  HASH_ENTER, &found);
+
+		by_no->registered = true;
+		by_no->subject = *out;
+	}
 	return true;
 }
 

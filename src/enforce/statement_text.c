@@ -61,7 +61,9 @@
 #include "parser/scansup.h"
 #include "utils/backend_status.h"
 #include "utils/syscache.h"
+#include "common/hashfn.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "catalog.h"
@@ -81,6 +83,32 @@ static const struct config_enum_entry masking_options[] = {
 static const char *memo_text = NULL;
 static size_t memo_len = 0;
 static TimestampTz memo_start = 0;
+
+/*
+ * A copy of the last text the scanner masked, as masked.  Masking is
+ * idempotent (constants keep their delimiters and length, their contents
+ * become '*' or '0'), so a text equal to it has nothing left to mask: a
+ * prepared statement executed again, or the same statement sent again,
+ * costs a comparison instead of a scan.  Holds no plaintext (it is
+ * masked); kept only for texts up to MASKED_MEMO_MAX bytes.
+ */
+#define MASKED_MEMO_MAX 8192
+static char *masked_memo = NULL;
+static size_t masked_memo_len = 0;
+static bool masked_memo_valid = false;
+
+/*
+ * And a 64-bit hash of that text before it was masked, with the scanner
+ * settings it was masked under: a text with the same hash and length (a
+ * prepared statement's text, which every Bind copies afresh from the
+ * unmasked original) is overwritten with the masked copy instead of
+ * scanned.  A hash collision could only overwrite a text with another
+ * masked text -- never leave a constant unmasked -- so no copy of the
+ * unmasked text is kept.
+ */
+static uint64 masked_memo_orig_hash = 0;
+static bool masked_memo_scs = false;
+static int	masked_memo_bq = 0;
 
 /* statement start time of the last statement that formatted child data */
 static TimestampTz child_output_start = 0;
@@ -398,6 +426,23 @@ typedef enum
 	MASK_TOLERANT
 } MaskHow;
 
+/* Remember text as masked by the scanner (not by the tolerant masker). */
+static void
+remember_masked(const char *text, size_t len, MaskHow how, uint64 orig_hash)
+{
+	masked_memo_valid = false;
+	if (how == MASK_TOLERANT || len > MASKED_MEMO_MAX)
+		return;
+	if (masked_memo == NULL)
+		masked_memo = MemoryContextAlloc(TopMemoryContext, MASKED_MEMO_MAX);
+	memcpy(masked_memo, text, len);
+	masked_memo_len = len;
+	masked_memo_orig_hash = orig_hash;
+	masked_memo_scs = standard_conforming_strings;
+	masked_memo_bq = backslash_quote;
+	masked_memo_valid = true;
+}
+
 static void
 mask_top_text(char *text, MaskHow how)
 {
@@ -406,6 +451,8 @@ mask_top_text(char *text, MaskHow how)
 	size_t		len = strlen(text);
 	volatile size_t shown = 0;
 	volatile bool changed = false;
+	volatile MaskHow used = how;
+	uint64		orig_hash;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	if (text == memo_text && len == memo_len &&
@@ -417,8 +464,13 @@ mask_top_text(char *text, MaskHow how)
 		memo_len = len;
 		memo_start = GetCurrentStatementStartTimestamp();
 	}
+	if (masked_memo_valid && len == masked_memo_len &&
+		memcmp(text, masked_memo, len) == 0)
+		return;
 	if (!may_hold_constants(text, numbers))
 		return;
+	orig_hash = len <= MASKED_MEMO_MAX ?
+		DatumGetUInt64(hash_any_extended((const unsigned char *) text, (int) len, 0)) : 0;
 
 	if (be != NULL && pgstat_track_activities && be->st_activity_raw != NULL)
 	{
@@ -429,7 +481,16 @@ mask_top_text(char *text, MaskHow how)
 			shown = n;
 	}
 
-	if (how == MASK_TOLERANT)
+	if (how != MASK_TOLERANT && masked_memo_valid && len == masked_memo_len &&
+		orig_hash == masked_memo_orig_hash &&
+		masked_memo_scs == standard_conforming_strings &&
+		masked_memo_bq == backslash_quote)
+	{
+		/* masked before under the same settings: the same result */
+		memcpy(text, masked_memo, len);
+		changed = true;
+	}
+	else if (how == MASK_TOLERANT)
 		changed = cg_mask_text_tolerant(text, CG_MASK_IDENTIFIERS |
 										(numbers ? CG_MASK_NUMBERS : 0));
 	else if (how == MASK_IN_LOG)
@@ -445,6 +506,7 @@ mask_top_text(char *text, MaskHow how)
 			/* the text does not lex with today's settings: mask it tolerantly */
 			MemoryContextSwitchTo(cxt);
 			FlushErrorState();
+			used = MASK_TOLERANT;
 			changed = cg_mask_text_tolerant(text, CG_MASK_IDENTIFIERS |
 											(numbers ? CG_MASK_NUMBERS : 0));
 		}
@@ -457,6 +519,7 @@ mask_top_text(char *text, MaskHow how)
 		memcpy((char *) be->st_activity_raw, text, shown);
 		PGSTAT_END_WRITE_ACTIVITY(be);
 	}
+	remember_masked(text, len, used, orig_hash);
 }
 
 /* Is text the client's statement text, which we may change in place? */

@@ -25,7 +25,9 @@
 #include <openssl/rand.h>
 
 #include "storage/ipc.h"
+#include "utils/guc.h"
 
+#include "aesni_gcm.h"
 #include "crypto.h"
 #include "secure_mem.h"
 
@@ -38,6 +40,50 @@ static uint8 *open_key = NULL;
 static bool seal_keyed = false;
 static bool open_keyed = false;
 
+/* the AES-NI path, where available (fast_checked: asked once) */
+static bool fast_checked = false;
+static CgFastGcm *fast_seal = NULL;
+static CgFastGcm *fast_open = NULL;
+/* which path holds each direction's key now (valid only if *_keyed) */
+static bool seal_keyed_fast = false;
+static bool open_keyed_fast = false;
+
+/* childguard.aes_gcm_path: "auto" (AES-NI where it passed its test) or "openssl" */
+typedef enum
+{
+	CG_AES_PATH_AUTO,
+	CG_AES_PATH_OPENSSL
+} CgAesPath;
+
+static int	aes_gcm_path = CG_AES_PATH_AUTO;
+
+static const struct config_enum_entry aes_gcm_path_options[] = {
+	{"auto", CG_AES_PATH_AUTO, false},
+	{"openssl", CG_AES_PATH_OPENSSL, false},
+	{NULL, 0, false}
+};
+
+/* From _PG_init: childguard.aes_gcm_path (superuser; for diagnosis and tests). */
+void
+cg_crypto_define_gucs(void)
+{
+	DefineCustomEnumVariable("childguard.aes_gcm_path",
+							 "Which AES-256-GCM implementation seals and opens child data.",
+							 "auto: the CPU's AES instructions with libcrypto's GCM, where available and its known-answer test passed, else OpenSSL's EVP interface; openssl: always EVP. Both read and write the same format.",
+							 &aes_gcm_path, CG_AES_PATH_AUTO, aes_gcm_path_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+}
+
+StaticAssertDecl(CG_FAST_GCM_NONCE_LEN == CG_NONCE_LEN && CG_FAST_GCM_TAG_LEN == CG_TAG_LEN,
+				 "aesni_gcm.c seals with crypto.h's nonce and tag lengths");
+
+/* Is the AES-NI path in use for the next call? */
+static inline bool
+use_fast(void)
+{
+	return fast_seal != NULL && aes_gcm_path == CG_AES_PATH_AUTO;
+}
+
 static void
 cg_crypto_cleanup(int code, Datum arg)
 {
@@ -47,6 +93,8 @@ cg_crypto_cleanup(int code, Datum arg)
 		EVP_CIPHER_CTX_free(open_ctx);
 	seal_ctx = open_ctx = NULL;
 	seal_keyed = open_keyed = false;
+	cg_fast_gcm_free(fast_seal);
+	cg_fast_gcm_free(fast_open);
 }
 
 /* Make both contexts once per process, with the cipher fixed. */
@@ -72,6 +120,15 @@ cg_crypto_init(void)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not initialize AES-256-GCM")));
 	}
+	if (!fast_checked)
+	{
+		fast_checked = true;
+		if (cg_fast_gcm_available())
+		{
+			fast_seal = cg_fast_gcm_new();
+			fast_open = cg_fast_gcm_new();
+		}
+	}
 	on_proc_exit(cg_crypto_cleanup, (Datum) 0);
 }
 
@@ -90,6 +147,11 @@ cg_crypto_forget_keys(void)
 		explicit_bzero(seal_key, CG_KEY_LEN);
 		explicit_bzero(open_key, CG_KEY_LEN);
 		seal_keyed = open_keyed = false;
+		if (fast_seal != NULL)
+		{
+			cg_fast_gcm_forget(fast_seal);
+			cg_fast_gcm_forget(fast_open);
+		}
 		if (EVP_CIPHER_CTX_reset(seal_ctx) != 1 ||
 			EVP_CIPHER_CTX_reset(open_ctx) != 1 ||
 			EVP_EncryptInit_ex(seal_ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
@@ -135,8 +197,26 @@ cg_aead_seal(const uint8 *key, const uint8 *nonce,
 	int			outl;
 	const uint8 *load;
 
+	bool		fast;
+
 	cg_crypto_init();
+	fast = use_fast();
+	if (seal_keyed_fast != fast)
+		seal_keyed = false;		/* the other path holds the key */
 	load = key_to_load(key, seal_key, &seal_keyed);
+	seal_keyed_fast = fast;
+	if (fast)
+	{
+		if (load != NULL)
+			cg_fast_gcm_set_key(fast_seal, load);
+		seal_keyed = true;
+		if (!cg_fast_gcm_seal(fast_seal, nonce, aad, aadlen, plain, len,
+							  cipher_out, tag_out))
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not encrypt child data")));
+		return;
+	}
 	if (EVP_EncryptInit_ex(seal_ctx, NULL, NULL, load, nonce) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
@@ -166,8 +246,28 @@ cg_aead_open(const uint8 *key, const uint8 *nonce,
 	int			outl;
 	const uint8 *load;
 
+	bool		fast;
+
 	cg_crypto_init();
+	fast = use_fast();
+	if (open_keyed_fast != fast)
+		open_keyed = false;		/* the other path holds the key */
 	load = key_to_load(key, open_key, &open_keyed);
+	open_keyed_fast = fast;
+	if (fast)
+	{
+		bool		authentic;
+
+		if (load != NULL)
+			cg_fast_gcm_set_key(fast_open, load);
+		open_keyed = true;
+		if (!cg_fast_gcm_open(fast_open, nonce, aad, aadlen, cipher, len, tag,
+							  plain_out, &authentic))
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not decrypt child data")));
+		return authentic;
+	}
 	if (EVP_DecryptInit_ex(open_ctx, NULL, NULL, load, nonce) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),

@@ -72,6 +72,14 @@ static bool dek_made_in_xact = false;	/* _new_data_key ran in this transaction *
 static CgDataKeyCacheStats stats;
 static uint8 *uncached_key = NULL;	/* secure memory, with no cache */
 
+/*
+ * The slot of the last hit: the columns of a row and a child's rows ask
+ * for the same key in a row, so they skip the bucket probe.  Valid while
+ * the slot still holds that (subject, version); cleared when the cache is
+ * flushed or remapped.
+ */
+static DekSlot *last_slot = NULL;
+
 /* Forget every unwrapped key (wiped). */
 void
 cg_data_keys_flush(void)
@@ -82,6 +90,7 @@ cg_data_keys_flush(void)
 		stats.flushes++;
 	}
 	stats.entries = 0;
+	last_slot = NULL;
 	cg_crypto_forget_keys();
 }
 
@@ -154,6 +163,7 @@ dek_cache_ready(void)
 
 	if (dek_cache_sized_for == dek_cache_size_setting)
 		return dek_cache != NULL;	/* made, or could not be: not retried */
+	last_slot = NULL;
 	if (dek_cache != NULL)
 	{
 		cg_secure_unmap(dek_cache, dek_cache_bytes);
@@ -205,6 +215,7 @@ dek_cache_find(uint64 subject_no, uint32 key_version)
 			if (++dek_tick == 0)
 				dek_tick = 1;
 			b[w].last_used = dek_tick;
+			last_slot = &b[w];
 			return b[w].key;
 		}
 	}
@@ -243,6 +254,7 @@ dek_cache_add(uint64 subject_no, uint32 key_version, const uint8 *dek)
 	victim->key_version = key_version;
 	victim->last_used = dek_tick;
 	memcpy(victim->key, dek, CG_KEY_LEN);
+	last_slot = victim;
 	return victim->key;
 }
 
@@ -340,6 +352,13 @@ cg_data_key(uint64 subject_no, uint32 key_version, CgKeyStatus *status)
 	{
 		cg_data_keys_flush();
 		dek_cache_generation = generation;
+	}
+	if (cached && last_slot != NULL && last_slot->last_used != 0 &&
+		last_slot->subject_no == subject_no && last_slot->key_version == key_version)
+	{
+		stats.hits++;
+		*status = CG_KEY_FOUND;
+		return last_slot->key;
 	}
 	if (cached)
 	{

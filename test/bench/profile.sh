@@ -7,6 +7,8 @@
 #
 #   bash test/bench/profile.sh            # W1 and W3
 #   CG_PROFILE_WORKLOADS=w3 bash test/bench/profile.sh
+#   CG_PROFILE_WORKLOADS=w5 ...  (W5: a point read of the plain table, no
+#                                  child data, in the database with childguard)
 # Env: CG_BENCH_CHILDREN (default 10000), CG_BENCH_ROWS (100000),
 #      CG_PROFILE_SECONDS (10), CG_PROFILE_TOP (25), CG_PROFILE_DIR (keep
 #      perf.data there), CG_PG_CONFIG / PG_CONFIG as for test/cluster.sh;
@@ -47,6 +49,10 @@ psql -X -q -d postgres -c "ALTER SYSTEM SET childguard.audit = on" -c "SELECT pg
 cat > "$DIR/w1.sql" <<EOF
 \set c random(1, $CHILDREN)
 SELECT name, phone, home FROM cg.profile WHERE child = 'c' || :c;
+EOF
+cat > "$DIR/w5.sql" <<EOF
+\set c random(1, $CHILDREN)
+SELECT name, phone, home FROM plain.profile WHERE child = 'c' || :c;
 EOF
 cat > "$DIR/w3.sql" <<EOF
 \set lo random(1, $(( ROWS - SCAN + 1 )))

@@ -36,6 +36,7 @@
 #     CG_BENCH_FLAT_LARGE=1000000: registering them per row takes about an
 #     hour here, through the set-based path a few minutes)
 #   CG_BENCH_POOL 1000 (distinct pgp ciphertexts per column, see setup.sql)
+#   CG_BENCH_KEY_CACHE max(2 x children, 16384) (childguard.data_key_cache_size)
 #   CG_BENCH_DOC docs/performance.md (file whose marked part is rewritten;
 #                "none" to write nothing)
 #   CG_BENCH_NO_BUILD=1 skip build + install (make check-long's smoke run)
@@ -107,7 +108,11 @@ now_ns() { date +%s%N; }
 log() { printf '%s  %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 log "bench: children=$CHILDREN rows=$ROWS seconds=$SECS rounds=$ROUNDS clients=$CLIENTS scan=$SCAN/$SCAN_ALT reg=$REG flat=$FLAT_SMALL/$FLAT_LARGE"
-psql_a -d postgres -c "ALTER SYSTEM SET childguard.audit = off" -c "SELECT pg_reload_conf()" >/dev/null
+# the data-key cache holds every child of the main database (twice the
+# children, as its buckets are 4-way): W1's random reads then hit it once warm
+KEY_CACHE=${CG_BENCH_KEY_CACHE:-$(( 2 * CHILDREN > 16384 ? 2 * CHILDREN : 16384 ))}
+psql_a -d postgres -c "ALTER SYSTEM SET childguard.audit = off" \
+  -c "ALTER SYSTEM SET childguard.data_key_cache_size = $KEY_CACHE" -c "SELECT pg_reload_conf()" >/dev/null
 psql_a -d postgres -c "CREATE DATABASE bench" -c "CREATE DATABASE flat_s" -c "CREATE DATABASE flat_l" \
   -c "CREATE DATABASE noext"
 psql_b -d postgres -c "CREATE DATABASE bench"

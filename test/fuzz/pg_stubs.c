@@ -340,6 +340,17 @@ DefineCustomIntVariable(const char *name, const char *short_desc,
 	cg_fuzz_fail("too many settings");
 }
 
+/* Enum settings keep their boot value (crypto.c's childguard.aes_gcm_path). */
+void
+DefineCustomEnumVariable(const char *name, const char *short_desc,
+						 const char *long_desc, int *valueAddr, int bootValue,
+						 const struct config_enum_entry *options, GucContext context,
+						 int flags, GucEnumCheckHook check_hook,
+						 GucEnumAssignHook assign_hook, GucShowHook show_hook)
+{
+	*valueAddr = bootValue;
+}
+
 int *
 cg_fuzz_int_guc(const char *name)
 {

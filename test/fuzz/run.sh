@@ -49,8 +49,8 @@ COMMON=(-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all
         -I"$F" $(for d in "$S" "$S"/*/; do printf -- '-I%s ' "$d"; done) -I"$INC")
 # The source files each target links, besides the harness and stand-ins.
 declare -A SOURCES=(
-  [envelope]="envelope.c crypto.c secure_mem.c categories.c"
-  [text_input]="child_data.c pending.c envelope.c crypto.c categories.c"
+  [envelope]="envelope.c crypto.c aesni_gcm.c secure_mem.c categories.c"
+  [text_input]="child_data.c pending.c envelope.c crypto.c aesni_gcm.c categories.c"
 )
 
 build() {

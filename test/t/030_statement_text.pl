@@ -205,6 +205,9 @@ my @routes = (
 	[ debug_print_trees => sub { psql_f("$PURPOSE SET debug_print_parse = on; SET debug_print_rewritten = on; SET debug_print_plan = on; SELECT ins_student($_[1], '$_[0]');") } ],
 	[ extended_literal => sub { pgbench_run('extended', "$PURPOSE\nINSERT INTO students VALUES (:id, '$_[0]', 1);\n", id => $_[1]) } ],
 	[ extended_literal_prepared => sub { pgbench_run('prepared', "$PURPOSE\nINSERT INTO students VALUES (:id, '$_[0]', 1);\n", id => $_[1]) } ],
+	# the same text prepared and run three times: the 2nd and 3rd are masked
+	# from the memo of the 1st (statement_text.c), not by the scanner
+	[ extended_literal_prepared_repeated => sub { pgbench_run('prepared', "$PURPOSE\n" . ("SELECT count(*) FROM students WHERE name = '$_[0]';\n" x 3)) } ],
 	[ extended_unnamed => sub { pgbench_run('extended', "$PURPOSE\nINSERT INTO students VALUES (:id, :name, 1);\n", id => $_[1], name => $_[0]) } ],
 	[ extended_prepared => sub { pgbench_run('prepared', "$PURPOSE\nINSERT INTO students VALUES (:id, :name, 1);\n", id => $_[1], name => $_[0]) } ],
 	[ extended_compare => sub { pgbench_run('extended', "$PURPOSE\nSELECT count(*) FROM students WHERE name = :name;\n", name => $_[0]) } ],
@@ -340,7 +343,9 @@ sub run_phase
 
 	# an idle session whose last statement wrote a marker, with a control
 	# marker in a comment (comments are not masked) to show it is the one read
-	my $idle = $node->background_psql('postgres');
+	# (kept open across the later phases: its timer allows for a loaded machine)
+	my $idle = $node->background_psql('postgres',
+		timeout => 4 * $PostgreSQL::Test::Utils::timeout_default);
 	my $m = "CGSTMT${phase}xidle_sessionx" . rand_hex();
 	my $control = "CGCTRL${phase}x" . rand_hex();
 	$marker{idle_session} = $m;
