@@ -17,6 +17,8 @@ AS $$
 BEGIN
 	PERFORM childguard._unprotect_begin(tbl);
 	EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS zz_childguard_seal ON %s', tbl);
+	EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS zz_childguard_deleted ON %s', tbl);
+	EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS zz_childguard_truncate ON %s', tbl);
 	EXECUTE pg_catalog.format('DROP POLICY IF EXISTS childguard_consent ON %s', tbl);
 	EXECUTE pg_catalog.format('DROP POLICY IF EXISTS childguard_consent_update ON %s', tbl);
 	EXECUTE pg_catalog.format('DROP POLICY IF EXISTS childguard_base ON %s', tbl);
@@ -27,4 +29,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION childguard.unprotect(regclass) IS
-	'Remove the seal trigger and row policies, on purpose (other DDL that would do so is refused with ZC400).  Stored values stay encrypted and still decrypt only when allowed; the table then refuses new child data until protected again. Run as the table''s owner.';
+	'Remove the seal, DELETE and TRUNCATE triggers and the row policies, on purpose (other DDL that would do so is refused with ZC400).  Stored values stay encrypted and still decrypt only when allowed; the table then refuses new child data until protected again. Run as the table''s owner.';

@@ -296,7 +296,7 @@ CREATE OR REPLACE FUNCTION childguard.consent_in_force(child text, purpose text,
 AS $$
 	WITH c AS (SELECT * FROM childguard._child_open x WHERE x.child_id = child),
 	     p AS (SELECT * FROM childguard.purpose x WHERE x.purpose = consent_in_force.purpose),
-	     w AS (  -- the last word of each kind of giver (see src/consent.c)
+	     w AS (  -- the last word of each kind of giver (see src/consent/consent.c)
 	        SELECT DISTINCT ON (k.giver_kind) k.giver_kind,
 	               CASE WHEN k.withdrawn_at IS NOT NULL OR k.lapsed_at IS NOT NULL THEN 'none'
 	                    ELSE k.decision END AS word,
@@ -306,18 +306,21 @@ AS $$
 	         ORDER BY k.giver_kind,
 	                  GREATEST(k.given_at, k.withdrawn_at, k.lapsed_at) DESC,
 	                  (k.withdrawn_at IS NOT NULL OR k.lapsed_at IS NOT NULL) DESC,
-	                  k.consent_id DESC)
+	                  k.consent_id DESC),
+	     clock AS (  -- the retention runs from the first collection (the clock)
+	        SELECT k.retention_ends
+	          FROM c, p, childguard._retention_clocks(ARRAY[c.subject_no]) k
+	         WHERE k.purpose_id = p.purpose_id)
 	SELECT c.erased_at IS NULL
 	   AND NOT (c.in_difficulty AND p.forbidden_in_difficulty)
+	   AND coalesce((SELECT clock.retention_ends > pg_catalog.now() FROM clock), false)
 	   AND CASE
 	       WHEN childguard.child_age(c.birth_date, on_date) < 14 OR (c.in_difficulty AND NOT c.can_express)
-	       THEN EXISTS (SELECT 1 FROM w WHERE w.giver_kind = 'guardian' AND w.word = 'granted'
-	                    AND w.given_at + p.retention > pg_catalog.now())
+	       THEN EXISTS (SELECT 1 FROM w WHERE w.giver_kind = 'guardian' AND w.word = 'granted')
 	            AND NOT (childguard.child_age(c.birth_date, on_date) >= 14 AND
 	                     EXISTS (SELECT 1 FROM w WHERE w.giver_kind = 'child' AND w.word = 'refused'))
 	       ELSE EXISTS (SELECT 1 FROM w WHERE w.giver_kind = 'child' AND w.word = 'granted'
-	                    AND (w.informed OR NOT c.in_difficulty)
-	                    AND w.given_at + p.retention > pg_catalog.now())
+	                    AND (w.informed OR NOT c.in_difficulty))
 	       END
 	  FROM c, p
 $$;
