@@ -92,6 +92,8 @@ catalog_refresh(void)
 		cat.grant_rel = get_relname_relid("access_grant", nsp);
 		cat.data_key_rel = get_relname_relid("data_key", nsp);
 		cat.data_key_index = get_relname_relid("data_key_pkey", nsp);
+		cat.request_rel = get_relname_relid("request", nsp);
+		cat.request_objection_index = get_relname_relid("request_open_objection_idx", nsp);
 		cat.seal_function = function_oid("seal_row", 0, NULL, nsp);
 		{
 			Oid			text_arg[1] = {TEXTOID};
@@ -165,7 +167,7 @@ is_policy_registry(Oid relid)
 		(relid == cat.child_rel || relid == cat.child_guardian_rel ||
 		 relid == cat.officer_rel || relid == cat.purpose_rel ||
 		 relid == cat.assessment_rel || relid == cat.consent_rel ||
-		 relid == cat.grant_rel);
+		 relid == cat.grant_rel || relid == cat.request_rel);
 }
 
 /* A relation changed (InvalidOid: all of them, e.g. after a reset). */
