@@ -146,7 +146,7 @@ BEGIN
 	END IF;
 	IF received_at > pg_catalog.now() THEN
 		RAISE EXCEPTION 'a request cannot be received in the future' USING ERRCODE = '22023',
-			DETAIL = pg_catalog.format('received_at is %s, after the current time.', received_at);
+			DETAIL = 'received_at is after the current time.';
 	END IF;
 	s := childguard._subject_of(child);
 	IF requested_by = child THEN
@@ -183,7 +183,7 @@ BEGIN
 	r := childguard._request_for_update(request_id);
 	IF r.status NOT IN ('open', 'in_progress') THEN
 		RAISE EXCEPTION 'request % is already closed', request_id USING ERRCODE = 'ZC502',
-			DETAIL = pg_catalog.format('It was closed as %s at %s.', r.status, r.closed_at);
+			DETAIL = pg_catalog.format('It was closed as %s.', r.status);
 	END IF;
 	UPDATE childguard.request x SET status = 'in_progress', handled_by = childguard._caller_oid()::regrole
 	 WHERE x.request_id = r.request_id;
@@ -208,7 +208,7 @@ BEGIN
 	r := childguard._request_for_update(request_id);
 	IF r.status NOT IN ('open', 'in_progress') THEN
 		RAISE EXCEPTION 'request % is already closed', request_id USING ERRCODE = 'ZC502',
-			DETAIL = pg_catalog.format('It was closed as %s at %s.', r.status, r.closed_at);
+			DETAIL = pg_catalog.format('It was closed as %s.', r.status);
 	END IF;
 	IF status = 'refused' AND coalesce(outcome, '') = '' THEN
 		RAISE EXCEPTION 'refusing request % needs a reason', request_id USING ERRCODE = 'ZC503',
@@ -276,8 +276,10 @@ BEGIN
 	IF r.kind <> 'correction' OR r.status NOT IN ('open', 'in_progress') OR r.subject_no <> s THEN
 		RAISE EXCEPTION 'request % is not an open correction request for child "%"', request_id, child
 			USING ERRCODE = 'ZC504',
-			      DETAIL = pg_catalog.format('Request %s is a %s request, %s, for another or the same child; a correction is written only under an open correction request of that child.',
-			                                 r.request_id, r.kind, r.status),
+			      DETAIL = pg_catalog.format('Request %s is a %s request about child "%s" (%s); a correction is written only under an open correction request about the same child.',
+			                                 r.request_id, r.kind,
+			                                 (SELECT c.child_id FROM childguard.child c WHERE c.subject_no = r.subject_no),
+			                                 r.status),
 			      HINT = 'Open a correction request with open_request(child, ''correction'', ...) first.';
 	END IF;
 	SELECT p.subject_column INTO subject_col

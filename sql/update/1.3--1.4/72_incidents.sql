@@ -94,7 +94,7 @@ BEGIN
 	END IF;
 	IF open_only AND i.closed_at IS NOT NULL THEN
 		RAISE EXCEPTION 'incident % is closed', incident_id USING ERRCODE = 'ZC512',
-			DETAIL = pg_catalog.format('It was closed at %s.', i.closed_at);
+			DETAIL = 'A closed incident is not changed.';
 	END IF;
 	RETURN i;
 END
@@ -162,7 +162,7 @@ BEGIN
 	i := childguard._incident_for_update(incident_id, true);
 	IF at < i.found_at OR at > pg_catalog.now() THEN
 		RAISE EXCEPTION 'a report is made between the incident''s finding and now' USING ERRCODE = '22023',
-			DETAIL = pg_catalog.format('The incident was found at %s.', i.found_at);
+			DETAIL = 'The time given is before the incident was found, or in the future.';
 	END IF;
 	INSERT INTO childguard.incident_event (incident_id, kind, at, authority, reference, recorded_by)
 	VALUES (i.incident_id, 'authority_report', at, authority, reference, childguard._caller_oid()::regrole)
@@ -197,7 +197,7 @@ BEGIN
 	END IF;
 	IF at < i.found_at OR at > pg_catalog.now() THEN
 		RAISE EXCEPTION 'a notification is made between the incident''s finding and now' USING ERRCODE = '22023',
-			DETAIL = pg_catalog.format('The incident was found at %s.', i.found_at);
+			DETAIL = 'The time given is before the incident was found, or in the future.';
 	END IF;
 	INSERT INTO childguard.incident_event (incident_id, kind, at, guardian_id, method, recorded_by)
 	VALUES (i.incident_id, 'notification', at, guardian_id, method, childguard._caller_oid()::regrole)
@@ -224,7 +224,7 @@ BEGIN
 	i := childguard._incident_for_update(incident_id, true);
 	IF at < i.found_at OR at > pg_catalog.now() THEN
 		RAISE EXCEPTION 'a notice is published between the incident''s finding and now' USING ERRCODE = '22023',
-			DETAIL = pg_catalog.format('The incident was found at %s.', i.found_at);
+			DETAIL = 'The time given is before the incident was found, or in the future.';
 	END IF;
 	INSERT INTO childguard.incident_event (incident_id, kind, at, notice_where, recorded_by)
 	VALUES (i.incident_id, 'public_notice', at, notice_where, childguard._caller_oid()::regrole)
@@ -288,7 +288,12 @@ CREATE VIEW childguard.incidents AS
 	       i.report_due_at,
 	       (SELECT pg_catalog.count(DISTINCT e.guardian_id) FROM childguard.incident_event e
 	         WHERE e.incident_id = i.incident_id AND e.kind = 'notification') AS guardians_notified,
-	       childguard._incident_unnotified(i.incident_id) AS not_notified,
+	       (SELECT coalesce(pg_catalog.array_agg(g.guardian_id ORDER BY g.guardian_id), '{}')
+	          FROM childguard.incident_guardian g
+	         WHERE g.incident_id = i.incident_id
+	           AND NOT EXISTS (SELECT 1 FROM childguard.incident_event e
+	                            WHERE e.incident_id = g.incident_id AND e.kind = 'notification'
+	                              AND e.guardian_id = g.guardian_id)) AS not_notified,
 	       (SELECT pg_catalog.min(e.at) FROM childguard.incident_event e
 	         WHERE e.incident_id = i.incident_id AND e.kind = 'public_notice') AS public_notice_at,
 	       i.notice_due_at,
@@ -296,7 +301,11 @@ CREATE VIEW childguard.incidents AS
 	           SELECT 1 FROM childguard.incident_event e
 	            WHERE e.incident_id = i.incident_id AND e.kind = 'authority_report') AS report_overdue,
 	       i.closed_at IS NULL AND pg_catalog.now() > i.notice_due_at
-	           AND pg_catalog.cardinality(childguard._incident_unnotified(i.incident_id)) > 0
+	           AND EXISTS (SELECT 1 FROM childguard.incident_guardian g
+	                        WHERE g.incident_id = i.incident_id
+	                          AND NOT EXISTS (SELECT 1 FROM childguard.incident_event e
+	                                           WHERE e.incident_id = g.incident_id AND e.kind = 'notification'
+	                                             AND e.guardian_id = g.guardian_id))
 	           AND NOT EXISTS (SELECT 1 FROM childguard.incident_event e
 	                            WHERE e.incident_id = i.incident_id AND e.kind = 'public_notice')
 	           AS notice_overdue,

@@ -60,7 +60,8 @@ AS $$
 	             'childguard.enrollments',
 	             -- 1.4
 	             'childguard.deadline', 'childguard.requests', 'childguard.request_action',
-	             'childguard.incidents', 'childguard.compliance_duty',
+	             'childguard.incidents', 'childguard.incident_child', 'childguard.incident_guardian',
+	             'childguard.incident_event', 'childguard.compliance_duty',
 	             'childguard.compliance_report']::regclass[]
 $$;
 
