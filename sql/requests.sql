@@ -81,6 +81,7 @@ SELECT request_id = :late_query AS late, child_id, kind, status, requested_by, r
 -------------------------------------------------------------------------------
 SELECT duty, period FROM childguard.deadline ORDER BY duty;
 SELECT childguard.set_deadline('request_query', '5 days');
+SELECT duty, period, default_period, set_by FROM childguard.deadline WHERE set_by IS NOT NULL;
 SELECT childguard.set_deadline('request_query', '-1 day');
 \echo :LAST_ERROR_SQLSTATE
 SELECT childguard.set_deadline('request_whim', '1 day');

@@ -43,7 +43,13 @@ SELECT set_eq($$SELECT c::regclass::text FROM pg_extension e, unnest(e.extconfig
                     'childguard.notice', 'childguard.consent', 'childguard.consent_consent_id_seq',
                     'childguard.access_grant', 'childguard.access_grant_grant_id_seq',
                     'childguard.role_event', 'childguard.role_event_event_id_seq',
-                    'childguard.enrollment'],
+                    'childguard.enrollment',
+                    -- 1.4: requests and incidents (sql/update/1.3--1.4/70, 72)
+                    'childguard.deadline_setting', 'childguard.request', 'childguard.request_request_id_seq',
+                    'childguard.request_action', 'childguard.request_action_action_id_seq',
+                    'childguard.incident', 'childguard.incident_incident_id_seq',
+                    'childguard.incident_child', 'childguard.incident_guardian',
+                    'childguard.incident_event', 'childguard.incident_event_event_id_seq'],
               'every registry table and sequence is dumped with the database');
 
 -- the categories

@@ -11,29 +11,61 @@
 --
 -- Deadlines.  Neither text fixes a number of days: Art 19 and 20 say
 -- "promptly" (及时), Measures Art 17 "promptly investigate and verify".
--- childguard.deadline holds the period per kind, 15 days by default
+-- childguard.deadline shows the period per kind, 15 days by default
 -- (changed by an officer with set_deadline()); a request's due_at is fixed
 -- when it is opened, so a later change does not move it.
 -------------------------------------------------------------------------------
 
-CREATE TABLE childguard.deadline (
-	duty			text PRIMARY KEY,
-	period			interval NOT NULL CHECK (period > '0'::interval),
-	basis			text NOT NULL,
-	set_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	set_by			name
-);
-COMMENT ON TABLE childguard.deadline IS
-	'How long the operator allows itself for each kind of request and for incident duties: the law says "promptly" (及时) or "immediately" (立即); these periods are the operator''s own reading of it, set by an officer (set_deadline()).';
-INSERT INTO childguard.deadline (duty, period, basis) VALUES
-	('request_query',      '15 days', 'Measures Art 17: a query is answered promptly (及时)'),
+-- The default periods, and the law each reads.
+CREATE FUNCTION childguard._default_deadlines()
+	RETURNS TABLE (duty text, period interval, basis text)
+	LANGUAGE sql IMMUTABLE
+AS $$
+	VALUES
+	('request_query',      '15 days'::interval, 'Measures Art 17: a query is answered promptly (及时)'),
 	('request_correction', '15 days', 'Provisions Art 19: errors are corrected promptly (及时)'),
 	('request_deletion',   '15 days', 'Provisions Art 20: data is deleted promptly (及时)'),
 	('request_objection',  '15 days', 'Measures Art 17: an objection is investigated and verified promptly (及时)'),
 	('incident_report',    '1 day',   'Provisions Art 21: serious incidents are reported to the authority immediately (立即)'),
-	('incident_notice',    '3 days',  'Provisions Art 21: affected children and guardians are told (or a public notice issued)');
-SELECT pg_catalog.pg_extension_config_dump('childguard.deadline', 'WHERE set_by IS NOT NULL');
+	('incident_notice',    '3 days',  'Provisions Art 21: affected children and guardians are told (or a public notice issued)')
+$$;
+COMMENT ON FUNCTION childguard._default_deadlines() IS
+	'The default period for each kind of request and incident duty, and the provision it reads.';
+
+-- An officer's own periods, where they differ from the defaults (dumped
+-- with the database; the defaults are not rows, so a restore never meets
+-- them twice).
+CREATE TABLE childguard.deadline_setting (
+	duty			text PRIMARY KEY,
+	period			interval NOT NULL CHECK (period > '0'::interval),
+	set_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	set_by			regrole NOT NULL
+);
+COMMENT ON TABLE childguard.deadline_setting IS
+	'The periods an officer set (set_deadline()) in place of the defaults of childguard._default_deadlines().';
+SELECT pg_catalog.pg_extension_config_dump('childguard.deadline_setting', '');
+REVOKE ALL ON childguard.deadline_setting FROM PUBLIC;
+
+CREATE VIEW childguard.deadline AS
+	SELECT d.duty, coalesce(s.period, d.period) AS period, d.period AS default_period, d.basis,
+	       s.set_at, s.set_by
+	  FROM childguard._default_deadlines() d
+	  LEFT JOIN childguard.deadline_setting s ON s.duty = d.duty;
+COMMENT ON VIEW childguard.deadline IS
+	'How long the operator allows itself for each kind of request and for incident duties: the law says "promptly" (及时) or "immediately" (立即); these periods are the operator''s reading of it, 15 days for requests by default, set by an officer (set_deadline()).';
 REVOKE ALL ON childguard.deadline FROM PUBLIC;
+
+-- The period in force for duty.
+CREATE FUNCTION childguard._deadline_period(duty text) RETURNS interval
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(s.period, d.period)
+	  FROM childguard._default_deadlines() d
+	  LEFT JOIN childguard.deadline_setting s ON s.duty = d.duty
+	 WHERE d.duty = _deadline_period.duty
+$$;
+REVOKE ALL ON FUNCTION childguard._deadline_period(text) FROM PUBLIC;
 
 CREATE FUNCTION childguard.set_deadline(duty text, period interval) RETURNS void
 	LANGUAGE plpgsql SECURITY DEFINER
@@ -44,13 +76,14 @@ BEGIN
 	IF period IS NULL OR period <= '0'::interval THEN
 		RAISE EXCEPTION 'a deadline must be a positive period' USING ERRCODE = '22023';
 	END IF;
-	UPDATE childguard.deadline d SET period = set_deadline.period, set_at = pg_catalog.now(),
-	       set_by = childguard._caller()
-	 WHERE d.duty = set_deadline.duty;
-	IF NOT FOUND THEN
+	IF NOT EXISTS (SELECT 1 FROM childguard._default_deadlines() d WHERE d.duty = set_deadline.duty) THEN
 		RAISE EXCEPTION 'unknown deadline "%"', duty USING ERRCODE = '22023',
 			HINT = 'The deadlines are listed in childguard.deadline.';
 	END IF;
+	INSERT INTO childguard.deadline_setting (duty, period, set_by)
+	VALUES (set_deadline.duty, set_deadline.period, childguard._caller_oid()::regrole)
+	ON CONFLICT ON CONSTRAINT deadline_setting_pkey
+	DO UPDATE SET period = EXCLUDED.period, set_at = EXCLUDED.set_at, set_by = EXCLUDED.set_by;
 END
 $$;
 COMMENT ON FUNCTION childguard.set_deadline(text, interval) IS
@@ -160,7 +193,7 @@ BEGIN
 			      DETAIL = 'Provisions Art 19/20 and Measures Art 17 give these rights to the child and the child''s guardians only; the requester is neither the child''s id nor a registered guardian of the child.',
 			      HINT = 'Give the child''s id or a guardian id registered with register_guardian().';
 	END IF;
-	SELECT d.period INTO due FROM childguard.deadline d WHERE d.duty = 'request_' || kind;
+	due := childguard._deadline_period('request_' || kind);
 	INSERT INTO childguard.request (subject_no, kind, received_at, requested_by, requester_kind,
 	                                detail, due_at, opened_by)
 	VALUES (s, kind, received_at, requested_by, who, coalesce(detail, ''), received_at + due,

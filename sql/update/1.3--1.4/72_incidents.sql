@@ -129,8 +129,8 @@ BEGIN
 	INSERT INTO childguard.incident (found_at, description, scope_roles, scope_from, scope_to,
 	                                 report_due_at, notice_due_at, opened_by)
 	VALUES (found_at, description, roles, from_time, to_time,
-	        found_at + (SELECT d.period FROM childguard.deadline d WHERE d.duty = 'incident_report'),
-	        found_at + (SELECT d.period FROM childguard.deadline d WHERE d.duty = 'incident_notice'),
+	        found_at + childguard._deadline_period('incident_report'),
+	        found_at + childguard._deadline_period('incident_notice'),
 	        childguard._caller_oid()::regrole)
 	RETURNING incident.incident_id INTO id;
 	INSERT INTO childguard.incident_child (incident_id, subject_no, child_id, statements, relations, columns)

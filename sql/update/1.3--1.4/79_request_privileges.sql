@@ -59,7 +59,7 @@ AS $$
 	             'childguard.officers', 'childguard.consent_log', 'childguard.role_events',
 	             'childguard.enrollments',
 	             -- 1.4
-	             'childguard.deadline', 'childguard.requests', 'childguard.request_action',
+	             'childguard.deadline', 'childguard.deadline_setting', 'childguard.requests', 'childguard.request_action',
 	             'childguard.incidents', 'childguard.incident_child', 'childguard.incident_guardian',
 	             'childguard.incident_event', 'childguard.compliance_duty',
 	             'childguard.compliance_report']::regclass[]
