@@ -41,7 +41,7 @@ SELECT childguard.protect('pupils', 'id', '{"name": "name", "school": "school"}'
 GRANT SELECT, INSERT, UPDATE ON pupils TO regress_q_app, regress_q_bypass, regress_q_dpo, regress_q_dpo2;
 SET ROLE regress_q_app;
 SET childguard.purpose = 'tutoring';
-INSERT INTO pupils VALUES ('q-1', '小一', '一小', 1), ('q-2', '小二', '二小', 2), ('q-3', '小三', '三小', 3);
+INSERT INTO pupils VALUES ('q-1', '小一', NULL, 1), ('q-2', '小二', '二小', 2), ('q-3', '小三', '三小', 3);
 RESET childguard.purpose;
 RESET ROLE;
 
@@ -158,6 +158,17 @@ SELECT childguard.correct_child_data('pupils', 'q-1', 'nickname', 'x', :fix);
 \echo :LAST_ERROR_SQLSTATE
 SELECT childguard.correct_child_data('childguard.category', 'q-1', 'description', 'x', :fix);
 \echo :LAST_ERROR_SQLSTATE
+-- the officer who recorded a request does not write under it
+SELECT childguard.open_request('q-1', 'correction', now(), 'gq-1') AS ownfix \gset
+SELECT childguard.correct_child_data('pupils', 'q-1', 'name', '小壹', :ownfix);
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SET ROLE regress_q_dpo2;
+SELECT childguard.close_request(:ownfix, 'refused', 'duplicate of an earlier request');
+RESET ROLE;
+SET ROLE regress_q_dpo;
+-- an empty value is not corrected: filling it would be collection
+SELECT childguard.correct_child_data('pupils', 'q-1', 'school', '一小', :fix) AS rows_corrected;
 SELECT childguard.correct_child_data('pupils', 'q-1', 'name', '小壹', :fix) AS rows_corrected;
 SELECT childguard.correct_child_data('pupils', 'q-1', 'grade', '2', :fix) AS rows_corrected;
 -- the permit was for that one UPDATE: the officer's own write is refused

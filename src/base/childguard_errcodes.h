@@ -62,6 +62,7 @@
 #define ERRCODE_CG_ENTRY_POINT_MISMATCH		MAKE_SQLSTATE('Z','C','1','4','1')
 /* requests and incidents (docs/compliance.md; sql/update/1.3--1.4/70_requests.sql, 72_incidents.sql) */
 #define ERRCODE_CG_OBJECTION_OPEN			MAKE_SQLSTATE('Z','C','5','0','5')
+/* ZC500-ZC504, ZC506, ZC510-ZC513 are raised in SQL only (70_requests.sql, 72_incidents.sql) */
 /* the audit trail (docs/audit.md) */
 #define ERRCODE_CG_AUDIT_QUEUE_FULL			MAKE_SQLSTATE('Z','C','2','0','0')
 #define ERRCODE_CG_AUDIT_RECORD_TOO_LARGE	MAKE_SQLSTATE('Z','C','2','0','1')

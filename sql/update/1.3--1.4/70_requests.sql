@@ -315,6 +315,16 @@ BEGIN
 			                                 r.status),
 			      HINT = 'Open a correction request with open_request(child, ''correction'', ...) first.';
 	END IF;
+	-- two people: the officer who writes is not the one who recorded the
+	-- request (nor related to it), so no one alone makes a request and
+	-- writes under it
+	IF childguard._roles_related(childguard._caller_oid(), r.opened_by::oid) THEN
+		RAISE EXCEPTION 'a correction is written by someone other than who recorded its request'
+			USING ERRCODE = 'ZC506',
+			      DETAIL = pg_catalog.format('Request %s was recorded by %s, the same person as the caller (or related by role membership).',
+			                                 r.request_id, r.opened_by),
+			      HINT = 'Another officer writes the correction, or the application records the request.';
+	END IF;
 	SELECT p.subject_column INTO subject_col
 	  FROM childguard.protected_columns p WHERE p.table_name = tbl AND p.is_protected LIMIT 1;
 	IF subject_col IS NULL THEN
@@ -336,8 +346,9 @@ BEGIN
 	IF cat IS NOT NULL THEN
 		PERFORM childguard._permit_correction(s, cat);
 	END IF;
-	EXECUTE pg_catalog.format('UPDATE %s SET %I = $1::%s WHERE %I::text OPERATOR(pg_catalog.=) $2',
-	                          tbl, col, coltype, subject_col)
+	-- a correction replaces a value held; filling an empty one is collection
+	EXECUTE pg_catalog.format('UPDATE %s SET %I = $1::%s WHERE %I::text OPERATOR(pg_catalog.=) $2 AND %I IS NOT NULL',
+	                          tbl, col, coltype, subject_col, col)
 		USING new_value, child;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	IF cat IS NOT NULL THEN
@@ -352,7 +363,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION childguard.correct_child_data(regclass, text, name, text, bigint) IS
-	'Provisions Art 19: an officer writes the corrected value of one column of a child''s rows in a protected table, under an open correction request of that child, whether or not any consent is in force; recorded in request_action and the access log. Returns the number of rows changed.';
+	'Provisions Art 19: an officer writes the corrected value of one column of a child''s rows in a protected table (rows where it holds a value), under an open correction request of that child recorded by someone else, whether or not any consent is in force; recorded in request_action and the access log. Returns the number of rows changed.';
 REVOKE ALL ON FUNCTION childguard.correct_child_data(regclass, text, name, text, bigint) FROM PUBLIC;
 
 -------------------------------------------------------------------------------
