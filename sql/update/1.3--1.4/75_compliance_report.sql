@@ -26,7 +26,8 @@ DECLARE
 BEGIN
 	PERFORM childguard._require_auditor('read the compliance report');
 	FOR d IN SELECT x.* FROM childguard.compliance_duty x
-	          ORDER BY (pg_catalog.regexp_match(x.article, '^\D*'))[1],
+	          ORDER BY CASE WHEN x.article LIKE 'Provisions%' THEN 0
+	                        WHEN x.article LIKE 'Measures%' THEN 1 ELSE 2 END,
 	                   (pg_catalog.regexp_match(x.article, '\d+'))[1]::integer NULLS LAST,
 	                   x.article, x.duty LOOP
 		duty := d.duty;
