@@ -200,6 +200,14 @@ suite_tap() {
   done < <(sed -n 's/^\(with_[a-z_]*\)[[:space:]]*=[[:space:]]*\(.*\)$/\1 \2/p' \
              "$pgxs_dir/Makefile.global")
 
+  # test-only extensions (test/fixtures/extension) beside the installed
+  # childguard for the run, removed after it
+  local extdir fixture installed_fixtures=() rc
+  extdir="$("$PG_CONFIG" --sharedir)/extension"
+  for fixture in "$REPO"/test/fixtures/extension/*; do
+    cp "$fixture" "$extdir/" && installed_fixtures+=("$extdir/${fixture##*/}")
+  done
+
   (
     cd "$TAPDIR"
     # PG* connection settings point at our cluster; Utils.pm drops them, but
@@ -216,7 +224,9 @@ suite_tap() {
       TESTDIR="$TAPDIR" \
       prove ${CG_TAP:-"$TAP_GLOB"/*.pl}
   ) 2>&1 | tee "$WORK/prove.out"
-  [ "${PIPESTATUS[0]}" -eq 0 ] && return 0
+  rc=${PIPESTATUS[0]}
+  rm -f "${installed_fixtures[@]}"
+  [ "$rc" -eq 0 ] && return 0
 
   # Logs of the failed test files only (prove's "Test Summary Report" lists
   # them); all logs when that list cannot be read.

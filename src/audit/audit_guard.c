@@ -49,6 +49,7 @@
 
 #include "audit.h"
 #include "childguard_errcodes.h"
+#include "extension_version.h"
 
 static void
 report_read_only(const char *relname, const char *what)
@@ -71,7 +72,7 @@ cg_access_log_guard(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("childguard._access_log_guard() must be a BEFORE trigger")));
-	if (cg_audit_is_writer || creating_extension)
+	if (cg_audit_is_writer || cg_running_own_script())
 	{
 		if (TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
 			return PointerGetDatum(NULL);
@@ -273,7 +274,7 @@ cg_audit_guard_executor_start(QueryDesc *queryDesc)
 	PlannedStmt *ps = queryDesc->plannedstmt;
 	ListCell   *lc;
 
-	if (ps->rowMarks == NIL || cg_audit_is_writer || creating_extension)
+	if (ps->rowMarks == NIL || cg_audit_is_writer || cg_running_own_script())
 		return;
 	foreach(lc, ps->rowMarks)
 	{
@@ -326,7 +327,7 @@ cg_audit_guard_utility(PlannedStmt *pstmt)
 	const char *hit = NULL;
 	const char *what = "alter";
 
-	if (creating_extension)
+	if (cg_running_own_script())
 		return;
 	switch (nodeTag(stmt))
 	{

@@ -14,6 +14,12 @@
  * here is only for the message: it is read on the error path, never on a
  * hot path, so it needs no cache.
  *
+ * cg_running_own_script() tells childguard's own install and update
+ * scripts apart from any other extension's: guards that let the script
+ * that builds childguard's tables write them must not let another
+ * extension's script (CREATE EXTENSION of something else, run by a
+ * superuser who trusted it for its own purpose) write childguard's log.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -23,6 +29,7 @@
 #include "access/table.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
@@ -76,4 +83,17 @@ cg_report_sql_mismatch(const char *object, const char *detail)
 					   version ? version : "(none)", detail),
 			 errhint("Run ALTER EXTENSION childguard UPDATE, or install the library that matches version %s.",
 					 version ? version : "(none)")));
+}
+
+/*
+ * Is the running statement part of childguard's own CREATE EXTENSION or
+ * ALTER EXTENSION UPDATE script?  False outside any extension script, and
+ * inside another extension's.
+ */
+bool
+cg_running_own_script(void)
+{
+	if (!creating_extension)
+		return false;
+	return CurrentExtensionObject == get_extension_oid("childguard", true);
 }

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 extern char *cg_extension_version(void);
+extern bool cg_running_own_script(void);
 extern void cg_report_sql_mismatch(const char *object, const char *detail) pg_attribute_noreturn();
 
 #endif							/* CHILDGUARD_EXTENSION_VERSION_H */
