@@ -171,13 +171,13 @@ ROLLBACK;
 :duty 'keys_configured';
 
 -------------------------------------------------------------------------------
--- Art 14: purposes_unchanged (a purpose rewritten by hand after consents
--- to it were given)
+-- Art 14: purposes_unchanged (a purpose rewritten by hand after it was
+-- defined; written back as it was)
 -------------------------------------------------------------------------------
-BEGIN;
-UPDATE childguard.purpose SET categories = '{name,school,location}' WHERE purpose = 'tutoring';
+UPDATE childguard.purpose SET categories = '{name,school,location}', retention = '5 years'
+ WHERE purpose = 'tutoring';
 :duty 'purposes_unchanged';
-ROLLBACK;
+UPDATE childguard.purpose SET categories = '{name,school}', retention = '1 year' WHERE purpose = 'tutoring';
 :duty 'purposes_unchanged';
 
 -------------------------------------------------------------------------------
@@ -240,6 +240,31 @@ SET ROLE regress_c_recorder;
 SELECT childguard.withdraw_consent('c-2', 'fundraising', 'gc-2') > 0 AS withdrawn;
 RESET ROLE;
 :duty 'difficulty_forbidden';
+
+-------------------------------------------------------------------------------
+-- Measures Art 12: difficulty_consent (a 16-year-old in difficulty who
+-- consented with a guardian informed is found unable to express their
+-- will: a guardian's consent is needed; the informed guardian's
+-- registration removed by hand)
+-------------------------------------------------------------------------------
+SELECT childguard.register_child('c-16', (current_date - interval '16 years')::date, true) > 0 AS ok;
+SELECT childguard.register_guardian('gc-16', 'c-16');
+SET ROLE regress_c_recorder;
+SELECT childguard.record_consent('c-16', 'tutoring', 'n', 'c-16', guardian_informed => 'gc-16') > 0 AS ok;
+RESET ROLE;
+:duty 'difficulty_consent';
+SET ROLE regress_c_dpo;
+SELECT childguard.set_child_circumstances('c-16', true, can_express => false);
+:duty 'difficulty_consent';
+SET ROLE regress_c_recorder;
+SELECT childguard.record_consent('c-16', 'tutoring', 'n', 'gc-16') > 0 AS ok;
+RESET ROLE;
+:duty 'difficulty_consent';
+BEGIN;
+DELETE FROM childguard.child_guardian WHERE guardian_id = 'gc-16';
+SELECT status, objects FROM childguard.compliance_report WHERE duty = 'difficulty_consent';
+ROLLBACK;
+:duty 'difficulty_consent';
 
 -------------------------------------------------------------------------------
 -- Art 19, 20: requests_on_time (a request received 30 days ago, still open)

@@ -75,6 +75,41 @@ AS $$
 	       coalesce((SELECT pg_catalog.array_agg(bad.what ORDER BY bad.what) FROM bad), '{}')
 $$;
 
+-- Measures Art 12: for a child in difficult circumstances, a consent of the
+-- child's own counts only with a registered guardian informed, and a child
+-- who cannot express their will needs a guardian's consent.
+CREATE FUNCTION childguard.duty_difficulty_consent()
+	RETURNS TABLE (pass boolean, reason text, objects text[])
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH k AS (
+		SELECT k.*, c.child_id, c.can_express, p.purpose
+		  FROM childguard.consent k JOIN childguard.child c USING (subject_no)
+		  JOIN childguard.purpose p USING (purpose_id)
+		 WHERE k.decision = 'granted' AND k.withdrawn_at IS NULL AND k.lapsed_at IS NULL
+		   AND c.erased_at IS NULL AND c.in_difficulty),
+	     bad AS (
+		SELECT pg_catalog.format('consent %s (child "%s"): no registered guardian informed', k.consent_id, k.child_id) AS what
+		  FROM k
+		 WHERE k.giver_kind = 'child'
+		   AND NOT EXISTS (SELECT 1 FROM childguard.child_guardian g
+		                    WHERE g.subject_no = k.subject_no AND g.guardian_id = k.informed_guardian_id)
+		UNION
+		SELECT pg_catalog.format('child "%s", purpose "%s": the child cannot express their will and no guardian consented',
+		                         k.child_id, k.purpose)
+		  FROM k
+		 WHERE NOT k.can_express AND k.giver_kind = 'child'
+		   AND NOT EXISTS (SELECT 1 FROM k k2
+		                    WHERE k2.subject_no = k.subject_no AND k2.purpose_id = k.purpose_id
+		                      AND k2.giver_kind = 'guardian'))
+	SELECT NOT EXISTS (SELECT 1 FROM bad),
+	       CASE WHEN NOT EXISTS (SELECT 1 FROM bad)
+	            THEN 'Every consent in force of a child in difficult circumstances has a registered guardian informed, or a guardian''s consent where the child cannot express their will.'
+	            ELSE 'Measures Art 12: consents in force of children in difficult circumstances without the guardian the Measures require.' END,
+	       coalesce((SELECT pg_catalog.array_agg(bad.what ORDER BY bad.what) FROM bad), '{}')
+$$;
+
 -- Art 10: every purpose with consents in force is covered by the current
 -- version of a notice carrying the seven items.
 CREATE FUNCTION childguard.duty_notices_complete()
@@ -183,22 +218,78 @@ AS $$
 	       coalesce((SELECT pg_catalog.array_agg(bad.what ORDER BY bad.what) FROM bad), '{}')
 $$;
 
--- Art 14: a purpose is not changed after consents to it were given (its
--- row written after a consent in force, by the transaction ids' order).
+-- Art 14: a purpose is not changed once defined.  define_purpose() never
+-- redefines one; what each purpose was when it was defined is kept beside
+-- it (a row trigger on insert: also a restore's rows, re-recorded as they
+-- are loaded), and the check compares.
+CREATE TABLE childguard.purpose_definition (
+	purpose_id		integer PRIMARY KEY,
+	purpose			text NOT NULL,
+	kind			text NOT NULL,
+	categories		text[] NOT NULL,
+	retention		interval NOT NULL,
+	forbidden_in_difficulty boolean NOT NULL,
+	recorded_at		timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE childguard.purpose_definition IS
+	'Art 14: each purpose as it was defined (recorded when its row is inserted), against which the compliance report checks that it was not changed.';
+REVOKE ALL ON childguard.purpose_definition FROM PUBLIC;
+-- purposes defined before 1.4: as they are now
+INSERT INTO childguard.purpose_definition (purpose_id, purpose, kind, categories, retention,
+                                           forbidden_in_difficulty)
+SELECT p.purpose_id, p.purpose, p.kind, p.categories, p.retention, p.forbidden_in_difficulty
+  FROM childguard.purpose p;
+
+CREATE FUNCTION childguard._purpose_defined() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	INSERT INTO childguard.purpose_definition (purpose_id, purpose, kind, categories, retention,
+	                                           forbidden_in_difficulty)
+	VALUES (NEW.purpose_id, NEW.purpose, NEW.kind, NEW.categories, NEW.retention,
+	        NEW.forbidden_in_difficulty)
+	ON CONFLICT (purpose_id) DO UPDATE
+	   SET purpose = EXCLUDED.purpose, kind = EXCLUDED.kind, categories = EXCLUDED.categories,
+	       retention = EXCLUDED.retention, forbidden_in_difficulty = EXCLUDED.forbidden_in_difficulty,
+	       recorded_at = EXCLUDED.recorded_at;
+	RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION childguard._purpose_defined() FROM PUBLIC;
+COMMENT ON FUNCTION childguard._purpose_defined() IS
+	'Trigger on childguard.purpose: record a purpose as it is defined (childguard.purpose_definition).';
+CREATE TRIGGER purpose_defined AFTER INSERT ON childguard.purpose
+	FOR EACH ROW EXECUTE FUNCTION childguard._purpose_defined();
+-- also under session_replication_role = replica (a restore may run so)
+ALTER TABLE childguard.purpose ENABLE ALWAYS TRIGGER purpose_defined;
+
 CREATE FUNCTION childguard.duty_purposes_unchanged()
 	RETURNS TABLE (pass boolean, reason text, objects text[])
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, pg_temp
 AS $$
 	WITH bad AS (
-		SELECT DISTINCT pg_catalog.format('purpose "%s"', p.purpose) AS what
-		  FROM childguard.purpose p JOIN childguard.consent k USING (purpose_id)
-		 WHERE k.decision = 'granted' AND k.withdrawn_at IS NULL AND k.lapsed_at IS NULL
-		   AND pg_catalog.age(p.xmin) < pg_catalog.age(k.xmin))
+		SELECT pg_catalog.format('purpose "%s": %s', p.purpose,
+		           CASE WHEN d.purpose_id IS NULL THEN 'no definition recorded'
+		                ELSE pg_catalog.concat_ws(', ',
+		                    CASE WHEN d.purpose IS DISTINCT FROM p.purpose THEN 'renamed' END,
+		                    CASE WHEN d.kind IS DISTINCT FROM p.kind THEN pg_catalog.format('kind %s, defined %s', p.kind, d.kind) END,
+		                    CASE WHEN d.categories IS DISTINCT FROM p.categories
+		                         THEN pg_catalog.format('categories %s, defined %s', p.categories, d.categories) END,
+		                    CASE WHEN d.retention IS DISTINCT FROM p.retention
+		                         THEN pg_catalog.format('retention %s, defined %s', p.retention, d.retention) END,
+		                    CASE WHEN d.forbidden_in_difficulty IS DISTINCT FROM p.forbidden_in_difficulty
+		                         THEN 'forbidden_in_difficulty changed' END) END) AS what
+		  FROM childguard.purpose p
+		  LEFT JOIN childguard.purpose_definition d USING (purpose_id)
+		 WHERE d.purpose_id IS NULL
+		    OR (d.purpose, d.kind, d.categories, d.retention, d.forbidden_in_difficulty)
+		       IS DISTINCT FROM (p.purpose, p.kind, p.categories, p.retention, p.forbidden_in_difficulty))
 	SELECT NOT EXISTS (SELECT 1 FROM bad),
 	       CASE WHEN NOT EXISTS (SELECT 1 FROM bad)
-	            THEN 'No purpose was changed after a consent in force to it was given.'
-	            ELSE 'Art 14: these purposes were changed after consents still in force were given to them: those consents did not agree to the purpose as it is now.' END,
+	            THEN 'Every purpose is as it was defined.'
+	            ELSE 'Art 14: these purposes were changed after they were defined: consents given to them did not agree to the purpose as it is now.' END,
 	       coalesce((SELECT pg_catalog.array_agg(bad.what ORDER BY bad.what) FROM bad), '{}')
 $$;
 
@@ -338,7 +429,8 @@ DECLARE
 BEGIN
 	FOREACH f IN ARRAY ARRAY[
 			'childguard.duty_officer_appointed()', 'childguard.duty_purposes_defined()',
-			'childguard.duty_consent_by_entitled()', 'childguard.duty_notices_complete()',
+			'childguard.duty_consent_by_entitled()', 'childguard.duty_difficulty_consent()',
+			'childguard.duty_notices_complete()',
 			'childguard.duty_collection_necessary()', 'childguard.duty_retention_respected()',
 			'childguard.duty_tables_protected()', 'childguard.duty_keys_configured()',
 			'childguard.duty_purposes_unchanged()', 'childguard.duty_grants_two_person()',
@@ -370,7 +462,7 @@ INSERT INTO childguard.compliance_duty (duty, article, what_is_checked, check_fu
 	('keys_configured', 'Provisions Art 13',
 	 'a master key is configured and wraps every live data key', 'childguard.duty_keys_configured()', 'sql/compliance_report.sql'),
 	('purposes_unchanged', 'Provisions Art 14',
-	 'no purpose was changed after a consent still in force was given to it', 'childguard.duty_purposes_unchanged()', 'sql/compliance_report.sql'),
+	 'no purpose was changed after it was defined (its categories, retention, kind, exclusion of children in difficulty)', 'childguard.duty_purposes_unchanged()', 'sql/compliance_report.sql'),
 	('grants_two_person', 'Provisions Art 15',
 	 'every grant in force was approved by a role unrelated to its requester and grantee', 'childguard.duty_grants_two_person()', 'sql/compliance_report.sql'),
 	('consent_recorders_separate', 'Provisions Art 15',
@@ -379,6 +471,8 @@ INSERT INTO childguard.compliance_duty (duty, article, what_is_checked, check_fu
 	 'every processor grant in force has an agreement and an assessment of its purposes', 'childguard.duty_processors_assessed()', 'sql/compliance_report.sql'),
 	('transfers_assessed', 'Provisions Art 17',
 	 'every transfer purpose with an approved grant in force has a security assessment', 'childguard.duty_transfers_assessed()', 'sql/compliance_report.sql'),
+	('difficulty_consent', 'Measures Art 12',
+	 'for a child in difficult circumstances, the child''s own consent has a registered guardian informed, and a child who cannot express their will has a guardian''s consent', 'childguard.duty_difficulty_consent()', 'sql/compliance_report.sql'),
 	('difficulty_forbidden', 'Measures Art 15',
 	 'no child in difficult circumstances has a consent in force to a purpose forbidden for them', 'childguard.duty_difficulty_forbidden()', 'sql/compliance_report.sql'),
 	('audit_chain', 'Provisions Art 21, 22',
