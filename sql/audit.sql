@@ -134,9 +134,10 @@ SELECT id - :start_id AS n, command, access, child_id
 
 -- the chain verifies
 SELECT valid, records_checked >= 15 AS checked, broken_id, reason FROM childguard.verify_access_log();
--- a fresh 1.2 install writes chain format 2 only (docs/audit.md, "Chain formats")
+-- a fresh 1.4 install writes chain format 3 only (docs/audit.md, "Chain formats")
 SELECT array_agg(DISTINCT format_version) AS format_versions FROM childguard.access_log;
-SELECT records_by_format[1] AS format_1, records_by_format[2] = records_checked AS format_2_is_all
+SELECT records_by_format[1] AS format_1, records_by_format[2] AS format_2,
+       records_by_format[3] = records_checked AS format_3_is_all
   FROM childguard.verify_access_log();
 
 -------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ SELECT childguard.request_access('regress_c_vendor', '{tutoring}', now() + inter
                                  categories => '{name}', agreement => 'SMS reminders contract') AS vendor_grant \gset
 SET ROLE regress_c_dpo2;
 SELECT childguard.approve_access(:app_grant), childguard.approve_access(:vendor_grant);
+SELECT childguard.set_grant_limits(:app_grant, 1000, 10000), childguard.set_grant_limits(:vendor_grant, 1000, 10000);
 RESET ROLE;
 CREATE TABLE pupils (id text PRIMARY KEY, name childguard.child_data, school childguard.child_data);
 SELECT childguard.protect('pupils', 'id', '{"name": "name", "school": "school"}');
@@ -219,6 +220,7 @@ SELECT childguard.define_purpose('export', '{name}', '1 year', 'transfer') > 0 A
 SELECT childguard.request_access('regress_c_app', '{export}', now() + interval '1 day') AS export_grant \gset
 SET ROLE regress_c_dpo2;
 SELECT childguard.approve_access(:export_grant);
+SELECT childguard.set_grant_limits(:export_grant, 1000, 10000);
 :duty 'transfers_assessed';
 SELECT childguard.record_assessment('export', 'transfer to the district office', 'regress auditor') > 0 AS ok;
 :duty 'transfers_assessed';

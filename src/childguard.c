@@ -26,9 +26,11 @@
 #include "envelope.h"
 #include "foreign_code.h"
 #include "function_settings.h"
+#include "grant_windows.h"
 #include "master_key.h"
 #include "planted_code.h"
 #include "planted_code_query.h"
+#include "pool_scope.h"
 #include "protection.h"
 #include "read_settings.h"
 #include "role_release.h"
@@ -189,6 +191,7 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	cg_server_files_utility(pstmt->utilityStmt);
 	cg_audit_guard_utility(pstmt);
 	cg_function_settings_check(pstmt->utilityStmt);
+	cg_pool_scope_utility(pstmt->utilityStmt);
 	cg_statement_enter(&saved);
 	PG_TRY();
 	{
@@ -273,6 +276,7 @@ cg_shmem_request(void)
 		prev_shmem_request();
 	cg_audit_queue_shmem_request();
 	cg_master_key_shmem_request();
+	cg_grant_windows_shmem_request();
 }
 
 static void
@@ -282,6 +286,7 @@ cg_shmem_startup(void)
 		prev_shmem_startup();
 	cg_audit_queue_shmem_startup();
 	cg_master_key_shmem_startup();
+	cg_grant_windows_shmem_startup();
 }
 
 void
@@ -299,8 +304,11 @@ _PG_init(void)
 	cg_audit_define_gucs();
 	cg_statement_text_define_gucs();
 	cg_data_keys_define_gucs();
+	cg_grant_windows_define_gucs();
+	cg_pool_scope_define_gucs();
 	MarkGUCPrefixReserved("childguard");
 
+	cg_pool_scope_init();
 	cg_secure_mem_init();
 	cg_master_key_load_at_startup();
 	cg_catalog_register_callbacks();

@@ -17,6 +17,7 @@ PACKAGES=(
   openssl                                # master key generation
   clang                                  # fuzz targets (test/fuzz/run.sh)
   libclang-rt-dev                        # libFuzzer and clang's sanitizer runtimes
+  pgbouncer                              # transaction pooling, for test/t/131_pgbouncer.pl
 )
 
 missing=()

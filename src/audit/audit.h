@@ -72,6 +72,7 @@ typedef struct CgAuditRecord
 	char	   *application_name;
 	char	   *command;
 	char	   *purpose;		/* NULL: none declared */
+	char	   *end_user;		/* childguard.end_user; NULL: none */
 	int64		grant_id;		/* 0: none */
 	int			nrelations;
 	char	  **relations;
@@ -176,17 +177,20 @@ typedef enum CgAuditColumn
 	CG_COL_PREV_HASH,
 	CG_COL_HASH,
 	CG_COL_FORMAT_VERSION,		/* from SQL 1.2 (chain format 2) */
+	CG_COL_END_USER,			/* from SQL 1.4 (chain format 3) */
 	CG_AUDIT_NCOLUMNS
 } CgAuditColumn;
 
 /*
  * Chain formats (docs/audit.md): a record's hash is computed under the
  * format its row records.  Format 1: the 24 columns of SQL 1.0 and 1.1;
- * format 2 (SQL 1.2): those and format_version.  CG_AUDIT_FORMAT_COLUMNS
- * gives the table's column count for a format.
+ * format 2 (SQL 1.2): those and format_version; format 3 (SQL 1.4): those
+ * and end_user.  CG_AUDIT_FORMAT_COLUMNS gives the table's column count
+ * for a format.
  */
-#define CG_AUDIT_FORMAT_LATEST 2
-#define CG_AUDIT_FORMAT_COLUMNS(f) ((f) >= 2 ? CG_AUDIT_NCOLUMNS : CG_COL_FORMAT_VERSION)
+#define CG_AUDIT_FORMAT_LATEST 3
+#define CG_AUDIT_FORMAT_COLUMNS(f) ((f) >= 3 ? CG_AUDIT_NCOLUMNS : \
+									(f) >= 2 ? CG_COL_END_USER : CG_COL_FORMAT_VERSION)
 
 extern const char *const cg_audit_column_names[CG_AUDIT_NCOLUMNS];
 extern const Oid cg_audit_column_types[CG_AUDIT_NCOLUMNS];

@@ -80,6 +80,7 @@
 #include "catalog.h"
 #include "compat.h"
 #include "decision.h"
+#include "pool_scope.h"
 #include "protection.h"
 #include "statement.h"
 
@@ -403,6 +404,7 @@ emit(const char *command, int64 rows, int64 query_id)
 							GetCommandTagName((CommandTag) st->command_tag) : "UNKNOWN");
 	/* the context the statement decided under (frozen when it began) */
 	rec.purpose = st->frozen_id == st->id ? st->purpose : NULL;
+	rec.end_user = (char *) cg_pool_end_user(st->id);
 	rec.grant_id = st->grant_id;
 	rec.relations = palloc(sizeof(char *) * (list_length(st->relations) + 1));
 	{

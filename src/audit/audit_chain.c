@@ -24,6 +24,8 @@
  *   2  label "childguard access_log v2", the same columns and then
  *      format_version itself, so changing a row's format is an edit the
  *      chain finds
+ *   3  label "childguard access_log v3" (SQL 1.4), the columns of format 2
+ *      and then end_user (who the application acted for, behind a pool)
  * The writer uses the latest format the installed table can hold
  * (cg_audit_log_format: 1 while the SQL is 1.0 or 1.1).  Formats never go
  * back along the chain: a record of a lower format after a higher one is
@@ -74,7 +76,7 @@ const char *const cg_audit_column_names[CG_AUDIT_NCOLUMNS] = {
 	"command", "purpose", "grant_id", "relations", "columns",
 	"children_read", "children_denied", "children_written", "children",
 	"rows", "outcome", "sqlstate", "query_id", "prev_hash", "hash",
-	"format_version"
+	"format_version", "end_user"
 };
 
 const Oid	cg_audit_column_types[CG_AUDIT_NCOLUMNS] = {
@@ -83,7 +85,7 @@ const Oid	cg_audit_column_types[CG_AUDIT_NCOLUMNS] = {
 	TEXTOID, TEXTOID, INT8OID, TEXTARRAYOID, TEXTARRAYOID,
 	INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT4OID,
 	INT8OID, TEXTOID, TEXTOID, INT8OID, BYTEAOID, BYTEAOID,
-	INT2OID
+	INT2OID, TEXTOID
 };
 
 /*
@@ -115,9 +117,9 @@ cg_audit_log_format(TupleDesc desc)
 			return format;
 	}
 	cg_report_sql_mismatch("childguard.access_log",
-						   psprintf("The table has %d columns; this library writes the %d columns of childguard 1.0 and 1.1 or the %d of 1.2.",
+						   psprintf("The table has %d columns; this library writes the %d columns of childguard 1.0 and 1.1, the %d of 1.2 or the %d of 1.4.",
 									desc->natts, CG_AUDIT_FORMAT_COLUMNS(1),
-									CG_AUDIT_FORMAT_COLUMNS(2)));
+									CG_AUDIT_FORMAT_COLUMNS(2), CG_AUDIT_FORMAT_COLUMNS(3)));
 	return 0;					/* not reached */
 }
 
@@ -277,6 +279,7 @@ typedef struct Verdict
 	int64		broken_id;
 	char	   *reason;
 	int64		by_format[CG_AUDIT_FORMAT_LATEST + 1];	/* [f]: records of format f */
+	int			table_format;	/* the latest format the table holds */
 } Verdict;
 
 static void
@@ -322,6 +325,7 @@ verify_chain(Verdict *v)
 								   "The table does not exist.");
 		rel = relation_open(relid, AccessShareLock);
 		table_format = cg_audit_log_format(RelationGetDescr(rel));
+		v->table_format = table_format;
 		/* keep the lock: the layout cannot change under the walk */
 		relation_close(rel, NoLock);
 	}
@@ -358,6 +362,8 @@ verify_chain(Verdict *v)
 	{
 		if (i == CG_COL_FORMAT_VERSION && table_format < 2)
 			appendStringInfoString(&sql, ", 1::smallint");
+		else if (i == CG_COL_END_USER && table_format < 3)
+			appendStringInfoString(&sql, ", NULL::text");
 		else
 			appendStringInfo(&sql, "%s%s", i ? ", " : "", quote_identifier(cg_audit_column_names[i]));
 	}
@@ -500,9 +506,10 @@ verify_access_log(FunctionCallInfo fcinfo, int expect_natts, const char *entry)
 	{
 		Datum		counts[CG_AUDIT_FORMAT_LATEST];
 
-		for (int f = 1; f <= CG_AUDIT_FORMAT_LATEST; f++)
+		/* one element per format the installed table can hold */
+		for (int f = 1; f <= v.table_format; f++)
 			counts[f - 1] = Int64GetDatum(v.by_format[f]);
-		values[4] = PointerGetDatum(construct_array(counts, CG_AUDIT_FORMAT_LATEST, INT8OID,
+		values[4] = PointerGetDatum(construct_array(counts, v.table_format, INT8OID,
 													sizeof(int64), FLOAT8PASSBYVAL,
 													TYPALIGN_DOUBLE));
 	}

@@ -5,7 +5,9 @@
  *	  it once at the end of the statement, the writer decodes it.  Fixed
  *	  fields in a fixed order; a string is an int32 length (-1 for NULL)
  *	  and its bytes; a list is an int32 count and its items.  Both sides
- *	  are the same binary, so host byte order is fine.
+ *	  are the same binary, so host byte order is fine.  Fields added later
+ *	  go at the end and are optional there (end_user, 1.4), so a record an
+ *	  older library saved at shutdown still decodes.
  *
  *-------------------------------------------------------------------------
  */
@@ -77,6 +79,7 @@ cg_audit_record_encode(const CgAuditRecord *rec, StringInfo buf)
 	appendStringInfoChar(buf, rec->outcome);
 	appendBinaryStringInfo(buf, rec->sqlstate, 5);
 	put_int64(buf, rec->query_id);
+	put_string(buf, rec->end_user);
 }
 
 typedef struct Reader
@@ -190,6 +193,11 @@ cg_audit_record_decode(const char *data, Size len, CgAuditRecord *rec)
 	rec->sqlstate[5] = '\0';
 	r.p += 5;
 	rec->query_id = get_int64(&r);
+	/*
+	 * From 1.4; a record queued by an older library (carried over a restart
+	 * in the saved queue) ends here: no end user.
+	 */
+	rec->end_user = r.p < r.end ? get_string(&r) : NULL;
 }
 
 /* The session id, as log_line_prefix's %c shows it: start time and pid in hex. */

@@ -112,14 +112,17 @@ cg_audit_server_log(const CgAuditRecord *rec, const char *why_fallback)
 				(errmsg("AUDIT: %s", line),
 				 errdetail("This audit record is not in childguard.access_log: %s. "
 						   "Statement at %s, session %s, role %s acting as %s, "
-						   "client %s, application %s, query id " INT64_FORMAT ".",
+						   "client %s, application %s, query id " INT64_FORMAT ".%s%s%s",
 						   why_fallback, timestamptz_to_str(rec->statement_at),
 						   cg_audit_session_id(rec),
 						   rec->session_role ? rec->session_role : "?",
 						   rec->current_role ? rec->current_role : "?",
 						   rec->client_addr ? rec->client_addr : "(none)",
 						   rec->application_name ? rec->application_name : "(none)",
-						   rec->query_id),
+						   rec->query_id,
+						   rec->end_user ? " End user: " : "",
+						   rec->end_user ? rec->end_user : "",
+						   rec->end_user ? "." : ""),
 				 errhidestmt(true), errhidecontext(true)));
 	else if (cg_audit_log_server)
 		ereport(LOG_SERVER_ONLY,
@@ -152,11 +155,14 @@ cg_audit_server_log_raw(const char *data, Size len, const char *why)
 		ereport(LOG,
 				(errmsg("AUDIT: %s", format_line(&rec)),
 				 errdetail("This audit record is not in childguard.access_log: %s. "
-						   "Statement at %s, session %s, role %s acting as %s.",
+						   "Statement at %s, session %s, role %s acting as %s.%s%s%s",
 						   why, timestamptz_to_str(rec.statement_at),
 						   cg_audit_session_id(&rec),
 						   rec.session_role ? rec.session_role : "?",
-						   rec.current_role ? rec.current_role : "?"),
+						   rec.current_role ? rec.current_role : "?",
+						   rec.end_user ? " End user: " : "",
+						   rec.end_user ? rec.end_user : "",
+						   rec.end_user ? "." : ""),
 				 errhidestmt(true), errhidecontext(true)));
 	}
 	PG_CATCH();

@@ -365,6 +365,8 @@ record_row(const CgAuditQueued *q, ChainHead *h, TimestampTz now, TupleDesc rowd
 	values[CG_COL_HASH] = (Datum) 0;
 	/* a 1.0/1.1 table has no such column: heap_form_tuple ignores it */
 	values[CG_COL_FORMAT_VERSION] = Int16GetDatum((int16) format);
+	/* before 1.4 the table has no such column either */
+	values[CG_COL_END_USER] = text_or_null(rec.end_user, &nulls[CG_COL_END_USER]);
 
 	for (int i = 0; i < CG_AUDIT_NCOLUMNS; i++)
 		isnull[i] = nulls[i] == 'n';

@@ -111,6 +111,10 @@ catalog_refresh(void)
 			AttrNumber	att = get_attnum(cat.grant_rel, "grantee_role");
 
 			cat.grant_grantee_role = att == InvalidAttrNumber ? 0 : att;
+			att = get_attnum(cat.grant_rel, "max_children_per_hour");
+			cat.grant_per_hour = att == InvalidAttrNumber ? 0 : att;
+			att = get_attnum(cat.grant_rel, "max_children_per_day");
+			cat.grant_per_day = att == InvalidAttrNumber ? 0 : att;
 		}
 		cat.present = OidIsValid(cat.child_data_type);
 	}

@@ -43,6 +43,8 @@ typedef struct CgCatalog
 	Oid			request_rel;	/* InvalidOid before 1.4 */
 	Oid			request_objection_index;	/* InvalidOid before 1.4 */
 	AttrNumber	grant_grantee_role;	/* access_grant.grantee_role; 0 before 1.1 */
+	AttrNumber	grant_per_hour;	/* access_grant.max_children_per_hour; 0 before 1.4 */
+	AttrNumber	grant_per_day;	/* access_grant.max_children_per_day; 0 before 1.4 */
 } CgCatalog;
 
 /*

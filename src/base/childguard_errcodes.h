@@ -70,4 +70,12 @@
 #define ERRCODE_CG_AUDIT_LOG_READ_ONLY		MAKE_SQLSTATE('Z','C','2','0','3')
 #define ERRCODE_CG_AUDIT_LOG_LOCKED			MAKE_SQLSTATE('Z','C','2','0','4')
 
+/* pools and bulk-copy windows (docs/security.md, "Pools"; docs/consent.md) */
+#define ERRCODE_CG_WINDOW_LIMIT				MAKE_SQLSTATE('Z','C','4','2','0')
+#define ERRCODE_CG_WINDOW_TABLE_FULL		MAKE_SQLSTATE('Z','C','4','2','1')
+#define ERRCODE_CG_SESSION_PURPOSE_REFUSED	MAKE_SQLSTATE('Z','C','4','2','2')
+#define ERRCODE_CG_NO_PURPOSE_DECLARED		MAKE_SQLSTATE('Z','C','4','2','3')
+#define ERRCODE_CG_INVALID_END_USER			MAKE_SQLSTATE('Z','C','4','2','4')
+#define ERRCODE_CG_INVALID_GRANT_LIMIT		MAKE_SQLSTATE('Z','C','4','2','5')
+
 #endif							/* CHILDGUARD_ERRCODES_H */

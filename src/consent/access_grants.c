@@ -45,6 +45,8 @@ typedef struct GrantRow
 	int64		grant_id;
 	CgCategorySet categories;	/* 0: all of the purpose's */
 	int32		max_children;
+	int32		per_hour;		/* 0: no limit */
+	int32		per_day;		/* 0: no limit */
 	TimestampTz valid_from;
 	TimestampTz valid_until;
 } GrantRow;
@@ -78,6 +80,8 @@ typedef struct GrantScan
 	Oid			role;
 	const char *purpose;
 	AttrNumber	grantee_role_att;	/* 0: the 1.0 schema, grantee by name */
+	AttrNumber	per_hour_att;	/* 0: before 1.4, no window limits */
+	AttrNumber	per_day_att;
 	GrantEntry *entry;
 } GrantScan;
 
@@ -132,6 +136,10 @@ collect_grant(Datum *values, bool *nulls, void *arg)
 		cg_category_set_from_array(values[Anum_cg_grant_categories - 1]);
 	row->max_children = nulls[Anum_cg_grant_max_children - 1] ? 0 :
 		DatumGetInt32(values[Anum_cg_grant_max_children - 1]);
+	row->per_hour = scan->per_hour_att > 0 && !nulls[scan->per_hour_att - 1] ?
+		DatumGetInt32(values[scan->per_hour_att - 1]) : 0;
+	row->per_day = scan->per_day_att > 0 && !nulls[scan->per_day_att - 1] ?
+		DatumGetInt32(values[scan->per_day_att - 1]) : 0;
 	row->valid_from = DatumGetTimestampTz(values[Anum_cg_grant_valid_from - 1]);
 	row->valid_until = DatumGetTimestampTz(values[Anum_cg_grant_valid_until - 1]);
 }
@@ -165,6 +173,8 @@ cg_grant_find(Oid role, int32 purpose_id, const char *purpose,
 		scan.purpose = purpose;
 		scan.entry = &fetched;
 		scan.grantee_role_att = cg_catalog()->grant_grantee_role;
+		scan.per_hour_att = cg_catalog()->grant_per_hour;
+		scan.per_day_att = cg_catalog()->grant_per_day;
 		cg_catalog_scan(cg_catalog()->grant_rel, InvalidOid, NULL, 0, collect_grant, &scan);
 		/* the scan may have processed an invalidation that reset the cache */
 		if (grant_cache == NULL)
@@ -189,10 +199,21 @@ cg_grant_find(Oid role, int32 purpose_id, const char *purpose,
 		if (out->grant_id == 0 || g->grant_id < out->grant_id)
 			out->grant_id = g->grant_id;
 		out->categories |= (g->categories ? g->categories : purpose_categories);
+		/* the union of the grants: one without a limit lifts it (PG_INT32_MAX) */
 		out->max_children = Max(out->max_children,
-								g->max_children ? g->max_children : default_max_children);
+								g->max_children ? g->max_children :
+								default_max_children ? default_max_children : PG_INT32_MAX);
+		out->per_hour = Max(out->per_hour, g->per_hour ? g->per_hour : PG_INT32_MAX);
+		out->per_day = Max(out->per_day, g->per_day ? g->per_day : PG_INT32_MAX);
 		out->ends = Max(out->ends, g->valid_until);
 	}
+	/* no limit: 0 */
+	if (out->max_children == PG_INT32_MAX)
+		out->max_children = 0;
+	if (out->per_hour == PG_INT32_MAX)
+		out->per_hour = 0;
+	if (out->per_day == PG_INT32_MAX)
+		out->per_day = 0;
 	if (out->grant_id != 0)
 	{
 		out->categories &= purpose_categories;

@@ -28,7 +28,9 @@ typedef struct CgGrant
 {
 	int64		grant_id;		/* the first grant in force, for the audit */
 	CgCategorySet categories;	/* within the purpose's */
-	int32		max_children;	/* distinct children per statement */
+	int32		max_children;	/* distinct children per statement (0: no limit) */
+	int32		per_hour;		/* distinct children per hour (0: no limit) */
+	int32		per_day;		/* distinct children per day (0: no limit) */
 	TimestampTz ends;			/* when the grant(s) in force end */
 } CgGrant;
 

@@ -64,7 +64,9 @@
 #include "consent.h"
 #include "correction_permit.h"
 #include "decision.h"
+#include "grant_windows.h"
 #include "objections.h"
+#include "pool_scope.h"
 #include "purposes.h"
 #include "read_settings.h"
 #include "statement.h"
@@ -150,6 +152,7 @@ cg_decision_statement_begin(void)
 {
 	cg_statement_freeze(GetOuterUserId(), cg_session_purpose(),
 						GetCurrentStatementStartTimestamp());
+	cg_pool_scope_statement_begin(cg_statement()->frozen_id);
 }
 
 /* The frozen context of the current statement (taken now if none was). */
@@ -206,6 +209,7 @@ statement_context(void)
 
 	if (purpose == NULL)
 		return NULL;
+	cg_pool_scope_check(f->id);
 	if (ctx.valid && ctx.statement_id == f->id &&
 		ctx.generation == generation)
 		return &ctx;
@@ -526,7 +530,8 @@ note_read(const StatementContext *c, uint64 subject_no)
 	if (cg_max_children_per_session() > 0)
 		note_session_read(subject_no, cg_max_children_per_session());
 	/* the probe only when one more child would pass the limit */
-	if (cg_statement_count(CG_ACCESS_READ) + 1 > c->grant.max_children &&
+	if (c->grant.max_children > 0 &&
+		cg_statement_count(CG_ACCESS_READ) + 1 > c->grant.max_children &&
 		!cg_statement_noted(subject_no, CG_ACCESS_READ))
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_TOO_MANY_CHILDREN),
@@ -535,6 +540,10 @@ note_read(const StatementContext *c, uint64 subject_no)
 				 errdetail("Art 15: bulk reads are limited to protect against copying; the limit comes from grant %lld or childguard.max_children_per_statement.",
 						   (long long) c->grant.grant_id),
 				 errhint("Read fewer children per statement, or have an officer approve a grant with a higher max_children.")));
+	/* the grant's hourly and daily windows, shared by all its sessions */
+	if (c->grant.per_hour > 0 || c->grant.per_day > 0)
+		cg_grant_windows_note(c->grant.grant_id, c->grant.per_hour, c->grant.per_day,
+							  c->now, subject_no);
 }
 
 /*
@@ -598,6 +607,8 @@ cg_decide_row(const char *child_id)
 	if (c == NULL || !child_allowed_by_no(c, subject.subject_no, &why))
 	{
 		cg_statement_note(subject.subject_no, CG_ACCESS_DENIED);
+		if (c == NULL)
+			cg_pool_scope_no_purpose(cg_statement_id());
 		return false;
 	}
 	return true;

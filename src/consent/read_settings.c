@@ -15,7 +15,11 @@
  *	  childguard.denied_mask   the mask text
  *	  childguard.max_children_per_statement
  *	                           distinct children one statement may decrypt
- *	                           unless a grant raises it (SIGHUP, superuser)
+ *	                           unless a grant sets its own (0: no limit, the
+ *	                           default from 1.4: a per-statement count stops
+ *	                           class lists, not copying; the per-grant
+ *	                           windows do that, grant_windows.c; SIGHUP,
+ *	                           superuser)
  *	  childguard.max_children_per_session
  *	                           distinct children one session may decrypt in
  *	                           all (0: no limit; SIGHUP, superuser)
@@ -33,7 +37,7 @@
 static char *session_purpose = NULL;
 static int	denied_read = CG_DENIED_ERROR;
 static char *denied_mask = NULL;
-static int	max_children_per_statement = 100;
+static int	max_children_per_statement = 0;
 static int	max_children_per_session = 0;
 
 static const struct config_enum_entry denied_read_options[] = {
@@ -66,9 +70,9 @@ cg_read_settings_define_gucs(GucStringCheckHook purpose_check)
 							   NULL, &denied_mask, "[withheld]", PGC_USERSET, 0,
 							   NULL, NULL, NULL);
 	DefineCustomIntVariable("childguard.max_children_per_statement",
-							"How many distinct children's data one statement may decrypt.",
-							"A guard against bulk copying (Art 15); an access grant's max_children raises it for its grantee.",
-							&max_children_per_statement, 100, 1, INT_MAX,
+							"How many distinct children's data one statement may decrypt (0: no limit).",
+							"0: no limit.  An access grant's max_children sets its own; bulk copying is limited per grant per hour and per day (childguard.set_grant_limits).",
+							&max_children_per_statement, 0, 0, INT_MAX,
 							PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 	DefineCustomIntVariable("childguard.max_children_per_session",
 							"How many distinct children's data one session may decrypt in all (0: no limit).",

@@ -298,7 +298,7 @@ is($err, 'psql:<stdin>:2: ERROR:  ZC141', 'the 1.0 entry point under a 1.2 signa
 	   AND attname = 'format_version';
 	SELECT * FROM childguard.verify_access_log();
 	ROLLBACK;});
-like($err, qr/ERROR:  childguard.access_log does not have the layout of any childguard version this library serves\nDETAIL:  The database has childguard version 1.4 installed; The table has 25 columns/,
+like($err, qr/ERROR:  childguard.access_log does not have the layout of any childguard version this library serves\nDETAIL:  The database has childguard version 1.4 installed; The table has 26 columns/,
 	'an unknown log layout: an error naming the installed version');
 like($err, qr/HINT:  Run ALTER EXTENSION childguard UPDATE/, '... and the fix');
 is($node->safe_psql('v10', 'SELECT valid FROM childguard.verify_access_log()'), 't', 'nothing changed');

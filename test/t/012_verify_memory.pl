@@ -4,7 +4,7 @@
 #
 # The log is made long quickly: a few records come from the audit writer,
 # then a chain continuation is computed in SQL from the documented chain
-# format 2 (docs/audit.md) and inserted with the log's guard switched off
+# format 3 (docs/audit.md) and inserted with the log's guard switched off
 # in the catalogs (superuser, as the tampering tests do).  The SQL
 # implementation is first checked against the writer's own records, so the
 # test also pins the documented format to the C one.  The verifying
@@ -39,6 +39,7 @@ consent_all($node, 'postgres');
 $node->safe_psql('postgres', q{
 	SET childguard.purpose = 'regress';
 	INSERT INTO pupils SELECT 'm-' || i, 'name ' || i FROM generate_series(1, 4) i;
+	SET childguard.end_user = 'teacher-é1';   -- format 3 hashes it (none on the INSERT)
 	SELECT name FROM pupils;
 	SELECT name FROM pupils WHERE id = 'm-2';
 	SELECT childguard.audit_wait();});
@@ -73,15 +74,16 @@ my $canon = q{
 	         || pg_temp.c_ints(r.children_written) || pg_temp.c_int(r.children)
 	         || pg_temp.c_int(r.rows) || pg_temp.c_text(r.outcome) || pg_temp.c_text(r.sqlstate)
 	         || pg_temp.c_int(r.query_id)
-	         || CASE WHEN r.format_version >= 2 THEN pg_temp.c_int(r.format_version) ELSE '' END) $$;
+	         || CASE WHEN r.format_version >= 2 THEN pg_temp.c_int(r.format_version) ELSE '' END
+	         || CASE WHEN r.format_version >= 3 THEN pg_temp.c_text(r.end_user) ELSE '' END) $$;
 };
 my $written = $node->safe_psql('postgres', 'SELECT count(*) FROM childguard.access_log');
 cmp_ok($written, '>=', 3, "the writer wrote records ($written)");
 is($node->safe_psql('postgres', $canon . q{
-	SELECT count(*) FILTER (WHERE format_version = 2),
+	SELECT count(*) FILTER (WHERE format_version = 3),
 	       count(*) FILTER (WHERE hash = pg_temp.row_hash(l))
 	  FROM childguard.access_log l}),
-	"$written|$written", "the writer's records are format 2 and hash as docs/audit.md says (SQL recomputation)");
+	"$written|$written", "the writer's records are format 3 and hash as docs/audit.md says (SQL recomputation)");
 
 # Continue the chain in SQL: $records more records, like the writer's.
 my $t0 = time;
@@ -133,7 +135,7 @@ my $out = $node->safe_psql('postgres', qq{
 my ($warm, $hwm_before, $verdict, $hwm_after) = split /\n/, $out;
 note sprintf('verify_access_log over %d records: %d s; peak RSS %d kB before, %d kB after',
 	$total, time - $t0, $hwm_before, $hwm_after);
-is($verdict, "t|$total|{0,$total}", "verify_access_log checked all $total records");
+is($verdict, "t|$total|{0,0,$total}", "verify_access_log checked all $total records");
 cmp_ok($hwm_after - $hwm_before, '<', $margin_kb,
 	"the backend's peak memory grew by less than $margin_kb kB ("
 	  . ($hwm_after - $hwm_before) . ' kB)');
