@@ -6,8 +6,8 @@
 # and upgrade scripts (sql/childguard--*.sql and the parts of the version
 # under development, sql/update/*/*.sql): the duty's name is the row's
 # first quoted string, its test the last one that names a file under sql/
-# or test/.  Each named test file must exist and mention the duty by name
-# (in quotes, as the tests select the duty's row), and mention it at least
+# or test/.  Each named test file must exist and name the duty (in quotes,
+# as the tests select the duty's row) or call its check function, at least
 # twice: once where it is broken, once where it is repaired.  A textual
 # check; a row whose test cannot be found this way is reported too.
 # Exit 0 when every duty has its test, 1 otherwise.
@@ -40,11 +40,53 @@ for my $script (@scripts)
 	while ($text =~ /INSERT\s+INTO\s+childguard\.compliance_duty\b(.*?);\s*$/gms)
 	{
 		my $values = $1;
-		# one row per "('name', ...)" tuple: up to a ")" that ends a tuple
-		while ($values =~ /\(\s*'([a-z][a-z0-9_]*)'(.*?)\)\s*(?:,|$)/gs)
+		# the rows: "(...)" at depth one, outside quoted strings ('' is a
+		# quote inside one); each row's quoted strings in order
+		my (@rows, @strings, $depth, $in, $str);
+		$depth = 0;
+		$in = 0;
+		my @c = split(//, $values);
+		for (my $i = 0; $i < @c; $i++)
 		{
-			my ($duty, $rest) = ($1, $2);
-			my @files = ($rest =~ /'((?:sql|test)\/[^']+)'/g);
+			my $ch = $c[$i];
+			if ($in)
+			{
+				if ($ch eq "'" && $i + 1 < @c && $c[$i + 1] eq "'")
+				{
+					$str .= "'";
+					$i++;
+				}
+				elsif ($ch eq "'")
+				{
+					$in = 0;
+					push @strings, $str if $depth == 1;
+				}
+				else
+				{
+					$str .= $ch;
+				}
+			}
+			elsif ($ch eq "'")
+			{
+				$in = 1;
+				$str = '';
+			}
+			elsif ($ch eq '(')
+			{
+				$depth++;
+				@strings = () if $depth == 1;
+			}
+			elsif ($ch eq ')')
+			{
+				push @rows, [@strings] if $depth == 1;
+				$depth-- if $depth > 0;
+			}
+		}
+		for my $row (@rows)
+		{
+			next if !@$row || $row->[0] !~ /^[a-z][a-z0-9_]*$/;
+			my $duty = $row->[0];
+			my @files = grep { m{^(?:sql|test)/} } @$row;
 			$duties++;
 			(my $where = $script) =~ s/^\Q$root\E\/?//;
 			if (!@files)
@@ -59,8 +101,11 @@ for my $script (@scripts)
 				push @faults, "$where: duty \"$duty\": test $test does not exist";
 				next;
 			}
+			# its row by name, or its check function called directly
+			my @fn = map { /^[\w.]*?(\w+)\(/ ? $1 : () } grep { /\(\)$/ } @$row;
 			my $n = () = $body =~ /'\Q$duty\E'/g;
-			push @faults, "$where: duty \"$duty\": $test selects its row $n time(s); it must break and repair it"
+			$n += () = $body =~ /\b\Q$_\E\s*\(/g for @fn;
+			push @faults, "$where: duty \"$duty\": $test checks it $n time(s); it must break and repair it"
 				if $n < 2;
 			push @faults, "$where: duty \"$duty\" is registered twice" if $seen{$duty}++;
 		}

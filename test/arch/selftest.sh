@@ -221,8 +221,11 @@ duty_case 'a duty broken and repaired passes' 0 '1 duties' \
 "SELECT * FROM r WHERE duty = 'some_duty'; -- fail
 SELECT * FROM r WHERE duty = 'some_duty'; -- pass"
 duty_case 'a duty whose test is missing fails' 1 'test sql/some_test.sql does not exist' ''
-duty_case 'a duty only broken fails' 1 'selects its row 1 time' "SELECT * FROM r WHERE duty = 'some_duty';"
-duty_case 'a duty its test never names fails' 1 'selects its row 0 time' "SELECT 1;"
+duty_case 'a duty only broken fails' 1 'checks it 1 time' "SELECT * FROM r WHERE duty = 'some_duty';"
+duty_case 'a duty its test never names fails' 1 'checks it 0 time' "SELECT 1;"
+duty_case 'a duty whose check function the test calls twice passes' 0 '1 duties' \
+"SELECT * FROM childguard.duty_some_duty(); -- fail
+SELECT * FROM childguard.duty_some_duty(); -- pass"
 
 [ "$fails" -eq 0 ] && echo "selftest: all passed" || echo "selftest: $fails failed"
 [ "$fails" -eq 0 ]

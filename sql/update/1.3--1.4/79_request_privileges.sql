@@ -56,8 +56,9 @@ BEGIN
 		'CREATE OR REPLACE FUNCTION childguard._application_functions() RETURNS regprocedure[] '
 		'LANGUAGE sql IMMUTABLE AS %L',
 		pg_catalog.format('SELECT %s::regprocedure[]', childguard._list_literal(app)));
-	-- (the officers' list ends with the applications' one, now the new one)
-	officer := childguard._qualified(childguard._officer_functions()) || ARRAY[
+	-- officers call the applications' functions too (1.3's list ended with
+	-- them; an earlier part may have written its current value out)
+	officer := childguard._qualified(childguard._officer_functions()) || app || ARRAY[
 		-- requests, incidents, the compliance report
 		'childguard.set_deadline(text,interval)',
 		'childguard.start_request(bigint)',
