@@ -22,12 +22,15 @@
 #include "catalog.h"
 #include "data_keys.h"
 #include "decision.h"
+#include "delete_rows.h"
 #include "denied_nulls.h"
 #include "envelope.h"
+#include "erasure_ledger.h"
 #include "foreign_code.h"
 #include "function_settings.h"
 #include "grant_windows.h"
 #include "master_key.h"
+#include "operations_ceased.h"
 #include "planted_code.h"
 #include "planted_code_query.h"
 #include "pool_scope.h"
@@ -109,6 +112,7 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	if (nulling != NULL)
 		queryDesc->dest = nulling;
 	cg_statement_enter(&saved);
+	cg_delete_rows_executor_run(queryDesc);
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
@@ -276,6 +280,7 @@ cg_shmem_request(void)
 		prev_shmem_request();
 	cg_audit_queue_shmem_request();
 	cg_master_key_shmem_request();
+	cg_erasure_ledger_shmem_request();
 	cg_grant_windows_shmem_request();
 }
 
@@ -286,6 +291,7 @@ cg_shmem_startup(void)
 		prev_shmem_startup();
 	cg_audit_queue_shmem_startup();
 	cg_master_key_shmem_startup();
+	cg_erasure_ledger_shmem_startup();
 	cg_grant_windows_shmem_startup();
 }
 
@@ -304,6 +310,7 @@ _PG_init(void)
 	cg_audit_define_gucs();
 	cg_statement_text_define_gucs();
 	cg_data_keys_define_gucs();
+	cg_erasure_ledger_define_gucs();
 	cg_grant_windows_define_gucs();
 	cg_pool_scope_define_gucs();
 	MarkGUCPrefixReserved("childguard");
@@ -317,6 +324,7 @@ _PG_init(void)
 	cg_subjects_init();
 	cg_data_keys_init();
 	cg_decision_init();
+	cg_operations_ceased_init();
 	cg_audit_queue_set_writer_starter(cg_audit_start_writer);
 	cg_audit_init();
 	/* the audit record carries the query id */

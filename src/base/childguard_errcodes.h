@@ -69,6 +69,16 @@
 #define ERRCODE_CG_AUDIT_NOT_DURABLE		MAKE_SQLSTATE('Z','C','2','0','2')
 #define ERRCODE_CG_AUDIT_LOG_READ_ONLY		MAKE_SQLSTATE('Z','C','2','0','3')
 #define ERRCODE_CG_AUDIT_LOG_LOCKED			MAKE_SQLSTATE('Z','C','2','0','4')
+/* erasure, expiry hooks, requests, the erasure ledger (docs/reliability.md, "Erasure") */
+#define ERRCODE_CG_UNKNOWN_ERASURE_REASON	MAKE_SQLSTATE('Z','C','3','2','0')
+#define ERRCODE_CG_UNKNOWN_ERASURE_ACTION	MAKE_SQLSTATE('Z','C','3','2','1')
+#define ERRCODE_CG_ERASE_NOT_PROTECTED		MAKE_SQLSTATE('Z','C','3','2','2')
+#define ERRCODE_CG_ERASE_IN_HOOK			MAKE_SQLSTATE('Z','C','3','2','3')
+#define ERRCODE_CG_BAD_EXPIRY_HOOK			MAKE_SQLSTATE('Z','C','3','2','4')
+#define ERRCODE_CG_EXPIRY_HOOK_UNKNOWN		MAKE_SQLSTATE('Z','C','3','2','5')
+#define ERRCODE_CG_OPERATIONS_CEASED		MAKE_SQLSTATE('Z','C','3','2','6')
+#define ERRCODE_CG_ERASURE_LEDGER			MAKE_SQLSTATE('Z','C','3','2','7')
+#define ERRCODE_CG_ERASURE_LEDGER_TAMPERED	MAKE_SQLSTATE('Z','C','3','2','8')
 
 /* pools and bulk-copy windows (docs/security.md, "Pools"; docs/consent.md) */
 #define ERRCODE_CG_WINDOW_LIMIT				MAKE_SQLSTATE('Z','C','4','2','0')

@@ -53,6 +53,8 @@ typedef struct CgStatementLevel
 	bool		copy_out;		/* a COPY ... TO runs (decision.c) */
 	Oid			copy_plain_refused; /* a COPY FROM into this unprotected
 									 * table runs (write_guard.c) */
+	Bitmapset  *delete_rtis;	/* the running query's DELETE targets, by
+								 * range-table index (delete_rows.c) */
 } CgStatementLevel;
 
 /* a relation with child data the statement used (audit_capture.c) */

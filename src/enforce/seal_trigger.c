@@ -2,7 +2,8 @@
  *
  * seal_trigger.c
  *	  childguard.seal_row(): the BEFORE INSERT OR UPDATE row trigger that
- *	  protect() installs.  It seals each pending value for the row's child
+ *	  protect() installs (and, from 1.4, its AFTER DELETE and BEFORE
+ *	  TRUNCATE triggers: delete_rows.c).  It seals each pending value for the row's child
  *	  and the column's category, and refuses sealed values that belong to
  *	  another child or category (copying ciphertext between children).
  *	  Sealing new data is collection: it needs the declared purpose to need
@@ -22,7 +23,9 @@
 #include "childguard_errcodes.h"
 #include "data_keys.h"
 #include "decision.h"
+#include "delete_rows.h"
 #include "envelope.h"
+#include "operations_ceased.h"
 #include "pending.h"
 #include "protection.h"
 #include "subjects.h"
@@ -97,6 +100,19 @@ cg_seal_row(PG_FUNCTION_ARGS)
 	bool	   *repl_nulls = NULL;
 	bool	   *repl = NULL;
 
+	/* protect() also installs it AFTER DELETE (per row) and BEFORE TRUNCATE */
+	if (CALLED_AS_TRIGGER(fcinfo) && TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+	{
+		cg_delete_rows_note_truncate(trigdata);
+		return PointerGetDatum(NULL);
+	}
+	if (CALLED_AS_TRIGGER(fcinfo) && TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) &&
+		TRIGGER_FIRED_AFTER(trigdata->tg_event) &&
+		TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+	{
+		cg_delete_rows_note(trigdata);
+		return PointerGetDatum(NULL);
+	}
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
@@ -133,6 +149,7 @@ cg_seal_row(PG_FUNCTION_ARGS)
 		if (env.flags & CG_ENV_PENDING)
 		{
 			/* new data: collection needs purpose, necessity and consent */
+			cg_check_operations_ceased(RelationGetRelationName(rel));
 			cg_check_collection(&subject, col->category, child_id,
 								RelationGetRelationName(rel),
 								NameStr(TupleDescAttr(desc, col->attnum - 1)->attname));

@@ -41,6 +41,7 @@
 #include "childguard_errcodes.h"
 #include "crypto.h"
 #include "data_keys.h"
+#include "erasure_ledger.h"
 #include "master_key.h"
 #include "secure_mem.h"
 
@@ -352,6 +353,12 @@ cg_data_key(uint64 subject_no, uint32 key_version, CgKeyStatus *status)
 	}
 	stats.misses++;
 
+	/* erased per the ledger (a restore from before the erasure): shredded */
+	if (cg_erasure_ledger_has(MyDatabaseId, subject_no))
+	{
+		*status = CG_KEY_DESTROYED;
+		return NULL;
+	}
 	cat = cg_catalog();
 	ScanKeyInit(&keys[0], Anum_cg_data_key_subject_no, BTEqualStrategyNumber,
 				F_INT8EQ, Int64GetDatum((int64) subject_no));

@@ -44,6 +44,13 @@ SELECT set_eq($$SELECT c::regclass::text FROM pg_extension e, unnest(e.extconfig
                     'childguard.access_grant', 'childguard.access_grant_grant_id_seq',
                     'childguard.role_event', 'childguard.role_event_event_id_seq',
                     'childguard.enrollment',
+                    -- 1.4, erasure
+                    'childguard.erasure_action', 'childguard.erasure_log',
+                    'childguard.erasure_log_erasure_id_seq', 'childguard.expiry_hook',
+                    'childguard.expiry_hook_hook_id_seq', 'childguard.expiry_hook_pending',
+                    'childguard.expiry_hook_pending_pending_id_seq', 'childguard.age_hook_fired',
+                    'childguard.age_hook_state', 'childguard.erasure_request',
+                    'childguard.erasure_request_request_id_seq', 'childguard.operations_ceased',
                     -- 1.4: requests and incidents (sql/update/1.3--1.4/70, 72)
                     'childguard.deadline_setting', 'childguard.request', 'childguard.request_request_id_seq',
                     'childguard.request_action', 'childguard.request_action_action_id_seq',
