@@ -87,11 +87,12 @@ want() { [ -z "${CG_SUITES:-}" ] || [[ " $CG_SUITES " == *" $1 "* ]]; }
 # ---- arch: the layering of src/, from the objects just built ----------------
 # test/arch/check_layers.pl: no cycle between files, no floor using a higher
 # one, no file outside the floors; check_locks.pl: nothing allocates under a
-# lock; selftest.sh shows they catch each fault.
+# lock; check_duties.pl: every compliance duty's test breaks and repairs it;
+# selftest.sh shows they catch each fault.
 if [ "$MODE" = check ] && want arch; then
   echo "== arch"
   if perl test/arch/check_layers.pl && perl test/arch/check_locks.pl &&
-     bash test/arch/selftest.sh; then
+     perl test/arch/check_duties.pl && bash test/arch/selftest.sh; then
     record arch PASS
   else
     record arch FAIL

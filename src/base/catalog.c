@@ -94,6 +94,8 @@ catalog_refresh(void)
 		cat.data_key_index = get_relname_relid("data_key_pkey", nsp);
 		cat.restart_rel = get_relname_relid("retention_restart", nsp);
 		cat.restart_index = get_relname_relid("retention_restart_pkey", nsp);
+		cat.request_rel = get_relname_relid("request", nsp);
+		cat.request_objection_index = get_relname_relid("request_open_objection_idx", nsp);
 		cat.seal_function = function_oid("seal_row", 0, NULL, nsp);
 		{
 			Oid			text_arg[1] = {TEXTOID};
@@ -185,7 +187,8 @@ is_policy_registry(Oid relid)
 		(relid == cat.child_rel || relid == cat.child_guardian_rel ||
 		 relid == cat.officer_rel || relid == cat.purpose_rel ||
 		 relid == cat.assessment_rel || relid == cat.consent_rel ||
-		 relid == cat.grant_rel || relid == cat.restart_rel);
+		 relid == cat.grant_rel || relid == cat.restart_rel ||
+		 relid == cat.request_rel);
 }
 
 /* A relation changed (InvalidOid: all of them, e.g. after a reset). */

@@ -40,6 +40,8 @@ typedef struct CgCatalog
 	Oid			data_key_index;
 	Oid			role_anchor_function;	/* InvalidOid before 1.1 */
 	Oid			role_released_function;	/* InvalidOid before 1.1 */
+	Oid			request_rel;	/* InvalidOid before 1.4 */
+	Oid			request_objection_index;	/* InvalidOid before 1.4 */
 	AttrNumber	grant_grantee_role;	/* access_grant.grantee_role; 0 before 1.1 */
 	Oid			restart_rel;	/* retention_restart; InvalidOid before 1.4 */
 	Oid			restart_index;

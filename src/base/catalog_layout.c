@@ -91,6 +91,11 @@ static const CgColumn grant_columns[] = {
 	{0}
 };
 
+static const CgColumn request_columns[] = {
+	COL(request, subject_no, INT8OID),
+	{0}
+};
+
 static const CgColumn data_key_columns[] = {
 	COL(data_key, subject_no, INT8OID),
 	COL(data_key, key_version, INT4OID),
@@ -130,6 +135,8 @@ expected_columns(Relation rel)
 		return data_key_columns;
 	if (strcmp(name, "retention_restart") == 0)
 		return restart_columns;
+	if (strcmp(name, "request") == 0)
+		return request_columns;
 	return NULL;
 }
 

@@ -56,6 +56,8 @@
 #define Anum_cg_grant_approved_at	14
 #define Anum_cg_grant_revoked_at	16
 
+#define Anum_cg_request_subject_no		2
+
 #define Anum_cg_data_key_subject_no		1
 #define Anum_cg_data_key_key_version	2
 #define Anum_cg_data_key_wrapped_key	3

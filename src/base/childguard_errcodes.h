@@ -65,6 +65,9 @@
 #define ERRCODE_CG_CANNOT_MIGRATE			MAKE_SQLSTATE('Z','C','4','4','1')
 #define ERRCODE_CG_MIGRATION_STATE			MAKE_SQLSTATE('Z','C','4','4','2')
 #define ERRCODE_CG_LOAD_STAGING				MAKE_SQLSTATE('Z','C','4','4','3')
+/* requests and incidents (docs/compliance.md; sql/update/1.3--1.4/70_requests.sql, 72_incidents.sql) */
+#define ERRCODE_CG_OBJECTION_OPEN			MAKE_SQLSTATE('Z','C','5','0','5')
+/* ZC500-ZC504, ZC506, ZC510-ZC513 are raised in SQL only (70_requests.sql, 72_incidents.sql) */
 /* the audit trail (docs/audit.md) */
 /* compldata (issue 14, items 1-3): ZC530-ZC559 */
 #define ERRCODE_CG_REGISTRY_NOT_SEALED		MAKE_SQLSTATE('Z','C','5','3','0')

@@ -62,8 +62,10 @@
 #include "categories.h"
 #include "childguard_errcodes.h"
 #include "consent.h"
+#include "correction_permit.h"
 #include "decision.h"
 #include "grant_windows.h"
+#include "objections.h"
 #include "pool_scope.h"
 #include "purposes.h"
 #include "read_settings.h"
@@ -114,6 +116,7 @@ cg_decision_flush(void)
 	cg_purposes_flush();
 	cg_grants_flush();
 	cg_consents_flush();
+	cg_objections_flush();
 }
 
 /* catalog.c's invalidation: a registry, our objects or a role changed. */
@@ -294,7 +297,12 @@ cg_decision_grant_id(void)
  * date (age and the consents' dates), and the time (until).  So one probe
  * replaces the child's registry and consent lookups and the date
  * arithmetic, in every statement after the first that meets the child,
- * and the next read after a committed withdrawal decides afresh.  Bounded:
+ * and the next read after a committed withdrawal decides afresh.  Whether
+ * an objection is open for the child (objections.c) is kept beside the
+ * verdict, not in it: it denies every role but an officer's, and the
+ * cache is shared by the roles of the session; childguard.request is a
+ * registry of the decision, so opening or closing one moves the
+ * generation too.  Bounded:
  * emptied when it reaches VERDICT_CACHE_MAX entries or the generation
  * moves.  The last verdict is memoised too, for the other values of the
  * same row.
@@ -313,7 +321,8 @@ typedef struct VerdictEntry
 	VerdictKey	key;
 	uint64		generation;
 	DateADT		today;
-	bool		allowed;		/* all but retention */
+	bool		allowed;		/* all but retention and objections */
+	bool		objection;		/* an objection to processing is open */
 	TimestampTz until;			/* allowed: retention ends here */
 	const char *why;			/* a string literal */
 } VerdictEntry;
@@ -326,6 +335,27 @@ static int64 verdict_misses = 0;
 
 static const char *const retention_ended =
 "Art 12: the purpose's retention period since the data was first collected for it has ended.";
+static const char *const objection_open =
+"Provisions Art 19, Measures Art 17: an objection to processing this child's data is open; until an officer closes it, only an officer handling it may process the data.";
+
+/*
+ * Is the statement's role an appointed officer?  Asked only when an open
+ * objection would otherwise deny, and then once per statement context
+ * (objections.c reads the officer registry).
+ */
+static uint64 officer_context_no = 0;
+static bool officer_context_is_officer = false;
+
+static bool
+context_role_is_officer(const StatementContext *c)
+{
+	if (officer_context_no != c->context_no)
+	{
+		officer_context_is_officer = cg_role_is_officer(c->role);
+		officer_context_no = c->context_no;
+	}
+	return officer_context_is_officer;
+}
 
 /*
  * D-Art 14: the categories that may not be made public for a child in
@@ -421,6 +451,11 @@ child_allowed(const StatementContext *c, const CgSubject *subject, bool register
 
 	if (!child_allowed_base(c, subject, registered, &since, why))
 		return false;
+	if (cg_objection_open(subject->subject_no) && !context_role_is_officer(c))
+	{
+		*why = objection_open;
+		return false;
+	}
 	if (DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 												TimestampTzGetDatum(since),
 												PointerGetDatum(&c->purpose.retention))) <= c->now)
@@ -443,6 +478,11 @@ verdict_now(const StatementContext *c, const VerdictEntry *e, const char **why)
 	if (e->until <= c->now)
 	{
 		*why = retention_ended;
+		return false;
+	}
+	if (e->objection && !context_role_is_officer(c))
+	{
+		*why = objection_open;
 		return false;
 	}
 	return true;
@@ -484,6 +524,7 @@ child_allowed_by_no(const StatementContext *c, uint64 subject_no, const char **w
 		memset(&fresh, 0, sizeof(fresh));
 		registered = cg_subject_by_no(subject_no, &subject);
 		fresh.allowed = child_allowed_base(c, &subject, registered, &since, &fresh.why);
+		fresh.objection = registered && cg_objection_open(subject_no);
 		if (fresh.allowed)
 			fresh.until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 																  TimestampTzGetDatum(since),
@@ -691,6 +732,12 @@ cg_check_collection(const CgSubject *subject, int category, const char *child_id
 				 errmsg("cannot collect child data in this context"),
 				 errdetail("Child data is not sealed during logical decoding or in a parallel worker."),
 				 errhint("Write child data from an ordinary session.")));
+	/* an officer's correction under a correction request (correction_permit.c) */
+	if (cg_correction_permitted(subject->subject_no, category))
+	{
+		cg_statement_note(subject->subject_no, CG_ACCESS_WRITE);
+		return;
+	}
 	c = statement_context();
 	if (c == NULL)
 	{
@@ -730,6 +777,12 @@ cg_check_collection(const CgSubject *subject, int category, const char *child_id
 				 errmsg("purpose \"%s\" is forbidden for children in difficult circumstances",
 						c->purpose_name),
 				 errdetail("D-Art 15: child \"%s\" is in difficult circumstances.", child_id)));
+	if (!allowed && why == objection_open)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_OBJECTION_OPEN),
+				 errmsg("processing of child \"%s\"'s data is restricted by an open objection", child_id),
+				 errdetail("%s", why),
+				 errhint("An officer closes the objection with childguard.close_request() once it is resolved.")));
 	if (!allowed)
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_NO_CONSENT),

@@ -198,5 +198,34 @@ lock_case 'a memory context without ALLOCSET_*_SIZES fails' 1 'without ALLOCSET_
 '	cxt = AllocSetContextCreate(TopMemoryContext, "x", 0, 1024, 8192);
 	return x;'
 
+# check_duties.pl: a duty whose test does not exist, does not select its
+# row, or selects it only once (broken but never repaired) fails; one
+# broken and repaired passes.
+duty_case() {
+  local title=$1 want_rc=$2 pattern=$3 test_body=$4 out rc=0
+  rm -rf "$TMP/d"
+  mkdir -p "$TMP/d/sql/update/9.0--9.1"
+  printf '%s\n' "INSERT INTO childguard.compliance_duty (duty, article, what_is_checked, check_function, test) VALUES
+	('some_duty', 'Provisions Art 8', 'something (checked)', 'childguard.duty_some_duty()', 'sql/some_test.sql');" \
+    > "$TMP/d/sql/update/9.0--9.1/70_x.sql"
+  [ -n "$test_body" ] && printf '%s\n' "$test_body" > "$TMP/d/sql/some_test.sql"
+  out=$(perl "$HERE/check_duties.pl" --root "$TMP/d" 2>&1) || rc=$?
+  if [ "$rc" -eq "$want_rc" ] && grep -Eq "$pattern" <<<"$out"; then
+    echo "ok - $title"
+  else
+    echo "not ok - $title (rc=$rc): $out"
+    fails=$((fails + 1))
+  fi
+}
+duty_case 'a duty broken and repaired passes' 0 '1 duties' \
+"SELECT * FROM r WHERE duty = 'some_duty'; -- fail
+SELECT * FROM r WHERE duty = 'some_duty'; -- pass"
+duty_case 'a duty whose test is missing fails' 1 'test sql/some_test.sql does not exist' ''
+duty_case 'a duty only broken fails' 1 'checks it 1 time' "SELECT * FROM r WHERE duty = 'some_duty';"
+duty_case 'a duty its test never names fails' 1 'checks it 0 time' "SELECT 1;"
+duty_case 'a duty whose check function the test calls twice passes' 0 '1 duties' \
+"SELECT * FROM childguard.duty_some_duty(); -- fail
+SELECT * FROM childguard.duty_some_duty(); -- pass"
+
 [ "$fails" -eq 0 ] && echo "selftest: all passed" || echo "selftest: $fails failed"
 [ "$fails" -eq 0 ]

@@ -54,7 +54,13 @@ SELECT set_eq($$SELECT c::regclass::text FROM pg_extension e, unnest(e.extconfig
                     -- 1.4, retention
                     'childguard.retention_restart', 'childguard.account_closure',
                     'childguard.retention_sweep', 'childguard.retention_sweep_sweep_id_seq',
-                    'childguard.retention_failure', 'childguard.retention_failure_failure_id_seq'],
+                    'childguard.retention_failure', 'childguard.retention_failure_failure_id_seq',
+                    -- 1.4: requests and incidents (sql/update/1.3--1.4/70, 72)
+                    'childguard.deadline_setting', 'childguard.request', 'childguard.request_request_id_seq',
+                    'childguard.request_action', 'childguard.request_action_action_id_seq',
+                    'childguard.incident', 'childguard.incident_incident_id_seq',
+                    'childguard.incident_child', 'childguard.incident_guardian',
+                    'childguard.incident_event', 'childguard.incident_event_event_id_seq'],
               'every registry table and sequence is dumped with the database');
 
 -- the categories
