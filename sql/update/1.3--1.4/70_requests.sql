@@ -66,6 +66,8 @@ AS $$
 	 WHERE d.duty = _deadline_period.duty
 $$;
 REVOKE ALL ON FUNCTION childguard._deadline_period(text) FROM PUBLIC;
+COMMENT ON FUNCTION childguard._deadline_period(text) IS
+	'Internal: the period of a statutory deadline (request kinds, incident report and notice): the officer''s setting, else the default.';
 
 CREATE FUNCTION childguard.set_deadline(duty text, period interval) RETURNS void
 	LANGUAGE plpgsql SECURITY DEFINER
@@ -157,6 +159,8 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION childguard._request_for_update(bigint) FROM PUBLIC;
+COMMENT ON FUNCTION childguard._request_for_update(bigint) IS
+	'Internal: a request, locked for its change (ZC500 if unknown).';
 
 CREATE FUNCTION childguard.open_request(child text, kind text, received_at timestamptz,
 										requested_by text, detail text DEFAULT '')

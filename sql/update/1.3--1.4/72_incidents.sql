@@ -100,6 +100,8 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION childguard._incident_for_update(bigint, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION childguard._incident_for_update(bigint, boolean) IS
+	'Internal: an incident, locked for its change (ZC511 if unknown; ZC512 if closed and open_only).';
 
 CREATE FUNCTION childguard.open_incident(found_at timestamptz, description text, roles text[],
 										 from_time timestamptz, to_time timestamptz)
@@ -248,6 +250,8 @@ AS $$
 	                      AND e.guardian_id = g.guardian_id)
 $$;
 REVOKE ALL ON FUNCTION childguard._incident_unnotified(bigint) FROM PUBLIC;
+COMMENT ON FUNCTION childguard._incident_unnotified(bigint) IS
+	'Internal: the affected guardians of an incident not yet notified.';
 
 CREATE FUNCTION childguard.close_incident(incident_id bigint) RETURNS void
 	LANGUAGE plpgsql SECURITY DEFINER

@@ -61,7 +61,7 @@ AS $$
 		           CASE WHEN k.giver_kind = 'guardian'
 		                THEN pg_catalog.format('guardian "%s" is not a registered guardian of the child', k.guardian_id)
 		                ELSE 'given by the child before the age of 14' END) AS what
-		  FROM childguard.consent k JOIN childguard.child c USING (subject_no)
+		  FROM childguard.consent k JOIN childguard._child_open c USING (subject_no)
 		 WHERE k.decision = 'granted' AND k.withdrawn_at IS NULL AND k.lapsed_at IS NULL
 		   AND c.erased_at IS NULL
 		   AND CASE WHEN k.giver_kind = 'guardian'
@@ -85,7 +85,7 @@ CREATE FUNCTION childguard.duty_difficulty_consent()
 AS $$
 	WITH k AS (
 		SELECT k.*, c.child_id, c.can_express, p.purpose
-		  FROM childguard.consent k JOIN childguard.child c USING (subject_no)
+		  FROM childguard.consent k JOIN childguard._child_open c USING (subject_no)
 		  JOIN childguard.purpose p USING (purpose_id)
 		 WHERE k.decision = 'granted' AND k.withdrawn_at IS NULL AND k.lapsed_at IS NULL
 		   AND c.erased_at IS NULL AND c.in_difficulty),
@@ -392,7 +392,7 @@ AS $$
 	WITH bad AS (
 		SELECT pg_catalog.format('child "%s", purpose "%s"', c.child_id, p.purpose) AS what
 		  FROM childguard.consent k JOIN childguard.purpose p USING (purpose_id)
-		  JOIN childguard.child c ON c.subject_no = k.subject_no
+		  JOIN childguard._child_open c ON c.subject_no = k.subject_no
 		 WHERE k.decision = 'granted' AND k.withdrawn_at IS NULL AND k.lapsed_at IS NULL
 		   AND c.erased_at IS NULL AND c.in_difficulty AND p.forbidden_in_difficulty)
 	SELECT NOT EXISTS (SELECT 1 FROM bad),
