@@ -10,6 +10,9 @@
  *	  the column's category and the child's consent (decision.c).
  *	  Work that does not change per row (which columns, which categories,
  *	  the subject column's output function) is cached in protection.c.
+ *	  On a table with blind indexes it also writes each hidden hash column
+ *	  from the value's plaintext, whatever the statement put there
+ *	  (blind_index.c).
  *
  *-------------------------------------------------------------------------
  */
