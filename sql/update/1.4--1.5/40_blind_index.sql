@@ -169,7 +169,7 @@ GRANT EXECUTE ON FUNCTION childguard.disable_blind_index(regclass, name) TO PUBL
 COMMENT ON FUNCTION childguard.disable_blind_index(regclass, name) IS
 	'Remove a blind index: its hidden column (with its hashes and index) and its key. Run as the table''s owner.';
 
-CREATE VIEW childguard.blind_indexes AS
+CREATE VIEW childguard.blind_indexes WITH (security_barrier) AS
 	SELECT b.tbl AS table_name, b.column_name, b.blind_column, b.created_at, b.created_by,
 	       pg_catalog.substr(b.wrapped_key, 1, 8) AS master_key_id
 	  FROM childguard.blind_index b
