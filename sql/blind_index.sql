@@ -98,8 +98,14 @@ SELECT id FROM pupils WHERE 'BLINDMARK-bob' = name;
 SELECT id FROM pupils WHERE name = 'BLINDMARK-nobody';
 SELECT id FROM pupils WHERE name = 'BLINDMARK-alice' AND school = '第二小学';
 SELECT count(*) FROM pupils WHERE name = NULL;
--- IN (...) is not rewritten: it still works, by comparing every row
+-- IN (...) of constants: through the index too; = ANY of an array parameter
+-- is not rewritten, and still works by comparing every row
+EXPLAIN (COSTS OFF) SELECT id FROM pupils WHERE name IN ('BLINDMARK-bob', 'BLINDMARK-zed');
 SELECT id FROM pupils WHERE name IN ('BLINDMARK-bob', 'BLINDMARK-zed') ORDER BY id;
+SELECT id FROM pupils WHERE name = ANY (ARRAY['BLINDMARK-bob', 'BLINDMARK-zed']::childguard.child_data[]) ORDER BY id;
+-- OR, NOT, <>: not lookups; same answers
+SELECT id FROM pupils WHERE name = 'BLINDMARK-bob' OR id = 'b-9' ORDER BY id;
+SELECT id FROM pupils WHERE name <> 'BLINDMARK-alice' ORDER BY id;
 -- a sub-select, a join: the lookup inside them too
 SELECT (SELECT id FROM pupils p WHERE p.name = 'BLINDMARK-zed') AS zed;
 EXPLAIN (COSTS OFF) SELECT * FROM (SELECT id FROM pupils WHERE name = 'BLINDMARK-zed') s;
@@ -136,9 +142,14 @@ SELECT command, outcome, cardinality(children_read) AS children_read,
 -- whether the value is there or not
 -------------------------------------------------------------------------------
 CREATE FUNCTION pg_temp.outcome(tbl text, val text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE n bigint;
+DECLARE n bigint; m bigint;
 BEGIN
 	EXECUTE format('SELECT count(*) FROM %I WHERE name = %L', tbl, val) INTO n;
+	-- the same through IN (a lookup too) must agree
+	EXECUTE format('SELECT count(*) FROM %I WHERE name IN (%L, %L)', tbl, val, 'x') INTO m;
+	IF m <> n THEN
+		RETURN 'IN disagrees';
+	END IF;
 	RETURN n || ' rows';
 EXCEPTION WHEN OTHERS THEN
 	RETURN 'error ' || SQLSTATE;

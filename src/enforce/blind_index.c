@@ -19,7 +19,8 @@
  * child_data column with a blind index and expr holds no column, no
  * volatile function and no sub-select (a constant or a parameter, so
  * generic plans work), and adds `hidden = childguard._blind(table, col,
- * expr)` -- but only where row-level security applies to the reader
+ * expr)` (and, for `col IN (v1, ...)`, `hidden = ANY (ARRAY[_blind(..,
+ * v1), ...])`) -- but only where row-level security applies to the reader
  * (check_enable_rls: not for superusers, BYPASSRLS roles or row_security
  * off, which see every row; the plan cache replans when the role
  * changes) and not on a DELETE's target, whose rows are all visible to it
@@ -486,35 +487,16 @@ lookup_value_ok(Node *expr)
 		!contain_window_function(expr);
 }
 
-/* `hidden = _blind(rel, col, value)` for conjunct, or NULL if it is not a lookup. */
-static Node *
-lookup_qual(Query *query, Node *conjunct)
+/*
+ * The blind column of var, if var is a column with a blind index that a
+ * lookup may use in query (see the header comment), else NULL.
+ */
+static const CgBlindColumn *
+lookup_column(Query *query, Var *var, Oid *relid)
 {
-	OpExpr	   *op;
-	Var		   *var = NULL;
-	Node	   *value = NULL;
 	RangeTblEntry *rte;
-	const CgBlindColumn *bc;
-	Var		   *hidden;
-	FuncExpr   *fn;
-	OpExpr	   *eq;
 
-	if (!IsA(conjunct, OpExpr))
-		return NULL;
-	op = (OpExpr *) conjunct;
-	if (op->opno != child_data_eq_op || list_length(op->args) != 2)
-		return NULL;
-	if (IsA(linitial(op->args), Var) && lookup_value_ok(lsecond(op->args)))
-	{
-		var = linitial(op->args);
-		value = lsecond(op->args);
-	}
-	else if (IsA(lsecond(op->args), Var) && lookup_value_ok(linitial(op->args)))
-	{
-		var = lsecond(op->args);
-		value = linitial(op->args);
-	}
-	if (var == NULL || var->varlevelsup != 0 || var->varattno <= 0 ||
+	if (var->varlevelsup != 0 || var->varattno <= 0 ||
 		var->varno < 1 || var->varno > list_length(query->rtable))
 		return NULL;
 	rte = rt_fetch(var->varno, query->rtable);
@@ -527,21 +509,104 @@ lookup_qual(Query *query, Node *conjunct)
 	/* only where the row policy hides what the reader may not compare */
 	if (check_enable_rls(rte->relid, rte->checkAsUser, true) != RLS_ENABLED)
 		return NULL;
-	bc = cg_blind_column(cg_blind_of(rte->relid), var->varattno);
-	if (bc == NULL)
-		return NULL;
-	hidden = makeVar(var->varno, bc->blind_attnum, BYTEAOID, -1, InvalidOid, 0);
-	fn = makeFuncExpr(blind_fn, BYTEAOID,
-					  list_make3(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
-										   ObjectIdGetDatum(rte->relid), false, true),
-								 makeConst(INT2OID, -1, InvalidOid, sizeof(int16),
-										   Int16GetDatum(var->varattno), false, true),
-								 copyObject(value)),
-					  InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
-	eq = (OpExpr *) make_opclause(ByteaEqualOperator, BOOLOID, false,
-								  (Expr *) hidden, (Expr *) fn, InvalidOid, InvalidOid);
-	eq->opfuncid = F_BYTEAEQ;
-	return (Node *) eq;
+	*relid = rte->relid;
+	return cg_blind_column(cg_blind_of(rte->relid), var->varattno);
+}
+
+/* childguard._blind(relid, attnum, value) */
+static Expr *
+blind_call(Oid relid, AttrNumber attnum, Node *value)
+{
+	return (Expr *) makeFuncExpr(blind_fn, BYTEAOID,
+								 list_make3(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
+													  ObjectIdGetDatum(relid), false, true),
+											makeConst(INT2OID, -1, InvalidOid, sizeof(int16),
+													  Int16GetDatum(attnum), false, true),
+											copyObject(value)),
+								 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+}
+
+/*
+ * For `col = value` (either side): `hidden = _blind(rel, col, value)`; for
+ * `col IN (v1, v2, ...)`: `hidden = ANY (ARRAY[_blind(.., v1), ...])`;
+ * NULL if conjunct is no such lookup.
+ */
+static Node *
+lookup_qual(Query *query, Node *conjunct)
+{
+	Var		   *var = NULL;
+	Node	   *value = NULL;
+	const CgBlindColumn *bc;
+	Oid			relid = InvalidOid;
+	Var		   *hidden;
+
+	if (IsA(conjunct, OpExpr))
+	{
+		OpExpr	   *op = (OpExpr *) conjunct;
+		OpExpr	   *eq;
+
+		if (op->opno != child_data_eq_op || list_length(op->args) != 2)
+			return NULL;
+		if (IsA(linitial(op->args), Var) && lookup_value_ok(lsecond(op->args)))
+		{
+			var = linitial(op->args);
+			value = lsecond(op->args);
+		}
+		else if (IsA(lsecond(op->args), Var) && lookup_value_ok(linitial(op->args)))
+		{
+			var = lsecond(op->args);
+			value = linitial(op->args);
+		}
+		if (var == NULL || (bc = lookup_column(query, var, &relid)) == NULL)
+			return NULL;
+		hidden = makeVar(var->varno, bc->blind_attnum, BYTEAOID, -1, InvalidOid, 0);
+		eq = (OpExpr *) make_opclause(ByteaEqualOperator, BOOLOID, false, (Expr *) hidden,
+									  blind_call(relid, var->varattno, value),
+									  InvalidOid, InvalidOid);
+		eq->opfuncid = F_BYTEAEQ;
+		return (Node *) eq;
+	}
+	if (IsA(conjunct, ScalarArrayOpExpr))
+	{
+		ScalarArrayOpExpr *sa = (ScalarArrayOpExpr *) conjunct;
+		ScalarArrayOpExpr *any;
+		ArrayExpr  *values;
+		ArrayExpr  *hashes;
+		ListCell   *lc;
+
+		if (sa->opno != child_data_eq_op || !sa->useOr || list_length(sa->args) != 2 ||
+			!IsA(linitial(sa->args), Var) || !IsA(lsecond(sa->args), ArrayExpr))
+			return NULL;
+		var = linitial(sa->args);
+		values = lsecond(sa->args);
+		if (values->multidims || values->elements == NIL)
+			return NULL;
+		foreach(lc, values->elements)
+			if (!lookup_value_ok(lfirst(lc)))
+				return NULL;
+		if ((bc = lookup_column(query, var, &relid)) == NULL)
+			return NULL;
+		hashes = makeNode(ArrayExpr);
+		hashes->array_typeid = BYTEAARRAYOID;
+		hashes->element_typeid = BYTEAOID;
+		hashes->multidims = false;
+		hashes->location = -1;
+		foreach(lc, values->elements)
+			hashes->elements = lappend(hashes->elements,
+									   blind_call(relid, var->varattno, lfirst(lc)));
+		any = makeNode(ScalarArrayOpExpr);
+		any->opno = ByteaEqualOperator;
+		any->opfuncid = F_BYTEAEQ;
+		any->hashfuncid = InvalidOid;
+		any->negfuncid = InvalidOid;
+		any->useOr = true;
+		any->inputcollid = InvalidOid;
+		any->args = list_make2(makeVar(var->varno, bc->blind_attnum, BYTEAOID, -1, InvalidOid, 0),
+							   hashes);
+		any->location = -1;
+		return (Node *) any;
+	}
+	return NULL;
 }
 
 static bool rewrite_walker(Node *node, void *context);
