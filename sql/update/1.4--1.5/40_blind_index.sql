@@ -105,6 +105,9 @@ BEGIN
 			      HINT = 'Rename the column that holds the name, or the child_data column.';
 	END IF;
 
+	-- the registrations of tables dropped since go
+	DELETE FROM childguard.blind_index x
+	 WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = x.tbl);
 	INSERT INTO childguard.blind_index (tbl, column_name, blind_column, index_id, wrapped_key, created_by)
 	SELECT tbl, column_name, hidden, i.id, childguard._new_blind_key(i.id), childguard._caller()
 	  FROM (SELECT pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) AS id) i;
