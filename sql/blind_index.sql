@@ -116,6 +116,13 @@ EXPLAIN (COSTS OFF) EXECUTE q('BLINDMARK-alice');
 EXECUTE q('BLINDMARK-alice');
 EXECUTE q('BLINDMARK-bob');
 EXECUTE q('BLINDMARK-nobody');
+-- the same prepared statement run after switching to a role that bypasses
+-- row security (a pooler's connection changing roles): replanned, no lookup
+RESET ROLE;
+EXPLAIN (COSTS OFF) EXECUTE q('BLINDMARK-alice');
+EXECUTE q('BLINDMARK-alice');
+SET ROLE regress_bi_app;
+EXPLAIN (COSTS OFF) EXECUTE q('BLINDMARK-alice');
 RESET plan_cache_mode;
 EXECUTE q('BLINDMARK-zed');
 RESET enable_seqscan;
