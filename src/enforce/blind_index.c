@@ -47,7 +47,9 @@
  * The cache (relid -> blind columns with their keys) is built from
  * childguard.blind_index once per relation and backend, and dropped,
  * keys wiped, on any relation invalidation: enable/disable alter the
- * table, so every backend rebuilds.
+ * table, so every backend rebuilds.  The derived keys are kept in a
+ * locked, non-dumped mapping (secure_mem.c; palloc'd memory beyond 256
+ * keys or where the OS refuses one), wiped with the cache.
  *
  *-------------------------------------------------------------------------
  */
@@ -86,6 +88,7 @@
 #include "crypto.h"
 #include "decision.h"
 #include "protection.h"
+#include "secure_mem.h"
 
 /* childguard.blind_index's columns */
 #define Anum_blind_tbl			1
@@ -108,6 +111,26 @@ static Oid	blind_fn = InvalidOid;
 static Oid	child_data_eq_op = InvalidOid;
 static Oid	clearing_relid = InvalidOid;	/* _blind_clear's table, while it runs */
 
+/* derived keys live in one locked, non-dumped mapping (secure_mem.c) */
+#define KEY_POOL_KEYS	256
+static uint8 *key_pool = NULL;
+static int	key_pool_used = 0;
+static bool key_pool_tried = false;
+
+/* Room for one derived key: the locked pool, or (full, or none) blind_cxt. */
+static uint8 *
+key_slot(void)
+{
+	if (!key_pool_tried)
+	{
+		key_pool_tried = true;
+		key_pool = cg_secure_map(KEY_POOL_KEYS * CG_KEY_LEN);
+	}
+	if (key_pool != NULL && key_pool_used < KEY_POOL_KEYS)
+		return key_pool + CG_KEY_LEN * key_pool_used++;
+	return MemoryContextAllocZero(blind_cxt, CG_KEY_LEN);
+}
+
 /* Forget everything; wipe the keys. */
 static void
 blind_flush(void)
@@ -119,9 +142,13 @@ blind_flush(void)
 
 		hash_seq_init(&st, blind_cache);
 		while ((e = hash_seq_search(&st)) != NULL)
-			if (e->rel.ncolumns > 0)
-				explicit_bzero(e->rel.columns, e->rel.ncolumns * sizeof(CgBlindColumn));
+			for (int i = 0; i < e->rel.ncolumns; i++)
+				if (e->rel.columns[i].key != NULL)
+					explicit_bzero(e->rel.columns[i].key, CG_KEY_LEN);
 	}
+	if (key_pool != NULL)
+		explicit_bzero(key_pool, KEY_POOL_KEYS * CG_KEY_LEN);
+	key_pool_used = 0;
 	if (blind_cxt != NULL)
 		MemoryContextReset(blind_cxt);
 	blind_cache = NULL;
@@ -159,7 +186,8 @@ blind_table_oid(void)
 
 /*
  * Scan childguard.blind_index for relid's rows (or, relid InvalidOid,
- * whether there is any row); fills out (in blind_cxt) when given.
+ * whether there is any row); fills out (palloc'd in the caller's context,
+ * the keys too: the caller wipes them) when given.
  */
 static bool
 scan_blind_index(Oid relid, CgBlindRel *out)
@@ -208,7 +236,7 @@ scan_blind_index(Oid relid, CgBlindRel *out)
 		{
 			cap = cap == 0 ? 4 : cap * 2;
 			out->columns = out->columns == NULL ?
-				MemoryContextAllocZero(blind_cxt, cap * sizeof(CgBlindColumn)) :
+				palloc0(cap * sizeof(CgBlindColumn)) :
 				repalloc(out->columns, cap * sizeof(CgBlindColumn));
 		}
 		c = &out->columns[out->ncolumns];
@@ -224,6 +252,7 @@ scan_blind_index(Oid relid, CgBlindRel *out)
 							   NameStr(*DatumGetName(values[Anum_blind_column - 1])),
 							   NameStr(*DatumGetName(values[Anum_blind_hidden - 1]))),
 					 errhint("Run childguard.disable_blind_index() and enable it again.")));
+		c->key = palloc(CG_KEY_LEN);	/* moved to the pool by cg_blind_of */
 		cg_blind_key_derive(DatumGetByteaPP(values[Anum_blind_index_id - 1]),
 							DatumGetByteaPP(values[Anum_blind_wrapped - 1]), c->key);
 		out->ncolumns++;
@@ -275,15 +304,33 @@ cg_blind_of(Oid relid)
 	e = hash_search(blind_cache, &relid, HASH_FIND, NULL);
 	if (e != NULL)
 		return &e->rel;
-	/* the scan may process an invalidation that drops the cache: build, then enter */
+	/*
+	 * The scan may process an invalidation that drops the cache: build in
+	 * the caller's context, then copy into the cache if it is still there.
+	 */
 	(void) scan_blind_index(relid, &built);
 	if (blind_cache == NULL)
 	{
-		/* flushed meanwhile; the built columns went with blind_cxt's reset */
+		for (int i = 0; i < built.ncolumns; i++)
+			explicit_bzero(built.columns[i].key, CG_KEY_LEN);
 		return cg_blind_of(relid);
 	}
 	e = hash_search(blind_cache, &relid, HASH_ENTER, &found);
-	e->rel = built;
+	e->rel.relid = relid;
+	e->rel.ncolumns = 0;
+	e->rel.columns = built.ncolumns == 0 ? NULL :
+		MemoryContextAllocZero(blind_cxt, built.ncolumns * sizeof(CgBlindColumn));
+	for (int i = 0; i < built.ncolumns; i++)
+	{
+		e->rel.columns[i] = built.columns[i];
+		e->rel.columns[i].key = key_slot();
+		memcpy(e->rel.columns[i].key, built.columns[i].key, CG_KEY_LEN);
+		explicit_bzero(built.columns[i].key, CG_KEY_LEN);
+		pfree(built.columns[i].key);
+	}
+	e->rel.ncolumns = built.ncolumns;
+	if (built.columns != NULL)
+		pfree(built.columns);
 	return &e->rel;
 }
 

@@ -22,7 +22,8 @@ typedef struct CgBlindColumn
 {
 	AttrNumber	attnum;			/* the child_data column */
 	AttrNumber	blind_attnum;	/* its hidden hash column */
-	uint8		key[CG_KEY_LEN];	/* HMAC key (blind_keys.c) */
+	uint8	   *key;			/* HMAC key, CG_KEY_LEN bytes (blind_keys.c), in
+								 * locked memory where the OS allows */
 } CgBlindColumn;
 
 typedef struct CgBlindRel
