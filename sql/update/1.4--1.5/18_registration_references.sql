@@ -71,10 +71,10 @@ BEGIN
 	  INTO need, have;
 	IF have < need THEN
 		RAISE EXCEPTION 'insert or update on table "%" violates foreign key constraint "%"',
-			pg_catalog.parse_ident(source::text)[2], constraint_name
+			(SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = source), constraint_name
 			USING ERRCODE = '23503',
 			      DETAIL = pg_catalog.format('%s of the keys the rows refer to are not present in table "%s" (removed while they were registered).',
-			                                 need - have, pg_catalog.parse_ident(target::text)[2]),
+			                                 need - have, (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = target)),
 			      HINT = 'Run the registration again: the rows that now fail are reported.';
 	END IF;
 END
