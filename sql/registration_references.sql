@@ -95,6 +95,33 @@ ALTER TABLE childguard.consent ENABLE REPLICA TRIGGER rr_note;
 SELECT childguard._registration_skips_ri() AS fast_path;
 DROP TRIGGER rr_note ON childguard.consent;
 SELECT childguard._registration_skips_ri() AS fast_path;
+-- the consent log's event text built in C is _consent_event_text()'s
+-- (jsonb_build_array(...)::text), on awkward strings and on every event
+WITH v(s) AS (VALUES ('plain'), ('quo"te'), ('back\slash'), (E'tab\there'), (E'nl\nx'), (E'ctl\x01x'),
+                     ('中文 é'), (''), (NULL), (E'\u2028'), ('/slash'), (E'\x7f'))
+SELECT count(*) AS cases, count(*) FILTER (WHERE a IS NOT DISTINCT FROM b) AS equal FROM (
+SELECT childguard._consent_event_json(-5, 1700000000123456, 9223372036854775807, 3, (-2147483648)::int, s,
+                                      'guardian', s, 'n', NULL, 4294967295::oid, s, NULL) a,
+       jsonb_build_array(-5, 1700000000123456::bigint, 9223372036854775807::bigint, 3::bigint,
+                         (-2147483648)::int, s, 'guardian', s, 'n', NULL::int, 4294967295::oid, s, NULL::text)::text b
+  FROM v) x;
+SELECT count(*) > 0 AS events, bool_and(childguard._consent_event_json(l.event_id,
+           (EXTRACT(epoch FROM l.at) * 1000000)::bigint, l.consent_id, l.subject_no, l.purpose_id, l.event,
+           l.giver_kind, l.guardian_id, l.notice_id, l.notice_version, l.by_role::oid, l.by_role_name::text,
+           l.session_role_name::text) = childguard._consent_event_text(l)) AS same_text
+  FROM childguard.consent_log l;
+-- and a guardian id that needs escaping, registered and consented in bulk
+CREATE TABLE rr_c3 AS SELECT 'rr-odd' AS child_id, date '2014-01-01' AS birth_date;
+CREATE TABLE rr_g3 AS SELECT E'g "\\ 中\t' AS guardian_id, 'rr-odd' AS child_id;
+CREATE TABLE rr_k3 AS SELECT 'rr-odd' AS child_id, 'regress'::text AS purpose, 'regress-notice'::text AS notice,
+                             E'g "\\ 中\t' AS given_by;
+GRANT SELECT ON rr_g3, rr_k3 TO regress_fixture_recorder;
+SELECT count(sqlstate) FROM childguard.register_children('rr_c3');
+SET ROLE regress_fixture_recorder;
+SELECT count(sqlstate) FROM childguard.register_guardians('rr_g3');
+SELECT count(sqlstate) FROM childguard.record_consents('rr_k3');
+RESET ROLE;
+SELECT valid, records_checked FROM childguard.verify_consent_log();
 \c contrib_regression
 SET client_min_messages = warning;
 DROP DATABASE regress_reg_refs;
