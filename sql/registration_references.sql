@@ -23,9 +23,13 @@ CREATE TABLE rr_k AS SELECT 'rr' || i AS child_id, 'regress'::text AS purpose, '
                             'g-rr' || i AS given_by FROM generate_series(1, 3) i;
 GRANT SELECT ON rr_c, rr_g, rr_k TO regress_fixture_recorder;
 -- the caller's session_replication_role is what it was after each call
+-- (and work_mem: at least 128MB inside, the caller's afterwards)
 SET session_replication_role = local;
+SET work_mem = '4MB';
 SELECT count(*), count(sqlstate) FROM childguard.register_children('rr_c');
 SHOW session_replication_role;
+SHOW work_mem;
+RESET work_mem;
 RESET session_replication_role;
 SET ROLE regress_fixture_recorder;
 SELECT count(*), count(sqlstate) FROM childguard.register_guardians('rr_g');

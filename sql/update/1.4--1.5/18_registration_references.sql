@@ -25,12 +25,13 @@
 -- (data_key's child, in register_children) need no lock: nobody else can
 -- delete a row not yet committed.
 --
--- The three functions also run with work_mem = 128MB (restored when they
--- return): their joins, the consent log's numbering and hashing sorts
--- (its statement trigger runs inside record_consents) otherwise spill to
--- disk from a few thousand rows on; at 20,000 children that halved
--- record_consents' time.  Memory is per sort or hash node of the one
--- statement, for the caller's own staging table.
+-- The three functions also run with work_mem at least 128MB (a larger
+-- setting of the session is kept; restored when they return, as they have
+-- a SET clause): their joins, the consent log's numbering and hashing
+-- sorts (its statement trigger runs inside record_consents) otherwise
+-- spill to disk from a few thousand rows on; at 20,000 children that
+-- halved record_consents' time.  Memory is per sort or hash node of the
+-- one statement, for the caller's own staging table.
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION childguard._registration_skips_ri()
@@ -98,12 +99,14 @@ CREATE OR REPLACE FUNCTION childguard.register_children(children regclass)
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
- SET work_mem TO '128MB'
 AS $function$
 DECLARE
 	skip_ri boolean := childguard._registration_skips_ri();
 	srr text := pg_catalog.current_setting('session_replication_role');
 BEGIN
+	IF pg_catalog.pg_size_bytes(pg_catalog.current_setting('work_mem')) < 134217728 THEN
+		PERFORM pg_catalog.set_config('work_mem', '128MB', true);
+	END IF;
 	PERFORM childguard._staging_load(children, 'childguard_children_in',
 	        childguard._staging_columns(children, 'children',
 	                                    '{child_id,birth_date}', '{text,date}',
@@ -180,12 +183,14 @@ CREATE OR REPLACE FUNCTION childguard.register_guardians(guardians regclass)
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
- SET work_mem TO '128MB'
 AS $function$
 DECLARE
 	skip_ri boolean := childguard._registration_skips_ri();
 	srr text := pg_catalog.current_setting('session_replication_role');
 BEGIN
+	IF pg_catalog.pg_size_bytes(pg_catalog.current_setting('work_mem')) < 134217728 THEN
+		PERFORM pg_catalog.set_config('work_mem', '128MB', true);
+	END IF;
 	PERFORM childguard._refuse_reader(NULL, 'register guardians');
 	PERFORM childguard._staging_load(guardians, 'childguard_guardians_in',
 	        childguard._staging_columns(guardians, 'guardians',
@@ -254,13 +259,15 @@ CREATE OR REPLACE FUNCTION childguard.record_consents(consents regclass)
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
- SET work_mem TO '128MB'
 AS $function$
 DECLARE
 	pr record;
 	skip_ri boolean := childguard._registration_skips_ri();
 	srr text := pg_catalog.current_setting('session_replication_role');
 BEGIN
+	IF pg_catalog.pg_size_bytes(pg_catalog.current_setting('work_mem')) < 134217728 THEN
+		PERFORM pg_catalog.set_config('work_mem', '128MB', true);
+	END IF;
 	PERFORM childguard._require_consent_recorder('record consent');
 	PERFORM childguard._staging_load(consents, 'childguard_consents_in',
 	        childguard._staging_columns(consents, 'consents',
