@@ -32,8 +32,8 @@
 #include "common/cryptohash.h"
 #include "common/sha2.h"
 #include "fmgr.h"
-#include "mb/pg_wchar.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 
