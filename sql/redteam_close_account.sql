@@ -1,9 +1,11 @@
--- Red team (round 19): close_account() by an application that does not
--- serve the child.  Up to 1.4 any enrolled application, even one holding no
+-- Red team (round 19): close_account() and open_request() by an
+-- application that does not serve the child.  Up to 1.4 any enrolled application, even one holding no
 -- grant, closed any child's account: every consent withdrawn at once and
 -- the child's data erased by the next retention sweep.  Now an application
 -- needs an approved grant in force for a purpose the child consented to;
--- officers close any account, as before.
+-- officers close any account, as before.  open_request() the same way: an
+-- objection recorded by any enrolled application (under the child's own
+-- id as requester) denied every application's reads of that child.
 SET client_min_messages = warning;
 DROP DATABASE IF EXISTS regress_redteam_close;
 CREATE DATABASE regress_redteam_close;
@@ -43,7 +45,26 @@ SELECT childguard.approve_access(:g1);
 SELECT childguard.approve_access(:g2);
 RESET ROLE;
 
--- refused: no grant, a grant for another purpose, a grant not approved
+-- requests: refused from an application that does not serve the child
+SET ROLE regress_ca_idle;
+SELECT childguard.open_request('c-1', 'objection', now(), 'c-1', 'forged');
+\echo :LAST_ERROR_SQLSTATE
+SET ROLE regress_ca_other;
+SELECT childguard.open_request('c-1', 'deletion', now(), 'gc-1');
+\echo :LAST_ERROR_SQLSTATE
+SET ROLE regress_ca_pending;
+SELECT childguard.open_request('c-1', 'objection', now(), 'gc-1');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT count(*) AS requests FROM childguard.request;
+SET ROLE regress_ca_app;
+SELECT childguard.open_request('c-1', 'query', now(), 'gc-1') > 0 AS recorded;
+SET ROLE regress_ca_dpo;
+SELECT childguard.open_request('c-2', 'query', now(), 'c-2') > 0 AS recorded;
+RESET ROLE;
+SELECT count(*) AS requests FROM childguard.request;
+
+-- closing accounts, refused: no grant, a grant for another purpose, a grant not approved
 SET ROLE regress_ca_idle;
 SELECT childguard.close_account('c-1', 'not mine');
 \echo :LAST_ERROR_SQLSTATE
@@ -67,7 +88,7 @@ SELECT childguard.close_account('c-3', 'officer') IS NOT NULL AS closed;
 RESET ROLE;
 SELECT c.child_id, a.reason FROM childguard.account_closure a
   JOIN childguard.child c USING (subject_no) ORDER BY 1;
-\c regression
+\c contrib_regression
 DROP DATABASE regress_redteam_close;
 DROP ROLE regress_ca_dpo, regress_ca_member, regress_ca_app, regress_ca_other, regress_ca_idle,
           regress_ca_pending, regress_ca_rec;

@@ -121,6 +121,6 @@ SELECT count(*) AS stats_rows FROM pg_stats WHERE tablename = 'pupils';
 RESET ROLE;
 SELECT attname, most_common_vals IS NULL AND histogram_bounds IS NULL AS no_values
   FROM pg_stats WHERE tablename = 'pupils' AND attname IN ('name', 'school') ORDER BY 1;
-\c regression
+\c contrib_regression
 DROP DATABASE regress_redteam_closed;
 DROP ROLE regress_rc_dpo, regress_rc_owner, regress_rc_app, regress_rc_rec;

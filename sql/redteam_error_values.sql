@@ -52,5 +52,5 @@ SELECT 'not child data'::int;
 SELECT xmlparse(content '<open');
 RESET childguard.purpose;
 SELECT name::text LIKE 'cg1:%' AS envelope FROM pupils;   -- no purpose: the envelope, as before
-\c regression
+\c contrib_regression
 DROP DATABASE regress_redteam_errors;

@@ -78,6 +78,6 @@ DECLARE c7 CURSOR FOR SELECT id, name::text FROM pupils;
 FETCH ALL FROM c7;
 COMMIT;
 RESET childguard.purpose;
-\c regression
+\c contrib_regression
 DROP DATABASE regress_redteam_cursor;
 DROP ROLE regress_rt_outsider;

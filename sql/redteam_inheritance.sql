@@ -71,6 +71,6 @@ SELECT childguard.protection_problem('kids_child') IS NULL AS protected;
 SELECT p.relname, childguard.protection_problem(p.oid) IS NULL AS protected
   FROM pg_class p WHERE p.relname IN ('kids', 'kids_p') ORDER BY 1;
 RESET ROLE;
-\c regression
+\c contrib_regression
 DROP DATABASE regress_redteam_inherit;
 DROP ROLE regress_rt_owner;

@@ -5,7 +5,7 @@
 -- erased by the next retention sweep, for children of other applications
 -- too.  Now an application must hold an approved grant in force (its own,
 -- or one of a role it is a member of) for a purpose under which the child
--- has been given consent; officers as before.  (Replaces the function of
+-- has been given consent; officers (and superusers) as before.  (Replaces the function of
 -- sql/update/1.3--1.4: only the permission check changes.)
 CREATE OR REPLACE FUNCTION childguard.close_account(child text, reason text DEFAULT '')
 RETURNS timestamptz
@@ -29,7 +29,9 @@ BEGIN
 	END IF;
 	s := childguard._subject_of(child);
 	-- an application closes only the accounts of the children it serves
-	IF NOT childguard._caller_is_officer() AND NOT EXISTS (
+	IF NOT childguard._caller_is_officer()
+	   AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = childguard._caller_oid())
+	   AND NOT EXISTS (
 	        SELECT 1 FROM childguard.consent c
 	          JOIN childguard.purpose p ON p.purpose_id = c.purpose_id
 	          JOIN childguard.access_grant g ON p.purpose = ANY (g.purposes)
