@@ -12,6 +12,7 @@
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "optimizer/paths.h"
+#include "optimizer/planner.h"
 #include "miscadmin.h"
 #include "parser/analyze.h"
 #include "storage/ipc.h"
@@ -20,6 +21,7 @@
 #include "utils/queryjumble.h"
 
 #include "audit.h"
+#include "blind_index.h"
 #include "catalog.h"
 #include "crypto.h"
 #include "data_keys.h"
@@ -67,6 +69,7 @@ static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 static emit_log_hook_type prev_emit_log = NULL;
 static object_access_hook_type prev_object_access = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
+static planner_hook_type prev_planner = NULL;
 
 /* A top-level statement begins (stmt: its PlannedStmt). */
 static void
@@ -244,6 +247,17 @@ cg_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 		prev_post_parse_analyze(pstate, query, jstate);
 }
 
+/* Planning: equality on a child_data column with a blind index uses it (blind_index.c). */
+static PlannedStmt *
+cg_planner(Query *parse, const char *query_string, int cursorOptions,
+		   ParamListInfo boundParams)
+{
+	cg_blind_rewrite(parse);
+	if (prev_planner)
+		return prev_planner(parse, query_string, cursorOptions, boundParams);
+	return standard_planner(parse, query_string, cursorOptions, boundParams);
+}
+
 /* A line for the server log: mask what it carries of statements (log_masking.c). */
 static void
 cg_emit_log(ErrorData *edata)
@@ -349,6 +363,7 @@ _PG_init(void)
 	cg_catalog_register_callbacks();
 	/* the caches catalog.c's invalidation callback keeps in step */
 	cg_protection_init();
+	cg_blind_init();
 	cg_protection_guard_init();
 	cg_subjects_init();
 	cg_data_keys_init();
@@ -382,6 +397,8 @@ _PG_init(void)
 	object_access_hook = cg_object_access;
 	prev_set_rel_pathlist = set_rel_pathlist_hook;
 	set_rel_pathlist_hook = cg_set_rel_pathlist;
+	prev_planner = planner_hook;
+	planner_hook = cg_planner;
 	prev_needs_fmgr = needs_fmgr_hook;
 	needs_fmgr_hook = cg_needs_fmgr;
 	prev_fmgr = fmgr_hook;

@@ -99,6 +99,9 @@
 /* schema tools and protection (docs/security.md, "DDL that would unprotect") */
 #define ERRCODE_CG_DDL_UNPROTECTS			MAKE_SQLSTATE('Z','C','4','0','0')
 #define ERRCODE_CG_EXTENSION_OBJECT_ALTERED	MAKE_SQLSTATE('Z','C','4','0','1')
+/* blind indexes (docs/security.md, "Blind indexes") */
+#define ERRCODE_CG_BLIND_KEY_UNAVAILABLE	MAKE_SQLSTATE('Z','C','4','0','2')
+#define ERRCODE_CG_BLIND_INDEX_INVALID		MAKE_SQLSTATE('Z','C','4','0','3')
 
 /* pools and bulk-copy windows (docs/security.md, "Pools"; docs/consent.md) */
 #define ERRCODE_CG_WINDOW_LIMIT				MAKE_SQLSTATE('Z','C','4','2','0')

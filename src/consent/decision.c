@@ -688,6 +688,48 @@ cg_decide_read(uint64 subject_no, int category, const char **why)
 }
 
 /*
+ * The part of cg_decide_read that does not depend on the child, for a
+ * blind-index lookup (blind_index.c), which compares no value itself but
+ * decides which rows the retained comparison sees: no purpose gives
+ * CG_VERDICT_ENVELOPE; a purpose, grant or calling code that could never
+ * read this category, or a disclosure of an identifying category (which
+ * depends on each child's circumstances), gives CG_VERDICT_DENY with *why.
+ * Notes nothing: the comparisons on the rows found are the reads.
+ */
+CgVerdict
+cg_decide_column(int category, const char **why)
+{
+	const StatementContext *c;
+
+	if (cg_decision_envelope_only())
+		return CG_VERDICT_ENVELOPE;
+	c = statement_context();
+	if (c == NULL)
+		return CG_VERDICT_ENVELOPE;
+	if (OidIsValid(cg_statement()->foreign_owner))
+	{
+		*why = "The value would be read by a function that another role owns (a trigger, default, policy or function called inside this statement); only code of the statement's role, of the login role or of a superuser reads child data.";
+		return CG_VERDICT_DENY;
+	}
+	if (!(c->purpose.categories & CG_CATEGORY_BIT(category)))
+	{
+		*why = "Art 11: the purpose does not need this category of data.";
+		return CG_VERDICT_DENY;
+	}
+	if (!(c->grant.categories & CG_CATEGORY_BIT(category)))
+	{
+		*why = "Art 15: the access grant does not cover this category of data.";
+		return CG_VERDICT_DENY;
+	}
+	if (is_disclosure(&c->purpose) && (identifying_categories() & CG_CATEGORY_BIT(category)))
+	{
+		*why = "D-Art 13, 14: a disclosure purpose does not look up identifying data through a blind index.";
+		return CG_VERDICT_DENY;
+	}
+	return CG_VERDICT_ALLOW;
+}
+
+/*
  * The row policy: is the row of child_id visible to this statement?  No
  * purpose, no consent: invisible.
  */
