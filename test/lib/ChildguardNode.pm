@@ -21,8 +21,10 @@ use File::Spec;
 use File::Temp ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use Test::More;
 
-our @EXPORT_OK = qw(new_node write_key random_key_hex consent_all);
+our @EXPORT_OK = qw(new_node write_key random_key_hex consent_all
+  protected_students hostile_versions_refused create_1_0_database);
 
 # 64 lowercase hex chars (256 bits) from the kernel's CSPRNG.
 sub random_key_hex
@@ -119,6 +121,92 @@ sub consent_all
 		stdout => \$stdout, stderr => \$stderr, on_error_stop => 1);
 	croak "consent fixture failed: $stderr" if $ret != 0;
 	return (split /\n/, $stdout)[-1];
+}
+
+
+# protected_students($node, $dbname): child "7" registered, table students
+# (id bigint, name child_data) protected with "name" of category name, the
+# consents of consent_all(), and one row (7, $name) written under purpose
+# "regress" (TAP 221, 401).
+sub protected_students
+{
+	my ($node, $dbname, $name) = @_;
+	$node->safe_psql($dbname, q{
+		CREATE EXTENSION childguard CASCADE;
+		SELECT childguard.register_child('7', '2016-03-01');
+		CREATE TABLE students (id bigint PRIMARY KEY, name childguard.child_data);
+		SELECT childguard.protect('students', 'id', '{"name": "name"}');
+	});
+	consent_all($node, $dbname);
+	$node->safe_psql($dbname, qq{
+		SET childguard.purpose = 'regress';
+		INSERT INTO students VALUES (7, '$name');});
+	return;
+}
+
+# hostile_versions_refused($node, $dbname, $extension, \%expect, $what):
+# the fixture extension (test/fixtures/extension, installed by run-check.sh
+# for the TAP suite) has one version per attack on childguard from an
+# install script; each CREATE EXTENSION ... VERSION must fail with its
+# SQLSTATE ($expect{version}) and leave the extension uninstalled.  $what
+# names the attack in the test names, with %s for the version.
+sub hostile_versions_refused
+{
+	my ($node, $dbname, $ext, $expect, $what) = @_;
+	is($node->safe_psql($dbname,
+		"SELECT count(*) FROM pg_available_extension_versions WHERE name = '$ext'"),
+		scalar(keys %$expect), 'the hostile fixture extension is installed');
+	for my $v (sort keys %$expect)
+	{
+		my ($ret, $out, $err) = $node->psql($dbname,
+			"\\set VERBOSITY sqlstate\nCREATE EXTENSION $ext VERSION '$v';");
+		like($err, qr/ERROR:  $expect->{$v}/,
+			sprintf($what, $v) . " ($expect->{$v})");
+		is($node->safe_psql($dbname,
+			"SELECT count(*) FROM pg_extension WHERE extname = '$ext'"), '0',
+			'... and it is not installed');
+	}
+	return;
+}
+
+# create_1_0_database($node, $dbname, $prefix, $name, $school): childguard
+# created at 1.0 and given data through the 1.0 interface only (TAP 010,
+# 011): officers ${prefix}dpo and ${prefix}dpo2 and application
+# ${prefix}app (roles the caller created), purpose "tutoring" with notice
+# "privacy", child "42" with guardian "g-7" and consent, grant 1 approved,
+# table students (id, name, school, grade) protected, and the row
+# ('42', $name, $school, 3) written by the application.
+sub create_1_0_database
+{
+	my ($node, $dbname, $p, $name, $school) = @_;
+	$node->safe_psql($dbname, qq{
+		GRANT CREATE ON SCHEMA public TO ${p}app;
+		CREATE EXTENSION childguard VERSION '1.0' CASCADE;
+		SELECT childguard.appoint_officer('${p}dpo');
+		SELECT childguard.appoint_officer('${p}dpo2');
+		SELECT childguard.enroll_application('${p}app');
+		SET ROLE ${p}dpo;
+		SELECT childguard.define_purpose('tutoring', '{name,school}', '2 years');
+		SELECT childguard.publish_notice('privacy', '{tutoring}', 'what', 'where', 'how safe',
+		       'if refused', 'complaints', 'correction', 'other');
+		SET ROLE ${p}app;
+		SELECT childguard.register_child('42', birth_date => '2015-05-01');
+		SELECT childguard.register_guardian('g-7', child => '42');
+		SELECT childguard.record_consent(child => '42', purpose => 'tutoring',
+		       notice => 'privacy', given_by => 'g-7');
+		SELECT childguard.request_access('${p}app', purposes => '{tutoring}',
+		       valid_until => now() + interval '1 year');
+		SET ROLE ${p}dpo2;
+		SELECT childguard.approve_access(1);
+		SET ROLE ${p}app;
+		CREATE TABLE students (id text PRIMARY KEY, name childguard.child_data,
+		                       school childguard.child_data, grade int);
+		SELECT childguard.protect('students', subject_column => 'id',
+		       categories => '{"name": "name", "school": "school"}');
+		SET childguard.purpose = 'tutoring';
+		INSERT INTO students VALUES ('42', '$name', '$school', 3);
+	});
+	return;
 }
 
 1;

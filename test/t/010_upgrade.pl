@@ -9,7 +9,7 @@ use FindBin;
 use lib "$FindBin::RealBin/../lib";
 use PostgreSQL::Test::Utils;
 use Test::More;
-use ChildguardNode qw(new_node);
+use ChildguardNode qw(new_node create_1_0_database);
 
 my ($node) = new_node('upgrade', start => 1);
 my $current = $node->safe_psql('postgres',
@@ -18,34 +18,8 @@ isnt($current, '1.0', "the current version ($current) is later than 1.0");
 
 # ---- a 1.0 database with data, using only the 1.0 interface ----------------
 $node->safe_psql('postgres', 'CREATE DATABASE old_db');
-$node->safe_psql('old_db', q{
-	CREATE ROLE up_dpo; CREATE ROLE up_dpo2; CREATE ROLE up_app;
-	GRANT CREATE ON SCHEMA public TO up_app;
-	CREATE EXTENSION childguard VERSION '1.0' CASCADE;
-	SELECT childguard.appoint_officer('up_dpo');
-	SELECT childguard.appoint_officer('up_dpo2');
-	SELECT childguard.enroll_application('up_app');
-	SET ROLE up_dpo;
-	SELECT childguard.define_purpose('tutoring', '{name,school}', '2 years');
-	SELECT childguard.publish_notice('privacy', '{tutoring}', 'what', 'where', 'how safe',
-	       'if refused', 'complaints', 'correction', 'other');
-	SET ROLE up_app;
-	SELECT childguard.register_child('42', birth_date => '2015-05-01');
-	SELECT childguard.register_guardian('g-7', child => '42');
-	SELECT childguard.record_consent(child => '42', purpose => 'tutoring',
-	       notice => 'privacy', given_by => 'g-7');
-	SELECT childguard.request_access('up_app', purposes => '{tutoring}',
-	       valid_until => now() + interval '1 year');
-	SET ROLE up_dpo2;
-	SELECT childguard.approve_access(1);
-	SET ROLE up_app;
-	CREATE TABLE students (id text PRIMARY KEY, name childguard.child_data,
-	                       school childguard.child_data, grade int);
-	SELECT childguard.protect('students', subject_column => 'id',
-	       categories => '{"name": "name", "school": "school"}');
-	SET childguard.purpose = 'tutoring';
-	INSERT INTO students VALUES ('42', 'up-marker-name', 'up-marker-school', 3);
-});
+$node->safe_psql('old_db', 'CREATE ROLE up_dpo; CREATE ROLE up_dpo2; CREATE ROLE up_app;');
+create_1_0_database($node, 'old_db', 'up_', 'up-marker-name', 'up-marker-school');
 is($node->safe_psql('old_db', q{
 	SET ROLE up_app; SET childguard.purpose = 'tutoring';
 	SELECT name FROM students WHERE id = '42'}),

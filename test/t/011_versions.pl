@@ -13,7 +13,7 @@ use FindBin;
 use lib "$FindBin::RealBin/../lib";
 use PostgreSQL::Test::Utils;
 use Test::More;
-use ChildguardNode qw(new_node consent_all);
+use ChildguardNode qw(new_node consent_all create_1_0_database);
 
 my ($node) = new_node('versions', start => 1);
 is($node->safe_psql('postgres',
@@ -60,33 +60,7 @@ sub use_data_10
 }
 
 # ---- v10: created at 1.0 from the committed script, the new library -------
-$node->safe_psql('v10', q{
-	GRANT CREATE ON SCHEMA public TO ver_app;
-	CREATE EXTENSION childguard VERSION '1.0' CASCADE;
-	SELECT childguard.appoint_officer('ver_dpo');
-	SELECT childguard.appoint_officer('ver_dpo2');
-	SELECT childguard.enroll_application('ver_app');
-	SET ROLE ver_dpo;
-	SELECT childguard.define_purpose('tutoring', '{name,school}', '2 years');
-	SELECT childguard.publish_notice('privacy', '{tutoring}', 'what', 'where', 'how safe',
-	       'if refused', 'complaints', 'correction', 'other');
-	SET ROLE ver_app;
-	SELECT childguard.register_child('42', birth_date => '2015-05-01');
-	SELECT childguard.register_guardian('g-7', child => '42');
-	SELECT childguard.record_consent(child => '42', purpose => 'tutoring',
-	       notice => 'privacy', given_by => 'g-7');
-	SELECT childguard.request_access('ver_app', purposes => '{tutoring}',
-	       valid_until => now() + interval '1 year');
-	SET ROLE ver_dpo2;
-	SELECT childguard.approve_access(1);
-	SET ROLE ver_app;
-	CREATE TABLE students (id text PRIMARY KEY, name childguard.child_data,
-	                       school childguard.child_data, grade int);
-	SELECT childguard.protect('students', subject_column => 'id',
-	       categories => '{"name": "name", "school": "school"}');
-	SET childguard.purpose = 'tutoring';
-	INSERT INTO students VALUES ('42', 'v10-first', 'v10-school', 3);
-});
+create_1_0_database($node, 'v10', 'ver_', 'v10-first', 'v10-school');
 is(version_of('v10'), '1.0', 'v10 is at 1.0');
 is($node->safe_psql('v10',
 	"SELECT count(*) FROM pg_attribute WHERE attrelid = 'childguard.access_log'::regclass AND attnum > 0"),
