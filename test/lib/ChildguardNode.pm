@@ -209,4 +209,64 @@ sub create_1_0_database
 	return;
 }
 
+
+# extension_members_sql(): a query listing every member object of
+# childguard, with its definition (hashed), privileges, comment and, for
+# relations, each column's type, NOT NULL, default, privileges and comment
+# -- compared between an updated and a fresh install (TAP 010, 011).  Role
+# names are the same in both databases (roles are cluster-wide).
+sub extension_members_sql
+{
+	return q{
+	WITH members AS (
+	  SELECT d.classid, d.objid, d.objsubid
+	    FROM pg_depend d JOIN pg_extension e ON d.refobjid = e.oid
+	   WHERE d.refclassid = 'pg_extension'::regclass AND e.extname = 'childguard'
+	     AND d.deptype = 'e')
+	SELECT pg_describe_object(classid, objid, objsubid)
+	       || ' | ' || coalesce(obj_description(objid, classid::regclass::name), '-')
+	       || ' | ' || coalesce(CASE classid
+	            WHEN 'pg_proc'::regclass THEN
+	              (SELECT md5(pg_get_functiondef(objid)) || ' ' || coalesce(proacl::text, '')
+	                 FROM pg_proc WHERE oid = objid AND prokind <> 'a')
+	            WHEN 'pg_class'::regclass THEN
+	              (SELECT relkind::text || ' ' || coalesce(relacl::text, '') || ' '
+	                      || coalesce((SELECT string_agg(attname || ':' || format_type(atttypid, atttypmod)
+	                                                     || ':' || attnotnull || ':' || atthasdef
+	                                                     || ':' || coalesce(attacl::text, '')
+	                                                     || ':' || coalesce(col_description(objid, attnum), ''),
+	                                                     ',' ORDER BY attname)
+	                                     FROM pg_attribute WHERE attrelid = objid AND attnum > 0
+	                                      AND NOT attisdropped), '')
+	                      || ' ' || coalesce(md5(pg_get_viewdef(objid)), '')
+	                 FROM pg_class WHERE oid = objid)
+	            WHEN 'pg_namespace'::regclass THEN
+	              (SELECT coalesce(nspacl::text, '') FROM pg_namespace WHERE oid = objid)
+	            WHEN 'pg_type'::regclass THEN
+	              (SELECT coalesce(typacl::text, '') FROM pg_type WHERE oid = objid)
+	          END, '')
+	  FROM members ORDER BY 1};
+}
+
+# extension_attachments_sql(): the triggers, constraints, row policies and
+# indexes on the extension's own tables (TAP 010, 011).
+sub extension_attachments_sql
+{
+	return q{
+	SELECT c.relname || ' ' || t.tgname || ' ' || md5(pg_get_triggerdef(t.oid))
+	  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+	 WHERE c.relnamespace = 'childguard'::regnamespace AND NOT t.tgisinternal
+	UNION ALL
+	SELECT conrelid::regclass || ' ' || conname || ' ' || md5(pg_get_constraintdef(oid))
+	  FROM pg_constraint WHERE connamespace = 'childguard'::regnamespace
+	UNION ALL
+	SELECT tablename || ' ' || policyname || ' ' || md5(coalesce(qual, '') || coalesce(with_check, '')
+	       || roles::text || cmd || permissive)
+	  FROM pg_policies WHERE schemaname = 'childguard'
+	UNION ALL
+	SELECT tablename || ' ' || indexname || ' ' || md5(indexdef)
+	  FROM pg_indexes WHERE schemaname = 'childguard'
+	ORDER BY 1};
+}
+
 1;

@@ -66,54 +66,17 @@ $node->safe_psql('new_db', q{
 
 # Every member object, with its definition, privileges and comment.  Role
 # names are the same in both databases (roles are cluster-wide).
-my $describe = q{
-	WITH members AS (
-	  SELECT d.classid, d.objid, d.objsubid
-	    FROM pg_depend d JOIN pg_extension e ON d.refobjid = e.oid
-	   WHERE d.refclassid = 'pg_extension'::regclass AND e.extname = 'childguard'
-	     AND d.deptype = 'e')
-	SELECT pg_describe_object(classid, objid, objsubid)
-	       || ' | ' || coalesce(obj_description(objid, classid::regclass::name), '-')
-	       || ' | ' || coalesce(CASE classid
-	            WHEN 'pg_proc'::regclass THEN
-	              (SELECT md5(pg_get_functiondef(objid)) || ' ' || coalesce(proacl::text, '')
-	                 FROM pg_proc WHERE oid = objid AND prokind <> 'a')
-	            WHEN 'pg_class'::regclass THEN
-	              (SELECT relkind::text || ' ' || coalesce(relacl::text, '') || ' '
-	                      || coalesce((SELECT string_agg(attname || ':' || format_type(atttypid, atttypmod)
-	                                                     || ':' || attnotnull
-	                                                     || ':' || coalesce(attacl::text, ''), ',' ORDER BY attname)
-	                                     FROM pg_attribute WHERE attrelid = objid AND attnum > 0
-	                                      AND NOT attisdropped), '')
-	                      || ' ' || coalesce(md5(pg_get_viewdef(objid)), '')
-	                 FROM pg_class WHERE oid = objid)
-	            WHEN 'pg_namespace'::regclass THEN
-	              (SELECT coalesce(nspacl::text, '') FROM pg_namespace WHERE oid = objid)
-	            WHEN 'pg_type'::regclass THEN
-	              (SELECT coalesce(typacl::text, '') FROM pg_type WHERE oid = objid)
-	          END, '')
-	  FROM members ORDER BY 1};
+my $describe = ChildguardNode::extension_members_sql();
 my $old_objects = $node->safe_psql('old_db', $describe);
 my $new_objects = $node->safe_psql('new_db', $describe);
 cmp_ok(scalar(split /\n/, $new_objects), '>', 50, 'the extension has its objects');
 is($old_objects, $new_objects,
 	'updated and fresh installs have the same objects, definitions, privileges and comments');
 
-# Triggers, policies and indexes on the extension's own tables.
-my $attached = q{
-	SELECT c.relname || ' ' || t.tgname || ' ' || md5(pg_get_triggerdef(t.oid))
-	  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-	 WHERE c.relnamespace = 'childguard'::regnamespace AND NOT t.tgisinternal
-	UNION ALL
-	SELECT tablename || ' ' || policyname || ' ' || md5(coalesce(qual, '') || coalesce(with_check, '')
-	       || roles::text || cmd || permissive)
-	  FROM pg_policies WHERE schemaname = 'childguard'
-	UNION ALL
-	SELECT tablename || ' ' || indexname || ' ' || md5(indexdef)
-	  FROM pg_indexes WHERE schemaname = 'childguard'
-	ORDER BY 1};
+# Triggers, constraints, policies and indexes on the extension's own tables.
+my $attached = ChildguardNode::extension_attachments_sql();
 is($node->safe_psql('old_db', $attached), $node->safe_psql('new_db', $attached),
-	'same triggers, row policies and indexes on the registries');
+	'same triggers, constraints, row policies and indexes on the registries');
 
 $node->stop;
 done_testing();

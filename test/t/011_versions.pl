@@ -159,56 +159,14 @@ $node->safe_psql('fresh11', q{
 	SELECT childguard.enroll_application('ver_app');
 });
 consent_all($node, 'fresh11');
-my $describe = q{
-	WITH members AS (
-	  SELECT d.classid, d.objid, d.objsubid
-	    FROM pg_depend d JOIN pg_extension e ON d.refobjid = e.oid
-	   WHERE d.refclassid = 'pg_extension'::regclass AND e.extname = 'childguard'
-	     AND d.deptype = 'e')
-	SELECT pg_describe_object(classid, objid, objsubid)
-	       || ' | ' || coalesce(obj_description(objid, classid::regclass::name), '-')
-	       || ' | ' || coalesce(CASE classid
-	            WHEN 'pg_proc'::regclass THEN
-	              (SELECT md5(pg_get_functiondef(objid)) || ' ' || coalesce(proacl::text, '')
-	                 FROM pg_proc WHERE oid = objid AND prokind <> 'a')
-	            WHEN 'pg_class'::regclass THEN
-	              (SELECT relkind::text || ' ' || coalesce(relacl::text, '') || ' '
-	                      || coalesce((SELECT string_agg(attname || ':' || format_type(atttypid, atttypmod)
-	                                                     || ':' || attnotnull || ':' || atthasdef
-	                                                     || ':' || coalesce(attacl::text, '')
-	                                                     || ':' || coalesce(col_description(objid, attnum), ''),
-	                                                     ',' ORDER BY attname)
-	                                     FROM pg_attribute WHERE attrelid = objid AND attnum > 0
-	                                      AND NOT attisdropped), '')
-	                      || ' ' || coalesce(md5(pg_get_viewdef(objid)), '')
-	                 FROM pg_class WHERE oid = objid)
-	            WHEN 'pg_namespace'::regclass THEN
-	              (SELECT coalesce(nspacl::text, '') FROM pg_namespace WHERE oid = objid)
-	            WHEN 'pg_type'::regclass THEN
-	              (SELECT coalesce(typacl::text, '') FROM pg_type WHERE oid = objid)
-	          END, '')
-	  FROM members ORDER BY 1};
+my $describe = ChildguardNode::extension_members_sql();
 my $fresh = $node->safe_psql('fresh', $describe);
 like($fresh, qr/format_version:smallint:true:false/, 'a fresh install has access_log.format_version, with no default');
 is($node->safe_psql('v10', $describe), $fresh,
 	'1.0 -> 1.1 -> 1.2: the same objects, definitions, privileges and comments as a fresh install');
 is($node->safe_psql('v11', $describe), $node->safe_psql('fresh11', $describe),
 	'1.1 -> 1.2: the same objects, definitions, privileges and comments as a fresh install');
-my $attached = q{
-	SELECT c.relname || ' ' || t.tgname || ' ' || md5(pg_get_triggerdef(t.oid))
-	  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-	 WHERE c.relnamespace = 'childguard'::regnamespace AND NOT t.tgisinternal
-	UNION ALL
-	SELECT conrelid::regclass || ' ' || conname || ' ' || md5(pg_get_constraintdef(oid))
-	  FROM pg_constraint WHERE connamespace = 'childguard'::regnamespace
-	UNION ALL
-	SELECT tablename || ' ' || policyname || ' ' || md5(coalesce(qual, '') || coalesce(with_check, '')
-	       || roles::text || cmd || permissive)
-	  FROM pg_policies WHERE schemaname = 'childguard'
-	UNION ALL
-	SELECT tablename || ' ' || indexname || ' ' || md5(indexdef)
-	  FROM pg_indexes WHERE schemaname = 'childguard'
-	ORDER BY 1};
+my $attached = ChildguardNode::extension_attachments_sql();
 my $fresh_attached = $node->safe_psql('fresh', $attached);
 is($node->safe_psql('v10', $attached), $fresh_attached, '1.0 -> 1.2: same triggers, constraints, policies and indexes');
 is($node->safe_psql('v11', $attached), $node->safe_psql('fresh11', $attached), '1.1 -> 1.2: same triggers, constraints, policies and indexes');
