@@ -187,6 +187,22 @@ cg_registry_try_open(uint64 subject_no, const bytea *sealed, CgRegistryFacts *ou
 	return registry_open(subject_no, sealed, out) == REG_OPENED;
 }
 
+/*
+ * ZC002: a sealed value (what, id: "registry data of subject 7") names a
+ * master key (key_id) that is not configured.
+ */
+static void
+report_no_key(const char *what, uint64 id, const uint8 *key_id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CG_DATA_KEY_UNAVAILABLE),
+			 errmsg("%s %llu was wrapped by a master key that is not configured",
+					what, (unsigned long long) id),
+			 errdetail("It was sealed under master key %s; the configured master key is %s.",
+					   cg_key_id_hex(key_id), cg_key_id_hex(cg_master_key_current()->id)),
+			 errhint("Configure the master key this database was created with, or set childguard.previous_master_key_file to it and run childguard.rotate_master_key().")));
+}
+
 /* Open the sealed facts of subject_no; ZC002/ZC003 if that cannot be done. */
 void
 cg_registry_open(uint64 subject_no, const bytea *sealed, CgRegistryFacts *out)
@@ -205,13 +221,7 @@ cg_registry_open(uint64 subject_no, const bytea *sealed, CgRegistryFacts *out)
 					 errdetail("childguard.child.sealed does not hold a sealed value of a known format.")));
 			break;
 		case REG_NO_KEY:
-			ereport(ERROR,
-					(errcode(ERRCODE_CG_DATA_KEY_UNAVAILABLE),
-					 errmsg("registry data of subject %llu was wrapped by a master key that is not configured",
-							(unsigned long long) subject_no),
-					 errdetail("It was sealed under master key %s; the configured master key is %s.",
-							   cg_key_id_hex(p + 1), cg_key_id_hex(cg_master_key_current()->id)),
-					 errhint("Configure the master key this database was created with, or set childguard.previous_master_key_file to it and run childguard.rotate_master_key().")));
+			report_no_key("registry data of subject", subject_no, p + 1);
 			break;
 		case REG_AUTH_FAILED:
 			ereport(ERROR,
@@ -348,13 +358,7 @@ cg_open_request_detail(PG_FUNCTION_ARGS)
 				 errdetail("childguard.request.detail_sealed does not hold a sealed value of a known format.")));
 	mk = cg_master_key_by_id(p + 1);
 	if (mk == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_CG_DATA_KEY_UNAVAILABLE),
-				 errmsg("detail of request %llu was sealed by a master key that is not configured",
-						(unsigned long long) request_id),
-				 errdetail("It was sealed under master key %s; the configured master key is %s.",
-						   cg_key_id_hex(p + 1), cg_key_id_hex(cg_master_key_current()->id)),
-				 errhint("Configure the master key this database was created with, or set childguard.previous_master_key_file to it and run childguard.rotate_master_key().")));
+		report_no_key("detail of request", request_id, p + 1);
 	len = total - DETAIL_HEADER_LEN;
 	out = palloc(VARHDRSZ + len);
 	SET_VARSIZE(out, VARHDRSZ + len);
