@@ -13,7 +13,9 @@ REVOKE ALL ON FUNCTION childguard._seal_request_detail(bigint, text) FROM PUBLIC
 COMMENT ON FUNCTION childguard._seal_request_detail(bigint, text) IS
 	'Internal (the request register''s seal trigger, rotate_master_key()): the detail sealed under the current master key''s registry key, bound to the request.';
 CREATE FUNCTION childguard._open_request_detail(request_id bigint, sealed bytea) RETURNS text
-	LANGUAGE C STABLE STRICT AS 'MODULE_PATHNAME', 'cg_open_request_detail';
+	LANGUAGE C STABLE STRICT SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS 'MODULE_PATHNAME', 'cg_open_request_detail';
 REVOKE ALL ON FUNCTION childguard._open_request_detail(bigint, bytea) FROM PUBLIC;
 COMMENT ON FUNCTION childguard._open_request_detail(bigint, bytea) IS
 	'Internal (the requests view, for officers): a request''s sealed detail opened; ZC002 without its master key, ZC003 if altered or moved.';
