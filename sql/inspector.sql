@@ -10,6 +10,7 @@ CREATE DATABASE regress_inspector;
 \c regress_inspector
 SET client_min_messages = warning;
 CREATE EXTENSION childguard CASCADE;
+DROP ROLE IF EXISTS regress_in_insp_member;
 DROP ROLE IF EXISTS regress_in_inspector;
 DROP ROLE IF EXISTS regress_in_app;
 DROP ROLE IF EXISTS regress_in_member;
@@ -97,6 +98,19 @@ SELECT childguard.dismiss_inspector('regress_in_inspector');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 SELECT count(*) AS still_inspector FROM childguard.inspector;
+-- nor is an inspector (or a member of one) made an officer, enrolled or
+-- given a grant, even by the owner
+CREATE ROLE regress_in_insp_member IN ROLE regress_in_inspector;
+SELECT childguard.appoint_officer('regress_in_inspector');
+\echo :LAST_ERROR_SQLSTATE
+SELECT childguard.enroll_application('regress_in_insp_member');
+\echo :LAST_ERROR_SQLSTATE
+SELECT childguard.enroll_consent_recorder('regress_in_inspector');
+\echo :LAST_ERROR_SQLSTATE
+SELECT childguard.request_access('regress_in_inspector', '{regress}', now() + interval '1 day');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS duties_of_inspector FROM childguard.officer o, childguard.inspector i
+ WHERE o.role = i.role;
 -- nothing it did changed the duties or the data
 SELECT count(*) > 20 AS duties_kept FROM childguard.compliance_duty;
 SET childguard.purpose = 'regress';
@@ -115,6 +129,7 @@ RESET ROLE;
 \c contrib_regression
 SET client_min_messages = warning;
 DROP DATABASE regress_inspector;
+DROP ROLE regress_in_insp_member;
 DROP ROLE regress_in_inspector;
 DROP ROLE regress_in_member;
 DROP ROLE regress_in_app;

@@ -172,3 +172,40 @@ CREATE VIEW childguard.inspectors AS
 REVOKE ALL ON childguard.inspectors FROM PUBLIC;
 COMMENT ON VIEW childguard.inspectors IS
 	'Appointed inspectors (Art 22): the role (by OID) under its current name, and the name it had when appointed.';
+
+-- and the other way round: an inspector (or a role related to one) is not
+-- made an officer, enrolled, or given an access grant (ZC561)
+CREATE FUNCTION childguard._inspector_separation() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r oid;
+BEGIN
+	IF TG_TABLE_NAME = 'access_grant' THEN
+		r := NEW.grantee_role::oid;
+	ELSE
+		r := NEW.role::oid;
+	END IF;
+	IF r IS NOT NULL AND EXISTS (SELECT 1 FROM childguard.inspector i
+	                              WHERE childguard._roles_related(r, i.role::oid)) THEN
+		RAISE EXCEPTION 'role "%" is an inspector', childguard._role_name(r)
+			USING ERRCODE = 'ZC561',
+			      DETAIL = pg_catalog.format('An inspector (or a role related to one by membership) audits the controller and takes no duty in it (%s).', TG_TABLE_NAME),
+			      HINT = 'Dismiss the inspector first with childguard.dismiss_inspector(), or use another role.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+REVOKE ALL ON FUNCTION childguard._inspector_separation() FROM PUBLIC;
+COMMENT ON FUNCTION childguard._inspector_separation() IS
+	'Trigger on childguard.officer, enrollment and access_grant: an inspector, or a role related to one, is not appointed, enrolled or granted access (ZC561).';
+CREATE TRIGGER officer_not_inspector BEFORE INSERT OR UPDATE OF role ON childguard.officer
+	FOR EACH ROW EXECUTE FUNCTION childguard._inspector_separation();
+CREATE TRIGGER enrollment_not_inspector BEFORE INSERT OR UPDATE OF role ON childguard.enrollment
+	FOR EACH ROW EXECUTE FUNCTION childguard._inspector_separation();
+CREATE TRIGGER access_grant_not_inspector BEFORE INSERT OR UPDATE OF grantee_role ON childguard.access_grant
+	FOR EACH ROW EXECUTE FUNCTION childguard._inspector_separation();
+ALTER TABLE childguard.officer ENABLE ALWAYS TRIGGER officer_not_inspector;
+ALTER TABLE childguard.enrollment ENABLE ALWAYS TRIGGER enrollment_not_inspector;
+ALTER TABLE childguard.access_grant ENABLE ALWAYS TRIGGER access_grant_not_inspector;
