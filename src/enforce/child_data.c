@@ -103,6 +103,9 @@ open_value(struct varlena *value, bool required, size_t *len)
 	switch (cg_decide_read(env.subject, env.category, &why))
 	{
 		case CG_VERDICT_ENVELOPE:
+			/* comparing a child's value without a purpose: a denied read */
+			if (required)
+				cg_statement_note(env.subject, CG_ACCESS_DENIED);
 			goto no_purpose;
 		case CG_VERDICT_DENY:
 			if (required || cg_denied_read() == CG_DENIED_ERROR)

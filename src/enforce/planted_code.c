@@ -966,33 +966,6 @@ report_existing(const char *what, const TableColumns *t)
 			 errhint("Drop it, then protect the table or add the child data column again.")));
 }
 
-/* The relation a catalog row (found by its OID) is attached to. */
-static Oid
-object_relation(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objid,
-				AttrNumber relatt)
-{
-	Relation	rel = table_open(catalog, AccessShareLock);
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tup;
-	Oid			relid = InvalidOid;
-
-	ScanKeyInit(&key, oidatt, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objid));
-	scan = systable_beginscan(rel, oidindex, true, SnapshotSelf, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-	{
-		bool		isnull;
-		Datum		d = heap_getattr(tup, relatt, RelationGetDescr(rel), &isnull);
-
-		if (!isnull)
-			relid = DatumGetObjectId(d);
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return relid;
-}
-
 /* As an ObjectCheck: is the trigger childguard's seal trigger ("" if so)? */
 static char *
 seal_trigger_check(HeapTuple tup, TupleDesc desc, const TableColumns *t)
@@ -1005,7 +978,7 @@ static void
 guard_object(Oid catalog, Oid objid)
 {
 	const AttachedKind *k = attached_kind(catalog);
-	Oid			relid = object_relation(catalog, k->by_oid, k->oid_att, objid,
+	Oid			relid = cg_catalog_row_oid(catalog, k->by_oid, k->oid_att, objid,
 										k->relation_att);
 	TableColumns *t;
 	char	   *problem;
@@ -1077,7 +1050,7 @@ guard_default(Oid relid, int attnum)
 static void
 guard_domain_constraint(Oid objid)
 {
-	Oid			typid = object_relation(ConstraintRelationId, ConstraintOidIndexId,
+	Oid			typid = cg_catalog_row_oid(ConstraintRelationId, ConstraintOidIndexId,
 										Anum_pg_constraint_oid, objid,
 										Anum_pg_constraint_contypid);
 	char	   *name = NULL;

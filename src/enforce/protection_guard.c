@@ -316,33 +316,6 @@ cg_protection_guard_utility_begin(Node *stmt)
 	}
 }
 
-/* A column (catalog row by its OID) of catalog: the relation it belongs to. */
-static Oid
-row_field(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objid, AttrNumber fieldatt)
-{
-	Relation	rel = table_open(catalog, AccessShareLock);
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tup;
-	Oid			result = InvalidOid;
-
-	ScanKeyInit(&key, oidatt, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objid));
-	/* SnapshotSelf: a row the current command just wrote, too */
-	scan = systable_beginscan(rel, oidindex, true, SnapshotSelf, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-	{
-		bool		isnull;
-		Datum		d = heap_getattr(tup, fieldatt, RelationGetDescr(rel), &isnull);
-
-		if (!isnull)
-			result = DatumGetObjectId(d);
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return result;
-}
-
 /* Refuse a change to a member of the childguard extension outside its scripts. */
 static void
 guard_member(Oid classId, Oid objectId)
@@ -359,11 +332,11 @@ guard_member(Oid classId, Oid objectId)
 		case OperatorFamilyRelationId:
 			break;
 		case AccessMethodOperatorRelationId:
-			family = row_field(classId, AccessMethodOperatorOidIndexId,
+			family = cg_catalog_row_oid(classId, AccessMethodOperatorOidIndexId,
 							   Anum_pg_amop_oid, objectId, Anum_pg_amop_amopfamily);
 			break;
 		case AccessMethodProcedureRelationId:
-			family = row_field(classId, AccessMethodProcedureOidIndexId,
+			family = cg_catalog_row_oid(classId, AccessMethodProcedureOidIndexId,
 							   Anum_pg_amproc_oid, objectId, Anum_pg_amproc_amprocfamily);
 			break;
 		default:
@@ -417,11 +390,11 @@ cg_protection_guard_object_access(ObjectAccessType access, Oid classId,
 				touch(objectId, NoLock);
 			break;
 		case TriggerRelationId:
-			touch(row_field(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
+			touch(cg_catalog_row_oid(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
 							objectId, Anum_pg_trigger_tgrelid), NoLock);
 			break;
 		case PolicyRelationId:
-			touch(row_field(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid,
+			touch(cg_catalog_row_oid(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid,
 							objectId, Anum_pg_policy_polrelid), NoLock);
 			break;
 		default:

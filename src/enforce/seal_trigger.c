@@ -32,6 +32,7 @@
 #include "operations_ceased.h"
 #include "pending.h"
 #include "protection.h"
+#include "statement.h"
 #include "subjects.h"
 
 /* The row's child, resolved from its subject column. */
@@ -42,24 +43,34 @@ resolve_subject(Relation rel, const CgProtection *p, HeapTuple tuple,
 	bool		isnull;
 	Datum		d = heap_getattr(tuple, p->subject_attnum, RelationGetDescr(rel), &isnull);
 
+	/* each refusal below is a refused write, recorded (statement.c) */
 	if (isnull)
+	{
+		cg_statement_attempt();
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_UNKNOWN_CHILD),
 				 errmsg("child data in table \"%s\" needs a child",
 						RelationGetRelationName(rel)),
 				 errdetail("The subject column \"%s\" is null.",
 						   NameStr(TupleDescAttr(RelationGetDescr(rel), p->subject_attnum - 1)->attname))));
+	}
 	*child_id = OutputFunctionCall((FmgrInfo *) &p->subject_out, d);
 	if (!cg_subject_lookup(*child_id, subject))
+	{
+		cg_statement_attempt();
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_UNKNOWN_CHILD),
 				 errmsg("child \"%s\" is not registered", *child_id),
 				 errhint("Register the child with childguard.register_child() first.")));
+	}
 	if (subject->erased)
+	{
+		cg_statement_note(subject->subject_no, CG_ACCESS_DENIED);
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_CHILD_ERASED),
 				 errmsg("child \"%s\" has been erased", *child_id),
 				 errdetail("No new data can be collected for an erased child.")));
+	}
 }
 
 /* Seal one pending value for subject and category. */
@@ -262,7 +273,7 @@ cg_seal_row(PG_FUNCTION_ARGS)
 		if (env.flags & CG_ENV_PENDING)
 		{
 			/* new data: collection needs purpose, necessity and consent */
-			cg_check_operations_ceased(RelationGetRelationName(rel));
+			cg_check_operations_ceased(RelationGetRelationName(rel), subject.subject_no);
 			cg_check_collection(&subject, col->category, child_id,
 								RelationGetRelationName(rel),
 								NameStr(TupleDescAttr(desc, col->attnum - 1)->attname));

@@ -244,10 +244,14 @@ cg_write_guard_check_plaintext_input(void)
 	Oid			relid = cg_statement()->level.copy_plain_refused;
 
 	if (OidIsValid(relid))
+	{
+		/* a refused collection: the statement leaves its (error) record */
+		cg_statement_attempt();
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_TABLE_NOT_PROTECTED),
 				 errmsg("cannot copy plaintext child data into table \"%s\"",
 						get_rel_name(relid)),
 				 errdetail("The table is not protected by childguard; only sealed values (envelopes) can be loaded into it."),
 				 errhint("Call childguard.protect() on the table before writing child data to it.")));
+	}
 }
