@@ -12,6 +12,7 @@
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "optimizer/paths.h"
+#include "optimizer/planner.h"
 #include "miscadmin.h"
 #include "parser/analyze.h"
 #include "storage/ipc.h"
@@ -21,6 +22,10 @@
 
 #include "audit.h"
 #include "catalog.h"
+#include "citus_coordinator.h"
+#include "citus_ddl.h"
+#include "citus_node.h"
+#include "citus_seal.h"
 #include "crypto.h"
 #include "data_keys.h"
 #include "decision.h"
@@ -67,6 +72,7 @@ static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 static emit_log_hook_type prev_emit_log = NULL;
 static object_access_hook_type prev_object_access = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
+static planner_hook_type prev_planner = NULL;
 
 /* A top-level statement begins (stmt: its PlannedStmt). */
 static void
@@ -89,6 +95,26 @@ cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	cg_planted_code_executor_start(queryDesc);
 	cg_audit_guard_executor_start(queryDesc);
 	cg_audit_executor_start(queryDesc);
+	/* a Citus coordinator ships envelopes only (citus_coordinator.c) */
+	if (cg_citus_plan_ships(queryDesc->plannedstmt))
+	{
+		int			shipping;
+
+		cg_citus_shipping_enter(&shipping);
+		PG_TRY();
+		{
+			if (prev_ExecutorStart)
+				prev_ExecutorStart(queryDesc, eflags);
+			else
+				standard_ExecutorStart(queryDesc, eflags);
+		}
+		PG_FINALLY();
+		{
+			cg_citus_shipping_leave(shipping);
+		}
+		PG_END_TRY();
+		return;
+	}
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
@@ -112,11 +138,20 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	CgStatementLevel saved;
 	DestReceiver *client = queryDesc->dest;
 	DestReceiver *nulling;
+	DestReceiver *volatile citus_client = NULL;
+	int			shipping = 0;
 
 	cg_audit_executor_run(queryDesc);
 	nulling = cg_denied_nulls_wrap(queryDesc);
 	if (nulling != NULL)
 		queryDesc->dest = nulling;
+	/* Citus ships envelopes; the client's receiver shows decided reads */
+	if (cg_citus_plan_ships(queryDesc->plannedstmt))
+	{
+		citus_client = cg_citus_client_wrap(queryDesc->dest);
+		queryDesc->dest = citus_client;
+		cg_citus_shipping_enter(&shipping);
+	}
 	cg_statement_enter(&saved);
 	cg_delete_rows_executor_run(queryDesc);
 	PG_TRY();
@@ -131,6 +166,11 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	{
 		cg_statement_leave(&saved);
 		queryDesc->dest = client;
+		if (citus_client != NULL)
+		{
+			cg_citus_shipping_leave(shipping);
+			citus_client->rDestroy(citus_client);
+		}
 		if (nulling != NULL)
 			nulling->rDestroy(nulling);
 		if (!ok && cg_statement_nesting() == 0)
@@ -280,19 +320,51 @@ cg_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry
 	cg_parallel_guard_rel_pathlist(root, rel, rti, rte);
 }
 
+/*
+ * Planning: on a Citus coordinator, child data written to a distributed
+ * table is sealed for its child before Citus's planner (loaded first, so
+ * called from here) deparses it (citus_seal.c), and Citus's planning
+ * ships envelopes only.
+ */
+static PlannedStmt *
+cg_planner(Query *parse, const char *query_string, int cursorOptions,
+		   ParamListInfo boundParams)
+{
+	PlannedStmt *volatile result;
+	int			shipping;
+
+	if (!cg_citus_coordinator())
+		return prev_planner ? prev_planner(parse, query_string, cursorOptions, boundParams) :
+			standard_planner(parse, query_string, cursorOptions, boundParams);
+	cg_citus_seal_rewrite(parse);
+	cg_citus_shipping_enter(&shipping);
+	PG_TRY();
+	{
+		result = prev_planner ? prev_planner(parse, query_string, cursorOptions, boundParams) :
+			standard_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		cg_citus_shipping_leave(shipping);
+	}
+	PG_END_TRY();
+	return result;
+}
+
 /* Function manager: which calls run code of a foreign owner (foreign_code.c). */
 static bool
 cg_needs_fmgr(Oid fn_oid)
 {
 	if (prev_needs_fmgr && prev_needs_fmgr(fn_oid))
 		return true;
-	return cg_foreign_code_needs_hook(fn_oid);
+	return cg_foreign_code_needs_hook(fn_oid) || cg_citus_ddl_needs_hook(fn_oid);
 }
 
 static void
 cg_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 {
 	cg_foreign_code_hook(event, flinfo);
+	cg_citus_ddl_hook(event, flinfo);
 	if (prev_fmgr)
 		prev_fmgr(event, flinfo, private);
 }
@@ -341,6 +413,7 @@ _PG_init(void)
 	cg_crypto_define_gucs();
 	cg_grant_windows_define_gucs();
 	cg_pool_scope_define_gucs();
+	cg_citus_node_define_gucs();
 	MarkGUCPrefixReserved("childguard");
 
 	cg_pool_scope_init();
@@ -382,6 +455,8 @@ _PG_init(void)
 	object_access_hook = cg_object_access;
 	prev_set_rel_pathlist = set_rel_pathlist_hook;
 	set_rel_pathlist_hook = cg_set_rel_pathlist;
+	prev_planner = planner_hook;
+	planner_hook = cg_planner;
 	prev_needs_fmgr = needs_fmgr_hook;
 	needs_fmgr_hook = cg_needs_fmgr;
 	prev_fmgr = fmgr_hook;

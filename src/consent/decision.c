@@ -63,6 +63,7 @@
 #include "childguard_errcodes.h"
 #include "consent.h"
 #include "correction_permit.h"
+#include "citus_node.h"
 #include "decision.h"
 #include "grant_windows.h"
 #include "objections.h"
@@ -186,7 +187,8 @@ bool
 cg_decision_envelope_only(void)
 {
 	return HistoricSnapshotActive() || am_walsender || IsParallelWorker() ||
-		(MyReplicationSlot != NULL && SlotIsLogical(MyReplicationSlot));
+		(MyReplicationSlot != NULL && SlotIsLogical(MyReplicationSlot)) ||
+		cg_citus_worker() || cg_citus_envelope_only();
 }
 
 /* The purpose the current statement decides under, or NULL. */

@@ -21,6 +21,7 @@
 
 #include "categories.h"
 #include "childguard_errcodes.h"
+#include "citus_node.h"
 #include "data_keys.h"
 #include "decision.h"
 #include "delete_rows.h"
@@ -28,6 +29,7 @@
 #include "operations_ceased.h"
 #include "pending.h"
 #include "protection.h"
+#include "seal_trigger.h"
 #include "subjects.h"
 
 /* The row's child, resolved from its subject column. */
@@ -58,9 +60,9 @@ resolve_subject(Relation rel, const CgProtection *p, HeapTuple tuple,
 				 errdetail("No new data can be collected for an erased child.")));
 }
 
-/* Seal one pending value for subject and category. */
-static struct varlena *
-seal_pending(const CgEnvelope *env, const CgSubject *subject, uint8 category,
+/* Seal one pending value for subject and category (also citus_seal.c). */
+struct varlena *
+cg_seal_pending(const CgEnvelope *env, const CgSubject *subject, uint8 category,
 			 const char *child_id)
 {
 	CgKeyStatus status;
@@ -100,6 +102,23 @@ cg_seal_row(PG_FUNCTION_ARGS)
 	bool	   *repl_nulls = NULL;
 	bool	   *repl = NULL;
 
+	/*
+	 * On a Citus worker the shard's copy of this trigger has nothing to do:
+	 * the worker's input took only envelopes sealed for their child on the
+	 * coordinator, which also decided and recorded the write (citus_worker.c)
+	 */
+	if (cg_citus_worker() && CALLED_AS_TRIGGER(fcinfo))
+	{
+		if (TRIGGER_FIRED_BEFORE(trigdata->tg_event) &&
+			TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
+			TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+			return PointerGetDatum(trigdata->tg_newtuple);
+		if (TRIGGER_FIRED_BEFORE(trigdata->tg_event) &&
+			TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
+			TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+			return PointerGetDatum(trigdata->tg_trigtuple);
+		return PointerGetDatum(NULL);
+	}
 	/* protect() also installs it AFTER DELETE (per row) and BEFORE TRUNCATE */
 	if (CALLED_AS_TRIGGER(fcinfo) && TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 	{
@@ -160,7 +179,7 @@ cg_seal_row(PG_FUNCTION_ARGS)
 				repl = palloc0(desc->natts * sizeof(bool));
 			}
 			repl_values[col->attnum - 1] =
-				PointerGetDatum(seal_pending(&env, &subject, col->category, child_id));
+				PointerGetDatum(cg_seal_pending(&env, &subject, col->category, child_id));
 			repl[col->attnum - 1] = true;
 		}
 		else if (env.subject != subject.subject_no)

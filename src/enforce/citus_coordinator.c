@@ -1,0 +1,132 @@
+/*-------------------------------------------------------------------------
+ *
+ * citus_coordinator.c
+ *	  On a Citus coordinator (childguard.citus_node = coordinator), a
+ *	  statement whose plan runs Citus's executor (a CustomScan of Citus's)
+ *	  runs with output of child data as envelopes -- so Citus's deparsing
+ *	  of constants into shard queries, and its COPY of rows to shards,
+ *	  send only envelopes -- except inside the client's receiver, where
+ *	  the row goes to the client: there output decides and decrypts as on
+ *	  a single node (child_data.c, decision.c), and the statement's audit
+ *	  record names the distributed table, from the coordinator's own plan.
+ *	  Values come back from the workers as envelopes (a worker never
+ *	  decrypts), so what the client may read is decided here, once per
+ *	  statement and child, whatever shards the rows came from.
+ *
+ *	  The wrapping receiver only sets the flag around the client's
+ *	  receiveSlot; PG_FINALLY restores it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "nodes/extensible.h"
+#include "nodes/nodeFuncs.h"
+
+#include "citus_coordinator.h"
+#include "citus_node.h"
+
+/* Is plan (or anything under it) one of Citus's custom scans? */
+static bool
+plan_has_citus_scan(Plan *plan)
+{
+	if (plan == NULL)
+		return false;
+	if (IsA(plan, CustomScan))
+	{
+		/* "Citus Adaptive", "Citus INSERT ... SELECT", "Citus MERGE INTO ..." */
+		if (strncmp(((CustomScan *) plan)->methods->CustomName, "Citus ", 6) == 0)
+			return true;
+	}
+	if (IsA(plan, SubqueryScan) &&
+		plan_has_citus_scan(((SubqueryScan *) plan)->subplan))
+		return true;
+	if (IsA(plan, Append))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((Append *) plan)->appendplans)
+			if (plan_has_citus_scan(lfirst(lc)))
+				return true;
+	}
+	return plan_has_citus_scan(plan->lefttree) || plan_has_citus_scan(plan->righttree);
+}
+
+/* Does Citus ship anything of this statement (coordinator only)? */
+bool
+cg_citus_plan_ships(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (!cg_citus_coordinator() || stmt == NULL || stmt->commandType == CMD_UTILITY)
+		return false;
+	if (plan_has_citus_scan(stmt->planTree))
+		return true;
+	foreach(lc, stmt->subplans)
+		if (plan_has_citus_scan(lfirst(lc)))
+			return true;
+	return false;
+}
+
+typedef struct ClientReceiver
+{
+	DestReceiver pub;
+	DestReceiver *client;
+} ClientReceiver;
+
+static bool
+client_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	ClientReceiver *r = (ClientReceiver *) self;
+	bool		saved;
+	volatile bool result = false;
+
+	cg_citus_client_output_enter(&saved);
+	PG_TRY();
+	{
+		result = r->client->receiveSlot(slot, r->client);
+	}
+	PG_FINALLY();
+	{
+		cg_citus_client_output_leave(saved);
+	}
+	PG_END_TRY();
+	return result;
+}
+
+static void
+client_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	ClientReceiver *r = (ClientReceiver *) self;
+
+	r->client->rStartup(r->client, operation, typeinfo);
+}
+
+static void
+client_shutdown(DestReceiver *self)
+{
+	ClientReceiver *r = (ClientReceiver *) self;
+
+	r->client->rShutdown(r->client);
+}
+
+static void
+client_destroy(DestReceiver *self)
+{
+	pfree(self);
+}
+
+/* A receiver in front of client in which output is the decided read's. */
+DestReceiver *
+cg_citus_client_wrap(DestReceiver *client)
+{
+	ClientReceiver *r = palloc0(sizeof(ClientReceiver));
+
+	r->pub.receiveSlot = client_receive;
+	r->pub.rStartup = client_startup;
+	r->pub.rShutdown = client_shutdown;
+	r->pub.rDestroy = client_destroy;
+	r->pub.mydest = client->mydest;
+	r->client = client;
+	return &r->pub;
+}

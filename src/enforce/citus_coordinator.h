@@ -1,0 +1,21 @@
+/*-------------------------------------------------------------------------
+ *
+ * citus_coordinator.h
+ *	  On a Citus coordinator: which statements Citus ships, and the
+ *	  client's receiver where decided reads show plaintext
+ *	  (citus_coordinator.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CHILDGUARD_CITUS_COORDINATOR_H
+#define CHILDGUARD_CITUS_COORDINATOR_H
+
+#include "postgres.h"
+
+#include "nodes/plannodes.h"
+#include "tcop/dest.h"
+
+extern bool cg_citus_plan_ships(PlannedStmt *stmt);
+extern DestReceiver *cg_citus_client_wrap(DestReceiver *client);
+
+#endif							/* CHILDGUARD_CITUS_COORDINATOR_H */
