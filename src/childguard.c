@@ -140,6 +140,7 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	DestReceiver *nulling;
 	DestReceiver *volatile citus_client = NULL;
 	int			shipping = 0;
+	volatile bool shipping_on = false;
 
 	cg_audit_executor_run(queryDesc);
 	nulling = cg_denied_nulls_wrap(queryDesc);
@@ -148,9 +149,11 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	/* Citus ships envelopes; the client's receiver shows decided reads */
 	if (cg_citus_plan_ships(queryDesc->plannedstmt))
 	{
-		citus_client = cg_citus_client_wrap(queryDesc->dest);
-		queryDesc->dest = citus_client;
+		citus_client = cg_citus_client_wrap(queryDesc->dest, client->mydest);
+		if (citus_client != NULL)
+			queryDesc->dest = citus_client;
 		cg_citus_shipping_enter(&shipping);
+		shipping_on = true;
 	}
 	cg_statement_enter(&saved);
 	cg_delete_rows_executor_run(queryDesc);
@@ -166,11 +169,10 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	{
 		cg_statement_leave(&saved);
 		queryDesc->dest = client;
-		if (citus_client != NULL)
-		{
+		if (shipping_on)
 			cg_citus_shipping_leave(shipping);
+		if (citus_client != NULL)
 			citus_client->rDestroy(citus_client);
-		}
 		if (nulling != NULL)
 			nulling->rDestroy(nulling);
 		if (!ok && cg_statement_nesting() == 0)

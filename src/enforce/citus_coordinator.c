@@ -116,11 +116,21 @@ client_destroy(DestReceiver *self)
 	pfree(self);
 }
 
-/* A receiver in front of client in which output is the decided read's. */
+/*
+ * A receiver in front of client in which output is the decided read's, if
+ * client is the client's connection (a query's result, a cursor's FETCH);
+ * NULL otherwise: Citus's own receivers (intermediate results, the rows of
+ * INSERT ... SELECT it copies to shards), COPY TO, SPI and the like get
+ * envelopes.
+ */
 DestReceiver *
-cg_citus_client_wrap(DestReceiver *client)
+cg_citus_client_wrap(DestReceiver *client, CommandDest mydest)
 {
-	ClientReceiver *r = palloc0(sizeof(ClientReceiver));
+	ClientReceiver *r;
+
+	if (mydest != DestRemote && mydest != DestRemoteExecute && mydest != DestRemoteSimple)
+		return NULL;
+	r = palloc0(sizeof(ClientReceiver));
 
 	r->pub.receiveSlot = client_receive;
 	r->pub.rStartup = client_startup;

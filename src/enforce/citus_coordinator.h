@@ -16,6 +16,6 @@
 #include "tcop/dest.h"
 
 extern bool cg_citus_plan_ships(PlannedStmt *stmt);
-extern DestReceiver *cg_citus_client_wrap(DestReceiver *client);
+extern DestReceiver *cg_citus_client_wrap(DestReceiver *client, CommandDest mydest);
 
 #endif							/* CHILDGUARD_CITUS_COORDINATOR_H */
