@@ -21,8 +21,10 @@
  *	    subject value.
  *	  - UPDATE: the child is the one the WHERE clause pins with
  *	    subject = constant (a router UPDATE); otherwise refused (ZC604).
- *	  - INSERT ... SELECT moves values that are sealed already (or pending
- *	    values, which every worker refuses, ZC601): not rewritten.
+ *	  - INSERT ... SELECT of child_data columns moves values that are
+ *	    sealed already (or pending values, which every worker refuses,
+ *	    ZC601): not rewritten; one that computes child data from other
+ *	    types (plaintext) is refused (ZC606).
  *	  The cost for any other statement: one test of the command type, and
  *	  for a write to a table holding child data, a scan of
  *	  pg_dist_partition.
@@ -35,6 +37,7 @@
 #include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
 #include "parser/parse_func.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
@@ -241,20 +244,27 @@ cg_citus_seal_rewrite(Query *parse)
 		if (tle->resjunk || column_category(p, tle->resno) == 0)
 			continue;
 		expr = strip((Node *) tle->expr);
-		if (parse->commandType == CMD_INSERT && IsA(expr, Var) &&
-			((Var *) expr)->varlevelsup == 0)
+		if (parse->commandType == CMD_INSERT && contain_vars_of_level(expr, 0))
 		{
-			RangeTblEntry *src = rt_fetch(((Var *) expr)->varno, parse->rtable);
+			Var		   *var = IsA(expr, Var) ? (Var *) expr : NULL;
+			RangeTblEntry *src = var ? rt_fetch(var->varno, parse->rtable) : NULL;
 			int			subject_col = -1;
 
-			/* INSERT ... SELECT: the values are sealed already, or refused by the workers */
-			if (src->rtekind != RTE_VALUES)
+			/* INSERT ... SELECT of child_data: sealed already, or refused by the workers */
+			if (src != NULL && src->rtekind != RTE_VALUES)
 				continue;
+			if (src == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_CG_CITUS_SELECT_PLAINTEXT),
+						 errmsg("cannot write child data computed by INSERT ... SELECT into distributed table \"%s\"",
+								get_rel_name(target->relid)),
+						 errdetail("Values are sealed for their child on the coordinator before Citus sends them to a worker; Citus runs the SELECT where childguard cannot seal its results."),
+						 errhint("Use INSERT ... VALUES (one or many rows, or a prepared statement), or load a local protected table and INSERT ... SELECT its child_data columns as they are.")));
 			if (child != NULL && IsA(strip((Node *) child), Var) &&
-				((Var *) strip((Node *) child))->varno == ((Var *) expr)->varno)
+				((Var *) strip((Node *) child))->varno == var->varno)
 				subject_col = ((Var *) strip((Node *) child))->varattno - 1;
 			rewrite_values_rte(fn, src, target->relid, tle->resno,
-							   ((Var *) expr)->varattno - 1, subject_col,
+							   var->varattno - 1, subject_col,
 							   subject_col >= 0 ? NULL : child, exprType(expr));
 			continue;
 		}
