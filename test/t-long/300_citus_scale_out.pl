@@ -17,7 +17,9 @@
 #     of one child) are sealed on the coordinator: the workers' statement
 #     logs (log_statement = all) hold envelopes, never the markers; an
 #     UPDATE that names no child is refused (ZC604), COPY FROM into the
-#     distributed table is refused (ZC603);
+#     distributed table is refused (ZC603), and so is INSERT ... SELECT
+#     computing child data (ZC606), while INSERT ... SELECT of sealed values
+#     from a local protected table works;
 #   - a consent withdrawn on the coordinator stops the next router and
 #     multi-shard read of that child;
 #   - each distributed statement leaves exactly one audit record, on the
@@ -169,6 +171,20 @@ like($err, qr/ZC601|ZC602/, 'a condition on child data pushed to a worker is ref
 like($err, qr/ZC604/, 'an UPDATE of child data naming no child is refused (ZC604)');
 ($ret, $out, $err) = $co->psql('postgres', "\\set VERBOSITY verbose\n$r COPY kids FROM STDIN;\nc1\tCITUSMARK-$tag-copy\tz\n\\.\n");
 like($err, qr/ZC603/, 'COPY FROM into the distributed table is refused (ZC603)');
+
+($ret, $out, $err) = $co->psql('postgres', "\\set VERBOSITY verbose\n$r INSERT INTO kids SELECT 'c' || i, 'GEN-' || i, 'g' FROM generate_series(1, 3) i");
+like($err, qr/ZC606/, 'INSERT ... SELECT computing child data for a distributed table is refused (ZC606)');
+# sealed values move: a local protected table into the distributed one
+$co->safe_psql('postgres', qq{$r
+	CREATE TABLE stage (child_id text NOT NULL, name childguard.child_data, note text);
+	SELECT childguard.protect('stage', 'child_id', '{"name": "name"}');
+	INSERT INTO stage VALUES ('c6', 'CITUSMARK-$tag-st', 'st');
+	INSERT INTO kids SELECT * FROM stage;});
+is($co->safe_psql('postgres', "$r SELECT name FROM kids WHERE child_id = 'c6' AND note = 'st'"),
+	"CITUSMARK-$tag-st", 'INSERT ... SELECT from a local protected table moves sealed values');
+my $pending = $co->safe_psql('postgres', "SELECT childguard.envelope('CITUSMARK-$tag-pend'::childguard.child_data)");
+($ret, $out, $err) = $w1->psql('postgres', "\\set VERBOSITY verbose\nINSERT INTO $shard_w1 VALUES ('c1', '$pending', 'x')");
+like($err, qr/ZC601/, 'a pending value written straight to a worker is refused (ZC601)');
 
 # One audit record per distributed statement, on the coordinator.
 sub audit_count
