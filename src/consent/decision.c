@@ -180,7 +180,8 @@ frozen_context(void)
 
 /*
  * No decision may be made here: logical decoding (a historic snapshot, a
- * walsender, a logical slot in use) or a parallel worker.  Values show as
+ * walsender, a logical slot in use), a parallel worker, or a Citus worker
+ * (only the coordinator decides, docs/scale-out.md).  Values show as
  * envelopes, rows are invisible, collection is refused.
  */
 bool
@@ -188,7 +189,7 @@ cg_decision_envelope_only(void)
 {
 	return HistoricSnapshotActive() || am_walsender || IsParallelWorker() ||
 		(MyReplicationSlot != NULL && SlotIsLogical(MyReplicationSlot)) ||
-		cg_citus_worker() || cg_citus_envelope_only();
+		cg_citus_worker();
 }
 
 /* The purpose the current statement decides under, or NULL. */

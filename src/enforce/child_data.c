@@ -156,7 +156,17 @@ no_purpose:
 static char *
 value_to_text(struct varlena *value, size_t *len)
 {
-	char	   *text = open_value(value, false, len);
+	char	   *text;
+
+	/* a Citus coordinator ships envelopes; only its client gets decided reads */
+	if (cg_citus_envelope_only())
+	{
+		text = cg_envelope_to_text(value);
+		*len = strlen(text);
+		cg_statement_text_note_child_output();
+		return text;
+	}
+	text = open_value(value, false, len);
 
 	if (text == NULL)
 	{
