@@ -26,6 +26,7 @@
 #include "citus_ddl.h"
 #include "citus_node.h"
 #include "citus_seal.h"
+#include "citus_worker.h"
 #include "crypto.h"
 #include "data_keys.h"
 #include "decision.h"
@@ -255,7 +256,10 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		cg_write_guard_utility_begin(pstmt->utilityStmt);
 		if (copy_out)
 			cg_statement_set_copy_out();
-		if (prev_ProcessUtility)
+		/* a Citus worker keeps no row security on child data (citus_worker.c) */
+		if (cg_citus_worker_skips_utility(pstmt->utilityStmt))
+			;
+		else if (prev_ProcessUtility)
 			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
 		else

@@ -11,8 +11,11 @@
 
 #include "postgres.h"
 
+#include "nodes/nodes.h"
+
 extern void cg_citus_worker_check_sealed(struct varlena *value);
 extern void cg_citus_worker_refuse_plaintext(void);
 extern void cg_citus_worker_refuse_compare(void);
+extern bool cg_citus_worker_skips_utility(Node *stmt);
 
 #endif							/* CHILDGUARD_CITUS_WORKER_H */

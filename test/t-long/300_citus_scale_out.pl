@@ -87,6 +87,14 @@ $co->safe_psql('postgres', q{
 	SELECT childguard.register_child('c' || i, DATE '2016-01-01' + i) FROM generate_series(1, 6) i;
 });
 ChildguardNode::consent_all($co, 'postgres');
+# an application role (no superuser: row security applies), its own grant
+$co->safe_psql('postgres', q{
+	CREATE ROLE cg_app LOGIN;
+	SELECT childguard.enroll_application('cg_app');
+});
+my $grant = $co->safe_psql('postgres',
+	"SELECT childguard.request_access('cg_app', '{regress}', now() + interval '1 day')");
+$co->safe_psql('postgres', "SET ROLE regress_fixture_dpo; SELECT childguard.approve_access($grant)");
 
 # Markers: unique, never to be found anywhere but in a decided read.
 my $tag = substr(ChildguardNode::random_key_hex(), 0, 12);
@@ -186,6 +194,21 @@ my $pending = $co->safe_psql('postgres', "SELECT childguard.envelope('CITUSMARK-
 ($ret, $out, $err) = $w1->psql('postgres', "\\set VERBOSITY verbose\nINSERT INTO $shard_w1 VALUES ('c1', '$pending', 'x')");
 like($err, qr/ZC601/, 'a pending value written straight to a worker is refused (ZC601)');
 
+# The same as an application role (row security applies to it).
+$co->safe_psql('postgres', q{
+	GRANT SELECT, INSERT, UPDATE ON kids, stage TO cg_app;
+});
+my $app = "SET ROLE cg_app; $r";
+$co->safe_psql('postgres', qq{$app
+	INSERT INTO kids VALUES ('c5', 'CITUSMARK-$tag-app1', 'app');
+	INSERT INTO stage VALUES ('c4', 'CITUSMARK-$tag-app2', 'app2');
+	INSERT INTO kids SELECT * FROM stage WHERE note = 'app2';
+	UPDATE kids SET name = 'CITUSMARK-$tag-app3' WHERE child_id = 'c4' AND note = 'app2';});
+is($co->safe_psql('postgres', "$app SELECT child_id, name FROM kids WHERE note IN ('app', 'app2') ORDER BY note"),
+	"c5|CITUSMARK-$tag-app1\nc4|CITUSMARK-$tag-app3", 'an application role writes and reads through the coordinator');
+like($co->safe_psql('postgres', "SET ROLE cg_app; SELECT name FROM kids WHERE child_id = 'c5' AND note = 'app'"),
+	qr/^cg1:/, 'the application role without a purpose gets the envelope');
+
 # One audit record per distributed statement, on the coordinator.
 sub audit_count
 {
@@ -218,7 +241,7 @@ unlike($out, qr/CITUSMARK/, 'and shows nothing');
 like($err, qr/ZC105/, 'after the withdrawal a multi-shard read is denied');
 unlike($out, qr/CITUSMARK/, 'and shows nothing');
 is($co->safe_psql('postgres', "$r SET childguard.denied_read = 'mask'; SELECT child_id, name FROM kids WHERE child_id IN ('c1', 'c4') ORDER BY note"),
-	"c1|[withheld]\nc4|$mark{n4}\nc1|[withheld]", 'the other children are still read; the withdrawn one is withheld');
+	"c1|[withheld]\nc4|CITUSMARK-$tag-app3\nc4|$mark{n4}\nc1|[withheld]", 'the other children are still read; the withdrawn one is withheld');
 is($co->safe_psql('postgres', "$r SELECT name FROM kids WHERE child_id = 'c2' AND note = 'b'"),
 	$mark{n2}, 'another child is still read');
 is($co->safe_psql('postgres', "SELECT count(*) FROM childguard.access_log WHERE id > $last AND children_denied <> '{}'"),
