@@ -95,6 +95,7 @@ cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	cg_write_guard_executor_start(queryDesc);
 	cg_planted_code_executor_start(queryDesc);
 	cg_audit_guard_executor_start(queryDesc);
+	cg_citus_executor_start(queryDesc);
 	cg_audit_executor_start(queryDesc);
 	/* a Citus coordinator ships envelopes only (citus_coordinator.c) */
 	if (cg_citus_plan_ships(queryDesc->plannedstmt))

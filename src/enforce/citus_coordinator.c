@@ -20,11 +20,17 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_class.h"
 #include "nodes/extensible.h"
 #include "nodes/nodeFuncs.h"
 
+#include "parser/parsetree.h"
+
+#include "catalog.h"
 #include "citus_coordinator.h"
 #include "citus_node.h"
+#include "protection.h"
+#include "statement.h"
 
 /* Is plan (or anything under it) one of Citus's custom scans? */
 static bool
@@ -139,4 +145,34 @@ cg_citus_client_wrap(DestReceiver *client, CommandDest mydest)
 	r->pub.mydest = client->mydest;
 	r->client = client;
 	return &r->pub;
+}
+
+/*
+ * ExecutorStart on a coordinator: a DELETE of a distributed protected
+ * table runs on the workers, where nothing is recorded and the seal
+ * trigger's DELETE half does nothing; the coordinator cannot know the
+ * children of the rows removed, but the statement is recorded once, here,
+ * naming the table and the number of rows (docs/scale-out.md).
+ */
+void
+cg_citus_executor_start(QueryDesc *queryDesc)
+{
+	PlannedStmt *ps = queryDesc->plannedstmt;
+	ListCell   *lc;
+
+	if (ps->commandType != CMD_DELETE || !cg_citus_coordinator() ||
+		!OidIsValid(cg_child_data_type()) || !cg_citus_plan_ships(ps))
+		return;
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_RELATION &&
+			cg_protection_of_relid(rte->relid)->has_child_data &&
+			cg_citus_is_distributed(rte->relid))
+		{
+			cg_statement_attempt();
+			return;
+		}
+	}
 }

@@ -12,10 +12,12 @@
 
 #include "postgres.h"
 
+#include "executor/execdesc.h"
 #include "nodes/plannodes.h"
 #include "tcop/dest.h"
 
 extern bool cg_citus_plan_ships(PlannedStmt *stmt);
+extern void cg_citus_executor_start(QueryDesc *queryDesc);
 extern DestReceiver *cg_citus_client_wrap(DestReceiver *client, CommandDest mydest);
 
 #endif							/* CHILDGUARD_CITUS_COORDINATOR_H */

@@ -219,12 +219,13 @@ sub audit_count
 my $before = audit_count($co);
 my $last   = $co->safe_psql('postgres', 'SELECT coalesce(max(id), 0) FROM childguard.access_log');
 $co->safe_psql('postgres', "$r SELECT name FROM kids WHERE child_id = 'c2'");
-$co->safe_psql('postgres', "$r SELECT name FROM kids WHERE child_id IN ('c4', 'c5', 'c6')");
+$co->safe_psql('postgres', "$r SELECT name FROM kids WHERE child_id IN ('c4', 'c5', 'c6') AND note IN ('d', 'e', 'p')");
 $co->safe_psql('postgres', "$r INSERT INTO kids VALUES ('c2', 'CITUSMARK-$tag-a1', 'a')");
-is(audit_count($co) - $before, 3, 'three distributed statements, three audit records on the coordinator');
-is($co->safe_psql('postgres', "SELECT string_agg(command || ':' || array_to_string(relations, '|') || ':' || children || ':' || outcome, ',' ORDER BY id) FROM childguard.access_log WHERE id > $last"),
-	'SELECT:public.kids:1:allowed,SELECT:public.kids:3:allowed,INSERT:public.kids:1:allowed',
-	'the records name the distributed table and the children');
+$co->safe_psql('postgres', "$r DELETE FROM kids WHERE child_id = 'c2' AND note = 'a'");
+is(audit_count($co) - $before, 4, 'four distributed statements, four audit records on the coordinator');
+is($co->safe_psql('postgres', "SELECT string_agg(command || ':' || array_to_string(relations, '|') || ':' || children || ':' || rows || ':' || outcome, ',' ORDER BY id) FROM childguard.access_log WHERE id > $last"),
+	'SELECT:public.kids:1:1:allowed,SELECT:public.kids:3:3:allowed,INSERT:public.kids:1:1:allowed,DELETE:public.kids:0:1:allowed',
+	'the records name the distributed table, the children (a DELETE: its rows)');
 is($co->safe_psql('postgres', "SELECT count(*) FROM childguard.access_log WHERE array_to_string(relations, ',') ~ 'kids_[0-9]'"),
 	'0', 'no record names a shard');
 is(audit_count($w1) + audit_count($w2), 0, 'the workers record nothing');
