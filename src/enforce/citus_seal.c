@@ -317,8 +317,8 @@ cg_seal_for(PG_FUNCTION_ARGS)
 	if (category == 0 || relname == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_CITUS_SEAL_MISUSE),
-				 errmsg("column %d of relation %u is not a protected child data column",
-						attnum, relid),
+				 errmsg("column %d of relation \"%s\" is not a protected child data column",
+						attnum, relname ? relname : psprintf("%u", relid)),
 				 errhint("childguard._seal_for() is called by childguard's rewrite of writes to distributed tables only.")));
 	colname = get_attname(relid, attnum, false);
 	if (PG_ARGISNULL(1))
