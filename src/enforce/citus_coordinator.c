@@ -171,7 +171,7 @@ cg_citus_executor_start(QueryDesc *queryDesc)
 			cg_protection_of_relid(rte->relid)->has_child_data &&
 			cg_citus_is_distributed(rte->relid))
 		{
-			cg_statement_attempt();
+			cg_statement_note_unnamed(CG_ACCESS_WRITE);
 			return;
 		}
 	}
