@@ -153,6 +153,8 @@ is($co->safe_psql('postgres', qq{$r
 	FETCH 2 FROM cur;
 	COMMIT;}),
 	"$mark{n4}\n$mark{n5}", 'cursor over a multi-shard read');
+is($co->safe_psql('postgres', "BEGIN; SET LOCAL childguard.purpose = 'regress'; SELECT name FROM kids WHERE child_id = 'c3'; COMMIT;"),
+	$mark{u3}, 'a purpose set for the transaction only (behind a pool) reads through the coordinator');
 like($co->safe_psql('postgres', "SELECT name FROM kids WHERE child_id = 'c3'"),
 	qr/^cg1:/, 'without a purpose the coordinator shows the envelope');
 
@@ -173,6 +175,19 @@ like($err, qr/ZC600|does not take plaintext/, 'plaintext written straight to a w
 like($err, qr/ZC602/, 'a worker compares no child data (ZC602)');
 ($ret, $out, $err) = $co->psql('postgres', "\\set VERBOSITY verbose\n$r SELECT count(*) FROM kids WHERE name = '$mark{u3}'");
 like($err, qr/ZC601|ZC602/, 'a condition on child data pushed to a worker is refused');
+
+# A table owner's code on the distributed table is refused on the
+# coordinator, even with Citus's unsafe triggers switched on by hand.
+($ret, $out, $err) = $co->psql('postgres', q{
+	CREATE TABLE loot (v text);
+	SELECT create_distributed_table('loot', 'v');
+	CREATE FUNCTION steal() RETURNS trigger LANGUAGE plpgsql AS
+	  $$BEGIN INSERT INTO loot VALUES (NEW.name::text); RETURN NEW; END$$;
+	SET citus.enable_unsafe_triggers = on;
+	CREATE TRIGGER steal AFTER INSERT ON kids FOR EACH ROW EXECUTE FUNCTION steal();});
+like($err, qr/cannot attach trigger "steal"/, 'planted code on the distributed table is refused on the coordinator');
+is($w1->safe_psql('postgres', "SELECT count(*) FROM pg_trigger WHERE tgname = 'steal'"), '0',
+	'... and nothing reached the workers');
 
 # What is refused on the coordinator, with its SQLSTATE.
 ($ret, $out, $err) = $co->psql('postgres', "\\set VERBOSITY verbose\n$r UPDATE kids SET name = 'CITUSMARK-$tag-x'");
