@@ -85,6 +85,15 @@ statement_begin(PlannedStmt *stmt)
 }
 
 static void
+call_prev_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+static void
 cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	if (cg_statement_nesting() == 0)
@@ -98,29 +107,7 @@ cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	cg_citus_executor_start(queryDesc);
 	cg_audit_executor_start(queryDesc);
 	/* a Citus coordinator ships envelopes only (citus_coordinator.c) */
-	if (cg_citus_plan_ships(queryDesc->plannedstmt))
-	{
-		int			shipping;
-
-		cg_citus_shipping_enter(&shipping);
-		PG_TRY();
-		{
-			if (prev_ExecutorStart)
-				prev_ExecutorStart(queryDesc, eflags);
-			else
-				standard_ExecutorStart(queryDesc, eflags);
-		}
-		PG_FINALLY();
-		{
-			cg_citus_shipping_leave(shipping);
-		}
-		PG_END_TRY();
-		return;
-	}
-	if (prev_ExecutorStart)
-		prev_ExecutorStart(queryDesc, eflags);
-	else
-		standard_ExecutorStart(queryDesc, eflags);
+	cg_citus_executor_start_shipping(call_prev_ExecutorStart, queryDesc, eflags);
 }
 
 /*
@@ -140,23 +127,14 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	CgStatementLevel saved;
 	DestReceiver *client = queryDesc->dest;
 	DestReceiver *nulling;
-	DestReceiver *volatile citus_client = NULL;
-	int			shipping = 0;
-	volatile bool shipping_on = false;
+	CgCitusRun	citus_run;
 
 	cg_audit_executor_run(queryDesc);
 	nulling = cg_denied_nulls_wrap(queryDesc);
 	if (nulling != NULL)
 		queryDesc->dest = nulling;
 	/* Citus ships envelopes; the client's receiver shows decided reads */
-	if (cg_citus_plan_ships(queryDesc->plannedstmt))
-	{
-		citus_client = cg_citus_client_wrap(queryDesc->dest, client->mydest);
-		if (citus_client != NULL)
-			queryDesc->dest = citus_client;
-		cg_citus_shipping_enter(&shipping);
-		shipping_on = true;
-	}
+	cg_citus_run_begin(queryDesc, client, &citus_run);
 	cg_statement_enter(&saved);
 	cg_delete_rows_executor_run(queryDesc);
 	PG_TRY();
@@ -171,10 +149,7 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	{
 		cg_statement_leave(&saved);
 		queryDesc->dest = client;
-		if (shipping_on)
-			cg_citus_shipping_leave(shipping);
-		if (citus_client != NULL)
-			citus_client->rDestroy(citus_client);
+		cg_citus_run_end(&citus_run);
 		if (nulling != NULL)
 			nulling->rDestroy(nulling);
 		if (!ok && cg_statement_nesting() == 0)
@@ -327,35 +302,21 @@ cg_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry
 	cg_parallel_guard_rel_pathlist(root, rel, rti, rte);
 }
 
-/*
- * Planning: on a Citus coordinator, child data written to a distributed
- * table is sealed for its child before Citus's planner (loaded first, so
- * called from here) deparses it (citus_seal.c), and Citus's planning
- * ships envelopes only.
- */
+static PlannedStmt *
+call_prev_planner(Query *parse, const char *query_string, int cursorOptions,
+				  ParamListInfo boundParams)
+{
+	return prev_planner ? prev_planner(parse, query_string, cursorOptions, boundParams) :
+		standard_planner(parse, query_string, cursorOptions, boundParams);
+}
+
+/* Planning: a Citus coordinator seals writes before Citus plans (citus_seal.c). */
 static PlannedStmt *
 cg_planner(Query *parse, const char *query_string, int cursorOptions,
 		   ParamListInfo boundParams)
 {
-	PlannedStmt *volatile result;
-	int			shipping;
-
-	if (!cg_citus_coordinator())
-		return prev_planner ? prev_planner(parse, query_string, cursorOptions, boundParams) :
-			standard_planner(parse, query_string, cursorOptions, boundParams);
-	cg_citus_seal_rewrite(parse);
-	cg_citus_shipping_enter(&shipping);
-	PG_TRY();
-	{
-		result = prev_planner ? prev_planner(parse, query_string, cursorOptions, boundParams) :
-			standard_planner(parse, query_string, cursorOptions, boundParams);
-	}
-	PG_FINALLY();
-	{
-		cg_citus_shipping_leave(shipping);
-	}
-	PG_END_TRY();
-	return result;
+	return cg_citus_planner(call_prev_planner, parse, query_string, cursorOptions,
+							boundParams);
 }
 
 /* Function manager: which calls run code of a foreign owner (foreign_code.c). */

@@ -176,3 +176,61 @@ cg_citus_executor_start(QueryDesc *queryDesc)
 		}
 	}
 }
+
+/*
+ * ExecutorStart's previous hook (start), called with Citus shipping
+ * envelopes when the plan is Citus's: Citus deparses and evaluates the
+ * shard queries of a prepared statement there.
+ */
+void
+cg_citus_executor_start_shipping(void (*start) (QueryDesc *, int),
+								 QueryDesc *queryDesc, int eflags)
+{
+	int			shipping;
+
+	if (!cg_citus_plan_ships(queryDesc->plannedstmt))
+	{
+		start(queryDesc, eflags);
+		return;
+	}
+	cg_citus_shipping_enter(&shipping);
+	PG_TRY();
+	{
+		start(queryDesc, eflags);
+	}
+	PG_FINALLY();
+	{
+		cg_citus_shipping_leave(shipping);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * ExecutorRun of a plan of Citus's: Citus ships envelopes, and the
+ * client's receiver (client, before any wrapping) shows decided reads.
+ * cg_citus_run_end() undoes it, also on error.
+ */
+void
+cg_citus_run_begin(QueryDesc *queryDesc, DestReceiver *client, CgCitusRun *run)
+{
+	run->wrapper = NULL;
+	run->on = false;
+	if (!cg_citus_plan_ships(queryDesc->plannedstmt))
+		return;
+	run->wrapper = cg_citus_client_wrap(queryDesc->dest, client->mydest);
+	if (run->wrapper != NULL)
+		queryDesc->dest = run->wrapper;
+	cg_citus_shipping_enter(&run->shipping);
+	run->on = true;
+}
+
+void
+cg_citus_run_end(CgCitusRun *run)
+{
+	if (run->on)
+		cg_citus_shipping_leave(run->shipping);
+	if (run->wrapper != NULL)
+		run->wrapper->rDestroy(run->wrapper);
+	run->wrapper = NULL;
+	run->on = false;
+}

@@ -281,6 +281,34 @@ cg_citus_seal_rewrite(Query *parse)
 	}
 }
 
+/*
+ * The planner hook's work (planner: the previous hook or the standard
+ * planner): on a coordinator, seal writes first, then let Citus plan with
+ * envelopes shipped (it deparses router queries while planning).
+ */
+PlannedStmt *
+cg_citus_planner(planner_hook_type planner, Query *parse, const char *query_string,
+				 int cursorOptions, ParamListInfo boundParams)
+{
+	PlannedStmt *volatile result = NULL;
+	int			shipping;
+
+	if (!cg_citus_coordinator())
+		return planner(parse, query_string, cursorOptions, boundParams);
+	cg_citus_seal_rewrite(parse);
+	cg_citus_shipping_enter(&shipping);
+	PG_TRY();
+	{
+		result = planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		cg_citus_shipping_leave(shipping);
+	}
+	PG_END_TRY();
+	return result;
+}
+
 PG_FUNCTION_INFO_V1(cg_seal_for);
 
 /*
