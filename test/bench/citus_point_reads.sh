@@ -31,7 +31,7 @@ BASE=/tmp/cgbench-citus-$$
 PORT0=$(cg_free_port 56300)
 PORT1=$(cg_free_port $((PORT0 + 1)))
 PORT2=$(cg_free_port $((PORT1 + 1)))
-trap 'for n in 0 1 2; do cg_destroy "$BASE/n$n" >/dev/null 2>&1 || true; done' EXIT
+trap 'for n in 0 1 2; do cg_destroy "$BASE/n$n" >/dev/null 2>&1 || true; done; rm -rf "$BASE"' EXIT
 export PATH="$CG_BINDIR:$PATH"
 
 ports=("$PORT0" "$PORT1" "$PORT2")
