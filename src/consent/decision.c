@@ -63,6 +63,7 @@
 #include "childguard_errcodes.h"
 #include "consent.h"
 #include "correction_permit.h"
+#include "citus_node.h"
 #include "decision.h"
 #include "grant_windows.h"
 #include "objections.h"
@@ -196,14 +197,16 @@ frozen_context(void)
 
 /*
  * No decision may be made here: logical decoding (a historic snapshot, a
- * walsender, a logical slot in use) or a parallel worker.  Values show as
+ * walsender, a logical slot in use), a parallel worker, or a Citus worker
+ * (only the coordinator decides, docs/scale-out.md).  Values show as
  * envelopes, rows are invisible, collection is refused.
  */
 bool
 cg_decision_envelope_only(void)
 {
 	return HistoricSnapshotActive() || am_walsender || IsParallelWorker() ||
-		(MyReplicationSlot != NULL && SlotIsLogical(MyReplicationSlot));
+		(MyReplicationSlot != NULL && SlotIsLogical(MyReplicationSlot)) ||
+		cg_citus_worker();
 }
 
 /* The purpose the current statement decides under, or NULL. */
@@ -751,7 +754,7 @@ cg_decide_column(int category, const char **why)
 
 	if (cg_decision_envelope_only())
 		return CG_VERDICT_ENVELOPE;
-	c = statement_context();
+	c = statement_context(0);
 	if (c == NULL)
 		return CG_VERDICT_ENVELOPE;
 	if (OidIsValid(cg_statement()->foreign_owner))

@@ -84,6 +84,7 @@
 
 #include "catalog.h"
 #include "childguard_errcodes.h"
+#include "citus_node.h"
 #include "extension_version.h"
 #include "protection.h"
 #include "protection_guard.h"
@@ -282,7 +283,8 @@ note_attached_partitions(List *cmds)
 void
 cg_protection_guard_utility_begin(Node *stmt)
 {
-	if (stmt == NULL || !OidIsValid(cg_child_data_type()) || cg_running_own_script())
+	if (stmt == NULL || !OidIsValid(cg_child_data_type()) || cg_running_own_script() ||
+		cg_citus_worker())
 		return;
 	if (IsA(stmt, AlterTableStmt))
 	{
@@ -375,7 +377,7 @@ cg_protection_guard_object_access(ObjectAccessType access, Oid classId,
 	if (access != OAT_POST_CREATE && access != OAT_POST_ALTER && access != OAT_DROP)
 		return;
 	if (busy || !IsTransactionState() || !OidIsValid(cg_child_data_type()) ||
-		cg_running_own_script())
+		cg_running_own_script() || cg_citus_worker())
 		return;
 	if (access != OAT_DROP)
 	{

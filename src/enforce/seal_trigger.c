@@ -25,6 +25,7 @@
 #include "blind_index.h"
 #include "categories.h"
 #include "childguard_errcodes.h"
+#include "citus_node.h"
 #include "data_keys.h"
 #include "decision.h"
 #include "delete_rows.h"
@@ -32,6 +33,7 @@
 #include "operations_ceased.h"
 #include "pending.h"
 #include "protection.h"
+#include "seal_trigger.h"
 #include "statement.h"
 #include "subjects.h"
 
@@ -73,10 +75,13 @@ resolve_subject(Relation rel, const CgProtection *p, HeapTuple tuple,
 	}
 }
 
-/* Seal one pending value for subject and category. */
-static struct varlena *
-seal_pending(const CgEnvelope *env, const CgSubject *subject, uint8 category,
-			 const char *child_id, const CgBlindColumn *bc, uint8 *hash_out)
+/*
+ * Seal one pending value for subject and category (also citus_seal.c);
+ * with bc, its blind-index hash into hash_out.
+ */
+struct varlena *
+cg_seal_pending(const CgEnvelope *env, const CgSubject *subject, uint8 category,
+				const char *child_id, const CgBlindColumn *bc, uint8 *hash_out)
 {
 	CgKeyStatus status;
 	const uint8 *key = cg_data_key(subject->subject_no, subject->key_version, &status);
@@ -212,6 +217,23 @@ cg_seal_row(PG_FUNCTION_ARGS)
 	bool	   *repl = NULL;
 	const CgBlindRel *blind;
 
+	/*
+	 * On a Citus worker the shard's copy of this trigger has nothing to do:
+	 * the worker's input took only envelopes sealed for their child on the
+	 * coordinator, which also decided and recorded the write (citus_worker.c)
+	 */
+	if (cg_citus_worker() && CALLED_AS_TRIGGER(fcinfo))
+	{
+		if (TRIGGER_FIRED_BEFORE(trigdata->tg_event) &&
+			TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
+			TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+			return PointerGetDatum(trigdata->tg_newtuple);
+		if (TRIGGER_FIRED_BEFORE(trigdata->tg_event) &&
+			TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
+			TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+			return PointerGetDatum(trigdata->tg_trigtuple);
+		return PointerGetDatum(NULL);
+	}
 	/* protect() also installs it AFTER DELETE (per row) and BEFORE TRUNCATE */
 	if (CALLED_AS_TRIGGER(fcinfo) && TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 	{
@@ -280,8 +302,8 @@ cg_seal_row(PG_FUNCTION_ARGS)
 			need_repl(desc, &repl_values, &repl_nulls, &repl);
 			bc = blind != NULL ? cg_blind_column(blind, col->attnum) : NULL;
 			repl_values[col->attnum - 1] =
-				PointerGetDatum(seal_pending(&env, &subject, col->category, child_id,
-											 bc, hash));
+				PointerGetDatum(cg_seal_pending(&env, &subject, col->category, child_id,
+												bc, hash));
 			repl[col->attnum - 1] = true;
 			if (bc != NULL)
 				set_blind(desc, bc, hash, &repl_values, &repl_nulls, &repl);
