@@ -83,18 +83,25 @@ mkdir -p "$WORK"
 chmod 0755 "$WORK"
 
 # Citus for the scale-out test (test/t-long/300_citus_scale_out.pl), long
-# mode only: built from $CG_CITUS_DIR (default: the repository's sibling
-# ../shared/citus) when not installed; if it cannot be, that test skips.
+# mode only: built from $CG_CITUS_DIR, else the repository's sibling
+# ../shared/citus, else /work/shared/citus, when not installed.  Without
+# its source the test skips (saying so); a build that fails fails the test
+# (CG_CITUS_BUILD_FAILED), it is not skipped.
 if [ "$MODE" = long ]; then
-  citus_dir=${CG_CITUS_DIR:-$REPO/../shared/citus}
+  citus_dir=
+  for d in ${CG_CITUS_DIR:-} "$REPO/../shared/citus" /work/shared/citus; do
+    if [ -f "$d/build.sh" ]; then citus_dir=$d; break; fi
+  done
   if [ -f "$("$PG_CONFIG" --pkglibdir)/citus.so" ]; then
     echo "== citus: installed"
-  elif [ -f "$citus_dir/build.sh" ]; then
+  elif [ -n "$citus_dir" ]; then
     echo "== citus: building from $citus_dir"
-    as_root env PG_CONFIG="$PG_CONFIG" bash "$citus_dir/build.sh" "$WORK/citus-build" ||
-      echo "citus build failed: the scale-out test will skip"
+    if ! as_root env PG_CONFIG="$PG_CONFIG" bash "$citus_dir/build.sh" "$WORK/citus-build"; then
+      echo "citus build failed: the scale-out test fails"
+      export CG_CITUS_BUILD_FAILED=1
+    fi
   else
-    echo "== citus: not installed and no $citus_dir/build.sh: the scale-out test will skip"
+    echo "== citus: not installed and no build.sh in \$CG_CITUS_DIR, ../shared/citus or /work/shared/citus: the scale-out test will skip"
   fi
 fi
 
