@@ -57,6 +57,7 @@ AS $$
 DECLARE
 	subj name := childguard._seal_subject_column(tbl);
 	hidden name;
+	dist boolean;
 	a pg_catalog.pg_attribute;
 	n bigint := 0;
 	done bigint;
@@ -88,6 +89,18 @@ BEGIN
 			USING ERRCODE = 'ZC403',
 			      DETAIL = 'A blind index is made on a child_data column of a table childguard.protect() protects.',
 			      HINT = 'Protect the table first (childguard.protect()); the column must be of type childguard.child_data(category).';
+	END IF;
+	-- a Citus worker stores what the coordinator sends and computes no hash
+	-- (docs/scale-out.md): no blind index on a distributed table
+	IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+		EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
+		   INTO dist USING tbl;
+		IF dist THEN
+			RAISE EXCEPTION 'cannot make a blind index on column "%" of table %', column_name, tbl
+				USING ERRCODE = 'ZC403',
+				      DETAIL = 'The table is distributed by Citus; its shards would not compute the hashes.',
+				      HINT = 'Blind indexes are for tables on one node (docs/scale-out.md).';
+		END IF;
 	END IF;
 	IF EXISTS (SELECT 1 FROM childguard.blind_index b WHERE b.tbl = enable_blind_index.tbl
 	             AND b.column_name = enable_blind_index.column_name) THEN
