@@ -47,6 +47,9 @@ SELECT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = 
 	                     'childguard.consent'::regclass, 'childguard.consent_log'::regclass,
 	                     'childguard.consent_log_head'::regclass)
 	   AND NOT t.tgisinternal
+	   -- data_key is only inserted into: a trigger of its on no INSERT
+	   -- (blind_on_shred, AFTER UPDATE, part 40) is not skipped by it
+	   AND NOT (t.tgrelid = 'childguard.data_key'::regclass AND (t.tgtype::integer & 4) = 0)
 	   AND (t.tgenabled = 'R'
 	        OR (t.tgenabled = 'O' AND t.tgfoid <> 'childguard._catalog_changed()'::regprocedure)))
 $$;
