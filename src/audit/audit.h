@@ -21,12 +21,14 @@
 
 #include "postgres.h"
 
+#include "access/htup.h"
 #include "access/tupdesc.h"
 #include "executor/execdesc.h"
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
 #include "tcop/cmdtag.h"
+#include "utils/relcache.h"
 #include "utils/timestamp.h"
 
 /* ---- settings (audit_settings.c) ---- */
@@ -144,6 +146,9 @@ extern TimestampTz cg_audit_current_epoch(void);
 /* ---- the writer (audit_worker.c) ---- */
 
 extern bool cg_audit_start_writer(Oid dboid);
+
+/* a batch of rows into the log (audit_log_insert.c) */
+extern void cg_audit_log_insert(Relation rel, HeapTuple *rows, int n);
 extern PGDLLEXPORT void cg_audit_writer_main(Datum arg);
 
 /* ---- the chain (audit_chain.c) ---- */

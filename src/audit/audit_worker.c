@@ -28,9 +28,9 @@
  * so that a crash in between finds them still queued, not lost with an
  * unflushed commit.  The transaction locks the chain head
  * (childguard.access_log_head) FOR UPDATE, assigns ids, computes each
- * hash from the previous one (audit_chain.c), inserts the rows with one
- * prepared statement (the batch as one array parameter of the table's
- * row type), and moves the head.  The head also
+ * hash from the previous one (audit_chain.c), inserts the rows at once
+ * into the table and its indexes (audit_log_insert.c: one multi-insert,
+ * no SQL), and moves the head.  The head also
  * holds the key of the last record written -- (epoch, seq), where the
  * epoch changes at every initialisation of shared memory (audit_queue.c)
  * -- and a writer skips a record whose key is not past it: one restarted
@@ -80,6 +80,7 @@
 #include <malloc.h>
 #endif
 
+#include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
@@ -96,7 +97,6 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
-#include "utils/typcache.h"
 #include "catalog/namespace.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -125,8 +125,6 @@ static MemoryContext unflushed_cxt = NULL;
 static List *unflushed = NIL;
 
 static Oid	writer_db = InvalidOid;
-static SPIPlanPtr insert_plan = NULL;
-static Oid	insert_rowtype = InvalidOid;
 static SPIPlanPtr head_read_plan = NULL;
 static SPIPlanPtr head_write_plan = NULL;
 static TimestampTz last_purge = 0;
@@ -194,41 +192,19 @@ hash_datum(const uint8 *hash)
 	return PointerGetDatum(b);
 }
 
-/*
- * The batch INSERT, prepared once: all rows of a batch go in as one array
- * of the table's row type, so the batch is one statement.
- */
-static SPIPlanPtr
-get_insert_plan(Oid *rowtype)
+/* childguard.access_log, opened for the batch's inserts */
+static Relation
+open_log(void)
 {
 	Oid			nsp = get_namespace_oid("childguard", false);
 	Oid			relid = get_relname_relid("access_log", nsp);
-	Oid			arraytype;
-	SPIPlanPtr	plan;
 
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation \"childguard.access_log\" does not exist"),
 				 errhint("The audit writer serves databases where the childguard extension is installed.")));
-	*rowtype = get_rel_type_id(relid);
-	if (insert_plan != NULL && insert_rowtype == *rowtype)
-		return insert_plan;
-	if (insert_plan != NULL)
-		SPI_freeplan(insert_plan);
-	insert_plan = NULL;
-	arraytype = get_array_type(*rowtype);
-	/* generic: a custom plan would copy the whole batch into the plan */
-	plan = SPI_prepare_cursor("INSERT INTO childguard.access_log "
-							  "SELECT * FROM pg_catalog.unnest($1)", 1, &arraytype,
-							  CURSOR_OPT_GENERIC_PLAN);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the access log insert: %s",
-			 SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	insert_plan = plan;
-	insert_rowtype = *rowtype;
-	return plan;
+	return table_open(relid, RowExclusiveLock);
 }
 
 /* A statement prepared once and kept (plans are revalidated if the table changes). */
@@ -321,8 +297,8 @@ write_head(const ChainHead *h)
 				 errmsg("could not move the childguard access log chain head")));
 }
 
-/* One record as the next link of the chain: a row of access_log's type. */
-static Datum
+/* One record as the next link of the chain: a row of access_log. */
+static HeapTuple
 record_row(const CgAuditQueued *q, ChainHead *h, TimestampTz now, TupleDesc rowdesc,
 		   int format)
 {
@@ -383,7 +359,7 @@ record_row(const CgAuditQueued *q, ChainHead *h, TimestampTz now, TupleDesc rowd
 	memcpy(h->last_hash, hash, CG_AUDIT_HASH_LEN);
 	h->last_seq = (int64) q->seq;
 	h->epoch = q->epoch;
-	return heap_copy_tuple_as_datum(heap_form_tuple(rowdesc, values, isnull), rowdesc);
+	return heap_form_tuple(rowdesc, values, isnull);
 }
 
 static bool
@@ -432,19 +408,18 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 		ChainHead	h;
 		TimestampTz now = GetCurrentTimestamp();
 		TimestampTz current_epoch = cg_audit_current_epoch();
-		Oid			rowtype;
-		SPIPlanPtr	plan;
+		Relation	log;
 		TupleDesc	rowdesc;
 		int			format;
-		Datum	   *rows = palloc(sizeof(Datum) * n);
+		HeapTuple  *rows = palloc(sizeof(HeapTuple) * n);
 		int			nrows = 0;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "childguard: writing audit records");
-		plan = get_insert_plan(&rowtype);
-		rowdesc = lookup_rowtype_tupdesc_copy(rowtype, -1);
+		log = open_log();
+		rowdesc = RelationGetDescr(log);
 		/* the latest chain format the installed table holds (SQL 1.0/1.1: 1) */
 		format = cg_audit_log_format(rowdesc);
 		read_head(&h);
@@ -466,17 +441,10 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 		}
 		if (nrows > 0)
 		{
-			Datum		arg = PointerGetDatum(construct_array(rows, nrows, rowtype, -1, false,
-															 TYPALIGN_DOUBLE));
-
-			if (SPI_execute_plan(plan, &arg, NULL, false, 0) != SPI_OK_INSERT ||
-				SPI_processed != (uint64) nrows)
-				ereport(ERROR,
-						(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
-						 errmsg("audit records were not inserted into childguard.access_log"),
-						 errdetail("A rule or trigger on the table suppressed the insert.")));
+			cg_audit_log_insert(log, rows, nrows);
 			write_head(&h);
 		}
+		table_close(log, NoLock);
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
