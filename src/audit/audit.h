@@ -147,8 +147,24 @@ extern TimestampTz cg_audit_current_epoch(void);
 
 extern bool cg_audit_start_writer(Oid dboid);
 
-/* a batch of rows into the log (audit_log_insert.c) */
-extern void cg_audit_log_insert(Relation rel, HeapTuple *rows, int n);
+/* the writer's tables, without SQL (audit_log_store.c) */
+typedef struct CgAuditChainHead
+{
+	int64		last_id;
+	bool		has_hash;
+	uint8		last_hash[32];	/* CG_AUDIT_HASH_LEN */
+	TimestampTz epoch;
+	int64		last_seq;
+} CgAuditChainHead;
+
+typedef struct CgAuditStore CgAuditStore;
+
+extern CgAuditStore *cg_audit_store_open(void);
+extern TupleDesc cg_audit_store_log_desc(CgAuditStore *st);
+extern void cg_audit_store_lock_head(CgAuditStore *st, CgAuditChainHead *h);
+extern void cg_audit_store_insert(CgAuditStore *st, HeapTuple *rows, int n);
+extern void cg_audit_store_move_head(CgAuditStore *st, const CgAuditChainHead *h);
+extern void cg_audit_store_close(CgAuditStore *st);
 extern PGDLLEXPORT void cg_audit_writer_main(Datum arg);
 
 /* ---- the chain (audit_chain.c) ---- */

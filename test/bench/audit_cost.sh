@@ -90,11 +90,14 @@ writer_pid() {
 
 records() { "${PSQL[@]}" -c "SELECT count(*) FROM childguard.access_log"; }
 
-drained() {  # wait until the writer has caught up (the log stops growing)
+drained() {  # wait until the writer has caught up: nothing queued, the log stops growing
   local a b
+  until [ "$("${PSQL[@]}" -c "SELECT queued_records FROM childguard.audit_queue_status")" = 0 ]; do
+    sleep 0.2
+  done
   b=$(records)
   while :; do
-    sleep 1
+    sleep 0.5
     a=$(records)
     [ "$a" = "$b" ] && return
     b=$a
