@@ -125,8 +125,9 @@ cg_audit_store_open(void)
 	List	   *rtable = NIL;
 	TupleDesc	hd;
 
-	st->head = open_table(nsp, "access_log_head");
+	/* the log first: without it, the error names the log (as before) */
 	st->log = open_table(nsp, "access_log");
+	st->head = open_table(nsp, "access_log_head");
 	st->estate = estate = CreateExecutorState();
 	old = MemoryContextSwitchTo(estate->es_query_cxt);
 	/* a range table of the two: constraint messages name them */
