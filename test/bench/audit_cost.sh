@@ -21,6 +21,11 @@
 # does: the writer's CPU per record with the batches that load makes;
 # CG_AUDIT_LOAD_RATE: at most that many reads a second in all (pgbench -R),
 # e.g. W1's rate, for W1's batch sizes.
+# Reader by profile: with perf, the "on" runs' backend is also recorded,
+# and the share of its CPU samples whose stack holds one of the audit's
+# functions (capture, encoding, queueing) times its CPU per read is the
+# reader's cost too -- steadier than on - off on a loaded machine
+# (CG_AUDIT_READER_PROFILE= to skip).
 # CG_AUDIT_WRITER_DELAY: childguard.audit_writer_delay for the run.
 # CG_AUDIT_PERF=FILE: perf record the writer during the load rounds
 # (FILE.1, FILE.2, ...).
@@ -65,6 +70,8 @@ EOF
 # the reads, one top-level statement each, between two CPU readings
 {
   echo "SET childguard.purpose = 'regress';"
+  echo "SELECT 'pid ' || pg_backend_pid();"
+  echo "SELECT pg_sleep(0.3);"
   echo "SELECT 'cpu0 ' || pg_read_file('/proc/self/schedstat');"
   for i in $(seq 1 "$READS"); do
     echo "SELECT name FROM students WHERE id = $((i % CHILDREN + 1));"
@@ -104,13 +111,34 @@ drained() {  # wait until the writer has caught up: nothing queued, the log stop
   done
 }
 
-# reader_us: run the reads, print the backend's CPU µs per read
+# reader_us [profile]: run the reads, print the backend's CPU µs per read;
+# with profile (and perf), also record the backend and print, after a
+# space, the share of its CPU spent in the audit's own functions
+AUDIT_FRAMES='^(emit|capture_first_access|capture_plan[.a-z0-9]*|capture_relation|resolve_names|capture_resource_release|cg_audit_(executor_start|executor_run|executor_end|utility_end|flush_pending|enqueue|admit|record_encode|max_record))$'
 reader_us() {
-  local out c0 c1
-  out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d postgres -f "$DIR/reads.sql" | grep '^cpu[01] ')
+  local out c0 c1 pid perf_pid=
+  psql -X -q -At -v ON_ERROR_STOP=1 -d postgres -f "$DIR/reads.sql" > "$DIR/reads.out" &
+  local psql_pid=$!
+  if [ -n "${1:-}" ] && command -v perf >/dev/null; then
+    until grep -q '^pid ' "$DIR/reads.out" 2>/dev/null; do sleep 0.05; done
+    pid=$(grep '^pid ' "$DIR/reads.out" | cut -d' ' -f2)
+    perf record -F 5000 -g -o "$DIR/reader.perf" -p "$pid" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
+  wait "$psql_pid"
+  out=$(grep '^cpu[01] ' "$DIR/reads.out")
   c0=$(proc_cpu_ns "$(grep '^cpu0 ' <<<"$out" | cut -c6-)")
   c1=$(proc_cpu_ns "$(grep '^cpu1 ' <<<"$out" | cut -c6-)")
   awk -v a="$c0" -v b="$c1" -v n="$READS" 'BEGIN { printf "%.3f", (b - a) / 1e3 / n }'
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+    # a sample counts for the audit if any frame of its stack is one of its functions
+    perf script -i "$DIR/reader.perf" -F ip,sym 2>/dev/null | awk -v re="$AUDIT_FRAMES" '
+      NF == 0 { if (n) { tot++; aud += hit }; n = 0; hit = 0; next }
+      { n++; if ($2 ~ re) hit = 1 }
+      END { if (n) { tot++; aud += hit }; printf " %.4f", tot ? aud / tot : 0 }'
+  fi
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
@@ -120,7 +148,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 if [ -n "${CG_AUDIT_WRITER_DELAY:-}" ]; then
   "${PSQL[@]}" -c "ALTER SYSTEM SET childguard.audit_writer_delay = '$CG_AUDIT_WRITER_DELAY'" >/dev/null
 fi
-OFF=(); ON=(); WNS=0; WRECS=0
+OFF=(); ON=(); SHARES=(); OND=(); WNS=0; WRECS=0
 set_audit on
 # start the writer: an audited read
 "${PSQL[@]}" -c "SET childguard.purpose = 'regress'" -c "SELECT name FROM students WHERE id = 1" >/dev/null
@@ -134,7 +162,9 @@ for r in $(seq 1 "$ROUNDS"); do
   [ -n "$wpid" ] || { echo "audit_cost: no audit writer is running" >&2; exit 1; }
   w0=$(proc_cpu_ns "$(cat /proc/"$wpid"/schedstat)")
   n0=$(records)
-  on=$(reader_us)
+  read -r on share < <(reader_us "${CG_AUDIT_READER_PROFILE:-1}")
+  [ -z "${share:-}" ] || SHARES+=("$share")
+  [ -z "${share:-}" ] || OND+=("$on")
   drained
   wpid2=$(writer_pid)
   [ "$wpid" = "$wpid2" ] || { echo "audit_cost: the writer restarted during the run" >&2; exit 1; }
@@ -183,6 +213,11 @@ valid=$("${PSQL[@]}" -c "SELECT valid FROM childguard.verify_access_log()")
 echo
 echo "===== audit record cost: $ROUNDS rounds of $READS reads, $(nproc) CPUs ====="
 awk -v off="$moff" -v on="$mon" 'BEGIN { printf "reader: %.2f µs per record (median on %.2f - median off %.2f µs per read)   target <= 1 µs\n", on - off, on, off }'
+if [ "${#SHARES[@]}" -gt 0 ]; then
+  # per round: share of the backend's CPU in the audit's functions x CPU per read
+  for i in "${!SHARES[@]}"; do awk -v s="${SHARES[$i]}" -v c="${OND[$i]}" 'BEGIN { print s * c }'; done | median |
+    awk -v sh="$(printf '%s\n' "${SHARES[@]}" | median)" 'BEGIN { getline m; printf "reader (profile): %.2f µs per record (median share of the backend'"'"'s CPU in the audit'"'"'s functions %.1f%%)   target <= 1 µs\n", m, sh * 100 }'
+fi
 awk -v t="$WNS" -v n="$WRECS" 'BEGIN { if (n > 0) printf "writer: %.2f µs per record (%d records)   target <= 2 µs\n", t / 1e3 / n, n; else print "writer: no records written" }'
 [ "$LRECS" -gt 0 ] && awk -v t="$LNS" -v n="$LRECS" -v b="$LBATCHES" -v c="$LOAD_CLIENTS" \
   'BEGIN { printf "writer under load (%d clients): %.2f µs per record (%d records, %.1f per batch)   target <= 2 µs\n", c, t / 1e3 / n, n, n / b }'
