@@ -139,6 +139,7 @@ reader_us() {
       { n++; if ($2 ~ re) hit = 1 }
       END { if (n) { tot++; aud += hit }; printf " %.4f", tot ? aud / tot : 0 }'
   fi
+  echo
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
