@@ -21,11 +21,11 @@
 # does: the writer's CPU per record with the batches that load makes;
 # CG_AUDIT_LOAD_RATE: at most that many reads a second in all (pgbench -R),
 # e.g. W1's rate, for W1's batch sizes.
-# Reader by profile: with perf, the "on" runs' backend is also recorded,
-# and the share of its CPU samples whose stack holds one of the audit's
-# functions (capture, encoding, queueing) times its CPU per read is the
-# reader's cost too -- steadier than on - off on a loaded machine
-# (CG_AUDIT_READER_PROFILE= to skip).
+# Reader by profile: with perf, each round also records the backend of a
+# further audited run, and the share of its CPU samples whose stack holds
+# one of the audit's functions (capture, encoding, queueing) times the
+# unrecorded "on" run's CPU per read is the reader's cost too -- steadier
+# than on - off on a loaded machine (CG_AUDIT_READER_PROFILE= to skip).
 # CG_AUDIT_WRITER_DELAY: childguard.audit_writer_delay for the run.
 # CG_AUDIT_PERF=FILE: perf record the writer during the load rounds
 # (FILE.1, FILE.2, ...).
@@ -163,9 +163,13 @@ for r in $(seq 1 "$ROUNDS"); do
   [ -n "$wpid" ] || { echo "audit_cost: no audit writer is running" >&2; exit 1; }
   w0=$(proc_cpu_ns "$(cat /proc/"$wpid"/schedstat)")
   n0=$(records)
-  read -r on share < <(reader_us "${CG_AUDIT_READER_PROFILE:-1}")
-  [ -z "${share:-}" ] || SHARES+=("$share")
-  [ -z "${share:-}" ] || OND+=("$on")
+  on=$(reader_us)
+  if [ -n "${CG_AUDIT_READER_PROFILE-1}" ] && command -v perf >/dev/null; then
+    # a further run, recorded (perf's sampling adds to the backend's CPU,
+    # so the recorded run's own CPU time is not used)
+    read -r _ share < <(reader_us profile)
+    SHARES+=("$share"); OND+=("$on")
+  fi
   drained
   wpid2=$(writer_pid)
   [ "$wpid" = "$wpid2" ] || { echo "audit_cost: the writer restarted during the run" >&2; exit 1; }
