@@ -19,10 +19,18 @@
 #include "postgres.h"
 
 #include <openssl/evp.h>
+#include <openssl/opensslv.h>
 
 #include "storage/ipc.h"
 
 #include "sha256.h"
+
+/* OpenSSL 1.1 has neither EVP_MD_fetch nor EVP_DigestInit_ex2 */
+#if OPENSSL_VERSION_NUMBER < 0x30000000L
+#define EVP_MD_fetch(libctx, name, props) ((EVP_MD *) EVP_sha256())
+#define EVP_MD_free(md) ((void) (md))
+#define EVP_DigestInit_ex2(ctx, md, params) EVP_DigestInit_ex((ctx), (md), NULL)
+#endif
 
 static EVP_MD_CTX *sha_ctx = NULL;
 static EVP_MD *sha_md = NULL;
