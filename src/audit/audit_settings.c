@@ -26,7 +26,7 @@ int			cg_audit_batch_size = 500;
 int			cg_audit_retention_min = 0;
 int			cg_audit_writer_restart = 1;
 int			cg_audit_writer_idle = 2000;
-int			cg_audit_writer_delay = 50;
+int			cg_audit_writer_delay = 10;
 bool		cg_audit_log_server = false;
 bool		cg_audit_log_client = false;
 
@@ -82,7 +82,7 @@ cg_audit_define_gucs(void)
 	DefineCustomIntVariable("childguard.audit_writer_delay",
 							"How long the audit writer lets records gather before writing a batch.",
 							"Not applied when a backend waits for a record (childguard.audit_sync) or a full batch is queued. 0 writes at once.",
-							&cg_audit_writer_delay, 50, 0, 1000,
+							&cg_audit_writer_delay, 10, 0, 1000,
 							PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("childguard.audit_writer_idle_timeout",
 							"How long an audit writer waits for records before it exits.",
