@@ -82,6 +82,22 @@ fi
 mkdir -p "$WORK"
 chmod 0755 "$WORK"
 
+# Citus for the scale-out test (test/t-long/300_citus_scale_out.pl), long
+# mode only: built from $CG_CITUS_DIR (default: the repository's sibling
+# ../shared/citus) when not installed; if it cannot be, that test skips.
+if [ "$MODE" = long ]; then
+  citus_dir=${CG_CITUS_DIR:-$REPO/../shared/citus}
+  if [ -f "$("$PG_CONFIG" --pkglibdir)/citus.so" ]; then
+    echo "== citus: installed"
+  elif [ -f "$citus_dir/build.sh" ]; then
+    echo "== citus: building from $citus_dir"
+    as_root env PG_CONFIG="$PG_CONFIG" bash "$citus_dir/build.sh" "$WORK/citus-build" ||
+      echo "citus build failed: the scale-out test will skip"
+  else
+    echo "== citus: not installed and no $citus_dir/build.sh: the scale-out test will skip"
+  fi
+fi
+
 want() { [ -z "${CG_SUITES:-}" ] || [[ " $CG_SUITES " == *" $1 "* ]]; }
 
 # ---- arch: the layering of src/, from the objects just built ----------------
