@@ -21,12 +21,14 @@
 
 #include "postgres.h"
 
+#include "access/htup.h"
 #include "access/tupdesc.h"
 #include "executor/execdesc.h"
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
 #include "tcop/cmdtag.h"
+#include "utils/relcache.h"
 #include "utils/timestamp.h"
 
 /* ---- settings (audit_settings.c) ---- */
@@ -144,6 +146,25 @@ extern TimestampTz cg_audit_current_epoch(void);
 /* ---- the writer (audit_worker.c) ---- */
 
 extern bool cg_audit_start_writer(Oid dboid);
+
+/* the writer's tables, without SQL (audit_log_store.c) */
+typedef struct CgAuditChainHead
+{
+	int64		last_id;
+	bool		has_hash;
+	uint8		last_hash[32];	/* CG_AUDIT_HASH_LEN */
+	TimestampTz epoch;
+	int64		last_seq;
+} CgAuditChainHead;
+
+typedef struct CgAuditStore CgAuditStore;
+
+extern CgAuditStore *cg_audit_store_open(void);
+extern TupleDesc cg_audit_store_log_desc(CgAuditStore *st);
+extern void cg_audit_store_lock_head(CgAuditStore *st, CgAuditChainHead *h);
+extern void cg_audit_store_insert(CgAuditStore *st, HeapTuple *rows, int n);
+extern void cg_audit_store_move_head(CgAuditStore *st, const CgAuditChainHead *h);
+extern void cg_audit_store_close(CgAuditStore *st);
 extern PGDLLEXPORT void cg_audit_writer_main(Datum arg);
 
 /* ---- the chain (audit_chain.c) ---- */

@@ -52,12 +52,11 @@
 #include "access/relation.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "common/cryptohash.h"
-#include "common/sha2.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/array.h"
+#include "utils/arrayaccess.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -66,9 +65,15 @@
 #include "audit.h"
 #include "childguard_errcodes.h"
 #include "extension_version.h"
+#include "sha256.h"
 
 /* rows fetched from the log at a time by verify_access_log() */
 #define VERIFY_BATCH 1000
+/* the canonical-form buffer is kept between hashes up to this size */
+#define CHAIN_BUF_KEEP (1024 * 1024)
+
+StaticAssertDecl(CG_AUDIT_FORMAT_LATEST == 3,
+				 "a new chain format needs its label in cg_audit_chain_hash()");
 
 const char *const cg_audit_column_names[CG_AUDIT_NCOLUMNS] = {
 	"id", "statement_at", "logged_at", "session_id", "backend_pid",
@@ -190,22 +195,32 @@ canonical_value(StringInfo buf, Oid type, Datum value, bool isnull)
 		case TEXTARRAYOID:
 		case INT8ARRAYOID:
 			{
+				/*
+				 * Walked in place (no deconstructed copy, no type lookup):
+				 * the element types are fixed by the column's type.
+				 */
 				ArrayType  *a = DatumGetArrayTypeP(value);
-				Oid			elemtype = ARR_ELEMTYPE(a);
-				int16		typlen;
-				bool		typbyval;
-				char		typalign;
-				Datum	   *elems;
-				bool	   *nulls;
-				int			n;
+				bool		text = type == TEXTARRAYOID;
+				Oid			elemtype = text ? TEXTOID : INT8OID;
+				int			n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+				array_iter	it;
 
-				get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-				deconstruct_array(a, elemtype, typlen, typbyval, typalign,
-								  &elems, &nulls, &n);
-				appendStringInfoChar(buf, type == TEXTARRAYOID ? 'S' : 'I');
+				if (ARR_ELEMTYPE(a) != elemtype)
+					elog(ERROR, "unexpected element type %u in childguard access log",
+						 ARR_ELEMTYPE(a));
+				appendStringInfoChar(buf, text ? 'S' : 'I');
 				put_u32(buf, (uint32) n);
+				array_iter_setup(&it, (AnyArrayType *) a);
 				for (int i = 0; i < n; i++)
-					canonical_value(buf, elemtype, elems[i], nulls[i]);
+				{
+					bool		elemnull;
+					Datum		elem = array_iter_next(&it, &elemnull, i,
+													   text ? -1 : sizeof(int64),
+													   text ? false : FLOAT8PASSBYVAL,
+													   text ? TYPALIGN_INT : TYPALIGN_DOUBLE);
+
+					canonical_value(buf, elemtype, elem, elemnull);
+				}
 				break;
 			}
 		default:
@@ -224,13 +239,29 @@ cg_audit_chain_hash(int format, const uint8 *prev_hash, const Datum *values,
 					const bool *nulls, uint8 *out)
 {
 	static const uint8 zero[CG_AUDIT_HASH_LEN];
-	StringInfoData buf;
-	pg_cryptohash_ctx *ctx;
+	static const char *const labels[CG_AUDIT_FORMAT_LATEST + 1] = {
+		NULL, "childguard access_log v1", "childguard access_log v2",
+		"childguard access_log v3"
+	};
+
+	/*
+	 * One buffer for every hash of the process, kept between calls (the
+	 * writer hashes each record of each batch; the verifier each row), and
+	 * given back when a very large record made it grow.
+	 */
+	static StringInfoData buf;
 
 	if (format < 1 || format > CG_AUDIT_FORMAT_LATEST)
 		elog(ERROR, "unknown childguard access log format %d", format);
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "childguard access_log v%d", format);
+	if (buf.data == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		initStringInfo(&buf);
+		MemoryContextSwitchTo(old);
+	}
+	resetStringInfo(&buf);
+	appendStringInfoString(&buf, labels[format]);
 	appendBinaryStringInfo(&buf, (const char *) (prev_hash ? prev_hash : zero),
 						   CG_AUDIT_HASH_LEN);
 	for (int i = 0; i < CG_AUDIT_FORMAT_COLUMNS(format); i++)
@@ -239,16 +270,12 @@ cg_audit_chain_hash(int format, const uint8 *prev_hash, const Datum *values,
 			continue;
 		canonical_value(&buf, cg_audit_column_types[i], values[i], nulls[i]);
 	}
-	ctx = pg_cryptohash_create(PG_SHA256);
-	if (pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, (const uint8 *) buf.data, buf.len) < 0 ||
-		pg_cryptohash_final(ctx, out, CG_AUDIT_HASH_LEN) < 0)
+	cg_sha256((const uint8 *) buf.data, buf.len, out);
+	if (buf.maxlen > CHAIN_BUF_KEEP)
 	{
-		pg_cryptohash_free(ctx);
-		elog(ERROR, "could not compute SHA-256 for the childguard access log");
+		pfree(buf.data);
+		buf.data = NULL;
 	}
-	pg_cryptohash_free(ctx);
-	pfree(buf.data);
 }
 
 /* A bytea datum equal to a 32-byte hash? */

@@ -824,13 +824,28 @@ cg_audit_admit(void)
 		return;
 	for (;;)
 	{
-		Size		used;
+		uint64		head;
+		uint64		used;
 		long		left;
 
+		/*
+		 * Without the queue's lock (every audited statement passes here,
+		 * and the lock is the queue's hottest): both positions only grow
+		 * and are read whole (aligned 64-bit), head first, so the room
+		 * seen is never more than there was when tail was read.  The
+		 * record itself is queued under the lock, which checks again.
+		 */
+#ifdef PG_HAVE_8BYTE_SINGLE_COPY_ATOMICITY
+		head = *(volatile uint64 *) &shared->head;
+		pg_read_barrier();
+		used = *(volatile uint64 *) &shared->tail - head;
+#else
 		LWLockAcquire(shared->lock, LW_SHARED);
-		used = shared->tail - shared->head;
+		head = shared->head;
+		used = shared->tail - head;
 		LWLockRelease(shared->lock);
-		if (shared->size - used >= CG_AUDIT_ADMIT_BYTES)
+#endif
+		if (shared->size - Min(used, shared->size) >= CG_AUDIT_ADMIT_BYTES)
 			break;
 		if (cg_audit_queue_full == CG_AUDIT_FULL_ERROR)
 			report_full("Reading child data is refused while its audit record could not be queued (childguard.audit_queue_full = error).");

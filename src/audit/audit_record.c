@@ -13,73 +13,131 @@
  */
 #include "postgres.h"
 
+#include "utils/memutils.h"
+
 #include "audit.h"
 
-static void
-put_int32(StringInfo buf, int32 v)
+/*
+ * The encoder runs in the reading backend at the end of every audited
+ * statement: it measures the record first, makes room once, and then
+ * copies each field into place (no per-field growth checks, each string
+ * measured once).
+ */
+typedef struct Writer
 {
-	appendBinaryStringInfo(buf, (const char *) &v, sizeof(v));
+	char	   *p;
+} Writer;
+
+static inline void
+put_int32(Writer *w, int32 v)
+{
+	memcpy(w->p, &v, sizeof(v));
+	w->p += sizeof(v);
 }
 
-static void
-put_int64(StringInfo buf, int64 v)
+static inline void
+put_int64(Writer *w, int64 v)
 {
-	appendBinaryStringInfo(buf, (const char *) &v, sizeof(v));
+	memcpy(w->p, &v, sizeof(v));
+	w->p += sizeof(v);
 }
 
-static void
-put_string(StringInfo buf, const char *s)
+static inline void
+put_string(Writer *w, const char *s, size_t len)
 {
 	if (s == NULL)
 	{
-		put_int32(buf, -1);
+		put_int32(w, -1);
 		return;
 	}
-	put_int32(buf, (int32) strlen(s));
-	appendBinaryStringInfo(buf, s, strlen(s));
+	put_int32(w, (int32) len);
+	memcpy(w->p, s, len);
+	w->p += len;
 }
 
-static void
-put_strings(StringInfo buf, int n, char **items)
+static size_t
+strings_size(int n, char **items)
 {
-	put_int32(buf, n);
+	size_t		size = sizeof(int32);
+
 	for (int i = 0; i < n; i++)
-		put_string(buf, items[i]);
+		size += sizeof(int32) + (items[i] ? strlen(items[i]) : 0);
+	return size;
 }
 
 static void
-put_ids(StringInfo buf, int n, const int64 *ids)
+put_strings(Writer *w, int n, char **items)
 {
-	put_int32(buf, n);
-	if (n > 0)
-		appendBinaryStringInfo(buf, (const char *) ids, n * sizeof(int64));
+	put_int32(w, n);
+	for (int i = 0; i < n; i++)
+		put_string(w, items[i], items[i] ? strlen(items[i]) : 0);
 }
+
+static void
+put_ids(Writer *w, int n, const int64 *ids)
+{
+	put_int32(w, n);
+	if (n > 0)
+	{
+		memcpy(w->p, ids, n * sizeof(int64));
+		w->p += n * sizeof(int64);
+	}
+}
+
+/* the record's strings outside the lists, in wire order (end_user last) */
+#define REC_STRINGS 7
 
 /* Append rec's wire form to buf. */
 void
 cg_audit_record_encode(const CgAuditRecord *rec, StringInfo buf)
 {
-	put_int64(buf, rec->statement_at);
-	put_int64(buf, rec->session_start);
-	put_int32(buf, rec->backend_pid);
-	put_string(buf, rec->session_role);
-	put_string(buf, rec->current_role);
-	put_string(buf, rec->client_addr);
-	put_string(buf, rec->application_name);
-	put_string(buf, rec->command);
-	put_string(buf, rec->purpose);
-	put_int64(buf, rec->grant_id);
-	put_strings(buf, rec->nrelations, rec->relations);
-	put_strings(buf, rec->ncolumns, rec->columns);
-	put_ids(buf, rec->nread, rec->read);
-	put_ids(buf, rec->ndenied, rec->denied);
-	put_ids(buf, rec->nwritten, rec->written);
-	put_int32(buf, rec->children);
-	put_int64(buf, rec->rows);
-	appendStringInfoChar(buf, rec->outcome);
-	appendBinaryStringInfo(buf, rec->sqlstate, 5);
-	put_int64(buf, rec->query_id);
-	put_string(buf, rec->end_user);
+	const char *str[REC_STRINGS] = {rec->session_role, rec->current_role,
+		rec->client_addr, rec->application_name, rec->command, rec->purpose,
+	rec->end_user};
+	size_t		len[REC_STRINGS];
+	size_t		size;
+	Writer		w;
+
+	size = 2 * sizeof(int64) + sizeof(int32)	/* statement_at, start, pid */
+		+ sizeof(int64)			/* grant_id */
+		+ strings_size(rec->nrelations, rec->relations)
+		+ strings_size(rec->ncolumns, rec->columns)
+		+ 3 * sizeof(int32) +
+		((size_t) rec->nread + rec->ndenied + rec->nwritten) * sizeof(int64)
+		+ sizeof(int32) + sizeof(int64)	/* children, rows */
+		+ 1 + 5 + sizeof(int64);	/* outcome, sqlstate, query_id */
+	for (int i = 0; i < REC_STRINGS; i++)
+	{
+		len[i] = str[i] ? strlen(str[i]) : 0;
+		size += sizeof(int32) + len[i];
+	}
+	if (size >= MaxAllocSize - (size_t) buf->len)
+		elog(ERROR, "childguard audit record too large to encode");
+	enlargeStringInfo(buf, (int) size);
+	w.p = buf->data + buf->len;
+
+	put_int64(&w, rec->statement_at);
+	put_int64(&w, rec->session_start);
+	put_int32(&w, rec->backend_pid);
+	for (int i = 0; i < REC_STRINGS - 1; i++)
+		put_string(&w, str[i], len[i]);
+	put_int64(&w, rec->grant_id);
+	put_strings(&w, rec->nrelations, rec->relations);
+	put_strings(&w, rec->ncolumns, rec->columns);
+	put_ids(&w, rec->nread, rec->read);
+	put_ids(&w, rec->ndenied, rec->denied);
+	put_ids(&w, rec->nwritten, rec->written);
+	put_int32(&w, rec->children);
+	put_int64(&w, rec->rows);
+	*w.p++ = rec->outcome;
+	memcpy(w.p, rec->sqlstate, 5);
+	w.p += 5;
+	put_int64(&w, rec->query_id);
+	put_string(&w, str[REC_STRINGS - 1], len[REC_STRINGS - 1]);	/* end_user (1.4) */
+
+	Assert(w.p == buf->data + buf->len + size);
+	buf->len += (int) size;
+	buf->data[buf->len] = '\0';
 }
 
 typedef struct Reader

@@ -28,9 +28,9 @@
  * so that a crash in between finds them still queued, not lost with an
  * unflushed commit.  The transaction locks the chain head
  * (childguard.access_log_head) FOR UPDATE, assigns ids, computes each
- * hash from the previous one (audit_chain.c), inserts the rows with one
- * prepared statement (the batch as one array parameter of the table's
- * row type), and moves the head.  The head also
+ * hash from the previous one (audit_chain.c), inserts the rows at once
+ * into the table and its indexes (audit_log_insert.c: one multi-insert,
+ * no SQL), and moves the head.  The head also
  * holds the key of the last record written -- (epoch, seq), where the
  * epoch changes at every initialisation of shared memory (audit_queue.c)
  * -- and a writer skips a record whose key is not past it: one restarted
@@ -80,6 +80,7 @@
 #include <malloc.h>
 #endif
 
+#include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
@@ -96,7 +97,6 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
-#include "utils/typcache.h"
 #include "catalog/namespace.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -125,10 +125,6 @@ static MemoryContext unflushed_cxt = NULL;
 static List *unflushed = NIL;
 
 static Oid	writer_db = InvalidOid;
-static SPIPlanPtr insert_plan = NULL;
-static Oid	insert_rowtype = InvalidOid;
-static SPIPlanPtr head_read_plan = NULL;
-static SPIPlanPtr head_write_plan = NULL;
 static TimestampTz last_purge = 0;
 
 /* Register a writer for dboid; false if no worker slot is free. */
@@ -195,135 +191,71 @@ hash_datum(const uint8 *hash)
 }
 
 /*
- * The batch INSERT, prepared once: all rows of a batch go in as one array
- * of the table's row type, so the batch is one statement.
+ * Texts that repeat from record to record, kept as text values across
+ * batches instead of formatted and copied per record: the session id of
+ * the last session seen (consecutive records mostly come from a few
+ * sessions), and the outcome names.
  */
-static SPIPlanPtr
-get_insert_plan(Oid *rowtype)
+typedef union TextBuf
 {
-	Oid			nsp = get_namespace_oid("childguard", false);
-	Oid			relid = get_relname_relid("access_log", nsp);
-	Oid			arraytype;
-	SPIPlanPtr	plan;
+	int32		align;
+	char		data[VARHDRSZ + 64];
+} TextBuf;
 
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation \"childguard.access_log\" does not exist"),
-				 errhint("The audit writer serves databases where the childguard extension is installed.")));
-	*rowtype = get_rel_type_id(relid);
-	if (insert_plan != NULL && insert_rowtype == *rowtype)
-		return insert_plan;
-	if (insert_plan != NULL)
-		SPI_freeplan(insert_plan);
-	insert_plan = NULL;
-	arraytype = get_array_type(*rowtype);
-	/* generic: a custom plan would copy the whole batch into the plan */
-	plan = SPI_prepare_cursor("INSERT INTO childguard.access_log "
-							  "SELECT * FROM pg_catalog.unnest($1)", 1, &arraytype,
-							  CURSOR_OPT_GENERIC_PLAN);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the access log insert: %s",
-			 SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	insert_plan = plan;
-	insert_rowtype = *rowtype;
-	return plan;
-}
+static TimestampTz memo_session_start = 0;
+static int32 memo_backend_pid = 0;
+static TextBuf memo_session_id;
 
-/* A statement prepared once and kept (plans are revalidated if the table changes). */
-static SPIPlanPtr
-kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
-{
-	if (*plan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
-
-		if (p == NULL)
-			elog(ERROR, "could not prepare \"%s\": %s", sql,
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		*plan = p;
-	}
-	return *plan;
-}
-
-typedef struct ChainHead
-{
-	int64		last_id;
-	bool		has_hash;
-	uint8		last_hash[CG_AUDIT_HASH_LEN];
-	TimestampTz epoch;
-	int64		last_seq;
-} ChainHead;
-
-/* Lock and read the chain head (in the batch's transaction). */
-static void
-read_head(ChainHead *h)
-{
-	HeapTuple	t;
-	TupleDesc	d;
-	bool		isnull;
-	Datum		x;
-
-	if (SPI_execute_plan(kept_plan(&head_read_plan,
-								   "SELECT last_id, last_hash, epoch, last_seq "
-								   "FROM childguard.access_log_head FOR UPDATE", 0, NULL),
-						 NULL, NULL, false, 2) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("childguard.access_log_head must hold exactly one row")));
-	t = SPI_tuptable->vals[0];
-	d = SPI_tuptable->tupdesc;
-	x = SPI_getbinval(t, d, 1, &isnull);
-	h->last_id = isnull ? 0 : DatumGetInt64(x);
-	x = SPI_getbinval(t, d, 2, &isnull);
-	h->has_hash = !isnull;
-	if (!isnull)
-	{
-		bytea	   *b = DatumGetByteaPP(x);
-
-		if (VARSIZE_ANY_EXHDR(b) != CG_AUDIT_HASH_LEN)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("childguard.access_log_head holds a malformed hash")));
-		memcpy(h->last_hash, VARDATA_ANY(b), CG_AUDIT_HASH_LEN);
-	}
-	x = SPI_getbinval(t, d, 3, &isnull);
-	h->epoch = isnull ? 0 : DatumGetTimestampTz(x);
-	x = SPI_getbinval(t, d, 4, &isnull);
-	h->last_seq = isnull ? 0 : DatumGetInt64(x);
-}
-
-static void
-write_head(const ChainHead *h)
-{
-	Oid			types[4] = {INT8OID, BYTEAOID, TIMESTAMPTZOID, INT8OID};
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
-
-	values[0] = Int64GetDatum(h->last_id);
-	if (h->has_hash)
-		values[1] = hash_datum(h->last_hash);
-	else
-		nulls[1] = 'n';
-	values[2] = TimestampTzGetDatum(h->epoch);
-	values[3] = Int64GetDatum(h->last_seq);
-	if (SPI_execute_plan(kept_plan(&head_write_plan,
-								   "UPDATE childguard.access_log_head "
-								   "SET last_id = $1, last_hash = $2, epoch = $3, last_seq = $4",
-								   4, types),
-						 values, nulls, false, 0) != SPI_OK_UPDATE ||
-		SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("could not move the childguard access log chain head")));
-}
-
-/* One record as the next link of the chain: a row of access_log's type. */
 static Datum
-record_row(const CgAuditQueued *q, ChainHead *h, TimestampTz now, TupleDesc rowdesc,
+static_text(TextBuf *buf, const char *s)
+{
+	size_t		len = strlen(s);
+
+	Assert(len <= sizeof(buf->data) - VARHDRSZ);
+	SET_VARSIZE(buf->data, VARHDRSZ + len);
+	memcpy(buf->data + VARHDRSZ, s, len);
+	return PointerGetDatum(buf->data);
+}
+
+static Datum
+session_id_text(const CgAuditRecord *rec)
+{
+	if (memo_backend_pid == 0 || rec->backend_pid != memo_backend_pid ||
+		rec->session_start != memo_session_start)
+	{
+		char		id[64];
+
+		/* as cg_audit_session_id(): start time and pid in hex */
+		snprintf(id, sizeof(id), "%lx.%x",
+				 (long) timestamptz_to_time_t(rec->session_start),
+				 (unsigned int) rec->backend_pid);
+		static_text(&memo_session_id, id);
+		memo_session_start = rec->session_start;
+		memo_backend_pid = rec->backend_pid;
+	}
+	return PointerGetDatum(memo_session_id.data);
+}
+
+static Datum
+outcome_text(char outcome)
+{
+	static TextBuf texts[4];
+	static const char codes[4] = {CG_OUTCOME_ALLOWED, CG_OUTCOME_DENIED,
+	CG_OUTCOME_ERROR, CG_OUTCOME_DISCLOSED};
+
+	for (int i = 0; i < 4; i++)
+		if (outcome == codes[i])
+		{
+			if (VARSIZE(texts[i].data) == 0)
+				static_text(&texts[i], cg_audit_outcome_name(outcome));
+			return PointerGetDatum(texts[i].data);
+		}
+	return CStringGetTextDatum(cg_audit_outcome_name(outcome));
+}
+
+/* One record as the next link of the chain: a row of access_log. */
+static HeapTuple
+record_row(const CgAuditQueued *q, CgAuditChainHead *h, TimestampTz now, TupleDesc rowdesc,
 		   int format)
 {
 	CgAuditRecord rec;
@@ -337,7 +269,7 @@ record_row(const CgAuditQueued *q, ChainHead *h, TimestampTz now, TupleDesc rowd
 	values[CG_COL_ID] = Int64GetDatum(h->last_id + 1);
 	values[CG_COL_STATEMENT_AT] = TimestampTzGetDatum(rec.statement_at);
 	values[CG_COL_LOGGED_AT] = TimestampTzGetDatum(now);
-	values[CG_COL_SESSION_ID] = CStringGetTextDatum(cg_audit_session_id(&rec));
+	values[CG_COL_SESSION_ID] = session_id_text(&rec);
 	values[CG_COL_BACKEND_PID] = Int32GetDatum(rec.backend_pid);
 	values[CG_COL_SESSION_ROLE] = text_or_null(rec.session_role, &nulls[CG_COL_SESSION_ROLE]);
 	values[CG_COL_ACTING_ROLE] = text_or_null(rec.current_role, &nulls[CG_COL_ACTING_ROLE]);
@@ -356,7 +288,7 @@ record_row(const CgAuditQueued *q, ChainHead *h, TimestampTz now, TupleDesc rowd
 	values[CG_COL_CHILDREN_WRITTEN] = id_array(rec.written, rec.nwritten);
 	values[CG_COL_CHILDREN] = Int32GetDatum(rec.children);
 	values[CG_COL_ROWS] = Int64GetDatum(rec.rows);
-	values[CG_COL_OUTCOME] = CStringGetTextDatum(cg_audit_outcome_name(rec.outcome));
+	values[CG_COL_OUTCOME] = outcome_text(rec.outcome);
 	values[CG_COL_SQLSTATE] = text_or_null(rec.sqlstate[0] ? rec.sqlstate : NULL,
 										   &nulls[CG_COL_SQLSTATE]);
 	values[CG_COL_QUERY_ID] = Int64GetDatum(rec.query_id);
@@ -383,7 +315,7 @@ record_row(const CgAuditQueued *q, ChainHead *h, TimestampTz now, TupleDesc rowd
 	memcpy(h->last_hash, hash, CG_AUDIT_HASH_LEN);
 	h->last_seq = (int64) q->seq;
 	h->epoch = q->epoch;
-	return heap_copy_tuple_as_datum(heap_form_tuple(rowdesc, values, isnull), rowdesc);
+	return heap_form_tuple(rowdesc, values, isnull);
 }
 
 static bool
@@ -429,25 +361,22 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 	StartTransactionCommand();
 	PG_TRY();
 	{
-		ChainHead	h;
+		CgAuditChainHead h;
 		TimestampTz now = GetCurrentTimestamp();
 		TimestampTz current_epoch = cg_audit_current_epoch();
-		Oid			rowtype;
-		SPIPlanPtr	plan;
+		CgAuditStore *st;
 		TupleDesc	rowdesc;
 		int			format;
-		Datum	   *rows = palloc(sizeof(Datum) * n);
+		HeapTuple  *rows = palloc(sizeof(HeapTuple) * n);
 		int			nrows = 0;
 
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "childguard: writing audit records");
-		plan = get_insert_plan(&rowtype);
-		rowdesc = lookup_rowtype_tupdesc_copy(rowtype, -1);
+		st = cg_audit_store_open();
+		rowdesc = cg_audit_store_log_desc(st);
 		/* the latest chain format the installed table holds (SQL 1.0/1.1: 1) */
 		format = cg_audit_log_format(rowdesc);
-		read_head(&h);
+		cg_audit_store_lock_head(st, &h);
 		for (int i = 0; i < n; i++)
 		{
 			/*
@@ -466,18 +395,10 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 		}
 		if (nrows > 0)
 		{
-			Datum		arg = PointerGetDatum(construct_array(rows, nrows, rowtype, -1, false,
-															 TYPALIGN_DOUBLE));
-
-			if (SPI_execute_plan(plan, &arg, NULL, false, 0) != SPI_OK_INSERT ||
-				SPI_processed != (uint64) nrows)
-				ereport(ERROR,
-						(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
-						 errmsg("audit records were not inserted into childguard.access_log"),
-						 errdetail("A rule or trigger on the table suppressed the insert.")));
-			write_head(&h);
+			cg_audit_store_insert(st, rows, nrows);
+			cg_audit_store_move_head(st, &h);
 		}
-		SPI_finish();
+		cg_audit_store_close(st);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}

@@ -65,8 +65,12 @@ static MemoryContext statement_cxt = NULL;
 static MemoryContext subjects_cxt = NULL;
 static HTAB *subjects_table = NULL;
 
+/*
+ * last: an entry of the table, if known; when it is the only one (a point
+ * read), it is removed without a scan of every bucket.
+ */
 static void
-subjects_clear(void)
+subjects_clear(void *last)
 {
 	HASH_SEQ_STATUS status;
 	void	   *entry;
@@ -77,6 +81,11 @@ subjects_clear(void)
 	{
 		MemoryContextReset(subjects_cxt);
 		subjects_table = NULL;
+		return;
+	}
+	if (last != NULL && hash_get_num_entries(subjects_table) == 1)
+	{
+		(void) hash_search(subjects_table, last, HASH_REMOVE, NULL);
 		return;
 	}
 	hash_seq_init(&status, subjects_table);
@@ -124,7 +133,7 @@ cg_statement_begin(int command_tag)
 	if (statement_cxt != NULL)
 		MemoryContextReset(statement_cxt);
 	if (st.subjects != NULL)
-		subjects_clear();
+		subjects_clear(st.subjects == subjects_table ? st.last : NULL);
 	memset(&st, 0, sizeof(st));
 	st.id = id;
 	st.level = level;
@@ -344,6 +353,13 @@ cg_statement_foreach(CgStatementSubjectFn fn, void *arg)
 
 	if (st.subjects == NULL)
 		return;
+	/* one child (a point read): the memo is it, no scan of every bucket */
+	if (st.last != NULL && hash_get_num_entries(st.subjects) == 1)
+	{
+		entry = st.last;
+		fn(entry->subject_no, entry->accesses, arg);
+		return;
+	}
 	hash_seq_init(&status, st.subjects);
 	while ((entry = hash_seq_search(&status)) != NULL)
 		fn(entry->subject_no, entry->accesses, arg);
