@@ -45,6 +45,7 @@
 #include "backend_cache.h"
 #include "catalog.h"
 #include "consent.h"
+#include "shared_cache.h"
 
 typedef enum CgWord
 {
@@ -79,7 +80,7 @@ typedef struct ConsentEntry
 	TimestampTz first_granted;	/* collected: the first such grant */
 } ConsentEntry;
 
-#define CONSENT_CACHE_MAX 65536
+#define CONSENT_CACHE_MAX cg_backend_cache_entries
 
 static MemoryContext consent_cxt = NULL;
 static HTAB *consent_cache = NULL;
@@ -174,6 +175,7 @@ consent_words(uint64 subject_no, int32 purpose_id)
 	ConsentEntry *entry;
 	ScanKeyData keys[2];
 	bool		found;
+	uint64		stamp;
 
 	memset(&key, 0, sizeof(key));
 	key.subject_no = subject_no;
@@ -181,6 +183,15 @@ consent_words(uint64 subject_no, int32 purpose_id)
 	if (consent_cache != NULL &&
 		(entry = hash_search(consent_cache, &key, HASH_FIND, NULL)) != NULL)
 		return entry;
+
+	/* then the backends' shared cache; a hit fills the local one below */
+	StaticAssertStmt(sizeof(ConsentEntry) <= CG_SHARED_VALUE_MAX,
+					 "consent words must fit the shared cache's value");
+	stamp = cg_shared_cache_stamp();
+	if (stamp != 0 &&
+		cg_shared_cache_get(CG_SHARED_CONSENT, subject_no, (uint32) purpose_id, NULL,
+							&fetched, sizeof(fetched)))
+		goto keep;
 
 	memset(&fetched, 0, sizeof(fetched));
 	fetched.key = key;
@@ -206,6 +217,10 @@ consent_words(uint64 subject_no, int32 purpose_id)
 				F_INT4EQ, Int32GetDatum(purpose_id));
 	cg_catalog_scan(cg_catalog()->consent_rel, cg_catalog()->consent_index, keys, 2,
 					fold_consent, &fetched);
+	cg_shared_cache_put(stamp, CG_SHARED_CONSENT, subject_no, (uint32) purpose_id, NULL,
+						&fetched, sizeof(fetched));
+
+keep:
 
 	/* the scan may have processed an invalidation that reset the cache */
 	if (consent_cache == NULL || hash_get_num_entries(consent_cache) >= CONSENT_CACHE_MAX)
