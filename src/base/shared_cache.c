@@ -8,8 +8,9 @@
  *	  that child since the registry last changed.
  *
  * Layout.  A set-associative table: buckets of SC_WAYS fixed-size slots
- * (key, generation stamp, value bytes), the bucket chosen by a hash of the
- * key, locked by one of SC_LOCKS LWLocks (bucket modulo SC_LOCKS; shared
+ * (key, value bytes), each bucket's generation stamps and key hashes in
+ * one cache line of their own (a probe reads it, then one slot), the
+ * bucket chosen by a hash of the key, locked by one of SC_LOCKS LWLocks (bucket modulo SC_LOCKS; shared
  * to read, exclusive to fill).  A full bucket overwrites a stale slot
  * first, else one chosen by the key's hash.  Nothing is allocated, raised
  * or read from the catalog under a lock: a probe hashes and copies bytes.
@@ -87,9 +88,19 @@ typedef struct ScKey
 	uint64		num;			/* subject number, or the id's hash */
 } ScKey;
 
+/*
+ * A bucket's header, one cache line: a probe reads it, then only the slot
+ * whose stamp is current and whose tag (the key's hash) matches.
+ */
+typedef struct ScBucket
+{
+	uint64		stamp[SC_WAYS];	/* generation it was filled under; 0: empty */
+	uint32		tag[SC_WAYS];	/* the key's hash */
+	uint32		pad[4];
+} ScBucket;
+
 typedef struct ScSlot
 {
-	uint64		stamp;			/* generation it was filled under; 0: empty */
 	ScKey		key;
 	uint8		value[CG_SHARED_VALUE_MAX];
 } ScSlot;
@@ -99,7 +110,8 @@ typedef struct ScHeader
 	pg_atomic_uint64 generation;
 	uint32		buckets;
 	LWLockPadded *locks;
-	ScSlot		slots[FLEXIBLE_ARRAY_MEMBER];
+	ScBucket   *bucket;			/* [buckets] */
+	ScSlot	   *slots;			/* [buckets * SC_WAYS] */
 } ScHeader;
 
 /* childguard.shared_cache_size: entries of the cluster's table */
@@ -121,10 +133,14 @@ sc_buckets(void)
 static Size
 sc_size(void)
 {
+	Size		size;
+
 	if (shared_cache_size <= 0)
 		return 0;
-	return add_size(offsetof(ScHeader, slots),
-					mul_size(sizeof(ScSlot), mul_size(sc_buckets(), SC_WAYS)));
+	size = CACHELINEALIGN(sizeof(ScHeader));
+	size = add_size(size, CACHELINEALIGN(mul_size(sizeof(ScBucket), sc_buckets())));
+	size = add_size(size, mul_size(sizeof(ScSlot), mul_size(sc_buckets(), SC_WAYS)));
+	return add_size(size, PG_CACHE_LINE_SIZE);
 }
 
 /* From _PG_init: the settings. */
@@ -166,10 +182,14 @@ cg_shared_cache_shmem_startup(void)
 	h = ShmemInitStruct("childguard shared cache", sc_size(), &found);
 	if (!found)
 	{
-		/* the slots are a fresh zero-filled mapping: stamp 0, empty */
+		char	   *p = (char *) CACHELINEALIGN((char *) h + sizeof(ScHeader));
+
+		/* the buckets are a fresh zero-filled mapping: stamp 0, empty */
 		pg_atomic_init_u64(&h->generation, 1);
 		h->buckets = sc_buckets();
 		h->locks = GetNamedLWLockTranche(SC_TRANCHE);
+		h->bucket = (ScBucket *) p;
+		h->slots = (ScSlot *) CACHELINEALIGN(p + sizeof(ScBucket) * (Size) h->buckets);
 	}
 	LWLockRelease(AddinShmemInitLock);
 	sc = h;
@@ -317,7 +337,8 @@ cg_shared_cache_get(CgSharedKind kind, uint64 num, uint32 aux,
 	uint32		h;
 	uint32		bucket;
 	uint64		gen;
-	ScSlot	   *b;
+	ScBucket   *b;
+	ScSlot	   *slots;
 	LWLock	   *lock;
 	bool		hit = false;
 	Size		off = id != NULL ? SC_ID_MAX : 0;
@@ -327,15 +348,16 @@ cg_shared_cache_get(CgSharedKind kind, uint64 num, uint32 aux,
 	sc_key(&key, kind, num, aux, id);
 	h = sc_hash(&key);
 	bucket = h % sc->buckets;
-	b = &sc->slots[(Size) bucket * SC_WAYS];
+	b = &sc->bucket[bucket];
+	slots = &sc->slots[(Size) bucket * SC_WAYS];
 	lock = &sc->locks[bucket % SC_LOCKS].lock;
 	gen = pg_atomic_read_u64(&sc->generation);
 	LWLockAcquire(lock, LW_SHARED);
 	for (int w = 0; w < SC_WAYS; w++)
 	{
-		if (b[w].stamp == gen && slot_matches(&b[w], &key, id))
+		if (b->stamp[w] == gen && b->tag[w] == h && slot_matches(&slots[w], &key, id))
 		{
-			memcpy(value, b[w].value + off, size);
+			memcpy(value, slots[w].value + off, size);
 			hit = true;
 			break;
 		}
@@ -359,8 +381,9 @@ cg_shared_cache_put(uint64 stamp, CgSharedKind kind, uint64 num, uint32 aux,
 	ScKey		key;
 	uint32		h;
 	uint32		bucket;
-	ScSlot	   *b;
-	ScSlot	   *victim = NULL;
+	ScBucket   *b;
+	ScSlot	   *slots;
+	int			victim = -1;
 	LWLock	   *lock;
 	Size		off = id != NULL ? SC_ID_MAX : 0;
 
@@ -369,7 +392,8 @@ cg_shared_cache_put(uint64 stamp, CgSharedKind kind, uint64 num, uint32 aux,
 	sc_key(&key, kind, num, aux, id);
 	h = sc_hash(&key);
 	bucket = h % sc->buckets;
-	b = &sc->slots[(Size) bucket * SC_WAYS];
+	b = &sc->bucket[bucket];
+	slots = &sc->slots[(Size) bucket * SC_WAYS];
 	lock = &sc->locks[bucket % SC_LOCKS].lock;
 	LWLockAcquire(lock, LW_EXCLUSIVE);
 	/* the generation moved since the fetch: what it read may be stale */
@@ -377,22 +401,23 @@ cg_shared_cache_put(uint64 stamp, CgSharedKind kind, uint64 num, uint32 aux,
 	{
 		for (int w = 0; w < SC_WAYS; w++)
 		{
-			if (slot_matches(&b[w], &key, id))
+			if (b->stamp[w] != 0 && b->tag[w] == h && slot_matches(&slots[w], &key, id))
 			{
-				victim = &b[w];
+				victim = w;
 				break;
 			}
-			if (victim == NULL && b[w].stamp != stamp)
-				victim = &b[w];
+			if (victim < 0 && b->stamp[w] != stamp)
+				victim = w;
 		}
-		if (victim == NULL)
-			victim = &b[(h >> 16) % SC_WAYS];
-		victim->stamp = stamp;
-		victim->key = key;
-		memset(victim->value, 0, CG_SHARED_VALUE_MAX);
+		if (victim < 0)
+			victim = (h >> 16) % SC_WAYS;
+		slots[victim].key = key;
+		memset(slots[victim].value, 0, CG_SHARED_VALUE_MAX);
 		if (id != NULL)
-			memcpy(victim->value, id, key.idlen);
-		memcpy(victim->value + off, value, size);
+			memcpy(slots[victim].value, id, key.idlen);
+		memcpy(slots[victim].value + off, value, size);
+		b->tag[victim] = h;
+		b->stamp[victim] = stamp;
 		stats.fills++;
 	}
 	LWLockRelease(lock);
