@@ -85,12 +85,46 @@ typedef struct ConsentEntry
 static MemoryContext consent_cxt = NULL;
 static HTAB *consent_cache = NULL;
 
+/*
+ * Does childguard.retention_restart hold any row (-1: not known)?  Almost
+ * always empty: then the restart fetch per (child, purpose) is skipped.
+ * Flushed with the consent cache (any registry change); for the shared
+ * cache, known under restart_stamp, the shared generation read before the
+ * look: a fill stamped with another generation looks again.
+ */
+static int	restart_rows = -1;
+static uint64 restart_stamp = 0;
+
 void
 cg_consents_flush(void)
 {
 	if (consent_cxt != NULL)
 		MemoryContextReset(consent_cxt);
 	consent_cache = NULL;
+	restart_rows = -1;
+}
+
+/* Must the restart of (child, purpose) be fetched?  stamp: the fill's. */
+static bool
+restart_possible(uint64 stamp)
+{
+	const CgCatalog *cat = cg_catalog();
+
+	if (!OidIsValid(cat->restart_rel) || !OidIsValid(cat->restart_index))
+		return false;
+	if (restart_rows < 0 || restart_stamp != stamp)
+	{
+		Datum	   *values;
+		bool	   *nulls;
+		bool		any;
+
+		any = cg_catalog_fetch(cat->restart_rel, cat->restart_index, NULL, 0,
+							   &values, &nulls);
+		/* the fetch may have processed an invalidation: it cleared the flag */
+		restart_rows = any ? 1 : 0;
+		restart_stamp = stamp;
+	}
+	return restart_rows != 0;
 }
 
 /* Age in whole years on a date: the birthday itself counts. */
@@ -195,7 +229,7 @@ consent_words(uint64 subject_no, int32 purpose_id)
 
 	memset(&fetched, 0, sizeof(fetched));
 	fetched.key = key;
-	if (OidIsValid(cg_catalog()->restart_rel) && OidIsValid(cg_catalog()->restart_index))
+	if (restart_possible(stamp))
 	{
 		Datum	   *values;
 		bool	   *nulls;
