@@ -220,6 +220,7 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		else
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
+		cg_shared_cache_utility_done(pstmt->utilityStmt);
 		if (top)
 			cg_protection_guard_statement_end();
 		ok = true;

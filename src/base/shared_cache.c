@@ -19,18 +19,23 @@
  *
  * Correctness: a generation.  Every entry carries the generation read
  * BEFORE its catalog fetch; an entry is valid only while that is still
- * the cluster's generation.  The generation moves (a) in the writer's
- * backend at the commit of any transaction that changed a registry table
- * through its statement trigger (catalog.c's cg_catalog_changed calls
- * cg_shared_cache_note_write), after the commit is visible to snapshots
- * (XACT_EVENT_COMMIT runs after ProcArrayEndTransaction) and before the
- * transaction's invalidation messages go out; and (b) in every backend
- * that processes a relcache or syscache invalidation of a registry table
- * or of childguard's objects (catalog.c's callbacks, the same ones that
- * flush the per-backend caches: this covers changes made without our
- * trigger -- TRUNCATE, DDL, DROP EXTENSION, COMMIT PREPARED from another
- * session).  Registry tables are read with a fresh catalog snapshot per
- * fetch (they have no syscache), so:
+ * the cluster's generation.  The generation moves in the writer's backend
+ * at the commit of any transaction that changed a registry table, after
+ * the commit is visible to snapshots (XACT_EVENT_COMMIT runs after
+ * ProcArrayEndTransaction) and before its invalidation messages go out.
+ * A writer is known (a) by the registry tables' statement trigger, which
+ * also fires for TRUNCATE (catalog.c's cg_catalog_changed calls
+ * cg_shared_cache_note_write), and (b) by processing a relcache or
+ * syscache invalidation of a registry table or of childguard's objects
+ * while holding a transaction id (its own DDL, DROP EXTENSION, seen at a
+ * command boundary; catalog.c's callbacks, the ones that flush the
+ * per-backend caches); a prepared transaction's, by the backend that runs
+ * COMMIT PREPARED, once it has (cg_shared_cache_utility_done).  Other
+ * backends processing such an invalidation do not move it: a VACUUM or
+ * ANALYZE of a registry table sends the same invalidation and would empty
+ * the cache.  A hot standby, whose writer is the primary, does not use the
+ * shared cache (its backends keep their own caches, as before).  Registry tables are read with a fresh catalog
+ * snapshot per fetch (they have no syscache), so:
  *	 - a fill whose snapshot predates a commit read the generation before
  *	   that commit's bump (the stamp is read before the fetch, with a
  *	   barrier), so the bump makes it invalid for everybody;
@@ -46,7 +51,7 @@
  * ends: its catalog reads see its own uncommitted rows, which must never
  * reach other backends, and it must see its own changes, which the shared
  * entries do not.  Parallel workers never use it either (they may see
- * their leader's uncommitted rows).
+ * their leader's uncommitted rows), nor a hot standby (above).
  *
  * What is kept: subjects (with the registry facts the decision needs --
  * birth date, circumstances -- opened from the sealed row; the backend's
@@ -63,8 +68,10 @@
 
 #include "access/parallel.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
 #include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
@@ -213,9 +220,14 @@ sc_bump(void)
 void
 cg_shared_cache_invalidate(int kinds, Oid relid)
 {
-	sc_bump();
 	if (IsTransactionState() && TransactionIdIsValid(GetTopTransactionIdIfAny()))
 		xact_wrote = true;
+	/*
+	 * The writer moves the generation at its commit; a reader processing
+	 * the same change need not (and must not, or every VACUUM or ANALYZE
+	 * of a registry table, whose relcache invalidation looks the same,
+	 * would empty the cache in every backend).
+	 */
 }
 
 static void
@@ -230,9 +242,9 @@ sc_xact_callback(XactEvent event, void *arg)
 			sc_bump();
 			xact_wrote = false;
 			break;
-		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
-			/* a prepared one bumps where COMMIT PREPARED is processed */
+			/* visible at COMMIT PREPARED, which moves it (below) */
+		case XACT_EVENT_ABORT:
 			xact_wrote = false;
 			break;
 		default:
@@ -247,6 +259,20 @@ cg_shared_cache_init(void)
 	RegisterXactCallback(sc_xact_callback, NULL);
 }
 
+/*
+ * After a utility statement succeeded (childguard.c's ProcessUtility
+ * hook): COMMIT PREPARED has just made a prepared transaction's changes
+ * visible, in a session that may have written nothing itself; move the
+ * generation as its writer would have at commit.
+ */
+void
+cg_shared_cache_utility_done(Node *stmt)
+{
+	if (stmt != NULL && IsA(stmt, TransactionStmt) &&
+		((TransactionStmt *) stmt)->kind == TRANS_STMT_COMMIT_PREPARED)
+		sc_bump();
+}
+
 /* This transaction changed a registry table (its statement trigger). */
 void
 cg_shared_cache_note_write(void)
@@ -257,7 +283,9 @@ cg_shared_cache_note_write(void)
 static inline bool
 sc_usable(void)
 {
-	if (sc == NULL || !OidIsValid(MyDatabaseId) || IsParallelWorker())
+	/* a hot standby's writer is the primary: no commit here moves it */
+	if (sc == NULL || !OidIsValid(MyDatabaseId) || IsParallelWorker() ||
+		RecoveryInProgress())
 		return false;
 	if (xact_wrote)
 	{

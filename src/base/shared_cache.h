@@ -16,6 +16,8 @@
 
 #include "postgres.h"
 
+#include "nodes/nodes.h"
+
 /* what an entry holds; part of its key */
 typedef enum CgSharedKind
 {
@@ -51,6 +53,7 @@ extern void cg_shared_cache_put(uint64 stamp, CgSharedKind kind, uint64 num,
 								uint32 aux, const char *id,
 								const void *value, Size size);
 extern void cg_shared_cache_note_write(void);
+extern void cg_shared_cache_utility_done(Node *stmt);
 extern void cg_shared_cache_stats(CgSharedCacheStats *out);
 
 /* per-backend caches' entry bound (childguard.backend_cache_entries) */

@@ -46,6 +46,15 @@ my ($hits, $misses) = split / /, $counts;
 cmp_ok($hits, '>=', 3 * $N, "second backend: shared-cache hits for subject, consent and key of each of $N children ($hits)");
 is($misses, 0, 'second backend: no shared-cache miss (no catalog fetch for a registry fact)');
 
+# VACUUM and ANALYZE of the registry tables send the same relcache
+# invalidation as a change, but change nothing: the cache stays
+$node->safe_psql('postgres', 'VACUUM ANALYZE childguard.child, childguard.consent, childguard.data_key');
+$out = $node->safe_psql('postgres', "$read_all\n$stats");
+($rows, $counts) = split /\n/, $out;
+is($rows, $expected, 'after VACUUM ANALYZE of the registry: the same plaintext');
+($hits, $misses) = split / /, $counts;
+is($misses, 0, 'after VACUUM ANALYZE of the registry: still no shared-cache miss');
+
 # a committed withdrawal, the shared cache warm: a new backend is denied
 $node->safe_psql('postgres', q{
 	SELECT cg.guardian_id AS g FROM childguard.child_guardian cg
@@ -62,6 +71,8 @@ unlike($stdout, qr/名1/, 'and gets no plaintext of it');
 is($node->safe_psql('postgres', q{SET childguard.purpose = 'regress';
 SELECT name::text FROM students WHERE id = 'sc2';}), '名2', 'another child is still read');
 
+$read_all =~ s/FROM students;/FROM students WHERE id <> 'sc1';/;
+
 # a committed key destruction: a new backend gets the sealed form
 $node->safe_psql('postgres', q{
 	UPDATE childguard.data_key SET wrapped_key = NULL, destroyed_at = now()
@@ -71,8 +82,29 @@ $out = $node->safe_psql('postgres', q{SET childguard.purpose = 'regress';
 SELECT name::text LIKE 'cg%' FROM students WHERE id = 'sc3';});
 is($out, 't', 'after a committed key destruction a new backend gets the sealed form');
 
+# a withdrawal prepared for two-phase commit and committed from another
+# session (which wrote nothing itself): the next read is denied
+$node->safe_psql('postgres', q{SET childguard.purpose = 'regress';
+SELECT count(name::text) FROM students WHERE id = 'sc4';});
+$node->safe_psql('postgres', q{
+	SELECT cg.guardian_id AS g FROM childguard.child_guardian cg
+	  JOIN childguard.child c USING (subject_no) WHERE c.child_id = 'sc4' \gset
+	BEGIN;
+	SET LOCAL ROLE regress_fixture_recorder;
+	SELECT childguard.withdraw_consent('sc4', 'regress', :'g');
+	PREPARE TRANSACTION 'sc_withdraw';
+});
+is($node->safe_psql('postgres', q{SET childguard.purpose = 'regress';
+SELECT name::text FROM students WHERE id = 'sc4';}), '名4', 'a prepared withdrawal does not deny yet');
+$node->safe_psql('postgres', q{COMMIT PREPARED 'sc_withdraw'});
+($stdout, $stderr) = ('', '');
+$node->psql('postgres', q{SET childguard.purpose = 'regress';
+SELECT name::text FROM students WHERE id = 'sc4';}, stdout => \$stdout, stderr => \$stderr);
+like($stderr, qr/No guardian's consent for this purpose is in force/,
+	'after COMMIT PREPARED from another session a new backend is denied the child');
+$read_all =~ s/WHERE id <> 'sc1';/WHERE id NOT IN ('sc1', 'sc4');/;
+
 # no shared cache: the same reads, nothing shared
-$read_all =~ s/FROM students;/FROM students WHERE id <> 'sc1';/;
 my $after = $node->safe_psql('postgres', $read_all);
 $node->append_conf('postgresql.conf', "childguard.shared_cache_size = 0\n");
 $node->restart;
