@@ -69,6 +69,8 @@
 #define ERRCODE_CG_OBJECTION_OPEN			MAKE_SQLSTATE('Z','C','5','0','5')
 /* ZC500-ZC504, ZC506, ZC510-ZC513 are raised in SQL only (70_requests.sql, 72_incidents.sql) */
 /* the audit trail (docs/audit.md) */
+/* redteam (round 19): ZC580-ZC599 */
+#define ERRCODE_CG_HELD_CURSOR_PLAINTEXT	MAKE_SQLSTATE('Z','C','5','8','0')
 /* compldata (issue 14, items 1-3): ZC530-ZC559 */
 #define ERRCODE_CG_REGISTRY_NOT_SEALED		MAKE_SQLSTATE('Z','C','5','3','0')
 #define ERRCODE_CG_RECIPIENT_NOT_ASSESSED	MAKE_SQLSTATE('Z','C','5','3','1')

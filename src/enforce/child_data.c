@@ -27,6 +27,7 @@
 #include "data_keys.h"
 #include "decision.h"
 #include "envelope.h"
+#include "held_cursor.h"
 #include "pending.h"
 #include "read_settings.h"
 #include "statement.h"
@@ -89,6 +90,9 @@ open_value(struct varlena *value, bool required, size_t *len)
 				 errdetail("Child data is not read during logical decoding, in a walsender or in a parallel worker."),
 				 errhint("Compare child data in an ordinary session with a declared purpose.")));
 	}
+	/* nothing opened is kept in a cursor WITH HOLD (held_cursor.c) */
+	if (cg_held_cursor_persisting())
+		cg_held_cursor_refuse();
 	if (env.flags & CG_ENV_PENDING)
 	{
 		/* this session's own typed-in value, not yet sealed for a child */

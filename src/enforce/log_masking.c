@@ -22,7 +22,16 @@
  *	    "Key (...)=(...)"): masked in the server log always; for the client
  *	    too when the statement formatted child data;
  *	  - pgaudit's AUDIT lines: the statement field masked, the parameter
- *	    field replaced.
+ *	    field replaced;
+ *	  - any other report of a statement that formatted child data (its
+ *	    values may be quoted by a failing conversion, "invalid input syntax
+ *	    for type integer: \"...\"", a JSON or XML parser's detail and
+ *	    context, a RAISE of the reader's own): the message keeps only its
+ *	    wording (the format, each argument shown as ***), the detail and
+ *	    hint are replaced, context lines other than PL/pgSQL's and SQL
+ *	    statements' are masked.  The line goes to the client the same way:
+ *	    PostgreSQL writes one ErrorData to both.  childguard's own reports
+ *	    (class ZC) never carry plaintext and are left as they are.
  *	  Nothing here runs unless a line goes to the server log.
  *
  *-------------------------------------------------------------------------
@@ -303,6 +312,105 @@ unparsed:
 }
 
 /*
+ * The message's wording without its arguments: message_id (the format,
+ * untranslated) with each conversion shown as ***.
+ */
+static char *
+message_wording(const char *fmt)
+{
+	StringInfoData out;
+
+	initStringInfo(&out);
+	for (const char *p = fmt; *p; p++)
+	{
+		if (*p != '%')
+		{
+			appendStringInfoChar(&out, *p);
+			continue;
+		}
+		if (p[1] == '%')
+		{
+			appendStringInfoChar(&out, '%');
+			p++;
+			continue;
+		}
+		/* flags, width, precision, length modifiers, then the conversion */
+		p++;
+		while (*p && strchr("-+ #0123456789.*hlLqjzt", *p) != NULL)
+			p++;
+		appendStringInfoString(&out, "***");
+		if (*p == '\0')
+			break;
+	}
+	return out.data;
+}
+
+/* context lines whose shape is known to hold no value (SQL text is masked) */
+static const char *const safe_context_prefixes[] = {
+	"PL/pgSQL function ",
+	"SQL statement \"",
+	"SQL function \"",
+	"SQL expression \"",
+	"PL/pgSQL assignment \"",
+	"parallel worker",
+	NULL
+};
+
+static char *
+mask_context_values(const char *context)
+{
+	StringInfoData out;
+	const char *line = context;
+
+	initStringInfo(&out);
+	while (line != NULL && *line)
+	{
+		const char *eol = strchr(line, '\n');
+		size_t		len = eol ? (size_t) (eol - line) : strlen(line);
+		bool		safe = false;
+
+		for (int i = 0; safe_context_prefixes[i] != NULL; i++)
+			if (strncmp(line, safe_context_prefixes[i], strlen(safe_context_prefixes[i])) == 0)
+				safe = true;
+		if (out.len > 0)
+			appendStringInfoChar(&out, '\n');
+		if (safe)
+			appendBinaryStringInfo(&out, line, len);
+		else
+			appendStringInfoString(&out, "(a context line not shown: the statement read child data)");
+		line = eol ? eol + 1 : NULL;
+	}
+	return out.data;
+}
+
+/*
+ * A report of a statement that formatted child data: whatever it quotes of
+ * values may be plaintext.  Not childguard's own reports (class ZC), which
+ * never carry it, nor constraint failures (their row values are masked
+ * above, by shape).
+ */
+static void
+mask_values_of_child_statement(ErrorData *edata)
+{
+	const char *state = unpack_sql_state(edata->sqlerrcode);
+
+	if ((state[0] == 'Z' && state[1] == 'C') || edata->table_name != NULL)
+		return;
+	if (edata->message != NULL && edata->message_id != NULL)
+		edata->message = message_wording(edata->message_id);
+	else if (edata->message != NULL)
+		edata->message = pstrdup("***");
+	if (edata->detail != NULL)
+		edata->detail = pstrdup("The detail is not shown: the statement read child data.");
+	if (edata->detail_log != NULL)
+		edata->detail_log = pstrdup("The detail is not shown: the statement read child data.");
+	if (edata->hint != NULL)
+		edata->hint = pstrdup("The hint is not shown: the statement read child data.");
+	if (edata->context != NULL)
+		edata->context = mask_context_values(edata->context);
+}
+
+/*
  * emit_log_hook body.  childguard.c calls it before the previous hook, so
  * that hook sees the masked line too.
  */
@@ -363,4 +471,9 @@ cg_log_masking_emit(ErrorData *edata)
 		mask_quoted_line_ends(edata->context);
 		cg_mask_text_tolerant(edata->context, 0);
 	}
+
+	/* the values a failing conversion or a RAISE quotes (see the header) */
+	if (edata->elevel >= INFO && cg_statement_text_child_output_seen() &&
+		!is_statement_log(edata->message_id))
+		mask_values_of_child_statement(edata);
 }

@@ -22,15 +22,19 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/relation.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/transam.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_trigger.h"
 #include "backend_cache.h"
 #include "miscadmin.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "lib/stringinfo.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -51,6 +55,7 @@
 
 static MemoryContext protection_cxt = NULL;
 static HTAB *protection_cache = NULL;
+static int	cached_with_parent = 0; /* entries whose status follows a parent's */
 
 /* Drop what we know about relid, or about everything if InvalidOid. */
 void
@@ -64,6 +69,7 @@ cg_protection_forget(Oid relid)
 	{
 		MemoryContextReset(protection_cxt);
 		protection_cache = NULL;
+		cached_with_parent = 0;
 		return;
 	}
 	entry = hash_search(protection_cache, &relid, HASH_REMOVE, NULL);
@@ -73,6 +79,29 @@ cg_protection_forget(Oid relid)
 			pfree(entry->columns);
 		if (entry->problem)
 			pfree(entry->problem);
+	}
+
+	/*
+	 * A child's status follows its parents' (unprotected_parent): when
+	 * anything is forgotten, so are the children (few: partitions and
+	 * inheritance children), to be built again on their next use.
+	 */
+	if (cached_with_parent > 0)
+	{
+		HASH_SEQ_STATUS seq;
+
+		hash_seq_init(&seq, protection_cache);
+		while ((entry = hash_seq_search(&seq)) != NULL)
+		{
+			if (!entry->has_parent)
+				continue;
+			if (entry->columns)
+				pfree(entry->columns);
+			if (entry->problem)
+				pfree(entry->problem);
+			(void) hash_search(protection_cache, &entry->relid, HASH_REMOVE, NULL);
+		}
+		cached_with_parent = 0;
 	}
 }
 
@@ -232,6 +261,41 @@ row_security_problem(Relation rel, Oid row_visible, AttrNumber subject_attnum)
  * context; the caller copies it into the cache once nothing can run an
  * invalidation any more.
  */
+/*
+ * A table whose parent (inheritance or partitioning) is not protected: a
+ * query of the parent reads this table's rows under the parent's row
+ * security, not this table's, so they show whoever may read the parent,
+ * with no purpose and after a withdrawal.  NULL if every parent is
+ * protected (and so, in turn, are theirs).
+ */
+static char *
+unprotected_parent(Relation rel)
+{
+	Relation	inh;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	char	   *why = NULL;
+
+	inh = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationGetRelid(rel)));
+	scan = systable_beginscan(inh, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
+	while (why == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Oid			parent = ((Form_pg_inherits) GETSTRUCT(tup))->inhparent;
+		Relation	prel = relation_open(parent, AccessShareLock);
+
+		if (!cg_protection_of(prel)->is_protected)
+			why = psprintf("It is a child of \"%s\", which is not protected: a query of that table reads this one's rows under its row security. ",
+						   RelationGetRelationName(prel));
+		relation_close(prel, AccessShareLock);
+	}
+	systable_endscan(scan);
+	table_close(inh, AccessShareLock);
+	return why;
+}
+
 static void
 build_protection(Relation rel, CgProtection *p, Oid *subject_output)
 {
@@ -335,6 +399,14 @@ build_protection(Relation rel, CgProtection *p, Oid *subject_output)
 						 planted);
 		p->planted = true;
 	}
+	p->has_parent = rel->rd_rel->relispartition || has_superclass(RelationGetRelid(rel));
+	if (p->has_parent)
+	{
+		char	   *parent = unprotected_parent(rel);
+
+		if (parent != NULL)
+			appendStringInfoString(&problem, parent);
+	}
 	if (problem.len > 0)
 	{
 		problem.data[problem.len - 1] = '\0';	/* drop the trailing space */
@@ -367,6 +439,8 @@ cg_protection_of(Relation rel)
 										   sizeof(Oid), sizeof(CgProtection), false);
 	entry = hash_search(protection_cache, &relid, HASH_ENTER, &found);
 	*entry = built;
+	if (built.has_parent)
+		cached_with_parent++;
 	entry->columns = MemoryContextAlloc(protection_cxt,
 										sizeof(CgProtectedColumn) * Max(built.ncolumns, 1));
 	memcpy(entry->columns, built.columns, sizeof(CgProtectedColumn) * built.ncolumns);

@@ -32,6 +32,8 @@ typedef struct CgProtection
 	bool		is_protected;	/* all of them classified, trigger in place */
 	char	   *problem;		/* if not protected: why, for errdetail */
 	bool		planted;		/* code not ours attached (planted_code.c's check) */
+	bool		has_parent;		/* an inheritance child or partition: its
+								 * status follows its parents' */
 	AttrNumber	subject_attnum;
 	FmgrInfo	subject_out;	/* output function of the subject column */
 	int			ncolumns;

@@ -58,6 +58,7 @@
 #include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
+#include "catalog/namespace.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_amop.h"
 #include "catalog/pg_amproc.h"
@@ -256,6 +257,23 @@ cg_protection_guard_statement_end(void)
 	check_touched();
 }
 
+/* The partitions an ALTER TABLE's ATTACH PARTITION commands name. */
+static void
+note_attached_partitions(List *cmds)
+{
+	ListCell   *lc;
+
+	foreach(lc, cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		if (cmd->subtype == AT_AttachPartition && cmd->def != NULL &&
+			IsA(cmd->def, PartitionCmd))
+			touch(RangeVarGetRelid(((PartitionCmd *) cmd->def)->name,
+								   AccessExclusiveLock, true), NoLock);
+	}
+}
+
 /*
  * A utility statement is about to run: ALTER TABLE names its table (and
  * its ROW LEVEL SECURITY forms call no object access hook), so note the
@@ -278,6 +296,12 @@ cg_protection_guard_utility_begin(Node *stmt)
 		lockmode = AlterTableGetLockLevel(at->cmds);
 		relid = AlterTableLookupRelation(at, lockmode);
 		touch(relid, NoLock);
+		/*
+		 * ATTACH PARTITION changes the table it attaches too: under a parent
+		 * that is not protected, its rows would be read under the parent's
+		 * row security (protection.c); the lock is the one ATTACH takes.
+		 */
+		note_attached_partitions(at->cmds);
 	}
 	else if (IsA(stmt, AlterExtensionContentsStmt))
 	{

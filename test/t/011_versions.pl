@@ -312,7 +312,7 @@ is($node->safe_psql('v10', 'SELECT valid FROM childguard.verify_access_log()'), 
 	SET ROLE ver_app; SET childguard.purpose = 'tutoring';
 	SELECT name FROM students;
 	ROLLBACK;});
-like($err, qr/ERROR:  childguard.child does not have the layout of any childguard version this library serves\nDETAIL:  The database has childguard version 1\.4 installed; Column 2 is not "child_id" of type text/,
+like($err, qr/ERROR:  childguard.child does not have the layout of any childguard version this library serves\nDETAIL:  The database has childguard version 1\.5 installed; Column 2 is not "child_id" of type text/,
 	'a registry with an unknown layout is refused (ZC140) before any numbered read, naming the version');
 is($out, '', '... and nothing is read');
 is($node->safe_psql('v10', q{SET ROLE ver_app; SET childguard.purpose = 'tutoring';
