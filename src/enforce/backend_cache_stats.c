@@ -4,8 +4,10 @@
  *	  childguard.backend_cache_stats(): this backend's read-path caches --
  *	  the data-key cache (data_keys.c) and the per-child verdict cache
  *	  (decision.c), and this backend's probes of the cache shared by the
- *	  backends (shared_cache.c: entries = fills by this backend, flushes =
- *	  the cluster's generation) -- as counters, one row per cache.  Counts only: no
+ *	  backends (shared_cache.c: entries = fills by this backend; not the
+ *	  cluster's generation, which would tell anyone with access to the
+ *	  schema how often the registry changes) -- as counters, one row per
+ *	  cache.  Counts only: no
  *	  key, subject or value.
  *
  *-------------------------------------------------------------------------
@@ -66,6 +68,6 @@ cg_backend_cache_stats(PG_FUNCTION_ARGS)
 	/* the cache shared by the backends: its capacity, this backend's probes */
 	cg_shared_cache_stats(&sc);
 	add_row(rsinfo->setResult, rsinfo->setDesc, "shared", sc.capacity, sc.fills,
-			sc.hits, sc.misses, 0, (int64) sc.generation);
+			sc.hits, sc.misses, 0, 0);
 	PG_RETURN_VOID();
 }
