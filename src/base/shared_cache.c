@@ -210,12 +210,12 @@ sc_bump(void)
 }
 
 /*
- * catalog.c's invalidation (registered by _PG_init for the registry
- * tables and childguard's objects, or all relations: this file sits
- * beside catalog.c, which calls it).  Processed inside a transaction
- * holding an xid, it may be this transaction's own change seen at a
- * command boundary: stop using the shared cache until the end, and bump
- * again at commit.
+ * catalog.c's invalidation of the registry tables and childguard's
+ * objects, or of all relations (registered from _PG_init: catalog.c calls
+ * this file, so this file does not call catalog.c).  Processed inside a
+ * transaction holding an xid, it may be this transaction's own change
+ * seen at a command boundary: stop using the shared cache until the end,
+ * and move the generation at commit.
  */
 void
 cg_shared_cache_invalidate(int kinds, Oid relid)
