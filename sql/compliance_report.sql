@@ -278,6 +278,10 @@ SELECT childguard.open_request('c-3', 'deletion', now() - interval '30 days', 'g
 SET ROLE regress_c_dpo;
 SELECT status, reason, objects[1] ~ format('^request %s \(deletion, child "c-3"\): due ', :del) AS names_it
   FROM childguard.compliance_report WHERE duty = 'requests_on_time';
+-- (done only once the child is erased: ZC560 before, from 1.5)
+SELECT childguard.close_request(:del, 'done', 'erased');
+\echo :LAST_ERROR_SQLSTATE
+SELECT childguard.erase_child('c-3', 'request', :'del') >= 0 AS erased;
 SELECT childguard.close_request(:del, 'done', 'erased');
 :duty 'requests_on_time';
 RESET ROLE;

@@ -285,6 +285,20 @@ UPDATE pupils SET school = '二中' WHERE id = 'q-2';
 SELECT id, school FROM pupils WHERE id = 'q-2';
 RESET childguard.purpose;
 RESET ROLE;
+-- a deletion request (Art 20) is done only once the child's erasure is
+-- recorded: closing it before is refused (ZC560) and changes nothing; it
+-- may be refused with its reason; erase_child() then closing works
+SET ROLE regress_q_dpo;
+SELECT childguard.open_request('q-3', 'deletion', now(), 'gq-3') AS del \gset
+SELECT childguard.open_request('q-1', 'deletion', now(), 'gq-1') AS del2 \gset
+SELECT childguard.close_request(:del, 'done', 'erased');
+\echo :LAST_ERROR_SQLSTATE
+SELECT status, outcome, closed_at IS NULL AS open FROM childguard.requests WHERE request_id = :del;
+SELECT childguard.close_request(:del2, 'refused', 'the child must be kept on the roll by law');
+SELECT childguard.erase_child('q-3', 'request', :'del') >= 0 AS erased;
+SELECT childguard.close_request(:del, 'done', 'erased');
+RESET ROLE;
+
 -- the register reads back
 SET ROLE regress_q_dpo;
 SELECT child_id, kind, status, outcome, overdue, restricts_processing

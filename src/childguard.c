@@ -12,6 +12,7 @@
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "optimizer/paths.h"
+#include "optimizer/planner.h"
 #include "miscadmin.h"
 #include "parser/analyze.h"
 #include "storage/ipc.h"
@@ -20,7 +21,13 @@
 #include "utils/queryjumble.h"
 
 #include "audit.h"
+#include "blind_index.h"
 #include "catalog.h"
+#include "citus_coordinator.h"
+#include "citus_ddl.h"
+#include "citus_node.h"
+#include "citus_seal.h"
+#include "citus_worker.h"
 #include "crypto.h"
 #include "data_keys.h"
 #include "decision.h"
@@ -68,6 +75,7 @@ static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 static emit_log_hook_type prev_emit_log = NULL;
 static object_access_hook_type prev_object_access = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
+static planner_hook_type prev_planner = NULL;
 
 /* A top-level statement begins (stmt: its PlannedStmt). */
 static void
@@ -76,6 +84,15 @@ statement_begin(PlannedStmt *stmt)
 	cg_audit_flush_pending();
 	cg_statement_begin((int) CreateCommandTag((Node *) stmt));
 	cg_decision_statement_begin();
+}
+
+static void
+call_prev_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
 }
 
 static void
@@ -89,11 +106,10 @@ cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	cg_write_guard_executor_start(queryDesc);
 	cg_planted_code_executor_start(queryDesc);
 	cg_audit_guard_executor_start(queryDesc);
+	cg_citus_executor_start(queryDesc);
 	cg_audit_executor_start(queryDesc);
-	if (prev_ExecutorStart)
-		prev_ExecutorStart(queryDesc, eflags);
-	else
-		standard_ExecutorStart(queryDesc, eflags);
+	/* a Citus coordinator ships envelopes only (citus_coordinator.c) */
+	cg_citus_executor_start_shipping(call_prev_ExecutorStart, queryDesc, eflags);
 }
 
 /*
@@ -113,11 +129,14 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	CgStatementLevel saved;
 	DestReceiver *client = queryDesc->dest;
 	DestReceiver *nulling;
+	CgCitusRun	citus_run;
 
 	cg_audit_executor_run(queryDesc);
 	nulling = cg_denied_nulls_wrap(queryDesc);
 	if (nulling != NULL)
 		queryDesc->dest = nulling;
+	/* Citus ships envelopes; the client's receiver shows decided reads */
+	cg_citus_run_begin(queryDesc, client, &citus_run);
 	cg_statement_enter(&saved);
 	cg_delete_rows_executor_run(queryDesc);
 	PG_TRY();
@@ -132,6 +151,7 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	{
 		cg_statement_leave(&saved);
 		queryDesc->dest = client;
+		cg_citus_run_end(&citus_run);
 		if (nulling != NULL)
 			nulling->rDestroy(nulling);
 		if (!ok && cg_statement_nesting() == 0)
@@ -214,7 +234,10 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		cg_write_guard_utility_begin(pstmt->utilityStmt);
 		if (copy_out)
 			cg_statement_set_copy_out();
-		if (prev_ProcessUtility)
+		/* a Citus worker keeps no row security on child data (citus_worker.c) */
+		if (cg_citus_worker_skips_utility(pstmt->utilityStmt))
+			;
+		else if (prev_ProcessUtility)
 			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
 		else
@@ -282,19 +305,42 @@ cg_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry
 	cg_parallel_guard_rel_pathlist(root, rel, rti, rte);
 }
 
+static PlannedStmt *
+call_prev_planner(Query *parse, const char *query_string, int cursorOptions,
+				  ParamListInfo boundParams)
+{
+	return prev_planner ? prev_planner(parse, query_string, cursorOptions, boundParams) :
+		standard_planner(parse, query_string, cursorOptions, boundParams);
+}
+
+/*
+ * Planning: equality on a child_data column with a blind index uses it
+ * (blind_index.c); a Citus coordinator seals writes before Citus plans
+ * (citus_seal.c).
+ */
+static PlannedStmt *
+cg_planner(Query *parse, const char *query_string, int cursorOptions,
+		   ParamListInfo boundParams)
+{
+	cg_blind_rewrite(parse);
+	return cg_citus_planner(call_prev_planner, parse, query_string, cursorOptions,
+							boundParams);
+}
+
 /* Function manager: which calls run code of a foreign owner (foreign_code.c). */
 static bool
 cg_needs_fmgr(Oid fn_oid)
 {
 	if (prev_needs_fmgr && prev_needs_fmgr(fn_oid))
 		return true;
-	return cg_foreign_code_needs_hook(fn_oid);
+	return cg_foreign_code_needs_hook(fn_oid) || cg_citus_ddl_needs_hook(fn_oid);
 }
 
 static void
 cg_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 {
 	cg_foreign_code_hook(event, flinfo);
+	cg_citus_ddl_hook(event, flinfo);
 	if (prev_fmgr)
 		prev_fmgr(event, flinfo, private);
 }
@@ -346,6 +392,7 @@ _PG_init(void)
 	cg_grant_windows_define_gucs();
 	cg_pool_scope_define_gucs();
 	cg_shared_cache_define_gucs();
+	cg_citus_node_define_gucs();
 	MarkGUCPrefixReserved("childguard");
 
 	cg_pool_scope_init();
@@ -354,6 +401,7 @@ _PG_init(void)
 	cg_catalog_register_callbacks();
 	/* the caches catalog.c's invalidation callback keeps in step */
 	cg_protection_init();
+	cg_blind_init();
 	cg_protection_guard_init();
 	cg_catalog_on_invalidation(cg_shared_cache_invalidate,
 							   CG_INVAL_CHILD | CG_INVAL_DATA_KEY | CG_INVAL_POLICY | CG_INVAL_OBJECTS);
@@ -390,6 +438,8 @@ _PG_init(void)
 	object_access_hook = cg_object_access;
 	prev_set_rel_pathlist = set_rel_pathlist_hook;
 	set_rel_pathlist_hook = cg_set_rel_pathlist;
+	prev_planner = planner_hook;
+	planner_hook = cg_planner;
 	prev_needs_fmgr = needs_fmgr_hook;
 	needs_fmgr_hook = cg_needs_fmgr;
 	prev_fmgr = fmgr_hook;

@@ -82,6 +82,29 @@ fi
 mkdir -p "$WORK"
 chmod 0755 "$WORK"
 
+# Citus for the scale-out test (test/t-long/300_citus_scale_out.pl), long
+# mode only: built from $CG_CITUS_DIR, else the repository's sibling
+# ../shared/citus, else /work/shared/citus, when not installed.  Without
+# its source the test skips (saying so); a build that fails fails the test
+# (CG_CITUS_BUILD_FAILED), it is not skipped.
+if [ "$MODE" = long ]; then
+  citus_dir=
+  for d in ${CG_CITUS_DIR:-} "$REPO/../shared/citus" /work/shared/citus; do
+    if [ -f "$d/build.sh" ]; then citus_dir=$d; break; fi
+  done
+  if [ -f "$("$PG_CONFIG" --pkglibdir)/citus.so" ]; then
+    echo "== citus: installed"
+  elif [ -n "$citus_dir" ]; then
+    echo "== citus: building from $citus_dir"
+    if ! as_root env PG_CONFIG="$PG_CONFIG" bash "$citus_dir/build.sh" "$WORK/citus-build"; then
+      echo "citus build failed: the scale-out test fails"
+      export CG_CITUS_BUILD_FAILED=1
+    fi
+  else
+    echo "== citus: not installed and no build.sh in \$CG_CITUS_DIR, ../shared/citus or /work/shared/citus: the scale-out test will skip"
+  fi
+fi
+
 want() { [ -z "${CG_SUITES:-}" ] || [[ " $CG_SUITES " == *" $1 "* ]]; }
 
 # ---- arch: the layering of src/, from the objects just built ----------------

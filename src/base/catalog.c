@@ -33,6 +33,8 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/fmgroids.h"
 #include "utils/syscache.h"
 
 #include "catalog.h"
@@ -296,6 +298,40 @@ cg_catalog_changed(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * A system catalog's row, found by its OID through its OID index: the Oid
+ * in column fieldatt (e.g. the relation a trigger or policy belongs to,
+ * the family of an operator-family member), or InvalidOid if there is no
+ * such row or the column is null.  SnapshotSelf: a row the current command
+ * just wrote counts too (the object access hooks of protection_guard.c
+ * and planted_code.c ask in the middle of a DDL command).
+ */
+Oid
+cg_catalog_row_oid(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objid,
+				   AttrNumber fieldatt)
+{
+	Relation	rel = table_open(catalog, AccessShareLock);
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	Oid			result = InvalidOid;
+
+	ScanKeyInit(&key, oidatt, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objid));
+	scan = systable_beginscan(rel, oidindex, true, SnapshotSelf, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, fieldatt, RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			result = DatumGetObjectId(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
 }
 
 /*

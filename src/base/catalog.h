@@ -76,6 +76,8 @@ extern void cg_catalog_scan(Oid relid, Oid indexid, ScanKey keys, int nkeys,
 							CgRowFn fn, void *arg);
 extern bool cg_catalog_fetch(Oid relid, Oid indexid, ScanKey keys, int nkeys,
 							 Datum **values, bool **nulls);
+extern Oid	cg_catalog_row_oid(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objid,
+							   AttrNumber fieldatt);
 
 /* catalog_layout.c */
 

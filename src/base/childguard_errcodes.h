@@ -69,6 +69,7 @@
 #define ERRCODE_CG_OBJECTION_OPEN			MAKE_SQLSTATE('Z','C','5','0','5')
 /* ZC500-ZC504, ZC506, ZC510-ZC513 are raised in SQL only (70_requests.sql, 72_incidents.sql) */
 /* the audit trail (docs/audit.md) */
+/* hygiene (1.5): ZC560-ZC579; ZC560, ZC561 are raised in SQL only (71_deletion_request_close.sql, 72_inspector.sql) */
 /* redteam (round 19): ZC580-ZC599 */
 #define ERRCODE_CG_HELD_CURSOR_PLAINTEXT	MAKE_SQLSTATE('Z','C','5','8','0')
 /* compldata (issue 14, items 1-3): ZC530-ZC559 */
@@ -99,6 +100,9 @@
 /* schema tools and protection (docs/security.md, "DDL that would unprotect") */
 #define ERRCODE_CG_DDL_UNPROTECTS			MAKE_SQLSTATE('Z','C','4','0','0')
 #define ERRCODE_CG_EXTENSION_OBJECT_ALTERED	MAKE_SQLSTATE('Z','C','4','0','1')
+/* blind indexes (docs/security.md, "Blind indexes") */
+#define ERRCODE_CG_BLIND_KEY_UNAVAILABLE	MAKE_SQLSTATE('Z','C','4','0','2')
+#define ERRCODE_CG_BLIND_INDEX_INVALID		MAKE_SQLSTATE('Z','C','4','0','3')
 
 /* pools and bulk-copy windows (docs/security.md, "Pools"; docs/consent.md) */
 #define ERRCODE_CG_WINDOW_LIMIT				MAKE_SQLSTATE('Z','C','4','2','0')
@@ -107,5 +111,14 @@
 #define ERRCODE_CG_NO_PURPOSE_DECLARED		MAKE_SQLSTATE('Z','C','4','2','3')
 #define ERRCODE_CG_INVALID_END_USER			MAKE_SQLSTATE('Z','C','4','2','4')
 #define ERRCODE_CG_INVALID_GRANT_LIMIT		MAKE_SQLSTATE('Z','C','4','2','5')
+
+/* Citus scale-out (docs/scale-out.md) */
+#define ERRCODE_CG_CITUS_WORKER_PLAINTEXT	MAKE_SQLSTATE('Z','C','6','0','0')
+#define ERRCODE_CG_CITUS_WORKER_PENDING		MAKE_SQLSTATE('Z','C','6','0','1')
+#define ERRCODE_CG_CITUS_WORKER_COMPARE		MAKE_SQLSTATE('Z','C','6','0','2')
+#define ERRCODE_CG_CITUS_COPY_UNSUPPORTED	MAKE_SQLSTATE('Z','C','6','0','3')
+#define ERRCODE_CG_CITUS_UPDATE_UNPINNED	MAKE_SQLSTATE('Z','C','6','0','4')
+#define ERRCODE_CG_CITUS_SEAL_MISUSE		MAKE_SQLSTATE('Z','C','6','0','5')
+#define ERRCODE_CG_CITUS_SELECT_PLAINTEXT	MAKE_SQLSTATE('Z','C','6','0','6')
 
 #endif							/* CHILDGUARD_ERRCODES_H */

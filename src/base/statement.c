@@ -290,6 +290,18 @@ cg_statement_attempt(void)
 	st.accesses |= CG_ACCESS_ATTEMPTED;
 }
 
+/*
+ * The statement made an access of this kind whose children are not known
+ * here (a DELETE of a Citus distributed table runs on the workers): its
+ * record names the relations and rows, and no child.
+ */
+void
+cg_statement_note_unnamed(CgAccess access)
+{
+	cg_statement_attempt();
+	st.accesses |= access;
+}
+
 /* Has the current statement noted this kind of access to subject_no? */
 bool
 cg_statement_noted(uint64 subject_no, CgAccess access)

@@ -132,6 +132,7 @@ extern void cg_statement_set_copy_out(void);
 extern void cg_statement_failed(int sqlerrcode);
 extern void cg_statement_freeze(Oid role, const char *purpose, TimestampTz now);
 extern void cg_statement_note(uint64 subject_no, CgAccess access);
+extern void cg_statement_note_unnamed(CgAccess access);
 extern void cg_statement_attempt(void);
 extern bool cg_statement_noted(uint64 subject_no, CgAccess access);
 extern int	cg_statement_count(CgAccess access);

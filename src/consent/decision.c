@@ -63,6 +63,7 @@
 #include "childguard_errcodes.h"
 #include "consent.h"
 #include "correction_permit.h"
+#include "citus_node.h"
 #include "decision.h"
 #include "grant_windows.h"
 #include "objections.h"
@@ -135,6 +136,23 @@ cg_decision_init(void)
 							   CG_INVAL_POLICY | CG_INVAL_OBJECTS | CG_INVAL_ROLES);
 }
 
+/*
+ * A refusal is about to be raised: the statement's audit record must show
+ * the denied attempt (SPEC, invariant 4), even when the refusal comes
+ * before any value was decided.  The child, when known (subject_no != 0:
+ * subject numbers start at 1), is noted as denied; otherwise the
+ * statement is admitted for audit, so that its error record (outcome
+ * "error", the refusal's SQLSTATE) goes out when it aborts.
+ */
+static void
+note_refusal(uint64 subject_no)
+{
+	if (subject_no != 0)
+		cg_statement_note(subject_no, CG_ACCESS_DENIED);
+	else
+		cg_statement_attempt();
+}
+
 static void
 report_grant_problem(CgGrantStatus status, const char *purpose, Oid roleid)
 {
@@ -180,14 +198,16 @@ frozen_context(void)
 
 /*
  * No decision may be made here: logical decoding (a historic snapshot, a
- * walsender, a logical slot in use) or a parallel worker.  Values show as
+ * walsender, a logical slot in use), a parallel worker, or a Citus worker
+ * (only the coordinator decides, docs/scale-out.md).  Values show as
  * envelopes, rows are invisible, collection is refused.
  */
 bool
 cg_decision_envelope_only(void)
 {
 	return HistoricSnapshotActive() || am_walsender || IsParallelWorker() ||
-		(MyReplicationSlot != NULL && SlotIsLogical(MyReplicationSlot));
+		(MyReplicationSlot != NULL && SlotIsLogical(MyReplicationSlot)) ||
+		cg_citus_worker();
 }
 
 /* The purpose the current statement decides under, or NULL. */
@@ -212,31 +232,40 @@ cg_decision_role(void)
  * record.  One vendor's assessment does not cover another.
  */
 static void
-check_transfer_recipients(const char *purpose, const CgPurpose *p, const CgGrant *grant)
+check_transfer_recipients(const char *purpose, const CgPurpose *p, const CgGrant *grant,
+						  uint64 subject_no)
 {
 	if (grant->unnamed_grant_id != 0)
+	{
+		note_refusal(subject_no);
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_RECIPIENT_REQUIRED),
 				 errmsg("access grant %lld for transfer purpose \"%s\" names no recipient",
 						(long long) grant->unnamed_grant_id, purpose),
 				 errdetail("Art 17: child data is transferred only to a recipient whose security assessment for the purpose is on record."),
 				 errhint("Name the recipient with childguard.name_recipient() before approval, or request a new grant that names it.")));
+	}
 	for (int i = 0; i < grant->nrecipients; i++)
 		if (!cg_purpose_assessed_for(p->purpose_id, grant->recipients[i]))
+		{
+			note_refusal(subject_no);
 			ereport(ERROR,
 					(errcode(ERRCODE_CG_RECIPIENT_NOT_ASSESSED),
 					 errmsg("transfer purpose \"%s\" has no security assessment for recipient \"%s\"",
 							purpose, grant->recipients[i]),
 					 errdetail("Art 16, 17: each recipient is assessed on its own; an assessment of another recipient does not cover it."),
 					 errhint("An officer records it with childguard.record_assessment(purpose, summary, assessor, recipient).")));
+		}
 }
 
 /*
  * The statement context, or NULL if the statement declared no purpose.
- * Errors if the purpose is unknown or the role holds no grant for it.
+ * Errors if the purpose is unknown or the role holds no grant for it;
+ * each such refusal is a denied attempt on subject_no's data (0: no child
+ * known yet), recorded before it is raised.
  */
 static const StatementContext *
-statement_context(void)
+statement_context(uint64 subject_no)
 {
 	const CgStatement *f = frozen_context();
 	const char *purpose = f->purpose;
@@ -244,7 +273,11 @@ statement_context(void)
 
 	if (purpose == NULL)
 		return NULL;
-	cg_pool_scope_check(f->id);
+	if (cg_pool_scope_refused(f->id))
+	{
+		note_refusal(subject_no);
+		cg_pool_scope_check(f->id);
+	}
 	if (ctx.valid && ctx.statement_id == f->id &&
 		ctx.generation == generation)
 		return &ctx;
@@ -255,19 +288,25 @@ statement_context(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"childguard\" is not installed in this database")));
 	if (!cg_purpose_lookup(purpose, &ctx.purpose))
+	{
+		note_refusal(subject_no);
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_UNKNOWN_PURPOSE),
 				 errmsg("unknown purpose \"%s\"", purpose),
 				 errhint("Purposes are defined by the protection officer with childguard.define_purpose().")));
+	}
 	ctx.now = f->now;
 	ctx.today = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
 													TimestampTzGetDatum(ctx.now)));
 	status = cg_grant_find(f->role, ctx.purpose.purpose_id, purpose, ctx.purpose.categories,
 						   cg_max_children_per_statement(), ctx.now, &ctx.grant);
 	if (status != CG_GRANT_OK)
+	{
+		note_refusal(subject_no);
 		report_grant_problem(status, purpose, f->role);
+	}
 	if (ctx.purpose.kind == CG_PURPOSE_TRANSFER && cg_catalog()->assessment_recipient > 0)
-		check_transfer_recipients(purpose, &ctx.purpose, &ctx.grant);
+		check_transfer_recipients(purpose, &ctx.purpose, &ctx.grant, subject_no);
 	strlcpy(ctx.purpose_name, purpose, NAMEDATALEN);
 	ctx.role = f->role;
 	ctx.statement_id = f->id;
@@ -397,6 +436,8 @@ identifying_disclosure_allowed(const StatementContext *c, uint64 subject_no, int
 	if (!cg_subject_by_no(subject_no, &subject) || !subject.in_difficulty)
 		return true;
 	if (c->purpose.kind == CG_PURPOSE_PUBLICIZE)
+	{
+		note_refusal(subject_no);
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_PUBLICITY_REFUSED),
 				 errmsg("cannot make %s data of a child in difficult circumstances public",
@@ -404,6 +445,7 @@ identifying_disclosure_allowed(const StatementContext *c, uint64 subject_no, int
 				 errdetail("D-Art 14: the name, home address, image, voice and video, and school of a child in difficult circumstances are not made public; purpose \"%s\" is a publicity purpose.",
 						   c->purpose_name),
 				 errhint("Leave the column out of what is published.")));
+	}
 	*why = "D-Art 13, 14: a disclosure concerning a child in difficult circumstances carries no identifying data (name, address, whereabouts, image, voice, school); it is withheld.";
 	return false;
 }
@@ -571,10 +613,13 @@ cg_decision_cache_stats(int64 *capacity, int64 *entries, int64 *hits, int64 *mis
 
 /* Plaintext leaves the server through COPY TO only for an assessed transfer (Art 17). */
 static void
-check_copy_out(const StatementContext *c)
+check_copy_out(const StatementContext *c, uint64 subject_no)
 {
 	if (!cg_statement()->level.copy_out)
 		return;
+	if (c->purpose.kind != CG_PURPOSE_TRANSFER ||
+		(cg_catalog()->assessment_recipient == 0 && !c->purpose.assessed))
+		note_refusal(subject_no);
 	if (c->purpose.kind != CG_PURPOSE_TRANSFER)
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_TRANSFER_NOT_ALLOWED),
@@ -605,11 +650,14 @@ note_session_read(uint64 subject_no, int limit)
 	if (hash_search(session_children, &subject_no, HASH_FIND, NULL) != NULL)
 		return;
 	if (hash_get_num_entries(session_children) >= limit)
+	{
+		note_refusal(subject_no);
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_TOO_MANY_CHILDREN),
 				 errmsg("session would read the data of more than %d children", limit),
 				 errdetail("Art 15: childguard.max_children_per_session limits how many children one session reads, however the reads are split."),
 				 errhint("Start a new session for unrelated work, or ask the DBA to raise the limit.")));
+	}
 	(void) hash_search(session_children, &subject_no, HASH_ENTER, &found);
 }
 
@@ -627,6 +675,8 @@ note_read(const StatementContext *c, uint64 subject_no)
 	if (c->grant.max_children > 0 &&
 		cg_statement_count(CG_ACCESS_READ) + 1 > c->grant.max_children &&
 		!cg_statement_noted(subject_no, CG_ACCESS_READ))
+	{
+		note_refusal(subject_no);
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_TOO_MANY_CHILDREN),
 				 errmsg("statement would read the data of more than %d children",
@@ -634,6 +684,7 @@ note_read(const StatementContext *c, uint64 subject_no)
 				 errdetail("Art 15: bulk reads are limited to protect against copying; the limit comes from grant %lld or childguard.max_children_per_statement.",
 						   (long long) c->grant.grant_id),
 				 errhint("Read fewer children per statement, or have an officer approve a grant with a higher max_children.")));
+	}
 	/* the grant's hourly and daily windows, shared by all its sessions */
 	if (c->grant.per_hour > 0 || c->grant.per_day > 0)
 		cg_grant_windows_note(c->grant.grant_id, c->grant.per_hour, c->grant.per_day,
@@ -651,7 +702,7 @@ cg_decide_read(uint64 subject_no, int category, const char **why)
 
 	if (cg_decision_envelope_only())
 		return CG_VERDICT_ENVELOPE;
-	c = statement_context();
+	c = statement_context(subject_no);
 	if (c == NULL)
 		return CG_VERDICT_ENVELOPE;
 	if (OidIsValid(cg_statement()->foreign_owner))
@@ -683,8 +734,50 @@ cg_decide_read(uint64 subject_no, int category, const char **why)
 		cg_statement_note(subject_no, CG_ACCESS_DENIED);
 		return CG_VERDICT_DENY;
 	}
-	check_copy_out(c);
+	check_copy_out(c, subject_no);
 	note_read(c, subject_no);
+	return CG_VERDICT_ALLOW;
+}
+
+/*
+ * The part of cg_decide_read that does not depend on the child, for a
+ * blind-index lookup (blind_index.c), which compares no value itself but
+ * decides which rows the retained comparison sees: no purpose gives
+ * CG_VERDICT_ENVELOPE; a purpose, grant or calling code that could never
+ * read this category, or a disclosure of an identifying category (which
+ * depends on each child's circumstances), gives CG_VERDICT_DENY with *why.
+ * Notes nothing: the comparisons on the rows found are the reads.
+ */
+CgVerdict
+cg_decide_column(int category, const char **why)
+{
+	const StatementContext *c;
+
+	if (cg_decision_envelope_only())
+		return CG_VERDICT_ENVELOPE;
+	c = statement_context(0);
+	if (c == NULL)
+		return CG_VERDICT_ENVELOPE;
+	if (OidIsValid(cg_statement()->foreign_owner))
+	{
+		*why = "The value would be read by a function that another role owns (a trigger, default, policy or function called inside this statement); only code of the statement's role, of the login role or of a superuser reads child data.";
+		return CG_VERDICT_DENY;
+	}
+	if (!(c->purpose.categories & CG_CATEGORY_BIT(category)))
+	{
+		*why = "Art 11: the purpose does not need this category of data.";
+		return CG_VERDICT_DENY;
+	}
+	if (!(c->grant.categories & CG_CATEGORY_BIT(category)))
+	{
+		*why = "Art 15: the access grant does not cover this category of data.";
+		return CG_VERDICT_DENY;
+	}
+	if (is_disclosure(&c->purpose) && (identifying_categories() & CG_CATEGORY_BIT(category)))
+	{
+		*why = "D-Art 13, 14: a disclosure purpose does not look up identifying data through a blind index.";
+		return CG_VERDICT_DENY;
+	}
 	return CG_VERDICT_ALLOW;
 }
 
@@ -701,7 +794,7 @@ cg_decide_row(const char *child_id)
 
 	if (cg_decision_envelope_only())
 		return false;
-	c = statement_context();
+	c = statement_context(0);
 	if (!cg_subject_lookup(child_id, &subject))
 		return false;
 	if (c == NULL || !child_allowed_by_no(c, subject.subject_no, &why))
@@ -739,7 +832,7 @@ cg_check_collection(const CgSubject *subject, int category, const char *child_id
 		cg_statement_note(subject->subject_no, CG_ACCESS_WRITE);
 		return;
 	}
-	c = statement_context();
+	c = statement_context(subject->subject_no);
 	if (c == NULL)
 	{
 		cg_statement_note(subject->subject_no, CG_ACCESS_DENIED);

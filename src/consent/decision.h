@@ -25,6 +25,7 @@ typedef enum CgVerdict
 
 extern CgVerdict cg_decide_read(uint64 subject_no, int category, const char **why);
 extern bool cg_decide_row(const char *child_id);
+extern CgVerdict cg_decide_column(int category, const char **why);
 extern void cg_check_collection(const CgSubject *subject, int category,
 								const char *child_id, const char *relname,
 								const char *colname);

@@ -286,6 +286,13 @@ cg_pool_scope_statement_begin(uint64 statement_id)
 	}
 }
 
+/* Would cg_pool_scope_check() refuse this statement? */
+bool
+cg_pool_scope_refused(uint64 statement_id)
+{
+	return frozen_statement == statement_id && frozen_session_level;
+}
+
 /*
  * The decision is about to use the statement's purpose: refuse a
  * session-level one (or end user) under refuse.

@@ -25,6 +25,7 @@ extern void cg_pool_scope_define_gucs(void);
 extern void cg_pool_scope_init(void);
 extern void cg_pool_scope_utility(Node *stmt);
 extern void cg_pool_scope_statement_begin(uint64 statement_id);
+extern bool cg_pool_scope_refused(uint64 statement_id);
 extern void cg_pool_scope_check(uint64 statement_id);
 extern const char *cg_pool_end_user(uint64 statement_id);
 extern void cg_pool_scope_no_purpose(uint64 statement_id);

@@ -120,12 +120,16 @@ subject_fetch(Oid index, ScanKey key, CgSubject *out)
 		out->birth_date = DatumGetDateADT(values[Anum_cg_child_birth_date - 1]);
 	}
 	else
+	{
+		/* as for a failed seal above: the statement leaves its record */
+		cg_statement_attempt();
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_REGISTRY_NOT_SEALED),
 				 errmsg("registry data of subject %llu is not sealed",
 						(unsigned long long) out->subject_no),
 				 errdetail("Row of childguard.child has no sealed birth date and circumstances."),
 				 errhint("Write the row again with the registry's seal trigger enabled (docs/security.md, \"Registry personal data\").")));
+	}
 	return true;
 }
 

@@ -23,6 +23,8 @@
 
 #include "categories.h"
 #include "child_data.h"
+#include "citus_node.h"
+#include "citus_worker.h"
 #include "childguard_errcodes.h"
 #include "data_keys.h"
 #include "decision.h"
@@ -39,7 +41,15 @@ static struct varlena *
 value_from_text(const char *text, size_t len)
 {
 	if (cg_text_is_envelope(text))
-		return cg_envelope_from_text(text);
+	{
+		struct varlena *value = cg_envelope_from_text(text);
+
+		if (cg_citus_worker())
+			cg_citus_worker_check_sealed(value);
+		return value;
+	}
+	if (cg_citus_worker())
+		cg_citus_worker_refuse_plaintext();
 	/* the statement's text holds this plaintext, or it is a parameter: mask it now */
 	cg_statement_text_mask_current();
 	cg_check_value_size(len);
@@ -79,6 +89,8 @@ open_value(struct varlena *value, bool required, size_t *len)
 	/* the statement reads or compares child data: its text is masked from now */
 	cg_statement_text_mask_current();
 	cg_envelope_parse(value, &env);
+	if (required && cg_citus_worker())
+		cg_citus_worker_refuse_compare();
 	if (cg_decision_envelope_only())
 	{
 		/* logical decoding or a parallel worker: never plaintext */
@@ -103,6 +115,9 @@ open_value(struct varlena *value, bool required, size_t *len)
 	switch (cg_decide_read(env.subject, env.category, &why))
 	{
 		case CG_VERDICT_ENVELOPE:
+			/* comparing a child's value without a purpose: a denied read */
+			if (required)
+				cg_statement_note(env.subject, CG_ACCESS_DENIED);
 			goto no_purpose;
 		case CG_VERDICT_DENY:
 			if (required || cg_denied_read() == CG_DENIED_ERROR)
@@ -148,7 +163,17 @@ no_purpose:
 static char *
 value_to_text(struct varlena *value, size_t *len)
 {
-	char	   *text = open_value(value, false, len);
+	char	   *text;
+
+	/* a Citus coordinator ships envelopes; only its client gets decided reads */
+	if (cg_citus_envelope_only())
+	{
+		text = cg_envelope_to_text(value);
+		*len = strlen(text);
+		cg_statement_text_note_child_output();
+		return text;
+	}
+	text = open_value(value, false, len);
 
 	if (text == NULL)
 	{

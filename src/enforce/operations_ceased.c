@@ -18,6 +18,7 @@
 #include "catalog.h"
 #include "childguard_errcodes.h"
 #include "operations_ceased.h"
+#include "statement.h"
 
 static int	ceased = -1;		/* -1 unknown, 0 no, 1 yes */
 static Oid	ceased_rel = InvalidOid;
@@ -41,9 +42,12 @@ note_row(Datum *values, bool *nulls, void *arg)
 	*(bool *) arg = true;
 }
 
-/* Refuse collection when operations have ceased. */
+/*
+ * Refuse collection when operations have ceased; the refused write of
+ * subject_no's data is noted for the statement's audit record first.
+ */
 void
-cg_check_operations_ceased(const char *relname)
+cg_check_operations_ceased(const char *relname, uint64 subject_no)
 {
 	if (ceased < 0)
 	{
@@ -57,9 +61,12 @@ cg_check_operations_ceased(const char *relname)
 		ceased = found ? 1 : 0;
 	}
 	if (ceased == 1)
+	{
+		cg_statement_note(subject_no, CG_ACCESS_DENIED);
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_OPERATIONS_CEASED),
 				 errmsg("cannot collect child data: operations have ceased"),
 				 errdetail("childguard.cease_operations() stopped the collection of children's personal information (Art 23); table \"%s\" takes no new child data.", relname),
 				 errhint("The extension owner can lift it with childguard.resume_operations().")));
+	}
 }

@@ -11,6 +11,6 @@
 #include "postgres.h"
 
 extern void cg_operations_ceased_init(void);
-extern void cg_check_operations_ceased(const char *relname);
+extern void cg_check_operations_ceased(const char *relname, uint64 subject_no);
 
 #endif							/* CHILDGUARD_OPERATIONS_CEASED_H */

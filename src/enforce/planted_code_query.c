@@ -24,6 +24,7 @@
 
 #include "catalog.h"
 #include "childguard_errcodes.h"
+#include "citus_node.h"
 #include "planted_code_query.h"
 #include "protection.h"
 
@@ -40,7 +41,7 @@ cg_planted_code_executor_start(QueryDesc *queryDesc)
 {
 	ListCell   *lc;
 
-	if (!OidIsValid(cg_child_data_type()) || IsParallelWorker())
+	if (!OidIsValid(cg_child_data_type()) || IsParallelWorker() || cg_citus_worker())
 		return;
 	foreach(lc, queryDesc->plannedstmt->rtable)
 	{

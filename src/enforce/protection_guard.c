@@ -84,6 +84,7 @@
 
 #include "catalog.h"
 #include "childguard_errcodes.h"
+#include "citus_node.h"
 #include "extension_version.h"
 #include "protection.h"
 #include "protection_guard.h"
@@ -282,7 +283,8 @@ note_attached_partitions(List *cmds)
 void
 cg_protection_guard_utility_begin(Node *stmt)
 {
-	if (stmt == NULL || !OidIsValid(cg_child_data_type()) || cg_running_own_script())
+	if (stmt == NULL || !OidIsValid(cg_child_data_type()) || cg_running_own_script() ||
+		cg_citus_worker())
 		return;
 	if (IsA(stmt, AlterTableStmt))
 	{
@@ -316,33 +318,6 @@ cg_protection_guard_utility_begin(Node *stmt)
 	}
 }
 
-/* A column (catalog row by its OID) of catalog: the relation it belongs to. */
-static Oid
-row_field(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objid, AttrNumber fieldatt)
-{
-	Relation	rel = table_open(catalog, AccessShareLock);
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tup;
-	Oid			result = InvalidOid;
-
-	ScanKeyInit(&key, oidatt, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objid));
-	/* SnapshotSelf: a row the current command just wrote, too */
-	scan = systable_beginscan(rel, oidindex, true, SnapshotSelf, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-	{
-		bool		isnull;
-		Datum		d = heap_getattr(tup, fieldatt, RelationGetDescr(rel), &isnull);
-
-		if (!isnull)
-			result = DatumGetObjectId(d);
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return result;
-}
-
 /* Refuse a change to a member of the childguard extension outside its scripts. */
 static void
 guard_member(Oid classId, Oid objectId)
@@ -359,11 +334,11 @@ guard_member(Oid classId, Oid objectId)
 		case OperatorFamilyRelationId:
 			break;
 		case AccessMethodOperatorRelationId:
-			family = row_field(classId, AccessMethodOperatorOidIndexId,
+			family = cg_catalog_row_oid(classId, AccessMethodOperatorOidIndexId,
 							   Anum_pg_amop_oid, objectId, Anum_pg_amop_amopfamily);
 			break;
 		case AccessMethodProcedureRelationId:
-			family = row_field(classId, AccessMethodProcedureOidIndexId,
+			family = cg_catalog_row_oid(classId, AccessMethodProcedureOidIndexId,
 							   Anum_pg_amproc_oid, objectId, Anum_pg_amproc_amprocfamily);
 			break;
 		default:
@@ -402,7 +377,7 @@ cg_protection_guard_object_access(ObjectAccessType access, Oid classId,
 	if (access != OAT_POST_CREATE && access != OAT_POST_ALTER && access != OAT_DROP)
 		return;
 	if (busy || !IsTransactionState() || !OidIsValid(cg_child_data_type()) ||
-		cg_running_own_script())
+		cg_running_own_script() || cg_citus_worker())
 		return;
 	if (access != OAT_DROP)
 	{
@@ -417,11 +392,11 @@ cg_protection_guard_object_access(ObjectAccessType access, Oid classId,
 				touch(objectId, NoLock);
 			break;
 		case TriggerRelationId:
-			touch(row_field(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
+			touch(cg_catalog_row_oid(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
 							objectId, Anum_pg_trigger_tgrelid), NoLock);
 			break;
 		case PolicyRelationId:
-			touch(row_field(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid,
+			touch(cg_catalog_row_oid(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid,
 							objectId, Anum_pg_policy_polrelid), NoLock);
 			break;
 		default:

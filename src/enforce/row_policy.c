@@ -15,6 +15,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 
+#include "citus_node.h"
 #include "decision.h"
 #include "delete_rows.h"
 
@@ -27,6 +28,9 @@ cg_row_visible(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_BOOL(false);
+	/* a Citus worker decides nothing: the coordinator decides each value */
+	if (cg_citus_worker())
+		PG_RETURN_BOOL(true);
 	/* a DELETE sees all of its target's rows (delete_rows.c) */
 	if (cg_delete_target_row(fcinfo))
 		PG_RETURN_BOOL(true);

@@ -38,6 +38,7 @@
 
 #include "catalog.h"
 #include "childguard_errcodes.h"
+#include "citus_node.h"
 #include "protection.h"
 #include "statement.h"
 #include "write_guard.h"
@@ -50,6 +51,9 @@ cg_write_guard_executor_start(QueryDesc *queryDesc)
 	ListCell   *lc;
 
 	if (ps->resultRelations == NIL || !OidIsValid(cg_child_data_type()))
+		return;
+	/* a Citus worker takes only sealed envelopes (citus_worker.c) */
+	if (cg_citus_worker())
 		return;
 	if (ps->commandType == CMD_DELETE && !ps->hasModifyingCTE)
 		return;
@@ -215,6 +219,9 @@ cg_write_guard_utility_begin(Node *stmt)
 {
 	if (!OidIsValid(cg_child_data_type()))
 		return;
+	/* a Citus worker takes only sealed envelopes (citus_worker.c) */
+	if (cg_citus_worker())
+		return;
 	if (IsA(stmt, CreateTableAsStmt))
 		check_created_table((CreateTableAsStmt *) stmt);
 	else if (IsA(stmt, AlterTableStmt))
@@ -234,6 +241,13 @@ cg_write_guard_utility_begin(Node *stmt)
 		p = cg_protection_of_relid(relid);
 		if (p->has_child_data && !p->is_protected)
 			cg_statement()->level.copy_plain_refused = relid;
+		if (p->has_child_data && cg_citus_is_distributed(relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_CG_CITUS_COPY_UNSUPPORTED),
+					 errmsg("cannot COPY child data into distributed table \"%s\"",
+							get_rel_name(relid)),
+					 errdetail("Citus sends COPY rows to the workers as they are read, before childguard can seal each value for its child on the coordinator."),
+					 errhint("Load the rows with INSERT through the coordinator (multi-row VALUES or prepared statements), or COPY into a local protected table and INSERT ... SELECT from it; see docs/scale-out.md.")));
 	}
 }
 
@@ -244,10 +258,14 @@ cg_write_guard_check_plaintext_input(void)
 	Oid			relid = cg_statement()->level.copy_plain_refused;
 
 	if (OidIsValid(relid))
+	{
+		/* a refused collection: the statement leaves its (error) record */
+		cg_statement_attempt();
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_TABLE_NOT_PROTECTED),
 				 errmsg("cannot copy plaintext child data into table \"%s\"",
 						get_rel_name(relid)),
 				 errdetail("The table is not protected by childguard; only sealed values (envelopes) can be loaded into it."),
 				 errhint("Call childguard.protect() on the table before writing child data to it.")));
+	}
 }

@@ -19,6 +19,9 @@
  * (a BEFORE trigger on the registry; the data key references the row);
  * erasure is by erased_at and by the erasure engine, not by shredding.
  *
+ * The request register's free-text detail is sealed the same way (1.5;
+ * its own format version and associated data, below).
+ *
  * Who opens it: the read decision (subjects.c, once per registry fetch,
  * then the per-backend caches), and the SQL functions that need the facts
  * through childguard._open_registry(), which PUBLIC cannot execute.
@@ -184,6 +187,22 @@ cg_registry_try_open(uint64 subject_no, const bytea *sealed, CgRegistryFacts *ou
 	return registry_open(subject_no, sealed, out) == REG_OPENED;
 }
 
+/*
+ * ZC002: a sealed value (what, id: "registry data of subject 7") names a
+ * master key (key_id) that is not configured.
+ */
+static void
+report_no_key(const char *what, uint64 id, const uint8 *key_id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CG_DATA_KEY_UNAVAILABLE),
+			 errmsg("%s %llu was wrapped by a master key that is not configured",
+					what, (unsigned long long) id),
+			 errdetail("It was sealed under master key %s; the configured master key is %s.",
+					   cg_key_id_hex(key_id), cg_key_id_hex(cg_master_key_current()->id)),
+			 errhint("Configure the master key this database was created with, or set childguard.previous_master_key_file to it and run childguard.rotate_master_key().")));
+}
+
 /* Open the sealed facts of subject_no; ZC002/ZC003 if that cannot be done. */
 void
 cg_registry_open(uint64 subject_no, const bytea *sealed, CgRegistryFacts *out)
@@ -202,13 +221,7 @@ cg_registry_open(uint64 subject_no, const bytea *sealed, CgRegistryFacts *out)
 					 errdetail("childguard.child.sealed does not hold a sealed value of a known format.")));
 			break;
 		case REG_NO_KEY:
-			ereport(ERROR,
-					(errcode(ERRCODE_CG_DATA_KEY_UNAVAILABLE),
-					 errmsg("registry data of subject %llu was wrapped by a master key that is not configured",
-							(unsigned long long) subject_no),
-					 errdetail("It was sealed under master key %s; the configured master key is %s.",
-							   cg_key_id_hex(p + 1), cg_key_id_hex(cg_master_key_current()->id)),
-					 errhint("Configure the master key this database was created with, or set childguard.previous_master_key_file to it and run childguard.rotate_master_key().")));
+			report_no_key("registry data of subject", subject_no, p + 1);
 			break;
 		case REG_AUTH_FAILED:
 			ereport(ERROR,
@@ -260,4 +273,109 @@ cg_open_registry(PG_FUNCTION_ARGS)
 	values[2] = BoolGetDatum(facts.can_express);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
 													  values, nulls)));
+}
+
+/*
+ * A request's free-text detail (childguard.request.detail_sealed, 1.5):
+ * the same registry key, its own associated data (label and request id),
+ * so a sealed detail moved to another request, or into child.sealed,
+ * fails authentication.
+ *
+ *	 version (1 byte, 2) | master key id (8) | nonce (12) | tag (16) |
+ *	 ciphertext (the detail's bytes)
+ */
+#define DETAIL_VERSION		2
+#define DETAIL_HEADER_LEN	(1 + CG_KEY_ID_LEN + CG_NONCE_LEN + CG_TAG_LEN)
+#define DETAIL_AAD_LABEL	"childguard request detail v1"
+#define DETAIL_AAD_LABEL_LEN (sizeof(DETAIL_AAD_LABEL) - 1)
+#define DETAIL_AAD_LEN		(DETAIL_AAD_LABEL_LEN + 8)
+
+static void
+detail_aad(uint8 *aad, uint64 request_id)
+{
+	memcpy(aad, DETAIL_AAD_LABEL, DETAIL_AAD_LABEL_LEN);
+	for (int i = 0; i < 8; i++)
+		aad[DETAIL_AAD_LABEL_LEN + i] = (uint8) (request_id >> (56 - 8 * i));
+}
+
+PG_FUNCTION_INFO_V1(cg_seal_request_detail);
+
+/*
+ * childguard._seal_request_detail(request_id, detail) -> bytea: the sealed
+ * form, under the current master key's registry key (the request
+ * register's seal trigger; rotate_master_key() re-seals).
+ */
+Datum
+cg_seal_request_detail(PG_FUNCTION_ARGS)
+{
+	uint64		request_id = (uint64) PG_GETARG_INT64(0);
+	text	   *detail = PG_GETARG_TEXT_PP(1);
+	size_t		len = VARSIZE_ANY_EXHDR(detail);
+	const CgMasterKey *mk = cg_master_key_for_wrapping();
+	bytea	   *out = palloc(VARHDRSZ + DETAIL_HEADER_LEN + len);
+	uint8	   *p = (uint8 *) VARDATA(out);
+	uint8		aad[DETAIL_AAD_LEN];
+	uint8		key[CG_KEY_LEN];
+
+	SET_VARSIZE(out, VARHDRSZ + DETAIL_HEADER_LEN + len);
+	detail_aad(aad, request_id);
+	registry_key(mk, key);
+	p[0] = DETAIL_VERSION;
+	memcpy(p + 1, mk->id, CG_KEY_ID_LEN);
+	cg_random_bytes(p + 1 + CG_KEY_ID_LEN, CG_NONCE_LEN);
+	cg_aead_seal(key, p + 1 + CG_KEY_ID_LEN, aad, DETAIL_AAD_LEN,
+				 (const uint8 *) VARDATA_ANY(detail), len,
+				 p + DETAIL_HEADER_LEN, p + 1 + CG_KEY_ID_LEN + CG_NONCE_LEN);
+	explicit_bzero(key, sizeof(key));
+	PG_RETURN_BYTEA_P(out);
+}
+
+PG_FUNCTION_INFO_V1(cg_open_request_detail);
+
+/*
+ * childguard._open_request_detail(request_id, sealed) -> text: for the
+ * request register's views (officers).  ZC002/ZC003 as for the registry.
+ */
+Datum
+cg_open_request_detail(PG_FUNCTION_ARGS)
+{
+	uint64		request_id = (uint64) PG_GETARG_INT64(0);
+	bytea	   *sealed = PG_GETARG_BYTEA_PP(1);
+	const uint8 *p = (const uint8 *) VARDATA_ANY(sealed);
+	size_t		total = VARSIZE_ANY_EXHDR(sealed);
+	const CgMasterKey *mk;
+	uint8		aad[DETAIL_AAD_LEN];
+	uint8		key[CG_KEY_LEN];
+	text	   *out;
+	size_t		len;
+	bool		ok;
+
+	(void) cg_master_key_current();		/* a clear error if none at all */
+	if (total < DETAIL_HEADER_LEN || p[0] != DETAIL_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_AUTHENTICATION_FAILED),
+				 errmsg("detail of request %llu is malformed", (unsigned long long) request_id),
+				 errdetail("childguard.request.detail_sealed does not hold a sealed value of a known format.")));
+	mk = cg_master_key_by_id(p + 1);
+	if (mk == NULL)
+		report_no_key("detail of request", request_id, p + 1);
+	len = total - DETAIL_HEADER_LEN;
+	out = palloc(VARHDRSZ + len);
+	SET_VARSIZE(out, VARHDRSZ + len);
+	detail_aad(aad, request_id);
+	registry_key(mk, key);
+	ok = cg_aead_open(key, p + 1 + CG_KEY_ID_LEN, aad, DETAIL_AAD_LEN,
+					  p + DETAIL_HEADER_LEN, len,
+					  p + 1 + CG_KEY_ID_LEN + CG_NONCE_LEN, (uint8 *) VARDATA(out));
+	explicit_bzero(key, sizeof(key));
+	if (!ok)
+	{
+		explicit_bzero(VARDATA(out), len);
+		ereport(ERROR,
+				(errcode(ERRCODE_CG_AUTHENTICATION_FAILED),
+				 errmsg("detail of request %llu failed authentication", (unsigned long long) request_id),
+				 errdetail("The sealed detail in childguard.request was altered or moved to another request."),
+				 errhint("Restore the row from a backup.")));
+	}
+	PG_RETURN_TEXT_P(out);
 }

@@ -479,3 +479,4 @@ if [ "$DOC" != none ]; then
   cat "$tmp" > "$DOC"; rm -f "$tmp"
   echo "(written to $DOC between the bench markers)"
 fi
+if [ -f "$("$CG_PG_CONFIG" --pkglibdir)/citus.so" ]; then CG_PG_CONFIG="$CG_PG_CONFIG" bash "$REPO/test/bench/citus_point_reads.sh" "$SECS" "$ROUNDS" || echo "citus_point_reads failed"; fi  # issue 15: point reads through a Citus coordinator vs plain

@@ -21,8 +21,10 @@ use File::Spec;
 use File::Temp ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use Test::More;
 
-our @EXPORT_OK = qw(new_node write_key random_key_hex consent_all);
+our @EXPORT_OK = qw(new_node write_key random_key_hex consent_all
+  protected_students hostile_versions_refused create_1_0_database);
 
 # 64 lowercase hex chars (256 bits) from the kernel's CSPRNG.
 sub random_key_hex
@@ -119,6 +121,152 @@ sub consent_all
 		stdout => \$stdout, stderr => \$stderr, on_error_stop => 1);
 	croak "consent fixture failed: $stderr" if $ret != 0;
 	return (split /\n/, $stdout)[-1];
+}
+
+
+# protected_students($node, $dbname): child "7" registered, table students
+# (id bigint, name child_data) protected with "name" of category name, the
+# consents of consent_all(), and one row (7, $name) written under purpose
+# "regress" (TAP 221, 401).
+sub protected_students
+{
+	my ($node, $dbname, $name) = @_;
+	$node->safe_psql($dbname, q{
+		CREATE EXTENSION childguard CASCADE;
+		SELECT childguard.register_child('7', '2016-03-01');
+		CREATE TABLE students (id bigint PRIMARY KEY, name childguard.child_data);
+		SELECT childguard.protect('students', 'id', '{"name": "name"}');
+	});
+	consent_all($node, $dbname);
+	$node->safe_psql($dbname, qq{
+		SET childguard.purpose = 'regress';
+		INSERT INTO students VALUES (7, '$name');});
+	return;
+}
+
+# hostile_versions_refused($node, $dbname, $extension, \%expect, $what):
+# the fixture extension (test/fixtures/extension, installed by run-check.sh
+# for the TAP suite) has one version per attack on childguard from an
+# install script; each CREATE EXTENSION ... VERSION must fail with its
+# SQLSTATE ($expect{version}) and leave the extension uninstalled.  $what
+# names the attack in the test names, with %s for the version.
+sub hostile_versions_refused
+{
+	my ($node, $dbname, $ext, $expect, $what) = @_;
+	is($node->safe_psql($dbname,
+		"SELECT count(*) FROM pg_available_extension_versions WHERE name = '$ext'"),
+		scalar(keys %$expect), 'the hostile fixture extension is installed');
+	for my $v (sort keys %$expect)
+	{
+		my ($ret, $out, $err) = $node->psql($dbname,
+			"\\set VERBOSITY sqlstate\nCREATE EXTENSION $ext VERSION '$v';");
+		like($err, qr/ERROR:  $expect->{$v}/,
+			sprintf($what, $v) . " ($expect->{$v})");
+		is($node->safe_psql($dbname,
+			"SELECT count(*) FROM pg_extension WHERE extname = '$ext'"), '0',
+			'... and it is not installed');
+	}
+	return;
+}
+
+# create_1_0_database($node, $dbname, $prefix, $name, $school): childguard
+# created at 1.0 and given data through the 1.0 interface only (TAP 010,
+# 011): officers ${prefix}dpo and ${prefix}dpo2 and application
+# ${prefix}app (roles the caller created), purpose "tutoring" with notice
+# "privacy", child "42" with guardian "g-7" and consent, grant 1 approved,
+# table students (id, name, school, grade) protected, and the row
+# ('42', $name, $school, 3) written by the application.
+sub create_1_0_database
+{
+	my ($node, $dbname, $p, $name, $school) = @_;
+	$node->safe_psql($dbname, qq{
+		GRANT CREATE ON SCHEMA public TO ${p}app;
+		CREATE EXTENSION childguard VERSION '1.0' CASCADE;
+		SELECT childguard.appoint_officer('${p}dpo');
+		SELECT childguard.appoint_officer('${p}dpo2');
+		SELECT childguard.enroll_application('${p}app');
+		SET ROLE ${p}dpo;
+		SELECT childguard.define_purpose('tutoring', '{name,school}', '2 years');
+		SELECT childguard.publish_notice('privacy', '{tutoring}', 'what', 'where', 'how safe',
+		       'if refused', 'complaints', 'correction', 'other');
+		SET ROLE ${p}app;
+		SELECT childguard.register_child('42', birth_date => '2015-05-01');
+		SELECT childguard.register_guardian('g-7', child => '42');
+		SELECT childguard.record_consent(child => '42', purpose => 'tutoring',
+		       notice => 'privacy', given_by => 'g-7');
+		SELECT childguard.request_access('${p}app', purposes => '{tutoring}',
+		       valid_until => now() + interval '1 year');
+		SET ROLE ${p}dpo2;
+		SELECT childguard.approve_access(1);
+		SET ROLE ${p}app;
+		CREATE TABLE students (id text PRIMARY KEY, name childguard.child_data,
+		                       school childguard.child_data, grade int);
+		SELECT childguard.protect('students', subject_column => 'id',
+		       categories => '{"name": "name", "school": "school"}');
+		SET childguard.purpose = 'tutoring';
+		INSERT INTO students VALUES ('42', '$name', '$school', 3);
+	});
+	return;
+}
+
+
+# extension_members_sql(): a query listing every member object of
+# childguard, with its definition (hashed), privileges, comment and, for
+# relations, each column's type, NOT NULL, default, privileges and comment
+# -- compared between an updated and a fresh install (TAP 010, 011).  Role
+# names are the same in both databases (roles are cluster-wide).
+sub extension_members_sql
+{
+	return q{
+	WITH members AS (
+	  SELECT d.classid, d.objid, d.objsubid
+	    FROM pg_depend d JOIN pg_extension e ON d.refobjid = e.oid
+	   WHERE d.refclassid = 'pg_extension'::regclass AND e.extname = 'childguard'
+	     AND d.deptype = 'e')
+	SELECT pg_describe_object(classid, objid, objsubid)
+	       || ' | ' || coalesce(obj_description(objid, classid::regclass::name), '-')
+	       || ' | ' || coalesce(CASE classid
+	            WHEN 'pg_proc'::regclass THEN
+	              (SELECT md5(pg_get_functiondef(objid)) || ' ' || coalesce(proacl::text, '')
+	                 FROM pg_proc WHERE oid = objid AND prokind <> 'a')
+	            WHEN 'pg_class'::regclass THEN
+	              (SELECT relkind::text || ' ' || coalesce(relacl::text, '') || ' '
+	                      || coalesce((SELECT string_agg(attname || ':' || format_type(atttypid, atttypmod)
+	                                                     || ':' || attnotnull || ':' || atthasdef
+	                                                     || ':' || coalesce(attacl::text, '')
+	                                                     || ':' || coalesce(col_description(objid, attnum), ''),
+	                                                     ',' ORDER BY attname)
+	                                     FROM pg_attribute WHERE attrelid = objid AND attnum > 0
+	                                      AND NOT attisdropped), '')
+	                      || ' ' || coalesce(md5(pg_get_viewdef(objid)), '')
+	                 FROM pg_class WHERE oid = objid)
+	            WHEN 'pg_namespace'::regclass THEN
+	              (SELECT coalesce(nspacl::text, '') FROM pg_namespace WHERE oid = objid)
+	            WHEN 'pg_type'::regclass THEN
+	              (SELECT coalesce(typacl::text, '') FROM pg_type WHERE oid = objid)
+	          END, '')
+	  FROM members ORDER BY 1};
+}
+
+# extension_attachments_sql(): the triggers, constraints, row policies and
+# indexes on the extension's own tables (TAP 010, 011).
+sub extension_attachments_sql
+{
+	return q{
+	SELECT c.relname || ' ' || t.tgname || ' ' || md5(pg_get_triggerdef(t.oid))
+	  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+	 WHERE c.relnamespace = 'childguard'::regnamespace AND NOT t.tgisinternal
+	UNION ALL
+	SELECT conrelid::regclass || ' ' || conname || ' ' || md5(pg_get_constraintdef(oid))
+	  FROM pg_constraint WHERE connamespace = 'childguard'::regnamespace
+	UNION ALL
+	SELECT tablename || ' ' || policyname || ' ' || md5(coalesce(qual, '') || coalesce(with_check, '')
+	       || roles::text || cmd || permissive)
+	  FROM pg_policies WHERE schemaname = 'childguard'
+	UNION ALL
+	SELECT tablename || ' ' || indexname || ' ' || md5(indexdef)
+	  FROM pg_indexes WHERE schemaname = 'childguard'
+	ORDER BY 1};
 }
 
 1;

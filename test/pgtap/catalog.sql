@@ -60,7 +60,11 @@ SELECT set_eq($$SELECT c::regclass::text FROM pg_extension e, unnest(e.extconfig
                     'childguard.request_action', 'childguard.request_action_action_id_seq',
                     'childguard.incident', 'childguard.incident_incident_id_seq',
                     'childguard.incident_child', 'childguard.incident_guardian',
-                    'childguard.incident_event', 'childguard.incident_event_event_id_seq'],
+                    'childguard.incident_event', 'childguard.incident_event_event_id_seq',
+                    -- 1.5: blind indexes (sql/update/1.4--1.5/40)
+                    'childguard.blind_index',
+                    -- 1.5: inspectors (sql/update/1.4--1.5/72)
+                    'childguard.inspector'],
               'every registry table and sequence is dumped with the database');
 
 -- the categories

@@ -18,19 +18,21 @@ SELECT is(array_agg(f::text ORDER BY 1), NULL, 'PUBLIC can execute no registry f
  WHERE has_function_privilege('public', f, 'EXECUTE');
 
 -- 1.4: four relations PUBLIC reads show each role only its own rows (its
--- grants, the migrations of the tables it owns, its rejected loads); the two
--- tests after this one check how they filter
+-- grants, the migrations of the tables it owns, its rejected loads); 1.5:
+-- the blind indexes of the tables it owns; the two tests after this one
+-- check how they filter
 SELECT is(array_agg(c.relname::text ORDER BY 1), NULL, 'PUBLIC reads no registry table or view but the category list, protected_columns and the per-role views')
   FROM pg_class c
  WHERE c.relnamespace = 'childguard'::regnamespace AND c.relkind IN ('r', 'v')
    AND c.relname NOT IN ('category', 'protected_columns',
-                         'my_grants', 'migrations', 'migration_rejects', 'load_reject')
+                         'my_grants', 'migrations', 'migration_rejects', 'load_reject',
+                         'blind_indexes')
    AND has_table_privilege('public', c.oid, 'SELECT');
 SELECT is(array_agg(c.relname::text ORDER BY 1), NULL,
           'the per-role views are security barriers filtering on the querying role')
   FROM pg_class c
  WHERE c.oid IN ('childguard.my_grants'::regclass, 'childguard.migrations'::regclass,
-                 'childguard.migration_rejects'::regclass)
+                 'childguard.migration_rejects'::regclass, 'childguard.blind_indexes'::regclass)
    AND NOT (c.reloptions @> ARRAY['security_barrier=true']
             AND pg_get_viewdef(c.oid) ~ 'pg_has_role\(CURRENT_USER');
 SELECT ok((SELECT c.relrowsecurity FROM pg_class c WHERE c.oid = 'childguard.load_reject'::regclass)

@@ -9,7 +9,7 @@ use FindBin;
 use lib "$FindBin::RealBin/../lib";
 use PostgreSQL::Test::Utils;
 use Test::More;
-use ChildguardNode qw(new_node);
+use ChildguardNode qw(new_node create_1_0_database);
 
 my ($node) = new_node('upgrade', start => 1);
 my $current = $node->safe_psql('postgres',
@@ -18,34 +18,8 @@ isnt($current, '1.0', "the current version ($current) is later than 1.0");
 
 # ---- a 1.0 database with data, using only the 1.0 interface ----------------
 $node->safe_psql('postgres', 'CREATE DATABASE old_db');
-$node->safe_psql('old_db', q{
-	CREATE ROLE up_dpo; CREATE ROLE up_dpo2; CREATE ROLE up_app;
-	GRANT CREATE ON SCHEMA public TO up_app;
-	CREATE EXTENSION childguard VERSION '1.0' CASCADE;
-	SELECT childguard.appoint_officer('up_dpo');
-	SELECT childguard.appoint_officer('up_dpo2');
-	SELECT childguard.enroll_application('up_app');
-	SET ROLE up_dpo;
-	SELECT childguard.define_purpose('tutoring', '{name,school}', '2 years');
-	SELECT childguard.publish_notice('privacy', '{tutoring}', 'what', 'where', 'how safe',
-	       'if refused', 'complaints', 'correction', 'other');
-	SET ROLE up_app;
-	SELECT childguard.register_child('42', birth_date => '2015-05-01');
-	SELECT childguard.register_guardian('g-7', child => '42');
-	SELECT childguard.record_consent(child => '42', purpose => 'tutoring',
-	       notice => 'privacy', given_by => 'g-7');
-	SELECT childguard.request_access('up_app', purposes => '{tutoring}',
-	       valid_until => now() + interval '1 year');
-	SET ROLE up_dpo2;
-	SELECT childguard.approve_access(1);
-	SET ROLE up_app;
-	CREATE TABLE students (id text PRIMARY KEY, name childguard.child_data,
-	                       school childguard.child_data, grade int);
-	SELECT childguard.protect('students', subject_column => 'id',
-	       categories => '{"name": "name", "school": "school"}');
-	SET childguard.purpose = 'tutoring';
-	INSERT INTO students VALUES ('42', 'up-marker-name', 'up-marker-school', 3);
-});
+$node->safe_psql('old_db', 'CREATE ROLE up_dpo; CREATE ROLE up_dpo2; CREATE ROLE up_app;');
+create_1_0_database($node, 'old_db', 'up_', 'up-marker-name', 'up-marker-school');
 is($node->safe_psql('old_db', q{
 	SET ROLE up_app; SET childguard.purpose = 'tutoring';
 	SELECT name FROM students WHERE id = '42'}),
@@ -92,54 +66,17 @@ $node->safe_psql('new_db', q{
 
 # Every member object, with its definition, privileges and comment.  Role
 # names are the same in both databases (roles are cluster-wide).
-my $describe = q{
-	WITH members AS (
-	  SELECT d.classid, d.objid, d.objsubid
-	    FROM pg_depend d JOIN pg_extension e ON d.refobjid = e.oid
-	   WHERE d.refclassid = 'pg_extension'::regclass AND e.extname = 'childguard'
-	     AND d.deptype = 'e')
-	SELECT pg_describe_object(classid, objid, objsubid)
-	       || ' | ' || coalesce(obj_description(objid, classid::regclass::name), '-')
-	       || ' | ' || coalesce(CASE classid
-	            WHEN 'pg_proc'::regclass THEN
-	              (SELECT md5(pg_get_functiondef(objid)) || ' ' || coalesce(proacl::text, '')
-	                 FROM pg_proc WHERE oid = objid AND prokind <> 'a')
-	            WHEN 'pg_class'::regclass THEN
-	              (SELECT relkind::text || ' ' || coalesce(relacl::text, '') || ' '
-	                      || coalesce((SELECT string_agg(attname || ':' || format_type(atttypid, atttypmod)
-	                                                     || ':' || attnotnull
-	                                                     || ':' || coalesce(attacl::text, ''), ',' ORDER BY attname)
-	                                     FROM pg_attribute WHERE attrelid = objid AND attnum > 0
-	                                      AND NOT attisdropped), '')
-	                      || ' ' || coalesce(md5(pg_get_viewdef(objid)), '')
-	                 FROM pg_class WHERE oid = objid)
-	            WHEN 'pg_namespace'::regclass THEN
-	              (SELECT coalesce(nspacl::text, '') FROM pg_namespace WHERE oid = objid)
-	            WHEN 'pg_type'::regclass THEN
-	              (SELECT coalesce(typacl::text, '') FROM pg_type WHERE oid = objid)
-	          END, '')
-	  FROM members ORDER BY 1};
+my $describe = ChildguardNode::extension_members_sql();
 my $old_objects = $node->safe_psql('old_db', $describe);
 my $new_objects = $node->safe_psql('new_db', $describe);
 cmp_ok(scalar(split /\n/, $new_objects), '>', 50, 'the extension has its objects');
 is($old_objects, $new_objects,
 	'updated and fresh installs have the same objects, definitions, privileges and comments');
 
-# Triggers, policies and indexes on the extension's own tables.
-my $attached = q{
-	SELECT c.relname || ' ' || t.tgname || ' ' || md5(pg_get_triggerdef(t.oid))
-	  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-	 WHERE c.relnamespace = 'childguard'::regnamespace AND NOT t.tgisinternal
-	UNION ALL
-	SELECT tablename || ' ' || policyname || ' ' || md5(coalesce(qual, '') || coalesce(with_check, '')
-	       || roles::text || cmd || permissive)
-	  FROM pg_policies WHERE schemaname = 'childguard'
-	UNION ALL
-	SELECT tablename || ' ' || indexname || ' ' || md5(indexdef)
-	  FROM pg_indexes WHERE schemaname = 'childguard'
-	ORDER BY 1};
+# Triggers, constraints, policies and indexes on the extension's own tables.
+my $attached = ChildguardNode::extension_attachments_sql();
 is($node->safe_psql('old_db', $attached), $node->safe_psql('new_db', $attached),
-	'same triggers, row policies and indexes on the registries');
+	'same triggers, constraints, row policies and indexes on the registries');
 
 $node->stop;
 done_testing();

@@ -13,7 +13,7 @@ use FindBin;
 use lib "$FindBin::RealBin/../lib";
 use PostgreSQL::Test::Utils;
 use Test::More;
-use ChildguardNode qw(new_node consent_all);
+use ChildguardNode qw(new_node consent_all create_1_0_database);
 
 my ($node) = new_node('versions', start => 1);
 is($node->safe_psql('postgres',
@@ -60,33 +60,7 @@ sub use_data_10
 }
 
 # ---- v10: created at 1.0 from the committed script, the new library -------
-$node->safe_psql('v10', q{
-	GRANT CREATE ON SCHEMA public TO ver_app;
-	CREATE EXTENSION childguard VERSION '1.0' CASCADE;
-	SELECT childguard.appoint_officer('ver_dpo');
-	SELECT childguard.appoint_officer('ver_dpo2');
-	SELECT childguard.enroll_application('ver_app');
-	SET ROLE ver_dpo;
-	SELECT childguard.define_purpose('tutoring', '{name,school}', '2 years');
-	SELECT childguard.publish_notice('privacy', '{tutoring}', 'what', 'where', 'how safe',
-	       'if refused', 'complaints', 'correction', 'other');
-	SET ROLE ver_app;
-	SELECT childguard.register_child('42', birth_date => '2015-05-01');
-	SELECT childguard.register_guardian('g-7', child => '42');
-	SELECT childguard.record_consent(child => '42', purpose => 'tutoring',
-	       notice => 'privacy', given_by => 'g-7');
-	SELECT childguard.request_access('ver_app', purposes => '{tutoring}',
-	       valid_until => now() + interval '1 year');
-	SET ROLE ver_dpo2;
-	SELECT childguard.approve_access(1);
-	SET ROLE ver_app;
-	CREATE TABLE students (id text PRIMARY KEY, name childguard.child_data,
-	                       school childguard.child_data, grade int);
-	SELECT childguard.protect('students', subject_column => 'id',
-	       categories => '{"name": "name", "school": "school"}');
-	SET childguard.purpose = 'tutoring';
-	INSERT INTO students VALUES ('42', 'v10-first', 'v10-school', 3);
-});
+create_1_0_database($node, 'v10', 'ver_', 'v10-first', 'v10-school');
 is(version_of('v10'), '1.0', 'v10 is at 1.0');
 is($node->safe_psql('v10',
 	"SELECT count(*) FROM pg_attribute WHERE attrelid = 'childguard.access_log'::regclass AND attnum > 0"),
@@ -185,56 +159,14 @@ $node->safe_psql('fresh11', q{
 	SELECT childguard.enroll_application('ver_app');
 });
 consent_all($node, 'fresh11');
-my $describe = q{
-	WITH members AS (
-	  SELECT d.classid, d.objid, d.objsubid
-	    FROM pg_depend d JOIN pg_extension e ON d.refobjid = e.oid
-	   WHERE d.refclassid = 'pg_extension'::regclass AND e.extname = 'childguard'
-	     AND d.deptype = 'e')
-	SELECT pg_describe_object(classid, objid, objsubid)
-	       || ' | ' || coalesce(obj_description(objid, classid::regclass::name), '-')
-	       || ' | ' || coalesce(CASE classid
-	            WHEN 'pg_proc'::regclass THEN
-	              (SELECT md5(pg_get_functiondef(objid)) || ' ' || coalesce(proacl::text, '')
-	                 FROM pg_proc WHERE oid = objid AND prokind <> 'a')
-	            WHEN 'pg_class'::regclass THEN
-	              (SELECT relkind::text || ' ' || coalesce(relacl::text, '') || ' '
-	                      || coalesce((SELECT string_agg(attname || ':' || format_type(atttypid, atttypmod)
-	                                                     || ':' || attnotnull || ':' || atthasdef
-	                                                     || ':' || coalesce(attacl::text, '')
-	                                                     || ':' || coalesce(col_description(objid, attnum), ''),
-	                                                     ',' ORDER BY attname)
-	                                     FROM pg_attribute WHERE attrelid = objid AND attnum > 0
-	                                      AND NOT attisdropped), '')
-	                      || ' ' || coalesce(md5(pg_get_viewdef(objid)), '')
-	                 FROM pg_class WHERE oid = objid)
-	            WHEN 'pg_namespace'::regclass THEN
-	              (SELECT coalesce(nspacl::text, '') FROM pg_namespace WHERE oid = objid)
-	            WHEN 'pg_type'::regclass THEN
-	              (SELECT coalesce(typacl::text, '') FROM pg_type WHERE oid = objid)
-	          END, '')
-	  FROM members ORDER BY 1};
+my $describe = ChildguardNode::extension_members_sql();
 my $fresh = $node->safe_psql('fresh', $describe);
 like($fresh, qr/format_version:smallint:true:false/, 'a fresh install has access_log.format_version, with no default');
 is($node->safe_psql('v10', $describe), $fresh,
 	'1.0 -> 1.1 -> 1.2: the same objects, definitions, privileges and comments as a fresh install');
 is($node->safe_psql('v11', $describe), $node->safe_psql('fresh11', $describe),
 	'1.1 -> 1.2: the same objects, definitions, privileges and comments as a fresh install');
-my $attached = q{
-	SELECT c.relname || ' ' || t.tgname || ' ' || md5(pg_get_triggerdef(t.oid))
-	  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-	 WHERE c.relnamespace = 'childguard'::regnamespace AND NOT t.tgisinternal
-	UNION ALL
-	SELECT conrelid::regclass || ' ' || conname || ' ' || md5(pg_get_constraintdef(oid))
-	  FROM pg_constraint WHERE connamespace = 'childguard'::regnamespace
-	UNION ALL
-	SELECT tablename || ' ' || policyname || ' ' || md5(coalesce(qual, '') || coalesce(with_check, '')
-	       || roles::text || cmd || permissive)
-	  FROM pg_policies WHERE schemaname = 'childguard'
-	UNION ALL
-	SELECT tablename || ' ' || indexname || ' ' || md5(indexdef)
-	  FROM pg_indexes WHERE schemaname = 'childguard'
-	ORDER BY 1};
+my $attached = ChildguardNode::extension_attachments_sql();
 my $fresh_attached = $node->safe_psql('fresh', $attached);
 is($node->safe_psql('v10', $attached), $fresh_attached, '1.0 -> 1.2: same triggers, constraints, policies and indexes');
 is($node->safe_psql('v11', $attached), $node->safe_psql('fresh11', $attached), '1.1 -> 1.2: same triggers, constraints, policies and indexes');

@@ -10,19 +10,12 @@ use FindBin;
 use lib "$FindBin::RealBin/../lib";
 use PostgreSQL::Test::Utils;
 use Test::More;
-use ChildguardNode qw(new_node consent_all);
+use ChildguardNode qw(new_node protected_students hostile_versions_refused);
 
 my ($node) = new_node('foreign_ext', start => 1);
-$node->safe_psql('postgres', q{
-	CREATE EXTENSION childguard CASCADE;
-	SELECT childguard.register_child('7', '2016-03-01');
-	CREATE TABLE students (id bigint PRIMARY KEY, name childguard.child_data);
-	SELECT childguard.protect('students', 'id', '{"name": "name"}');
-});
-consent_all($node, 'postgres');
+protected_students($node, 'postgres', 'x');
 $node->safe_psql('postgres', q{
 	SET childguard.purpose = 'regress';
-	INSERT INTO students VALUES (7, 'x');
 	SELECT name FROM students;
 	SELECT name FROM students;
 	SELECT childguard.audit_wait();});
@@ -37,18 +30,8 @@ my %hostile = (
 	delete => 'ZC203', update => 'ZC203', truncate => 'ZC203',
 	delete_head => 'ZC203', disable_trigger => 'ZC203', drop_trigger => 'ZC203',
 	lock_rows => 'ZC204');
-is($node->safe_psql('postgres',
-	"SELECT count(*) FROM pg_available_extension_versions WHERE name = 'cg_hostile'"),
-	scalar(keys %hostile), 'the hostile fixture extension is installed');
-for my $v (sort keys %hostile)
-{
-	my ($ret, $out, $err) = $node->psql('postgres',
-		"\\set VERBOSITY sqlstate\nCREATE EXTENSION cg_hostile VERSION '$v';");
-	like($err, qr/ERROR:  $hostile{$v}/,
-		"another extension's script cannot $v the access log ($hostile{$v})");
-	is($node->safe_psql('postgres',
-		"SELECT count(*) FROM pg_extension WHERE extname = 'cg_hostile'"), '0', '... and it is not installed');
-}
+hostile_versions_refused($node, 'postgres', 'cg_hostile', \%hostile,
+	"another extension's script cannot %s the access log");
 is($node->safe_psql('postgres', 'SELECT count(*), max(id) FROM childguard.access_log'),
 	$before, 'the log is unchanged');
 is($node->safe_psql('postgres', 'SELECT valid FROM childguard.verify_access_log()'),

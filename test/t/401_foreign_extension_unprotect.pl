@@ -10,38 +10,18 @@ use FindBin;
 use lib "$FindBin::RealBin/../lib";
 use PostgreSQL::Test::Utils;
 use Test::More;
-use ChildguardNode qw(new_node consent_all);
+use ChildguardNode qw(new_node protected_students hostile_versions_refused);
 
 my ($node) = new_node('foreign_ddl', start => 1);
-$node->safe_psql('postgres', q{
-	CREATE EXTENSION childguard CASCADE;
-	SELECT childguard.register_child('7', '2016-03-01');
-	CREATE TABLE students (id bigint PRIMARY KEY, name childguard.child_data);
-	SELECT childguard.protect('students', 'id', '{"name": "name"}');
-});
-consent_all($node, 'postgres');
-$node->safe_psql('postgres', q{
-	SET childguard.purpose = 'regress';
-	INSERT INTO students VALUES (7, '小七');});
+protected_students($node, 'postgres', '小七');
 
 my %hostile = (
 	disable_rls => 'ZC400', drop_seal => 'ZC400', drop_category => 'ZC400',
 	# PostgreSQL itself refuses to replace another extension's member (55000)
 	replace_row_visible => '55000', rename_row_visible => 'ZC401',
 	free_member => 'ZC401');
-is($node->safe_psql('postgres',
-	"SELECT count(*) FROM pg_available_extension_versions WHERE name = 'cg_hostile_ddl'"),
-	scalar(keys %hostile), 'the hostile fixture extension is installed');
-for my $v (sort keys %hostile)
-{
-	my ($ret, $out, $err) = $node->psql('postgres',
-		"\\set VERBOSITY sqlstate\nCREATE EXTENSION cg_hostile_ddl VERSION '$v';");
-	like($err, qr/ERROR:  $hostile{$v}/,
-		"another extension's script cannot $v ($hostile{$v})");
-	is($node->safe_psql('postgres',
-		"SELECT count(*) FROM pg_extension WHERE extname = 'cg_hostile_ddl'"), '0',
-		'... and it is not installed');
-}
+hostile_versions_refused($node, 'postgres', 'cg_hostile_ddl', \%hostile,
+	"another extension's script cannot %s");
 is($node->safe_psql('postgres', q{SELECT childguard.protection_problem('students') IS NULL}),
 	't', 'the table is still protected');
 is($node->safe_psql('postgres',
