@@ -51,6 +51,7 @@
 #include "role_release.h"
 #include "secure_mem.h"
 #include "server_files_guard.h"
+#include "shared_cache.h"
 #include "statement.h"
 #include "statement_text.h"
 #include "subjects.h"
@@ -242,6 +243,7 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		else
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
+		cg_shared_cache_utility_done(pstmt->utilityStmt);
 		if (top)
 			cg_protection_guard_statement_end();
 		ok = true;
@@ -353,6 +355,7 @@ cg_shmem_request(void)
 	cg_retention_shmem_request();
 	cg_erasure_ledger_shmem_request();
 	cg_grant_windows_shmem_request();
+	cg_shared_cache_shmem_request();
 }
 
 static void
@@ -365,6 +368,7 @@ cg_shmem_startup(void)
 	cg_retention_shmem_startup();
 	cg_erasure_ledger_shmem_startup();
 	cg_grant_windows_shmem_startup();
+	cg_shared_cache_shmem_startup();
 }
 
 void
@@ -387,6 +391,7 @@ _PG_init(void)
 	cg_crypto_define_gucs();
 	cg_grant_windows_define_gucs();
 	cg_pool_scope_define_gucs();
+	cg_shared_cache_define_gucs();
 	cg_citus_node_define_gucs();
 	MarkGUCPrefixReserved("childguard");
 
@@ -398,6 +403,9 @@ _PG_init(void)
 	cg_protection_init();
 	cg_blind_init();
 	cg_protection_guard_init();
+	cg_catalog_on_invalidation(cg_shared_cache_invalidate,
+							   CG_INVAL_CHILD | CG_INVAL_DATA_KEY | CG_INVAL_POLICY | CG_INVAL_OBJECTS);
+	cg_shared_cache_init();
 	cg_subjects_init();
 	cg_data_keys_init();
 	cg_decision_init();

@@ -38,9 +38,10 @@
 #include "utils/syscache.h"
 
 #include "catalog.h"
+#include "shared_cache.h"
 
 /* caches that registered for invalidations; a handful, fixed at _PG_init */
-#define MAX_INVALIDATION_CALLBACKS 8
+#define MAX_INVALIDATION_CALLBACKS 12
 
 typedef struct InvalidationCallback
 {
@@ -284,6 +285,9 @@ cg_catalog_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("childguard._catalog_changed() must be called as a trigger")));
+	/* this transaction's reads see its own rows: not for the shared cache */
+	cg_shared_cache_note_write();
+
 	/*
 	 * A new data key changes no key any backend holds (data_keys.c): an
 	 * INSERT into data_key tells nobody, so registering children does not

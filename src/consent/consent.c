@@ -45,6 +45,7 @@
 #include "backend_cache.h"
 #include "catalog.h"
 #include "consent.h"
+#include "shared_cache.h"
 
 typedef enum CgWord
 {
@@ -79,10 +80,20 @@ typedef struct ConsentEntry
 	TimestampTz first_granted;	/* collected: the first such grant */
 } ConsentEntry;
 
-#define CONSENT_CACHE_MAX 65536
+#define CONSENT_CACHE_MAX cg_backend_cache_entries
 
 static MemoryContext consent_cxt = NULL;
 static HTAB *consent_cache = NULL;
+
+/*
+ * Does childguard.retention_restart hold any row (-1: not known)?  Almost
+ * always empty: then the restart fetch per (child, purpose) is skipped.
+ * Flushed with the consent cache (any registry change); for the shared
+ * cache, known under restart_stamp, the shared generation read before the
+ * look: a fill stamped with another generation looks again.
+ */
+static int	restart_rows = -1;
+static uint64 restart_stamp = 0;
 
 void
 cg_consents_flush(void)
@@ -90,6 +101,30 @@ cg_consents_flush(void)
 	if (consent_cxt != NULL)
 		MemoryContextReset(consent_cxt);
 	consent_cache = NULL;
+	restart_rows = -1;
+}
+
+/* Must the restart of (child, purpose) be fetched?  stamp: the fill's. */
+static bool
+restart_possible(uint64 stamp)
+{
+	const CgCatalog *cat = cg_catalog();
+
+	if (!OidIsValid(cat->restart_rel) || !OidIsValid(cat->restart_index))
+		return false;
+	if (restart_rows < 0 || restart_stamp != stamp)
+	{
+		Datum	   *values;
+		bool	   *nulls;
+		bool		any;
+
+		any = cg_catalog_fetch(cat->restart_rel, cat->restart_index, NULL, 0,
+							   &values, &nulls);
+		/* the fetch may have processed an invalidation: it cleared the flag */
+		restart_rows = any ? 1 : 0;
+		restart_stamp = stamp;
+	}
+	return restart_rows != 0;
 }
 
 /* Age in whole years on a date: the birthday itself counts. */
@@ -174,6 +209,7 @@ consent_words(uint64 subject_no, int32 purpose_id)
 	ConsentEntry *entry;
 	ScanKeyData keys[2];
 	bool		found;
+	uint64		stamp;
 
 	memset(&key, 0, sizeof(key));
 	key.subject_no = subject_no;
@@ -182,9 +218,18 @@ consent_words(uint64 subject_no, int32 purpose_id)
 		(entry = hash_search(consent_cache, &key, HASH_FIND, NULL)) != NULL)
 		return entry;
 
+	/* then the backends' shared cache; a hit fills the local one below */
+	StaticAssertStmt(sizeof(ConsentEntry) <= CG_SHARED_VALUE_MAX,
+					 "consent words must fit the shared cache's value");
+	stamp = cg_shared_cache_stamp();
+	if (stamp != 0 &&
+		cg_shared_cache_get(CG_SHARED_CONSENT, subject_no, (uint32) purpose_id, NULL,
+							&fetched, sizeof(fetched)))
+		goto keep;
+
 	memset(&fetched, 0, sizeof(fetched));
 	fetched.key = key;
-	if (OidIsValid(cg_catalog()->restart_rel) && OidIsValid(cg_catalog()->restart_index))
+	if (restart_possible(stamp))
 	{
 		Datum	   *values;
 		bool	   *nulls;
@@ -206,6 +251,10 @@ consent_words(uint64 subject_no, int32 purpose_id)
 				F_INT4EQ, Int32GetDatum(purpose_id));
 	cg_catalog_scan(cg_catalog()->consent_rel, cg_catalog()->consent_index, keys, 2,
 					fold_consent, &fetched);
+	cg_shared_cache_put(stamp, CG_SHARED_CONSENT, subject_no, (uint32) purpose_id, NULL,
+						&fetched, sizeof(fetched));
+
+keep:
 
 	/* the scan may have processed an invalidation that reset the cache */
 	if (consent_cache == NULL || hash_get_num_entries(consent_cache) >= CONSENT_CACHE_MAX)

@@ -70,6 +70,7 @@
 #include "pool_scope.h"
 #include "purposes.h"
 #include "read_settings.h"
+#include "shared_cache.h"
 #include "statement.h"
 
 typedef struct StatementContext
@@ -346,7 +347,7 @@ cg_decision_grant_id(void)
  * moves.  The last verdict is memoised too, for the other values of the
  * same row.
  */
-#define VERDICT_CACHE_MAX	65536
+#define VERDICT_CACHE_MAX	cg_backend_cache_entries	/* childguard.backend_cache_entries */
 
 typedef struct VerdictKey
 {

@@ -3,7 +3,11 @@
  * subjects.c
  *	  Subject lookup by child id, with a backend-local cache that is
  *	  flushed whenever childguard.child changes (registered with
- *	  catalog.c's invalidation callback, see there).
+ *	  catalog.c's invalidation callback, see there), in front of the cache
+ *	  shared by the backends (shared_cache.c: a backend's first read of a
+ *	  child another backend has read costs a probe, not an index fetch).
+ *	  Each local cache holds at most childguard.backend_cache_entries and
+ *	  is emptied when it reaches that.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,12 +23,13 @@
 #include "catalog.h"
 #include "childguard_errcodes.h"
 #include "registry_seal.h"
+#include "shared_cache.h"
 #include "statement.h"
 #include "subjects.h"
 
 /* ids at least this long are looked up without caching */
 #define SUBJECT_KEY_LEN		128
-#define SUBJECT_CACHE_MAX	65536
+#define SUBJECT_CACHE_MAX	cg_backend_cache_entries
 
 typedef struct SubjectEntry
 {
@@ -144,6 +149,7 @@ cg_subject_lookup(const char *child_id, CgSubject *out)
 {
 	SubjectEntry *entry;
 	bool		found;
+	uint64		stamp;
 
 	if (strlen(child_id) >= SUBJECT_KEY_LEN)
 		return subject_fetch_by_id(child_id, out);
@@ -155,8 +161,22 @@ cg_subject_lookup(const char *child_id, CgSubject *out)
 		*out = entry->subject;
 		return true;
 	}
-	if (!subject_fetch_by_id(child_id, out))
-		return false;
+	stamp = cg_shared_cache_stamp();
+	if (stamp == 0 ||
+		!cg_shared_cache_get(CG_SHARED_SUBJECT_BY_ID, 0, 0, child_id, out, sizeof(*out)))
+	{
+		SubjectByNoEntry shared;
+
+		if (!subject_fetch_by_id(child_id, out))
+			return false;
+		cg_shared_cache_put(stamp, CG_SHARED_SUBJECT_BY_ID, 0, 0, child_id, out, sizeof(*out));
+		memset(&shared, 0, sizeof(shared));
+		shared.subject_no = out->subject_no;
+		shared.registered = true;
+		shared.subject = *out;
+		cg_shared_cache_put(stamp, CG_SHARED_SUBJECT_BY_NO, out->subject_no, 0, NULL,
+							&shared, sizeof(shared));
+	}
 	/* the fetch may have processed an invalidation that reset the cache */
 	if (subject_cache == NULL || hash_get_num_entries(subject_cache) >= SUBJECT_CACHE_MAX)
 	{
@@ -188,9 +208,11 @@ bool
 cg_subject_by_no(uint64 subject_no, CgSubject *out)
 {
 	SubjectByNoEntry *entry;
+	SubjectByNoEntry shared;
 	ScanKeyData key;
 	bool		registered;
 	bool		found;
+	uint64		stamp;
 
 	if (subject_no_cache == NULL)
 		subject_no_cache = cg_backend_hash(&subject_cxt, "childguard subjects by number", 1024,
@@ -201,10 +223,27 @@ cg_subject_by_no(uint64 subject_no, CgSubject *out)
 		*out = entry->subject;
 		return entry->registered;
 	}
-	ScanKeyInit(&key, Anum_cg_child_subject_no, BTEqualStrategyNumber,
-				F_INT8EQ, Int64GetDatum((int64) subject_no));
-	memset(out, 0, sizeof(*out));
-	registered = subject_fetch(cg_catalog()->child_pkey_index, &key, out);
+	stamp = cg_shared_cache_stamp();
+	if (stamp != 0 &&
+		cg_shared_cache_get(CG_SHARED_SUBJECT_BY_NO, subject_no, 0, NULL,
+							&shared, sizeof(shared)))
+	{
+		*out = shared.subject;
+		registered = shared.registered;
+	}
+	else
+	{
+		ScanKeyInit(&key, Anum_cg_child_subject_no, BTEqualStrategyNumber,
+					F_INT8EQ, Int64GetDatum((int64) subject_no));
+		memset(out, 0, sizeof(*out));
+		registered = subject_fetch(cg_catalog()->child_pkey_index, &key, out);
+		memset(&shared, 0, sizeof(shared));
+		shared.subject_no = subject_no;
+		shared.registered = registered;
+		shared.subject = *out;
+		cg_shared_cache_put(stamp, CG_SHARED_SUBJECT_BY_NO, subject_no, 0, NULL,
+							&shared, sizeof(shared));
+	}
 	/* the fetch may have processed an invalidation that reset the cache */
 	if (subject_no_cache == NULL || hash_get_num_entries(subject_no_cache) >= SUBJECT_CACHE_MAX)
 		return registered;

@@ -3,7 +3,11 @@
  * backend_cache_stats.c
  *	  childguard.backend_cache_stats(): this backend's read-path caches --
  *	  the data-key cache (data_keys.c) and the per-child verdict cache
- *	  (decision.c) -- as counters, one row per cache.  Counts only: no
+ *	  (decision.c), and this backend's probes of the cache shared by the
+ *	  backends (shared_cache.c: entries = fills by this backend; not the
+ *	  cluster's generation, which would tell anyone with access to the
+ *	  schema how often the registry changes) -- as counters, one row per
+ *	  cache.  Counts only: no
  *	  key, subject or value.
  *
  *-------------------------------------------------------------------------
@@ -15,6 +19,7 @@
 
 #include "data_keys.h"
 #include "decision.h"
+#include "shared_cache.h"
 
 static void
 add_row(Tuplestorestate *ts, TupleDesc desc, const char *cache, int64 capacity,
@@ -48,6 +53,7 @@ cg_backend_cache_stats(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	CgDataKeyCacheStats dk;
+	CgSharedCacheStats sc;
 	int64		capacity,
 				entries,
 				hits,
@@ -59,5 +65,9 @@ cg_backend_cache_stats(PG_FUNCTION_ARGS)
 			dk.hits, dk.misses, dk.evictions, dk.flushes);
 	cg_decision_cache_stats(&capacity, &entries, &hits, &misses);
 	add_row(rsinfo->setResult, rsinfo->setDesc, "verdict", capacity, entries, hits, misses, 0, 0);
+	/* the cache shared by the backends: its capacity, this backend's probes */
+	cg_shared_cache_stats(&sc);
+	add_row(rsinfo->setResult, rsinfo->setDesc, "shared", sc.capacity, sc.fills,
+			sc.hits, sc.misses, 0, 0);
 	PG_RETURN_VOID();
 }

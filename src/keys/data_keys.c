@@ -44,6 +44,7 @@
 #include "erasure_ledger.h"
 #include "master_key.h"
 #include "secure_mem.h"
+#include "shared_cache.h"
 
 #define DEK_WAYS			4		/* slots per bucket */
 #define WRAP_LABEL			"cgdek1"
@@ -295,28 +296,26 @@ wrap_key(const CgMasterKey *mk, uint64 subject_no, uint32 key_version,
 
 /* Unwrap a stored key into dek_out, with the master key that wrapped it. */
 static void
-unwrap_key(uint64 subject_no, uint32 key_version, bytea *wrapped,
-		   bytea *master_id, uint8 *dek_out)
+unwrap_raw(uint64 subject_no, uint32 key_version, const uint8 *p, Size wrapped_len,
+		   const uint8 *master_id, Size id_len, uint8 *dek_out)
 {
 	const CgMasterKey *mk;
 	uint8		aad[WRAP_AAD_LEN];
-	uint8	   *p = (uint8 *) VARDATA_ANY(wrapped);
 
 	(void) cg_master_key_current();		/* a clear error if none at all */
-	if (VARSIZE_ANY_EXHDR(master_id) != CG_KEY_ID_LEN ||
-		VARSIZE_ANY_EXHDR(wrapped) != WRAPPED_LEN)
+	if (id_len != CG_KEY_ID_LEN || wrapped_len != WRAPPED_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_DATA_KEY_UNAVAILABLE),
 				 errmsg("data key of subject %llu is malformed",
 						(unsigned long long) subject_no)));
-	mk = cg_master_key_by_id((uint8 *) VARDATA_ANY(master_id));
+	mk = cg_master_key_by_id(master_id);
 	if (mk == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_DATA_KEY_UNAVAILABLE),
 				 errmsg("data key of subject %llu was wrapped by a master key that is not configured",
 						(unsigned long long) subject_no),
 				 errdetail("The key was wrapped by master key %s; the configured master key is %s.",
-						   cg_key_id_hex((uint8 *) VARDATA_ANY(master_id)),
+						   cg_key_id_hex(master_id),
 						   cg_key_id_hex(cg_master_key_current()->id)),
 				 errhint("Configure the master key this database was created with, or set childguard.previous_master_key_file to it and run childguard.rotate_master_key().")));
 	wrap_aad(aad, subject_no, key_version);
@@ -328,6 +327,27 @@ unwrap_key(uint64 subject_no, uint32 key_version, bytea *wrapped,
 						(unsigned long long) subject_no),
 				 errdetail("The wrapped key in childguard.data_key was altered or moved to another subject.")));
 }
+
+static void
+unwrap_key(uint64 subject_no, uint32 key_version, bytea *wrapped,
+		   bytea *master_id, uint8 *dek_out)
+{
+	unwrap_raw(subject_no, key_version, (uint8 *) VARDATA_ANY(wrapped),
+			   VARSIZE_ANY_EXHDR(wrapped), (uint8 *) VARDATA_ANY(master_id),
+			   VARSIZE_ANY_EXHDR(master_id), dek_out);
+}
+
+/*
+ * What the backends' shared cache keeps of a data_key row: the key as
+ * stored, WRAPPED under the master key (never the unwrapped key: see
+ * shared_cache.c), or that it was destroyed.
+ */
+typedef struct SharedWrappedKey
+{
+	bool		destroyed;
+	uint8		master_id[CG_KEY_ID_LEN];
+	uint8		wrapped[WRAPPED_LEN];
+} SharedWrappedKey;
 
 /*
  * The unwrapped data key for (subject, version), or NULL with *status
@@ -344,6 +364,8 @@ cg_data_key(uint64 subject_no, uint32 key_version, CgKeyStatus *status)
 	const uint8 *key;
 	uint32		generation;
 	bool		cached;
+	uint64		stamp;
+	SharedWrappedKey shared;
 
 	cached = dek_cache_ready();
 	/* a reload that changed the master key invalidates every unwrapped key */
@@ -378,18 +400,51 @@ cg_data_key(uint64 subject_no, uint32 key_version, CgKeyStatus *status)
 		*status = CG_KEY_DESTROYED;
 		return NULL;
 	}
-	cat = cg_catalog();
-	ScanKeyInit(&keys[0], Anum_cg_data_key_subject_no, BTEqualStrategyNumber,
-				F_INT8EQ, Int64GetDatum((int64) subject_no));
-	ScanKeyInit(&keys[1], Anum_cg_data_key_key_version, BTEqualStrategyNumber,
-				F_INT4EQ, Int32GetDatum((int32) key_version));
-	if (!cg_catalog_fetch(cat->data_key_rel, cat->data_key_index, keys, 2,
-						  &values, &nulls))
+	/* the row as another backend read it (still wrapped), else the catalog */
+	StaticAssertStmt(sizeof(SharedWrappedKey) <= CG_SHARED_VALUE_MAX,
+					 "a wrapped key must fit the shared cache's value");
+	stamp = cg_shared_cache_stamp();
+	if (stamp == 0 ||
+		!cg_shared_cache_get(CG_SHARED_DATA_KEY, subject_no, key_version, NULL,
+							 &shared, sizeof(shared)))
 	{
-		*status = CG_KEY_MISSING;
-		return NULL;
+		bytea	   *wrapped;
+		bytea	   *master_id;
+
+		cat = cg_catalog();
+		ScanKeyInit(&keys[0], Anum_cg_data_key_subject_no, BTEqualStrategyNumber,
+					F_INT8EQ, Int64GetDatum((int64) subject_no));
+		ScanKeyInit(&keys[1], Anum_cg_data_key_key_version, BTEqualStrategyNumber,
+					F_INT4EQ, Int32GetDatum((int32) key_version));
+		if (!cg_catalog_fetch(cat->data_key_rel, cat->data_key_index, keys, 2,
+							  &values, &nulls))
+		{
+			/* not kept: an INSERT tells nobody (catalog.c) */
+			*status = CG_KEY_MISSING;
+			return NULL;
+		}
+		memset(&shared, 0, sizeof(shared));
+		if (nulls[Anum_cg_data_key_wrapped_key - 1])
+			shared.destroyed = true;
+		else
+		{
+			wrapped = DatumGetByteaPP(values[Anum_cg_data_key_wrapped_key - 1]);
+			master_id = DatumGetByteaPP(values[Anum_cg_data_key_master_key_id - 1]);
+			if (VARSIZE_ANY_EXHDR(wrapped) != WRAPPED_LEN ||
+				VARSIZE_ANY_EXHDR(master_id) != CG_KEY_ID_LEN)
+			{
+				/* malformed: the unwrap reports it, nothing is kept */
+				if (uncached_key == NULL)
+					uncached_key = cg_secure_alloc(CG_KEY_LEN);
+				unwrap_key(subject_no, key_version, wrapped, master_id, uncached_key);
+			}
+			memcpy(shared.wrapped, VARDATA_ANY(wrapped), WRAPPED_LEN);
+			memcpy(shared.master_id, VARDATA_ANY(master_id), CG_KEY_ID_LEN);
+		}
+		cg_shared_cache_put(stamp, CG_SHARED_DATA_KEY, subject_no, key_version, NULL,
+							&shared, sizeof(shared));
 	}
-	if (nulls[Anum_cg_data_key_wrapped_key - 1])
+	if (shared.destroyed)
 	{
 		*status = CG_KEY_DESTROYED;
 		return NULL;
@@ -398,10 +453,8 @@ cg_data_key(uint64 subject_no, uint32 key_version, CgKeyStatus *status)
 	if (uncached_key == NULL)
 		uncached_key = cg_secure_alloc(CG_KEY_LEN);
 	dek = uncached_key;
-	unwrap_key(subject_no, key_version,
-			   DatumGetByteaPP(values[Anum_cg_data_key_wrapped_key - 1]),
-			   DatumGetByteaPP(values[Anum_cg_data_key_master_key_id - 1]),
-			   dek);
+	unwrap_raw(subject_no, key_version, shared.wrapped, WRAPPED_LEN,
+			   shared.master_id, CG_KEY_ID_LEN, dek);
 	*status = CG_KEY_FOUND;
 	/* the fetch may have resized or flushed the cache: ask again */
 	if (!dek_cache_ready())
@@ -443,6 +496,7 @@ cg_new_data_key(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	dek_made_in_xact = true;	/* see dek_xact_callback */
+	cg_shared_cache_note_write();	/* its key is not for other backends yet */
 	cg_random_bytes(dek, CG_KEY_LEN);
 	values[0] = PointerGetDatum(wrap_key(mk, (uint64) subject_no,
 										 (uint32) key_version, dek));

@@ -9,6 +9,11 @@
 #   CG_PROFILE_WORKLOADS=w3 bash test/bench/profile.sh
 #   CG_PROFILE_WORKLOADS=w5 ...  (W5: a point read of the plain table, no
 #                                  child data, in the database with childguard)
+# CG_PROFILE_COLD=1: the profiled backend's own caches are kept small
+# (childguard.backend_cache_entries and data_key_cache_size 1024) and the
+# shared cache is filled first by one pass over every child, so that W1 and
+# W3 measure a backend's first read of children another backend has read
+# (the cold path with the shared cache of 1.5).
 # Env: CG_BENCH_CHILDREN (default 10000), CG_BENCH_ROWS (100000),
 #      CG_PROFILE_SECONDS (10), CG_PROFILE_TOP (25), CG_PROFILE_DIR (keep
 #      perf.data there), CG_PG_CONFIG / PG_CONFIG as for test/cluster.sh;
@@ -45,6 +50,12 @@ psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE bench" \
 psql -X -q -v ON_ERROR_STOP=1 -d bench -v children="$CHILDREN" -v rows="$ROWS" -v pool=10 -v flat=0 \
   -f "$REPO/test/bench/setup.sql" >/dev/null
 psql -X -q -d postgres -c "ALTER SYSTEM SET childguard.audit = on" -c "SELECT pg_reload_conf()" >/dev/null
+if [ "${CG_PROFILE_COLD:-0}" = 1 ]; then
+  psql -X -q -d postgres -c "ALTER SYSTEM SET childguard.backend_cache_entries = 1024" \
+    -c "ALTER SYSTEM SET childguard.data_key_cache_size = 1024" -c "SELECT pg_reload_conf()" >/dev/null
+  PGOPTIONS="-c childguard.purpose=learning" psql -X -q -U bench_app -d bench \
+    -c "SELECT sum(length(name::text || phone::text || home::text)) FROM cg.profile" >/dev/null
+fi
 
 cat > "$DIR/w1.sql" <<EOF
 \set c random(1, $CHILDREN)
