@@ -30,10 +30,13 @@
 #include "lib/stringinfo.h"
 
 #include "childguard_errcodes.h"
+#include "citus_node.h"
+#include "citus_worker.h"
 #include "data_keys.h"
 #include "decision.h"
 #include "envelope.h"
 #include "fuzz_pg.h"
+#include "held_cursor.h"
 #include "read_settings.h"
 #include "secure_mem.h"
 #include "statement.h"
@@ -105,6 +108,50 @@ cg_statement_attempt(void)
 void
 cg_statement_note(uint64 subject_no, CgAccess access)
 {
+}
+
+/* citus_node.c, citus_worker.c: the harness is a single node (not a Citus worker) */
+bool
+cg_citus_worker(void)
+{
+	return false;
+}
+
+bool
+cg_citus_envelope_only(void)
+{
+	return false;
+}
+
+void
+cg_citus_worker_check_sealed(struct varlena *value)
+{
+	cg_fuzz_fail("cg_citus_worker_check_sealed is not part of the fuzzed paths");
+}
+
+void
+cg_citus_worker_refuse_plaintext(void)
+{
+	cg_fuzz_fail("cg_citus_worker_refuse_plaintext is not part of the fuzzed paths");
+}
+
+void
+cg_citus_worker_refuse_compare(void)
+{
+	cg_fuzz_fail("cg_citus_worker_refuse_compare is not part of the fuzzed paths");
+}
+
+/* held_cursor.c: no cursor is being kept across a commit here */
+bool
+cg_held_cursor_persisting(void)
+{
+	return false;
+}
+
+void
+cg_held_cursor_refuse(void)
+{
+	cg_fuzz_fail("cg_held_cursor_refuse is not part of the fuzzed paths");
 }
 
 bool
