@@ -731,57 +731,8 @@ CREATE TRIGGER blind_on_shred AFTER UPDATE OF wrapped_key ON childguard.data_key
 	FOR EACH ROW WHEN (OLD.wrapped_key IS NOT NULL AND NEW.wrapped_key IS NULL)
 	EXECUTE FUNCTION childguard._blind_on_shred();
 
--- rotate_master_key(): as in 1.4, and the blind-index keys rewrapped too
--- (they are random per index and only wrapped by the master key, so the
--- stored hashes stay valid: no pass over the tables).
-CREATE OR REPLACE FUNCTION childguard.rotate_master_key() RETURNS bigint
-	LANGUAGE plpgsql SECURITY DEFINER
-	SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	current_id bytea;
-	n bigint;
-BEGIN
-	IF NOT pg_catalog.pg_has_role(session_user, (SELECT nspowner FROM pg_catalog.pg_namespace
-	                                             WHERE nspname = 'childguard'), 'MEMBER') THEN
-		RAISE EXCEPTION 'permission denied to rotate the master key'
-			USING ERRCODE = '42501',
-			      HINT = 'Only the owner of the childguard schema can rotate keys.';
-	END IF;
-	IF pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.<>) 'read committed' THEN
-		RAISE EXCEPTION 'cannot rotate the master key in a % transaction',
-		                pg_catalog.upper(pg_catalog.current_setting('transaction_isolation'))
-			USING ERRCODE = 'ZC046',
-			      DETAIL = 'The rotation must see every data key committed before it starts; an older snapshot would miss some.',
-			      HINT = 'Run SELECT childguard.rotate_master_key() in its own READ COMMITTED transaction.';
-	END IF;
-	LOCK TABLE childguard.data_key IN SHARE ROW EXCLUSIVE MODE;
-	current_id := childguard.master_key_id(false);
-	PERFORM childguard._master_key_rotating();
-	UPDATE childguard.data_key k
-	   SET wrapped_key = childguard._rewrap_data_key(k.subject_no, k.key_version,
-	                                                 k.wrapped_key, k.master_key_id),
-	       master_key_id = current_id
-	 WHERE k.wrapped_key IS NOT NULL
-	   AND k.master_key_id OPERATOR(pg_catalog.<>) current_id;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	-- the registry's sealed facts: re-sealed under the new master key
-	LOCK TABLE childguard.child IN SHARE ROW EXCLUSIVE MODE;
-	UPDATE childguard.child c
-	   SET sealed = childguard._seal_registry(c.subject_no, f.birth_date, f.in_difficulty, f.can_express)
-	  FROM childguard._child_open f
-	 WHERE f.subject_no = c.subject_no
-	   AND pg_catalog.substr(c.sealed, 2, 8) OPERATOR(pg_catalog.<>) current_id;
-	-- the blind-index keys (1.5)
-	LOCK TABLE childguard.blind_index IN SHARE ROW EXCLUSIVE MODE;
-	UPDATE childguard.blind_index b
-	   SET wrapped_key = childguard._rewrap_blind_key(b.index_id, b.wrapped_key)
-	 WHERE pg_catalog.substr(b.wrapped_key, 1, 8) OPERATOR(pg_catalog.<>) current_id;
-	RETURN n;
-END
-$$;
-COMMENT ON FUNCTION childguard.rotate_master_key() IS
-	'Rewrap every data key and blind-index key, and re-seal the registry''s birth dates and circumstances, under the current master key, in one READ COMMITTED transaction that keeps concurrent data-key writes out (online: readers continue; the previous key must be configured as childguard.previous_master_key_file/command). Returns the number of data keys rewrapped.';
+-- rotate_master_key() rewraps the blind-index keys too: it is redefined
+-- once, with the request details, in part 73 below.
 -- Part 70 (hygiene): the retention sweep finds ended processor agreements
 -- through the compliance data (issue 14) -- processor_deletion_due -- and
 -- records what it erased with record_processor_deletion(), so the sweep
@@ -1243,8 +1194,8 @@ ALTER TABLE childguard.access_grant ENABLE ALWAYS TRIGGER access_grant_not_inspe
 -- holds it; a trigger seals every detail written and leaves detail empty;
 -- the update seals the existing rows; the requests view opens it for the
 -- officers who read the register; rotate_master_key() re-seals it.
--- Replaces: the view requests and rotate_master_key() (1.4's, and part
--- 40's, whose rewrap of the blind-index keys it keeps).
+-- Replaces: the view requests and rotate_master_key() (1.4's; it also
+-- rewraps part 40's blind-index keys).
 
 CREATE FUNCTION childguard._seal_request_detail(request_id bigint, detail text) RETURNS bytea
 	LANGUAGE C VOLATILE STRICT AS 'MODULE_PATHNAME', 'cg_seal_request_detail';
