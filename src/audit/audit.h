@@ -94,8 +94,51 @@ typedef struct CgAuditRecord
 	int64		query_id;
 } CgAuditRecord;
 
+/*
+ * A record read in place (cg_audit_record_view): what the writer turns
+ * into a row without copying the strings out first.  A list's items follow
+ * each other in the wire form: strings as an int32 length and the bytes,
+ * ids as unaligned int64s.
+ */
+typedef struct CgAuditWireString
+{
+	const char *p;
+	int32		len;			/* -1: NULL */
+} CgAuditWireString;
+
+typedef struct CgAuditRecordView
+{
+	TimestampTz statement_at;
+	TimestampTz session_start;
+	int32		backend_pid;
+	CgAuditWireString session_role;
+	CgAuditWireString current_role;
+	CgAuditWireString client_addr;
+	CgAuditWireString application_name;
+	CgAuditWireString command;
+	CgAuditWireString purpose;
+	CgAuditWireString end_user;
+	int64		grant_id;
+	int			nrelations;
+	const char *relations;
+	int			ncolumns;
+	const char *columns;
+	int			nread;
+	const char *read;
+	int			ndenied;
+	const char *denied;
+	int			nwritten;
+	const char *written;
+	int32		children;
+	int64		rows;
+	char		outcome;
+	char		sqlstate[6];
+	int64		query_id;
+} CgAuditRecordView;
+
 extern void cg_audit_record_encode(const CgAuditRecord *rec, StringInfo buf);
 extern void cg_audit_record_decode(const char *data, Size len, CgAuditRecord *rec);
+extern void cg_audit_record_view(const char *data, Size len, CgAuditRecordView *v);
 extern char *cg_audit_session_id(const CgAuditRecord *rec);
 extern const char *cg_audit_outcome_name(char outcome);
 
@@ -162,7 +205,8 @@ typedef struct CgAuditStore CgAuditStore;
 extern CgAuditStore *cg_audit_store_open(void);
 extern TupleDesc cg_audit_store_log_desc(CgAuditStore *st);
 extern void cg_audit_store_lock_head(CgAuditStore *st, CgAuditChainHead *h);
-extern void cg_audit_store_insert(CgAuditStore *st, HeapTuple *rows, int n);
+extern void cg_audit_store_insert(CgAuditStore *st, HeapTuple *rows, const Datum *values,
+								  const bool *isnull, int stride, int n);
 extern void cg_audit_store_move_head(CgAuditStore *st, const CgAuditChainHead *h);
 extern void cg_audit_store_close(CgAuditStore *st);
 extern PGDLLEXPORT void cg_audit_writer_main(Datum arg);

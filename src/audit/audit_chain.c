@@ -55,6 +55,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "port/pg_bswap.h"
 #include "utils/array.h"
 #include "utils/arrayaccess.h"
 #include "utils/builtins.h"
@@ -128,32 +129,58 @@ cg_audit_log_format(TupleDesc desc)
 	return 0;					/* not reached */
 }
 
-/* big-endian, appended at once (the writer hashes every record) */
-static void
-put_u64(StringInfo buf, uint64 v)
+/*
+ * The canonical form is built into one buffer kept by the process: room
+ * is made once per value (reserve), and each value's tag and bytes are
+ * written in place, big-endian -- the writer hashes every record, so no
+ * per-byte calls.
+ */
+static inline char *
+reserve(StringInfo buf, int n)
 {
-	char		b[8];
+	char	   *p;
 
-	for (int i = 0; i < 8; i++)
-		b[i] = (char) ((v >> ((7 - i) * 8)) & 0xFF);
-	appendBinaryStringInfo(buf, b, 8);
+	if (buf->len + n >= buf->maxlen)
+		enlargeStringInfo(buf, n);
+	p = buf->data + buf->len;
+	buf->len += n;
+	return p;
 }
 
-static void
-put_u32(StringInfo buf, uint32 v)
+static inline char *
+put_be64(char *p, uint64 v)
 {
-	char		b[4];
-
-	for (int i = 0; i < 4; i++)
-		b[i] = (char) ((v >> ((3 - i) * 8)) & 0xFF);
-	appendBinaryStringInfo(buf, b, 4);
+	v = pg_hton64(v);
+	memcpy(p, &v, 8);
+	return p + 8;
 }
 
-static void
-put_bytes(StringInfo buf, const char *p, uint32 len)
+static inline char *
+put_be32(char *p, uint32 v)
 {
-	put_u32(buf, len);
-	appendBinaryStringInfo(buf, p, len);
+	v = pg_hton32(v);
+	memcpy(p, &v, 4);
+	return p + 4;
+}
+
+/* tag, 4-byte length, bytes */
+static inline void
+put_tagged_bytes(StringInfo buf, char tag, const char *bytes, uint32 len)
+{
+	char	   *p = reserve(buf, 1 + 4 + len);
+
+	*p++ = tag;
+	p = put_be32(p, len);
+	memcpy(p, bytes, len);
+}
+
+static inline void
+put_tagged_u64(StringInfo buf, char tag, uint64 v)
+{
+	char	   *p = reserve(buf, 1 + 8);
+
+	*p++ = tag;
+	put_be64(p, v);
 }
 
 /* One column's canonical form. */
@@ -162,34 +189,30 @@ canonical_value(StringInfo buf, Oid type, Datum value, bool isnull)
 {
 	if (isnull)
 	{
-		appendStringInfoChar(buf, 'n');
+		*reserve(buf, 1) = 'n';
 		return;
 	}
 	switch (type)
 	{
 		case INT8OID:
-			appendStringInfoChar(buf, 'i');
-			put_u64(buf, (uint64) DatumGetInt64(value));
+			put_tagged_u64(buf, 'i', (uint64) DatumGetInt64(value));
 			break;
 		case INT4OID:
-			appendStringInfoChar(buf, 'i');
-			put_u64(buf, (uint64) (int64) DatumGetInt32(value));
+			put_tagged_u64(buf, 'i', (uint64) (int64) DatumGetInt32(value));
 			break;
 		case INT2OID:
-			appendStringInfoChar(buf, 'i');
-			put_u64(buf, (uint64) (int64) DatumGetInt16(value));
+			put_tagged_u64(buf, 'i', (uint64) (int64) DatumGetInt16(value));
 			break;
 		case TIMESTAMPTZOID:
-			appendStringInfoChar(buf, 't');
-			put_u64(buf, (uint64) DatumGetTimestampTz(value));
+			put_tagged_u64(buf, 't', (uint64) DatumGetTimestampTz(value));
 			break;
 		case TEXTOID:
 		case BYTEAOID:
 			{
 				struct varlena *v = PG_DETOAST_DATUM_PACKED(value);
 
-				appendStringInfoChar(buf, type == TEXTOID ? 's' : 'b');
-				put_bytes(buf, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+				put_tagged_bytes(buf, type == TEXTOID ? 's' : 'b',
+								 VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
 				break;
 			}
 		case TEXTARRAYOID:
@@ -203,13 +226,31 @@ canonical_value(StringInfo buf, Oid type, Datum value, bool isnull)
 				bool		text = type == TEXTARRAYOID;
 				Oid			elemtype = text ? TEXTOID : INT8OID;
 				int			n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+				char	   *p;
 				array_iter	it;
 
 				if (ARR_ELEMTYPE(a) != elemtype)
 					elog(ERROR, "unexpected element type %u in childguard access log",
 						 ARR_ELEMTYPE(a));
-				appendStringInfoChar(buf, text ? 'S' : 'I');
-				put_u32(buf, (uint32) n);
+				p = reserve(buf, 1 + 4);
+				*p++ = text ? 'S' : 'I';
+				put_be32(p, (uint32) n);
+				if (!text && !ARR_HASNULL(a))
+				{
+					/* ids without NULLs: 9 bytes each, written at once */
+					const char *src = ARR_DATA_PTR(a);
+
+					p = reserve(buf, 9 * n);
+					for (int i = 0; i < n; i++)
+					{
+						int64		id;
+
+						memcpy(&id, src + (Size) i * sizeof(int64), sizeof(int64));
+						*p++ = 'i';
+						p = put_be64(p, (uint64) id);
+					}
+					break;
+				}
 				array_iter_setup(&it, (AnyArrayType *) a);
 				for (int i = 0; i < n; i++)
 				{

@@ -291,10 +291,15 @@ cg_audit_store_move_head(CgAuditStore *st, const CgAuditChainHead *h)
 
 /*
  * Insert n rows (formed with the log's descriptor) into the log and its
- * indexes.  The rows are the slots' from now on: freed here.
+ * indexes.  The rows are the slots' from now on: freed here.  Row i's
+ * values and nulls, those it was formed from, are at values/isnull +
+ * i * stride (at least the descriptor's columns): the slots take them as
+ * already deformed, so neither the constraints nor the index entries
+ * take the tuple apart again.  They must live until the batch ends.
  */
 void
-cg_audit_store_insert(CgAuditStore *st, HeapTuple *rows, int n)
+cg_audit_store_insert(CgAuditStore *st, HeapTuple *rows, const Datum *values,
+					  const bool *isnull, int stride, int n)
 {
 	EState	   *estate = st->estate;
 	ResultRelInfo *rri = st->log_rri;
@@ -308,14 +313,25 @@ cg_audit_store_insert(CgAuditStore *st, HeapTuple *rows, int n)
 	old = MemoryContextSwitchTo(estate->es_query_cxt);
 	/* an unpinned copy of the descriptor: no resource-owner entry per slot */
 	desc = CreateTupleDescCopy(RelationGetDescr(rel));
+	Assert(desc->natts <= stride);
 	slots = palloc(sizeof(TupleTableSlot *) * n);
 	for (int i = 0; i < n; i++)
 	{
-		slots[i] = MakeTupleTableSlot(desc, &TTSOpsHeapTuple);
-		ExecStoreHeapTuple(rows[i], slots[i], true);
-		slots[i]->tts_tableOid = RelationGetRelid(rel);
+		TupleTableSlot *slot = MakeTupleTableSlot(desc, &TTSOpsHeapTuple);
+
+		ExecStoreHeapTuple(rows[i], slot, true);
+		/*
+		 * The values the tuple was formed from, as if deformed: the same
+		 * Datums (by-reference ones point at the caller's copies, which
+		 * outlive the slot), so nothing reads the tuple back.
+		 */
+		memcpy(slot->tts_values, values + (Size) i * stride, sizeof(Datum) * desc->natts);
+		memcpy(slot->tts_isnull, isnull + (Size) i * stride, sizeof(bool) * desc->natts);
+		slot->tts_nvalid = desc->natts;
+		slot->tts_tableOid = RelationGetRelid(rel);
+		slots[i] = slot;
 		if (rel->rd_att->constr)
-			ExecConstraints(rri, slots[i], estate);
+			ExecConstraints(rri, slot, estate);
 		ResetPerTupleExprContext(estate);
 	}
 	MemoryContextSwitchTo(old);

@@ -258,6 +258,99 @@ cg_audit_record_decode(const char *data, Size len, CgAuditRecord *rec)
 	rec->end_user = r.p < r.end ? get_string(&r) : NULL;
 }
 
+/*
+ * A string in place: its bytes in the wire form (len -1: NULL).  The
+ * writer builds each column's value straight from these, with no C string
+ * copied out first.
+ */
+static CgAuditWireString
+view_string(Reader *r)
+{
+	CgAuditWireString s;
+
+	s.len = get_int32(r);
+	s.p = r->p;
+	if (s.len < -1)
+		elog(ERROR, "corrupt childguard audit record");
+	if (s.len > 0)
+	{
+		need(r, s.len);
+		r->p += s.len;
+	}
+	return s;
+}
+
+/* a list of strings in place: checked whole, its first item returned */
+static const char *
+view_strings(Reader *r, int *n)
+{
+	const char *first;
+
+	*n = get_int32(r);
+	if (*n < 0)
+		elog(ERROR, "corrupt childguard audit record");
+	first = r->p;
+	for (int i = 0; i < *n; i++)
+		(void) view_string(r);
+	return first;
+}
+
+static const char *
+view_ids(Reader *r, int *n)
+{
+	const char *first;
+
+	*n = get_int32(r);
+	if (*n < 0)
+		elog(ERROR, "corrupt childguard audit record");
+	need(r, (Size) *n * sizeof(int64));
+	first = r->p;
+	r->p += (Size) *n * sizeof(int64);
+	return first;
+}
+
+/*
+ * Parse a wire form made by cg_audit_record_encode without copying
+ * anything: strings and lists point into data (which must outlive the
+ * view); ids are unaligned there (read them with memcpy).  Every length is
+ * checked against the record's end, as cg_audit_record_decode does.
+ */
+void
+cg_audit_record_view(const char *data, Size len, CgAuditRecordView *v)
+{
+	Reader		r = {data, data + len};
+
+	memset(v, 0, sizeof(*v));
+	v->statement_at = get_int64(&r);
+	v->session_start = get_int64(&r);
+	v->backend_pid = get_int32(&r);
+	v->session_role = view_string(&r);
+	v->current_role = view_string(&r);
+	v->client_addr = view_string(&r);
+	v->application_name = view_string(&r);
+	v->command = view_string(&r);
+	v->purpose = view_string(&r);
+	v->grant_id = get_int64(&r);
+	v->relations = view_strings(&r, &v->nrelations);
+	v->columns = view_strings(&r, &v->ncolumns);
+	v->read = view_ids(&r, &v->nread);
+	v->denied = view_ids(&r, &v->ndenied);
+	v->written = view_ids(&r, &v->nwritten);
+	v->children = get_int32(&r);
+	v->rows = get_int64(&r);
+	need(&r, 6);
+	v->outcome = *r.p++;
+	memcpy(v->sqlstate, r.p, 5);
+	v->sqlstate[5] = '\0';
+	r.p += 5;
+	v->query_id = get_int64(&r);
+	/* from 1.4 (see cg_audit_record_decode) */
+	if (r.p < r.end)
+		v->end_user = view_string(&r);
+	else
+		v->end_user.len = -1;
+}
+
 /* The session id, as log_line_prefix's %c shows it: start time and pid in hex. */
 char *
 cg_audit_session_id(const CgAuditRecord *rec)

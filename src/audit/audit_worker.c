@@ -152,32 +152,119 @@ release_slot(int code, Datum arg)
 	cg_audit_writer_release_slot(DatumGetObjectId(arg));
 }
 
+/*
+ * Column values straight from the record's wire form (cg_audit_record_view):
+ * one allocation per text or array, the bytes copied once, in the form
+ * construct_array() would give (4-byte headers, elements int-aligned).
+ */
 static Datum
-text_or_null(const char *s, char *null)
+wire_text(CgAuditWireString s, char *null)
 {
-	*null = s == NULL ? 'n' : ' ';
-	return s == NULL ? (Datum) 0 : CStringGetTextDatum(s);
+	text	   *t;
+
+	*null = s.len < 0 ? 'n' : ' ';
+	if (s.len < 0)
+		return (Datum) 0;
+	t = (text *) palloc(VARHDRSZ + s.len);
+	SET_VARSIZE(t, VARHDRSZ + s.len);
+	memcpy(VARDATA(t), s.p, s.len);
+	return PointerGetDatum(t);
 }
 
+/* a text[] from n wire strings starting at items (none NULL: see below) */
 static Datum
-text_array(char **items, int n)
+wire_text_array(const char *items, int n)
 {
-	Datum	   *d = palloc(sizeof(Datum) * (n + 1));
+	const char *p = items;
+	Size		data = 0;
+	ArrayType  *a;
+	char	   *out;
+	bool		any_null = false;
 
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(TEXTOID));
 	for (int i = 0; i < n; i++)
-		d[i] = CStringGetTextDatum(items[i]);
-	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+	{
+		int32		len;
+
+		memcpy(&len, p, sizeof(len));
+		p += sizeof(len);
+		if (len < 0)
+			any_null = true;
+		else
+		{
+			data += INTALIGN(VARHDRSZ + len);
+			p += len;
+		}
+	}
+	if (any_null)
+	{
+		/* never written by this library's encoder; built the general way */
+		Datum	   *d = palloc(sizeof(Datum) * n);
+		bool	   *nulls = palloc(sizeof(bool) * n);
+		int			dims[1] = {n};
+		int			lbs[1] = {1};
+
+		p = items;
+		for (int i = 0; i < n; i++)
+		{
+			CgAuditWireString s;
+			char		null;
+
+			memcpy(&s.len, p, sizeof(s.len));
+			s.p = p + sizeof(s.len);
+			p = s.p + Max(s.len, 0);
+			d[i] = wire_text(s, &null);
+			nulls[i] = null == 'n';
+		}
+		return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, TEXTOID,
+												  -1, false, TYPALIGN_INT));
+	}
+	if (ARR_OVERHEAD_NONULLS(1) + data > MaxAllocSize)
+		elog(ERROR, "childguard audit record's list too large");
+	a = (ArrayType *) palloc0(ARR_OVERHEAD_NONULLS(1) + data);
+	SET_VARSIZE(a, ARR_OVERHEAD_NONULLS(1) + data);
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = TEXTOID;
+	ARR_DIMS(a)[0] = n;
+	ARR_LBOUND(a)[0] = 1;
+	out = ARR_DATA_PTR(a);
+	p = items;
+	for (int i = 0; i < n; i++)
+	{
+		int32		len;
+
+		memcpy(&len, p, sizeof(len));
+		p += sizeof(len);
+		SET_VARSIZE(out, VARHDRSZ + len);
+		memcpy(VARDATA(out), p, len);
+		p += len;
+		out += INTALIGN(VARHDRSZ + len);
+	}
+	return PointerGetDatum(a);
 }
 
+/* a bigint[] from n unaligned wire ids */
 static Datum
-id_array(const int64 *ids, int n)
+wire_id_array(const char *ids, int n)
 {
-	Datum	   *d = palloc(sizeof(Datum) * (n + 1));
+	Size		size = ARR_OVERHEAD_NONULLS(1) + (Size) n * sizeof(int64);
+	ArrayType  *a;
 
-	for (int i = 0; i < n; i++)
-		d[i] = Int64GetDatum(ids[i]);
-	return PointerGetDatum(construct_array(d, n, INT8OID, sizeof(int64),
-										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(INT8OID));
+	if (size > MaxAllocSize)
+		elog(ERROR, "childguard audit record's list too large");
+	a = (ArrayType *) palloc0(size);
+	SET_VARSIZE(a, size);
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = INT8OID;
+	ARR_DIMS(a)[0] = n;
+	ARR_LBOUND(a)[0] = 1;
+	memcpy(ARR_DATA_PTR(a), ids, (Size) n * sizeof(int64));
+	return PointerGetDatum(a);
 }
 
 static Datum
@@ -218,20 +305,20 @@ static_text(TextBuf *buf, const char *s)
 }
 
 static Datum
-session_id_text(const CgAuditRecord *rec)
+session_id_text(TimestampTz session_start, int32 backend_pid)
 {
-	if (memo_backend_pid == 0 || rec->backend_pid != memo_backend_pid ||
-		rec->session_start != memo_session_start)
+	if (memo_backend_pid == 0 || backend_pid != memo_backend_pid ||
+		session_start != memo_session_start)
 	{
 		char		id[64];
 
 		/* as cg_audit_session_id(): start time and pid in hex */
 		snprintf(id, sizeof(id), "%lx.%x",
-				 (long) timestamptz_to_time_t(rec->session_start),
-				 (unsigned int) rec->backend_pid);
+				 (long) timestamptz_to_time_t(session_start),
+				 (unsigned int) backend_pid);
 		static_text(&memo_session_id, id);
-		memo_session_start = rec->session_start;
-		memo_backend_pid = rec->backend_pid;
+		memo_session_start = session_start;
+		memo_backend_pid = backend_pid;
 	}
 	return PointerGetDatum(memo_session_id.data);
 }
@@ -253,44 +340,48 @@ outcome_text(char outcome)
 	return CStringGetTextDatum(cg_audit_outcome_name(outcome));
 }
 
-/* One record as the next link of the chain: a row of access_log. */
+/*
+ * One record as the next link of the chain: a row of access_log, its
+ * values (indexed by CgAuditColumn) left in values/isnull for the caller
+ * (the slot takes them as already deformed).
+ */
 static HeapTuple
 record_row(const CgAuditQueued *q, CgAuditChainHead *h, TimestampTz now, TupleDesc rowdesc,
-		   int format)
+		   int format, Datum *values, bool *isnull)
 {
-	CgAuditRecord rec;
-	Datum		values[CG_AUDIT_NCOLUMNS];
-	bool		isnull[CG_AUDIT_NCOLUMNS];
+	CgAuditRecordView rec;
 	char		nulls[CG_AUDIT_NCOLUMNS];
 	uint8		hash[CG_AUDIT_HASH_LEN];
 
-	cg_audit_record_decode(q->data, q->len, &rec);
+	cg_audit_record_view(q->data, q->len, &rec);
 	memset(nulls, ' ', sizeof(nulls));
 	values[CG_COL_ID] = Int64GetDatum(h->last_id + 1);
 	values[CG_COL_STATEMENT_AT] = TimestampTzGetDatum(rec.statement_at);
 	values[CG_COL_LOGGED_AT] = TimestampTzGetDatum(now);
-	values[CG_COL_SESSION_ID] = session_id_text(&rec);
+	values[CG_COL_SESSION_ID] = session_id_text(rec.session_start, rec.backend_pid);
 	values[CG_COL_BACKEND_PID] = Int32GetDatum(rec.backend_pid);
-	values[CG_COL_SESSION_ROLE] = text_or_null(rec.session_role, &nulls[CG_COL_SESSION_ROLE]);
-	values[CG_COL_ACTING_ROLE] = text_or_null(rec.current_role, &nulls[CG_COL_ACTING_ROLE]);
-	values[CG_COL_CLIENT_ADDR] = text_or_null(rec.client_addr, &nulls[CG_COL_CLIENT_ADDR]);
-	values[CG_COL_APPLICATION_NAME] = text_or_null(rec.application_name,
-												   &nulls[CG_COL_APPLICATION_NAME]);
-	values[CG_COL_COMMAND] = text_or_null(rec.command, &nulls[CG_COL_COMMAND]);
-	values[CG_COL_PURPOSE] = text_or_null(rec.purpose, &nulls[CG_COL_PURPOSE]);
+	values[CG_COL_SESSION_ROLE] = wire_text(rec.session_role, &nulls[CG_COL_SESSION_ROLE]);
+	values[CG_COL_ACTING_ROLE] = wire_text(rec.current_role, &nulls[CG_COL_ACTING_ROLE]);
+	values[CG_COL_CLIENT_ADDR] = wire_text(rec.client_addr, &nulls[CG_COL_CLIENT_ADDR]);
+	values[CG_COL_APPLICATION_NAME] = wire_text(rec.application_name,
+												&nulls[CG_COL_APPLICATION_NAME]);
+	values[CG_COL_COMMAND] = wire_text(rec.command, &nulls[CG_COL_COMMAND]);
+	values[CG_COL_PURPOSE] = wire_text(rec.purpose, &nulls[CG_COL_PURPOSE]);
 	values[CG_COL_GRANT_ID] = Int64GetDatum(rec.grant_id);
 	if (rec.grant_id == 0)
 		nulls[CG_COL_GRANT_ID] = 'n';
-	values[CG_COL_RELATIONS] = text_array(rec.relations, rec.nrelations);
-	values[CG_COL_COLUMNS] = text_array(rec.columns, rec.ncolumns);
-	values[CG_COL_CHILDREN_READ] = id_array(rec.read, rec.nread);
-	values[CG_COL_CHILDREN_DENIED] = id_array(rec.denied, rec.ndenied);
-	values[CG_COL_CHILDREN_WRITTEN] = id_array(rec.written, rec.nwritten);
+	values[CG_COL_RELATIONS] = wire_text_array(rec.relations, rec.nrelations);
+	values[CG_COL_COLUMNS] = wire_text_array(rec.columns, rec.ncolumns);
+	values[CG_COL_CHILDREN_READ] = wire_id_array(rec.read, rec.nread);
+	values[CG_COL_CHILDREN_DENIED] = wire_id_array(rec.denied, rec.ndenied);
+	values[CG_COL_CHILDREN_WRITTEN] = wire_id_array(rec.written, rec.nwritten);
 	values[CG_COL_CHILDREN] = Int32GetDatum(rec.children);
 	values[CG_COL_ROWS] = Int64GetDatum(rec.rows);
 	values[CG_COL_OUTCOME] = outcome_text(rec.outcome);
-	values[CG_COL_SQLSTATE] = text_or_null(rec.sqlstate[0] ? rec.sqlstate : NULL,
-										   &nulls[CG_COL_SQLSTATE]);
+	if (rec.sqlstate[0])
+		values[CG_COL_SQLSTATE] = CStringGetTextDatum(rec.sqlstate);
+	else
+		nulls[CG_COL_SQLSTATE] = 'n';
 	values[CG_COL_QUERY_ID] = Int64GetDatum(rec.query_id);
 	if (rec.query_id == 0)
 		nulls[CG_COL_QUERY_ID] = 'n';
@@ -302,7 +393,7 @@ record_row(const CgAuditQueued *q, CgAuditChainHead *h, TimestampTz now, TupleDe
 	/* a 1.0/1.1 table has no such column: heap_form_tuple ignores it */
 	values[CG_COL_FORMAT_VERSION] = Int16GetDatum((int16) format);
 	/* before 1.4 the table has no such column either */
-	values[CG_COL_END_USER] = text_or_null(rec.end_user, &nulls[CG_COL_END_USER]);
+	values[CG_COL_END_USER] = wire_text(rec.end_user, &nulls[CG_COL_END_USER]);
 
 	for (int i = 0; i < CG_AUDIT_NCOLUMNS; i++)
 		isnull[i] = nulls[i] == 'n';
@@ -368,6 +459,8 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 		TupleDesc	rowdesc;
 		int			format;
 		HeapTuple  *rows = palloc(sizeof(HeapTuple) * n);
+		Datum	   *values = palloc(sizeof(Datum) * CG_AUDIT_NCOLUMNS * n);
+		bool	   *isnull = palloc(sizeof(bool) * CG_AUDIT_NCOLUMNS * n);
 		int			nrows = 0;
 
 		PushActiveSnapshot(GetTransactionSnapshot());
@@ -391,11 +484,14 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 				(recs[i].epoch < h.epoch ||
 				 (recs[i].epoch == h.epoch && (int64) recs[i].seq <= h.last_seq)))
 				continue;
-			rows[nrows++] = record_row(&recs[i], &h, now, rowdesc, format);
+			rows[nrows] = record_row(&recs[i], &h, now, rowdesc, format,
+									 values + nrows * CG_AUDIT_NCOLUMNS,
+									 isnull + nrows * CG_AUDIT_NCOLUMNS);
+			nrows++;
 		}
 		if (nrows > 0)
 		{
-			cg_audit_store_insert(st, rows, nrows);
+			cg_audit_store_insert(st, rows, values, isnull, CG_AUDIT_NCOLUMNS, nrows);
 			cg_audit_store_move_head(st, &h);
 		}
 		cg_audit_store_close(st);
