@@ -52,8 +52,11 @@
 #include "catalog/namespace.h"
 #include "executor/executor.h"
 #include "nodes/parsenodes.h"
+#include "optimizer/optimizer.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "storage/bufmgr.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -72,6 +75,13 @@ enum
 static const char *const head_columns[HEAD_NCOLS] = {
 	"last_id", "last_hash", "epoch", "last_seq"
 };
+
+/*
+ * The position of the head's version this process wrote last (with the
+ * table it is in): the next batch tries it before scanning the table.
+ */
+static Oid	last_head_relid = InvalidOid;
+static ItemPointerData last_head_tid;
 
 struct CgAuditStore
 {
@@ -114,6 +124,57 @@ result_rel(EState *estate, Relation rel, Index rti)
 	return rri;
 }
 
+/*
+ * The log's CHECK constraints, prepared once per process instead of per
+ * batch (ExecConstraints would parse and plan each one for every new
+ * ResultRelInfo): kept with the texts they were built from and used only
+ * while the relcache shows the same constraints in the same order, so a
+ * changed constraint (an extension update) is prepared anew.
+ */
+static MemoryContext checks_cxt = NULL;
+static Oid	checks_relid = InvalidOid;
+static int	checks_n = 0;
+static char **checks_bin = NULL;
+static ExprState **checks_state = NULL;
+
+static void
+reuse_checks(ResultRelInfo *rri, Relation rel, EState *estate)
+{
+	TupleConstr *constr = rel->rd_att->constr;
+	bool		same;
+	MemoryContext old;
+
+	if (constr == NULL || constr->num_check == 0)
+		return;
+	same = checks_relid == RelationGetRelid(rel) && checks_n == constr->num_check;
+	for (int i = 0; same && i < checks_n; i++)
+		same = strcmp(checks_bin[i], constr->check[i].ccbin) == 0;
+	if (!same)
+	{
+		if (checks_cxt == NULL)
+			checks_cxt = AllocSetContextCreate(TopMemoryContext,
+											   "childguard audit log checks",
+											   ALLOCSET_SMALL_SIZES);
+		MemoryContextReset(checks_cxt);
+		checks_relid = InvalidOid;
+		old = MemoryContextSwitchTo(checks_cxt);
+		checks_bin = palloc(sizeof(char *) * constr->num_check);
+		checks_state = palloc(sizeof(ExprState *) * constr->num_check);
+		for (int i = 0; i < constr->num_check; i++)
+		{
+			Expr	   *e = (Expr *) stringToNode(constr->check[i].ccbin);
+
+			checks_bin[i] = pstrdup(constr->check[i].ccbin);
+			/* what ExecPrepareExpr does, without an EState's memory */
+			checks_state[i] = ExecInitExpr(expression_planner(e), NULL);
+		}
+		MemoryContextSwitchTo(old);
+		checks_n = constr->num_check;
+		checks_relid = RelationGetRelid(rel);
+	}
+	rri->ri_ConstraintExprs = checks_state;
+}
+
 /* Open both tables for a batch (in its transaction). */
 CgAuditStore *
 cg_audit_store_open(void)
@@ -145,6 +206,7 @@ cg_audit_store_open(void)
 	ExecInitRangeTable(estate, rtable);
 	estate->es_output_cid = GetCurrentCommandId(true);
 	st->log_rri = result_rel(estate, st->log, 1);
+	reuse_checks(st->log_rri, st->log, estate);
 	st->head_rri = result_rel(estate, st->head, 2);
 
 	hd = RelationGetDescr(st->head);
@@ -194,13 +256,31 @@ cg_audit_store_lock_head(CgAuditStore *st, CgAuditChainHead *h)
 	Datum		x;
 
 	ItemPointerSetInvalid(&tid);
-	scan = table_beginscan(st->head, snap, 0, NULL);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	/*
+	 * Where the last batch left the head: still its visible version unless
+	 * someone else (retention's purge, an extension update) moved it since.
+	 * Any visible row of the table is the head (it holds one row, by its
+	 * key and CHECK); table_tuple_fetch_row_version checks the line
+	 * pointer and the visibility, so a stale position only costs the scan.
+	 */
+	if (OidIsValid(last_head_relid) && last_head_relid == RelationGetRelid(st->head) &&
+		ItemPointerIsValid(&last_head_tid) &&
+		ItemPointerGetBlockNumber(&last_head_tid) < RelationGetNumberOfBlocks(st->head) &&
+		table_tuple_fetch_row_version(st->head, &last_head_tid, snap, slot))
 	{
-		if (rows++ == 0)
-			tid = slot->tts_tid;
+		tid = last_head_tid;
+		rows = 1;
 	}
-	table_endscan(scan);
+	else
+	{
+		scan = table_beginscan(st->head, snap, 0, NULL);
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		{
+			if (rows++ == 0)
+				tid = slot->tts_tid;
+		}
+		table_endscan(scan);
+	}
 	if (rows != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -285,6 +365,9 @@ cg_audit_store_move_head(CgAuditStore *st, const CgAuditChainHead *h)
 	if (update_indexes && st->head_rri->ri_NumIndices > 0)
 		list_free(ExecInsertIndexTuples(st->head_rri, slot, st->estate,
 										true, false, NULL, NIL));
+	/* where the next batch looks first (the slot holds the new version's TID) */
+	last_head_relid = RelationGetRelid(st->head);
+	last_head_tid = slot->tts_tid;
 	ExecDropSingleTupleTableSlot(slot);
 	MemoryContextSwitchTo(old);
 }
