@@ -12,8 +12,14 @@
 #     batch is reported naming that record (not its batch), and so is a
 #     deleted one;
 #   - a batch is still written after the head's row moved to another page,
-#     and the head's index stays right.
-# These pass on the old SQL path too: they guard the new one.
+#     and the head's index stays right (1.6: the writer first tries where
+#     its last batch left the head, then scans);
+#   - (1.6) the log's CHECK constraints, prepared once per writer process,
+#     are prepared anew when they change: a changed CHECK refuses the next
+#     batch of the same writer, and the restored one lets it through.
+# These pass on the old SQL path too: they guard the new one (the CHECK
+# test fails when the writer keeps a constraint it prepared before the
+# change: checked).
 use strict;
 use warnings;
 use FindBin;
@@ -124,5 +130,54 @@ $node->safe_psql('postgres', qq{
 is($node->safe_psql('postgres', 'SELECT broken_id, reason FROM childguard.verify_access_log()'),
 	"$mid|record $mid is missing: it was deleted",
 	'a record deleted from the middle of a batch is named');
+
+# The log's CHECK constraints are prepared once per writer process and
+# reused while the relcache shows the same ones: a changed constraint must
+# be the one checked at the next batch of the same writer.  The superuser
+# edits the catalog (the guard refuses ALTER TABLE on the log): outcome's
+# CHECK becomes one that refuses 'allowed', and the table's relcache entry
+# is invalidated.  The writer's batches then fail the CHECK, record by
+# record, and the records go to the server log instead; with the old CHECK
+# back, records are written again.  (A cache that ignored the change would
+# write the first burst; one that kept the refusing CHECK, not the second.)
+my $writer = $node->safe_psql('postgres',
+	q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'childguard audit writer'});
+$node->safe_psql('postgres', q{
+	CREATE TABLE pg_temp.refusing (LIKE childguard.access_log,
+		CONSTRAINT refusing_check CHECK (outcome <> 'allowed'));
+	CREATE TABLE public.saved_check AS
+		SELECT conbin FROM pg_constraint
+		 WHERE conrelid = 'childguard.access_log'::regclass AND contype = 'c';
+	UPDATE pg_constraint SET conbin = (SELECT conbin FROM pg_constraint WHERE conname = 'refusing_check')
+	 WHERE conrelid = 'childguard.access_log'::regclass AND contype = 'c';
+	UPDATE pg_class SET relname = relname WHERE oid = 'childguard.access_log'::regclass;
+});
+my $logged0 = $node->safe_psql('postgres', 'SELECT written_to_server_log FROM childguard.audit_queue_status');
+my $script = "SET application_name = 'store3';\nSET childguard.purpose = 'regress';\n";
+$script .= "SELECT name FROM students WHERE id = '" . ($_ % 20 + 1) . "';\n" for 1 .. 5;
+$script .= "SELECT childguard.audit_wait();\n";
+$node->psql('postgres', $script);
+is($node->safe_psql('postgres', q{SELECT count(*) FROM childguard.access_log WHERE application_name = 'store3'}),
+	'0', 'a changed CHECK constraint is the one the same writer checks');
+# (each refused record is retried a few times, a second apart, before it goes there)
+ok($node->poll_query_until('postgres',
+		'SELECT written_to_server_log >= ' . ($logged0 + 5) . ' FROM childguard.audit_queue_status'),
+	'the refused records went to the server log');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM childguard.access_log WHERE application_name = 'store3'}),
+	'0', 'none of them is in the log');
+$node->safe_psql('postgres', q{
+	UPDATE pg_constraint SET conbin = (SELECT conbin FROM public.saved_check)
+	 WHERE conrelid = 'childguard.access_log'::regclass AND contype = 'c';
+	UPDATE pg_class SET relname = relname WHERE oid = 'childguard.access_log'::regclass;
+	DROP TABLE public.saved_check;
+});
+$script =~ s/store3/store4/;
+$node->psql('postgres', $script);
+is($node->safe_psql('postgres', q{SELECT count(*) FROM childguard.access_log WHERE application_name = 'store4'}),
+	'5', 'with the CHECK restored, the same writer writes again');
+is($node->safe_psql('postgres',
+		q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'childguard audit writer'}),
+	$writer, 'all along one writer process');
+
 $node->stop;
 done_testing();
