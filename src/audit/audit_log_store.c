@@ -30,6 +30,14 @@
  *     page), and ExecInsertIndexTuples() adds each to every index (the
  *     primary key's uniqueness checked as for an INSERT).
  *
+ * Per batch, two things are not redone (1.6): the head is first looked for
+ * where this process's last batch left it (its visible version there, or
+ * the scan), and the log's CHECK constraints are prepared once per process
+ * and reused while the relcache shows the same ones (ExecConstraints would
+ * parse and plan them for every batch's ResultRelInfo).  Per row, the
+ * slots take the values the rows were formed from as already deformed, so
+ * neither the constraints nor the index entries read the tuples back.
+ *
  * What this skips, on purpose: the tables' triggers and rules.  The only
  * triggers the tables can have are the guard's (audit_guard.c refuses any
  * other trigger, rule or policy on them), which let the writer through
