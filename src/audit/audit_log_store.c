@@ -146,7 +146,7 @@ static char **checks_bin = NULL;
 static ExprState **checks_state = NULL;
 
 static void
-reuse_checks(ResultRelInfo *rri, Relation rel, EState *estate)
+reuse_checks(ResultRelInfo *rri, Relation rel)
 {
 	TupleConstr *constr = rel->rd_att->constr;
 	bool		same;
@@ -214,7 +214,7 @@ cg_audit_store_open(void)
 	ExecInitRangeTable(estate, rtable);
 	estate->es_output_cid = GetCurrentCommandId(true);
 	st->log_rri = result_rel(estate, st->log, 1);
-	reuse_checks(st->log_rri, st->log, estate);
+	reuse_checks(st->log_rri, st->log);
 	st->head_rri = result_rel(estate, st->head, 2);
 
 	hd = RelationGetDescr(st->head);
