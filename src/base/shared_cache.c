@@ -66,6 +66,9 @@
  */
 #include "postgres.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "access/xlog.h"
@@ -83,7 +86,7 @@
 #define SC_WAYS			4
 #define SC_LOCKS		128
 #define SC_TRANCHE		"childguard shared cache"
-#define SC_ID_MAX		(CG_SHARED_VALUE_MAX - 48)	/* ids kept in the value */
+#define SC_ID_MAX		80		/* ids kept in the value */
 
 typedef struct ScKey
 {
@@ -176,6 +179,39 @@ cg_shared_cache_shmem_request(void)
 	RequestNamedLWLockTranche(SC_TRANCHE, SC_LOCKS);
 }
 
+/*
+ * Keep the table out of core dumps: its slots hold registry facts opened
+ * from their seal (birth dates, circumstances) and wrapped data keys.
+ * madvise works on whole pages, so the range is the pages wholly inside
+ * the table (the header's first page, holding the generation and shared
+ * with PostgreSQL's other structures, stays); with huge pages, the huge
+ * pages inside it.  The mapping is inherited by every backend at fork.
+ * Failing that (a platform without MADV_DONTDUMP), a LOG line says so.
+ */
+static void
+sc_dont_dump(char *start, Size size)
+{
+#ifdef MADV_DONTDUMP
+	Size		pages[2] = {(Size) sysconf(_SC_PAGESIZE), 2 * 1024 * 1024};
+
+	for (int i = 0; i < lengthof(pages); i++)
+	{
+		char	   *from = (char *) TYPEALIGN(pages[i], start);
+		char	   *to = (char *) TYPEALIGN_DOWN(pages[i], start + size);
+
+		if (to <= from)
+			return;
+		if (madvise(from, to - from, MADV_DONTDUMP) == 0)
+			return;
+	}
+	ereport(LOG,
+			(errmsg("childguard: could not exclude the shared cache from core dumps: %m")));
+#else
+	ereport(LOG,
+			(errmsg("childguard: this platform cannot exclude the shared cache from core dumps")));
+#endif
+}
+
 /* shmem_startup_hook part */
 void
 cg_shared_cache_shmem_startup(void)
@@ -197,6 +233,7 @@ cg_shared_cache_shmem_startup(void)
 		h->locks = GetNamedLWLockTranche(SC_TRANCHE);
 		h->bucket = (ScBucket *) p;
 		h->slots = (ScSlot *) CACHELINEALIGN(p + sizeof(ScBucket) * (Size) h->buckets);
+		sc_dont_dump((char *) h, sc_size());
 	}
 	LWLockRelease(AddinShmemInitLock);
 	sc = h;

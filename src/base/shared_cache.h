@@ -21,14 +21,15 @@
 /* what an entry holds; part of its key */
 typedef enum CgSharedKind
 {
-	CG_SHARED_SUBJECT_BY_ID = 1,	/* child id -> subject (id kept, compared) */
+	CG_SHARED_CHILD = 1,		/* child id -> subject, consent words, wrapped
+								 * key (id kept, compared: subjects.c) */
 	CG_SHARED_SUBJECT_BY_NO,	/* subject number -> subject */
 	CG_SHARED_CONSENT,			/* (subject, purpose) -> consent words */
 	CG_SHARED_DATA_KEY			/* (subject, version) -> wrapped key */
 } CgSharedKind;
 
 /* the largest value an entry holds (with the id, for BY_ID) */
-#define CG_SHARED_VALUE_MAX		128
+#define CG_SHARED_VALUE_MAX		256
 
 typedef struct CgSharedCacheStats
 {

@@ -22,6 +22,8 @@
 #include "backend_cache.h"
 #include "catalog.h"
 #include "childguard_errcodes.h"
+#include "consent.h"
+#include "data_keys.h"
 #include "registry_seal.h"
 #include "shared_cache.h"
 #include "statement.h"
@@ -44,9 +46,30 @@ typedef struct SubjectByNoEntry
 	CgSubject	subject;
 } SubjectByNoEntry;
 
+/*
+ * A child's entry in the cache shared by the backends, under its id: all
+ * a read of the child needs -- its registry facts, its consent words for
+ * each purpose and its current data key, still WRAPPED -- so that a
+ * backend's first read of a child costs one probe.  Filled from the
+ * catalog under one stamp read before the three fetches.  The consent
+ * words and the key are handed to consent.c and data_keys.c for the
+ * lookups that follow (cg_consents_offer, cg_data_key_offer).
+ */
+typedef struct SharedChild
+{
+	CgSubject	subject;
+	bool		has_key;		/* the key's row was there */
+	CgWrappedKey key;			/* of subject.key_version */
+	CgChildConsents consents;
+} SharedChild;
+
 static MemoryContext subject_cxt = NULL;
 static HTAB *subject_cache = NULL;
 static HTAB *subject_no_cache = NULL;
+
+/* the last child looked up by id: answers the lookup by number that follows */
+static bool last_valid = false;
+static CgSubject last_subject;
 
 void
 cg_subjects_flush(void)
@@ -55,6 +78,7 @@ cg_subjects_flush(void)
 		MemoryContextReset(subject_cxt);
 	subject_cache = NULL;
 	subject_no_cache = NULL;
+	last_valid = false;
 }
 
 /* catalog.c's invalidation: childguard.child changed. */
@@ -143,6 +167,39 @@ subject_fetch_by_id(const char *child_id, CgSubject *out)
 	return subject_fetch(cg_catalog()->child_id_index, &key, out);
 }
 
+/*
+ * The child's shared entry for child_id: from the cache shared by the
+ * backends, else the catalog (filling it); false if the child is not
+ * registered.  Hands its consent words and wrapped key on.
+ */
+static bool
+subject_shared_child(const char *child_id, uint64 stamp, CgSubject *out)
+{
+	SharedChild child;
+
+	StaticAssertStmt(sizeof(SharedChild) + 80 <= CG_SHARED_VALUE_MAX,
+					 "a child's entry must fit the shared cache's value with its id");
+	if (!cg_shared_cache_get(CG_SHARED_CHILD, 0, 0, child_id, &child, sizeof(child)))
+	{
+		memset(&child, 0, sizeof(child));
+		if (!subject_fetch_by_id(child_id, &child.subject))
+			return false;
+		if (!child.subject.erased)
+		{
+			cg_consents_fetch_all(child.subject.subject_no, stamp, &child.consents);
+			child.has_key = cg_data_key_fetch_wrapped(child.subject.subject_no,
+													  child.subject.key_version,
+													  &child.key);
+		}
+		cg_shared_cache_put(stamp, CG_SHARED_CHILD, 0, 0, child_id, &child, sizeof(child));
+	}
+	*out = child.subject;
+	cg_consents_offer(out->subject_no, &child.consents);
+	if (child.has_key)
+		cg_data_key_offer(out->subject_no, out->key_version, &child.key);
+	return true;
+}
+
 /* Find the subject for child_id; false if the child is not registered. */
 bool
 cg_subject_lookup(const char *child_id, CgSubject *out)
@@ -159,24 +216,18 @@ cg_subject_lookup(const char *child_id, CgSubject *out)
 	if (entry != NULL)
 	{
 		*out = entry->subject;
+		last_subject = *out;
+		last_valid = true;
 		return true;
 	}
 	stamp = cg_shared_cache_stamp();
-	if (stamp == 0 ||
-		!cg_shared_cache_get(CG_SHARED_SUBJECT_BY_ID, 0, 0, child_id, out, sizeof(*out)))
+	if (stamp == 0)
 	{
-		SubjectByNoEntry shared;
-
 		if (!subject_fetch_by_id(child_id, out))
 			return false;
-		cg_shared_cache_put(stamp, CG_SHARED_SUBJECT_BY_ID, 0, 0, child_id, out, sizeof(*out));
-		memset(&shared, 0, sizeof(shared));
-		shared.subject_no = out->subject_no;
-		shared.registered = true;
-		shared.subject = *out;
-		cg_shared_cache_put(stamp, CG_SHARED_SUBJECT_BY_NO, out->subject_no, 0, NULL,
-							&shared, sizeof(shared));
 	}
+	else if (!subject_shared_child(child_id, stamp, out))
+		return false;
 	/* the fetch may have processed an invalidation that reset the cache */
 	if (subject_cache == NULL || hash_get_num_entries(subject_cache) >= SUBJECT_CACHE_MAX)
 	{
@@ -185,18 +236,9 @@ cg_subject_lookup(const char *child_id, CgSubject *out)
 	}
 	entry = hash_search(subject_cache, child_id, HASH_ENTER, &found);
 	entry->subject = *out;
-	/* the same row answers the lookup by number (the read decision's next) */
-	if (subject_no_cache == NULL)
-		subject_no_cache = cg_backend_hash(&subject_cxt, "childguard subjects by number", 1024,
-										   sizeof(uint64), sizeof(SubjectByNoEntry), false);
-	if (hash_get_num_entries(subject_no_cache) < SUBJECT_CACHE_MAX)
-	{
-		SubjectByNoEntry *by_no = hash_search(subject_no_cache, &out->subject_no,
-											  HASH_ENTER, &found);
-
-		by_no->registered = true;
-		by_no->subject = *out;
-	}
+	/* the read decision's lookup by number follows: the memo answers it */
+	last_subject = *out;
+	last_valid = true;
 	return true;
 }
 
@@ -214,6 +256,11 @@ cg_subject_by_no(uint64 subject_no, CgSubject *out)
 	bool		found;
 	uint64		stamp;
 
+	if (last_valid && last_subject.subject_no == subject_no)
+	{
+		*out = last_subject;
+		return true;
+	}
 	if (subject_no_cache == NULL)
 		subject_no_cache = cg_backend_hash(&subject_cxt, "childguard subjects by number", 1024,
 										   sizeof(uint64), sizeof(SubjectByNoEntry), false);
