@@ -23,7 +23,8 @@ typedef enum CgSharedKind
 {
 	CG_SHARED_CHILD = 1,		/* child id -> subject, consent words, wrapped
 								 * key (id kept, compared: subjects.c) */
-	CG_SHARED_SUBJECT_BY_NO,	/* subject number -> subject */
+	CG_SHARED_CHILD_BY_NO,		/* subject number -> the same, or not
+								 * registered */
 	CG_SHARED_CONSENT,			/* (subject, purpose) -> consent words */
 	CG_SHARED_DATA_KEY			/* (subject, version) -> wrapped key */
 } CgSharedKind;
@@ -38,7 +39,10 @@ typedef struct CgSharedCacheStats
 	int64		misses;
 	int64		fills;
 	int64		bypassed;		/* asked while this transaction wrote a registry */
+	int64		whole_bumps;	/* this backend's commits that emptied it all */
+	int64		child_bumps;	/* children whose entries its commits dropped */
 	uint64		generation;		/* the cluster's, now */
+	uint64		floor;			/* entries stamped below it are invalid */
 } CgSharedCacheStats;
 
 extern void cg_shared_cache_define_gucs(void);
@@ -54,6 +58,8 @@ extern void cg_shared_cache_put(uint64 stamp, CgSharedKind kind, uint64 num,
 								uint32 aux, const char *id,
 								const void *value, Size size);
 extern void cg_shared_cache_note_write(void);
+extern void cg_shared_cache_note_private(void);
+extern void cg_shared_cache_note_children(Oid relid, const uint64 *subjects, int n);
 extern void cg_shared_cache_utility_done(Node *stmt);
 extern void cg_shared_cache_stats(CgSharedCacheStats *out);
 

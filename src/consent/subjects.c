@@ -53,11 +53,14 @@ typedef struct SubjectByNoEntry
  * backend's first read of a child costs one probe.  Filled from the
  * catalog under one stamp read before the three fetches.  The consent
  * words and the key are handed to consent.c and data_keys.c for the
- * lookups that follow (cg_consents_offer, cg_data_key_offer).
+ * lookups that follow (cg_consents_offer, cg_data_key_offer).  The same
+ * entry is kept under the subject's number too (what envelopes carry: a
+ * value decided without the row policy's lookup by id).
  */
 typedef struct SharedChild
 {
 	CgSubject	subject;
+	bool		registered;		/* under its number: whether there is one */
 	bool		has_key;		/* the key's row was there */
 	CgWrappedKey key;			/* of subject.key_version */
 	CgChildConsents consents;
@@ -88,11 +91,17 @@ subjects_invalidate(int kinds, Oid relid)
 	cg_subjects_flush();
 }
 
-/* From _PG_init: flush when childguard.child changes. */
+/*
+ * From _PG_init: flush when childguard.child changes -- and when the
+ * consents or data keys do, whose own caches are flushed then: a child
+ * found here skips its shared entry, which is what brings its consent
+ * words and key back without a probe each (subject_shared_child).
+ */
 void
 cg_subjects_init(void)
 {
-	cg_catalog_on_invalidation(subjects_invalidate, CG_INVAL_CHILD);
+	cg_catalog_on_invalidation(subjects_invalidate,
+							   CG_INVAL_CHILD | CG_INVAL_DATA_KEY | CG_INVAL_POLICY);
 }
 
 static void
@@ -167,10 +176,34 @@ subject_fetch_by_id(const char *child_id, CgSubject *out)
 	return subject_fetch(cg_catalog()->child_id_index, &key, out);
 }
 
+/* The rest of a child's entry, read after its row under the same stamp. */
+static void
+shared_child_complete(SharedChild *child, uint64 stamp)
+{
+	if (!child->registered || child->subject.erased)
+		return;
+	cg_consents_fetch_all(child->subject.subject_no, stamp, &child->consents);
+	child->has_key = cg_data_key_fetch_wrapped(child->subject.subject_no,
+											   child->subject.key_version,
+											   &child->key);
+}
+
+/* Hand the entry's consent words and wrapped key on (see SharedChild). */
+static void
+shared_child_offer(const SharedChild *child)
+{
+	if (!child->registered)
+		return;
+	cg_consents_offer(child->subject.subject_no, &child->consents);
+	if (child->has_key)
+		cg_data_key_offer(child->subject.subject_no, child->subject.key_version,
+						  &child->key);
+}
+
 /*
  * The child's shared entry for child_id: from the cache shared by the
- * backends, else the catalog (filling it); false if the child is not
- * registered.  Hands its consent words and wrapped key on.
+ * backends, else the catalog (filling it, under the id and the number);
+ * false if the child is not registered.
  */
 static bool
 subject_shared_child(const char *child_id, uint64 stamp, CgSubject *out)
@@ -184,19 +217,15 @@ subject_shared_child(const char *child_id, uint64 stamp, CgSubject *out)
 		memset(&child, 0, sizeof(child));
 		if (!subject_fetch_by_id(child_id, &child.subject))
 			return false;
-		if (!child.subject.erased)
-		{
-			cg_consents_fetch_all(child.subject.subject_no, stamp, &child.consents);
-			child.has_key = cg_data_key_fetch_wrapped(child.subject.subject_no,
-													  child.subject.key_version,
-													  &child.key);
-		}
-		cg_shared_cache_put(stamp, CG_SHARED_CHILD, 0, 0, child_id, &child, sizeof(child));
+		child.registered = true;
+		shared_child_complete(&child, stamp);
+		cg_shared_cache_put(stamp, CG_SHARED_CHILD, child.subject.subject_no, 0, child_id,
+							&child, sizeof(child));
+		cg_shared_cache_put(stamp, CG_SHARED_CHILD_BY_NO, child.subject.subject_no, 0, NULL,
+							&child, sizeof(child));
 	}
 	*out = child.subject;
-	cg_consents_offer(out->subject_no, &child.consents);
-	if (child.has_key)
-		cg_data_key_offer(out->subject_no, out->key_version, &child.key);
+	shared_child_offer(&child);
 	return true;
 }
 
@@ -250,7 +279,7 @@ bool
 cg_subject_by_no(uint64 subject_no, CgSubject *out)
 {
 	SubjectByNoEntry *entry;
-	SubjectByNoEntry shared;
+	SharedChild shared;
 	ScanKeyData key;
 	bool		registered;
 	bool		found;
@@ -272,7 +301,7 @@ cg_subject_by_no(uint64 subject_no, CgSubject *out)
 	}
 	stamp = cg_shared_cache_stamp();
 	if (stamp != 0 &&
-		cg_shared_cache_get(CG_SHARED_SUBJECT_BY_NO, subject_no, 0, NULL,
+		cg_shared_cache_get(CG_SHARED_CHILD_BY_NO, subject_no, 0, NULL,
 							&shared, sizeof(shared)))
 	{
 		*out = shared.subject;
@@ -282,15 +311,19 @@ cg_subject_by_no(uint64 subject_no, CgSubject *out)
 	{
 		ScanKeyInit(&key, Anum_cg_child_subject_no, BTEqualStrategyNumber,
 					F_INT8EQ, Int64GetDatum((int64) subject_no));
-		memset(out, 0, sizeof(*out));
-		registered = subject_fetch(cg_catalog()->child_pkey_index, &key, out);
 		memset(&shared, 0, sizeof(shared));
-		shared.subject_no = subject_no;
+		registered = subject_fetch(cg_catalog()->child_pkey_index, &key, &shared.subject);
 		shared.registered = registered;
-		shared.subject = *out;
-		cg_shared_cache_put(stamp, CG_SHARED_SUBJECT_BY_NO, subject_no, 0, NULL,
-							&shared, sizeof(shared));
+		if (stamp != 0)
+		{
+			shared_child_complete(&shared, stamp);
+			cg_shared_cache_put(stamp, CG_SHARED_CHILD_BY_NO, subject_no, 0, NULL,
+								&shared, sizeof(shared));
+		}
+		*out = shared.subject;
 	}
+	if (stamp != 0)
+		shared_child_offer(&shared);
 	/* the fetch may have processed an invalidation that reset the cache */
 	if (subject_no_cache == NULL || hash_get_num_entries(subject_no_cache) >= SUBJECT_CACHE_MAX)
 		return registered;

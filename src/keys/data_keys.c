@@ -530,7 +530,7 @@ cg_new_data_key(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	dek_made_in_xact = true;	/* see dek_xact_callback */
-	cg_shared_cache_note_write();	/* its key is not for other backends yet */
+	cg_shared_cache_note_private();	/* its key is not for other backends yet */
 	cg_random_bytes(dek, CG_KEY_LEN);
 	values[0] = PointerGetDatum(wrap_key(mk, (uint64) subject_no,
 										 (uint32) key_version, dek));

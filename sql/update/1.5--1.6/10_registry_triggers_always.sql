@@ -6,7 +6,7 @@
 -- cache shared by the backends) of a committed change through its
 -- _catalog_changed() statement trigger.  Enabled "on origin", such a
 -- trigger does not fire in a session with session_replication_role =
--- replica: a superuser (or a logical replication apply worker) writing the
+-- replica: a superuser writing the
 -- registry that way -- a consent withdrawn, a key destroyed -- left every
 -- backend reading from its caches as if nothing had changed.  ENABLE
 -- ALWAYS fires them in every mode; they only note the change, so
