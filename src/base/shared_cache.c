@@ -8,10 +8,11 @@
  *	  that child since the registry last changed.
  *
  * Layout.  A set-associative table: buckets of SC_WAYS fixed-size slots
- * (key, value bytes), each bucket's generation stamps and key hashes in
- * one cache line of their own (a probe reads it, then one slot), the
- * bucket chosen by a hash of the key, locked by one of SC_LOCKS LWLocks (bucket modulo SC_LOCKS; shared
- * to read, exclusive to fill).  A full bucket overwrites a stale slot
+ * (key, subject, value bytes), each bucket's stamps and key hashes in one
+ * cache line of their own right before its slots (a probe reads it, then
+ * one slot, on the same page), the bucket chosen by a hash of the key,
+ * locked by one of SC_LOCKS LWLocks (bucket modulo SC_LOCKS; shared to
+ * read, exclusive to fill).  A full bucket overwrites an invalid slot
  * first, else one chosen by the key's hash.  Nothing is allocated, raised
  * or read from the catalog under a lock: a probe hashes and copies bytes.
  * The shared memory is a fresh mapping, zero-filled: a zero stamp is an
@@ -131,13 +132,27 @@ typedef struct ScSlot
 } ScSlot;
 
 /*
+ * A bucket's header and its slots, together: a probe touches one page
+ * (sometimes two), not one for the headers and another for the slots --
+ * each page a backend touches first costs it a page fault and a TLB entry
+ * (the table is far larger than the TLB reaches with 4 kB pages).
+ */
+typedef struct ScBlock
+{
+	ScBucket	hdr;
+	ScSlot		slot[SC_WAYS];
+} ScBlock;
+
+#define SC_BLOCK_SIZE	TYPEALIGN(PG_CACHE_LINE_SIZE, sizeof(ScBlock))
+
+/*
  * Per-child floors: a child's entries stamped below its floor are invalid.
  * The floor of a (database, subject) is one of SC_CHILD_FLOORS counters,
  * chosen by hash (two children sharing one invalidate each other: only
  * more misses).  A transaction touching more than SC_CHILD_NOTES children
  * moves the whole cache's floor instead.
  */
-#define SC_CHILD_FLOORS		65536
+#define SC_CHILD_FLOORS		16384	/* 128 kB: stays in the CPU's caches */
 #define SC_CHILD_NOTES		4096
 #define SC_RELIDS			8
 
@@ -147,8 +162,7 @@ typedef struct ScHeader
 	pg_atomic_uint64 floor;		/* every entry stamped below is invalid */
 	uint32		buckets;
 	LWLockPadded *locks;
-	ScBucket   *bucket;			/* [buckets] */
-	ScSlot	   *slots;			/* [buckets * SC_WAYS] */
+	char	   *blocks;			/* [buckets] of SC_BLOCK_SIZE */
 	pg_atomic_uint64 *child_floor;	/* [SC_CHILD_FLOORS] */
 } ScHeader;
 
@@ -196,8 +210,7 @@ sc_size(void)
 	if (shared_cache_size <= 0)
 		return 0;
 	size = CACHELINEALIGN(sizeof(ScHeader));
-	size = add_size(size, CACHELINEALIGN(mul_size(sizeof(ScBucket), sc_buckets())));
-	size = add_size(size, mul_size(sizeof(ScSlot), mul_size(sc_buckets(), SC_WAYS)));
+	size = add_size(size, mul_size(SC_BLOCK_SIZE, sc_buckets()));
 	size = add_size(size, CACHELINEALIGN(sizeof(pg_atomic_uint64) * SC_CHILD_FLOORS));
 	return add_size(size, 2 * PG_CACHE_LINE_SIZE);
 }
@@ -281,10 +294,9 @@ cg_shared_cache_shmem_startup(void)
 		pg_atomic_init_u64(&h->floor, 1);
 		h->buckets = sc_buckets();
 		h->locks = GetNamedLWLockTranche(SC_TRANCHE);
-		h->bucket = (ScBucket *) p;
-		h->slots = (ScSlot *) CACHELINEALIGN(p + sizeof(ScBucket) * (Size) h->buckets);
+		h->blocks = p;
 		h->child_floor = (pg_atomic_uint64 *)
-			CACHELINEALIGN((char *) h->slots + sizeof(ScSlot) * (Size) h->buckets * SC_WAYS);
+			CACHELINEALIGN(p + SC_BLOCK_SIZE * (Size) h->buckets);
 		for (int i = 0; i < SC_CHILD_FLOORS; i++)
 			pg_atomic_init_u64(&h->child_floor[i], 0);
 		sc_dont_dump((char *) h, sc_size());
@@ -617,8 +629,8 @@ cg_shared_cache_get(CgSharedKind kind, uint64 num, uint32 aux,
 	sc_key(&key, kind, num, aux, id);
 	h = sc_hash(&key);
 	bucket = h % sc->buckets;
-	b = &sc->bucket[bucket];
-	slots = &sc->slots[(Size) bucket * SC_WAYS];
+	b = &((ScBlock *) (sc->blocks + SC_BLOCK_SIZE * (Size) bucket))->hdr;
+	slots = ((ScBlock *) (sc->blocks + SC_BLOCK_SIZE * (Size) bucket))->slot;
 	lock = &sc->locks[bucket % SC_LOCKS].lock;
 	floor = pg_atomic_read_u64(&sc->floor);
 	LWLockAcquire(lock, LW_SHARED);
@@ -668,8 +680,8 @@ cg_shared_cache_put(uint64 stamp, CgSharedKind kind, uint64 num, uint32 aux,
 	sc_key(&key, kind, num, aux, id);
 	h = sc_hash(&key);
 	bucket = h % sc->buckets;
-	b = &sc->bucket[bucket];
-	slots = &sc->slots[(Size) bucket * SC_WAYS];
+	b = &((ScBlock *) (sc->blocks + SC_BLOCK_SIZE * (Size) bucket))->hdr;
+	slots = ((ScBlock *) (sc->blocks + SC_BLOCK_SIZE * (Size) bucket))->slot;
 	lock = &sc->locks[bucket % SC_LOCKS].lock;
 	LWLockAcquire(lock, LW_EXCLUSIVE);
 	/* a floor moved past it since the fetch: what it read may be stale */
