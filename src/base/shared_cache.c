@@ -95,7 +95,6 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
-#include "catalog.h"				/* CG_INVAL_* only: no call */
 #include "shared_cache.h"
 
 #define SC_WAYS			4
@@ -299,9 +298,11 @@ cg_shared_cache_shmem_startup(void)
 			CACHELINEALIGN(p + SC_BLOCK_SIZE * (Size) h->buckets);
 		for (int i = 0; i < SC_CHILD_FLOORS; i++)
 			pg_atomic_init_u64(&h->child_floor[i], 0);
-		sc_dont_dump((char *) h, sc_size());
 	}
 	LWLockRelease(AddinShmemInitLock);
+	/* made here (the postmaster): keep it out of core dumps, once */
+	if (!found)
+		sc_dont_dump((char *) h, sc_size());
 	sc = h;
 }
 
@@ -419,9 +420,6 @@ cg_shared_cache_invalidate(int kinds, Oid relid)
 		return;
 	}
 	xact_wrote = true;
-	/* a type, function or schema: no registry row changed with it */
-	if (kinds == CG_INVAL_OBJECTS)
-		return;
 	if (!OidIsValid(relid) || xact_ninval_rels == SC_RELIDS)
 	{
 		xact_whole = true;
@@ -431,6 +429,19 @@ cg_shared_cache_invalidate(int kinds, Oid relid)
 		if (xact_inval_rels[i] == relid)
 			return;
 	xact_inval_rels[xact_ninval_rels++] = relid;
+}
+
+/*
+ * catalog.c's invalidation of a type, function or schema: no registry row
+ * changed with it; processed while holding a transaction id, this
+ * transaction's reads may see its own catalog changes: no shared cache
+ * until it ends (nothing to move at commit for it).
+ */
+void
+cg_shared_cache_invalidate_objects(int kinds, Oid relid)
+{
+	if (IsTransactionState() && TransactionIdIsValid(GetTopTransactionIdIfAny()))
+		xact_wrote = true;
 }
 
 static void

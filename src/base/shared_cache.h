@@ -48,6 +48,7 @@ typedef struct CgSharedCacheStats
 extern void cg_shared_cache_define_gucs(void);
 extern void cg_shared_cache_init(void);
 extern void cg_shared_cache_invalidate(int kinds, Oid relid);
+extern void cg_shared_cache_invalidate_objects(int kinds, Oid relid);
 extern void cg_shared_cache_shmem_request(void);
 extern void cg_shared_cache_shmem_startup(void);
 

@@ -20,33 +20,6 @@
 /* the age from which a child consents for themselves */
 #define CG_AGE_OF_CONSENT 14
 
-/*
- * A child's consent words for each purpose it has consent rows for, as the
- * child's entry in the cache shared by the backends keeps them
- * (subjects.c): the reduction consent.c caches per (child, purpose), for
- * up to CG_CHILD_PURPOSES purposes.  known: every purpose with a row is
- * listed (one not listed has no word); false when the child has more, or a
- * retention clock was restarted (those are looked up per purpose).
- */
-#define CG_CHILD_PURPOSES 4
-
-typedef struct CgPurposeWords
-{
-	int32		purpose_id;
-	uint8		guardian_word;
-	uint8		child_word;
-	bool		child_informed;
-	bool		collected;
-	TimestampTz first_granted;
-} CgPurposeWords;
-
-typedef struct CgChildConsents
-{
-	bool		known;
-	uint8		n;
-	CgPurposeWords p[CG_CHILD_PURPOSES];
-} CgChildConsents;
-
 extern int	cg_age_on(DateADT birth_date, DateADT on);
 extern void cg_consents_fetch_all(uint64 subject_no, uint64 stamp,
 								  CgChildConsents *out);

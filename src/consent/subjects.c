@@ -22,7 +22,6 @@
 #include "backend_cache.h"
 #include "catalog.h"
 #include "childguard_errcodes.h"
-#include "consent.h"
 #include "data_keys.h"
 #include "registry_seal.h"
 #include "shared_cache.h"
@@ -69,6 +68,10 @@ typedef struct SharedChild
 static MemoryContext subject_cxt = NULL;
 static HTAB *subject_cache = NULL;
 static HTAB *subject_no_cache = NULL;
+
+/* consent.c's part of the child's entry (cg_subjects_consent_hooks) */
+static CgConsentsFetchAll consents_fetch_all = NULL;
+static CgConsentsOffer consents_offer = NULL;
 
 /* the last child looked up by id: answers the lookup by number that follows */
 static bool last_valid = false;
@@ -176,13 +179,22 @@ subject_fetch_by_id(const char *child_id, CgSubject *out)
 	return subject_fetch(cg_catalog()->child_id_index, &key, out);
 }
 
+/* From _PG_init: consent.c's part of a child's entry. */
+void
+cg_subjects_consent_hooks(CgConsentsFetchAll fetch_all, CgConsentsOffer offer)
+{
+	consents_fetch_all = fetch_all;
+	consents_offer = offer;
+}
+
 /* The rest of a child's entry, read after its row under the same stamp. */
 static void
 shared_child_complete(SharedChild *child, uint64 stamp)
 {
 	if (!child->registered || child->subject.erased)
 		return;
-	cg_consents_fetch_all(child->subject.subject_no, stamp, &child->consents);
+	if (consents_fetch_all != NULL)
+		consents_fetch_all(child->subject.subject_no, stamp, &child->consents);
 	child->has_key = cg_data_key_fetch_wrapped(child->subject.subject_no,
 											   child->subject.key_version,
 											   &child->key);
@@ -194,7 +206,8 @@ shared_child_offer(const SharedChild *child)
 {
 	if (!child->registered)
 		return;
-	cg_consents_offer(child->subject.subject_no, &child->consents);
+	if (consents_offer != NULL)
+		consents_offer(child->subject.subject_no, &child->consents);
 	if (child->has_key)
 		cg_data_key_offer(child->subject.subject_no, child->subject.key_version,
 						  &child->key);
