@@ -33,11 +33,12 @@
  *	 - the whole cache, from the other registry tables' statement trigger
  *	   (also TRUNCATE: catalog.c's cg_catalog_changed calls
  *	   cg_shared_cache_note_write), from more than SC_CHILD_NOTES children,
- *	   from an invalidation processed while holding a transaction id that
- *	   the per-child triggers do not account for (its own DDL, DROP
- *	   EXTENSION, a cache reset; catalog.c's callbacks, the ones that flush
- *	   the per-backend caches), and from a lock on a noted table strong
- *	   enough for DDL that changes rows without row triggers (needs_whole);
+ *	   from its own DDL on a registry table (an invalidation of it
+ *	   processed while holding a transaction id -- catalog.c's callbacks,
+ *	   the ones that flush the per-backend caches -- or rows of it noted,
+ *	   with a lock strong enough for DDL that changes rows without
+ *	   triggers: ALTER TABLE, DISABLE TRIGGER, DROP), and from a cache
+ *	   reset processed while holding one (needs_whole);
  *	   a prepared transaction's, by the backend that runs COMMIT PREPARED,
  *	   once it has (cg_shared_cache_utility_done).
  * Other backends processing such an invalidation move nothing: a VACUUM or
@@ -371,12 +372,32 @@ rel_noted(Oid relid)
 }
 
 /*
+ * Does this transaction hold a lock on relid strong enough for DDL that
+ * changes its rows without row or statement triggers, or drops it
+ * (ShareRowExclusiveLock and up: ALTER TABLE, DISABLE TRIGGER, DROP,
+ * TRUNCATE)?  The lock table is this backend's own: no catalog access, no
+ * failure.
+ */
+static bool
+strong_lock_held(Oid relid)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+	for (LOCKMODE m = ShareRowExclusiveLock; m <= AccessExclusiveLock; m++)
+		if (LockHeldByMe(&tag, m))
+			return true;
+	return false;
+}
+
+/*
  * At commit: does what this transaction did need the whole cache's floor
- * moved, rather than its children's?  An invalidation of a relation whose
- * rows it did not note child by child, or of all relations; or a lock on a
- * noted relation strong enough for DDL that rewrites rows or for TRUNCATE
- * (ShareRowExclusiveLock and up: ALTER TABLE, DISABLE TRIGGER, ...).  The
- * lock table is this backend's own: no catalog access, no failure.
+ * moved, rather than its children's?  A change not noted child by child
+ * (xact_whole); an invalidation of all relations (a cache reset: which
+ * were its own is not known); or a strong lock on a registry table it
+ * processed an invalidation of or noted rows of: its own DDL (other
+ * backends' commits, whose invalidations it may also process, move their
+ * own floors).
  */
 static bool
 needs_whole(void)
@@ -384,17 +405,11 @@ needs_whole(void)
 	if (xact_whole)
 		return true;
 	for (int i = 0; i < xact_ninval_rels; i++)
-		if (!OidIsValid(xact_inval_rels[i]) || !rel_noted(xact_inval_rels[i]))
+		if (!OidIsValid(xact_inval_rels[i]) || strong_lock_held(xact_inval_rels[i]))
 			return true;
 	for (int i = 0; i < xact_nchild_rels; i++)
-	{
-		LOCKTAG		tag;
-
-		SET_LOCKTAG_RELATION(tag, MyDatabaseId, xact_child_rels[i]);
-		for (LOCKMODE m = ShareRowExclusiveLock; m <= AccessExclusiveLock; m++)
-			if (LockHeldByMe(&tag, m))
-				return true;
-	}
+		if (strong_lock_held(xact_child_rels[i]))
+			return true;
 	return false;
 }
 
