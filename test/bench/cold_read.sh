@@ -8,7 +8,10 @@
 #
 # Each pg_config names an install holding the build to measure (copy a
 # PostgreSQL tree, `make install PG_CONFIG=...` each build into its own).
-# Env: CG_BENCH_CHILDREN (default 20000).  One protected table of
+# Env: CG_BENCH_CHILDREN (default 20000); CG_BENCH_RLS=1 reads as a
+# non-superuser holding the grant (the row policy decides each row by the
+# child's id, as W1's application does) instead of the superuser (each
+# value decided by the subject number its envelope carries).  One protected table of
 # CG_BENCH_CHILDREN rows, one per child, three child_data columns; audit
 # off, synchronous_commit off.  Each round, on each side:
 #   catalog  a session empties the shared cache (an empty UPDATE of
@@ -73,20 +76,29 @@ SET childguard.purpose = 'regress';
 INSERT INTO t SELECT i, 'c' || i, '学生' || i, '学校' || (i % 97), '1390000' || i, i % 6 + 1
   FROM generate_series(1, $CHILDREN) i;
 VACUUM ANALYZE t;
+CREATE ROLE cr_app LOGIN;
+SELECT childguard.request_access('cr_app', '{regress}', now() + interval '1 day', max_children => 1000000) AS g \gset
+SET ROLE regress_fixture_dpo;
+SELECT childguard.approve_access(:g);
+RESET ROLE;
+GRANT SELECT ON t TO cr_app;
 EOF
 done
+READER=postgres
+[ "${CG_BENCH_RLS:-0}" = 1 ] && READER=cr_app
 
 W=$BASE-w; mkdir -p "$W"
 SCAN="SELECT count(*) FROM t WHERE length(name::text) + length(school::text) + length(contact::text) > 0;"
 # an empty UPDATE of a registry table that is not per child (purposes):
 # the whole shared cache at commit, in either build
-printf '\\timing on\nUPDATE childguard.purpose SET purpose = purpose WHERE false;\n%s\n' "$SCAN" > "$W/catalog.sql"
+printf 'UPDATE childguard.purpose SET purpose = purpose WHERE false;\n' > "$W/empty.sql"
+printf '\\timing on\n%s\n' "$SCAN" > "$W/catalog.sql"
 printf '\\timing on\n%s\n%s\n' "$SCAN" "$SCAN" > "$W/first.sql"
 
-# side file -> the statements' times in ms, one a line
+# side file [user] -> the statements' times in ms, one a line
 times() {
   PGOPTIONS="-c childguard.purpose=regress" \
-    "${BIN[$1]}/psql" -X -q -v ON_ERROR_STOP=1 -h "$BASE-$1/socket" -p "${PORT[$1]}" -U postgres \
+    "${BIN[$1]}/psql" -X -q -v ON_ERROR_STOP=1 -h "$BASE-$1/socket" -p "${PORT[$1]}" -U "${3:-$READER}" \
     -d postgres -f "$W/$2.sql" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
 }
 
@@ -94,6 +106,7 @@ declare -A R
 us() { awk -v ms="$1" -v n="$CHILDREN" 'BEGIN { printf "%.3f", ms * 1000 / n }'; }
 for round in $(seq 1 "$ROUNDS"); do
   for s in A B; do
+    times "$s" empty postgres >/dev/null
     c=$(times "$s" catalog | tail -1)
     mapfile -t fw < <(times "$s" first)
     f=${fw[0]}; w=${fw[1]}
@@ -108,7 +121,7 @@ done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 echo
-echo "===== first read of a child in a backend: A=$CG_A_PG_CONFIG B=$CG_B_PG_CONFIG; $CHILDREN children, 3 columns, $ROUNDS rounds, $(nproc) CPUs, audit off ====="
+echo "===== first read of a child in a backend: A=$CG_A_PG_CONFIG B=$CG_B_PG_CONFIG; $CHILDREN children, 3 columns, read as $READER, $ROUNDS rounds, $(nproc) CPUs, audit off ====="
 printf '%-46s %10s %10s %8s\n' "µs per child (median of rounds)" A B "B/A"
 for k in catalog first warm extra; do
   case $k in
