@@ -221,7 +221,7 @@ cg_shared_cache_define_gucs(void)
 {
 	DefineCustomIntVariable("childguard.shared_cache_size",
 							"Entries of the read path's cache shared by all backends.",
-							"About 300 bytes of shared memory each; a child read fills two (the child's entry under its id and its number) and probes one. 0 disables it.",
+							"About 320 bytes of shared memory each; a child read fills two (the child's entry under its id and its number) and probes one. 0 disables it.",
 							&shared_cache_size, 524288, 0, 64 * 1024 * 1024,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("childguard.backend_cache_entries",
