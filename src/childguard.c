@@ -28,6 +28,7 @@
 #include "citus_node.h"
 #include "citus_seal.h"
 #include "citus_worker.h"
+#include "consent.h"
 #include "crypto.h"
 #include "data_keys.h"
 #include "decision.h"
@@ -404,9 +405,11 @@ _PG_init(void)
 	cg_blind_init();
 	cg_protection_guard_init();
 	cg_catalog_on_invalidation(cg_shared_cache_invalidate,
-							   CG_INVAL_CHILD | CG_INVAL_DATA_KEY | CG_INVAL_POLICY | CG_INVAL_OBJECTS);
+							   CG_INVAL_CHILD | CG_INVAL_DATA_KEY | CG_INVAL_POLICY);
+	cg_catalog_on_invalidation(cg_shared_cache_invalidate_objects, CG_INVAL_OBJECTS);
 	cg_shared_cache_init();
 	cg_subjects_init();
+	cg_subjects_consent_hooks(cg_consents_fetch_all, cg_consents_offer);
 	cg_data_keys_init();
 	cg_decision_init();
 	cg_operations_ceased_init();

@@ -28,6 +28,8 @@
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -36,6 +38,7 @@
 #include "utils/snapmgr.h"
 #include "utils/fmgroids.h"
 #include "utils/syscache.h"
+#include "utils/tuplestore.h"
 
 #include "catalog.h"
 #include "shared_cache.h"
@@ -271,6 +274,85 @@ cg_catalog_fetch(Oid relid, Oid indexid, ScanKey keys, int nkeys,
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return found;
+}
+
+PG_FUNCTION_INFO_V1(cg_registry_rows_changed);
+
+/* Note the subjects in column attno of the rows in ts (a transition table). */
+static void
+note_transition_subjects(Relation rel, Tuplestorestate *ts, AttrNumber attno)
+{
+	TupleTableSlot *slot;
+	uint64		batch[256];
+	int			n = 0;
+
+	if (ts == NULL)
+		return;
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+	tuplestore_rescan(ts);
+	while (tuplestore_gettupleslot(ts, true, false, slot))
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(slot, attno, &isnull);
+
+		if (isnull)
+			continue;
+		batch[n++] = (uint64) DatumGetInt64(d);
+		if (n == lengthof(batch))
+		{
+			cg_shared_cache_note_children(RelationGetRelid(rel), batch, n);
+			n = 0;
+		}
+	}
+	cg_shared_cache_note_children(RelationGetRelid(rel), batch, n);
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/*
+ * Statement trigger with transition tables on the registry tables whose
+ * rows concern one child each (childguard._registry_rows_changed(column),
+ * column: the subject's; SQL 1.6): what _catalog_changed() does, but the
+ * cache shared by the backends drops at commit only the entries of the
+ * children in the statement's old and new rows, not every entry
+ * (shared_cache.c).  TRUNCATE stays with _catalog_changed().
+ */
+Datum
+cg_registry_rows_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	AttrNumber	attno;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) ||
+		trigdata->tg_trigger->tgnargs != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("childguard._registry_rows_changed() must be called as a statement trigger with a column name")));
+	rel = trigdata->tg_relation;
+	attno = SPI_fnumber(RelationGetDescr(rel), trigdata->tg_trigger->tgargs[0]);
+	if (attno <= 0 ||
+		TupleDescAttr(RelationGetDescr(rel), attno - 1)->atttypid != INT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("childguard._registry_rows_changed(): \"%s\" is not a bigint column of %s",
+						trigdata->tg_trigger->tgargs[0], RelationGetRelationName(rel))));
+	/* without its rows (no transition table), the whole cache */
+	if ((TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) && trigdata->tg_newtable == NULL) ||
+		(!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) && trigdata->tg_oldtable == NULL) ||
+		TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		cg_shared_cache_note_write();
+	else
+	{
+		note_transition_subjects(rel, trigdata->tg_oldtable, attno);
+		note_transition_subjects(rel, trigdata->tg_newtable, attno);
+	}
+	/* as _catalog_changed(): a new data key changes no key a backend holds */
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) &&
+		RelationGetRelid(rel) == cg_catalog()->data_key_rel)
+		return PointerGetDatum(NULL);
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(rel));
+	return PointerGetDatum(NULL);
 }
 
 PG_FUNCTION_INFO_V1(cg_catalog_changed);

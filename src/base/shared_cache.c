@@ -8,38 +8,48 @@
  *	  that child since the registry last changed.
  *
  * Layout.  A set-associative table: buckets of SC_WAYS fixed-size slots
- * (key, value bytes), each bucket's generation stamps and key hashes in
- * one cache line of their own (a probe reads it, then one slot), the
- * bucket chosen by a hash of the key, locked by one of SC_LOCKS LWLocks (bucket modulo SC_LOCKS; shared
- * to read, exclusive to fill).  A full bucket overwrites a stale slot
+ * (key, subject, value bytes), each bucket's stamps and key hashes in one
+ * cache line of their own right before its slots (a probe reads it, then
+ * one slot, on the same page), the bucket chosen by a hash of the key,
+ * locked by one of SC_LOCKS LWLocks (bucket modulo SC_LOCKS; shared to
+ * read, exclusive to fill).  A full bucket overwrites an invalid slot
  * first, else one chosen by the key's hash.  Nothing is allocated, raised
  * or read from the catalog under a lock: a probe hashes and copies bytes.
  * The shared memory is a fresh mapping, zero-filled: a zero stamp is an
  * empty slot (generations start at 1).
  *
- * Correctness: a generation.  Every entry carries the generation read
- * BEFORE its catalog fetch; an entry is valid only while that is still
- * the cluster's generation.  The generation moves in the writer's backend
- * at the commit of any transaction that changed a registry table, after
+ * Correctness: a generation and floors.  Every entry carries the
+ * generation read BEFORE its catalog fetch (its stamp) and the subject it
+ * is about; it is valid while its stamp is at or above the cluster-wide
+ * floor and its child's floor (one of SC_CHILD_FLOORS counters, by hash).
+ * At the commit of a transaction that changed a registry table -- after
  * the commit is visible to snapshots (XACT_EVENT_COMMIT runs after
- * ProcArrayEndTransaction) and before its invalidation messages go out.
- * A writer is known (a) by the registry tables' statement trigger, which
- * also fires for TRUNCATE (catalog.c's cg_catalog_changed calls
- * cg_shared_cache_note_write), and (b) by processing a relcache or
- * syscache invalidation of a registry table or of childguard's objects
- * while holding a transaction id (its own DDL, DROP EXTENSION, seen at a
- * command boundary; catalog.c's callbacks, the ones that flush the
- * per-backend caches); a prepared transaction's, by the backend that runs
- * COMMIT PREPARED, once it has (cg_shared_cache_utility_done).  Other
- * backends processing such an invalidation do not move it: a VACUUM or
+ * ProcArrayEndTransaction) and before its invalidation messages go out --
+ * the writer's backend moves the generation and raises to it the floors
+ * of the children it changed, or the cluster-wide floor:
+ *	 - per child, from the per-child statement triggers of the tables whose
+ *	   rows each concern one child (catalog.c's cg_registry_rows_changed
+ *	   reads their transition tables: cg_shared_cache_note_children);
+ *	 - the whole cache, from the other registry tables' statement trigger
+ *	   (also TRUNCATE: catalog.c's cg_catalog_changed calls
+ *	   cg_shared_cache_note_write), from more than SC_CHILD_NOTES children,
+ *	   from its own DDL on a registry table (an invalidation of it
+ *	   processed while holding a transaction id -- catalog.c's callbacks,
+ *	   the ones that flush the per-backend caches -- or rows of it noted,
+ *	   with a lock strong enough for DDL that changes rows without
+ *	   triggers: ALTER TABLE, DISABLE TRIGGER, DROP), and from a cache
+ *	   reset processed while holding one (needs_whole);
+ *	   a prepared transaction's, by the backend that runs COMMIT PREPARED,
+ *	   once it has (cg_shared_cache_utility_done).
+ * Other backends processing such an invalidation move nothing: a VACUUM or
  * ANALYZE of a registry table sends the same invalidation and would empty
  * the cache.  A hot standby, whose writer is the primary, does not use the
- * shared cache (its backends keep their own caches, as before).  Registry tables are read with a fresh catalog
- * snapshot per fetch (they have no syscache), so:
+ * shared cache (its backends keep their own caches, as before).  Registry
+ * tables are read with a fresh catalog snapshot per fetch, so:
  *	 - a fill whose snapshot predates a commit read the generation before
- *	   that commit's bump (the stamp is read before the fetch, with a
- *	   barrier), so the bump makes it invalid for everybody;
- *	 - a fill that read the generation after a bump took its snapshot after
+ *	   that commit's move (the stamp is read before the fetch, with a
+ *	   barrier), so the raised floor makes it invalid for everybody;
+ *	 - a fill that read the generation after a move took its snapshot after
  *	   the commit that caused it, so it holds the committed state.
  * A committed withdrawal therefore stops the next read in every backend,
  * as it does through the per-backend caches (which stay in front of this
@@ -53,18 +63,24 @@
  * entries do not.  Parallel workers never use it either (they may see
  * their leader's uncommitted rows), nor a hot standby (above).
  *
- * What is kept: subjects (with the registry facts the decision needs --
- * birth date, circumstances -- opened from the sealed row; the backend's
- * memory held the same), consent words, and data keys WRAPPED under the
- * master key, as they are in the table.  Unwrapped keys stay per backend
- * in locked, non-dumpable memory (data_keys.c, secure_mem.c): shared
- * memory is dumped with a core file, readable by any process attached to
- * the segment, and cannot be mlock'ed per entry, so a plaintext key there
- * would outlive the backend that needed it.
+ * What is kept: per child (subjects.c), its subject (with the registry
+ * facts the decision needs -- birth date, circumstances -- opened from the
+ * sealed row; the backend's memory held the same), its consent words and
+ * its data key WRAPPED under the master key, as it is in the table; and
+ * per (child, purpose) consent words and per (child, version) wrapped keys
+ * for the other paths.  The pages are left out of core dumps
+ * (sc_dont_dump).  Unwrapped keys stay per backend in locked,
+ * non-dumpable memory (data_keys.c, secure_mem.c): shared memory is
+ * readable by any process attached to the segment and cannot be mlock'ed
+ * per entry, so a plaintext key there would outlive the backend that
+ * needed it.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "access/parallel.h"
 #include "access/xact.h"
@@ -74,6 +90,8 @@
 #include "nodes/parsenodes.h"
 #include "port/atomics.h"
 #include "storage/ipc.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
@@ -83,7 +101,7 @@
 #define SC_WAYS			4
 #define SC_LOCKS		128
 #define SC_TRANCHE		"childguard shared cache"
-#define SC_ID_MAX		(CG_SHARED_VALUE_MAX - 48)	/* ids kept in the value */
+#define SC_ID_MAX		80		/* ids kept in the value */
 
 typedef struct ScKey
 {
@@ -109,16 +127,43 @@ typedef struct ScBucket
 typedef struct ScSlot
 {
 	ScKey		key;
+	uint64		subject;		/* the child it is about (per-child floors) */
 	uint8		value[CG_SHARED_VALUE_MAX];
 } ScSlot;
 
+/*
+ * A bucket's header and its slots, together: a probe touches one page
+ * (sometimes two), not one for the headers and another for the slots --
+ * each page a backend touches first costs it a page fault and a TLB entry
+ * (the table is far larger than the TLB reaches with 4 kB pages).
+ */
+typedef struct ScBlock
+{
+	ScBucket	hdr;
+	ScSlot		slot[SC_WAYS];
+} ScBlock;
+
+#define SC_BLOCK_SIZE	TYPEALIGN(PG_CACHE_LINE_SIZE, sizeof(ScBlock))
+
+/*
+ * Per-child floors: a child's entries stamped below its floor are invalid.
+ * The floor of a (database, subject) is one of SC_CHILD_FLOORS counters,
+ * chosen by hash (two children sharing one invalidate each other: only
+ * more misses).  A transaction touching more than SC_CHILD_NOTES children
+ * moves the whole cache's floor instead.
+ */
+#define SC_CHILD_FLOORS		16384	/* 128 kB: stays in the CPU's caches */
+#define SC_CHILD_NOTES		4096
+#define SC_RELIDS			8
+
 typedef struct ScHeader
 {
-	pg_atomic_uint64 generation;
+	pg_atomic_uint64 generation;	/* moves at every registry commit */
+	pg_atomic_uint64 floor;		/* every entry stamped below is invalid */
 	uint32		buckets;
 	LWLockPadded *locks;
-	ScBucket   *bucket;			/* [buckets] */
-	ScSlot	   *slots;			/* [buckets * SC_WAYS] */
+	char	   *blocks;			/* [buckets] of SC_BLOCK_SIZE */
+	pg_atomic_uint64 *child_floor;	/* [SC_CHILD_FLOORS] */
 } ScHeader;
 
 /* childguard.shared_cache_size: entries of the cluster's table */
@@ -128,8 +173,28 @@ static int	shared_cache_size = 524288;
 int			cg_backend_cache_entries = 131072;
 
 static ScHeader *sc = NULL;
-static bool xact_wrote = false;
 static CgSharedCacheStats stats;
+
+/*
+ * This transaction's registry writes (see the header): xact_wrote, it
+ * neither reads nor fills the shared cache until it ends; at commit it
+ * moves the whole cache's floor (xact_whole) or the floors of the children
+ * it noted (xact_children, from the per-child triggers on xact_child_rels).
+ * Invalidations it processed while holding a transaction id (its own
+ * changes, seen at a command boundary) are of xact_inval_rels: at commit,
+ * one of a relation other than the noted ones (or of all relations), or a
+ * lock that lets DDL or TRUNCATE change rows without row triggers on a
+ * noted one, moves the whole cache's floor.  Fixed arrays: nothing is
+ * allocated for it, and a commit callback reads them without failing.
+ */
+static bool xact_wrote = false;
+static bool xact_whole = false;
+static int	xact_nchildren = 0;
+static uint64 xact_children[SC_CHILD_NOTES];
+static int	xact_nchild_rels = 0;
+static Oid	xact_child_rels[SC_RELIDS];
+static int	xact_ninval_rels = 0;
+static Oid	xact_inval_rels[SC_RELIDS];
 
 static uint32
 sc_buckets(void)
@@ -145,9 +210,9 @@ sc_size(void)
 	if (shared_cache_size <= 0)
 		return 0;
 	size = CACHELINEALIGN(sizeof(ScHeader));
-	size = add_size(size, CACHELINEALIGN(mul_size(sizeof(ScBucket), sc_buckets())));
-	size = add_size(size, mul_size(sizeof(ScSlot), mul_size(sc_buckets(), SC_WAYS)));
-	return add_size(size, PG_CACHE_LINE_SIZE);
+	size = add_size(size, mul_size(SC_BLOCK_SIZE, sc_buckets()));
+	size = add_size(size, CACHELINEALIGN(sizeof(pg_atomic_uint64) * SC_CHILD_FLOORS));
+	return add_size(size, 2 * PG_CACHE_LINE_SIZE);
 }
 
 /* From _PG_init: the settings. */
@@ -156,7 +221,7 @@ cg_shared_cache_define_gucs(void)
 {
 	DefineCustomIntVariable("childguard.shared_cache_size",
 							"Entries of the read path's cache shared by all backends.",
-							"About 160 bytes of shared memory each; a child read takes about four (subject by id and by number, consent for the purpose, wrapped data key). 0 disables it.",
+							"About 320 bytes of shared memory each; a child read fills two (the child's entry under its id and its number) and probes one. 0 disables it.",
 							&shared_cache_size, 524288, 0, 64 * 1024 * 1024,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("childguard.backend_cache_entries",
@@ -176,6 +241,39 @@ cg_shared_cache_shmem_request(void)
 	RequestNamedLWLockTranche(SC_TRANCHE, SC_LOCKS);
 }
 
+/*
+ * Keep the table out of core dumps: its slots hold registry facts opened
+ * from their seal (birth dates, circumstances) and wrapped data keys.
+ * madvise works on whole pages, so the range is the pages wholly inside
+ * the table (the header's first page, holding the generation and shared
+ * with PostgreSQL's other structures, stays); with huge pages, the huge
+ * pages inside it.  The mapping is inherited by every backend at fork.
+ * Failing that (a platform without MADV_DONTDUMP), a LOG line says so.
+ */
+static void
+sc_dont_dump(char *start, Size size)
+{
+#ifdef MADV_DONTDUMP
+	Size		pages[2] = {(Size) sysconf(_SC_PAGESIZE), 2 * 1024 * 1024};
+
+	for (int i = 0; i < lengthof(pages); i++)
+	{
+		char	   *from = (char *) TYPEALIGN(pages[i], start);
+		char	   *to = (char *) TYPEALIGN_DOWN(pages[i], start + size);
+
+		if (to <= from)
+			return;
+		if (madvise(from, to - from, MADV_DONTDUMP) == 0)
+			return;
+	}
+	ereport(LOG,
+			(errmsg("childguard: could not exclude the shared cache from core dumps: %m")));
+#else
+	ereport(LOG,
+			(errmsg("childguard: this platform cannot exclude the shared cache from core dumps")));
+#endif
+}
+
 /* shmem_startup_hook part */
 void
 cg_shared_cache_shmem_startup(void)
@@ -193,20 +291,126 @@ cg_shared_cache_shmem_startup(void)
 
 		/* the buckets are a fresh zero-filled mapping: stamp 0, empty */
 		pg_atomic_init_u64(&h->generation, 1);
+		pg_atomic_init_u64(&h->floor, 1);
 		h->buckets = sc_buckets();
 		h->locks = GetNamedLWLockTranche(SC_TRANCHE);
-		h->bucket = (ScBucket *) p;
-		h->slots = (ScSlot *) CACHELINEALIGN(p + sizeof(ScBucket) * (Size) h->buckets);
+		h->blocks = p;
+		h->child_floor = (pg_atomic_uint64 *)
+			CACHELINEALIGN(p + SC_BLOCK_SIZE * (Size) h->buckets);
+		for (int i = 0; i < SC_CHILD_FLOORS; i++)
+			pg_atomic_init_u64(&h->child_floor[i], 0);
 	}
 	LWLockRelease(AddinShmemInitLock);
+	/* made here (the postmaster): keep it out of core dumps, once */
+	if (!found)
+		sc_dont_dump((char *) h, sc_size());
 	sc = h;
 }
 
+/* Raise *v to at least value. */
+static inline void
+atomic_raise(pg_atomic_uint64 *v, uint64 value)
+{
+	uint64		old = pg_atomic_read_u64(v);
+
+	while (old < value && !pg_atomic_compare_exchange_u64(v, &old, value))
+		;
+}
+
+static inline uint32
+child_floor_index(Oid dboid, uint64 subject)
+{
+	uint64		k[2] = {dboid, subject};
+
+	return hash_bytes((const unsigned char *) k, sizeof(k)) % SC_CHILD_FLOORS;
+}
+
+/* Every entry stamped before now is invalid. */
 static void
 sc_bump(void)
 {
-	if (sc != NULL)
-		pg_atomic_fetch_add_u64(&sc->generation, 1);
+	uint64		g;
+
+	if (sc == NULL)
+		return;
+	g = pg_atomic_add_fetch_u64(&sc->generation, 1);
+	atomic_raise(&sc->floor, g);
+	stats.whole_bumps++;
+}
+
+/* The noted children's entries stamped before now are invalid. */
+static void
+sc_bump_children(void)
+{
+	uint64		g;
+
+	if (sc == NULL || xact_nchildren == 0)
+		return;
+	g = pg_atomic_add_fetch_u64(&sc->generation, 1);
+	for (int i = 0; i < xact_nchildren; i++)
+		atomic_raise(&sc->child_floor[child_floor_index(MyDatabaseId, xact_children[i])], g);
+	stats.child_bumps += xact_nchildren;
+}
+
+static void
+xact_reset(void)
+{
+	xact_wrote = false;
+	xact_whole = false;
+	xact_nchildren = 0;
+	xact_nchild_rels = 0;
+	xact_ninval_rels = 0;
+}
+
+static bool
+rel_noted(Oid relid)
+{
+	for (int i = 0; i < xact_nchild_rels; i++)
+		if (xact_child_rels[i] == relid)
+			return true;
+	return false;
+}
+
+/*
+ * Does this transaction hold a lock on relid strong enough for DDL that
+ * changes its rows without row or statement triggers, or drops it
+ * (ShareRowExclusiveLock and up: ALTER TABLE, DISABLE TRIGGER, DROP,
+ * TRUNCATE)?  The lock table is this backend's own: no catalog access, no
+ * failure.
+ */
+static bool
+strong_lock_held(Oid relid)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+	for (LOCKMODE m = ShareRowExclusiveLock; m <= AccessExclusiveLock; m++)
+		if (LockHeldByMe(&tag, m))
+			return true;
+	return false;
+}
+
+/*
+ * At commit: does what this transaction did need the whole cache's floor
+ * moved, rather than its children's?  A change not noted child by child
+ * (xact_whole); an invalidation of all relations (a cache reset: which
+ * were its own is not known); or a strong lock on a registry table it
+ * processed an invalidation of or noted rows of: its own DDL (other
+ * backends' commits, whose invalidations it may also process, move their
+ * own floors).
+ */
+static bool
+needs_whole(void)
+{
+	if (xact_whole)
+		return true;
+	for (int i = 0; i < xact_ninval_rels; i++)
+		if (!OidIsValid(xact_inval_rels[i]) || strong_lock_held(xact_inval_rels[i]))
+			return true;
+	for (int i = 0; i < xact_nchild_rels; i++)
+		if (strong_lock_held(xact_child_rels[i]))
+			return true;
+	return false;
 }
 
 /*
@@ -215,19 +419,44 @@ sc_bump(void)
  * this file, so this file does not call catalog.c).  Processed inside a
  * transaction holding an xid, it may be this transaction's own change
  * seen at a command boundary: stop using the shared cache until the end,
- * and move the generation at commit.
+ * and decide at commit what to move (needs_whole).
  */
 void
 cg_shared_cache_invalidate(int kinds, Oid relid)
 {
+	if (!IsTransactionState() || !TransactionIdIsValid(GetTopTransactionIdIfAny()))
+	{
+		/*
+		 * The writer moves the floors at its commit; a reader processing
+		 * the same change need not (and must not, or every VACUUM or
+		 * ANALYZE of a registry table, whose relcache invalidation looks
+		 * the same, would empty the cache in every backend).
+		 */
+		return;
+	}
+	xact_wrote = true;
+	if (!OidIsValid(relid) || xact_ninval_rels == SC_RELIDS)
+	{
+		xact_whole = true;
+		return;
+	}
+	for (int i = 0; i < xact_ninval_rels; i++)
+		if (xact_inval_rels[i] == relid)
+			return;
+	xact_inval_rels[xact_ninval_rels++] = relid;
+}
+
+/*
+ * catalog.c's invalidation of a type, function or schema: no registry row
+ * changed with it; processed while holding a transaction id, this
+ * transaction's reads may see its own catalog changes: no shared cache
+ * until it ends (nothing to move at commit for it).
+ */
+void
+cg_shared_cache_invalidate_objects(int kinds, Oid relid)
+{
 	if (IsTransactionState() && TransactionIdIsValid(GetTopTransactionIdIfAny()))
 		xact_wrote = true;
-	/*
-	 * The writer moves the generation at its commit; a reader processing
-	 * the same change need not (and must not, or every VACUUM or ANALYZE
-	 * of a registry table, whose relcache invalidation looks the same,
-	 * would empty the cache in every backend).
-	 */
 }
 
 static void
@@ -239,20 +468,23 @@ sc_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 			/* visible to snapshots by now; the messages go out after this */
-			sc_bump();
-			xact_wrote = false;
+			if (needs_whole())
+				sc_bump();
+			else
+				sc_bump_children();
+			xact_reset();
 			break;
 		case XACT_EVENT_PREPARE:
 			/* visible at COMMIT PREPARED, which moves it (below) */
 		case XACT_EVENT_ABORT:
-			xact_wrote = false;
+			xact_reset();
 			break;
 		default:
 			break;
 	}
 }
 
-/* From _PG_init: bump at a writer's commit. */
+/* From _PG_init: move the floors at a writer's commit. */
 void
 cg_shared_cache_init(void)
 {
@@ -263,7 +495,7 @@ cg_shared_cache_init(void)
  * After a utility statement succeeded (childguard.c's ProcessUtility
  * hook): COMMIT PREPARED has just made a prepared transaction's changes
  * visible, in a session that may have written nothing itself; move the
- * generation as its writer would have at commit.
+ * whole cache's floor, as its writer would have at commit.
  */
 void
 cg_shared_cache_utility_done(Node *stmt)
@@ -273,11 +505,58 @@ cg_shared_cache_utility_done(Node *stmt)
 		sc_bump();
 }
 
-/* This transaction changed a registry table (its statement trigger). */
+/*
+ * This transaction changed a registry table in a way not noted child by
+ * child (_catalog_changed(): TRUNCATE, grants, purposes, ...): the whole
+ * cache at commit.
+ */
 void
 cg_shared_cache_note_write(void)
 {
 	xact_wrote = true;
+	xact_whole = true;
+}
+
+/*
+ * This transaction may read what other backends must not see yet (a data
+ * key it made): no shared cache until it ends; what it writes is noted by
+ * the registry's triggers.
+ */
+void
+cg_shared_cache_note_private(void)
+{
+	xact_wrote = true;
+}
+
+/*
+ * The rows of relid this statement wrote concern these children (the
+ * per-child triggers: cg_registry_rows_changed); their entries go at
+ * commit.  Too many: the whole cache.
+ */
+void
+cg_shared_cache_note_children(Oid relid, const uint64 *subjects, int n)
+{
+	xact_wrote = true;
+	if (!rel_noted(relid))
+	{
+		if (xact_nchild_rels == SC_RELIDS)
+		{
+			xact_whole = true;
+			return;
+		}
+		xact_child_rels[xact_nchild_rels++] = relid;
+	}
+	if (xact_whole)
+		return;
+	for (int i = 0; i < n; i++)
+	{
+		if (xact_nchildren == SC_CHILD_NOTES)
+		{
+			xact_whole = true;
+			return;
+		}
+		xact_children[xact_nchildren++] = subjects[i];
+	}
 }
 
 static inline bool
@@ -364,7 +643,7 @@ cg_shared_cache_get(CgSharedKind kind, uint64 num, uint32 aux,
 	ScKey		key;
 	uint32		h;
 	uint32		bucket;
-	uint64		gen;
+	uint64		floor;
 	ScBucket   *b;
 	ScSlot	   *slots;
 	LWLock	   *lock;
@@ -376,17 +655,21 @@ cg_shared_cache_get(CgSharedKind kind, uint64 num, uint32 aux,
 	sc_key(&key, kind, num, aux, id);
 	h = sc_hash(&key);
 	bucket = h % sc->buckets;
-	b = &sc->bucket[bucket];
-	slots = &sc->slots[(Size) bucket * SC_WAYS];
+	b = &((ScBlock *) (sc->blocks + SC_BLOCK_SIZE * (Size) bucket))->hdr;
+	slots = ((ScBlock *) (sc->blocks + SC_BLOCK_SIZE * (Size) bucket))->slot;
 	lock = &sc->locks[bucket % SC_LOCKS].lock;
-	gen = pg_atomic_read_u64(&sc->generation);
+	floor = pg_atomic_read_u64(&sc->floor);
 	LWLockAcquire(lock, LW_SHARED);
 	for (int w = 0; w < SC_WAYS; w++)
 	{
-		if (b->stamp[w] == gen && b->tag[w] == h && slot_matches(&slots[w], &key, id))
+		if (b->stamp[w] >= floor && b->tag[w] == h && slot_matches(&slots[w], &key, id))
 		{
-			memcpy(value, slots[w].value + off, size);
-			hit = true;
+			/* the child's own floor: a writer touched it since the fill */
+			if (b->stamp[w] >= pg_atomic_read_u64(&sc->child_floor[child_floor_index(key.dboid, slots[w].subject)]))
+			{
+				memcpy(value, slots[w].value + off, size);
+				hit = true;
+			}
 			break;
 		}
 	}
@@ -400,7 +683,8 @@ cg_shared_cache_get(CgSharedKind kind, uint64 num, uint32 aux,
 
 /*
  * Keep value (size bytes) for (kind, num, aux) or the child id id, read
- * from the catalog after cg_shared_cache_stamp() returned stamp.
+ * from the catalog after cg_shared_cache_stamp() returned stamp.  num is
+ * the subject the entry is about (with an id too: the id's child).
  */
 void
 cg_shared_cache_put(uint64 stamp, CgSharedKind kind, uint64 num, uint32 aux,
@@ -413,6 +697,8 @@ cg_shared_cache_put(uint64 stamp, CgSharedKind kind, uint64 num, uint32 aux,
 	ScSlot	   *slots;
 	int			victim = -1;
 	LWLock	   *lock;
+	uint64		floor;
+	uint64		subject = num;	/* with an id: the caller's subject */
 	Size		off = id != NULL ? SC_ID_MAX : 0;
 
 	if (stamp == 0 || !sc_usable() || !sc_fits(id, size))
@@ -420,12 +706,14 @@ cg_shared_cache_put(uint64 stamp, CgSharedKind kind, uint64 num, uint32 aux,
 	sc_key(&key, kind, num, aux, id);
 	h = sc_hash(&key);
 	bucket = h % sc->buckets;
-	b = &sc->bucket[bucket];
-	slots = &sc->slots[(Size) bucket * SC_WAYS];
+	b = &((ScBlock *) (sc->blocks + SC_BLOCK_SIZE * (Size) bucket))->hdr;
+	slots = ((ScBlock *) (sc->blocks + SC_BLOCK_SIZE * (Size) bucket))->slot;
 	lock = &sc->locks[bucket % SC_LOCKS].lock;
 	LWLockAcquire(lock, LW_EXCLUSIVE);
-	/* the generation moved since the fetch: what it read may be stale */
-	if (pg_atomic_read_u64(&sc->generation) == stamp)
+	/* a floor moved past it since the fetch: what it read may be stale */
+	floor = pg_atomic_read_u64(&sc->floor);
+	if (stamp >= floor &&
+		stamp >= pg_atomic_read_u64(&sc->child_floor[child_floor_index(key.dboid, subject)]))
 	{
 		for (int w = 0; w < SC_WAYS; w++)
 		{
@@ -434,12 +722,13 @@ cg_shared_cache_put(uint64 stamp, CgSharedKind kind, uint64 num, uint32 aux,
 				victim = w;
 				break;
 			}
-			if (victim < 0 && b->stamp[w] != stamp)
+			if (victim < 0 && b->stamp[w] < floor)
 				victim = w;
 		}
 		if (victim < 0)
 			victim = (h >> 16) % SC_WAYS;
 		slots[victim].key = key;
+		slots[victim].subject = subject;
 		memset(slots[victim].value, 0, CG_SHARED_VALUE_MAX);
 		if (id != NULL)
 			memcpy(slots[victim].value, id, key.idlen);
@@ -458,4 +747,5 @@ cg_shared_cache_stats(CgSharedCacheStats *out)
 	*out = stats;
 	out->capacity = sc != NULL ? (int64) sc->buckets * SC_WAYS : 0;
 	out->generation = sc != NULL ? pg_atomic_read_u64(&sc->generation) : 0;
+	out->floor = sc != NULL ? pg_atomic_read_u64(&sc->floor) : 0;
 }

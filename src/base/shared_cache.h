@@ -21,14 +21,16 @@
 /* what an entry holds; part of its key */
 typedef enum CgSharedKind
 {
-	CG_SHARED_SUBJECT_BY_ID = 1,	/* child id -> subject (id kept, compared) */
-	CG_SHARED_SUBJECT_BY_NO,	/* subject number -> subject */
+	CG_SHARED_CHILD = 1,		/* child id -> subject, consent words, wrapped
+								 * key (id kept, compared: subjects.c) */
+	CG_SHARED_CHILD_BY_NO,		/* subject number -> the same, or not
+								 * registered */
 	CG_SHARED_CONSENT,			/* (subject, purpose) -> consent words */
 	CG_SHARED_DATA_KEY			/* (subject, version) -> wrapped key */
 } CgSharedKind;
 
 /* the largest value an entry holds (with the id, for BY_ID) */
-#define CG_SHARED_VALUE_MAX		128
+#define CG_SHARED_VALUE_MAX		256
 
 typedef struct CgSharedCacheStats
 {
@@ -37,12 +39,16 @@ typedef struct CgSharedCacheStats
 	int64		misses;
 	int64		fills;
 	int64		bypassed;		/* asked while this transaction wrote a registry */
+	int64		whole_bumps;	/* this backend's commits that emptied it all */
+	int64		child_bumps;	/* children whose entries its commits dropped */
 	uint64		generation;		/* the cluster's, now */
+	uint64		floor;			/* entries stamped below it are invalid */
 } CgSharedCacheStats;
 
 extern void cg_shared_cache_define_gucs(void);
 extern void cg_shared_cache_init(void);
 extern void cg_shared_cache_invalidate(int kinds, Oid relid);
+extern void cg_shared_cache_invalidate_objects(int kinds, Oid relid);
 extern void cg_shared_cache_shmem_request(void);
 extern void cg_shared_cache_shmem_startup(void);
 
@@ -53,6 +59,8 @@ extern void cg_shared_cache_put(uint64 stamp, CgSharedKind kind, uint64 num,
 								uint32 aux, const char *id,
 								const void *value, Size size);
 extern void cg_shared_cache_note_write(void);
+extern void cg_shared_cache_note_private(void);
+extern void cg_shared_cache_note_children(Oid relid, const uint64 *subjects, int n);
 extern void cg_shared_cache_utility_done(Node *stmt);
 extern void cg_shared_cache_stats(CgSharedCacheStats *out);
 

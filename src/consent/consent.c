@@ -95,6 +95,15 @@ static HTAB *consent_cache = NULL;
 static int	restart_rows = -1;
 static uint64 restart_stamp = 0;
 
+/*
+ * The consent words the child's registry entry brought (cg_consents_offer,
+ * subjects.c), for the lookups of that child that follow: the read
+ * decision asks right after the child's lookup.  Cleared with the cache.
+ */
+static bool offered_valid = false;
+static uint64 offered_subject = 0;
+static CgChildConsents offered;
+
 void
 cg_consents_flush(void)
 {
@@ -102,6 +111,17 @@ cg_consents_flush(void)
 		MemoryContextReset(consent_cxt);
 	consent_cache = NULL;
 	restart_rows = -1;
+	offered_valid = false;
+}
+
+void
+cg_consents_offer(uint64 subject_no, const CgChildConsents *words)
+{
+	if (!words->known)
+		return;
+	offered_subject = subject_no;
+	offered = *words;
+	offered_valid = true;
 }
 
 /* Must the restart of (child, purpose) be fetched?  stamp: the fill's. */
@@ -218,6 +238,28 @@ consent_words(uint64 subject_no, int32 purpose_id)
 		(entry = hash_search(consent_cache, &key, HASH_FIND, NULL)) != NULL)
 		return entry;
 
+	/* then what the child's registry entry brought: no probe, no insert */
+	if (offered_valid && offered_subject == subject_no)
+	{
+		memset(&fetched, 0, sizeof(fetched));
+		fetched.key = key;
+		for (int i = 0; i < offered.n; i++)
+		{
+			const CgPurposeWords *w = &offered.p[i];
+
+			if (w->purpose_id != purpose_id)
+				continue;
+			fetched.guardian.word = (CgWord) w->guardian_word;
+			fetched.child.word = (CgWord) w->child_word;
+			fetched.child.informed = w->child_informed;
+			fetched.collected = w->collected;
+			fetched.first_granted = w->first_granted;
+			break;
+		}
+		/* not listed: no consent row for the purpose, no word */
+		return &fetched;
+	}
+
 	/* then the backends' shared cache; a hit fills the local one below */
 	StaticAssertStmt(sizeof(ConsentEntry) <= CG_SHARED_VALUE_MAX,
 					 "consent words must fit the shared cache's value");
@@ -266,6 +308,75 @@ keep:
 	entry = hash_search(consent_cache, &key, HASH_ENTER, &found);
 	memcpy(entry, &fetched, sizeof(fetched));
 	return entry;
+}
+
+/* fold_consent for every purpose of one child (cg_consents_fetch_all). */
+typedef struct FoldAll
+{
+	int			n;
+	bool		overflow;
+	ConsentEntry e[CG_CHILD_PURPOSES];
+} FoldAll;
+
+static void
+fold_any_purpose(Datum *values, bool *nulls, void *arg)
+{
+	FoldAll    *all = (FoldAll *) arg;
+	int32		purpose_id = DatumGetInt32(values[Anum_cg_consent_purpose_id - 1]);
+	int			i;
+
+	for (i = 0; i < all->n; i++)
+		if (all->e[i].key.purpose_id == purpose_id)
+			break;
+	if (i == all->n)
+	{
+		if (all->n == CG_CHILD_PURPOSES)
+		{
+			all->overflow = true;
+			return;
+		}
+		all->n++;
+		all->e[i].key.purpose_id = purpose_id;
+	}
+	fold_consent(values, nulls, &all->e[i]);
+}
+
+/*
+ * The child's consent words for every purpose, read from the catalog in
+ * one index scan (the consent index leads with the subject), for the
+ * child's entry in the shared cache; stamp is that entry's, read before
+ * this.  out->known is false when they do not fit or a retention clock may
+ * have been restarted (the per-purpose path reads those).
+ */
+void
+cg_consents_fetch_all(uint64 subject_no, uint64 stamp, CgChildConsents *out)
+{
+	FoldAll		all;
+	ScanKeyData keys[1];
+
+	memset(out, 0, sizeof(*out));
+	if (restart_possible(stamp))
+		return;
+	memset(&all, 0, sizeof(all));
+	ScanKeyInit(&keys[0], Anum_cg_consent_subject_no, BTEqualStrategyNumber,
+				F_INT8EQ, Int64GetDatum((int64) subject_no));
+	cg_catalog_scan(cg_catalog()->consent_rel, cg_catalog()->consent_index, keys, 1,
+					fold_any_purpose, &all);
+	if (all.overflow)
+		return;
+	for (int i = 0; i < all.n; i++)
+	{
+		CgPurposeWords *w = &out->p[i];
+
+		w->purpose_id = all.e[i].key.purpose_id;
+		w->guardian_word = (uint8) all.e[i].guardian.word;
+		w->child_word = (uint8) all.e[i].child.word;
+		w->child_informed = all.e[i].child.informed;
+		w->collected = all.e[i].collected;
+		w->first_granted = all.e[i].first_granted;
+	}
+	out->n = (uint8) all.n;
+	out->known = true;
 }
 
 /* When the retention of e's data runs from (see the header). */

@@ -21,6 +21,9 @@
 #define CG_AGE_OF_CONSENT 14
 
 extern int	cg_age_on(DateADT birth_date, DateADT on);
+extern void cg_consents_fetch_all(uint64 subject_no, uint64 stamp,
+								  CgChildConsents *out);
+extern void cg_consents_offer(uint64 subject_no, const CgChildConsents *words);
 extern bool cg_consent_effective(const CgSubject *subject, int32 purpose_id,
 								 DateADT today, TimestampTz *since,
 								 const char **why);

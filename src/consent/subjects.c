@@ -22,6 +22,7 @@
 #include "backend_cache.h"
 #include "catalog.h"
 #include "childguard_errcodes.h"
+#include "data_keys.h"
 #include "registry_seal.h"
 #include "shared_cache.h"
 #include "statement.h"
@@ -44,9 +45,37 @@ typedef struct SubjectByNoEntry
 	CgSubject	subject;
 } SubjectByNoEntry;
 
+/*
+ * A child's entry in the cache shared by the backends, under its id: all
+ * a read of the child needs -- its registry facts, its consent words for
+ * each purpose and its current data key, still WRAPPED -- so that a
+ * backend's first read of a child costs one probe.  Filled from the
+ * catalog under one stamp read before the three fetches.  The consent
+ * words and the key are handed to consent.c and data_keys.c for the
+ * lookups that follow (cg_consents_offer, cg_data_key_offer).  The same
+ * entry is kept under the subject's number too (what envelopes carry: a
+ * value decided without the row policy's lookup by id).
+ */
+typedef struct SharedChild
+{
+	CgSubject	subject;
+	bool		registered;		/* under its number: whether there is one */
+	bool		has_key;		/* the key's row was there */
+	CgWrappedKey key;			/* of subject.key_version */
+	CgChildConsents consents;
+} SharedChild;
+
 static MemoryContext subject_cxt = NULL;
 static HTAB *subject_cache = NULL;
 static HTAB *subject_no_cache = NULL;
+
+/* consent.c's part of the child's entry (cg_subjects_consent_hooks) */
+static CgConsentsFetchAll consents_fetch_all = NULL;
+static CgConsentsOffer consents_offer = NULL;
+
+/* the last child looked up by id: answers the lookup by number that follows */
+static bool last_valid = false;
+static CgSubject last_subject;
 
 void
 cg_subjects_flush(void)
@@ -55,6 +84,7 @@ cg_subjects_flush(void)
 		MemoryContextReset(subject_cxt);
 	subject_cache = NULL;
 	subject_no_cache = NULL;
+	last_valid = false;
 }
 
 /* catalog.c's invalidation: childguard.child changed. */
@@ -64,11 +94,17 @@ subjects_invalidate(int kinds, Oid relid)
 	cg_subjects_flush();
 }
 
-/* From _PG_init: flush when childguard.child changes. */
+/*
+ * From _PG_init: flush when childguard.child changes -- and when the
+ * consents or data keys do, whose own caches are flushed then: a child
+ * found here skips its shared entry, which is what brings its consent
+ * words and key back without a probe each (subject_shared_child).
+ */
 void
 cg_subjects_init(void)
 {
-	cg_catalog_on_invalidation(subjects_invalidate, CG_INVAL_CHILD);
+	cg_catalog_on_invalidation(subjects_invalidate,
+							   CG_INVAL_CHILD | CG_INVAL_DATA_KEY | CG_INVAL_POLICY);
 }
 
 static void
@@ -143,6 +179,69 @@ subject_fetch_by_id(const char *child_id, CgSubject *out)
 	return subject_fetch(cg_catalog()->child_id_index, &key, out);
 }
 
+/* From _PG_init: consent.c's part of a child's entry. */
+void
+cg_subjects_consent_hooks(CgConsentsFetchAll fetch_all, CgConsentsOffer offer)
+{
+	consents_fetch_all = fetch_all;
+	consents_offer = offer;
+}
+
+/* The rest of a child's entry, read after its row under the same stamp. */
+static void
+shared_child_complete(SharedChild *child, uint64 stamp)
+{
+	if (!child->registered || child->subject.erased)
+		return;
+	if (consents_fetch_all != NULL)
+		consents_fetch_all(child->subject.subject_no, stamp, &child->consents);
+	child->has_key = cg_data_key_fetch_wrapped(child->subject.subject_no,
+											   child->subject.key_version,
+											   &child->key);
+}
+
+/* Hand the entry's consent words and wrapped key on (see SharedChild). */
+static void
+shared_child_offer(const SharedChild *child)
+{
+	if (!child->registered)
+		return;
+	if (consents_offer != NULL)
+		consents_offer(child->subject.subject_no, &child->consents);
+	if (child->has_key)
+		cg_data_key_offer(child->subject.subject_no, child->subject.key_version,
+						  &child->key);
+}
+
+/*
+ * The child's shared entry for child_id: from the cache shared by the
+ * backends, else the catalog (filling it, under the id and the number);
+ * false if the child is not registered.
+ */
+static bool
+subject_shared_child(const char *child_id, uint64 stamp, CgSubject *out)
+{
+	SharedChild child;
+
+	StaticAssertStmt(sizeof(SharedChild) + 80 <= CG_SHARED_VALUE_MAX,
+					 "a child's entry must fit the shared cache's value with its id");
+	if (!cg_shared_cache_get(CG_SHARED_CHILD, 0, 0, child_id, &child, sizeof(child)))
+	{
+		memset(&child, 0, sizeof(child));
+		if (!subject_fetch_by_id(child_id, &child.subject))
+			return false;
+		child.registered = true;
+		shared_child_complete(&child, stamp);
+		cg_shared_cache_put(stamp, CG_SHARED_CHILD, child.subject.subject_no, 0, child_id,
+							&child, sizeof(child));
+		cg_shared_cache_put(stamp, CG_SHARED_CHILD_BY_NO, child.subject.subject_no, 0, NULL,
+							&child, sizeof(child));
+	}
+	*out = child.subject;
+	shared_child_offer(&child);
+	return true;
+}
+
 /* Find the subject for child_id; false if the child is not registered. */
 bool
 cg_subject_lookup(const char *child_id, CgSubject *out)
@@ -159,24 +258,18 @@ cg_subject_lookup(const char *child_id, CgSubject *out)
 	if (entry != NULL)
 	{
 		*out = entry->subject;
+		last_subject = *out;
+		last_valid = true;
 		return true;
 	}
 	stamp = cg_shared_cache_stamp();
-	if (stamp == 0 ||
-		!cg_shared_cache_get(CG_SHARED_SUBJECT_BY_ID, 0, 0, child_id, out, sizeof(*out)))
+	if (stamp == 0)
 	{
-		SubjectByNoEntry shared;
-
 		if (!subject_fetch_by_id(child_id, out))
 			return false;
-		cg_shared_cache_put(stamp, CG_SHARED_SUBJECT_BY_ID, 0, 0, child_id, out, sizeof(*out));
-		memset(&shared, 0, sizeof(shared));
-		shared.subject_no = out->subject_no;
-		shared.registered = true;
-		shared.subject = *out;
-		cg_shared_cache_put(stamp, CG_SHARED_SUBJECT_BY_NO, out->subject_no, 0, NULL,
-							&shared, sizeof(shared));
 	}
+	else if (!subject_shared_child(child_id, stamp, out))
+		return false;
 	/* the fetch may have processed an invalidation that reset the cache */
 	if (subject_cache == NULL || hash_get_num_entries(subject_cache) >= SUBJECT_CACHE_MAX)
 	{
@@ -185,18 +278,9 @@ cg_subject_lookup(const char *child_id, CgSubject *out)
 	}
 	entry = hash_search(subject_cache, child_id, HASH_ENTER, &found);
 	entry->subject = *out;
-	/* the same row answers the lookup by number (the read decision's next) */
-	if (subject_no_cache == NULL)
-		subject_no_cache = cg_backend_hash(&subject_cxt, "childguard subjects by number", 1024,
-										   sizeof(uint64), sizeof(SubjectByNoEntry), false);
-	if (hash_get_num_entries(subject_no_cache) < SUBJECT_CACHE_MAX)
-	{
-		SubjectByNoEntry *by_no = hash_search(subject_no_cache, &out->subject_no,
-											  HASH_ENTER, &found);
-
-		by_no->registered = true;
-		by_no->subject = *out;
-	}
+	/* the read decision's lookup by number follows: the memo answers it */
+	last_subject = *out;
+	last_valid = true;
 	return true;
 }
 
@@ -208,12 +292,17 @@ bool
 cg_subject_by_no(uint64 subject_no, CgSubject *out)
 {
 	SubjectByNoEntry *entry;
-	SubjectByNoEntry shared;
+	SharedChild shared;
 	ScanKeyData key;
 	bool		registered;
 	bool		found;
 	uint64		stamp;
 
+	if (last_valid && last_subject.subject_no == subject_no)
+	{
+		*out = last_subject;
+		return true;
+	}
 	if (subject_no_cache == NULL)
 		subject_no_cache = cg_backend_hash(&subject_cxt, "childguard subjects by number", 1024,
 										   sizeof(uint64), sizeof(SubjectByNoEntry), false);
@@ -225,7 +314,7 @@ cg_subject_by_no(uint64 subject_no, CgSubject *out)
 	}
 	stamp = cg_shared_cache_stamp();
 	if (stamp != 0 &&
-		cg_shared_cache_get(CG_SHARED_SUBJECT_BY_NO, subject_no, 0, NULL,
+		cg_shared_cache_get(CG_SHARED_CHILD_BY_NO, subject_no, 0, NULL,
 							&shared, sizeof(shared)))
 	{
 		*out = shared.subject;
@@ -235,15 +324,19 @@ cg_subject_by_no(uint64 subject_no, CgSubject *out)
 	{
 		ScanKeyInit(&key, Anum_cg_child_subject_no, BTEqualStrategyNumber,
 					F_INT8EQ, Int64GetDatum((int64) subject_no));
-		memset(out, 0, sizeof(*out));
-		registered = subject_fetch(cg_catalog()->child_pkey_index, &key, out);
 		memset(&shared, 0, sizeof(shared));
-		shared.subject_no = subject_no;
+		registered = subject_fetch(cg_catalog()->child_pkey_index, &key, &shared.subject);
 		shared.registered = registered;
-		shared.subject = *out;
-		cg_shared_cache_put(stamp, CG_SHARED_SUBJECT_BY_NO, subject_no, 0, NULL,
-							&shared, sizeof(shared));
+		if (stamp != 0)
+		{
+			shared_child_complete(&shared, stamp);
+			cg_shared_cache_put(stamp, CG_SHARED_CHILD_BY_NO, subject_no, 0, NULL,
+								&shared, sizeof(shared));
+		}
+		*out = shared.subject;
 	}
+	if (stamp != 0)
+		shared_child_offer(&shared);
 	/* the fetch may have processed an invalidation that reset the cache */
 	if (subject_no_cache == NULL || hash_get_num_entries(subject_no_cache) >= SUBJECT_CACHE_MAX)
 		return registered;

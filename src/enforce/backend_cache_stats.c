@@ -68,6 +68,6 @@ cg_backend_cache_stats(PG_FUNCTION_ARGS)
 	/* the cache shared by the backends: its capacity, this backend's probes */
 	cg_shared_cache_stats(&sc);
 	add_row(rsinfo->setResult, rsinfo->setDesc, "shared", sc.capacity, sc.fills,
-			sc.hits, sc.misses, 0, 0);
+			sc.hits, sc.misses, sc.child_bumps, sc.whole_bumps);
 	PG_RETURN_VOID();
 }

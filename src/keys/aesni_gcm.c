@@ -54,8 +54,8 @@ struct CgFastGcm
 
 static int	availability = -1;	/* -1 unknown, 0 no, 1 yes */
 
-/* the process's states (crypto.c: one to seal, one to open), for its life */
-static CgFastGcm states[2];
+/* the process's states (crypto.c: seal, open, unwrap), for its life */
+static CgFastGcm states[3];
 static int	states_used = 0;
 
 #ifdef CG_HAVE_AESNI

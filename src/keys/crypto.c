@@ -16,6 +16,12 @@
  * share the work.  cg_crypto_forget_keys() (on every data-key flush) wipes
  * the remembered keys and resets the contexts.
  *
+ * A third context opens only wrapped keys (cg_aead_open_wrapped: a data
+ * key under the master key), so a backend's first read of a child -- an
+ * unwrap under the master key, then the values under the data key -- keeps
+ * the master key's schedule and GHASH table instead of re-keying one
+ * context twice per child.  Its key is wiped with the others.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -33,20 +39,25 @@
 
 static EVP_CIPHER_CTX *seal_ctx = NULL;
 static EVP_CIPHER_CTX *open_ctx = NULL;
+static EVP_CIPHER_CTX *unwrap_ctx = NULL;
 
 /* the key each context holds now (secure memory); valid only if *_keyed */
 static uint8 *seal_key = NULL;
 static uint8 *open_key = NULL;
+static uint8 *unwrap_key = NULL;
 static bool seal_keyed = false;
 static bool open_keyed = false;
+static bool unwrap_keyed = false;
 
 /* the AES-NI path, where available (fast_checked: asked once) */
 static bool fast_checked = false;
 static CgFastGcm *fast_seal = NULL;
 static CgFastGcm *fast_open = NULL;
+static CgFastGcm *fast_unwrap = NULL;
 /* which path holds each direction's key now (valid only if *_keyed) */
 static bool seal_keyed_fast = false;
 static bool open_keyed_fast = false;
+static bool unwrap_keyed_fast = false;
 
 /* childguard.aes_gcm_path: "auto" (AES-NI where it passed its test) or "openssl" */
 typedef enum
@@ -91,13 +102,16 @@ cg_crypto_cleanup(int code, Datum arg)
 		EVP_CIPHER_CTX_free(seal_ctx);
 	if (open_ctx)
 		EVP_CIPHER_CTX_free(open_ctx);
-	seal_ctx = open_ctx = NULL;
-	seal_keyed = open_keyed = false;
+	if (unwrap_ctx)
+		EVP_CIPHER_CTX_free(unwrap_ctx);
+	seal_ctx = open_ctx = unwrap_ctx = NULL;
+	seal_keyed = open_keyed = unwrap_keyed = false;
 	cg_fast_gcm_free(fast_seal);
 	cg_fast_gcm_free(fast_open);
+	cg_fast_gcm_free(fast_unwrap);
 }
 
-/* Make both contexts once per process, with the cipher fixed. */
+/* Make the contexts once per process, with the cipher fixed. */
 static void
 cg_crypto_init(void)
 {
@@ -107,13 +121,16 @@ cg_crypto_init(void)
 	{
 		seal_key = cg_secure_alloc(CG_KEY_LEN);
 		open_key = cg_secure_alloc(CG_KEY_LEN);
+		unwrap_key = cg_secure_alloc(CG_KEY_LEN);
 	}
-	seal_keyed = open_keyed = false;
+	seal_keyed = open_keyed = unwrap_keyed = false;
 	seal_ctx = EVP_CIPHER_CTX_new();
 	open_ctx = EVP_CIPHER_CTX_new();
-	if (seal_ctx == NULL || open_ctx == NULL ||
+	unwrap_ctx = EVP_CIPHER_CTX_new();
+	if (seal_ctx == NULL || open_ctx == NULL || unwrap_ctx == NULL ||
 		EVP_EncryptInit_ex(seal_ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-		EVP_DecryptInit_ex(open_ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1)
+		EVP_DecryptInit_ex(open_ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+		EVP_DecryptInit_ex(unwrap_ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1)
 	{
 		cg_crypto_cleanup(0, (Datum) 0);
 		ereport(ERROR,
@@ -127,6 +144,7 @@ cg_crypto_init(void)
 		{
 			fast_seal = cg_fast_gcm_new();
 			fast_open = cg_fast_gcm_new();
+			fast_unwrap = cg_fast_gcm_new();
 		}
 	}
 	on_proc_exit(cg_crypto_cleanup, (Datum) 0);
@@ -142,20 +160,24 @@ cg_crypto_forget_keys(void)
 {
 	if (seal_ctx == NULL)
 		return;
-	if (seal_keyed || open_keyed)
+	if (seal_keyed || open_keyed || unwrap_keyed)
 	{
 		explicit_bzero(seal_key, CG_KEY_LEN);
 		explicit_bzero(open_key, CG_KEY_LEN);
-		seal_keyed = open_keyed = false;
+		explicit_bzero(unwrap_key, CG_KEY_LEN);
+		seal_keyed = open_keyed = unwrap_keyed = false;
 		if (fast_seal != NULL)
 		{
 			cg_fast_gcm_forget(fast_seal);
 			cg_fast_gcm_forget(fast_open);
+			cg_fast_gcm_forget(fast_unwrap);
 		}
 		if (EVP_CIPHER_CTX_reset(seal_ctx) != 1 ||
 			EVP_CIPHER_CTX_reset(open_ctx) != 1 ||
+			EVP_CIPHER_CTX_reset(unwrap_ctx) != 1 ||
 			EVP_EncryptInit_ex(seal_ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-			EVP_DecryptInit_ex(open_ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1)
+			EVP_DecryptInit_ex(open_ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+			EVP_DecryptInit_ex(unwrap_ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_INTERNAL_ERROR),
 					 errmsg("could not initialize AES-256-GCM")));
@@ -237,57 +259,83 @@ cg_aead_seal(const uint8 *key, const uint8 *nonce,
  * (tampered data, wrong key or wrong associated data); plain_out is then
  * wiped so no unauthenticated byte escapes.
  */
-bool
-cg_aead_open(const uint8 *key, const uint8 *nonce,
-			 const uint8 *aad, size_t aadlen,
-			 const uint8 *cipher, size_t len,
-			 const uint8 *tag, uint8 *plain_out)
+static bool
+aead_open(EVP_CIPHER_CTX *ctx, CgFastGcm *fastg, uint8 *held, bool *keyed,
+		  bool *keyed_fast, const uint8 *key, const uint8 *nonce,
+		  const uint8 *aad, size_t aadlen,
+		  const uint8 *cipher, size_t len,
+		  const uint8 *tag, uint8 *plain_out)
 {
 	int			outl;
 	const uint8 *load;
-
 	bool		fast;
 
-	cg_crypto_init();
 	fast = use_fast();
-	if (open_keyed_fast != fast)
-		open_keyed = false;		/* the other path holds the key */
-	load = key_to_load(key, open_key, &open_keyed);
-	open_keyed_fast = fast;
+	if (*keyed_fast != fast)
+		*keyed = false;			/* the other path holds the key */
+	load = key_to_load(key, held, keyed);
+	*keyed_fast = fast;
 	if (fast)
 	{
 		bool		authentic;
 
 		if (load != NULL)
-			cg_fast_gcm_set_key(fast_open, load);
-		open_keyed = true;
-		if (!cg_fast_gcm_open(fast_open, nonce, aad, aadlen, cipher, len, tag,
+			cg_fast_gcm_set_key(fastg, load);
+		*keyed = true;
+		if (!cg_fast_gcm_open(fastg, nonce, aad, aadlen, cipher, len, tag,
 							  plain_out, &authentic))
 			ereport(ERROR,
 					(errcode(ERRCODE_INTERNAL_ERROR),
 					 errmsg("could not decrypt child data")));
 		return authentic;
 	}
-	if (EVP_DecryptInit_ex(open_ctx, NULL, NULL, load, nonce) != 1)
+	if (EVP_DecryptInit_ex(ctx, NULL, NULL, load, nonce) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not decrypt child data")));
-	open_keyed = true;
-	if (EVP_DecryptUpdate(open_ctx, NULL, &outl, aad, (int) aadlen) != 1 ||
+	*keyed = true;
+	if (EVP_DecryptUpdate(ctx, NULL, &outl, aad, (int) aadlen) != 1 ||
 		(len > 0 &&
-		 EVP_DecryptUpdate(open_ctx, plain_out, &outl, cipher, (int) len) != 1) ||
-		EVP_CIPHER_CTX_ctrl(open_ctx, EVP_CTRL_GCM_SET_TAG, CG_TAG_LEN,
+		 EVP_DecryptUpdate(ctx, plain_out, &outl, cipher, (int) len) != 1) ||
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CG_TAG_LEN,
 							(void *) tag) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not decrypt child data")));
-	if (EVP_DecryptFinal_ex(open_ctx, plain_out + len, &outl) != 1)
+	if (EVP_DecryptFinal_ex(ctx, plain_out + len, &outl) != 1)
 	{
 		if (len > 0)
 			explicit_bzero(plain_out, len);
 		return false;
 	}
 	return true;
+}
+
+bool
+cg_aead_open(const uint8 *key, const uint8 *nonce,
+			 const uint8 *aad, size_t aadlen,
+			 const uint8 *cipher, size_t len,
+			 const uint8 *tag, uint8 *plain_out)
+{
+	cg_crypto_init();
+	return aead_open(open_ctx, fast_open, open_key, &open_keyed, &open_keyed_fast,
+					 key, nonce, aad, aadlen, cipher, len, tag, plain_out);
+}
+
+/*
+ * cg_aead_open through the context kept for wrapped keys (see the header):
+ * for opening keys wrapped under a master key, whose schedule stays.
+ */
+bool
+cg_aead_open_wrapped(const uint8 *key, const uint8 *nonce,
+					 const uint8 *aad, size_t aadlen,
+					 const uint8 *cipher, size_t len,
+					 const uint8 *tag, uint8 *plain_out)
+{
+	cg_crypto_init();
+	return aead_open(unwrap_ctx, fast_unwrap, unwrap_key, &unwrap_keyed,
+					 &unwrap_keyed_fast, key, nonce, aad, aadlen, cipher, len,
+					 tag, plain_out);
 }
 
 /* HMAC-SHA-256 of data under key into out32. */

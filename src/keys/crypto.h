@@ -26,6 +26,10 @@ extern bool cg_aead_open(const uint8 *key, const uint8 *nonce,
 						 const uint8 *aad, size_t aadlen,
 						 const uint8 *cipher, size_t len,
 						 const uint8 *tag, uint8 *plain_out);
+extern bool cg_aead_open_wrapped(const uint8 *key, const uint8 *nonce,
+								 const uint8 *aad, size_t aadlen,
+								 const uint8 *cipher, size_t len,
+								 const uint8 *tag, uint8 *plain_out);
 extern void cg_hmac_sha256(const uint8 *key, size_t keylen,
 						   const uint8 *data, size_t len, uint8 *out32);
 

@@ -81,6 +81,19 @@ static uint8 *uncached_key = NULL;	/* secure memory, with no cache */
  */
 static DekSlot *last_slot = NULL;
 
+/*
+ * The wrapped key a caller read with the child's registry entry
+ * (cg_data_key_offer: subjects.c, from the cache shared by the backends
+ * or from the catalog under its stamp), for the next cg_data_key of that
+ * (subject, version): the read decision looks the child up just before its
+ * values ask for the key, so one entry spares the key's own probe.
+ * Cleared with the cache (any invalidation of childguard.data_key).
+ */
+static bool offered_valid = false;
+static uint64 offered_subject = 0;
+static uint32 offered_version = 0;
+static CgWrappedKey offered;
+
 /* Forget every unwrapped key (wiped). */
 void
 cg_data_keys_flush(void)
@@ -92,6 +105,7 @@ cg_data_keys_flush(void)
 	}
 	stats.entries = 0;
 	last_slot = NULL;
+	offered_valid = false;
 	cg_crypto_forget_keys();
 }
 
@@ -319,7 +333,7 @@ unwrap_raw(uint64 subject_no, uint32 key_version, const uint8 *p, Size wrapped_l
 						   cg_key_id_hex(cg_master_key_current()->id)),
 				 errhint("Configure the master key this database was created with, or set childguard.previous_master_key_file to it and run childguard.rotate_master_key().")));
 	wrap_aad(aad, subject_no, key_version);
-	if (!cg_aead_open(mk->key, p, aad, WRAP_AAD_LEN, p + CG_NONCE_LEN,
+	if (!cg_aead_open_wrapped(mk->key, p, aad, WRAP_AAD_LEN, p + CG_NONCE_LEN,
 					  CG_KEY_LEN, p + CG_NONCE_LEN + CG_KEY_LEN, dek_out))
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_AUTHENTICATION_FAILED),
@@ -337,17 +351,60 @@ unwrap_key(uint64 subject_no, uint32 key_version, bytea *wrapped,
 			   VARSIZE_ANY_EXHDR(master_id), dek_out);
 }
 
-/*
- * What the backends' shared cache keeps of a data_key row: the key as
- * stored, WRAPPED under the master key (never the unwrapped key: see
- * shared_cache.c), or that it was destroyed.
- */
-typedef struct SharedWrappedKey
+StaticAssertDecl(CG_WRAPPED_KEY_LEN == WRAPPED_LEN && sizeof(((CgWrappedKey *) 0)->master_id) == CG_KEY_ID_LEN,
+				 "data_keys.h's wrapped-key lengths");
+
+void
+cg_data_key_offer(uint64 subject_no, uint32 key_version, const CgWrappedKey *key)
 {
-	bool		destroyed;
-	uint8		master_id[CG_KEY_ID_LEN];
-	uint8		wrapped[WRAPPED_LEN];
-} SharedWrappedKey;
+	offered_subject = subject_no;
+	offered_version = key_version;
+	offered = *key;
+	offered_valid = true;
+}
+
+/*
+ * Read the data_key row of (subject, version) from the catalog into *out;
+ * false if there is none.  A malformed row is reported (by the unwrap),
+ * never returned.
+ */
+bool
+cg_data_key_fetch_wrapped(uint64 subject_no, uint32 key_version, CgWrappedKey *out)
+{
+	const CgCatalog *cat = cg_catalog();
+	ScanKeyData keys[2];
+	Datum	   *values;
+	bool	   *nulls;
+	bytea	   *wrapped;
+	bytea	   *master_id;
+
+	ScanKeyInit(&keys[0], Anum_cg_data_key_subject_no, BTEqualStrategyNumber,
+				F_INT8EQ, Int64GetDatum((int64) subject_no));
+	ScanKeyInit(&keys[1], Anum_cg_data_key_key_version, BTEqualStrategyNumber,
+				F_INT4EQ, Int32GetDatum((int32) key_version));
+	if (!cg_catalog_fetch(cat->data_key_rel, cat->data_key_index, keys, 2,
+						  &values, &nulls))
+		return false;
+	memset(out, 0, sizeof(*out));
+	if (nulls[Anum_cg_data_key_wrapped_key - 1])
+	{
+		out->destroyed = true;
+		return true;
+	}
+	wrapped = DatumGetByteaPP(values[Anum_cg_data_key_wrapped_key - 1]);
+	master_id = DatumGetByteaPP(values[Anum_cg_data_key_master_key_id - 1]);
+	if (VARSIZE_ANY_EXHDR(wrapped) != WRAPPED_LEN ||
+		VARSIZE_ANY_EXHDR(master_id) != CG_KEY_ID_LEN)
+	{
+		/* malformed: the unwrap reports it, nothing is kept */
+		if (uncached_key == NULL)
+			uncached_key = cg_secure_alloc(CG_KEY_LEN);
+		unwrap_key(subject_no, key_version, wrapped, master_id, uncached_key);
+	}
+	memcpy(out->wrapped, VARDATA_ANY(wrapped), WRAPPED_LEN);
+	memcpy(out->master_id, VARDATA_ANY(master_id), CG_KEY_ID_LEN);
+	return true;
+}
 
 /*
  * The unwrapped data key for (subject, version), or NULL with *status
@@ -356,16 +413,12 @@ typedef struct SharedWrappedKey
 const uint8 *
 cg_data_key(uint64 subject_no, uint32 key_version, CgKeyStatus *status)
 {
-	const CgCatalog *cat;
-	ScanKeyData keys[2];
-	Datum	   *values;
-	bool	   *nulls;
 	uint8	   *dek;
 	const uint8 *key;
 	uint32		generation;
 	bool		cached;
 	uint64		stamp;
-	SharedWrappedKey shared;
+	CgWrappedKey shared;
 
 	cached = dek_cache_ready();
 	/* a reload that changed the master key invalidates every unwrapped key */
@@ -400,49 +453,30 @@ cg_data_key(uint64 subject_no, uint32 key_version, CgKeyStatus *status)
 		*status = CG_KEY_DESTROYED;
 		return NULL;
 	}
-	/* the row as another backend read it (still wrapped), else the catalog */
-	StaticAssertStmt(sizeof(SharedWrappedKey) <= CG_SHARED_VALUE_MAX,
+	/*
+	 * The row as the child's registry entry brought it, else as another
+	 * backend read it (still wrapped), else the catalog.
+	 */
+	StaticAssertStmt(sizeof(CgWrappedKey) <= CG_SHARED_VALUE_MAX,
 					 "a wrapped key must fit the shared cache's value");
-	stamp = cg_shared_cache_stamp();
-	if (stamp == 0 ||
-		!cg_shared_cache_get(CG_SHARED_DATA_KEY, subject_no, key_version, NULL,
-							 &shared, sizeof(shared)))
+	if (offered_valid && offered_subject == subject_no && offered_version == key_version)
+		shared = offered;
+	else
 	{
-		bytea	   *wrapped;
-		bytea	   *master_id;
-
-		cat = cg_catalog();
-		ScanKeyInit(&keys[0], Anum_cg_data_key_subject_no, BTEqualStrategyNumber,
-					F_INT8EQ, Int64GetDatum((int64) subject_no));
-		ScanKeyInit(&keys[1], Anum_cg_data_key_key_version, BTEqualStrategyNumber,
-					F_INT4EQ, Int32GetDatum((int32) key_version));
-		if (!cg_catalog_fetch(cat->data_key_rel, cat->data_key_index, keys, 2,
-							  &values, &nulls))
+		stamp = cg_shared_cache_stamp();
+		if (stamp == 0 ||
+			!cg_shared_cache_get(CG_SHARED_DATA_KEY, subject_no, key_version, NULL,
+								 &shared, sizeof(shared)))
 		{
-			/* not kept: an INSERT tells nobody (catalog.c) */
-			*status = CG_KEY_MISSING;
-			return NULL;
-		}
-		memset(&shared, 0, sizeof(shared));
-		if (nulls[Anum_cg_data_key_wrapped_key - 1])
-			shared.destroyed = true;
-		else
-		{
-			wrapped = DatumGetByteaPP(values[Anum_cg_data_key_wrapped_key - 1]);
-			master_id = DatumGetByteaPP(values[Anum_cg_data_key_master_key_id - 1]);
-			if (VARSIZE_ANY_EXHDR(wrapped) != WRAPPED_LEN ||
-				VARSIZE_ANY_EXHDR(master_id) != CG_KEY_ID_LEN)
+			if (!cg_data_key_fetch_wrapped(subject_no, key_version, &shared))
 			{
-				/* malformed: the unwrap reports it, nothing is kept */
-				if (uncached_key == NULL)
-					uncached_key = cg_secure_alloc(CG_KEY_LEN);
-				unwrap_key(subject_no, key_version, wrapped, master_id, uncached_key);
+				/* not kept: an INSERT tells nobody (catalog.c) */
+				*status = CG_KEY_MISSING;
+				return NULL;
 			}
-			memcpy(shared.wrapped, VARDATA_ANY(wrapped), WRAPPED_LEN);
-			memcpy(shared.master_id, VARDATA_ANY(master_id), CG_KEY_ID_LEN);
+			cg_shared_cache_put(stamp, CG_SHARED_DATA_KEY, subject_no, key_version, NULL,
+								&shared, sizeof(shared));
 		}
-		cg_shared_cache_put(stamp, CG_SHARED_DATA_KEY, subject_no, key_version, NULL,
-							&shared, sizeof(shared));
 	}
 	if (shared.destroyed)
 	{
@@ -496,7 +530,7 @@ cg_new_data_key(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	dek_made_in_xact = true;	/* see dek_xact_callback */
-	cg_shared_cache_note_write();	/* its key is not for other backends yet */
+	cg_shared_cache_note_private();	/* its key is not for other backends yet */
 	cg_random_bytes(dek, CG_KEY_LEN);
 	values[0] = PointerGetDatum(wrap_key(mk, (uint64) subject_no,
 										 (uint32) key_version, dek));

@@ -111,12 +111,14 @@ log "bench: children=$CHILDREN rows=$ROWS seconds=$SECS rounds=$ROUNDS clients=$
 # the data-key cache holds every child of the main database (twice the
 # children, as its buckets are 4-way): W1's random reads then hit it once warm
 KEY_CACHE=${CG_BENCH_KEY_CACHE:-$(( 2 * CHILDREN > 16384 ? 2 * CHILDREN : 16384 ))}
-# the cache shared by the backends (1.5, shared_cache.c; a restart): about
-# four entries per child read (subject by id and by number, consent for the
-# purpose, wrapped key) for the three databases, with room for its 4-way
-# buckets; each backend's subject, consent and verdict caches hold every
-# child of the largest database
-SHARED_CACHE=${CG_BENCH_SHARED_CACHE:-$(( 5 * (CHILDREN + FLAT_LARGE + FLAT_SMALL) > 524288 ? 5 * (CHILDREN + FLAT_LARGE + FLAT_SMALL) : 524288 ))}
+# the cache shared by the backends (1.5, shared_cache.c; a restart): from
+# 1.6 one entry per child read (its subject, consent words and wrapped key;
+# 1.5 took about four) for the three databases, with room for its 4-way
+# buckets (CG_BENCH_SHARED_PER_CHILD, default 2; set it to 5 to measure 1.5);
+# each backend's subject, consent and verdict caches hold every child of
+# the largest database
+SHARED_PER_CHILD=${CG_BENCH_SHARED_PER_CHILD:-2}
+SHARED_CACHE=${CG_BENCH_SHARED_CACHE:-$(( SHARED_PER_CHILD * (CHILDREN + FLAT_LARGE + FLAT_SMALL) > 524288 ? SHARED_PER_CHILD * (CHILDREN + FLAT_LARGE + FLAT_SMALL) : 524288 ))}
 BIG=$(( CHILDREN > FLAT_LARGE ? CHILDREN : FLAT_LARGE ))
 BACKEND_CACHE=$(( 2 * BIG > 131072 ? 2 * BIG : 131072 ))
 psql_a -d postgres -c "ALTER SYSTEM SET childguard.audit = off" \

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Benchmark (not a pass/fail test): what a child's FIRST read in a backend
+# costs, in two builds side by side (A, e.g. main; B, this branch), on two
+# private throwaway clusters, rounds interleaved A B A B ...
+#
+#   CG_A_PG_CONFIG=/path/A/pg_config CG_B_PG_CONFIG=/path/B/pg_config \
+#     bash test/bench/cold_read.sh [ROUNDS]
+#
+# Each pg_config names an install holding the build to measure (copy a
+# PostgreSQL tree, `make install PG_CONFIG=...` each build into its own).
+# Env: CG_BENCH_CHILDREN (default 20000); CG_BENCH_RLS=1 reads as a
+# non-superuser holding the grant (the row policy decides each row by the
+# child's id, as W1's application does) instead of the superuser (each
+# value decided by the subject number its envelope carries).  One protected table of
+# CG_BENCH_CHILDREN rows, one per child, three child_data columns; audit
+# off, synchronous_commit off.  Each round, on each side:
+#   catalog  a session empties the shared cache (an empty UPDATE of
+#            childguard.purpose), then scans every row: each child's
+#            first read since the registry changed (catalog fetches,
+#            unwrap), filling the shared cache;
+#   first    a NEW session scans every row: each child's first read in that
+#            backend, with the shared cache holding it (the path a pgbench
+#            connection of 6-10 s takes for most children at 100,000);
+#   warm     the same session scans again (its own caches warm).
+# Reported per child (µs): the medians of the rounds, and first - warm
+# (what the first read in a backend adds to a read), with B/A.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+REPO=$PWD
+ROUNDS=${1:-5}
+CHILDREN=${CG_BENCH_CHILDREN:-20000}
+: "${CG_A_PG_CONFIG:?set CG_A_PG_CONFIG to the pg_config of build A}"
+: "${CG_B_PG_CONFIG:?set CG_B_PG_CONFIG to the pg_config of build B}"
+export CG_PG_CONFIG=$CG_A_PG_CONFIG
+# shellcheck source=test/cluster.sh
+. "$REPO/test/cluster.sh"
+BASE=/tmp/cgcr-$$
+declare -A BIN PORT
+BIN[A]=$("$CG_A_PG_CONFIG" --bindir)
+BIN[B]=$("$CG_B_PG_CONFIG" --bindir)
+cleanup() {
+  for s in A B; do CG_BINDIR=${BIN[$s]}; cg_destroy "$BASE-$s" >/dev/null 2>&1 || true; done
+  rm -rf "$BASE-w"
+}
+trap cleanup EXIT
+
+for s in A B; do
+  CG_BINDIR=${BIN[$s]}
+  if [ "$s" = A ]; then PORT[$s]=$(cg_free_port 56400); else PORT[$s]=$(cg_free_port 56450); fi
+  cg_start "$BASE-$s" "${PORT[$s]}" >/dev/null
+  printf 'childguard.audit = off\nsynchronous_commit = off\nchildguard.data_key_cache_size = %d\n' \
+    $((CHILDREN * 2 > 16384 ? CHILDREN * 2 : 16384)) |
+    cg_as_server tee -a "$BASE-$s/data/postgresql.conf" >/dev/null
+  cg_as_server "$CG_BINDIR/pg_ctl" -D "$BASE-$s/data" reload >/dev/null
+  "${BIN[$s]}/psql" -X -q -v ON_ERROR_STOP=1 -h "$BASE-$s/socket" -p "${PORT[$s]}" -U postgres -d postgres <<EOF >/dev/null
+CREATE EXTENSION childguard CASCADE;
+\i $REPO/test/fixtures/regress_purpose.psql
+-- the set-based registration (1.2): children, a guardian each, consent for both purposes
+CREATE TABLE stage_c AS SELECT 'c' || i AS child_id, date '2015-01-01' AS birth_date FROM generate_series(1, $CHILDREN) i;
+CREATE TABLE stage_g AS SELECT 'g-c' || i AS guardian_id, 'c' || i AS child_id FROM generate_series(1, $CHILDREN) i;
+CREATE TABLE stage_k AS SELECT 'c' || i AS child_id, p AS purpose, 'regress-notice'::text AS notice,
+       'g-c' || i AS given_by, 'g-c' || i AS guardian_informed
+  FROM generate_series(1, $CHILDREN) i, (VALUES ('regress'), ('regress_transfer')) v(p);
+GRANT SELECT ON stage_g, stage_k TO regress_fixture_recorder;
+SELECT count(*) AS bad FROM childguard.register_children('stage_c') r WHERE r.sqlstate IS NOT NULL \gset
+SET ROLE regress_fixture_recorder;
+SELECT :bad + count(*) AS bad FROM childguard.register_guardians('stage_g') r WHERE r.sqlstate IS NOT NULL \gset
+SELECT :bad + count(*) AS bad FROM childguard.record_consents('stage_k') r WHERE r.sqlstate IS NOT NULL \gset
+RESET ROLE;
+SELECT CASE WHEN :bad > 0 THEN pg_catalog.pg_terminate_backend(pg_backend_pid()) END;
+CREATE TABLE t (id int PRIMARY KEY, child text NOT NULL, name childguard.child_data(name),
+                school childguard.child_data(school), contact childguard.child_data(contact), grade int);
+SELECT childguard.protect('t', 'child');
+SET childguard.purpose = 'regress';
+INSERT INTO t SELECT i, 'c' || i, '学生' || i, '学校' || (i % 97), '1390000' || i, i % 6 + 1
+  FROM generate_series(1, $CHILDREN) i;
+VACUUM ANALYZE t;
+CREATE ROLE cr_app LOGIN;
+SELECT childguard.request_access('cr_app', '{regress}', now() + interval '1 day', max_children => 1000000) AS g \gset
+SET ROLE regress_fixture_dpo;
+SELECT childguard.approve_access(:g);
+RESET ROLE;
+GRANT SELECT ON t TO cr_app;
+EOF
+done
+READER=postgres
+[ "${CG_BENCH_RLS:-0}" = 1 ] && READER=cr_app
+
+W=$BASE-w; mkdir -p "$W"
+SCAN="SELECT count(*) FROM t WHERE length(name::text) + length(school::text) + length(contact::text) > 0;"
+# an empty UPDATE of a registry table that is not per child (purposes):
+# the whole shared cache at commit, in either build
+printf 'UPDATE childguard.purpose SET purpose = purpose WHERE false;\n' > "$W/empty.sql"
+printf '\\timing on\n%s\n' "$SCAN" > "$W/catalog.sql"
+printf '\\timing on\n%s\n%s\n' "$SCAN" "$SCAN" > "$W/first.sql"
+
+# side file [user] -> the statements' times in ms, one a line
+times() {
+  PGOPTIONS="-c childguard.purpose=regress" \
+    "${BIN[$1]}/psql" -X -q -v ON_ERROR_STOP=1 -h "$BASE-$1/socket" -p "${PORT[$1]}" -U "${3:-$READER}" \
+    -d postgres -f "$W/$2.sql" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
+}
+
+declare -A R
+us() { awk -v ms="$1" -v n="$CHILDREN" 'BEGIN { printf "%.3f", ms * 1000 / n }'; }
+for round in $(seq 1 "$ROUNDS"); do
+  for s in A B; do
+    times "$s" empty postgres >/dev/null
+    c=$(times "$s" catalog | tail -1)
+    mapfile -t fw < <(times "$s" first)
+    f=${fw[0]}; w=${fw[1]}
+    R[catalog.$s]="${R[catalog.$s]:-} $(us "$c")"
+    R[first.$s]="${R[first.$s]:-} $(us "$f")"
+    R[warm.$s]="${R[warm.$s]:-} $(us "$w")"
+    R[extra.$s]="${R[extra.$s]:-} $(awk -v f="$f" -v w="$w" -v n="$CHILDREN" 'BEGIN { printf "%.3f", (f - w) * 1000 / n }')"
+    printf 'round %d %s: catalog %s, first %s, warm %s us per child\n' "$round" "$s" \
+      "$(us "$c")" "$(us "$f")" "$(us "$w")"
+  done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+echo
+echo "===== first read of a child in a backend: A=$CG_A_PG_CONFIG B=$CG_B_PG_CONFIG; $CHILDREN children, 3 columns, read as $READER, $ROUNDS rounds, $(nproc) CPUs, audit off ====="
+printf '%-46s %10s %10s %8s\n' "µs per child (median of rounds)" A B "B/A"
+for k in catalog first warm extra; do
+  case $k in
+    catalog) label="registry just changed (catalog, unwrap)";;
+    first) label="first read in a backend (shared cache holds it)";;
+    warm) label="again in the same backend";;
+    extra) label="first read's cost above warm";;
+  esac
+  a=$(echo "${R[$k.A]}" | median); b=$(echo "${R[$k.B]}" | median)
+  r=$(paste <(echo "${R[$k.A]}" | tr ' ' '\n' | grep -v '^$') <(echo "${R[$k.B]}" | tr ' ' '\n' | grep -v '^$') |
+      awk '{ if ($1 > 0) printf "%s ", $2 / $1 }' | median)
+  awk -v l="$label" -v a="$a" -v b="$b" -v r="$r" 'BEGIN { printf "%-46s %10.3f %10.3f %8.3f\n", l, a, b, r }'
+done
