@@ -292,6 +292,9 @@ cg_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 		cg_server_files_function_execute(objectId);
 	if (prev_object_access)
 		prev_object_access(access, classId, objectId, subId, arg);
+	/* the DDL guards look at creation, change and removal only */
+	if (access == OAT_FUNCTION_EXECUTE)
+		return;
 	cg_planted_code_object_access(access, classId, objectId, subId, arg);
 	cg_protection_guard_object_access(access, classId, objectId, subId, arg);
 }
