@@ -82,7 +82,10 @@ static void
 statement_begin(PlannedStmt *stmt)
 {
 	cg_audit_flush_pending();
-	cg_statement_begin((int) CreateCommandTag((Node *) stmt));
+	/* a plain SELECT's tag without CreateCommandTag's general walk */
+	cg_statement_begin((int) (stmt->commandType == CMD_SELECT && stmt->utilityStmt == NULL &&
+							  stmt->rowMarks == NIL ? CMDTAG_SELECT :
+							  CreateCommandTag((Node *) stmt)));
 	cg_decision_statement_begin();
 }
 
@@ -412,6 +415,7 @@ _PG_init(void)
 	cg_subjects_init();
 	cg_data_keys_init();
 	cg_decision_init();
+	cg_foreign_code_init();
 	cg_operations_ceased_init();
 	cg_audit_queue_set_writer_starter(cg_audit_start_writer);
 	cg_audit_init();

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # The per-statement cost of childguard, interleaved A/B (docs/performance.md,
-# "Per statement"): W1 (point read of three child_data columns of one child,
-# warm caches: few children, every one read before the rounds) against the
-# same read of a plain-text table, audit off and on; and W5 (a point read of a
-# plain table in the database with the extension) on a cluster with
-# childguard preloaded against the same server without it.  Short runs,
-# pgbench -M prepared; prints the median ratios.  Not part of make check.
+# "Per statement"): W1 (point read of the three child_data columns of one
+# child; few children, so each backend's caches are warm after its first
+# reads) against the same read of the plain-text table in the same database,
+# audit off and on; and W5 (a point read of a plain table in the database
+# with the extension) against the same server without childguard preloaded.
+# pgbench -M prepared, short runs, every workload once per round; prints the
+# medians of the rounds' ratios.  Not part of make check.
 #
 #   bash test/bench/statement_ab.sh
-# Env: CG_AB_CHILDREN (2000), CG_AB_SECONDS (5), CG_AB_ROUNDS (5),
-#      CG_AB_CLIENTS (2), CG_AB_DIR (keep the clusters there and reuse them;
+#   CG_AB_BEFORE_PG_CONFIG=/tmp/pg-old/.../pg_config bash test/bench/statement_ab.sh
+#       (a second PostgreSQL tree with another build of childguard installed,
+#        e.g. main's: measured the same way in the same rounds, "before")
+# Env: CG_AB_CHILDREN (2000), CG_AB_SECONDS (4), CG_AB_ROUNDS (5),
+#      CG_AB_CLIENTS (2), CG_AB_TPS_ROUNDS (the tps rounds; default
+#      CG_AB_ROUNDS, 0: none), CG_AB_CPU_STATEMENTS (50000: the backend CPU
+#      time per statement, one client, measured over that many statements
+#      in each round; 0: not measured), CG_AB_DIR (keep the clusters there and reuse them;
 #      default a throwaway directory), CG_PG_CONFIG / PG_CONFIG as for
 #      test/cluster.sh (the build must be installed there).
 set -euo pipefail
@@ -20,37 +27,46 @@ REPO=$PWD
 . "$REPO/test/cluster.sh"
 
 CHILDREN=${CG_AB_CHILDREN:-2000}
-SECS=${CG_AB_SECONDS:-5}
+SECS=${CG_AB_SECONDS:-4}
 ROUNDS=${CG_AB_ROUNDS:-5}
 CLIENTS=${CG_AB_CLIENTS:-2}
 BASE=${CG_AB_DIR:-/tmp/cgab-$$}
-A=$BASE/a B=$BASE/b
-[ -n "${CG_AB_DIR:-}" ] || trap 'cg_destroy "$A" >/dev/null 2>&1 || true; cg_destroy "$B" >/dev/null 2>&1 || true; rm -rf -- "$BASE"' EXIT
+NEW_BINDIR=$CG_BINDIR
+OLD_BINDIR=
+[ -n "${CG_AB_BEFORE_PG_CONFIG:-}" ] && OLD_BINDIR=$("$CG_AB_BEFORE_PG_CONFIG" --bindir)
+SIDES="a"; [ -n "$OLD_BINDIR" ] && SIDES="a o"
+bindir_of() { if [ "$1" = o ]; then echo "$OLD_BINDIR"; else echo "$NEW_BINDIR"; fi; }
+cleanup() {
+  for c in a o b; do CG_BINDIR=$(bindir_of $c) cg_destroy "$BASE/$c" >/dev/null 2>&1 || true; done
+  rm -rf -- "$BASE"
+}
+[ -n "${CG_AB_DIR:-}" ] || trap cleanup EXIT
 mkdir -p "$BASE"; chmod 0755 "$BASE"
-export PATH="$CG_BINDIR:$PATH"
-psql_a() { PGHOST=$A/socket PGPORT=$(cat "$A/port") PGUSER=postgres psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-psql_b() { PGHOST=$B/socket PGPORT=$(cat "$B/port") PGUSER=postgres psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+export PATH="$NEW_BINDIR:$PATH"
+psql_c() { local c=$1; shift; PGHOST=$BASE/$c/socket PGPORT=$(cat "$BASE/$c/port") PGUSER=postgres \
+  "$(bindir_of "$c")/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
-fresh=0
-if [ ! -f "$A/data/PG_VERSION" ]; then
-  fresh=1
-  cg_start "$A" "$(cg_free_port 56700)" >/dev/null
-  cg_start "$B" "$(cg_free_port $(( $(cat "$A/port") + 1 )))" >/dev/null
-  cg_as_server tee -a "$B/data/postgresql.conf" >/dev/null <<<"shared_preload_libraries = ''"
-fi
-# restart both: A loads the library installed now
-for d in "$A" "$B"; do
-  cg_as_server "$CG_BINDIR/pg_ctl" -D "$d/data" status >/dev/null 2>&1 &&
-    cg_as_server "$CG_BINDIR/pg_ctl" -D "$d/data" -m fast -w stop >/dev/null
-  cg_start "$d" "$(cat "$d/port")" >/dev/null
-done
-if [ $fresh = 1 ]; then
-  psql_a -d postgres -c "ALTER SYSTEM SET childguard.audit = off" -c "SELECT pg_reload_conf()" \
-    -c "CREATE DATABASE bench" >/dev/null
-  psql_a -d bench -v children="$CHILDREN" -v rows="$CHILDREN" -v pool=10 -v flat=0 \
-    -f "$REPO/test/bench/setup.sql" >/dev/null
-  psql_b -d postgres -c "CREATE DATABASE bench" >/dev/null
-  psql_b -d bench >/dev/null <<EOF
+port=56700
+for c in $SIDES b; do
+  (
+    CG_BINDIR=$(bindir_of $c)
+    d=$BASE/$c
+    if [ ! -f "$d/data/PG_VERSION" ]; then
+      port=$(cg_free_port $port)
+      cg_start "$d" "$port" >/dev/null
+      [ $c = b ] && cg_as_server tee -a "$d/data/postgresql.conf" >/dev/null <<<"shared_preload_libraries = ''"
+      touch "$d/fresh"
+    fi
+    # a restart: the library installed now is loaded
+    cg_as_server "$CG_BINDIR/pg_ctl" -D "$d/data" status >/dev/null 2>&1 &&
+      cg_as_server "$CG_BINDIR/pg_ctl" -D "$d/data" -m fast -w stop >/dev/null
+    cg_start "$d" "$(cat "$d/port")" >/dev/null
+  )
+  port=$(( $(cat "$BASE/$c/port") + 1 ))
+  if [ -f "$BASE/$c/fresh" ]; then
+    if [ $c = b ]; then
+      psql_c b -d postgres -c "CREATE DATABASE bench" >/dev/null
+      psql_c b -d bench >/dev/null <<EOF
 CREATE SCHEMA plain;
 CREATE TABLE plain.profile (child text PRIMARY KEY, name text, phone text, home text, grade int);
 INSERT INTO plain.profile SELECT 'c' || i, '学生' || i, '13' || lpad(i::text, 9, '0'),
@@ -60,45 +76,88 @@ GRANT USAGE ON SCHEMA plain TO bench_app;
 GRANT SELECT ON plain.profile TO bench_app;
 VACUUM ANALYZE;
 EOF
-fi
+    else
+      psql_c $c -d postgres -c "ALTER SYSTEM SET childguard.audit = off" -c "SELECT pg_reload_conf()" \
+        -c "CREATE DATABASE bench" >/dev/null
+      psql_c $c -d bench -v children="$CHILDREN" -v rows="$CHILDREN" -v pool=10 -v flat=0 \
+        -f "$REPO/test/bench/setup.sql" >/dev/null
+    fi
+    rm -f "$BASE/$c/fresh"
+  fi
+done
 
 S=$BASE/scripts; mkdir -p "$S"
 printf '\\set c random(1, %s)\nSELECT name, phone, home FROM cg.profile WHERE child = %s;\n' "$CHILDREN" "'c' || :c" > "$S/w1_cg.sql"
 printf '\\set c random(1, %s)\nSELECT name, phone, home FROM plain.profile WHERE child = %s;\n' "$CHILDREN" "'c' || :c" > "$S/w1_plain.sql"
 printf '\\set c random(1, %s)\nSELECT grade, name FROM plain.profile WHERE child = %s;\n' "$CHILDREN" "'c' || :c" > "$S/w5.sql"
 
-pgb() {  # cluster script audit -> tps
-  local d=$A; [ "$1" = b ] && d=$B
-  PGHOST=$d/socket PGPORT=$(cat "$d/port") \
-    PGOPTIONS="-c childguard.purpose=learning${3:+ -c childguard.audit=$3}" \
-    pgbench -n -M prepared -U bench_app -c "$CLIENTS" -j "$CLIENTS" -T "$SECS" \
-      -f "$2" bench 2>&1 |
-    sed -n 's/^tps = \([0-9.]*\).*/\1/p'
-}
-# W5 and the plain W1 run no childguard read: no warm-up script
-pgbp() {
-  local d=$A; [ "$1" = b ] && d=$B
-  PGHOST=$d/socket PGPORT=$(cat "$d/port") PGOPTIONS="-c childguard.purpose=learning" \
+pgb() {  # cluster script -> tps
+  PGHOST=$BASE/$1/socket PGPORT=$(cat "$BASE/$1/port") PGOPTIONS="-c childguard.purpose=learning" \
     pgbench -n -M prepared -U bench_app -c "$CLIENTS" -j "$CLIENTS" -T "$SECS" -f "$2" bench 2>&1 |
     sed -n 's/^tps = \([0-9.]*\).*/\1/p'
 }
-# childguard.audit is superuser-only: set it per database for the rounds
-audit() { psql_a -d postgres -c "ALTER SYSTEM SET childguard.audit = $1" -c "SELECT pg_reload_conf()" >/dev/null; sleep 0.3; }
+# The backend's CPU time per statement: one client, a fixed number of
+# statements, the backend's utime + stime (/proc) polled until it exits.
+cpu_us() {  # cluster script statements -> µs per statement
+  local pid= t=0 last= f
+  PGHOST=$BASE/$1/socket PGPORT=$(cat "$BASE/$1/port") PGOPTIONS="-c childguard.purpose=learning" \
+    pgbench -n -M prepared -U bench_app -c 1 -t "$3" -f "$2" bench >/dev/null 2>&1 &
+  local bg=$!
+  while [ -z "$pid" ] && kill -0 $bg 2>/dev/null; do
+    pid=$(psql_c "$1" -d postgres -At -c "SELECT pid FROM pg_stat_activity WHERE usename = 'bench_app' AND backend_type = 'client backend' LIMIT 1")
+  done
+  while [ -n "$pid" ] && f=$(cat /proc/$pid/stat 2>/dev/null); do
+    last=$f; sleep 0.02
+  done
+  wait $bg
+  # the backend gone before the next measurement starts
+  while [ -n "$pid" ] && [ -e /proc/$pid ]; do sleep 0.02; done
+  awk -v n="$3" -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz * 1e6 / n }' <<<"$last"
+}
+audit() { psql_c "$1" -d postgres -c "ALTER SYSTEM SET childguard.audit = $2" -c "SELECT pg_reload_conf()" >/dev/null; sleep 0.3; }
 
-R=$BASE/results.$$; : > "$R"
-for r in $(seq 1 "$ROUNDS"); do
-  audit off
-  w1off=$(pgb a "$S/w1_cg.sql")
-  w1p=$(pgbp a "$S/w1_plain.sql")
-  audit on
-  w1on=$(pgb a "$S/w1_cg.sql")
-  audit off
-  w5a=$(pgbp a "$S/w5.sql")
-  w5b=$(pgbp b "$S/w5.sql")
-  echo "$r $w1off $w1on $w1p $w5a $w5b" | tee -a "$R"
+R=$BASE/results; : > "$R"
+for r in $(seq 1 "${CG_AB_TPS_ROUNDS:-$ROUNDS}"); do
+  w5b=$(pgb b "$S/w5.sql")
+  for c in $SIDES; do
+    audit $c off
+    w1off=$(pgb $c "$S/w1_cg.sql")
+    w1p=$(pgb $c "$S/w1_plain.sql")
+    audit $c on
+    w1on=$(pgb $c "$S/w1_cg.sql")
+    audit $c off
+    w5=$(pgb $c "$S/w5.sql")
+    echo "$c $r $w1off $w1on $w1p $w5 $w5b" | tee -a "$R"
+  done
 done
-awk '{ a[NR]=$2/$4; b[NR]=$3/$4; c[NR]=$5/$6; p[NR]=$4; n=NR }
-  function med(x,   i,j,t,m) { for (i=1;i<=n;i++) for (j=i+1;j<=n;j++) if (x[j]<x[i]) { t=x[i]; x[i]=x[j]; x[j]=t }
-    m = (n % 2) ? x[(n+1)/2] : (x[n/2] + x[n/2+1]) / 2; return m }
-  END { printf "W1 audit off / plain: %.3f\nW1 audit on / plain: %.3f\nW5 preloaded, extension created / not preloaded: %.3f\n(plain W1 median tps %.0f; %d rounds of %s s, %s clients, %s children)\n",
-    med(a), med(b), med(c), med(p), n, '"$SECS"', '"$CLIENTS"', '"$CHILDREN"' }' "$R"
+# CPU per statement (CG_AB_CPU_STATEMENTS, default 20000; 0: skip)
+NCPU=${CG_AB_CPU_STATEMENTS:-50000}
+C=$BASE/cpu; : > "$C"
+if [ "$NCPU" -gt 0 ]; then
+  for r in $(seq 1 "$ROUNDS"); do
+    b5=$(cpu_us b "$S/w5.sql" "$NCPU")
+    for c in $SIDES; do
+      audit $c off
+      echo "$c $r $(cpu_us $c "$S/w1_cg.sql" "$NCPU") $(cpu_us $c "$S/w1_plain.sql" "$NCPU") $(cpu_us $c "$S/w5.sql" "$NCPU") $b5" | tee -a "$C"
+    done
+  done
+fi
+for c in $SIDES; do
+  [ -s "$R" ] || break
+  name=this; [ $c = o ] && name=before
+  awk -v side=$c -v name=$name '$1 == side { n++; a[n]=$3/$5; b[n]=$4/$5; w[n]=$6/$7; p[n]=$5 }
+    function med(x,   i,j,t) { for (i=1;i<=n;i++) for (j=i+1;j<=n;j++) if (x[j]<x[i]) { t=x[i]; x[i]=x[j]; x[j]=t }
+      return (n % 2) ? x[(n+1)/2] : (x[n/2] + x[n/2+1]) / 2 }
+    END { printf "%s build: W1 audit off / plain %.3f; W1 audit on / plain %.3f; W5 preloaded, extension created / not preloaded %.3f (plain W1 median %.0f tps)\n",
+      name, med(a), med(b), med(w), med(p) }' "$R"
+done
+for c in $SIDES; do
+  [ -s "$C" ] || break
+  name=this; [ $c = o ] && name=before
+  awk -v side=$c -v name=$name '$1 == side { n++; a[n]=$3; p[n]=$4; w[n]=$5; b[n]=$6; d[n]=$3-$4; e[n]=$5-$6 }
+    function med(x,   i,j,t) { for (i=1;i<=n;i++) for (j=i+1;j<=n;j++) if (x[j]<x[i]) { t=x[i]; x[i]=x[j]; x[j]=t }
+      return (n % 2) ? x[(n+1)/2] : (x[n/2] + x[n/2+1]) / 2 }
+    END { printf "%s build, backend CPU per statement (1 client, audit off): W1 %.1f us, plain W1 %.1f us (childguard +%.1f us, ratio %.3f); W5 %.1f us, not preloaded %.1f us (+%.1f us)\n",
+      name, med(a), med(p), med(d), med(p)/med(a), med(w), med(b), med(e) }' "$C"
+done
+echo "($ROUNDS rounds of $SECS s, $CLIENTS clients, $CHILDREN children, pgbench -M prepared)"
