@@ -13,10 +13,7 @@
 #       (a second PostgreSQL tree with another build of childguard installed,
 #        e.g. main's: measured the same way in the same rounds, "before")
 # Env: CG_AB_CHILDREN (2000), CG_AB_SECONDS (4), CG_AB_ROUNDS (5),
-#      CG_AB_CLIENTS (2), CG_AB_TPS_ROUNDS (the tps rounds; default
-#      CG_AB_ROUNDS, 0: none), CG_AB_CPU_STATEMENTS (50000: the backend CPU
-#      time per statement, one client, measured over that many statements
-#      in each round; 0: not measured), CG_AB_DIR (keep the clusters there and reuse them;
+#      CG_AB_CLIENTS (2), CG_AB_DIR (keep the clusters there and reuse them;
 #      default a throwaway directory), CG_PG_CONFIG / PG_CONFIG as for
 #      test/cluster.sh (the build must be installed there).
 set -euo pipefail
@@ -96,28 +93,10 @@ pgb() {  # cluster script -> tps
     pgbench -n -M prepared -U bench_app -c "$CLIENTS" -j "$CLIENTS" -T "$SECS" -f "$2" bench 2>&1 |
     sed -n 's/^tps = \([0-9.]*\).*/\1/p'
 }
-# The backend's CPU time per statement: one client, a fixed number of
-# statements, the backend's utime + stime (/proc) polled until it exits.
-cpu_us() {  # cluster script statements -> µs per statement
-  local pid= t=0 last= f
-  PGHOST=$BASE/$1/socket PGPORT=$(cat "$BASE/$1/port") PGOPTIONS="-c childguard.purpose=learning" \
-    pgbench -n -M prepared -U bench_app -c 1 -t "$3" -f "$2" bench >/dev/null 2>&1 &
-  local bg=$!
-  while [ -z "$pid" ] && kill -0 $bg 2>/dev/null; do
-    pid=$(psql_c "$1" -d postgres -At -c "SELECT pid FROM pg_stat_activity WHERE usename = 'bench_app' AND backend_type = 'client backend' LIMIT 1")
-  done
-  while [ -n "$pid" ] && f=$(cat /proc/$pid/stat 2>/dev/null); do
-    last=$f; sleep 0.02
-  done
-  wait $bg
-  # the backend gone before the next measurement starts
-  while [ -n "$pid" ] && [ -e /proc/$pid ]; do sleep 0.02; done
-  awk -v n="$3" -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz * 1e6 / n }' <<<"$last"
-}
 audit() { psql_c "$1" -d postgres -c "ALTER SYSTEM SET childguard.audit = $2" -c "SELECT pg_reload_conf()" >/dev/null; sleep 0.3; }
 
 R=$BASE/results; : > "$R"
-for r in $(seq 1 "${CG_AB_TPS_ROUNDS:-$ROUNDS}"); do
+for r in $(seq 1 "$ROUNDS"); do
   w5b=$(pgb b "$S/w5.sql")
   for c in $SIDES; do
     audit $c off
@@ -130,34 +109,12 @@ for r in $(seq 1 "${CG_AB_TPS_ROUNDS:-$ROUNDS}"); do
     echo "$c $r $w1off $w1on $w1p $w5 $w5b" | tee -a "$R"
   done
 done
-# CPU per statement (CG_AB_CPU_STATEMENTS, default 20000; 0: skip)
-NCPU=${CG_AB_CPU_STATEMENTS:-50000}
-C=$BASE/cpu; : > "$C"
-if [ "$NCPU" -gt 0 ]; then
-  for r in $(seq 1 "$ROUNDS"); do
-    b5=$(cpu_us b "$S/w5.sql" "$NCPU")
-    for c in $SIDES; do
-      audit $c off
-      echo "$c $r $(cpu_us $c "$S/w1_cg.sql" "$NCPU") $(cpu_us $c "$S/w1_plain.sql" "$NCPU") $(cpu_us $c "$S/w5.sql" "$NCPU") $b5" | tee -a "$C"
-    done
-  done
-fi
 for c in $SIDES; do
-  [ -s "$R" ] || break
   name=this; [ $c = o ] && name=before
   awk -v side=$c -v name=$name '$1 == side { n++; a[n]=$3/$5; b[n]=$4/$5; w[n]=$6/$7; p[n]=$5 }
     function med(x,   i,j,t) { for (i=1;i<=n;i++) for (j=i+1;j<=n;j++) if (x[j]<x[i]) { t=x[i]; x[i]=x[j]; x[j]=t }
       return (n % 2) ? x[(n+1)/2] : (x[n/2] + x[n/2+1]) / 2 }
     END { printf "%s build: W1 audit off / plain %.3f; W1 audit on / plain %.3f; W5 preloaded, extension created / not preloaded %.3f (plain W1 median %.0f tps)\n",
       name, med(a), med(b), med(w), med(p) }' "$R"
-done
-for c in $SIDES; do
-  [ -s "$C" ] || break
-  name=this; [ $c = o ] && name=before
-  awk -v side=$c -v name=$name '$1 == side { n++; a[n]=$3; p[n]=$4; w[n]=$5; b[n]=$6; d[n]=$3-$4; e[n]=$5-$6 }
-    function med(x,   i,j,t) { for (i=1;i<=n;i++) for (j=i+1;j<=n;j++) if (x[j]<x[i]) { t=x[i]; x[i]=x[j]; x[j]=t }
-      return (n % 2) ? x[(n+1)/2] : (x[n/2] + x[n/2+1]) / 2 }
-    END { printf "%s build, backend CPU per statement (1 client, audit off): W1 %.1f us, plain W1 %.1f us (childguard +%.1f us, ratio %.3f); W5 %.1f us, not preloaded %.1f us (+%.1f us)\n",
-      name, med(a), med(p), med(d), med(p)/med(a), med(w), med(b), med(e) }' "$C"
 done
 echo "($ROUNDS rounds of $SECS s, $CLIENTS clients, $CHILDREN children, pgbench -M prepared)"
