@@ -83,7 +83,10 @@ static void
 statement_begin(PlannedStmt *stmt)
 {
 	cg_audit_flush_pending();
-	cg_statement_begin((int) CreateCommandTag((Node *) stmt));
+	/* a plain SELECT's tag without CreateCommandTag's general walk */
+	cg_statement_begin((int) (stmt->commandType == CMD_SELECT && stmt->utilityStmt == NULL &&
+							  stmt->rowMarks == NIL ? CMDTAG_SELECT :
+							  CreateCommandTag((Node *) stmt)));
 	cg_decision_statement_begin();
 }
 
@@ -293,6 +296,9 @@ cg_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 		cg_server_files_function_execute(objectId);
 	if (prev_object_access)
 		prev_object_access(access, classId, objectId, subId, arg);
+	/* the DDL guards look at creation, change and removal only */
+	if (access == OAT_FUNCTION_EXECUTE)
+		return;
 	cg_planted_code_object_access(access, classId, objectId, subId, arg);
 	cg_protection_guard_object_access(access, classId, objectId, subId, arg);
 }
@@ -412,6 +418,7 @@ _PG_init(void)
 	cg_subjects_consent_hooks(cg_consents_fetch_all, cg_consents_offer);
 	cg_data_keys_init();
 	cg_decision_init();
+	cg_foreign_code_init();
 	cg_operations_ceased_init();
 	cg_audit_queue_set_writer_starter(cg_audit_start_writer);
 	cg_audit_init();

@@ -216,6 +216,7 @@ cg_grant_find(Oid role, int32 purpose_id, const char *purpose,
 	}
 
 	memset(out, 0, sizeof(*out));
+	TIMESTAMP_NOEND(out->stable_until);
 	for (int i = 0; i < entry->ngrants; i++)
 	{
 		const GrantRow *g = &entry->grants[i];
@@ -223,10 +224,12 @@ cg_grant_find(Oid role, int32 purpose_id, const char *purpose,
 		if (now < g->valid_from)
 		{
 			any_future = true;
+			out->stable_until = Min(out->stable_until, g->valid_from);
 			continue;
 		}
 		if (now >= g->valid_until)
 			continue;
+		out->stable_until = Min(out->stable_until, g->valid_until);
 		if (out->grant_id == 0 || g->grant_id < out->grant_id)
 			out->grant_id = g->grant_id;
 		out->categories |= (g->categories ? g->categories : purpose_categories);

@@ -38,6 +38,8 @@ typedef struct CgGrant
 	int			nrecipients;
 	char		recipients[CG_GRANT_MAX_RECIPIENTS][NAMEDATALEN];
 	int64		unnamed_grant_id;	/* a grant in force naming no recipient, or 0 */
+	/* the first instant after now at which a grant begins or ends (DT_NOEND: none) */
+	TimestampTz stable_until;
 } CgGrant;
 
 extern CgGrantStatus cg_grant_find(Oid role, int32 purpose_id, const char *purpose,

@@ -47,6 +47,7 @@
 #include "access/xact.h"
 #include "backend_cache.h"
 #include "miscadmin.h"
+#include "pgtime.h"
 #include "replication/slot.h"
 #include "replication/walsender.h"
 #include "utils/snapmgr.h"
@@ -85,6 +86,11 @@ typedef struct StatementContext
 	CgGrant		grant;
 	TimestampTz now;
 	DateADT		today;
+	/* what the context was built under, for the next statements (below) */
+	TimestampTz built_now;		/* the time it was built at */
+	TimestampTz until;			/* the grants in force or the date change then */
+	pg_tz	   *tz;				/* the session's time zone (the date) */
+	int32		max_children_setting;	/* childguard.max_children_per_statement */
 } StatementContext;
 
 /* The per-child half of a verdict, memoised for the last child seen. */
@@ -259,6 +265,28 @@ check_transfer_recipients(const char *purpose, const CgPurpose *p, const CgGrant
 }
 
 /*
+ * May the statement frozen in f decide under the context built for an
+ * earlier statement?  Every input of statement_context is compared: the
+ * registry and our objects (the generation, compared by the caller: any
+ * committed change to purposes, grants, assessments, roles or the
+ * catalog's layout moves it), the role and the purpose, the settings it
+ * read (childguard.max_children_per_statement, the time zone that makes
+ * the date), and the time: the same date and no grant beginning or ending
+ * between the time the context was built and the statement's (the clock
+ * going back rebuilds it).  So a point read's statement pays comparisons,
+ * not the purpose's and the grant's lookups and the date's arithmetic.
+ */
+static bool
+context_still_holds(const CgStatement *f)
+{
+	return ctx.role == f->role &&
+		f->now >= ctx.built_now && f->now < ctx.until &&
+		ctx.tz == session_timezone &&
+		ctx.max_children_setting == cg_max_children_per_statement() &&
+		strcmp(ctx.purpose_name, f->purpose) == 0;
+}
+
+/*
  * The statement context, or NULL if the statement declared no purpose.
  * Errors if the purpose is unknown or the role holds no grant for it;
  * each such refusal is a denied attempt on subject_no's data (0: no child
@@ -278,9 +306,22 @@ statement_context(uint64 subject_no)
 		note_refusal(subject_no);
 		cg_pool_scope_check(f->id);
 	}
-	if (ctx.valid && ctx.statement_id == f->id &&
-		ctx.generation == generation)
-		return &ctx;
+	if (ctx.valid && ctx.generation == generation)
+	{
+		if (ctx.statement_id == f->id)
+			return &ctx;
+		if (context_still_holds(f))
+		{
+			/* a new statement under the same context: only its time and number */
+			ctx.now = f->now;
+			ctx.statement_id = f->id;
+			ctx.context_no = ++context_counter;
+			cg_statement()->grant_id = ctx.grant.grant_id;
+			cg_statement()->disclosure = is_disclosure(&ctx.purpose) &&
+				cg_catalog()->child_sealed > 0;
+			return &ctx;
+		}
+	}
 
 	ctx.valid = false;
 	if (!cg_catalog()->present)
@@ -309,6 +350,16 @@ statement_context(uint64 subject_no)
 		check_transfer_recipients(purpose, &ctx.purpose, &ctx.grant, subject_no);
 	strlcpy(ctx.purpose_name, purpose, NAMEDATALEN);
 	ctx.role = f->role;
+	ctx.built_now = ctx.now;
+	ctx.tz = session_timezone;
+	ctx.max_children_setting = cg_max_children_per_statement();
+	{
+		int			overflow = 0;
+		TimestampTz tomorrow = date2timestamptz_opt_overflow(ctx.today + 1, &overflow);
+
+		/* no next midnight to compare with (the date's range): rebuild every time */
+		ctx.until = overflow != 0 ? ctx.now : Min(tomorrow, ctx.grant.stable_until);
+	}
 	ctx.statement_id = f->id;
 	ctx.generation = generation;
 	ctx.context_no = ++context_counter;

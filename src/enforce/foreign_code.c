@@ -45,6 +45,7 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
+#include "catalog.h"
 #include "decision.h"
 #include "foreign_code.h"
 #include "statement.h"
@@ -54,6 +55,35 @@ static Oid *running = NULL;
 static int	running_len = 0;
 static int	running_cap = 0;
 
+/*
+ * The answers of user_code_owner for the functions met lately, direct
+ * mapped by OID: every statement looks up the functions of its plan again
+ * (a row policy's predicate, an output function), and most are ours or
+ * built in.  Emptied when any function changes (its owner, its language:
+ * catalog.c's CG_INVAL_OBJECTS, on every pg_proc invalidation), so it is
+ * never staler than the syscache it replaces.
+ */
+#define OWNER_MEMO_SIZE 64
+typedef struct OwnerMemo
+{
+	Oid			fn_oid;			/* InvalidOid: empty */
+	Oid			owner;
+} OwnerMemo;
+static OwnerMemo owner_memo[OWNER_MEMO_SIZE];
+
+static void
+owner_memo_flush(int kinds, Oid relid)
+{
+	memset(owner_memo, 0, sizeof(owner_memo));
+}
+
+/* From _PG_init: the memo follows pg_proc. */
+void
+cg_foreign_code_init(void)
+{
+	cg_catalog_on_invalidation(owner_memo_flush, CG_INVAL_OBJECTS);
+}
+
 /* The owner of a user-defined PL or SQL function, or InvalidOid. */
 static Oid
 user_code_owner(Oid fn_oid)
@@ -61,9 +91,13 @@ user_code_owner(Oid fn_oid)
 	HeapTuple	tuple;
 	Form_pg_proc proc;
 	Oid			owner = InvalidOid;
+	OwnerMemo  *m;
 
 	if (fn_oid < FirstNormalObjectId || !IsTransactionState())
 		return InvalidOid;
+	m = &owner_memo[fn_oid % OWNER_MEMO_SIZE];
+	if (m->fn_oid == fn_oid)
+		return m->owner;
 	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
 	if (!HeapTupleIsValid(tuple))
 		return InvalidOid;
@@ -71,6 +105,9 @@ user_code_owner(Oid fn_oid)
 	if (proc->prolang != INTERNALlanguageId && proc->prolang != ClanguageId)
 		owner = proc->proowner;
 	ReleaseSysCache(tuple);
+	/* the syscache lookup may have processed an invalidation: the slot is refilled after it */
+	m->fn_oid = fn_oid;
+	m->owner = owner;
 	return owner;
 }
 

@@ -13,6 +13,7 @@
 
 #include "fmgr.h"
 
+extern void cg_foreign_code_init(void);
 extern bool cg_foreign_code_needs_hook(Oid fn_oid);
 extern void cg_foreign_code_hook(FmgrHookEventType event, FmgrInfo *flinfo);
 

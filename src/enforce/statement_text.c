@@ -467,10 +467,20 @@ mask_top_text(char *text, MaskHow how)
 	if (masked_memo_valid && len == masked_memo_len &&
 		memcmp(text, masked_memo, len) == 0)
 		return;
-	if (!may_hold_constants(text, numbers))
+	/*
+	 * A text of the memo's length is hashed first: if it is the memo's
+	 * original (a prepared statement's next execution), the memo had
+	 * constants and the scan for them is spared.
+	 */
+	if (how != MASK_TOLERANT && masked_memo_valid && len == masked_memo_len)
+		orig_hash = DatumGetUInt64(hash_any_extended((const unsigned char *) text, (int) len, 0));
+	else
+		orig_hash = 0;
+	if (!(orig_hash != 0 && orig_hash == masked_memo_orig_hash) &&
+		!may_hold_constants(text, numbers))
 		return;
-	orig_hash = len <= MASKED_MEMO_MAX ?
-		DatumGetUInt64(hash_any_extended((const unsigned char *) text, (int) len, 0)) : 0;
+	if (orig_hash == 0 && len <= MASKED_MEMO_MAX)
+		orig_hash = DatumGetUInt64(hash_any_extended((const unsigned char *) text, (int) len, 0));
 
 	if (be != NULL && pgstat_track_activities && be->st_activity_raw != NULL)
 	{

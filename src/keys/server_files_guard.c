@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "access/transam.h"
 #include "catalog/objectaccess.h"
 #include "commands/defrem.h"
 #include "miscadmin.h"
@@ -368,11 +369,23 @@ cg_server_files_utility(Node *parsetree)
 void
 cg_server_files_function_execute(Oid funcid)
 {
-	bool		listed = false;
+	/* the listed functions as bits by OID, made at the first call */
+	static uint8 listed[FirstGenbkiObjectId / 8];
+	static bool listed_made = false;
 
-	for (int i = 0; i < lengthof(file_functions) && !listed; i++)
-		listed = file_functions[i] == funcid;
-	if (!listed || superuser() || !key_configured())
+	/* the listed functions are built in: any later function (ours, a user's) is not one */
+	if (funcid >= FirstGenbkiObjectId)
+		return;
+	if (!listed_made)
+	{
+		for (int i = 0; i < lengthof(file_functions); i++)
+		{
+			Assert(file_functions[i] < FirstGenbkiObjectId);
+			listed[file_functions[i] / 8] |= (uint8) (1 << (file_functions[i] % 8));
+		}
+		listed_made = true;
+	}
+	if (!(listed[funcid / 8] & (1 << (funcid % 8))) || superuser() || !key_configured())
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_CG_FILE_FUNCTION_REFUSED),

@@ -14,6 +14,7 @@
 # shared cache is filled first by one pass over every child, so that W1 and
 # W3 measure a backend's first read of children another backend has read
 # (the cold path with the shared cache of 1.5).
+# CG_PROFILE_AUDIT=off: profile with childguard.audit off (default on).
 # Env: CG_BENCH_CHILDREN (default 10000), CG_BENCH_ROWS (100000),
 #      CG_PROFILE_SECONDS (10), CG_PROFILE_TOP (25), CG_PROFILE_DIR (keep
 #      perf.data there), CG_PG_CONFIG / PG_CONFIG as for test/cluster.sh;
@@ -49,7 +50,8 @@ psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE bench" \
   -c "ALTER SYSTEM SET childguard.audit = off" -c "SELECT pg_reload_conf()" >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -d bench -v children="$CHILDREN" -v rows="$ROWS" -v pool=10 -v flat=0 \
   -f "$REPO/test/bench/setup.sql" >/dev/null
-psql -X -q -d postgres -c "ALTER SYSTEM SET childguard.audit = on" -c "SELECT pg_reload_conf()" >/dev/null
+psql -X -q -d postgres -c "ALTER SYSTEM SET childguard.audit = ${CG_PROFILE_AUDIT:-on}" \
+  -c "SELECT pg_reload_conf()" >/dev/null
 if [ "${CG_PROFILE_COLD:-0}" = 1 ]; then
   psql -X -q -d postgres -c "ALTER SYSTEM SET childguard.backend_cache_entries = 1024" \
     -c "ALTER SYSTEM SET childguard.data_key_cache_size = 1024" -c "SELECT pg_reload_conf()" >/dev/null
