@@ -329,8 +329,8 @@ cg_consent_events_inserted(PG_FUNCTION_ARGS)
 
 	chunk_cxt = AllocSetContextCreate(work, "childguard consent log chunk",
 									  ALLOCSET_DEFAULT_SIZES);
+	/* freed by the resource owner if an error ends the statement */
 	sha = pg_cryptohash_create(PG_SHA256);
-	PG_TRY();
 	{
 		for (int64 from = 0; from < n; from += CHUNK)
 		{
@@ -426,11 +426,7 @@ cg_consent_events_inserted(PG_FUNCTION_ARGS)
 			MemoryContextReset(chunk_cxt);
 		}
 	}
-	PG_FINALLY();
-	{
-		pg_cryptohash_free(sha);
-	}
-	PG_END_TRY();
+	pg_cryptohash_free(sha);
 
 	/* the head's hash: the last event's */
 	{

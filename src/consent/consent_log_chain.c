@@ -81,19 +81,13 @@ cg_hash_chain_step(PG_FUNCTION_ARGS)
 
 	result = (bytea *) palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
 	SET_VARSIZE(result, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	/* on an error the resource owner frees ctx */
 	ctx = pg_cryptohash_create(PG_SHA256);
-	PG_TRY();
-	{
-		cg_chain_step(ctx, prev ? VARDATA_ANY(prev) : NULL,
-					  prev ? VARSIZE_ANY_EXHDR(prev) : 0,
-					  VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t),
-					  (uint8 *) VARDATA(result));
-	}
-	PG_FINALLY();
-	{
-		pg_cryptohash_free(ctx);
-	}
-	PG_END_TRY();
+	cg_chain_step(ctx, prev ? VARDATA_ANY(prev) : NULL,
+				  prev ? VARSIZE_ANY_EXHDR(prev) : 0,
+				  VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t),
+				  (uint8 *) VARDATA(result));
+	pg_cryptohash_free(ctx);
 	PG_RETURN_BYTEA_P(result);
 }
 
