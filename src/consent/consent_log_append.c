@@ -208,6 +208,10 @@ cg_consent_events_inserted(PG_FUNCTION_ARGS)
 		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
 		td->tg_newtable == NULL)
 		elog(ERROR, "childguard._consent_events_inserted() must be an AFTER INSERT statement trigger with a NEW TABLE");
+	/* only on childguard.consent: it writes the log as the extension owner */
+	if (strcmp(RelationGetRelationName(td->tg_relation), "consent") != 0 ||
+		strcmp(get_namespace_name(RelationGetNamespace(td->tg_relation)), "childguard") != 0)
+		elog(ERROR, "childguard._consent_events_inserted() fires only on childguard.consent");
 	ts = td->tg_newtable;
 	desc = RelationGetDescr(td->tg_relation);
 	c_id = column(desc, "consent_id");
