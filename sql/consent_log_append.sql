@@ -172,6 +172,31 @@ SELECT statement, bool_and(ok) AS in_consent_order, count(*) AS events FROM (
 SELECT valid, records_checked, broken_id, reason FROM childguard.verify_consent_log();
 -- every event compared: one line each, the head included
 SELECT array_length(string_to_array(:'c_rows', E'\n'), 1) AS lines_compared;
+-- the trigger function writes the log as the extension owner: on any
+-- other table it refuses (and only a superuser could attach it: EXECUTE is
+-- not granted)
+SELECT has_function_privilege('regress_fixture_recorder', 'childguard._consent_events_inserted()', 'EXECUTE') AS recorder_may_use;
+CREATE TABLE fake_consent (LIKE childguard.consent);
+CREATE TRIGGER forge AFTER INSERT ON fake_consent REFERENCING NEW TABLE AS inserted_consents
+	FOR EACH STATEMENT EXECUTE FUNCTION childguard._consent_events_inserted();
+INSERT INTO fake_consent (consent_id, subject_no, purpose_id, decision, giver_kind, notice_id, notice_version,
+                          recorded_by, given_at)
+VALUES (1, 1, 1, 'granted', 'child', 'regress-notice', 1, 'x', now());
+SELECT count(*) AS events_after_forgery FROM childguard.consent_log WHERE event_id > :base;
+DROP TABLE fake_consent;
+-- record_consents() runs its last statement without nested loops and
+-- gives the caller's setting back, whatever it was (in one transaction:
+-- the function's change is local to it)
+BEGIN;
+SET LOCAL ROLE regress_fixture_recorder;
+SHOW enable_nestloop;
+SELECT count(*) AS rows FROM childguard.record_consents('la_k');
+SHOW enable_nestloop;
+SET LOCAL enable_nestloop = off;
+SELECT count(*) AS rows FROM childguard.record_consents('la_k');
+SHOW enable_nestloop;
+COMMIT;
+SELECT valid FROM childguard.verify_consent_log();
 \c contrib_regression
 SET client_min_messages = warning;
 DROP DATABASE regress_log_append;
