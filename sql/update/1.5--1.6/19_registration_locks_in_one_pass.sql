@@ -20,8 +20,12 @@
 -- before (isolation registration_references).  Guardians that
 -- register_guardians() inserts itself need no lock (nobody else can delete
 -- an uncommitted row); those already registered are locked.
--- No JIT inside the three functions (below).  Replaced whole (CREATE OR
--- REPLACE keeps their grants and comments).
+-- No JIT inside the two functions (their own SET: the caller's setting is
+-- back when they return): their statements run once per call, and an
+-- estimate inflated by a table without statistics (1,300,000 rows for
+-- 2,000) had the consents' fault query spend 1.8 s compiling with LLVM for
+-- a load of 1,000 children into a registry of 200,000.  Replaced whole
+-- (CREATE OR REPLACE keeps their grants and comments).
 -- ---------------------------------------------------------------------------
 
 CREATE OR REPLACE FUNCTION childguard.register_guardians(guardians regclass)
@@ -324,10 +328,3 @@ BEGIN
 	           pg_temp.childguard_consents_reader;
 END
 $function$;
-
--- No JIT in the three functions: their statements run once per call, and
--- an estimate inflated by a table without statistics (1,300,000 rows for
--- 2,000) had a fault query spend 1.8 s compiling with LLVM for a load of
--- 1,000 children into a registry of 200,000 (the function's own SET: the
--- caller's setting is back when it returns).
-ALTER FUNCTION childguard.register_children(regclass) SET jit TO 'off';
