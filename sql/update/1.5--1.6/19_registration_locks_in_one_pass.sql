@@ -7,8 +7,8 @@
 -- 1.4--1.5), locked the referenced rows FOR KEY SHARE in a second pass per
 -- referenced table (_references_held: a DISTINCT, a count and a semi-join
 -- over the registry).  Now the fault query reads each referenced table once,
--- restricted to the keys the load names (by index when the load is small
--- against a large registry, by hash otherwise) and locks what it reads in
+-- restricted to the keys the load names (a semi-join, hash or index as the
+-- planner finds cheaper) and locks what it reads in
 -- the same statement; record_consents opens each child's sealed registry
 -- facts once instead of once per row and picks each notice's latest version
 -- once instead of once per row.  The guarantee is the foreign key's, as
