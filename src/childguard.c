@@ -269,10 +269,15 @@ cg_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 		prev_post_parse_analyze(pstate, query, jstate);
 }
 
-/* A line for the server log: mask what it carries of statements (log_masking.c). */
+/*
+ * A line for the server log: a top-level error marks the statement failed
+ * (audit_capture.c), then what the line carries of statements is masked
+ * (log_masking.c).
+ */
 static void
 cg_emit_log(ErrorData *edata)
 {
+	cg_audit_error_reported(edata);
 	cg_log_masking_emit(edata);
 	if (prev_emit_log)
 		prev_emit_log(edata);
