@@ -85,6 +85,7 @@
 #include "categories.h"
 #include "child_data.h"
 #include "childguard_errcodes.h"
+#include "citus_node.h"
 #include "crypto.h"
 #include "decision.h"
 #include "protection.h"
@@ -542,6 +543,7 @@ static const CgBlindColumn *
 lookup_column(Query *query, Var *var, Oid *relid)
 {
 	RangeTblEntry *rte;
+	const CgBlindColumn *bc;
 
 	if (var->varlevelsup != 0 || var->varattno <= 0 ||
 		var->varno < 1 || var->varno > list_length(query->rtable))
@@ -557,7 +559,38 @@ lookup_column(Query *query, Var *var, Oid *relid)
 	if (check_enable_rls(rte->relid, rte->checkAsUser, true) != RLS_ENABLED)
 		return NULL;
 	*relid = rte->relid;
-	return cg_blind_column(cg_blind_of(rte->relid), var->varattno);
+	bc = cg_blind_column(cg_blind_of(rte->relid), var->varattno);
+	if (bc != NULL && cg_citus_coordinator() && cg_citus_is_distributed(rte->relid))
+		cg_blind_refuse_distributed(rte->relid, false);
+	return bc;
+}
+
+/*
+ * A table with a blind index is never distributed by Citus (ZC563): on a
+ * coordinator Citus does not fire the shell table's seal trigger for the
+ * table's writes (citus_seal.c seals them, and computes no hash), so the
+ * hidden column would stay empty for every row written since, and a
+ * lookup through it would miss them.  enable_blind_index() refuses a
+ * distributed table (ZC403); this refuses the other order: distributing
+ * the table (citus_ddl.c, distributing = true) and, should it be
+ * distributed anyway (the table named by an expression, with Citus's
+ * unsafe-trigger setting turned on by hand), every lookup through the
+ * index (lookup_column) and every write to the table (citus_seal.c).
+ */
+void
+cg_blind_refuse_distributed(Oid relid, bool distributing)
+{
+	char	   *name = get_rel_name(relid);
+
+	if (name == NULL)
+		name = psprintf("%u", relid);
+	ereport(ERROR,
+			(errcode(ERRCODE_CG_BLIND_INDEX_DISTRIBUTED),
+			 distributing ?
+			 errmsg("cannot distribute table \"%s\" with a blind index", name) :
+			 errmsg("table \"%s\" has a blind index and is distributed by Citus", name),
+			 errdetail("A blind index's hidden column is filled by the seal trigger, which Citus does not fire for a distributed table's writes: lookups through the index would miss the rows written since."),
+			 errhint("Disable the blind index first (childguard.disable_blind_index()), or make the table local again (undistribute_table()).")));
 }
 
 /* childguard._blind(relid, attnum, value) */

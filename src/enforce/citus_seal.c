@@ -44,6 +44,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
+#include "blind_index.h"
 #include "catalog.h"
 #include "categories.h"
 #include "childguard_errcodes.h"
@@ -223,6 +224,9 @@ cg_citus_seal_rewrite(Query *parse)
 		return;
 	if (!cg_citus_is_distributed(target->relid))
 		return;
+	/* nothing here fills a blind index's hidden column (blind_index.c) */
+	if (cg_blind_of(target->relid)->ncolumns > 0)
+		cg_blind_refuse_distributed(target->relid, false);
 	fn = seal_for_function();
 	if (!OidIsValid(fn))
 		return;					/* the installed SQL predates scale-out: ZC140 elsewhere */
