@@ -91,6 +91,9 @@
 #include "protection.h"
 #include "secure_mem.h"
 
+/* the parse location of the rewrite's table argument (called_by_rewrite) */
+#define BLIND_REWRITE_MARK	(-2)
+
 /* childguard.blind_index's columns */
 #define Anum_blind_tbl			1
 #define Anum_blind_column		2
@@ -424,9 +427,36 @@ typedef struct BlindMemo
 } BlindMemo;
 
 /*
+ * Is this call of _blind() the one the planner rewrite made (blind_call)?
+ * Called directly -- in a select list, a view, a SQL function, a prepared
+ * statement -- it would give a reader with a purpose the hash of any value
+ * it chooses, and `hidden = hash` then compares that value with every
+ * visible row's without a decision, an audit record or a grant window
+ * counting a child: a dictionary probe at no cost.  The rewrite's table
+ * argument is a constant whose parse location is BLIND_REWRITE_MARK: the
+ * parser gives locations >= 0 or -1 only, a stored view or rule reads its
+ * locations back as -1, and the planner's copies (also the function call
+ * it rebuilds to estimate the lookup's selectivity) keep it.  The
+ * rewritten query itself is never stored: it is the planner's own copy.
+ */
+static bool
+called_by_rewrite(FunctionCallInfo fcinfo)
+{
+	Node	   *expr = fcinfo->flinfo->fn_expr;
+	List	   *args;
+
+	if (expr == NULL || !IsA(expr, FuncExpr))
+		return false;
+	args = ((FuncExpr *) expr)->args;
+	return args != NIL && IsA(linitial(args), Const) &&
+		((Const *) linitial(args))->location == BLIND_REWRITE_MARK;
+}
+
+/*
  * childguard._blind(tbl regclass, attnum int2, value child_data) -> bytea: the
  * hash the hidden column would hold for value, for the index lookup the
- * planner rewrite adds.  See the header comment for the decision.
+ * planner rewrite adds, and only there (called_by_rewrite, ZC564).  See
+ * the header comment for the decision.
  */
 PG_FUNCTION_INFO_V1(cg_blind);
 Datum
@@ -444,8 +474,16 @@ cg_blind(PG_FUNCTION_ARGS)
 	bytea	   *result;
 
 	if (memo == NULL)
+	{
+		if (!called_by_rewrite(fcinfo))
+			ereport(ERROR,
+					(errcode(ERRCODE_CG_BLIND_DIRECT_CALL),
+					 errmsg("childguard._blind() is called only by the blind index lookup"),
+					 errdetail("The hash of a chosen value would compare it with the hidden column of every visible row without a decision or an audit record."),
+					 errhint("Compare the child_data column itself (column = value): the lookup uses the blind index and decides each row it finds.")));
 		memo = fcinfo->flinfo->fn_extra =
 			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(BlindMemo));
+	}
 	if (memo->decided && !memo->allowed)
 		PG_RETURN_NULL();
 	if (!(memo->input != NULL && VARSIZE_ANY(memo->input) == VARSIZE_ANY(value) &&
@@ -597,9 +635,13 @@ cg_blind_refuse_distributed(Oid relid, bool distributing)
 static Expr *
 blind_call(Oid relid, AttrNumber attnum, Node *value)
 {
+	Const	   *table = makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
+									  ObjectIdGetDatum(relid), false, true);
+
+	/* the mark cg_blind() looks for (called_by_rewrite) */
+	table->location = BLIND_REWRITE_MARK;
 	return (Expr *) makeFuncExpr(blind_fn, BYTEAOID,
-								 list_make3(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
-													  ObjectIdGetDatum(relid), false, true),
+								 list_make3(table,
 											makeConst(INT2OID, -1, InvalidOid, sizeof(int16),
 													  Int16GetDatum(attnum), false, true),
 											copyObject(value)),
