@@ -11,9 +11,11 @@
 -- WHERE on the hidden column, a SQL function (inlined), a view, a prepared
 -- statement (custom and generic plans), PL/pgSQL's EXECUTE, a grant for
 -- one child per statement; the lookup itself keeps working (and its
--- comparisons are decided and recorded), also in a generic plan.  On the
--- old code each probe returns the hashes and finds b-2 and b-3 (also past
--- the one-child grant).
+-- comparisons are decided and recorded), also in a generic plan.  And
+-- the hidden column keeps no statistics (part 71): the planner's estimate
+-- of a lookup told EXPLAIN how many rows in all hold a value.  On the old
+-- code each probe returns the hashes and finds b-2 and b-3 (also past the
+-- one-child grant), and the estimates differ.
 SET client_min_messages = warning;
 DROP DATABASE IF EXISTS regress_rt_blind;
 CREATE DATABASE regress_rt_blind;
@@ -110,6 +112,35 @@ SET enable_seqscan = off;
 SELECT id FROM pupils WHERE name = 'RTBMARK-alice' ORDER BY id;   -- decided: the limit holds
 \echo :LAST_ERROR_SQLSTATE
 RESET enable_seqscan;
+RESET childguard.purpose;
+RESET ROLE;
+-- 8. statistics: ANALYZE keeps none of the hashes, so the planner's
+-- estimate of a lookup (EXPLAIN runs nothing) does not depend on how many
+-- rows -- of any child, visible or not -- hold the value
+SET childguard.purpose = 'regress';
+INSERT INTO pupils SELECT 'b-1', 'RTBMARK-alice' FROM generate_series(1, 300);
+RESET childguard.purpose;
+ANALYZE pupils;
+SELECT a.attstattarget AS hidden_stattarget,
+       (SELECT count(*) FROM pg_statistic s WHERE s.starelid = a.attrelid AND s.staattnum = a.attnum) AS hidden_statistics
+  FROM pg_attribute a WHERE a.attrelid = 'pupils'::regclass AND a.attname = 'name_blind';
+CREATE FUNCTION pg_temp.estimate(q text) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE plan json;
+BEGIN
+	EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO plan;
+	RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric;
+END
+$$;
+GRANT EXECUTE ON FUNCTION pg_temp.estimate(text) TO PUBLIC;
+SET ROLE regress_rtb_app;
+SET childguard.purpose = 'regress';
+SELECT pg_temp.estimate($$SELECT id FROM pupils WHERE name = 'RTBMARK-alice'$$)
+     = pg_temp.estimate($$SELECT id FROM pupils WHERE name = 'RTBMARK-nobody'$$) AS same_estimate;
+-- the hash of a row the reader sees, against every row's
+SELECT name_blind AS alice_hash FROM pupils WHERE id = 'b-2' \gset
+SELECT pg_temp.estimate(format('SELECT id FROM pupils WHERE name_blind = %L', :'alice_hash'))
+     = pg_temp.estimate($$SELECT id FROM pupils WHERE name_blind = '\x00112233445566778899aabbccddeeff'$$)
+       AS same_estimate_by_hash;
 RESET childguard.purpose;
 RESET ROLE;
 -- the lookups' comparisons were decided and recorded; nothing else read
