@@ -18,6 +18,7 @@
 #include "storage/ipc.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/queryjumble.h"
 
 #include "audit.h"
@@ -131,6 +132,9 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	DestReceiver *nulling;
 	CgCitusRun	citus_run;
 
+	/* a portal run again (protocol Execute) resolves no name either */
+	if (queryDesc->already_executed && cg_statement_nesting() == 0)
+		AcceptInvalidationMessages();
 	cg_audit_executor_run(queryDesc);
 	nulling = cg_denied_nulls_wrap(queryDesc);
 	if (nulling != NULL)
@@ -222,6 +226,9 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	{
 		cg_statement_text_utility(queryString);
 		statement_begin(pstmt);
+		/* a FETCH resolves no name: take in committed registry changes */
+		if (IsA(pstmt->utilityStmt, FetchStmt))
+			AcceptInvalidationMessages();
 	}
 	cg_server_files_utility(pstmt->utilityStmt);
 	cg_audit_guard_utility(pstmt);
