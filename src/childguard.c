@@ -18,6 +18,7 @@
 #include "storage/ipc.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/queryjumble.h"
 
 #include "audit.h"
@@ -135,6 +136,9 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	DestReceiver *nulling;
 	CgCitusRun	citus_run;
 
+	/* a portal run again (protocol Execute) resolves no name either */
+	if (queryDesc->already_executed && cg_statement_nesting() == 0)
+		AcceptInvalidationMessages();
 	cg_audit_executor_run(queryDesc);
 	nulling = cg_denied_nulls_wrap(queryDesc);
 	if (nulling != NULL)
@@ -226,6 +230,9 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	{
 		cg_statement_text_utility(queryString);
 		statement_begin(pstmt);
+		/* a FETCH resolves no name: take in committed registry changes */
+		if (IsA(pstmt->utilityStmt, FetchStmt))
+			AcceptInvalidationMessages();
 	}
 	cg_server_files_utility(pstmt->utilityStmt);
 	cg_audit_guard_utility(pstmt);
@@ -273,10 +280,15 @@ cg_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 		prev_post_parse_analyze(pstate, query, jstate);
 }
 
-/* A line for the server log: mask what it carries of statements (log_masking.c). */
+/*
+ * A line for the server log: a top-level error marks the statement failed
+ * (audit_capture.c), then what the line carries of statements is masked
+ * (log_masking.c).
+ */
 static void
 cg_emit_log(ErrorData *edata)
 {
+	cg_audit_error_reported(edata);
 	cg_log_masking_emit(edata);
 	if (prev_emit_log)
 		prev_emit_log(edata);

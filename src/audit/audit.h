@@ -272,6 +272,7 @@ extern void cg_audit_executor_start(QueryDesc *queryDesc);
 extern void cg_audit_executor_run(QueryDesc *queryDesc);
 extern void cg_audit_executor_end(QueryDesc *queryDesc);
 extern void cg_audit_utility_end(PlannedStmt *pstmt, QueryCompletion *qc);
+extern void cg_audit_error_reported(const ErrorData *edata);
 
 /* ---- the guard (audit_guard.c) ---- */
 

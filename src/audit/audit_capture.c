@@ -85,6 +85,9 @@
 #include "protection.h"
 #include "statement.h"
 
+/* the protocol message whose top-level utility returned last (cg_audit_error_reported) */
+static TimestampTz utility_returned_at = 0;
+
 static MemoryContext emit_cxt = NULL;
 static bool exit_callback_registered = false;
 
@@ -667,6 +670,7 @@ cg_audit_utility_end(PlannedStmt *pstmt, QueryCompletion *qc)
 	Node	   *stmt = pstmt->utilityStmt;
 
 	st->utility_done = true;
+	utility_returned_at = GetCurrentStatementStartTimestamp();
 	st->rows = qc ? (int64) qc->nprocessed : 0;
 	st->query_id = (int64) pstmt->queryId;
 	/* FETCH: the cursor's query was started by an earlier statement */
@@ -729,6 +733,34 @@ record_failed(void)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+}
+
+/*
+ * An error is being reported at the top level (the emit_log_hook, called
+ * from EmitErrorReport before the transaction aborts).  One raised outside
+ * the hooks -- while the rows of a FETCH or an EXECUTE are sent, after the
+ * utility returned, where an output function decides each value -- left
+ * the statement without the hooks' mark, and its record would say
+ * "denied" with no SQLSTATE.  Mark it here with the error's SQLSTATE, so
+ * the abort callback records it as any failed statement.  An error caught
+ * by an EXCEPTION block is never reported, and one raised inside the
+ * hooks is already marked: both are left alone.  Only an error of the
+ * protocol message whose utility returned counts (a portal kept open past
+ * it, then an unrelated error of the next message, is not this statement's
+ * failure).  Plain assignments only.
+ */
+void
+cg_audit_error_reported(const ErrorData *edata)
+{
+	const CgStatement *st;
+
+	if (edata->elevel < ERROR)
+		return;
+	st = cg_statement();
+	if (st->accesses == 0 || st->recorded || st->failed || st->level.nesting != 0 ||
+		!st->utility_done || GetCurrentStatementStartTimestamp() != utility_returned_at)
+		return;
+	cg_statement_failed(edata->sqlerrcode);
 }
 
 static void

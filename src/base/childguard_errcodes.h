@@ -70,6 +70,9 @@
 /* ZC500-ZC504, ZC506, ZC510-ZC513 are raised in SQL only (70_requests.sql, 72_incidents.sql) */
 /* the audit trail (docs/audit.md) */
 /* hygiene (1.5): ZC560-ZC579; ZC560, ZC561 are raised in SQL only (71_deletion_request_close.sql, 72_inspector.sql) */
+/* loose ends (1.6): ZC562-ZC578; ZC562 is raised in SQL only (70_load_reject_add.sql) */
+#define ERRCODE_CG_BLIND_INDEX_DISTRIBUTED	MAKE_SQLSTATE('Z','C','5','6','3')
+#define ERRCODE_CG_BLIND_DIRECT_CALL		MAKE_SQLSTATE('Z','C','5','6','4')
 /* redteam (round 19): ZC580-ZC599 */
 #define ERRCODE_CG_HELD_CURSOR_PLAINTEXT	MAKE_SQLSTATE('Z','C','5','8','0')
 /* compldata (issue 14, items 1-3): ZC530-ZC559 */

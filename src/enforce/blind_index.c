@@ -85,10 +85,14 @@
 #include "categories.h"
 #include "child_data.h"
 #include "childguard_errcodes.h"
+#include "citus_node.h"
 #include "crypto.h"
 #include "decision.h"
 #include "protection.h"
 #include "secure_mem.h"
+
+/* the parse location of the rewrite's table argument (called_by_rewrite) */
+#define BLIND_REWRITE_MARK	(-2)
 
 /* childguard.blind_index's columns */
 #define Anum_blind_tbl			1
@@ -423,9 +427,36 @@ typedef struct BlindMemo
 } BlindMemo;
 
 /*
+ * Is this call of _blind() the one the planner rewrite made (blind_call)?
+ * Called directly -- in a select list, a view, a SQL function, a prepared
+ * statement -- it would give a reader with a purpose the hash of any value
+ * it chooses, and `hidden = hash` then compares that value with every
+ * visible row's without a decision, an audit record or a grant window
+ * counting a child: a dictionary probe at no cost.  The rewrite's table
+ * argument is a constant whose parse location is BLIND_REWRITE_MARK: the
+ * parser gives locations >= 0 or -1 only, a stored view or rule reads its
+ * locations back as -1, and the planner's copies (also the function call
+ * it rebuilds to estimate the lookup's selectivity) keep it.  The
+ * rewritten query itself is never stored: it is the planner's own copy.
+ */
+static bool
+called_by_rewrite(FunctionCallInfo fcinfo)
+{
+	Node	   *expr = fcinfo->flinfo->fn_expr;
+	List	   *args;
+
+	if (expr == NULL || !IsA(expr, FuncExpr))
+		return false;
+	args = ((FuncExpr *) expr)->args;
+	return args != NIL && IsA(linitial(args), Const) &&
+		((Const *) linitial(args))->location == BLIND_REWRITE_MARK;
+}
+
+/*
  * childguard._blind(tbl regclass, attnum int2, value child_data) -> bytea: the
  * hash the hidden column would hold for value, for the index lookup the
- * planner rewrite adds.  See the header comment for the decision.
+ * planner rewrite adds, and only there (called_by_rewrite, ZC564).  See
+ * the header comment for the decision.
  */
 PG_FUNCTION_INFO_V1(cg_blind);
 Datum
@@ -443,8 +474,16 @@ cg_blind(PG_FUNCTION_ARGS)
 	bytea	   *result;
 
 	if (memo == NULL)
+	{
+		if (!called_by_rewrite(fcinfo))
+			ereport(ERROR,
+					(errcode(ERRCODE_CG_BLIND_DIRECT_CALL),
+					 errmsg("childguard._blind() is called only by the blind index lookup"),
+					 errdetail("The hash of a chosen value would compare it with the hidden column of every visible row without a decision or an audit record."),
+					 errhint("Compare the child_data column itself (column = value): the lookup uses the blind index and decides each row it finds.")));
 		memo = fcinfo->flinfo->fn_extra =
 			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(BlindMemo));
+	}
 	if (memo->decided && !memo->allowed)
 		PG_RETURN_NULL();
 	if (!(memo->input != NULL && VARSIZE_ANY(memo->input) == VARSIZE_ANY(value) &&
@@ -542,6 +581,7 @@ static const CgBlindColumn *
 lookup_column(Query *query, Var *var, Oid *relid)
 {
 	RangeTblEntry *rte;
+	const CgBlindColumn *bc;
 
 	if (var->varlevelsup != 0 || var->varattno <= 0 ||
 		var->varno < 1 || var->varno > list_length(query->rtable))
@@ -557,16 +597,51 @@ lookup_column(Query *query, Var *var, Oid *relid)
 	if (check_enable_rls(rte->relid, rte->checkAsUser, true) != RLS_ENABLED)
 		return NULL;
 	*relid = rte->relid;
-	return cg_blind_column(cg_blind_of(rte->relid), var->varattno);
+	bc = cg_blind_column(cg_blind_of(rte->relid), var->varattno);
+	if (bc != NULL && cg_citus_coordinator() && cg_citus_is_distributed(rte->relid))
+		cg_blind_refuse_distributed(rte->relid, false);
+	return bc;
+}
+
+/*
+ * A table with a blind index is never distributed by Citus (ZC563): on a
+ * coordinator Citus does not fire the shell table's seal trigger for the
+ * table's writes (citus_seal.c seals them, and computes no hash), so the
+ * hidden column would stay empty for every row written since, and a
+ * lookup through it would miss them.  enable_blind_index() refuses a
+ * distributed table (ZC403); this refuses the other order: distributing
+ * the table (citus_ddl.c, distributing = true) and, should it be
+ * distributed anyway (the table named by an expression, with Citus's
+ * unsafe-trigger setting turned on by hand), every lookup through the
+ * index (lookup_column) and every write to the table (citus_seal.c).
+ */
+void
+cg_blind_refuse_distributed(Oid relid, bool distributing)
+{
+	char	   *name = get_rel_name(relid);
+
+	if (name == NULL)
+		name = psprintf("%u", relid);
+	ereport(ERROR,
+			(errcode(ERRCODE_CG_BLIND_INDEX_DISTRIBUTED),
+			 distributing ?
+			 errmsg("cannot distribute table \"%s\" with a blind index", name) :
+			 errmsg("table \"%s\" has a blind index and is distributed by Citus", name),
+			 errdetail("A blind index's hidden column is filled by the seal trigger, which Citus does not fire for a distributed table's writes: lookups through the index would miss the rows written since."),
+			 errhint("Disable the blind index first (childguard.disable_blind_index()), or make the table local again (undistribute_table()).")));
 }
 
 /* childguard._blind(relid, attnum, value) */
 static Expr *
 blind_call(Oid relid, AttrNumber attnum, Node *value)
 {
+	Const	   *table = makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
+									  ObjectIdGetDatum(relid), false, true);
+
+	/* the mark cg_blind() looks for (called_by_rewrite) */
+	table->location = BLIND_REWRITE_MARK;
 	return (Expr *) makeFuncExpr(blind_fn, BYTEAOID,
-								 list_make3(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
-													  ObjectIdGetDatum(relid), false, true),
+								 list_make3(table,
 											makeConst(INT2OID, -1, InvalidOid, sizeof(int16),
 													  Int16GetDatum(attnum), false, true),
 											copyObject(value)),

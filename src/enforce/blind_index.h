@@ -39,6 +39,7 @@ extern void cg_blind_hash(const CgBlindColumn *bc, const char *plain, size_t len
 						  uint8 *out);
 extern bool cg_blind_clearing(Oid relid);
 extern void cg_blind_rewrite(Query *query);
+extern void cg_blind_refuse_distributed(Oid relid, bool distributing);
 extern void cg_blind_init(void);
 
 #endif							/* CHILDGUARD_BLIND_INDEX_H */

@@ -19,7 +19,8 @@
  *	    create_distributed_table_concurrently() when their table argument
  *	    is a constant naming a table protected by childguard with no code
  *	    but childguard's attached (protection.c, planted_code.c).
- *	  Any other table keeps Citus's refusal.  Existing rows are copied to
+ *	  Any other table keeps Citus's refusal.  A table with a blind index
+ *	  is not distributed at all (ZC563, blind_index.c).  Existing rows are copied to
  *	  the shards as they are stored (sealed envelopes; Citus reads the heap
  *	  directly, and output while Citus ships is the envelope,
  *	  citus_node.c), and each worker's input takes them (citus_worker.c).
@@ -40,6 +41,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "blind_index.h"
 #include "citus_ddl.h"
 #include "citus_node.h"
 #include "protection.h"
@@ -86,23 +88,34 @@ cg_citus_ddl_needs_hook(Oid fn_oid)
 	return ddl_kind(fn_oid) != DDL_NONE;
 }
 
-/* Is the call's first argument a constant naming a table safe to distribute? */
-static bool
-distributes_protected_table(FmgrInfo *flinfo)
+/* The table the call's first argument names as a constant, or InvalidOid. */
+static Oid
+call_table(FmgrInfo *flinfo)
 {
 	Node	   *expr = flinfo->fn_expr;
 	Node	   *arg;
-	const CgProtection *p;
 
 	if (expr == NULL || !IsA(expr, FuncExpr) || ((FuncExpr *) expr)->args == NIL)
-		return false;
+		return InvalidOid;
 	arg = linitial(((FuncExpr *) expr)->args);
 	while (IsA(arg, RelabelType))
 		arg = (Node *) ((RelabelType *) arg)->arg;
 	if (!IsA(arg, Const) || ((Const *) arg)->constisnull ||
 		((Const *) arg)->consttype != REGCLASSOID)
+		return InvalidOid;
+	return DatumGetObjectId(((Const *) arg)->constvalue);
+}
+
+/* Is the call's first argument a constant naming a table safe to distribute? */
+static bool
+distributes_protected_table(FmgrInfo *flinfo)
+{
+	Oid			relid = call_table(flinfo);
+	const CgProtection *p;
+
+	if (!OidIsValid(relid))
 		return false;
-	p = cg_protection_of_relid(DatumGetObjectId(((Const *) arg)->constvalue));
+	p = cg_protection_of_relid(relid);
 	return p->has_child_data && p->is_protected && !p->planted;
 }
 
@@ -125,6 +138,14 @@ cg_citus_ddl_hook(FmgrHookEventType event, FmgrInfo *flinfo)
 	switch (event)
 	{
 		case FHET_START:
+			/* a blind index would miss every row written after (blind_index.c) */
+			if (ddl_kind(flinfo->fn_oid) == DDL_DISTRIBUTE)
+			{
+				Oid			relid = call_table(flinfo);
+
+				if (OidIsValid(relid) && cg_blind_of(relid)->ncolumns > 0)
+					cg_blind_refuse_distributed(relid, true);
+			}
 			if (GetConfigOption(UNSAFE_TRIGGERS, true, false) != NULL &&
 				(ddl_kind(flinfo->fn_oid) == DDL_PROTECT ||
 				 distributes_protected_table(flinfo)) &&

@@ -35,15 +35,18 @@
 
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_func.h"
 #include "parser/parsetree.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
+#include "blind_index.h"
 #include "catalog.h"
 #include "categories.h"
 #include "childguard_errcodes.h"
@@ -223,6 +226,9 @@ cg_citus_seal_rewrite(Query *parse)
 		return;
 	if (!cg_citus_is_distributed(target->relid))
 		return;
+	/* nothing here fills a blind index's hidden column (blind_index.c) */
+	if (cg_blind_of(target->relid)->ncolumns > 0)
+		cg_blind_refuse_distributed(target->relid, false);
 	fn = seal_for_function();
 	if (!OidIsValid(fn))
 		return;					/* the installed SQL predates scale-out: ZC140 elsewhere */
@@ -342,6 +348,19 @@ cg_seal_for(PG_FUNCTION_ARGS)
 	p = cg_protection_of_relid(relid);
 	category = p->is_protected ? column_category(p, attnum) : 0;
 	relname = get_rel_name(relid);
+	/*
+	 * For a write to the table: the role may insert into it or update it
+	 * (the rewrite's call is part of such a write, whose privileges the
+	 * executor checks too).  Another role would learn, for any child id,
+	 * whether it is registered or erased (ZC011, ZC012) without reading or
+	 * writing anything (round 20).
+	 */
+	if (relname != NULL &&
+		pg_class_aclmask(relid, GetUserId(), ACL_INSERT | ACL_UPDATE, ACLMASK_ANY) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", relname),
+				 errdetail("childguard._seal_for() seals a value for a write to the table; the role may neither insert into it nor update it.")));
 	if (category == 0 || relname == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CG_CITUS_SEAL_MISUSE),
