@@ -31,7 +31,8 @@ is($node->safe_psql('postgres',
 		'childguard--1.1--1.2.sql' => 'c38aa61a7e7e22b834c3bc708a8abc513cb80f6ec3645797e166d019ee27f0dc',
 		'childguard--1.2--1.3.sql' => '2be09969104560dddc82ba2183edea63dce0ca61bfa910e74b8aa38b01628496',
 		'childguard--1.3--1.4.sql' => '5215086d63ae870996242907a759f526e5724fff47ed571d8461c40a87e77951',
-		'childguard--1.4--1.5.sql' => '00a5dba5a5c2a46ada0e1eb4cdda5e215a2cbf5beb3ada453cd0c2d1cd9b0a14');
+		'childguard--1.4--1.5.sql' => '00a5dba5a5c2a46ada0e1eb4cdda5e215a2cbf5beb3ada453cd0c2d1cd9b0a14',
+		'childguard--1.5--1.6.sql' => '3e19ff9730547c4029c5f8545afb645892ff8b915c22a6ce161de133834e105d');
 	for my $f (sort keys %released)
 	{
 		is(sha256_hex(slurp_file("$share/extension/$f")), $released{$f},
