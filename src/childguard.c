@@ -83,6 +83,15 @@ static planner_hook_type prev_planner = NULL;
 static void
 statement_begin(PlannedStmt *stmt)
 {
+	/*
+	 * Take in committed registry changes before anything is decided.  Naming
+	 * a relation does so as it opens it, but a statement that names none
+	 * (FETCH, EXECUTE of a prepared statement whose locks the transaction
+	 * already holds, a protocol Bind of one) would decide with what the
+	 * caches held before: a withdrawal committed meanwhile must stop it.
+	 * Cheap when nothing is pending (one unlocked flag test).
+	 */
+	AcceptInvalidationMessages();
 	cg_audit_flush_pending();
 	/* a plain SELECT's tag without CreateCommandTag's general walk */
 	cg_statement_begin((int) (stmt->commandType == CMD_SELECT && stmt->utilityStmt == NULL &&
@@ -136,7 +145,7 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	DestReceiver *nulling;
 	CgCitusRun	citus_run;
 
-	/* a portal run again (protocol Execute) resolves no name either */
+	/* a portal run again (protocol Execute) begins no statement: see statement_begin */
 	if (queryDesc->already_executed && cg_statement_nesting() == 0)
 		AcceptInvalidationMessages();
 	cg_audit_executor_run(queryDesc);
@@ -230,9 +239,6 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	{
 		cg_statement_text_utility(queryString);
 		statement_begin(pstmt);
-		/* a FETCH resolves no name: take in committed registry changes */
-		if (IsA(pstmt->utilityStmt, FetchStmt))
-			AcceptInvalidationMessages();
 	}
 	cg_server_files_utility(pstmt->utilityStmt);
 	cg_audit_guard_utility(pstmt);
