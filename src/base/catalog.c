@@ -300,11 +300,14 @@ note_transition_subjects(Relation rel, Tuplestorestate *ts, AttrNumber attno)
 		batch[n++] = (uint64) DatumGetInt64(d);
 		if (n == lengthof(batch))
 		{
-			cg_shared_cache_note_children(RelationGetRelid(rel), batch, n);
+			/* past the per-child limit the whole cache goes: stop reading */
+			if (!cg_shared_cache_note_children(RelationGetRelid(rel), batch, n))
+				break;
 			n = 0;
 		}
 	}
-	cg_shared_cache_note_children(RelationGetRelid(rel), batch, n);
+	if (n < lengthof(batch))
+		(void) cg_shared_cache_note_children(RelationGetRelid(rel), batch, n);
 	ExecDropSingleTupleTableSlot(slot);
 }
 

@@ -531,9 +531,10 @@ cg_shared_cache_note_private(void)
 /*
  * The rows of relid this statement wrote concern these children (the
  * per-child triggers: cg_registry_rows_changed); their entries go at
- * commit.  Too many: the whole cache.
+ * commit.  Too many: the whole cache.  Returns false once the whole cache
+ * goes anyway, so the caller can stop reading its rows.
  */
-void
+bool
 cg_shared_cache_note_children(Oid relid, const uint64 *subjects, int n)
 {
 	xact_wrote = true;
@@ -542,21 +543,22 @@ cg_shared_cache_note_children(Oid relid, const uint64 *subjects, int n)
 		if (xact_nchild_rels == SC_RELIDS)
 		{
 			xact_whole = true;
-			return;
+			return false;
 		}
 		xact_child_rels[xact_nchild_rels++] = relid;
 	}
 	if (xact_whole)
-		return;
+		return false;
 	for (int i = 0; i < n; i++)
 	{
 		if (xact_nchildren == SC_CHILD_NOTES)
 		{
 			xact_whole = true;
-			return;
+			return false;
 		}
 		xact_children[xact_nchildren++] = subjects[i];
 	}
+	return true;
 }
 
 static inline bool

@@ -60,7 +60,7 @@ extern void cg_shared_cache_put(uint64 stamp, CgSharedKind kind, uint64 num,
 								const void *value, Size size);
 extern void cg_shared_cache_note_write(void);
 extern void cg_shared_cache_note_private(void);
-extern void cg_shared_cache_note_children(Oid relid, const uint64 *subjects, int n);
+extern bool cg_shared_cache_note_children(Oid relid, const uint64 *subjects, int n);
 extern void cg_shared_cache_utility_done(Node *stmt);
 extern void cg_shared_cache_stats(CgSharedCacheStats *out);
 
