@@ -269,4 +269,25 @@ sub extension_attachments_sql
 	ORDER BY 1};
 }
 
+# For the scale-out tests (test/t-long/3xx_citus_*): skip unless childguard
+# and Citus are installed in PG_CONFIG's library directory; fail when
+# run-check found Citus's source but could not build it.
+sub require_citus
+{
+	my $pg_config = $ENV{PG_CONFIG} // 'pg_config';
+	chomp(my $pkglibdir = `$pg_config --pkglibdir`);
+	plan skip_all => "childguard.so is not installed in $pkglibdir"
+	  unless -e "$pkglibdir/childguard.so";
+	if ($ENV{CG_CITUS_BUILD_FAILED})
+	{
+		plan tests => 1;
+		fail("Citus's source was found but its build failed (see the check's output)");
+		exit 1;
+	}
+	plan skip_all =>
+	  "Citus is not installed in $pkglibdir (make check-long builds it with ../shared/citus/build.sh; set CG_CITUS_DIR if it lives elsewhere)"
+	  unless -e "$pkglibdir/citus.so";
+	return;
+}
+
 1;

@@ -29,19 +29,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use ChildguardNode;
 
-my $pg_config = $ENV{PG_CONFIG} // 'pg_config';
-chomp(my $pkglibdir = `$pg_config --pkglibdir`);
-plan skip_all => "childguard.so is not installed in $pkglibdir"
-  unless -e "$pkglibdir/childguard.so";
-if ($ENV{CG_CITUS_BUILD_FAILED})
-{
-	plan tests => 1;
-	fail("Citus's source was found but its build failed (see the check's output)");
-	exit 1;
-}
-plan skip_all =>
-  "Citus is not installed in $pkglibdir (make check-long builds it with ../shared/citus/build.sh; set CG_CITUS_DIR if it lives elsewhere)"
-  unless -e "$pkglibdir/citus.so";
+ChildguardNode::require_citus();
 
 my $key = ChildguardNode::random_key_hex();
 my %node;
