@@ -53,6 +53,7 @@
 #include "role_release.h"
 #include "secure_mem.h"
 #include "server_files_guard.h"
+#include "replicated_rows.h"
 #include "shared_cache.h"
 #include "statement.h"
 #include "statement_text.h"
@@ -432,6 +433,7 @@ _PG_init(void)
 							   CG_INVAL_CHILD | CG_INVAL_DATA_KEY | CG_INVAL_POLICY);
 	cg_catalog_on_invalidation(cg_shared_cache_invalidate_objects, CG_INVAL_OBJECTS);
 	cg_shared_cache_init();
+	cg_replicated_rows_init();
 	cg_subjects_init();
 	cg_subjects_consent_hooks(cg_consents_fetch_all, cg_consents_offer);
 	cg_data_keys_init();

@@ -31,6 +31,17 @@
  * worker's commit (shared_cache.c's transaction callback, PostgreSQL's
  * invalidation messages), as for a local writer.
  *
+ * A subscription with two_phase = true applies a prepared transaction in
+ * two steps: PREPARE (its rows noted, but the commit-time move of the
+ * shared cache's floors does not happen at PREPARE) and, later, COMMIT
+ * PREPARED, which the worker runs without a utility statement (so
+ * shared_cache.c's ProcessUtility route does not see it).  Such a
+ * transaction's xid is kept at PREPARE; at each later commit of the
+ * worker, a kept xid that has committed since moves the whole shared
+ * cache's floor (its rows are visible by then), one rolled back is
+ * forgotten.  Each backend's own caches are told by the prepared
+ * transaction's invalidation messages, which COMMIT PREPARED sends.
+ *
  * A table-synchronisation worker's initial COPY fires the statement
  * triggers itself; the row trigger notes the same children again, which
  * is harmless (past the per-child limit the whole cache goes anyway).
@@ -47,10 +58,14 @@
 #include "fmgr.h"
 #include "replication/logicalworker.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
+#include "access/transam.h"
+#include "utils/memutils.h"
 #include "utils/inval.h"
 #include "utils/rel.h"
 
 #include "catalog.h"
+#include "replicated_rows.h"
 #include "shared_cache.h"
 
 /* tables already invalidated in this transaction (a handful at most) */
@@ -60,6 +75,14 @@ static LocalTransactionId applied_lxid = InvalidLocalTransactionId;
 static SubTransactionId applied_subxid = InvalidSubTransactionId;
 static Oid	applied_rels[APPLIED_RELS];
 static int	napplied_rels = 0;
+
+/* the transaction in which this worker last applied registry rows */
+static LocalTransactionId wrote_lxid = InvalidLocalTransactionId;
+
+/* this worker's prepared transactions that applied registry rows */
+static TransactionId *prepared_xids = NULL;
+static int	nprepared = 0;
+static int	maxprepared = 0;
 
 PG_FUNCTION_INFO_V1(cg_replication_applying);
 
@@ -136,6 +159,7 @@ cg_registry_row_applied(PG_FUNCTION_ARGS)
 	/* the WHEN clause says the same; a trigger created without it */
 	if (!IsLogicalWorker())
 		return PointerGetDatum(NULL);
+	wrote_lxid = MyProc->lxid;
 
 	rel = trigdata->tg_relation;
 	if (trigdata->tg_trigger->tgnargs == 1)
@@ -162,4 +186,60 @@ cg_registry_row_applied(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 	invalidate_once(RelationGetRelid(rel));
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * Transaction callback, logical replication workers only: keep the xid of
+ * a transaction that applied registry rows when it is prepared; at each
+ * commit, move the whole shared cache's floor for those committed since.
+ */
+static void
+replicated_rows_xact_callback(XactEvent event, void *arg)
+{
+	bool		committed = false;
+	int			kept = 0;
+
+	if (!IsLogicalWorker())
+		return;
+	switch (event)
+	{
+		case XACT_EVENT_PRE_PREPARE:
+			if (wrote_lxid == MyProc->lxid &&
+				TransactionIdIsValid(GetTopTransactionIdIfAny()))
+			{
+				if (nprepared == maxprepared)
+				{
+					maxprepared = Max(8, maxprepared * 2);
+					prepared_xids = prepared_xids == NULL ?
+						MemoryContextAlloc(TopMemoryContext, maxprepared * sizeof(TransactionId)) :
+						repalloc(prepared_xids, maxprepared * sizeof(TransactionId));
+				}
+				prepared_xids[nprepared++] = GetTopTransactionIdIfAny();
+			}
+			break;
+		case XACT_EVENT_COMMIT:
+			/* a COMMIT PREPARED or ROLLBACK PREPARED has run by now */
+			for (int i = 0; i < nprepared; i++)
+			{
+				TransactionId xid = prepared_xids[i];
+
+				if (TransactionIdIsInProgress(xid))
+					prepared_xids[kept++] = xid;
+				else if (TransactionIdDidCommit(xid))
+					committed = true;
+			}
+			nprepared = kept;
+			if (committed)
+				cg_shared_cache_prepared_committed();
+			break;
+		default:
+			break;
+	}
+}
+
+/* From _PG_init. */
+void
+cg_replicated_rows_init(void)
+{
+	RegisterXactCallback(replicated_rows_xact_callback, NULL);
 }

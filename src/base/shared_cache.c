@@ -506,6 +506,18 @@ cg_shared_cache_utility_done(Node *stmt)
 }
 
 /*
+ * A prepared transaction that wrote the registry has committed, by a route
+ * other than the COMMIT PREPARED statement (a logical replication worker
+ * applying a two-phase transaction: replicated_rows.c): move the whole
+ * cache's floor, as its writer would have at commit.
+ */
+void
+cg_shared_cache_prepared_committed(void)
+{
+	sc_bump();
+}
+
+/*
  * This transaction changed a registry table in a way not noted child by
  * child (_catalog_changed(): TRUNCATE, grants, purposes, ...): the whole
  * cache at commit.

@@ -62,6 +62,7 @@ extern void cg_shared_cache_note_write(void);
 extern void cg_shared_cache_note_private(void);
 extern bool cg_shared_cache_note_children(Oid relid, const uint64 *subjects, int n);
 extern void cg_shared_cache_utility_done(Node *stmt);
+extern void cg_shared_cache_prepared_committed(void);
 extern void cg_shared_cache_stats(CgSharedCacheStats *out);
 
 /* per-backend caches' entry bound (childguard.backend_cache_entries) */

@@ -36,7 +36,7 @@ chomp(my $pkglibdir = `$pg_config --pkglibdir`);
 plan skip_all => "childguard.so is not installed in $pkglibdir"
   unless -e "$pkglibdir/childguard.so";
 
-my @kids = map { "k-$_" } 1 .. 7;
+my @kids = map { "k-$_" } 1 .. 8;
 my ($pub, $pub_keyfile) = ChildguardNode::new_node('pub',
 	allows_streaming => 'logical', start => 1);
 $pub->safe_psql('postgres', 'CREATE DATABASE lg');
@@ -64,13 +64,13 @@ $pub->safe_psql('lg',
 	'CREATE PUBLICATION pub_reg FOR TABLE childguard.child, childguard.data_key, '
 	  . 'childguard.guardian, childguard.child_guardian, childguard.consent');
 $sub->safe_psql('lg',
-	"CREATE SUBSCRIPTION s_reg CONNECTION '$pub_connstr' PUBLICATION pub_reg");
+	"CREATE SUBSCRIPTION s_reg CONNECTION '$pub_connstr' PUBLICATION pub_reg WITH (two_phase = true)");
 $sub->wait_for_subscription_sync($pub, 's_reg');
 ok( $sub->poll_query_until('lg',
-		q{SELECT count(*) = 7 FROM childguard.child}),
+		q{SELECT count(*) = 8 FROM childguard.child}),
 	'the subscriber has the children');
 ok( $sub->poll_query_until('lg',
-		q{SELECT count(*) >= 14 FROM childguard.consent}),
+		q{SELECT count(*) >= 16 FROM childguard.consent}),
 	'the subscriber has the consents');
 
 # the subscriber's own protected table and rows
@@ -80,7 +80,7 @@ $sub->safe_psql(
 	SELECT childguard.protect('pupils', 'id');
 	SET childguard.purpose = 'regress';
 	INSERT INTO pupils SELECT id, 'SUBMARK-' || id FROM unnest(
-		ARRAY['k-1','k-2','k-3','k-4','k-5','k-6','k-7']) id;
+		ARRAY['k-1','k-2','k-3','k-4','k-5','k-6','k-7','k-8']) id;
 });
 
 my $read = q{SET childguard.purpose = 'regress'; SET childguard.denied_read = 'mask';
@@ -155,11 +155,27 @@ publisher_does('consent rows deleted by a superuser on the publisher',
 publisher_does('withdrawals of two children in one transaction, with other writes',
 	q{BEGIN;
 	  SET LOCAL ROLE regress_fixture_recorder;
-	  SELECT childguard.register_guardian('g-extra', 'k-7');
+	  SELECT childguard.register_guardian('g-extra', 'k-8');
 	  SELECT childguard.withdraw_consent('k-5', 'regress', 'g-k-5');
 	  SELECT childguard.withdraw_consent('k-6', 'regress', 'g-k-6');
 	  COMMIT;}, 'k-5', 'k-6');
-is(plain_of($bg->query_safe($read)), 'k-7', 'only the untouched child stays readable');
+# a prepared transaction (the subscription is two_phase): applied at
+# PREPARE, visible at COMMIT PREPARED, which the apply worker runs without
+# a statement; between the two, both backends still read the child (and
+# the new one fills the shared cache with it)
+$pub->safe_psql('lg', q{BEGIN;
+	SET LOCAL ROLE regress_fixture_recorder;
+	SELECT childguard.withdraw_consent('k-7', 'regress', 'g-k-7');
+	PREPARE TRANSACTION 'cg_w7';});
+$pub->wait_for_catchup('s_reg');
+ok( $sub->poll_query_until('lg', q{SELECT count(*) = 1 FROM pg_prepared_xacts}),
+	'the subscriber holds the prepared transaction');
+is(plain_of($bg->query_safe($read)), 'k-7,k-8', 'prepared, not committed: the same backend still reads k-7');
+is(plain_of($sub->safe_psql('lg', $read)), 'k-7,k-8', 'prepared, not committed: a new backend too');
+publisher_does('a prepared transaction committed on the publisher (two_phase subscription)',
+	q{COMMIT PREPARED 'cg_w7';}, 'k-7');
+
+is(plain_of($bg->query_safe($read)), 'k-8', 'only the untouched child stays readable');
 
 $bg->quit;
 $sub->safe_psql('lg', 'DROP SUBSCRIPTION s_reg');

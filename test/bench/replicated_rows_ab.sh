@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Benchmark (not a pass/fail test): what the registry's <table>_applied row
+# triggers (SQL 1.7 part 50: they act only in a logical replication worker,
+# behind WHEN (childguard._replication_applying())) cost a normal writer.
+# Side by side on one private cluster with the same library and SQL: each
+# load goes into a new database at the default version, with the triggers
+# disabled (A, ALTER TABLE ... DISABLE TRIGGER <table>_applied) or as
+# installed (B).  Per load: the set-based registration of N children (a
+# guardian each, two consents each: register_children, register_guardians,
+# record_consents), then, as the superuser, one UPDATE of every consent row
+# (the UPDATE path; it changes nothing); wall-clock and the backend's CPU
+# time (/proc/PID/stat) per call.
+#
+#   bash test/bench/replicated_rows_ab.sh [ROUNDS] SIZE...
+#
+# ROUNDS (default 3) interleaved rounds A B A B ... for each SIZE (default
+# 20000).
+# Env: CG_PG_CONFIG / PG_CONFIG as for test/cluster.sh; the build installed.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+REPO=$PWD
+# shellcheck source=test/cluster.sh
+. "$REPO/test/cluster.sh"
+
+ROUNDS=${1:-3}
+shift || true
+SIZES=("$@")
+[ ${#SIZES[@]} -gt 0 ] || SIZES=(20000)
+DIR=/tmp/cgbench-applied-$$
+PORT=$(cg_free_port 56500)
+trap 'cg_destroy "$DIR" >/dev/null 2>&1 || true' EXIT
+
+cg_start "$DIR" "$PORT" >/dev/null
+cg_export "$DIR"
+export PATH="$CG_BINDIR:$PATH"
+PSQL=(psql -X -q -At -v ON_ERROR_STOP=1)
+"${PSQL[@]}" -d postgres -c "CREATE ROLE bench_dpo" -c "CREATE ROLE bench_app" -c "CREATE ROLE bench_rec" >/dev/null
+
+now_us() { date +%s%6N; }
+
+# load DB SIDE N: prints "wall cpu wall_c wall_g wall_k cpu_c cpu_g cpu_k cpu_update"
+load() {
+  local db=$1 ver=$2 n=$3 pid c0 c1 c2 c3 c4 t0 t1 t2 t3 r v tck
+  "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
+  "${PSQL[@]}" -d "$db" >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION childguard CASCADE;
+SELECT s FROM (SELECT pg_catalog.format('ALTER TABLE %s DISABLE TRIGGER %I', tgrelid::regclass, tgname) AS s
+  FROM pg_trigger WHERE tgfoid = 'childguard._registry_row_applied()'::regprocedure) d WHERE '$ver' = 'A' \\gexec
+SELECT childguard.appoint_officer('bench_dpo');
+SELECT childguard.enroll_application('bench_app');
+SELECT childguard.enroll_consent_recorder('bench_rec');
+SET ROLE bench_dpo;
+SELECT childguard.define_purpose('learning', '{name,school}', '2 years');
+SELECT childguard.define_purpose('messaging', '{name,contact}', '2 years');
+SELECT childguard.publish_notice('n1', '{learning,messaging}', 'a', 'b', 'c', 'd', 'e', 'f', 'g');
+RESET ROLE;
+CREATE TABLE s_c AS SELECT 'c' || i AS child_id,
+       (CURRENT_DATE - CASE WHEN i % 3 = 0 THEN 5500 ELSE 3000 END - i % 300)::date AS birth_date
+  FROM generate_series(1, $n) i;
+CREATE TABLE s_g AS SELECT 'g' || i AS guardian_id, 'c' || i AS child_id FROM generate_series(1, $n) i;
+CREATE TABLE s_k AS SELECT 'c' || i AS child_id, p AS purpose, 'n1'::text AS notice,
+       CASE WHEN i % 3 = 0 THEN 'c' || i ELSE 'g' || i END AS given_by
+  FROM generate_series(1, $n) i, (VALUES ('learning'), ('messaging')) v(p);
+GRANT SELECT ON s_c, s_g, s_k TO bench_app, bench_rec;
+VACUUM ANALYZE s_c, s_g, s_k;
+CHECKPOINT;
+SQL
+  coproc P { "${PSQL[@]}" -d "$db" 2>&1; }
+  q() { echo "$1" >&"${P[1]}"; read -r line <&"${P[0]}"; echo "$line"; }
+  pid=$(q "SELECT pg_backend_pid();")
+  cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+  c0=$(cpu); t0=$(now_us)
+  r=$(q "SET ROLE bench_app; SELECT count(sqlstate) FROM childguard.register_children('s_c');")
+  [ "$r" = 0 ] || { echo "children rejected: $r" >&2; exit 1; }
+  c1=$(cpu); t1=$(now_us)
+  r=$(q "SELECT count(sqlstate) FROM childguard.register_guardians('s_g');")
+  [ "$r" = 0 ] || { echo "guardians rejected: $r" >&2; exit 1; }
+  c2=$(cpu); t2=$(now_us)
+  r=$(q "SET ROLE bench_rec; SELECT count(sqlstate) FROM childguard.record_consents('s_k');")
+  [ "$r" = 0 ] || { echo "consents rejected: $r" >&2; exit 1; }
+  c3=$(cpu); t3=$(now_us)
+  r=$(q "RESET ROLE; UPDATE childguard.consent SET lapsed_at = lapsed_at; SELECT count(*) FROM pg_trigger WHERE tgenabled = 'A' AND tgfoid = 'childguard._registry_row_applied()'::regprocedure;")
+  c4=$(cpu)
+  v=$(echo "$c3 $c4" | awk -v tck="$(getconf CLK_TCK)" '{printf "%.2f", ($2 - $1) / tck}')/$r
+  echo "\\q" >&"${P[1]}"
+  wait "$P_PID" 2>/dev/null || true
+  "${PSQL[@]}" -d postgres -c "DROP DATABASE $db" >/dev/null
+  tck=$(getconf CLK_TCK)
+  awk -v t0="$t0" -v t1="$t1" -v t2="$t2" -v t3="$t3" -v c0="$c0" -v c1="$c1" -v c2="$c2" -v c3="$c3" \
+      -v tck="$tck" -v v="$v" 'BEGIN {
+        printf "%.2f %.2f %.2f %.2f %.2f %.2f %.2f %.2f %s\n", (t3 - t0) / 1e6, (c3 - c0) / tck,
+          (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6, (c1 - c0) / tck, (c2 - c1) / tck, (c3 - c2) / tck, v }'
+}
+
+median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+
+echo "A = the <table>_applied triggers disabled, B = as installed; per call: children / guardians / consents;"
+echo "upd = CPU of one UPDATE of every consent row / triggers enabled; load = 1-minute load average"
+for spec in "${SIZES[@]}"; do
+  n=${spec%%:*}; rounds=$ROUNDS
+  [ "$spec" != "$n" ] && rounds=${spec#*:}
+  ra=(); rb=()
+  for r in $(seq 1 "$rounds"); do
+    for side in A B; do
+      ver=$side
+      read -r wall cpu wc wg wk cc cg ck v < <(load "reg_${side,,}_$n" "$ver" "$n")
+      printf '%-9s %s round %d: wall %7.2f s (%.2f %.2f %.2f)  cpu %7.2f s (%.2f %.2f %.2f)  upd %s  load %s\n' \
+        "$n" "$side" "$r" "$wall" "$wc" "$wg" "$wk" "$cpu" "$cc" "$cg" "$ck" "$v" "$(cut -d' ' -f1 /proc/loadavg)"
+      if [ $side = A ]; then ra+=("$cpu"); else rb+=("$cpu"); fi
+    done
+  done
+  ma=$(printf '%s\n' "${ra[@]}" | median); mb=$(printf '%s\n' "${rb[@]}" | median)
+  printf '%-9s median backend CPU: A %.2f s  B %.2f s  B/A %.3f  \n' \
+    "$n" "$ma" "$mb" "$(echo "$mb / $ma" | bc -l)"
+done
