@@ -18,6 +18,9 @@
 #   - consent rows deleted on the publisher by a superuser (DELETE);
 #   - a withdrawal in a transaction that also changes other children
 #     (several rows, several tables in one applied transaction);
+#   - a withdrawal in a prepared transaction (a two_phase subscription:
+#     applied at PREPARE, visible at COMMIT PREPARED);
+#   - TRUNCATE of the consents on the publisher;
 # and children not touched stay readable (the invalidation withholds
 # nothing else).
 use strict;
@@ -176,6 +179,10 @@ publisher_does('a prepared transaction committed on the publisher (two_phase sub
 	q{COMMIT PREPARED 'cg_w7';}, 'k-7');
 
 is(plain_of($bg->query_safe($read)), 'k-8', 'only the untouched child stays readable');
+
+# TRUNCATE: the apply worker fires the statement triggers for it (the whole
+# cache), which this checks stays so
+publisher_does('consents truncated on the publisher', q{TRUNCATE childguard.consent;}, 'k-8');
 
 $bg->quit;
 $sub->safe_psql('lg', 'DROP SUBSCRIPTION s_reg');
