@@ -41,9 +41,26 @@ typedef struct SubjectEntry
 typedef struct SubjectByNoEntry
 {
 	uint64		subject_no;		/* hash key */
+	char		status;			/* simplehash's */
 	bool		registered;
 	CgSubject	subject;
 } SubjectByNoEntry;
+
+/*
+ * By number, an open-addressing table (lib/simplehash.h), not dynahash: a
+ * bulk scan of children new to the backend inserts once per row -- no
+ * per-entry allocation, a cheap hash, entries inline.
+ */
+#define SH_PREFIX		subjects_by_no
+#define SH_ELEMENT_TYPE	SubjectByNoEntry
+#define SH_KEY_TYPE		uint64
+#define SH_KEY			subject_no
+#define SH_HASH_KEY(tb, k) cg_backend_hash_uint64(k)
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 /*
  * A child's entry in the cache shared by the backends, under its id: all
@@ -67,7 +84,7 @@ typedef struct SharedChild
 
 static MemoryContext subject_cxt = NULL;
 static HTAB *subject_cache = NULL;
-static HTAB *subject_no_cache = NULL;
+static subjects_by_no_hash *subject_no_cache = NULL;
 
 /* consent.c's part of the child's entry (cg_subjects_consent_hooks) */
 static CgConsentsFetchAll consents_fetch_all = NULL;
@@ -304,9 +321,12 @@ cg_subject_by_no(uint64 subject_no, CgSubject *out)
 		return true;
 	}
 	if (subject_no_cache == NULL)
-		subject_no_cache = cg_backend_hash(&subject_cxt, "childguard subjects by number", 1024,
-										   sizeof(uint64), sizeof(SubjectByNoEntry), false);
-	entry = hash_search(subject_no_cache, &subject_no, HASH_FIND, NULL);
+	{
+		if (subject_cxt == NULL)
+			subject_cache_init();	/* makes the context */
+		subject_no_cache = subjects_by_no_create(subject_cxt, 1024, NULL);
+	}
+	entry = subjects_by_no_lookup(subject_no_cache, subject_no);
 	if (entry != NULL)
 	{
 		*out = entry->subject;
@@ -338,9 +358,9 @@ cg_subject_by_no(uint64 subject_no, CgSubject *out)
 	if (stamp != 0)
 		shared_child_offer(&shared);
 	/* the fetch may have processed an invalidation that reset the cache */
-	if (subject_no_cache == NULL || hash_get_num_entries(subject_no_cache) >= SUBJECT_CACHE_MAX)
+	if (subject_no_cache == NULL || subject_no_cache->members >= (uint32) SUBJECT_CACHE_MAX)
 		return registered;
-	entry = hash_search(subject_no_cache, &subject_no, HASH_ENTER, &found);
+	entry = subjects_by_no_insert(subject_no_cache, subject_no, &found);
 	entry->registered = registered;
 	entry->subject = *out;
 	return registered;
