@@ -337,8 +337,20 @@ cg_subject_by_no(uint64 subject_no, CgSubject *out)
 		cg_shared_cache_get(CG_SHARED_CHILD_BY_NO, subject_no, 0, NULL,
 							&shared, sizeof(shared)))
 	{
+		/*
+		 * Not kept in this backend's table: the caller's verdict is (the
+		 * read decision's, decision.c), and asking again costs a probe;
+		 * the memo answers the lookups of the same child that follow.
+		 * The first read of a child in a backend makes one insert fewer.
+		 */
 		*out = shared.subject;
-		registered = shared.registered;
+		shared_child_offer(&shared);
+		if (shared.registered)
+		{
+			last_subject = shared.subject;
+			last_valid = true;
+		}
+		return shared.registered;
 	}
 	else
 	{
