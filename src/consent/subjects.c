@@ -14,9 +14,9 @@
 #include "postgres.h"
 
 #include "access/stratnum.h"
+#include "common/hashfn.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
 
 #include "backend_cache.h"
@@ -32,11 +32,31 @@
 #define SUBJECT_KEY_LEN		128
 #define SUBJECT_CACHE_MAX	cg_backend_cache_entries
 
+/*
+ * By id, an open-addressing table (lib/simplehash.h) keyed by a 64-bit
+ * hash of the id, with the id itself (copied into the cache's context)
+ * compared on every hit: two ids with the same hash share a slot, the
+ * later replacing the earlier, and never answer for each other.  The row
+ * policy looks a child up here at every row.
+ */
 typedef struct SubjectEntry
 {
-	char		child_id[SUBJECT_KEY_LEN];
+	uint64		id_hash;		/* hash key */
+	char		status;			/* simplehash's */
+	char	   *child_id;		/* in subject_cxt */
 	CgSubject	subject;
 } SubjectEntry;
+
+#define SH_PREFIX		subjects_by_id
+#define SH_ELEMENT_TYPE	SubjectEntry
+#define SH_KEY_TYPE		uint64
+#define SH_KEY			id_hash
+#define SH_HASH_KEY(tb, k) ((uint32) (k))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 typedef struct SubjectByNoEntry
 {
@@ -83,7 +103,7 @@ typedef struct SharedChild
 } SharedChild;
 
 static MemoryContext subject_cxt = NULL;
-static HTAB *subject_cache = NULL;
+static subjects_by_id_hash *subject_cache = NULL;
 static subjects_by_no_hash *subject_no_cache = NULL;
 
 /* consent.c's part of the child's entry (cg_subjects_consent_hooks) */
@@ -124,11 +144,26 @@ cg_subjects_init(void)
 							   CG_INVAL_CHILD | CG_INVAL_DATA_KEY | CG_INVAL_POLICY);
 }
 
+/* The subjects' memory context, made the first time. */
+static MemoryContext
+subject_context(void)
+{
+	if (subject_cxt == NULL)
+		subject_cxt = AllocSetContextCreate(TopMemoryContext, "childguard subjects",
+											ALLOCSET_SMALL_SIZES);
+	return subject_cxt;
+}
+
 static void
 subject_cache_init(void)
 {
-	subject_cache = cg_backend_hash(&subject_cxt, "childguard subjects", 1024,
-									SUBJECT_KEY_LEN, sizeof(SubjectEntry), true);
+	subject_cache = subjects_by_id_create(subject_context(), 1024, NULL);
+}
+
+static inline uint64
+subject_id_hash(const char *child_id, size_t len)
+{
+	return DatumGetUInt64(hash_any_extended((const unsigned char *) child_id, (int) len, 0));
 }
 
 /* Read the registry row matching key through index. */
@@ -266,13 +301,16 @@ cg_subject_lookup(const char *child_id, CgSubject *out)
 	SubjectEntry *entry;
 	bool		found;
 	uint64		stamp;
+	size_t		len = strlen(child_id);
+	uint64		h;
 
-	if (strlen(child_id) >= SUBJECT_KEY_LEN)
+	if (len >= SUBJECT_KEY_LEN)
 		return subject_fetch_by_id(child_id, out);
 	if (subject_cache == NULL)
 		subject_cache_init();
-	entry = hash_search(subject_cache, child_id, HASH_FIND, NULL);
-	if (entry != NULL)
+	h = subject_id_hash(child_id, len);
+	entry = subjects_by_id_lookup(subject_cache, h);
+	if (entry != NULL && strcmp(entry->child_id, child_id) == 0)
 	{
 		*out = entry->subject;
 		last_subject = *out;
@@ -288,12 +326,19 @@ cg_subject_lookup(const char *child_id, CgSubject *out)
 	else if (!subject_shared_child(child_id, stamp, out))
 		return false;
 	/* the fetch may have processed an invalidation that reset the cache */
-	if (subject_cache == NULL || hash_get_num_entries(subject_cache) >= SUBJECT_CACHE_MAX)
+	if (subject_cache == NULL || subject_cache->members >= (uint32) SUBJECT_CACHE_MAX)
 	{
 		cg_subjects_flush();
 		subject_cache_init();
 	}
-	entry = hash_search(subject_cache, child_id, HASH_ENTER, &found);
+	entry = subjects_by_id_insert(subject_cache, h, &found);
+	if (!found || strcmp(entry->child_id, child_id) != 0)
+	{
+		/* a new entry, or another id with the same hash: this one replaces it */
+		if (found)
+			pfree(entry->child_id);
+		entry->child_id = MemoryContextStrdup(subject_cxt, child_id);
+	}
 	entry->subject = *out;
 	/* the read decision's lookup by number follows: the memo answers it */
 	last_subject = *out;
@@ -321,11 +366,7 @@ cg_subject_by_no(uint64 subject_no, CgSubject *out)
 		return true;
 	}
 	if (subject_no_cache == NULL)
-	{
-		if (subject_cxt == NULL)
-			subject_cache_init();	/* makes the context */
-		subject_no_cache = subjects_by_no_create(subject_cxt, 1024, NULL);
-	}
+		subject_no_cache = subjects_by_no_create(subject_context(), 1024, NULL);
 	entry = subjects_by_no_lookup(subject_no_cache, subject_no);
 	if (entry != NULL)
 	{
