@@ -33,8 +33,8 @@
  * ereport.
  *
  * Each child is noted once per kind of access, in an open-addressing
- * table kept across statements; a one-entry memo makes consecutive values of the
- * same row cost a comparison.
+ * table kept across statements; a one-entry memo makes consecutive
+ * values of the same row cost a comparison.
  *
  *-------------------------------------------------------------------------
  */
