@@ -20,6 +20,7 @@
 #     (several rows, several tables in one applied transaction);
 #   - a withdrawal in a prepared transaction (a two_phase subscription:
 #     applied at PREPARE, visible at COMMIT PREPARED);
+#   - a large transaction streamed while in progress (streaming = on);
 #   - TRUNCATE of the consents on the publisher;
 # and children not touched stay readable (the invalidation withholds
 # nothing else).
@@ -39,9 +40,12 @@ chomp(my $pkglibdir = `$pg_config --pkglibdir`);
 plan skip_all => "childguard.so is not installed in $pkglibdir"
   unless -e "$pkglibdir/childguard.so";
 
-my @kids = map { "k-$_" } 1 .. 8;
+my @kids = map { "k-$_" } 1 .. 9;
+# (a small logical_decoding_work_mem: a large transaction is streamed to
+# the subscription, which has streaming = on)
 my ($pub, $pub_keyfile) = ChildguardNode::new_node('pub',
-	allows_streaming => 'logical', start => 1);
+	allows_streaming => 'logical', start => 1,
+	extra_conf => "logical_decoding_work_mem = 64kB\n");
 $pub->safe_psql('postgres', 'CREATE DATABASE lg');
 $pub->safe_psql('lg', 'CREATE EXTENSION childguard CASCADE');
 $pub->safe_psql('lg',
@@ -67,13 +71,13 @@ $pub->safe_psql('lg',
 	'CREATE PUBLICATION pub_reg FOR TABLE childguard.child, childguard.data_key, '
 	  . 'childguard.guardian, childguard.child_guardian, childguard.consent');
 $sub->safe_psql('lg',
-	"CREATE SUBSCRIPTION s_reg CONNECTION '$pub_connstr' PUBLICATION pub_reg WITH (two_phase = true)");
+	"CREATE SUBSCRIPTION s_reg CONNECTION '$pub_connstr' PUBLICATION pub_reg WITH (two_phase = true, streaming = on)");
 $sub->wait_for_subscription_sync($pub, 's_reg');
 ok( $sub->poll_query_until('lg',
-		q{SELECT count(*) = 8 FROM childguard.child}),
+		q{SELECT count(*) = 9 FROM childguard.child}),
 	'the subscriber has the children');
 ok( $sub->poll_query_until('lg',
-		q{SELECT count(*) >= 16 FROM childguard.consent}),
+		q{SELECT count(*) >= 18 FROM childguard.consent}),
 	'the subscriber has the consents');
 
 # the subscriber's own protected table and rows
@@ -83,7 +87,7 @@ $sub->safe_psql(
 	SELECT childguard.protect('pupils', 'id');
 	SET childguard.purpose = 'regress';
 	INSERT INTO pupils SELECT id, 'SUBMARK-' || id FROM unnest(
-		ARRAY['k-1','k-2','k-3','k-4','k-5','k-6','k-7','k-8']) id;
+		ARRAY['k-1','k-2','k-3','k-4','k-5','k-6','k-7','k-8','k-9']) id;
 });
 
 my $read = q{SET childguard.purpose = 'regress'; SET childguard.denied_read = 'mask';
@@ -158,7 +162,7 @@ publisher_does('consent rows deleted by a superuser on the publisher',
 publisher_does('withdrawals of two children in one transaction, with other writes',
 	q{BEGIN;
 	  SET LOCAL ROLE regress_fixture_recorder;
-	  SELECT childguard.register_guardian('g-extra', 'k-8');
+	  SELECT childguard.register_guardian('g-extra', 'k-9');
 	  SELECT childguard.withdraw_consent('k-5', 'regress', 'g-k-5');
 	  SELECT childguard.withdraw_consent('k-6', 'regress', 'g-k-6');
 	  COMMIT;}, 'k-5', 'k-6');
@@ -173,16 +177,28 @@ $pub->safe_psql('lg', q{BEGIN;
 $pub->wait_for_catchup('s_reg');
 ok( $sub->poll_query_until('lg', q{SELECT count(*) = 1 FROM pg_prepared_xacts}),
 	'the subscriber holds the prepared transaction');
-is(plain_of($bg->query_safe($read)), 'k-7,k-8', 'prepared, not committed: the same backend still reads k-7');
-is(plain_of($sub->safe_psql('lg', $read)), 'k-7,k-8', 'prepared, not committed: a new backend too');
+is(plain_of($bg->query_safe($read)), 'k-7,k-8,k-9', 'prepared, not committed: the same backend still reads k-7');
+is(plain_of($sub->safe_psql('lg', $read)), 'k-7,k-8,k-9', 'prepared, not committed: a new backend too');
 publisher_does('a prepared transaction committed on the publisher (two_phase subscription)',
 	q{COMMIT PREPARED 'cg_w7';}, 'k-7');
 
-is(plain_of($bg->query_safe($read)), 'k-8', 'only the untouched child stays readable');
+# a transaction larger than the publisher's logical_decoding_work_mem is
+# streamed while in progress and applied at its commit
+publisher_does('a large transaction streamed to the subscriber',
+	q{BEGIN;
+	  SET LOCAL ROLE regress_fixture_recorder;
+	  SELECT count(childguard.register_guardian('g-bulk-' || i, 'k-9')) FROM generate_series(1, 1500) i;
+	  SELECT childguard.withdraw_consent('k-8', 'regress', 'g-k-8');
+	  COMMIT;}, 'k-8');
+ok( $pub->safe_psql('lg',
+		q{SELECT stream_count > 0 FROM pg_stat_replication_slots WHERE slot_name = 's_reg'}) eq 't',
+	'the large transaction was streamed');
+
+is(plain_of($bg->query_safe($read)), 'k-9', 'only the untouched child stays readable');
 
 # TRUNCATE: the apply worker fires the statement triggers for it (the whole
 # cache), which this checks stays so
-publisher_does('consents truncated on the publisher', q{TRUNCATE childguard.consent;}, 'k-8');
+publisher_does('consents truncated on the publisher', q{TRUNCATE childguard.consent;}, 'k-9');
 
 $bg->quit;
 $sub->safe_psql('lg', 'DROP SUBSCRIPTION s_reg');
