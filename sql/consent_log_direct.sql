@@ -13,7 +13,9 @@
 -- 4. a statement-level INSERT trigger on the log fires too (the route
 --    falls back);
 -- 5. record_consents()'s report: each accepted row's consent_id is the
---    identity of the consent inserted for it, drawn in row order.
+--    identity of the consent inserted for it, drawn in row order;
+-- 6. the log after a set-based load equals the log the row-by-row API
+--    writes for the same accepted rows, from the same head.
 SET client_min_messages = warning;
 DROP DATABASE IF EXISTS regress_log_direct;
 CREATE DATABASE regress_log_direct;
@@ -118,6 +120,41 @@ SELECT count(*) AS matched FROM rep r
   JOIN childguard.purpose p ON p.purpose_id = c.purpose_id AND p.purpose = r.purpose;
 SELECT sqlstate, regexp_replace(message, '"[^"]*"', '"…"') AS message, count(*) FROM rep
  WHERE sqlstate IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2;
+
+-- 6. set-based against row by row, from the same head and identity: the
+-- rows record_consents() accepts, recorded one by one with record_consent()
+-- (one statement each), give the same log, hashes included
+BEGIN;
+SELECT last_id AS base6 FROM childguard.consent_log_head \gset
+SELECT last_value AS seq6 FROM childguard.consent_consent_id_seq \gset
+SAVEPOINT set_based;
+SET LOCAL ROLE regress_fixture_recorder;
+CREATE TEMP TABLE rep6 AS SELECT * FROM childguard.record_consents('ld_k');
+RESET ROLE;
+SELECT pg_temp.log_since(:base6) AS set_rows \gset
+SELECT string_agg(row_no::text, ',' ORDER BY row_no) AS accepted_rows FROM rep6 WHERE sqlstate IS NULL \gset
+ROLLBACK TO SAVEPOINT set_based;
+SELECT setval('childguard.consent_consent_id_seq', :seq6);
+CREATE FUNCTION pg_temp.one_by_one(rows bigint[]) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	k record;
+	n bigint := 0;
+BEGIN
+	FOR k IN SELECT * FROM (SELECT row_number() OVER (ORDER BY ctid) AS row_no, l.* FROM ld_k l) x
+	          WHERE x.row_no = ANY (rows) ORDER BY x.row_no LOOP
+		PERFORM childguard.record_consent(k.child_id, k.purpose, k.notice, k.given_by, k.decision);
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END
+$$;
+SET LOCAL ROLE regress_fixture_recorder;
+SELECT pg_temp.one_by_one(string_to_array(:'accepted_rows', ',')::bigint[]) AS recorded_one_by_one;
+RESET ROLE;
+SELECT pg_temp.log_since(:base6) AS row_rows \gset
+ROLLBACK;
+SELECT :'set_rows' = :'row_rows' AS same_log_as_row_by_row,
+       array_length(string_to_array(:'set_rows', E'\n'), 1) AS lines_compared;
 
 -- 2. a CHECK constraint added by the owner refuses on the direct route:
 -- 23514, no consent, no event, the head as it was
