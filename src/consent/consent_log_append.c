@@ -36,8 +36,9 @@
  * user may insert into it; otherwise (direct_insert_possible()) the rows
  * go in as in 1.6, one INSERT ... SELECT FROM unnest(arrays) per chunk of
  * CHUNK events through SPI, so that every trigger, policy and default
- * applies as to any INSERT.  Either way the rows are the same.  Memory: the statement's
- * events are held to be sorted (about 100 bytes each plus the guardian
+ * applies as to any INSERT.  Either way the rows are the same (regress
+ * consent_log_direct compares the two).  Memory: the statement's events
+ * are held to be sorted (about 100 bytes each plus the guardian
  * id: the decision, giver kind and notice repeat and are kept once; 2
  * million events, a 1,000,000-children load's, take about 250 MB); a
  * chunk's arrays and hashes are freed after the chunk.
@@ -255,6 +256,11 @@ direct_insert_begin(Oid relid)
 	RangeTblEntry *rte;
 	Relation	rel;
 
+	if (!OidIsValid(relid))
+	{
+		pfree(d);
+		return NULL;			/* the INSERT says what is missing */
+	}
 	LockRelationOid(relid, RowExclusiveLock);
 	rel = table_open(relid, NoLock);
 	if (!direct_insert_possible(rel, d->attnos))
