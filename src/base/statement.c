@@ -52,7 +52,9 @@ typedef struct SubjectAccess
 	int			accesses;		/* CgAccess bits */
 } SubjectAccess;
 
-static CgStatement st;
+CgStatement cg_statement_state;
+
+#define st cg_statement_state
 static MemoryContext statement_cxt = NULL;
 
 /*
@@ -94,13 +96,6 @@ subjects_clear(void *last)
 }
 
 CgStatementFirstAccessHook cg_statement_first_access_hook = NULL;
-
-/* The current statement's state. */
-CgStatement *
-cg_statement(void)
-{
-	return &st;
-}
 
 /* Memory that lives until the next top-level statement begins. */
 MemoryContext
@@ -144,18 +139,6 @@ cg_statement_begin(int command_tag)
 	st.foreign_depth = foreign_depth;
 	st.foreign_owner = foreign_owner;
 	st.command_tag = command_tag;
-}
-
-uint64
-cg_statement_id(void)
-{
-	return st.id;
-}
-
-int
-cg_statement_nesting(void)
-{
-	return st.level.nesting;
 }
 
 /* A nested statement begins: save the level (for leave) and go one deeper. */
@@ -331,17 +314,6 @@ int
 cg_statement_count(CgAccess access)
 {
 	return st.counts[access_bit(access)];
-}
-
-/*
- * The CgAccess bits seen in the current statement (with
- * CG_ACCESS_ATTEMPTED if it tried to decrypt); 0 if it touched no child
- * data.
- */
-int
-cg_statement_accesses(void)
-{
-	return st.accesses;
 }
 
 /* Call fn for each child the current statement touched. */
