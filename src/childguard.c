@@ -392,7 +392,8 @@ cg_needs_fmgr(Oid fn_oid)
 {
 	if (prev_needs_fmgr && prev_needs_fmgr(fn_oid))
 		return true;
-	return cg_foreign_code_needs_hook(fn_oid) || cg_citus_ddl_needs_hook(fn_oid);
+	return cg_foreign_code_needs_hook(fn_oid) ||
+		(cg_citus_coordinator() && cg_citus_ddl_needs_hook(fn_oid));
 }
 
 static void

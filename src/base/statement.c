@@ -32,9 +32,10 @@
  * and cg_statement_failed: plain assignments, no allocation, no lock, no
  * ereport.
  *
- * Each child is noted once per kind of access, in a hash in the
- * statement's memory; a one-entry memo makes consecutive values of the
- * same row cost a comparison.
+ * Each child is noted once per kind of access: the first child in a slot
+ * of its own, the others in a hash kept across statements; a one-entry
+ * memo makes consecutive values of the same row cost a comparison.  A
+ * point read (one child) so pays no hash insertion and no removal.
  *
  *-------------------------------------------------------------------------
  */
@@ -53,6 +54,9 @@ typedef struct SubjectAccess
 } SubjectAccess;
 
 CgStatement cg_statement_state;
+
+/* the first child a statement noted (valid while st.first_used) */
+static SubjectAccess first_subject;
 
 #define st cg_statement_state
 static MemoryContext statement_cxt = NULL;
@@ -221,6 +225,19 @@ access_bit(CgAccess access)
 	return 0;
 }
 
+/* Add access to entry's bits (and the statement's counts), and make it the memo. */
+static void
+note_in(SubjectAccess *entry, CgAccess access)
+{
+	if (!(entry->accesses & access))
+	{
+		entry->accesses |= access;
+		st.counts[access_bit(access)]++;
+		st.accesses |= access;
+	}
+	st.last = entry;
+}
+
 /* Note that this statement did access to subject_no's data. */
 void
 cg_statement_note(uint64 subject_no, CgAccess access)
@@ -234,6 +251,18 @@ cg_statement_note(uint64 subject_no, CgAccess access)
 	if (!st.admitted && cg_statement_first_access_hook)
 		cg_statement_first_access_hook();
 	st.admitted = true;
+	if (st.subjects == NULL && (!st.first_used || first_subject.subject_no == subject_no))
+	{
+		/* the first child (again): its own slot */
+		if (!st.first_used)
+		{
+			first_subject.subject_no = subject_no;
+			first_subject.accesses = 0;
+			st.first_used = true;
+		}
+		note_in(&first_subject, access);
+		return;
+	}
 	if (st.subjects == NULL)
 	{
 		if (subjects_table == NULL)
@@ -250,18 +279,16 @@ cg_statement_note(uint64 subject_no, CgAccess access)
 			subjects_table = hash_create("childguard statement subjects", 64, &ctl,
 										 HASH_ELEM | HASH_CONTEXT | HASH_BLOBS);
 		}
+		/* a second child: the first moves into the table */
+		entry = hash_search(subjects_table, &first_subject.subject_no, HASH_ENTER, &found);
+		entry->accesses = first_subject.accesses;
 		st.subjects = subjects_table;
+		st.first_used = false;
 	}
 	entry = hash_search(st.subjects, &subject_no, HASH_ENTER, &found);
 	if (!found)
 		entry->accesses = 0;
-	if (!(entry->accesses & access))
-	{
-		entry->accesses |= access;
-		st.counts[access_bit(access)]++;
-		st.accesses |= access;
-	}
-	st.last = entry;
+	note_in(entry, access);
 }
 
 /*
@@ -304,7 +331,8 @@ cg_statement_noted(uint64 subject_no, CgAccess access)
 	if (last != NULL && last->subject_no == subject_no)
 		return (last->accesses & access) != 0;
 	if (st.subjects == NULL)
-		return false;
+		return st.first_used && first_subject.subject_no == subject_no &&
+			(first_subject.accesses & access) != 0;
 	entry = hash_search(st.subjects, &subject_no, HASH_FIND, NULL);
 	return entry != NULL && (entry->accesses & access) != 0;
 }
@@ -324,8 +352,13 @@ cg_statement_foreach(CgStatementSubjectFn fn, void *arg)
 	SubjectAccess *entry;
 
 	if (st.subjects == NULL)
+	{
+		/* one child (a point read): its own slot */
+		if (st.first_used)
+			fn(first_subject.subject_no, first_subject.accesses, arg);
 		return;
-	/* one child (a point read): the memo is it, no scan of every bucket */
+	}
+	/* one child in the table: the memo is it, no scan of every bucket */
 	if (st.last != NULL && hash_get_num_entries(st.subjects) == 1)
 	{
 		entry = st.last;

@@ -88,8 +88,12 @@ typedef struct CgStatement
 	Oid			foreign_owner;	/* the innermost one's owner, or InvalidOid */
 
 	/* ---- children touched (statement.c), emptied when the next begins ---- */
-	HTAB	   *subjects;		/* uint64 subject_no -> CgAccess bits */
-	void	   *last;			/* one-entry memo into subjects */
+	HTAB	   *subjects;		/* uint64 subject_no -> CgAccess bits, once
+								 * a second child is noted */
+	bool		first_used;		/* the first child noted, kept without a
+								 * table (statement.c) */
+	void	   *last;			/* one-entry memo: the first child or an
+								 * entry of subjects */
 	int			counts[CG_ACCESS_KINDS];
 	int			accesses;		/* CgAccess bits seen, CG_ACCESS_ATTEMPTED */
 	bool		admitted;		/* first-access hook called */
