@@ -426,6 +426,34 @@ typedef enum
 	MASK_TOLERANT
 } MaskHow;
 
+/*
+ * The memo's hash of a statement's original text: 8 bytes a step (a
+ * prepared statement's text is hashed at every execution, and
+ * hash_any_extended costs about four times as much).  Never 0 (0 means
+ * "not hashed").  A collision -- another text of the same length hashing
+ * alike -- would only show the memo's masked text in its place: the memo
+ * holds no constant, so nothing is disclosed.
+ */
+static uint64
+text_hash(const char *text, size_t len)
+{
+	uint64		h = UINT64CONST(0x9e3779b97f4a7c15) ^ len;
+	size_t		i = 0;
+	uint64		w;
+
+	for (; i + 8 <= len; i += 8)
+	{
+		memcpy(&w, text + i, 8);
+		h = (h ^ w) * UINT64CONST(0x100000001b3);
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, text + i, len - i);
+	h = (h ^ w) * UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 32;
+	return h != 0 ? h : 1;
+}
+
 /* Remember text as masked by the scanner (not by the tolerant masker). */
 static void
 remember_masked(const char *text, size_t len, MaskHow how, uint64 orig_hash)
@@ -473,14 +501,14 @@ mask_top_text(char *text, MaskHow how)
 	 * constants and the scan for them is spared.
 	 */
 	if (how != MASK_TOLERANT && masked_memo_valid && len == masked_memo_len)
-		orig_hash = DatumGetUInt64(hash_any_extended((const unsigned char *) text, (int) len, 0));
+		orig_hash = text_hash(text, len);
 	else
 		orig_hash = 0;
 	if (!(orig_hash != 0 && orig_hash == masked_memo_orig_hash) &&
 		!may_hold_constants(text, numbers))
 		return;
 	if (orig_hash == 0 && len <= MASKED_MEMO_MAX)
-		orig_hash = DatumGetUInt64(hash_any_extended((const unsigned char *) text, (int) len, 0));
+		orig_hash = text_hash(text, len);
 
 	if (be != NULL && pgstat_track_activities && be->st_activity_raw != NULL)
 	{
