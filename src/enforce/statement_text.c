@@ -68,6 +68,7 @@
 
 #include "catalog.h"
 #include "protection.h"
+#include "statement.h"
 #include "statement_text.h"
 
 static int	statement_masking = CG_MASK_CHILD_DATA;
@@ -656,12 +657,28 @@ cg_statement_text_utility(const char *queryString)
 		mask_top_text((char *) queryString, MASK_SCANNER);
 }
 
-/* child_data input of plaintext: whatever the client sent is masked now. */
+/*
+ * child_data input of plaintext, or a value read: whatever the client sent
+ * is masked now.  Called for every value; once the text has been masked
+ * in this top-level statement, the next values of the statement pay a
+ * comparison (the text at that address cannot change within it: another
+ * text is another portal or message, which begins a statement).
+ */
 void
 cg_statement_text_mask_current(void)
 {
+	static const char *done_text = NULL;
+	static uint64 done_statement = 0;
+
+	if (debug_query_string == done_text && cg_statement_id() == done_statement &&
+		done_text != NULL)
+		return;
 	if (maskable(debug_query_string))
+	{
 		mask_top_text((char *) debug_query_string, MASK_SCANNER);
+		done_text = debug_query_string;
+		done_statement = cg_statement_id();
+	}
 }
 
 /*
