@@ -120,44 +120,16 @@ cg_statement_memory(void)
 void
 cg_statement_begin(int command_tag)
 {
-	CgStatementLevel level = st.level;
-	uint64		frozen_id = st.frozen_id;
-	Oid			role = st.role;
-	char	   *purpose = st.purpose;
-	TimestampTz now = st.now;
-	int			foreign_depth = st.foreign_depth;
-	Oid			foreign_owner = st.foreign_owner;
-	uint64		id = st.id + 1;
-
 	if (statement_cxt != NULL)
 		MemoryContextReset(statement_cxt);
 	if (st.subjects != NULL)
 		subjects_clear(st.subjects == subjects_table ? st.last : NULL);
-	memset(&st, 0, sizeof(st));
-	st.id = id;
-	st.level = level;
-	st.frozen_id = frozen_id;
-	st.role = role;
-	st.purpose = purpose;
-	st.now = now;
-	st.foreign_depth = foreign_depth;
-	st.foreign_owner = foreign_owner;
+	st.id++;
+	st.grant_id = 0;
+	st.disclosure = false;
+	/* the per-statement part: from subjects to the end (statement.h) */
+	memset(&st.subjects, 0, sizeof(st) - offsetof(CgStatement, subjects));
 	st.command_tag = command_tag;
-}
-
-/* A nested statement begins: save the level (for leave) and go one deeper. */
-void
-cg_statement_enter(CgStatementLevel *saved)
-{
-	*saved = st.level;
-	st.level.nesting++;
-}
-
-/* The nested statement ended, normally or by an error: the level as it was. */
-void
-cg_statement_leave(const CgStatementLevel *saved)
-{
-	st.level = *saved;
 }
 
 /* A COPY ... TO runs at this level (until cg_statement_leave). */

@@ -87,6 +87,11 @@ typedef struct CgStatement
 	int			foreign_depth;	/* foreign calls running */
 	Oid			foreign_owner;	/* the innermost one's owner, or InvalidOid */
 
+	/*
+	 * ---- from here to the end: reset when the next top-level statement
+	 * begins (cg_statement_begin clears it in one go; keep what must
+	 * survive above) ----
+	 */
 	/* ---- children touched (statement.c), emptied when the next begins ---- */
 	HTAB	   *subjects;		/* uint64 subject_no -> CgAccess bits, once
 								 * a second child is noted */
@@ -162,8 +167,21 @@ cg_statement_accesses(void)
 
 extern MemoryContext cg_statement_memory(void);
 extern void cg_statement_begin(int command_tag);
-extern void cg_statement_enter(CgStatementLevel *saved);
-extern void cg_statement_leave(const CgStatementLevel *saved);
+
+/* A nested statement begins: save the level (for leave) and go one deeper. */
+static inline void
+cg_statement_enter(CgStatementLevel *saved)
+{
+	*saved = cg_statement_state.level;
+	cg_statement_state.level.nesting++;
+}
+
+/* The nested statement ended, normally or by an error: the level as it was. */
+static inline void
+cg_statement_leave(const CgStatementLevel *saved)
+{
+	cg_statement_state.level = *saved;
+}
 extern void cg_statement_set_copy_out(void);
 extern void cg_statement_failed(int sqlerrcode);
 extern void cg_statement_freeze(Oid role, const char *purpose, TimestampTz now);
