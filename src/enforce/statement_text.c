@@ -659,25 +659,30 @@ cg_statement_text_utility(const char *queryString)
 
 /*
  * child_data input of plaintext, or a value read: whatever the client sent
- * is masked now.  Called for every value; once the text has been masked
- * in this top-level statement, the next values of the statement pay a
- * comparison (the text at that address cannot change within it: another
- * text is another portal or message, which begins a statement).
+ * is masked now.  Called for every value; once the text has been masked,
+ * the next values pay three comparisons: the same address, the same
+ * protocol message (its start time: a message's text may land where the
+ * last one's was, and a literal's input runs at parse analysis, before
+ * the message's statement begins) and the same top-level statement (a
+ * portal run again within a message).
  */
 void
 cg_statement_text_mask_current(void)
 {
 	static const char *done_text = NULL;
 	static uint64 done_statement = 0;
+	static TimestampTz done_start = 0;
 
-	if (debug_query_string == done_text && cg_statement_id() == done_statement &&
-		done_text != NULL)
+	if (debug_query_string == done_text && done_text != NULL &&
+		cg_statement_id() == done_statement &&
+		GetCurrentStatementStartTimestamp() == done_start)
 		return;
 	if (maskable(debug_query_string))
 	{
 		mask_top_text((char *) debug_query_string, MASK_SCANNER);
 		done_text = debug_query_string;
 		done_statement = cg_statement_id();
+		done_start = GetCurrentStatementStartTimestamp();
 	}
 }
 
