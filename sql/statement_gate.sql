@@ -164,6 +164,23 @@ SELECT id - :start_id AS n, access, child_id
   FROM childguard.access_log_children WHERE id > :start_id ORDER BY id, access, child_id;
 SET ROLE regress_sg_a;
 
+-- the statement text: a value read masks the text once per statement; the
+-- next message's text lands at the same address (psql sends each statement
+-- as its own message) and a literal's input runs at parse analysis, before
+-- its statement begins: it is masked all the same (pg_stat_activity of this
+-- backend shows the text as masked while it runs)
+SELECT name FROM pupils WHERE id = 'r-1';
+SELECT '秘密甲' :: childguard.child_data IS NOT NULL AS input,
+       strpos((SELECT query FROM pg_stat_activity WHERE pid = pg_backend_pid()), '秘密甲') AS shown;
+SELECT name FROM pupils WHERE id = 'r-2';
+SELECT '秘密乙' :: childguard.child_data IS NOT NULL AS input,
+       strpos((SELECT query FROM pg_stat_activity WHERE pid = pg_backend_pid()), '秘密乙') AS shown;
+RESET ROLE;
+SELECT name FROM pupils WHERE id = 'r-1';                              -- refused: no grant
+SELECT '秘密丙' :: childguard.child_data IS NOT NULL AS input,
+       strpos((SELECT query FROM pg_stat_activity WHERE pid = pg_backend_pid()), '秘密丙') AS shown;
+SET ROLE regress_sg_a;
+
 -- ExecutorFinish of a plain SELECT still ends the statement's DDL check:
 -- a function that drops the seal trigger, called by a plain SELECT, fails
 RESET ROLE;
