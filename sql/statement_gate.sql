@@ -2,11 +2,12 @@
 -- cost") open no route to child data: the protection memo (protection.c: the
 -- relation looked up last), ExecutorFinish without a nesting level for a
 -- SELECT that queued nothing (childguard.c), the Citus hooks skipped off a
--- coordinator, the server-files bitmap tested inline, the first child of a
--- statement kept without a hash table (statement.c).  Each statement below
--- looks plain -- or follows one that did -- and reaches child data by
--- another route; each must still be decided (purpose 'tutoring' reads,
--- 'art', to which nobody consented, reads nothing) or refused.
+-- coordinator, the server-files bitmap tested inline, the statement's state
+-- cleared in one go (statement.c), the statement text's memo per value.
+-- Each statement below looks plain -- or follows one that did -- and
+-- reaches child data by another route; each must still be decided (purpose
+-- 'tutoring' reads, 'art', to which nobody consented, reads nothing) or
+-- refused.
 SET client_min_messages = warning;
 DROP DATABASE IF EXISTS regress_stmt_gate;
 CREATE DATABASE regress_stmt_gate;
@@ -148,8 +149,8 @@ SELECT name FROM pupils WHERE id = 'r-1';
 SELECT note FROM plain_t WHERE id = 'r-1';
 SELECT name FROM pupils WHERE id = 'r-2';
 
--- children in one statement (the first kept without a table, the second
--- moves it into one): each read, each in the statement's audit record
+-- children in one statement (one, two, one again): each read, each in the
+-- statement's audit record
 RESET ROLE;
 SELECT childguard.audit_wait();
 SELECT coalesce(max(id), 0) AS start_id FROM childguard.access_log \gset

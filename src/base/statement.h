@@ -93,12 +93,8 @@ typedef struct CgStatement
 	 * survive above) ----
 	 */
 	/* ---- children touched (statement.c), emptied when the next begins ---- */
-	HTAB	   *subjects;		/* uint64 subject_no -> CgAccess bits, once
-								 * a second child is noted */
-	bool		first_used;		/* the first child noted, kept without a
-								 * table (statement.c) */
-	void	   *last;			/* one-entry memo: the first child or an
-								 * entry of subjects */
+	struct cg_stmt_subjects_hash *subjects;	/* subject_no -> CgAccess bits */
+	void	   *last;			/* one-entry memo into subjects */
 	int			counts[CG_ACCESS_KINDS];
 	int			accesses;		/* CgAccess bits seen, CG_ACCESS_ATTEMPTED */
 	bool		admitted;		/* first-access hook called */
@@ -182,6 +178,7 @@ cg_statement_leave(const CgStatementLevel *saved)
 {
 	cg_statement_state.level = *saved;
 }
+
 extern void cg_statement_set_copy_out(void);
 extern void cg_statement_failed(int sqlerrcode);
 extern void cg_statement_freeze(Oid role, const char *purpose, TimestampTz now);
