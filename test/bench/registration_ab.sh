@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark (not a pass/fail test): the set-based registration path of the
-# installed SQL against that of 1.5, side by side on one private cluster with
-# the same library: each load goes into a new database created with
-# `CREATE EXTENSION childguard VERSION '1.5'` (A: 1.5's register_children,
-# register_guardians, record_consents and consent-log trigger) or at the
-# default version (B).  Per load: N children, a guardian each, consent for
+# installed SQL against that of an older version, side by side on one
+# private cluster with the same library: each load goes into a new database
+# created with `CREATE EXTENSION childguard VERSION '$CG_REG_A'` (A, default
+# 1.6: that version's register_children, register_guardians, record_consents
+# and consent-log trigger) or at the default version (B).  Per load: N children, a guardian each, consent for
 # two purposes each (2N consents, a third given by the child), staging
 # tables filled and analysed before the clock starts, the three calls in
 # one session; wall-clock time and the backend's CPU time (/proc/PID/stat)
@@ -15,7 +15,11 @@
 # ROUNDS (default 3) interleaved rounds A B A B ... for each SIZE (default
 # 10000 100000); each line also prints the load average.  A SIZE written
 # as 1000000:1 runs that size in 1 round.
-# Env: CG_PG_CONFIG / PG_CONFIG as for test/cluster.sh; the build installed.
+# Env: CG_REG_A (A's version, default 1.6); CG_REG_A_LIB: A's
+# childguard.so (e.g. main's build), so that A is the old code whole, its C
+# included: the cluster is restarted with A's library before each A load and
+# with the installed one (B's, put back on exit) before each B load;
+# CG_PG_CONFIG / PG_CONFIG as for test/cluster.sh; the build installed.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -24,12 +28,32 @@ REPO=$PWD
 . "$REPO/test/cluster.sh"
 
 ROUNDS=${1:-3}
+AVER=${CG_REG_A:-1.6}
 shift || true
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(10000 100000)
 DIR=/tmp/cgbench-regab-$$
 PORT=$(cg_free_port 56500)
-trap 'cg_destroy "$DIR" >/dev/null 2>&1 || true' EXIT
+PKGLIB=$("$CG_PG_CONFIG" --pkglibdir)
+ALIB=${CG_REG_A_LIB:-}
+mkdir -p "$DIR.libs"
+cp "$PKGLIB/childguard.so" "$DIR.libs/b.so"
+[ -z "$ALIB" ] || cp "$ALIB" "$DIR.libs/a.so"
+# use_lib a|b: that side's library installed (a new file, never written in
+# place: running backends have the old one mapped) and the cluster restarted
+CUR=b
+use_lib() {
+  [ -n "$ALIB" ] && [ "$1" != "$CUR" ] || return 0
+  cp "$DIR.libs/$1.so" "$PKGLIB/.childguard.so.new" && mv -f "$PKGLIB/.childguard.so.new" "$PKGLIB/childguard.so"
+  cg_as_server "$CG_BINDIR/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 120 restart >/dev/null
+  CUR=$1
+}
+cleanup() {
+  cp "$DIR.libs/b.so" "$PKGLIB/.childguard.so.new" && mv -f "$PKGLIB/.childguard.so.new" "$PKGLIB/childguard.so"
+  cg_destroy "$DIR" >/dev/null 2>&1 || true
+  rm -rf "$DIR.libs"
+}
+trap cleanup EXIT
 
 cg_start "$DIR" "$PORT" >/dev/null
 cg_export "$DIR"
@@ -93,14 +117,15 @@ SQL
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
 B=$("${PSQL[@]}" -d postgres -c "SELECT default_version FROM pg_available_extensions WHERE name = 'childguard'")
-echo "A = 1.5's set-based path, B = $B's; per call: children / guardians / consents; load = 1-minute load average"
+echo "A = $AVER's set-based path${ALIB:+ with $ALIB}, B = $B's; per call: children / guardians / consents; load = 1-minute load average"
 for spec in "${SIZES[@]}"; do
   n=${spec%%:*}; rounds=$ROUNDS
   [ "$spec" != "$n" ] && rounds=${spec#*:}
   ra=(); rb=()
   for r in $(seq 1 "$rounds"); do
     for side in A B; do
-      ver=1.5; [ $side = B ] && ver=$B
+      ver=$AVER; [ $side = B ] && ver=$B
+      use_lib "${side,,}"
       read -r wall cpu wc wg wk cc cg ck v < <(load "reg_${side,,}_$n" "$ver" "$n")
       printf '%-9s %s round %d: wall %7.2f s (%.2f %.2f %.2f)  cpu %7.2f s (%.2f %.2f %.2f)  log %s  load %s\n' \
         "$n" "$side" "$r" "$wall" "$wc" "$wg" "$wk" "$cpu" "$cc" "$cg" "$ck" "$v" "$(cut -d' ' -f1 /proc/loadavg)"
