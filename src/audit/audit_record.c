@@ -19,9 +19,9 @@
 
 /*
  * The encoder runs in the reading backend at the end of every audited
- * statement: it measures the record first, makes room once, and then
- * copies each field into place (no per-field growth checks, each string
- * measured once).
+ * statement: it measures the record first, the queue reserves that much
+ * in its ring, and it copies each field into place there (no per-field
+ * growth checks, no intermediate buffer).
  */
 typedef struct Writer
 {
@@ -87,17 +87,26 @@ put_ids(Writer *w, int n, const int64 *ids)
 /* the record's strings outside the lists, in wire order (end_user last) */
 #define REC_STRINGS 7
 
-/* Append rec's wire form to buf. */
-void
-cg_audit_record_encode(const CgAuditRecord *rec, StringInfo buf)
+static inline void
+record_strings(const CgAuditRecord *rec, const char **str)
 {
-	const char *str[REC_STRINGS] = {rec->session_role, rec->current_role,
-		rec->client_addr, rec->application_name, rec->command, rec->purpose,
-	rec->end_user};
-	size_t		len[REC_STRINGS];
-	size_t		size;
-	Writer		w;
+	str[0] = rec->session_role;
+	str[1] = rec->current_role;
+	str[2] = rec->client_addr;
+	str[3] = rec->application_name;
+	str[4] = rec->command;
+	str[5] = rec->purpose;
+	str[6] = rec->end_user;
+}
 
+/* The size of rec's wire form. */
+Size
+cg_audit_record_size(const CgAuditRecord *rec)
+{
+	const char *str[REC_STRINGS];
+	size_t		size;
+
+	record_strings(rec, str);
 	size = 2 * sizeof(int64) + sizeof(int32)	/* statement_at, start, pid */
 		+ sizeof(int64)			/* grant_id */
 		+ strings_size(rec->nrelations, rec->relations)
@@ -107,20 +116,28 @@ cg_audit_record_encode(const CgAuditRecord *rec, StringInfo buf)
 		+ sizeof(int32) + sizeof(int64)	/* children, rows */
 		+ 1 + 5 + sizeof(int64);	/* outcome, sqlstate, query_id */
 	for (int i = 0; i < REC_STRINGS; i++)
-	{
-		len[i] = str[i] ? strlen(str[i]) : 0;
-		size += sizeof(int32) + len[i];
-	}
-	if (size >= MaxAllocSize - (size_t) buf->len)
-		elog(ERROR, "childguard audit record too large to encode");
-	enlargeStringInfo(buf, (int) size);
-	w.p = buf->data + buf->len;
+		size += sizeof(int32) + (str[i] ? strlen(str[i]) : 0);
+	return size;
+}
 
+/*
+ * Write rec's wire form, of size bytes (cg_audit_record_size), at dest:
+ * straight into the queue's ring between reserving and publishing an
+ * entry, so nothing here may raise, allocate or wait.
+ */
+void
+cg_audit_record_write(const CgAuditRecord *rec, char *dest, Size size)
+{
+	const char *str[REC_STRINGS];
+	Writer		w;
+
+	record_strings(rec, str);
+	w.p = dest;
 	put_int64(&w, rec->statement_at);
 	put_int64(&w, rec->session_start);
 	put_int32(&w, rec->backend_pid);
 	for (int i = 0; i < REC_STRINGS - 1; i++)
-		put_string(&w, str[i], len[i]);
+		put_string(&w, str[i], str[i] ? strlen(str[i]) : 0);
 	put_int64(&w, rec->grant_id);
 	put_strings(&w, rec->nrelations, rec->relations);
 	put_strings(&w, rec->ncolumns, rec->columns);
@@ -133,9 +150,21 @@ cg_audit_record_encode(const CgAuditRecord *rec, StringInfo buf)
 	memcpy(w.p, rec->sqlstate, 5);
 	w.p += 5;
 	put_int64(&w, rec->query_id);
-	put_string(&w, str[REC_STRINGS - 1], len[REC_STRINGS - 1]);	/* end_user (1.4) */
+	put_string(&w, str[REC_STRINGS - 1],
+			   str[REC_STRINGS - 1] ? strlen(str[REC_STRINGS - 1]) : 0);	/* end_user (1.4) */
+	Assert(w.p == dest + size);
+}
 
-	Assert(w.p == buf->data + buf->len + size);
+/* Append rec's wire form to buf. */
+void
+cg_audit_record_encode(const CgAuditRecord *rec, StringInfo buf)
+{
+	Size		size = cg_audit_record_size(rec);
+
+	if (size >= MaxAllocSize - (size_t) buf->len)
+		elog(ERROR, "childguard audit record too large to encode");
+	enlargeStringInfo(buf, (int) size);
+	cg_audit_record_write(rec, buf->data + buf->len, size);
 	buf->len += (int) size;
 	buf->data[buf->len] = '\0';
 }
