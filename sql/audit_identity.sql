@@ -122,6 +122,19 @@ RESET ROLE;
 -- 14: and the next statement, as the superuser again
 SET application_name = 'app five';
 SELECT nm FROM pupils;
+-- 15: names cached across statements are not copied per statement: a
+-- rename inside the statement, after it named the column, leaves the name
+-- it took valid (the record names the column as the statement first used
+-- it: one column, one name); the next statement has the new name
+DO $$
+DECLARE v text;
+BEGIN
+  SELECT nm::text INTO v FROM pupils;
+  ALTER TABLE pupils RENAME COLUMN nm TO full_name;
+  SELECT full_name::text INTO v FROM pupils;
+END
+$$;
+SELECT full_name FROM pupils;
 RESET childguard.purpose;
 RESET application_name;
 
@@ -129,7 +142,7 @@ SELECT childguard.audit_wait();
 SELECT id - :start_id AS n, command, outcome,
        CASE session_role WHEN :'me' THEN 'ME' ELSE session_role END AS session_role,
        CASE acting_role WHEN :'me' THEN 'ME' ELSE acting_role END AS acting_role,
-       application_name
+       application_name, columns
   FROM childguard.access_log WHERE id > :start_id ORDER BY id;
 SELECT valid FROM childguard.verify_access_log();
 \c contrib_regression

@@ -136,8 +136,16 @@ typedef struct CgAuditRecordView
 	int64		query_id;
 } CgAuditRecordView;
 
-extern Size cg_audit_record_size(const CgAuditRecord *rec);
-extern void cg_audit_record_write(const CgAuditRecord *rec, char *dest, Size size);
+/* the string lengths cg_audit_record_size() measured, for cg_audit_record_write() */
+typedef struct CgAuditRecordLengths
+{
+	int32		str[7];			/* the strings outside the lists, in wire order */
+	int32	   *items;			/* the relations', then the columns' */
+} CgAuditRecordLengths;
+
+extern Size cg_audit_record_size(const CgAuditRecord *rec, CgAuditRecordLengths *lens);
+extern void cg_audit_record_write(const CgAuditRecord *rec, const CgAuditRecordLengths *lens,
+								  char *dest, Size size);
 extern void cg_audit_record_encode(const CgAuditRecord *rec, StringInfo buf);
 extern void cg_audit_record_decode(const char *data, Size len, CgAuditRecord *rec);
 extern void cg_audit_record_view(const char *data, Size len, CgAuditRecordView *v);

@@ -264,17 +264,65 @@ typedef struct NameEntry
 static MemoryContext names_cxt = NULL;
 static HTAB *names_cache = NULL;
 
+/*
+ * A statement keeps pointers to the cached names (no copy per statement):
+ * an invalidation therefore does not free the cache at once but moves its
+ * memory under names_retired, freed when the next statement first touches
+ * child data (before it looks up any name; the previous statement's
+ * record is out by then).
+ */
+static MemoryContext names_retired = NULL;
+static bool names_retired_any = false;
+
+/*
+ * The last few entries looked up, so that a statement using the same
+ * table and columns as the one before finds its names without hashing.
+ * Entries of a dynahash table do not move; forgotten with the table.
+ */
+#define RECENT_NAMES 4
+typedef struct RecentName
+{
+	Oid			relid;
+	int32		attnum;
+	NameEntry  *entry;
+} RecentName;
+
+static RecentName recent_names[RECENT_NAMES];
+static int	recent_next = 0;
+
 static void
 forget_names(int kinds, Oid relid)
 {
 	if (names_cxt != NULL)
-		MemoryContextReset(names_cxt);
+	{
+		if (names_retired != NULL)
+		{
+			MemoryContextSetParent(names_cxt, names_retired);
+			names_retired_any = true;
+		}
+		else
+			MemoryContextDelete(names_cxt);
+		names_cxt = NULL;
+	}
 	names_cache = NULL;
+	memset(recent_names, 0, sizeof(recent_names));
+}
+
+/* A new statement, before it looks up names: free the retired caches. */
+static void
+free_retired_names(void)
+{
+	if (names_retired_any)
+	{
+		MemoryContextDeleteChildren(names_retired);
+		names_retired_any = false;
+	}
 }
 
 /*
  * The cached name for (relid, attnum), or NULL; *entry is where to store
- * it (NULL if no cache can be made).
+ * it (NULL if no cache can be made).  The name stays valid until the next
+ * statement's first access (see names_retired).
  */
 static const char *
 cached_name(Oid relid, int attnum, NameEntry **entry)
@@ -282,7 +330,18 @@ cached_name(Oid relid, int attnum, NameEntry **entry)
 	NameKey		key;
 	bool		found;
 
+	for (int i = 0; i < RECENT_NAMES; i++)
+		if (recent_names[i].entry != NULL && recent_names[i].relid == relid &&
+			recent_names[i].attnum == attnum)
+		{
+			*entry = recent_names[i].entry;
+			return (*entry)->name;
+		}
 	*entry = NULL;
+	if (names_retired == NULL)
+		names_retired = AllocSetContextCreate(TopMemoryContext,
+											  "childguard audit names retired",
+											  ALLOCSET_SMALL_SIZES);
 	if (names_cache == NULL)
 		names_cache = cg_backend_hash(&names_cxt, "childguard audit names", 64,
 									  sizeof(NameKey), sizeof(NameEntry), false);
@@ -292,6 +351,10 @@ cached_name(Oid relid, int attnum, NameEntry **entry)
 	*entry = hash_search(names_cache, &key, HASH_ENTER, &found);
 	if (!found)
 		(*entry)->name = NULL;
+	recent_names[recent_next].relid = relid;
+	recent_names[recent_next].attnum = attnum;
+	recent_names[recent_next].entry = *entry;
+	recent_next = (recent_next + 1) % RECENT_NAMES;
 	return (*entry)->name;
 }
 
@@ -328,6 +391,7 @@ capture_first_access(void)
 		return;
 	if (!RecoveryInProgress())
 		cg_audit_admit();
+	free_retired_names();
 	resolve_names(st);
 	if (st->identified)
 		return;
@@ -426,7 +490,7 @@ resolve_names(CgStatement *st)
 			const char *cached = cached_name(rel->relid, 0, &entry);
 
 			if (cached != NULL)
-				rel->name = pstrdup(cached);
+				rel->name = (char *) cached;	/* valid until the record is out */
 			else
 			{
 				char	   *nsp = get_namespace_name(get_rel_namespace(rel->relid));
@@ -450,7 +514,7 @@ resolve_names(CgStatement *st)
 				continue;
 			cached = cached_name(rel->relid, attnum, &entry);
 			if (cached != NULL)
-				column = pstrdup(cached);
+				column = (char *) cached;	/* valid until the record is out */
 			else
 			{
 				attname = get_attname(rel->relid, attnum, true);
@@ -600,6 +664,7 @@ emit(const char *command, int64 rows, int64 query_id)
 	bool		failed = st->failed;
 	CgAuditRecord rec;
 	SubjectLists subjects;
+	CgAuditRecordLengths lens;
 	Size		size;
 	char	   *dest;
 	MemoryContext old;
@@ -684,14 +749,14 @@ emit(const char *command, int64 rows, int64 query_id)
 		return;
 	}
 	/* encoded straight into the queue's ring: reserve, write, publish */
-	size = cg_audit_record_size(&rec);
+	size = cg_audit_record_size(&rec, &lens);
 	too_large = size > cg_audit_max_record();
 	dest = too_large ? NULL :
 		cg_audit_reserve(size, cg_audit_sync && !failed, !failed, &seq);
 	queued = dest != NULL;
 	if (queued)
 	{
-		cg_audit_record_write(&rec, dest, size);
+		cg_audit_record_write(&rec, &lens, dest, size);
 		cg_audit_publish();
 	}
 

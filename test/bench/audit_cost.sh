@@ -27,7 +27,9 @@
 # unrecorded "on" run's CPU per read is the reader's cost too -- steadier
 # than on - off on a loaded machine (CG_AUDIT_READER_PROFILE= to skip).
 # CG_AUDIT_WRITER_DELAY: childguard.audit_writer_delay for the run.
-# CG_AUDIT_READER_PERF=FILE: keep the reader's profiles (FILE.1, ...).
+# CG_AUDIT_READER_PERF=FILE: keep the reader's profiles (FILE.<round>).
+# CG_AUDIT_EXTRA_SQL: SQL run once after the setup (e.g. to measure the
+# writer without one of the log's indexes).
 # CG_AUDIT_PERF=FILE: perf record the writer during the load rounds
 # (FILE.1, FILE.2, ...).
 # Env: CG_PG_CONFIG / PG_CONFIG as for test/cluster.sh; the build must be
@@ -67,6 +69,7 @@ SET childguard.purpose = 'regress';
 INSERT INTO students SELECT i, 'c' || i, '学生' || i, i % 6 + 1 FROM generate_series(1, $CHILDREN) i;
 VACUUM ANALYZE students;
 EOF
+[ -z "${CG_AUDIT_EXTRA_SQL:-}" ] || "${PSQL[@]}" -c "$CG_AUDIT_EXTRA_SQL" >/dev/null
 
 # the reads, one top-level statement each, between two CPU readings
 {
@@ -135,7 +138,7 @@ reader_us() {
     kill -INT "$perf_pid" 2>/dev/null || true
     wait "$perf_pid" 2>/dev/null || true
     # CG_AUDIT_READER_PERF=FILE: keep the reader's profile (FILE.1, FILE.2, ...)
-    [ -z "${CG_AUDIT_READER_PERF:-}" ] || cp "$DIR/reader.perf" "$CG_AUDIT_READER_PERF.$((++READER_PERF_N))"
+    [ -z "${CG_AUDIT_READER_PERF:-}" ] || cp "$DIR/reader.perf" "$CG_AUDIT_READER_PERF.$r"
     # a sample counts for the audit if any frame of its stack is one of its functions
     perf script -i "$DIR/reader.perf" -F ip,sym 2>/dev/null | awk -v re="$AUDIT_FRAMES" '
       NF == 0 { if (n) { tot++; aud += hit }; n = 0; hit = 0; next }
@@ -152,7 +155,6 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 if [ -n "${CG_AUDIT_WRITER_DELAY:-}" ]; then
   "${PSQL[@]}" -c "ALTER SYSTEM SET childguard.audit_writer_delay = '$CG_AUDIT_WRITER_DELAY'" >/dev/null
 fi
-READER_PERF_N=0
 OFF=(); ON=(); SHARES=(); OND=(); WNS=0; WRECS=0
 set_audit on
 # start the writer: an audited read
