@@ -127,14 +127,15 @@ static void capture_at_exit(int code, Datum arg);
  * looking them up and copying them.  It is taken again only when it can
  * have changed, which the first access of every statement checks cheaply:
  *
- *	- the session role's OID (SET SESSION AUTHORIZATION, RESET ALL,
- *	  DISCARD ALL) and the acting role's (SET ROLE, a SECURITY DEFINER
- *	  function's owner: the role the statement decides under) compared
- *	  with the snapshot's;
+ *	- the session role's OID (SET / RESET SESSION AUTHORIZATION, DISCARD
+ *	  ALL) and the acting role's (SET ROLE, RESET ROLE: the role the
+ *	  statement decides under, frozen when it began -- a SECURITY DEFINER
+ *	  function inside it does not change it) compared with the
+ *	  snapshot's;
  *	- any change to a role or a membership (a rename must show in the next
  *	  record): catalog.c's invalidation bumps role_generation;
  *	- application_name compared byte for byte (it is a few bytes; SET,
- *	  RESET, DISCARD ALL, a pooler's reset all land here);
+ *	  RESET, RESET ALL, DISCARD ALL, a pooler's reset query land here);
  *	- the client's address is fixed for the connection.
  *
  * A statement's record may still be unsent when the snapshot is replaced
