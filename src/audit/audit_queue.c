@@ -18,11 +18,11 @@
  * record, briefly: to reserve an entry (move the tail) and to publish it
  * once written in place (see cg_audit_reserve; between the two, the
  * entry's payload belongs to the backend alone); writers take it to
- * claim a batch (copying it out) and to mark a batch done.  Nothing that can raise an error, allocate
- * memory, log or read the catalog runs while it is held (a batch is
- * measured under the lock, allocated without it, then claimed: see
- * cg_audit_claim_batch); AddinShmemInitLock likewise covers only finding
- * the structure, not the files read at a start.
+ * claim a batch (copying it out) and to mark a batch done.  Nothing that
+ * can raise an error, allocate memory, log or read the catalog runs while
+ * it is held (a batch is measured under the lock, allocated without it,
+ * then claimed: see cg_audit_claim_batch); AddinShmemInitLock likewise
+ * covers only finding the structure, not the files read at a start.
  *
  * Each database has a writer (audit_worker.c), a dynamic background
  * worker started on demand by the first backend that queues a record for
