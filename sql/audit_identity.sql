@@ -21,7 +21,8 @@ CREATE ROLE regress_ai_staff;
 CREATE ROLE regress_ai_owner;
 RESET client_min_messages;
 \set VERBOSITY terse
-SELECT childguard.register_child('ai-1', '2015-05-01') IS NOT NULL AS registered;
+SELECT count(childguard.register_child('ai-' || i, '2015-05-01')) AS registered
+  FROM generate_series(1, 12) i;
 \i test/fixtures/regress_purpose.psql
 SELECT pg_temp.consent_all() > 0 AS consented;
 CREATE TABLE pupils (id text PRIMARY KEY, nm childguard.child_data(name));
@@ -135,6 +136,9 @@ BEGIN
 END
 $$;
 SELECT full_name FROM pupils;
+-- 19: records with more children than their lists hold in place (8)
+INSERT INTO pupils SELECT 'ai-' || i, '学生' || i FROM generate_series(2, 12) i;
+SELECT count(full_name::text) FROM pupils;
 RESET childguard.purpose;
 RESET application_name;
 
@@ -144,6 +148,12 @@ SELECT id - :start_id AS n, command, outcome,
        CASE acting_role WHEN :'me' THEN 'ME' ELSE acting_role END AS acting_role,
        application_name, columns
   FROM childguard.access_log WHERE id > :start_id ORDER BY id;
+-- the children's lists of the last two records, in full and in order
+SELECT id - :start_id AS n, command, children, cardinality(children_read) AS nread,
+       cardinality(children_written) AS nwritten,
+       children_read = (SELECT array_agg(x ORDER BY x) FROM unnest(children_read) x) AS read_sorted,
+       children_written = (SELECT array_agg(x ORDER BY x) FROM unnest(children_written) x) AS written_sorted
+  FROM childguard.access_log WHERE id > :start_id + 18 ORDER BY id;
 SELECT valid FROM childguard.verify_access_log();
 \c contrib_regression
 SET client_min_messages = warning;

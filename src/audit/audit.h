@@ -141,6 +141,7 @@ typedef struct CgAuditRecordLengths
 {
 	int32		str[7];			/* the strings outside the lists, in wire order */
 	int32	   *items;			/* the relations', then the columns' */
+	int32		inline_items[16];	/* items, when they fit */
 } CgAuditRecordLengths;
 
 extern Size cg_audit_record_size(const CgAuditRecord *rec, CgAuditRecordLengths *lens);

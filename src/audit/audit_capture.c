@@ -595,12 +595,18 @@ cg_audit_executor_run(QueryDesc *queryDesc)
 		resolve_names(st);
 }
 
+/*
+ * The children of a record, per kind; the first few in place (a point
+ * read has one), more in the record's memory context.
+ */
+#define INLINE_IDS 8
 typedef struct SubjectLists
 {
 	int			distinct;		/* children, whatever their accesses */
 	int			n[3];
 	int			cap[3];
 	int64	   *ids[3];
+	int64		inline_ids[3][INLINE_IDS];
 } SubjectLists;
 
 static void
@@ -608,9 +614,21 @@ add_id(SubjectLists *l, int k, uint64 subject_no)
 {
 	if (l->n[k] == l->cap[k])
 	{
-		l->cap[k] = l->cap[k] ? l->cap[k] * 2 : 16;
-		l->ids[k] = l->ids[k] ? repalloc_huge(l->ids[k], sizeof(int64) * l->cap[k]) :
-			palloc(sizeof(int64) * l->cap[k]);
+		if (l->cap[k] == 0)
+		{
+			l->cap[k] = INLINE_IDS;
+			l->ids[k] = l->inline_ids[k];
+		}
+		else
+		{
+			int64	   *grown = palloc(sizeof(int64) * l->cap[k] * 2);
+
+			memcpy(grown, l->ids[k], sizeof(int64) * l->n[k]);
+			if (l->ids[k] != l->inline_ids[k])
+				pfree(l->ids[k]);
+			l->ids[k] = grown;
+			l->cap[k] *= 2;
+		}
 	}
 	l->ids[k][l->n[k]++] = (int64) subject_no;
 }
@@ -638,10 +656,12 @@ cmp_int64(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/* l's strings as an array: buf if it has room (nbuf), else palloc'd */
 static char **
-string_array(List *l, int *n)
+string_array(List *l, int *n, char **buf, int nbuf)
 {
-	char	  **a = palloc(sizeof(char *) * (list_length(l) + 1));
+	char	  **a = list_length(l) <= nbuf ? buf :
+		palloc(sizeof(char *) * (list_length(l) + 1));
 	ListCell   *lc;
 	int			i = 0;
 
@@ -666,6 +686,8 @@ emit(const char *command, int64 rows, int64 query_id)
 	CgAuditRecord rec;
 	SubjectLists subjects;
 	CgAuditRecordLengths lens;
+	char	   *relations_buf[8];
+	char	   *columns_buf[8];
 	Size		size;
 	char	   *dest;
 	MemoryContext old;
@@ -699,7 +721,8 @@ emit(const char *command, int64 rows, int64 query_id)
 	rec.purpose = st->frozen_id == st->id ? st->purpose : NULL;
 	rec.end_user = (char *) cg_pool_end_user(st->id);
 	rec.grant_id = st->grant_id;
-	rec.relations = palloc(sizeof(char *) * (list_length(st->relations) + 1));
+	rec.relations = list_length(st->relations) <= lengthof(relations_buf) ? relations_buf :
+		palloc(sizeof(char *) * (list_length(st->relations) + 1));
 	{
 		ListCell   *lc;
 
@@ -710,7 +733,7 @@ emit(const char *command, int64 rows, int64 query_id)
 			rec.relations[rec.nrelations++] = r->name ? r->name : psprintf("%u", r->relid);
 		}
 	}
-	rec.columns = string_array(st->columns, &rec.ncolumns);
+	rec.columns = string_array(st->columns, &rec.ncolumns, columns_buf, lengthof(columns_buf));
 
 	memset(&subjects, 0, sizeof(subjects));
 	cg_statement_foreach(collect_subject, &subjects);

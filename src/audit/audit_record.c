@@ -105,7 +105,8 @@ record_strings(const CgAuditRecord *rec, const char **str)
 
 /*
  * The size of rec's wire form; each string measured once, its length left
- * in lens for cg_audit_record_write() (lens->items palloc'd here).
+ * in lens for cg_audit_record_write() (lens->items in lens, or palloc'd
+ * here when there are more than it holds).
  */
 Size
 cg_audit_record_size(const CgAuditRecord *rec, CgAuditRecordLengths *lens)
@@ -115,7 +116,9 @@ cg_audit_record_size(const CgAuditRecord *rec, CgAuditRecordLengths *lens)
 
 	StaticAssertStmt(REC_STRINGS == lengthof(lens->str), "one length per string");
 	record_strings(rec, str);
-	lens->items = palloc(sizeof(int32) * (rec->nrelations + rec->ncolumns + 1));
+	lens->items = rec->nrelations + rec->ncolumns <= lengthof(lens->inline_items) ?
+		lens->inline_items :
+		palloc(sizeof(int32) * (rec->nrelations + rec->ncolumns + 1));
 	size = 2 * sizeof(int64) + sizeof(int32)	/* statement_at, start, pid */
 		+ sizeof(int64)			/* grant_id */
 		+ strings_size(rec->nrelations, rec->relations, lens->items)
@@ -178,7 +181,8 @@ cg_audit_record_encode(const CgAuditRecord *rec, StringInfo buf)
 		elog(ERROR, "childguard audit record too large to encode");
 	enlargeStringInfo(buf, (int) size);
 	cg_audit_record_write(rec, &lens, buf->data + buf->len, size);
-	pfree(lens.items);
+	if (lens.items != lens.inline_items)
+		pfree(lens.items);
 	buf->len += (int) size;
 	buf->data[buf->len] = '\0';
 }
