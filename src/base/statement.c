@@ -32,65 +32,79 @@
  * and cg_statement_failed: plain assignments, no allocation, no lock, no
  * ereport.
  *
- * Each child is noted once per kind of access, in a hash in the
- * statement's memory; a one-entry memo makes consecutive values of the
- * same row cost a comparison.
+ * Each child is noted once per kind of access, in an open-addressing
+ * table kept across statements; a one-entry memo makes consecutive
+ * values of the same row cost a comparison.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "utils/backend_status.h"
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "backend_cache.h"
 #include "statement.h"
 
 typedef struct SubjectAccess
 {
 	uint64		subject_no;		/* hash key */
 	int			accesses;		/* CgAccess bits */
+	char		status;			/* simplehash's */
 } SubjectAccess;
+
+/*
+ * An open-addressing table (lib/simplehash.h), not dynahash: a bulk scan
+ * notes a new child at every row -- no per-entry allocation, a cheap hash,
+ * entries inline.  Entries move when one is inserted (the table grows, or
+ * an entry is displaced), so st.last is set again after every insert and
+ * nothing else keeps a pointer into the table.
+ */
+#define SH_PREFIX		cg_stmt_subjects
+#define SH_ELEMENT_TYPE	SubjectAccess
+#define SH_KEY_TYPE		uint64
+#define SH_KEY			subject_no
+#define SH_HASH_KEY(tb, k) cg_backend_hash_uint64(k)
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 static CgStatement st;
 static MemoryContext statement_cxt = NULL;
 
 /*
  * The children-touched table outlives statements: made once, emptied when
- * the next statement begins (one removal per child noted), and dropped
- * only after a statement that noted many, so its memory stays bounded.
- * A point read pays a probe, not a table and a memory context.
+ * the next statement begins, and dropped only after a statement that
+ * noted many, so its memory stays bounded.  A point read pays a probe,
+ * not a table and a memory context.
  */
 #define SUBJECTS_KEEP_MAX	1024
 static MemoryContext subjects_cxt = NULL;
-static HTAB *subjects_table = NULL;
+static cg_stmt_subjects_hash *subjects_table = NULL;
 
 /*
  * last: an entry of the table, if known; when it is the only one (a point
- * read), it is removed without a scan of every bucket.
+ * read), it is removed without clearing every slot.
  */
 static void
-subjects_clear(void *last)
+subjects_clear(SubjectAccess *last)
 {
-	HASH_SEQ_STATUS status;
-	void	   *entry;
-
 	if (subjects_table == NULL)
 		return;
-	if (hash_get_num_entries(subjects_table) > SUBJECTS_KEEP_MAX)
+	if (subjects_table->members > SUBJECTS_KEEP_MAX)
 	{
 		MemoryContextReset(subjects_cxt);
 		subjects_table = NULL;
 		return;
 	}
-	if (last != NULL && hash_get_num_entries(subjects_table) == 1)
+	if (last != NULL && subjects_table->members == 1)
 	{
-		(void) hash_search(subjects_table, last, HASH_REMOVE, NULL);
+		(void) cg_stmt_subjects_delete(subjects_table, last->subject_no);
 		return;
 	}
-	hash_seq_init(&status, subjects_table);
-	while ((entry = hash_seq_search(&status)) != NULL)
-		(void) hash_search(subjects_table, entry, HASH_REMOVE, NULL);
+	cg_stmt_subjects_reset(subjects_table);
 }
 
 CgStatementFirstAccessHook cg_statement_first_access_hook = NULL;
@@ -255,21 +269,15 @@ cg_statement_note(uint64 subject_no, CgAccess access)
 	{
 		if (subjects_table == NULL)
 		{
-			HASHCTL		ctl;
-
 			if (subjects_cxt == NULL)
 				subjects_cxt = AllocSetContextCreate(TopMemoryContext,
 													 "childguard statement subjects",
 													 ALLOCSET_SMALL_SIZES);
-			ctl.keysize = sizeof(uint64);
-			ctl.entrysize = sizeof(SubjectAccess);
-			ctl.hcxt = subjects_cxt;
-			subjects_table = hash_create("childguard statement subjects", 64, &ctl,
-										 HASH_ELEM | HASH_CONTEXT | HASH_BLOBS);
+			subjects_table = cg_stmt_subjects_create(subjects_cxt, 64, NULL);
 		}
 		st.subjects = subjects_table;
 	}
-	entry = hash_search(st.subjects, &subject_no, HASH_ENTER, &found);
+	entry = cg_stmt_subjects_insert(st.subjects, subject_no, &found);
 	if (!found)
 		entry->accesses = 0;
 	if (!(entry->accesses & access))
@@ -322,7 +330,7 @@ cg_statement_noted(uint64 subject_no, CgAccess access)
 		return (last->accesses & access) != 0;
 	if (st.subjects == NULL)
 		return false;
-	entry = hash_search(st.subjects, &subject_no, HASH_FIND, NULL);
+	entry = cg_stmt_subjects_lookup(st.subjects, subject_no);
 	return entry != NULL && (entry->accesses & access) != 0;
 }
 
@@ -348,19 +356,19 @@ cg_statement_accesses(void)
 void
 cg_statement_foreach(CgStatementSubjectFn fn, void *arg)
 {
-	HASH_SEQ_STATUS status;
+	cg_stmt_subjects_iterator it;
 	SubjectAccess *entry;
 
 	if (st.subjects == NULL)
 		return;
-	/* one child (a point read): the memo is it, no scan of every bucket */
-	if (st.last != NULL && hash_get_num_entries(st.subjects) == 1)
+	/* one child (a point read): the memo is it, no scan of every slot */
+	if (st.last != NULL && st.subjects->members == 1)
 	{
 		entry = st.last;
 		fn(entry->subject_no, entry->accesses, arg);
 		return;
 	}
-	hash_seq_init(&status, st.subjects);
-	while ((entry = hash_seq_search(&status)) != NULL)
+	cg_stmt_subjects_start_iterate(st.subjects, &it);
+	while ((entry = cg_stmt_subjects_iterate(st.subjects, &it)) != NULL)
 		fn(entry->subject_no, entry->accesses, arg);
 }

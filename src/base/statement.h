@@ -88,7 +88,7 @@ typedef struct CgStatement
 	Oid			foreign_owner;	/* the innermost one's owner, or InvalidOid */
 
 	/* ---- children touched (statement.c), emptied when the next begins ---- */
-	HTAB	   *subjects;		/* uint64 subject_no -> CgAccess bits */
+	struct cg_stmt_subjects_hash *subjects;	/* subject_no -> CgAccess bits */
 	void	   *last;			/* one-entry memo into subjects */
 	int			counts[CG_ACCESS_KINDS];
 	int			accesses;		/* CgAccess bits seen, CG_ACCESS_ATTEMPTED */

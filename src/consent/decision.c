@@ -410,6 +410,7 @@ typedef struct VerdictKey
 typedef struct VerdictEntry
 {
 	VerdictKey	key;
+	char		status;			/* simplehash's */
 	uint64		generation;
 	DateADT		today;
 	bool		allowed;		/* all but retention and objections */
@@ -418,8 +419,27 @@ typedef struct VerdictEntry
 	const char *why;			/* a string literal */
 } VerdictEntry;
 
+/*
+ * An open-addressing table (lib/simplehash.h), not dynahash: a backend's
+ * first read of each child inserts here, and a bulk scan of children new
+ * to the backend does that once per row -- no per-entry allocation, a
+ * cheap hash of the number, entries inline.
+ */
+#define SH_PREFIX		verdicts
+#define SH_ELEMENT_TYPE	VerdictEntry
+#define SH_KEY_TYPE		VerdictKey
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k) \
+	cg_backend_hash_uint64((k).subject_no ^ ((uint64) (uint32) (k).purpose_id << 48))
+#define SH_EQUAL(tb, a, b) \
+	((a).subject_no == (b).subject_no && (a).purpose_id == (b).purpose_id)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
 static MemoryContext verdict_cxt = NULL;
-static HTAB *verdict_cache = NULL;
+static verdicts_hash *verdict_cache = NULL;
 static uint64 verdict_generation = 0;
 static int64 verdict_hits = 0;
 static int64 verdict_misses = 0;
@@ -534,6 +554,39 @@ child_allowed_base(const StatementContext *c, const CgSubject *subject, bool reg
 }
 
 /*
+ * since + retention, as timestamptz_pl_interval computes it (the calendar
+ * arithmetic of a month or a year, in the session's time zone), with a
+ * one-entry memo: the children registered together share the time their
+ * consent was given, and a scan meets them in a row.  The memo is keyed
+ * by everything the result depends on: since, the interval, the session's
+ * time zone (a month's length across a daylight-saving change).
+ */
+static TimestampTz
+retention_end(const StatementContext *c, TimestampTz since)
+{
+	static bool valid = false;
+	static TimestampTz memo_since;
+	static Interval memo_retention;
+	static const pg_tz *memo_tz;
+	static TimestampTz memo_until;
+
+	if (valid && memo_since == since && memo_tz == session_timezone &&
+		memo_retention.time == c->purpose.retention.time &&
+		memo_retention.day == c->purpose.retention.day &&
+		memo_retention.month == c->purpose.retention.month)
+		return memo_until;
+	valid = false;
+	memo_until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+														 TimestampTzGetDatum(since),
+														 PointerGetDatum(&c->purpose.retention)));
+	memo_since = since;
+	memo_retention = c->purpose.retention;
+	memo_tz = session_timezone;
+	valid = true;
+	return memo_until;
+}
+
+/*
  * May the statement's purpose use this child's data now: child_allowed_base,
  * and within the retention.  *why says why not.
  */
@@ -550,9 +603,7 @@ child_allowed(const StatementContext *c, const CgSubject *subject, bool register
 		*why = objection_open;
 		return false;
 	}
-	if (DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
-												TimestampTzGetDatum(since),
-												PointerGetDatum(&c->purpose.retention))) <= c->now)
+	if (retention_end(c, since) <= c->now)
 	{
 		*why = retention_ended;
 		return false;
@@ -604,7 +655,7 @@ child_allowed_by_no(const StatementContext *c, uint64 subject_no, const char **w
 	key.purpose_id = c->purpose.purpose_id;
 	key.pad = 0;
 	if (verdict_cache != NULL && verdict_generation == generation &&
-		(e = hash_search(verdict_cache, &key, HASH_FIND, NULL)) != NULL &&
+		(e = verdicts_lookup(verdict_cache, key)) != NULL &&
 		e->generation == generation && e->today == c->today)
 	{
 		verdict_hits++;
@@ -620,9 +671,7 @@ child_allowed_by_no(const StatementContext *c, uint64 subject_no, const char **w
 		fresh.allowed = child_allowed_base(c, &subject, registered, &since, &fresh.why);
 		fresh.objection = registered && cg_objection_open(subject_no);
 		if (fresh.allowed)
-			fresh.until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
-																  TimestampTzGetDatum(since),
-																  PointerGetDatum(&c->purpose.retention)));
+			fresh.until = retention_end(c, since);
 		fresh.generation = generation0;
 		fresh.today = c->today;
 		memo.allowed = verdict_now(c, &fresh, &memo.why);
@@ -630,16 +679,19 @@ child_allowed_by_no(const StatementContext *c, uint64 subject_no, const char **w
 		if (fresh.generation == generation)
 		{
 			if (verdict_cache == NULL || verdict_generation != generation ||
-				hash_get_num_entries(verdict_cache) >= VERDICT_CACHE_MAX)
+				verdict_cache->members >= (uint32) VERDICT_CACHE_MAX)
 			{
-				if (verdict_cxt != NULL)
+				if (verdict_cxt == NULL)
+					verdict_cxt = AllocSetContextCreate(TopMemoryContext, "childguard verdicts",
+														ALLOCSET_SMALL_SIZES);
+				else
 					MemoryContextReset(verdict_cxt);
-				verdict_cache = cg_backend_hash(&verdict_cxt, "childguard verdicts", 1024,
-												sizeof(VerdictKey), sizeof(VerdictEntry), false);
+				verdict_cache = verdicts_create(verdict_cxt, 1024, NULL);
 				verdict_generation = generation;
 			}
-			e = hash_search(verdict_cache, &key, HASH_ENTER, &found);
+			e = verdicts_insert(verdict_cache, key, &found);
 			fresh.key = key;
+			fresh.status = e->status;
 			*e = fresh;
 		}
 	}
@@ -657,7 +709,7 @@ cg_decision_cache_stats(int64 *capacity, int64 *entries, int64 *hits, int64 *mis
 {
 	*capacity = VERDICT_CACHE_MAX;
 	*entries = (verdict_cache != NULL && verdict_generation == generation) ?
-		hash_get_num_entries(verdict_cache) : 0;
+		verdict_cache->members : 0;
 	*hits = verdict_hits;
 	*misses = verdict_misses;
 }

@@ -14,9 +14,9 @@
 #include "postgres.h"
 
 #include "access/stratnum.h"
+#include "common/hashfn.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
 
 #include "backend_cache.h"
@@ -32,18 +32,55 @@
 #define SUBJECT_KEY_LEN		128
 #define SUBJECT_CACHE_MAX	cg_backend_cache_entries
 
+/*
+ * By id, an open-addressing table (lib/simplehash.h) keyed by a 64-bit
+ * hash of the id, with the id itself (copied into the cache's context)
+ * compared on every hit: two ids with the same hash share a slot, the
+ * later replacing the earlier, and never answer for each other.  The row
+ * policy looks a child up here at every row.
+ */
 typedef struct SubjectEntry
 {
-	char		child_id[SUBJECT_KEY_LEN];
+	uint64		id_hash;		/* hash key */
+	char		status;			/* simplehash's */
+	char	   *child_id;		/* in subject_cxt */
 	CgSubject	subject;
 } SubjectEntry;
+
+#define SH_PREFIX		subjects_by_id
+#define SH_ELEMENT_TYPE	SubjectEntry
+#define SH_KEY_TYPE		uint64
+#define SH_KEY			id_hash
+#define SH_HASH_KEY(tb, k) ((uint32) (k))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 typedef struct SubjectByNoEntry
 {
 	uint64		subject_no;		/* hash key */
+	char		status;			/* simplehash's */
 	bool		registered;
 	CgSubject	subject;
 } SubjectByNoEntry;
+
+/*
+ * By number, an open-addressing table (lib/simplehash.h), not dynahash: a
+ * bulk scan of children new to the backend inserts once per row -- no
+ * per-entry allocation, a cheap hash, entries inline.
+ */
+#define SH_PREFIX		subjects_by_no
+#define SH_ELEMENT_TYPE	SubjectByNoEntry
+#define SH_KEY_TYPE		uint64
+#define SH_KEY			subject_no
+#define SH_HASH_KEY(tb, k) cg_backend_hash_uint64(k)
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 /*
  * A child's entry in the cache shared by the backends, under its id: all
@@ -66,8 +103,8 @@ typedef struct SharedChild
 } SharedChild;
 
 static MemoryContext subject_cxt = NULL;
-static HTAB *subject_cache = NULL;
-static HTAB *subject_no_cache = NULL;
+static subjects_by_id_hash *subject_cache = NULL;
+static subjects_by_no_hash *subject_no_cache = NULL;
 
 /* consent.c's part of the child's entry (cg_subjects_consent_hooks) */
 static CgConsentsFetchAll consents_fetch_all = NULL;
@@ -107,11 +144,26 @@ cg_subjects_init(void)
 							   CG_INVAL_CHILD | CG_INVAL_DATA_KEY | CG_INVAL_POLICY);
 }
 
+/* The subjects' memory context, made the first time. */
+static MemoryContext
+subject_context(void)
+{
+	if (subject_cxt == NULL)
+		subject_cxt = AllocSetContextCreate(TopMemoryContext, "childguard subjects",
+											ALLOCSET_SMALL_SIZES);
+	return subject_cxt;
+}
+
 static void
 subject_cache_init(void)
 {
-	subject_cache = cg_backend_hash(&subject_cxt, "childguard subjects", 1024,
-									SUBJECT_KEY_LEN, sizeof(SubjectEntry), true);
+	subject_cache = subjects_by_id_create(subject_context(), 1024, NULL);
+}
+
+static inline uint64
+subject_id_hash(const char *child_id, size_t len)
+{
+	return DatumGetUInt64(hash_any_extended((const unsigned char *) child_id, (int) len, 0));
 }
 
 /* Read the registry row matching key through index. */
@@ -249,13 +301,16 @@ cg_subject_lookup(const char *child_id, CgSubject *out)
 	SubjectEntry *entry;
 	bool		found;
 	uint64		stamp;
+	size_t		len = strlen(child_id);
+	uint64		h;
 
-	if (strlen(child_id) >= SUBJECT_KEY_LEN)
+	if (len >= SUBJECT_KEY_LEN)
 		return subject_fetch_by_id(child_id, out);
 	if (subject_cache == NULL)
 		subject_cache_init();
-	entry = hash_search(subject_cache, child_id, HASH_FIND, NULL);
-	if (entry != NULL)
+	h = subject_id_hash(child_id, len);
+	entry = subjects_by_id_lookup(subject_cache, h);
+	if (entry != NULL && strcmp(entry->child_id, child_id) == 0)
 	{
 		*out = entry->subject;
 		last_subject = *out;
@@ -271,12 +326,19 @@ cg_subject_lookup(const char *child_id, CgSubject *out)
 	else if (!subject_shared_child(child_id, stamp, out))
 		return false;
 	/* the fetch may have processed an invalidation that reset the cache */
-	if (subject_cache == NULL || hash_get_num_entries(subject_cache) >= SUBJECT_CACHE_MAX)
+	if (subject_cache == NULL || subject_cache->members >= (uint32) SUBJECT_CACHE_MAX)
 	{
 		cg_subjects_flush();
 		subject_cache_init();
 	}
-	entry = hash_search(subject_cache, child_id, HASH_ENTER, &found);
+	entry = subjects_by_id_insert(subject_cache, h, &found);
+	if (!found || strcmp(entry->child_id, child_id) != 0)
+	{
+		/* a new entry, or another id with the same hash: this one replaces it */
+		if (found)
+			pfree(entry->child_id);
+		entry->child_id = MemoryContextStrdup(subject_cxt, child_id);
+	}
 	entry->subject = *out;
 	/* the read decision's lookup by number follows: the memo answers it */
 	last_subject = *out;
@@ -304,9 +366,8 @@ cg_subject_by_no(uint64 subject_no, CgSubject *out)
 		return true;
 	}
 	if (subject_no_cache == NULL)
-		subject_no_cache = cg_backend_hash(&subject_cxt, "childguard subjects by number", 1024,
-										   sizeof(uint64), sizeof(SubjectByNoEntry), false);
-	entry = hash_search(subject_no_cache, &subject_no, HASH_FIND, NULL);
+		subject_no_cache = subjects_by_no_create(subject_context(), 1024, NULL);
+	entry = subjects_by_no_lookup(subject_no_cache, subject_no);
 	if (entry != NULL)
 	{
 		*out = entry->subject;
@@ -317,8 +378,20 @@ cg_subject_by_no(uint64 subject_no, CgSubject *out)
 		cg_shared_cache_get(CG_SHARED_CHILD_BY_NO, subject_no, 0, NULL,
 							&shared, sizeof(shared)))
 	{
+		/*
+		 * Not kept in this backend's table: the caller's verdict is (the
+		 * read decision's, decision.c), and asking again costs a probe;
+		 * the memo answers the lookups of the same child that follow.
+		 * The first read of a child in a backend makes one insert fewer.
+		 */
 		*out = shared.subject;
-		registered = shared.registered;
+		shared_child_offer(&shared);
+		if (shared.registered)
+		{
+			last_subject = shared.subject;
+			last_valid = true;
+		}
+		return shared.registered;
 	}
 	else
 	{
@@ -338,9 +411,9 @@ cg_subject_by_no(uint64 subject_no, CgSubject *out)
 	if (stamp != 0)
 		shared_child_offer(&shared);
 	/* the fetch may have processed an invalidation that reset the cache */
-	if (subject_no_cache == NULL || hash_get_num_entries(subject_no_cache) >= SUBJECT_CACHE_MAX)
+	if (subject_no_cache == NULL || subject_no_cache->members >= (uint32) SUBJECT_CACHE_MAX)
 		return registered;
-	entry = hash_search(subject_no_cache, &subject_no, HASH_ENTER, &found);
+	entry = subjects_by_no_insert(subject_no_cache, subject_no, &found);
 	entry->registered = registered;
 	entry->subject = *out;
 	return registered;

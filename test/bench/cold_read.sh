@@ -24,6 +24,14 @@
 #   warm     the same session scans again (its own caches warm).
 # Reported per child (µs): the medians of the rounds, and first - warm
 # (what the first read in a backend adds to a read), with B/A.
+# CG_BENCH_INSTRUCTIONS=1 (needs valgrind): then, each side's server
+# restarted under callgrind, the user-space instructions per child of a
+# new backend's first scan of CG_BENCH_IR_ROWS rows (default 5000) and of
+# its second -- immune to the machine's load, which moves the times above
+# by more than the differences measured.  Backends with 0, 1 and 2 scans
+# (after one that fills the shared cache): first = (1) - (0), warm =
+# (2) - (1); the first figure includes the backend's exit (wiping its
+# data-key cache), which the times above do not.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -134,4 +142,49 @@ for k in catalog first warm extra; do
   r=$(paste <(echo "${R[$k.A]}" | tr ' ' '\n' | grep -v '^$') <(echo "${R[$k.B]}" | tr ' ' '\n' | grep -v '^$') |
       awk '{ if ($1 > 0) printf "%s ", $2 / $1 }' | median)
   awk -v l="$label" -v a="$a" -v b="$b" -v r="$r" 'BEGIN { printf "%-46s %10.3f %10.3f %8.3f\n", l, a, b, r }'
+done
+
+[ "${CG_BENCH_INSTRUCTIONS:-0}" = 1 ] || exit 0
+command -v valgrind >/dev/null || { echo "cold_read.sh: valgrind not found; no instruction counts"; exit 0; }
+IR_ROWS=${CG_BENCH_IR_ROWS:-5000}
+IR_SCAN="SELECT count(*) FROM t WHERE id <= $IR_ROWS AND length(name::text) + length(school::text) + length(contact::text) > 0;"
+declare -A IR
+for s in A B; do
+  CG_BINDIR=${BIN[$s]}
+  OUT=$W/ir-$s; mkdir -p "$OUT"; chmod 0777 "$OUT"
+  cg_as_server "$CG_BINDIR/pg_ctl" -D "$BASE-$s/data" -m fast -w stop >/dev/null
+  cg_as_server bash -c "cd '$BASE-$s' && exec valgrind --tool=callgrind --trace-children=yes \
+    --callgrind-out-file='$OUT/cg.%p' '$CG_BINDIR/postgres' -D '$BASE-$s/data' -c autovacuum=off \
+    >'$OUT/server.log' 2>&1" &
+  for _ in $(seq 1 600); do
+    "$CG_BINDIR/pg_isready" -q -h "$BASE-$s/socket" -p "${PORT[$s]}" && break
+    sleep 0.5
+  done
+  # a backend running n scans -> its instructions (the file is complete at its exit)
+  ir_run() {
+    local args=() pid f
+    for _ in $(seq 1 "$1"); do args+=(-c "$IR_SCAN"); done
+    PGOPTIONS="-c childguard.purpose=regress" "${BIN[$s]}/psql" -X -q -At -h "$BASE-$s/socket" \
+      -p "${PORT[$s]}" -U "$READER" -d postgres -c "SELECT pg_backend_pid()" "${args[@]}" > "$OUT/psql.out"
+    pid=$(head -1 "$OUT/psql.out")
+    f=$OUT/cg.$pid
+    for _ in $(seq 1 600); do grep -q '^totals:' "$f" 2>/dev/null && break; sleep 0.5; done
+    sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$f"
+  }
+  ir_run 1 >/dev/null
+  i0=$(ir_run 0); i1=$(ir_run 1); i2=$(ir_run 2)
+  IR[first.$s]=$(( (i1 - i0) / IR_ROWS )); IR[warm.$s]=$(( (i2 - i1) / IR_ROWS ))
+  IR[extra.$s]=$(( IR[first.$s] - IR[warm.$s] ))
+  cg_as_server "$CG_BINDIR/pg_ctl" -D "$BASE-$s/data" -m fast -w stop >/dev/null
+done
+echo
+echo "===== user-space instructions per child (callgrind), $IR_ROWS rows, read as $READER ====="
+printf '%-46s %10s %10s %8s\n' "instructions per child" A B "B/A"
+for k in first warm extra; do
+  case $k in
+    first) label="first read in a backend (and its exit)";;
+    warm) label="again in the same backend";;
+    extra) label="first read's cost above warm";;
+  esac
+  awk -v l="$label" -v a="${IR[$k.A]}" -v b="${IR[$k.B]}" 'BEGIN { printf "%-46s %10d %10d %8.3f\n", l, a, b, b / a }'
 done
