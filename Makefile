@@ -23,6 +23,10 @@ DATA_built   = $(CG_UPDATE_SQL)
 DOCS         = README.md
 
 PG_CPPFLAGS  = $(foreach l,$(CG_LAYERS),-I$(srcdir)/src/$(l))
+# each object's header dependencies (src/x/y.d): a changed struct in a header
+# rebuilds every file that includes it, not only the .c files that changed
+override CFLAGS += -MMD -MP
+EXTRA_CLEAN  = $(OBJS:.o=.d)
 SHLIB_LINK   = -lcrypto
 
 REGRESS      := $(patsubst sql/%.sql,%,$(sort $(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql))))
@@ -38,6 +42,7 @@ override with_llvm = no
 ifeq ($(filter check check-long check-sanitize fuzz demo bench,$(MAKECMDGOALS)),)
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+-include $(OBJS:.o=.d)
 
 $(CG_UPDATE_SQL): $(EXTENSION)--%.sql: $$(sort $$(wildcard sql/update/$$*/*.sql))
 	cat $^ > $@

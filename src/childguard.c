@@ -121,10 +121,14 @@ cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	cg_write_guard_executor_start(queryDesc);
 	cg_planted_code_executor_start(queryDesc);
 	cg_audit_guard_executor_start(queryDesc);
-	cg_citus_executor_start(queryDesc);
+	if (cg_citus_coordinator())
+		cg_citus_executor_start(queryDesc);
 	cg_audit_executor_start(queryDesc);
 	/* a Citus coordinator ships envelopes only (citus_coordinator.c) */
-	cg_citus_executor_start_shipping(call_prev_ExecutorStart, queryDesc, eflags);
+	if (cg_citus_coordinator())
+		cg_citus_executor_start_shipping(call_prev_ExecutorStart, queryDesc, eflags);
+	else
+		call_prev_ExecutorStart(queryDesc, eflags);
 }
 
 /*
@@ -154,7 +158,10 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	if (nulling != NULL)
 		queryDesc->dest = nulling;
 	/* Citus ships envelopes; the client's receiver shows decided reads */
-	cg_citus_run_begin(queryDesc, client, &citus_run);
+	citus_run.on = false;
+	citus_run.wrapper = NULL;
+	if (cg_citus_coordinator())
+		cg_citus_run_begin(queryDesc, client, &citus_run);
 	cg_statement_enter(&saved);
 	cg_delete_rows_executor_run(queryDesc);
 	PG_TRY();
@@ -169,7 +176,8 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	{
 		cg_statement_leave(&saved);
 		queryDesc->dest = client;
-		cg_citus_run_end(&citus_run);
+		if (citus_run.on || citus_run.wrapper != NULL)
+			cg_citus_run_end(&citus_run);
 		if (nulling != NULL)
 			nulling->rDestroy(nulling);
 		if (!ok && cg_statement_nesting() == 0)
@@ -178,21 +186,43 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	PG_END_TRY();
 }
 
-/* Finish is a nested level too (triggers run here). */
+static void
+call_prev_ExecutorFinish(QueryDesc *queryDesc)
+{
+	if (prev_ExecutorFinish)
+		prev_ExecutorFinish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+}
+
+/*
+ * Finish is a nested level too (triggers run here).  A SELECT without a
+ * data-modifying WITH queued no trigger and has no ModifyTable left to
+ * run: no code of anyone's runs in its Finish, so there is no level to
+ * enter.  An error there needs no mark either when nothing is to be
+ * recorded: below the top level the hooks of the level above mark it, at
+ * the top a statement that touched no child data has no record.
+ */
 static void
 cg_ExecutorFinish(QueryDesc *queryDesc)
 {
 	volatile bool ok = false;
 	CgStatementLevel saved;
 	bool		top = cg_statement_nesting() == 0;
+	PlannedStmt *ps = queryDesc->plannedstmt;
 
+	if (ps->commandType == CMD_SELECT && !ps->hasModifyingCTE &&
+		(!top || cg_statement_accesses() == 0))
+	{
+		call_prev_ExecutorFinish(queryDesc);
+		if (top)
+			cg_protection_guard_statement_end();
+		return;
+	}
 	cg_statement_enter(&saved);
 	PG_TRY();
 	{
-		if (prev_ExecutorFinish)
-			prev_ExecutorFinish(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
+		call_prev_ExecutorFinish(queryDesc);
 		/* DDL run by the statement left no table unprotected */
 		if (top)
 			cg_protection_guard_statement_end();
@@ -311,13 +341,17 @@ static void
 cg_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 				 int subId, void *arg)
 {
-	if (access == OAT_FUNCTION_EXECUTE)
-		cg_server_files_function_execute(objectId);
-	if (prev_object_access)
-		prev_object_access(access, classId, objectId, subId, arg);
 	/* the DDL guards look at creation, change and removal only */
 	if (access == OAT_FUNCTION_EXECUTE)
+	{
+		if (cg_server_files_may_refuse(objectId))
+			cg_server_files_function_execute(objectId);
+		if (prev_object_access)
+			prev_object_access(access, classId, objectId, subId, arg);
 		return;
+	}
+	if (prev_object_access)
+		prev_object_access(access, classId, objectId, subId, arg);
 	cg_planted_code_object_access(access, classId, objectId, subId, arg);
 	cg_protection_guard_object_access(access, classId, objectId, subId, arg);
 }
@@ -359,7 +393,8 @@ cg_needs_fmgr(Oid fn_oid)
 {
 	if (prev_needs_fmgr && prev_needs_fmgr(fn_oid))
 		return true;
-	return cg_foreign_code_needs_hook(fn_oid) || cg_citus_ddl_needs_hook(fn_oid);
+	return cg_foreign_code_needs_hook(fn_oid) ||
+		(cg_citus_coordinator() && cg_citus_ddl_needs_hook(fn_oid));
 }
 
 static void

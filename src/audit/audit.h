@@ -136,6 +136,17 @@ typedef struct CgAuditRecordView
 	int64		query_id;
 } CgAuditRecordView;
 
+/* the string lengths cg_audit_record_size() measured, for cg_audit_record_write() */
+typedef struct CgAuditRecordLengths
+{
+	int32		str[7];			/* the strings outside the lists, in wire order */
+	int32	   *items;			/* the relations', then the columns' */
+	int32		inline_items[16];	/* items, when they fit */
+} CgAuditRecordLengths;
+
+extern Size cg_audit_record_size(const CgAuditRecord *rec, CgAuditRecordLengths *lens);
+extern void cg_audit_record_write(const CgAuditRecord *rec, const CgAuditRecordLengths *lens,
+								  char *dest, Size size);
 extern void cg_audit_record_encode(const CgAuditRecord *rec, StringInfo buf);
 extern void cg_audit_record_decode(const char *data, Size len, CgAuditRecord *rec);
 extern void cg_audit_record_view(const char *data, Size len, CgAuditRecordView *v);
@@ -149,6 +160,8 @@ extern void cg_audit_queue_shmem_startup(void);
 extern void cg_audit_admit(void);
 extern bool cg_audit_enqueue(const char *data, Size len, bool sync, bool may_wait,
 							 uint64 *seq);
+extern char *cg_audit_reserve(Size len, bool sync, bool may_wait, uint64 *seq);
+extern void cg_audit_publish(void);
 extern void cg_audit_wait_durable(uint64 seq);
 extern uint64 cg_audit_last_seq(void);
 extern Size cg_audit_max_record(void);

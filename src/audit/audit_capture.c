@@ -121,20 +121,44 @@ client_address(void)
 static void capture_at_exit(int code, Datum arg);
 
 /*
- * Who is asking, remembered across statements: the names of the last
- * session and current roles looked up (forgotten when any role changes:
- * a rename must show at the next record) and the client's address (fixed
- * for the connection).  A point read then pays no syscache lookup and no
- * getnameinfo() for its record.
+ * Who is asking, remembered across statements: one snapshot of the
+ * session role's and acting role's names, the client's address and the
+ * application name, which each audited statement points at instead of
+ * looking them up and copying them.  It is taken again only when it can
+ * have changed, which the first access of every statement checks cheaply:
+ *
+ *	- the session role's OID (SET / RESET SESSION AUTHORIZATION, DISCARD
+ *	  ALL) and the acting role's (SET ROLE, RESET ROLE: the role the
+ *	  statement decides under, frozen when it began -- a SECURITY DEFINER
+ *	  function inside it does not change it) compared with the
+ *	  snapshot's;
+ *	- any change to a role or a membership (a rename must show in the next
+ *	  record): catalog.c's invalidation bumps role_generation;
+ *	- application_name compared byte for byte (it is a few bytes; SET,
+ *	  RESET, RESET ALL, DISCARD ALL, a pooler's reset query land here);
+ *	- the client's address is fixed for the connection.
+ *
+ * A statement's record may still be unsent when the snapshot is replaced
+ * (its strings are referenced from the statement's state until the record
+ * is out: a failed statement's record is built in the abort callback, a
+ * pending one when the next statement begins, which is before that
+ * statement's first access).  So the replaced snapshot is kept one more
+ * round and freed at the next replacement.
  */
-typedef struct RoleNameMemo
+typedef struct AuditIdentity
 {
-	Oid			roleid;
-	char	   *name;			/* TopMemoryContext */
-} RoleNameMemo;
+	Oid			session_roleid;
+	Oid			current_roleid;
+	uint64		role_generation;
+	char	   *session_role;	/* "" if the role has no name now */
+	char	   *current_role;
+	char	   *client_addr;	/* NULL if none */
+	char	   *application_name;	/* NULL if unset or empty */
+} AuditIdentity;
 
-static RoleNameMemo session_role_memo = {InvalidOid, NULL};
-static RoleNameMemo current_role_memo = {InvalidOid, NULL};
+static AuditIdentity *identity = NULL;	/* TopMemoryContext */
+static AuditIdentity *identity_retired = NULL;
+static uint64 role_generation = 1;
 static bool client_addr_known = false;
 static char *client_addr_memo = NULL;	/* TopMemoryContext; NULL if none */
 
@@ -142,8 +166,81 @@ static char *client_addr_memo = NULL;	/* TopMemoryContext; NULL if none */
 static void
 forget_role_names(int kinds, Oid relid)
 {
-	session_role_memo.roleid = InvalidOid;
-	current_role_memo.roleid = InvalidOid;
+	role_generation++;
+}
+
+static void
+identity_free(AuditIdentity *id)
+{
+	if (id == NULL)
+		return;
+	pfree(id->session_role);
+	pfree(id->current_role);
+	if (id->application_name)
+		pfree(id->application_name);
+	pfree(id);
+}
+
+/* A role's name ("" if it has none now), in TopMemoryContext. */
+static char *
+role_name_copy(Oid roleid)
+{
+	const char *name = OidIsValid(roleid) ? GetUserNameFromId(roleid, true) : NULL;
+
+	return MemoryContextStrdup(TopMemoryContext, name ? name : "");
+}
+
+/* The client's address, looked up once per connection. */
+static char *
+client_address_memo(void)
+{
+	if (!client_addr_known)
+	{
+		char	   *a = client_address();
+
+		client_addr_memo = a ? MemoryContextStrdup(TopMemoryContext, a) : NULL;
+		client_addr_known = true;
+	}
+	return client_addr_memo;
+}
+
+/*
+ * Who is asking now: the snapshot, taken again if anything in it can have
+ * changed.  The strings stay valid until the next statement's record is
+ * out (see above).
+ */
+static const AuditIdentity *
+current_identity(void)
+{
+	Oid			session_roleid = GetSessionUserId();
+	Oid			current_roleid = cg_decision_role();
+	const char *app = application_name && application_name[0] ? application_name : NULL;
+	AuditIdentity *id;
+
+	if (identity != NULL &&
+		identity->session_roleid == session_roleid &&
+		identity->current_roleid == current_roleid &&
+		identity->role_generation == role_generation &&
+		(app == NULL ? identity->application_name == NULL :
+		 identity->application_name != NULL && strcmp(app, identity->application_name) == 0))
+		return identity;
+
+	/* the names are looked up first: the lookups may process invalidations */
+	id = MemoryContextAllocZero(TopMemoryContext, sizeof(AuditIdentity));
+	id->role_generation = role_generation;
+	id->session_roleid = session_roleid;
+	id->current_roleid = current_roleid;
+	id->session_role = role_name_copy(session_roleid);
+	id->current_role = role_name_copy(current_roleid);
+	id->client_addr = client_address_memo();
+	id->application_name = app ? MemoryContextStrdup(TopMemoryContext, app) : NULL;
+	/* an invalidation during the lookups: this snapshot is not reused */
+	if (id->role_generation != role_generation)
+		id->role_generation = 0;
+	identity_free(identity_retired);
+	identity_retired = identity;
+	identity = id;
+	return id;
 }
 
 /*
@@ -168,17 +265,65 @@ typedef struct NameEntry
 static MemoryContext names_cxt = NULL;
 static HTAB *names_cache = NULL;
 
+/*
+ * A statement keeps pointers to the cached names (no copy per statement):
+ * an invalidation therefore does not free the cache at once but moves its
+ * memory under names_retired, freed when the next statement first touches
+ * child data (before it looks up any name; the previous statement's
+ * record is out by then).
+ */
+static MemoryContext names_retired = NULL;
+static bool names_retired_any = false;
+
+/*
+ * The last few entries looked up, so that a statement using the same
+ * table and columns as the one before finds its names without hashing.
+ * Entries of a dynahash table do not move; forgotten with the table.
+ */
+#define RECENT_NAMES 4
+typedef struct RecentName
+{
+	Oid			relid;
+	int32		attnum;
+	NameEntry  *entry;
+} RecentName;
+
+static RecentName recent_names[RECENT_NAMES];
+static int	recent_next = 0;
+
 static void
 forget_names(int kinds, Oid relid)
 {
 	if (names_cxt != NULL)
-		MemoryContextReset(names_cxt);
+	{
+		if (names_retired != NULL)
+		{
+			MemoryContextSetParent(names_cxt, names_retired);
+			names_retired_any = true;
+		}
+		else
+			MemoryContextDelete(names_cxt);
+		names_cxt = NULL;
+	}
 	names_cache = NULL;
+	memset(recent_names, 0, sizeof(recent_names));
+}
+
+/* A new statement, before it looks up names: free the retired caches. */
+static void
+free_retired_names(void)
+{
+	if (names_retired_any)
+	{
+		MemoryContextDeleteChildren(names_retired);
+		names_retired_any = false;
+	}
 }
 
 /*
  * The cached name for (relid, attnum), or NULL; *entry is where to store
- * it (NULL if no cache can be made).
+ * it (NULL if no cache can be made).  The name stays valid until the next
+ * statement's first access (see names_retired).
  */
 static const char *
 cached_name(Oid relid, int attnum, NameEntry **entry)
@@ -186,7 +331,18 @@ cached_name(Oid relid, int attnum, NameEntry **entry)
 	NameKey		key;
 	bool		found;
 
+	for (int i = 0; i < RECENT_NAMES; i++)
+		if (recent_names[i].entry != NULL && recent_names[i].relid == relid &&
+			recent_names[i].attnum == attnum)
+		{
+			*entry = recent_names[i].entry;
+			return (*entry)->name;
+		}
 	*entry = NULL;
+	if (names_retired == NULL)
+		names_retired = AllocSetContextCreate(TopMemoryContext,
+											  "childguard audit names retired",
+											  ALLOCSET_SMALL_SIZES);
 	if (names_cache == NULL)
 		names_cache = cg_backend_hash(&names_cxt, "childguard audit names", 64,
 									  sizeof(NameKey), sizeof(NameEntry), false);
@@ -196,6 +352,10 @@ cached_name(Oid relid, int attnum, NameEntry **entry)
 	*entry = hash_search(names_cache, &key, HASH_ENTER, &found);
 	if (!found)
 		(*entry)->name = NULL;
+	recent_names[recent_next].relid = relid;
+	recent_names[recent_next].attnum = attnum;
+	recent_names[recent_next].entry = *entry;
+	recent_next = (recent_next + 1) % RECENT_NAMES;
 	return (*entry)->name;
 }
 
@@ -205,38 +365,6 @@ cache_name(NameEntry *entry, const char *name)
 {
 	if (entry != NULL && names_cache != NULL)
 		entry->name = MemoryContextStrdup(names_cxt, name);
-}
-
-/* The role's name ("" if it has none now), in the current memory context. */
-static char *
-role_name(RoleNameMemo *memo, Oid roleid)
-{
-	if (memo->roleid != roleid || !OidIsValid(roleid))
-	{
-		const char *name = GetUserNameFromId(roleid, true);
-
-		memo->roleid = InvalidOid;
-		if (memo->name != NULL)
-			pfree(memo->name);
-		memo->name = NULL;
-		memo->name = MemoryContextStrdup(TopMemoryContext, name ? name : "");
-		memo->roleid = roleid;
-	}
-	return pstrdup(memo->name);
-}
-
-/* The client's address, looked up once per connection. */
-static char *
-client_address_memo(void)
-{
-	if (!client_addr_known)
-	{
-		char	   *a = client_address();
-
-		client_addr_memo = a ? MemoryContextStrdup(TopMemoryContext, a) : NULL;
-		client_addr_known = true;
-	}
-	return client_addr_memo ? pstrdup(client_addr_memo) : NULL;
 }
 
 /* Backend start (from _PG_init): hook into statement.c and the transactions. */
@@ -259,23 +387,25 @@ static void
 capture_first_access(void)
 {
 	CgStatement *st = cg_statement();
-	MemoryContext old;
 
 	if (!cg_audit_enabled || IsParallelWorker() || cg_audit_is_writer)
 		return;
 	if (!RecoveryInProgress())
 		cg_audit_admit();
+	free_retired_names();
 	resolve_names(st);
 	if (st->identified)
 		return;
-	old = MemoryContextSwitchTo(cg_statement_memory());
-	st->session_role = role_name(&session_role_memo, GetSessionUserId());
-	st->current_role = role_name(&current_role_memo, cg_decision_role());
-	st->client_addr = client_address_memo();
-	st->application_name = application_name && application_name[0] ?
-		pstrdup(application_name) : NULL;
-	st->identified = true;
-	MemoryContextSwitchTo(old);
+	{
+		const AuditIdentity *id = current_identity();
+
+		/* pointers into the snapshot: valid until this record is out */
+		st->session_role = id->session_role;
+		st->current_role = id->current_role;
+		st->client_addr = id->client_addr;
+		st->application_name = id->application_name;
+		st->identified = true;
+	}
 	if (!exit_callback_registered)
 	{
 		before_shmem_exit(capture_at_exit, 0);
@@ -284,23 +414,25 @@ capture_first_access(void)
 }
 
 /*
- * Note that the statement used relid (if it holds child data) and which of
- * its child_data columns (cols: attnums offset as in range table entries;
- * all_columns: every one).  Only OIDs and numbers here: names are looked
- * up by resolve_names(), once the statement is known to touch child data.
+ * Note that the statement used relid, whose protection is p (it holds
+ * child data), and which of its child_data columns: those in any of the
+ * column sets (attnums offset as in range table entries; a set may be
+ * NULL), or every one (all_columns, or the whole row in a set).  Only
+ * OIDs and numbers here: names are looked up by resolve_names(), once the
+ * statement is known to touch child data.  No set is built: each column
+ * is tested against the sets as they are.
  */
 static void
-capture_relation(Oid relid, Bitmapset *cols, bool all_columns)
+capture_relation_sets(const CgProtection *p, Oid relid, const Bitmapset *a,
+					  const Bitmapset *b, const Bitmapset *c, bool all_columns)
 {
-	const CgProtection *p = cg_protection_of_relid(relid);
 	CgStatement *st = cg_statement();
 	CgStatementRelation *rel = NULL;
 	MemoryContext old;
 	ListCell   *lc;
+	const int	whole = InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber;
 	bool		whole_row;
 
-	if (!p->has_child_data)
-		return;
 	old = MemoryContextSwitchTo(cg_statement_memory());
 	foreach(lc, st->relations)
 	{
@@ -318,16 +450,27 @@ capture_relation(Oid relid, Bitmapset *cols, bool all_columns)
 		rel->relid = relid;
 		st->relations = lappend(st->relations, rel);
 	}
-	whole_row = all_columns ||
-		bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber, cols);
+	whole_row = all_columns || bms_is_member(whole, a) || bms_is_member(whole, b) ||
+		bms_is_member(whole, c);
 	for (int i = 0; i < p->ncolumns; i++)
 	{
 		AttrNumber	attnum = p->columns[i].attnum;
+		int			m = attnum - FirstLowInvalidHeapAttributeNumber;
 
-		if (whole_row || bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, cols))
+		if (whole_row || bms_is_member(m, a) || bms_is_member(m, b) || bms_is_member(m, c))
 			rel->attnums = bms_add_member(rel->attnums, attnum);
 	}
 	MemoryContextSwitchTo(old);
+}
+
+/* capture_relation_sets() for one column set, if relid holds child data. */
+static void
+capture_relation(Oid relid, Bitmapset *cols, bool all_columns)
+{
+	const CgProtection *p = cg_protection_of_relid(relid);
+
+	if (p->has_child_data)
+		capture_relation_sets(p, relid, cols, NULL, NULL, all_columns);
 }
 
 /* Names of the captured relations and columns not named yet (catalog lookups). */
@@ -348,7 +491,7 @@ resolve_names(CgStatement *st)
 			const char *cached = cached_name(rel->relid, 0, &entry);
 
 			if (cached != NULL)
-				rel->name = pstrdup(cached);
+				rel->name = (char *) cached;	/* valid until the record is out */
 			else
 			{
 				char	   *nsp = get_namespace_name(get_rel_namespace(rel->relid));
@@ -372,7 +515,7 @@ resolve_names(CgStatement *st)
 				continue;
 			cached = cached_name(rel->relid, attnum, &entry);
 			if (cached != NULL)
-				column = pstrdup(cached);
+				column = (char *) cached;	/* valid until the record is out */
 			else
 			{
 				attname = get_attname(rel->relid, attnum, true);
@@ -397,16 +540,17 @@ capture_plan(PlannedStmt *ps)
 	foreach(lc, ps->rtable)
 	{
 		RangeTblEntry *rte = lfirst(lc);
+		const CgProtection *p;
 
 		if (rte->rtekind != RTE_RELATION ||
-			(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE) ||
-			!cg_protection_of_relid(rte->relid)->has_child_data)
+			(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE))
 			continue;
-		capture_relation(rte->relid,
-						 bms_union(cg_rte_cols(ps, rte, selectedCols),
-								   bms_union(cg_rte_cols(ps, rte, insertedCols),
-											 cg_rte_cols(ps, rte, updatedCols))),
-						 false);
+		p = cg_protection_of_relid(rte->relid);
+		if (!p->has_child_data)
+			continue;
+		capture_relation_sets(p, rte->relid, cg_rte_cols(ps, rte, selectedCols),
+							  cg_rte_cols(ps, rte, insertedCols),
+							  cg_rte_cols(ps, rte, updatedCols), false);
 	}
 }
 
@@ -451,12 +595,18 @@ cg_audit_executor_run(QueryDesc *queryDesc)
 		resolve_names(st);
 }
 
+/*
+ * The children of a record, per kind; the first few in place (a point
+ * read has one), more in the record's memory context.
+ */
+#define INLINE_IDS 8
 typedef struct SubjectLists
 {
 	int			distinct;		/* children, whatever their accesses */
 	int			n[3];
 	int			cap[3];
 	int64	   *ids[3];
+	int64		inline_ids[3][INLINE_IDS];
 } SubjectLists;
 
 static void
@@ -464,9 +614,21 @@ add_id(SubjectLists *l, int k, uint64 subject_no)
 {
 	if (l->n[k] == l->cap[k])
 	{
-		l->cap[k] = l->cap[k] ? l->cap[k] * 2 : 16;
-		l->ids[k] = l->ids[k] ? repalloc_huge(l->ids[k], sizeof(int64) * l->cap[k]) :
-			palloc(sizeof(int64) * l->cap[k]);
+		if (l->cap[k] == 0)
+		{
+			l->cap[k] = INLINE_IDS;
+			l->ids[k] = l->inline_ids[k];
+		}
+		else
+		{
+			int64	   *grown = palloc(sizeof(int64) * l->cap[k] * 2);
+
+			memcpy(grown, l->ids[k], sizeof(int64) * l->n[k]);
+			if (l->ids[k] != l->inline_ids[k])
+				pfree(l->ids[k]);
+			l->ids[k] = grown;
+			l->cap[k] *= 2;
+		}
 	}
 	l->ids[k][l->n[k]++] = (int64) subject_no;
 }
@@ -494,10 +656,12 @@ cmp_int64(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/* l's strings as an array: buf if it has room (nbuf), else palloc'd */
 static char **
-string_array(List *l, int *n)
+string_array(List *l, int *n, char **buf, int nbuf)
 {
-	char	  **a = palloc(sizeof(char *) * (list_length(l) + 1));
+	char	  **a = list_length(l) <= nbuf ? buf :
+		palloc(sizeof(char *) * (list_length(l) + 1));
 	ListCell   *lc;
 	int			i = 0;
 
@@ -521,7 +685,11 @@ emit(const char *command, int64 rows, int64 query_id)
 	bool		failed = st->failed;
 	CgAuditRecord rec;
 	SubjectLists subjects;
-	StringInfoData buf;
+	CgAuditRecordLengths lens;
+	char	   *relations_buf[8];
+	char	   *columns_buf[8];
+	Size		size;
+	char	   *dest;
 	MemoryContext old;
 	uint64		seq = 0;
 	bool		queued;
@@ -553,7 +721,8 @@ emit(const char *command, int64 rows, int64 query_id)
 	rec.purpose = st->frozen_id == st->id ? st->purpose : NULL;
 	rec.end_user = (char *) cg_pool_end_user(st->id);
 	rec.grant_id = st->grant_id;
-	rec.relations = palloc(sizeof(char *) * (list_length(st->relations) + 1));
+	rec.relations = list_length(st->relations) <= lengthof(relations_buf) ? relations_buf :
+		palloc(sizeof(char *) * (list_length(st->relations) + 1));
 	{
 		ListCell   *lc;
 
@@ -564,7 +733,7 @@ emit(const char *command, int64 rows, int64 query_id)
 			rec.relations[rec.nrelations++] = r->name ? r->name : psprintf("%u", r->relid);
 		}
 	}
-	rec.columns = string_array(st->columns, &rec.ncolumns);
+	rec.columns = string_array(st->columns, &rec.ncolumns, columns_buf, lengthof(columns_buf));
 
 	memset(&subjects, 0, sizeof(subjects));
 	cg_statement_foreach(collect_subject, &subjects);
@@ -595,8 +764,6 @@ emit(const char *command, int64 rows, int64 query_id)
 		failed && st->failed_query_id != 0 ? st->failed_query_id :
 		(int64) pgstat_get_my_query_id();
 
-	initStringInfo(&buf);
-	cg_audit_record_encode(&rec, &buf);
 	/* a hot standby cannot write the log: its records go to the server log */
 	if (RecoveryInProgress())
 	{
@@ -605,9 +772,17 @@ emit(const char *command, int64 rows, int64 query_id)
 		MemoryContextSwitchTo(old);
 		return;
 	}
-	too_large = buf.len > cg_audit_max_record();
-	queued = !too_large &&
-		cg_audit_enqueue(buf.data, buf.len, cg_audit_sync && !failed, !failed, &seq);
+	/* encoded straight into the queue's ring: reserve, write, publish */
+	size = cg_audit_record_size(&rec, &lens);
+	too_large = size > cg_audit_max_record();
+	dest = too_large ? NULL :
+		cg_audit_reserve(size, cg_audit_sync && !failed, !failed, &seq);
+	queued = dest != NULL;
+	if (queued)
+	{
+		cg_audit_record_write(&rec, &lens, dest, size);
+		cg_audit_publish();
+	}
 
 	/* from here on the record is out: in the queue or the server log */
 	st->recorded = true;

@@ -14,13 +14,15 @@
  *
  * Every field of AuditShared except the two condition variables and the
  * per-backend completion counters is protected by the one LWLock of the
- * "childguard_audit" tranche.  Backends take it exclusively for the
- * memcpy of one entry; writers take it to claim a batch (copying it out)
- * and to mark a batch done.  Nothing that can raise an error, allocate
- * memory, log or read the catalog runs while it is held (a batch is
- * measured under the lock, allocated without it, then claimed: see
- * cg_audit_claim_batch); AddinShmemInitLock likewise covers only finding
- * the structure, not the files read at a start.
+ * "childguard_audit" tranche.  Backends take it exclusively twice per
+ * record, briefly: to reserve an entry (move the tail) and to publish it
+ * once written in place (see cg_audit_reserve; between the two, the
+ * entry's payload belongs to the backend alone); writers take it to
+ * claim a batch (copying it out) and to mark a batch done.  Nothing that
+ * can raise an error, allocate memory, log or read the catalog runs while
+ * it is held (a batch is measured under the lock, allocated without it,
+ * then claimed: see cg_audit_claim_batch); AddinShmemInitLock likewise
+ * covers only finding the structure, not the files read at a start.
  *
  * Each database has a writer (audit_worker.c), a dynamic background
  * worker started on demand by the first backend that queues a record for
@@ -145,7 +147,8 @@ typedef enum EntryState
 	ENTRY_READY = 1,
 	ENTRY_CLAIMED,
 	ENTRY_DONE,
-	ENTRY_PAD
+	ENTRY_PAD,
+	ENTRY_WRITING				/* reserved, its payload being written */
 } EntryState;
 
 typedef struct QueueEntry
@@ -175,6 +178,7 @@ typedef struct DbSlot
 	uint64		scan_from;		/* entries before this are claimed or done */
 	bool		gone;			/* the database was dropped; records settled */
 	bool		starved;		/* no worker slot was free for its writer */
+	bool		stalled;		/* the writer's last claim stopped at a WRITING entry */
 } DbSlot;
 
 typedef struct ProcSlot
@@ -287,6 +291,13 @@ cg_audit_queue_shmem_startup(void)
 			pg_atomic_init_u64(&procs[i].failed_seq, 0);
 		}
 		shared->epoch = GetCurrentTimestamp();
+		/*
+		 * Touch the ring's pages now, once: otherwise the first record
+		 * written to each page of the ring after a start pays for the
+		 * kernel allocating and zeroing it (a few µs, every 16th record
+		 * or so until the ring has gone round once).
+		 */
+		memset(ring, 0, shared->size);
 	}
 	LWLockRelease(AddinShmemInitLock);
 
@@ -323,7 +334,7 @@ checked_entry(uint64 pos, uint64 *next)
 	e = (QueueEntry *) (ring + off);
 	if (e->len < ENTRY_HDR || e->len != MAXALIGN(e->len) || e->len > shared->size - off ||
 		(e->state != ENTRY_PAD && e->payload_len > e->len - ENTRY_HDR) ||
-		e->state < ENTRY_READY || e->state > ENTRY_PAD)
+		e->state < ENTRY_READY || e->state > ENTRY_WRITING)
 		return NULL;
 	*next = pos + e->len;
 	return e;
@@ -873,26 +884,57 @@ cg_audit_admit(void)
 }
 
 /*
- * Queue one encoded record for this database.  With may_wait, waits for
- * room per childguard.audit_queue_full; returns false (nothing queued) if
- * there is none, or the record is too large.  Never raises an error
- * unless waiting (cancel), so the error path can use it.
+ * Queueing a record in three steps, so that the record is encoded
+ * straight into the ring and the queue's lock is held only to move the
+ * tail and, after, to mark the entry ready:
+ *
+ *	reserve: under the lock, room for len bytes at the tail, the entry's
+ *	header (state WRITING, its seq) and the tail moved past it;
+ *	write:	 without the lock, the caller writes the payload in place --
+ *			 code that cannot raise, allocate or wait (a plain encoder);
+ *	publish: a write barrier, then under the lock the entry becomes READY
+ *			 and is counted for the writer, which is woken as before.
+ *
+ * A WRITING entry is not the writer's yet: a claim stops at the first one
+ * of its database (records are written in queue order: the chain head's
+ * key must only grow), noting the slot as stalled, and the publish of
+ * that entry wakes the writer.  The head does not pass it either.  Only a
+ * process killed between reserve and publish can leave one behind, and
+ * that reinitialises shared memory: the postmaster's save skips WRITING
+ * entries (their statement never completed, as when a backend was killed
+ * just before queueing).
  */
-bool
-cg_audit_enqueue(const char *data, Size len, bool sync, bool may_wait, uint64 *seq)
+typedef struct CgAuditReservation
+{
+	QueueEntry *entry;
+	DbSlot	   *slot;
+} CgAuditReservation;
+
+static CgAuditReservation reservation = {NULL, NULL};
+
+/*
+ * Reserve room for a record of len bytes for this database; the address
+ * to write it to, or NULL (nothing reserved) if there is no room after
+ * waiting per childguard.audit_queue_full (with may_wait), or the record
+ * is too large.  Never raises an error unless waiting (cancel), so the
+ * error path can use it.  The caller writes the payload and calls
+ * cg_audit_publish() before anything that can fail.
+ */
+char *
+cg_audit_reserve(Size len, bool sync, bool may_wait, uint64 *seq)
 {
 	Size		entry_len = ENTRY_HDR + MAXALIGN(len);
 	TimestampTz start = 0;
 	bool		waited = false;
-	bool		queued = false;
+	char	   *dest = NULL;
 
+	Assert(reservation.entry == NULL);
 	if (shared == NULL || len > cg_audit_max_record())
-		return false;
+		return NULL;
 	for (;;)
 	{
 		DbSlot	   *slot;
 		bool		need = false;
-		Latch	   *latch = NULL;
 		long		left;
 
 		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
@@ -917,39 +959,31 @@ cg_audit_enqueue(const char *data, Size len, bool sync, bool may_wait, uint64 *s
 				e = (QueueEntry *) (ring + shared->tail % shared->size);
 				e->len = entry_len;
 				e->payload_len = len;
-				e->state = ENTRY_READY;
+				e->state = ENTRY_WRITING;
 				e->sync = sync;
 				e->dboid = MyDatabaseId;
 				e->procno = MyProc->pgprocno;
 				e->epoch = shared->epoch;
 				e->seq = ++shared->next_seq;
-				memcpy((char *) e + ENTRY_HDR, data, len);
-				/* a process killed here leaves the entry outside [head, tail) */
-				pg_write_barrier();
 				shared->tail += entry_len;
-				/*
-				 * The writer drains until nothing is left: wake it only when
-				 * idle, or when a backend will wait for this record.
-				 */
+				/* the slot stays while it has pending entries */
 				slot->pending++;
-				if (slot->ready++ == 0 || sync)
-					latch = slot->writer_latch;
 				if (sync)
 					slot->sync_pending++;
 				*seq = e->seq;
 				my_last_seq = e->seq;
-				queued = true;
+				reservation.entry = e;
+				reservation.slot = slot;
+				dest = (char *) e + ENTRY_HDR;
 			}
 			need = writer_needed(slot);
 		}
 		LWLockRelease(shared->lock);
-		if (latch != NULL)
-			SetLatch(latch);
 		if (need)
 			start_writer(MyDatabaseId);
 		if (shared->unserved)
 			cg_audit_serve_carried_over();
-		if (queued || !may_wait || cg_audit_queue_full == CG_AUDIT_FULL_ERROR)
+		if (dest != NULL || !may_wait || cg_audit_queue_full == CG_AUDIT_FULL_ERROR)
 			break;
 		/* (no settling here: this may run while a portal is released) */
 		if (!waited)
@@ -965,7 +999,55 @@ cg_audit_enqueue(const char *data, Size len, bool sync, bool may_wait, uint64 *s
 	}
 	if (waited)
 		ConditionVariableCancelSleep();
-	return queued;
+	return dest;
+}
+
+/* The reserved record is written: hand it to the writer. */
+void
+cg_audit_publish(void)
+{
+	QueueEntry *e = reservation.entry;
+	DbSlot	   *slot = reservation.slot;
+	Latch	   *latch = NULL;
+
+	Assert(e != NULL);
+	if (e == NULL)
+		return;
+	reservation.entry = NULL;
+	reservation.slot = NULL;
+	/* the payload before the state that lets a writer read it */
+	pg_write_barrier();
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	e->state = ENTRY_READY;
+	/*
+	 * The writer drains until nothing is left: wake it only when idle,
+	 * when its last claim stopped at this (or another WRITING) entry, or
+	 * when a backend will wait for this record.
+	 */
+	if (slot->ready++ == 0 || slot->stalled || e->sync)
+		latch = slot->writer_latch;
+	slot->stalled = false;
+	LWLockRelease(shared->lock);
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+/*
+ * Queue one encoded record for this database (reserve, copy, publish).
+ * With may_wait, waits for room per childguard.audit_queue_full; returns
+ * false (nothing queued) if there is none, or the record is too large.
+ * Never raises an error unless waiting (cancel).
+ */
+bool
+cg_audit_enqueue(const char *data, Size len, bool sync, bool may_wait, uint64 *seq)
+{
+	char	   *dest = cg_audit_reserve(len, sync, may_wait, seq);
+
+	if (dest == NULL)
+		return false;
+	memcpy(dest, data, len);
+	cg_audit_publish();
+	return true;
 }
 
 /* The sequence number of this backend's last queued record (0: none). */
@@ -1193,6 +1275,8 @@ cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out)
 		uint64		next;
 		QueueEntry *e = entry_at(pos, &next);
 
+		if (e != NULL && e->dboid == dboid && e->state == ENTRY_WRITING)
+			break;				/* in queue order: not past a record being written */
 		if (e != NULL && e->dboid == dboid && e->state == ENTRY_READY)
 		{
 			room += MAXALIGN(e->payload_len);	/* each copy aligned, as palloc's */
@@ -1213,6 +1297,13 @@ cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out)
 		uint64		next;
 		QueueEntry *e = entry_at(pos, &next);
 
+		if (e != NULL && e->dboid == dboid && e->state == ENTRY_WRITING)
+		{
+			/* its publish wakes the writer (cg_audit_publish) */
+			if (slot != NULL)
+				slot->stalled = true;
+			break;
+		}
 		if (e != NULL && e->dboid == dboid && e->state == ENTRY_READY)
 		{
 			if (n == want || bytes + MAXALIGN(e->payload_len) > room)

@@ -19,9 +19,9 @@
 
 /*
  * The encoder runs in the reading backend at the end of every audited
- * statement: it measures the record first, makes room once, and then
- * copies each field into place (no per-field growth checks, each string
- * measured once).
+ * statement: it measures the record first, the queue reserves that much
+ * in its ring, and it copies each field into place there (no per-field
+ * growth checks, no intermediate buffer).
  */
 typedef struct Writer
 {
@@ -55,22 +55,26 @@ put_string(Writer *w, const char *s, size_t len)
 	w->p += len;
 }
 
+/* the lengths of n list items, into lens; their wire size */
 static size_t
-strings_size(int n, char **items)
+strings_size(int n, char **items, int32 *lens)
 {
 	size_t		size = sizeof(int32);
 
 	for (int i = 0; i < n; i++)
-		size += sizeof(int32) + (items[i] ? strlen(items[i]) : 0);
+	{
+		lens[i] = items[i] ? (int32) strlen(items[i]) : 0;
+		size += sizeof(int32) + lens[i];
+	}
 	return size;
 }
 
 static void
-put_strings(Writer *w, int n, char **items)
+put_strings(Writer *w, int n, char **items, const int32 *lens)
 {
 	put_int32(w, n);
 	for (int i = 0; i < n; i++)
-		put_string(w, items[i], items[i] ? strlen(items[i]) : 0);
+		put_string(w, items[i], lens[i]);
 }
 
 static void
@@ -87,43 +91,72 @@ put_ids(Writer *w, int n, const int64 *ids)
 /* the record's strings outside the lists, in wire order (end_user last) */
 #define REC_STRINGS 7
 
-/* Append rec's wire form to buf. */
-void
-cg_audit_record_encode(const CgAuditRecord *rec, StringInfo buf)
+static inline void
+record_strings(const CgAuditRecord *rec, const char **str)
 {
-	const char *str[REC_STRINGS] = {rec->session_role, rec->current_role,
-		rec->client_addr, rec->application_name, rec->command, rec->purpose,
-	rec->end_user};
-	size_t		len[REC_STRINGS];
-	size_t		size;
-	Writer		w;
+	str[0] = rec->session_role;
+	str[1] = rec->current_role;
+	str[2] = rec->client_addr;
+	str[3] = rec->application_name;
+	str[4] = rec->command;
+	str[5] = rec->purpose;
+	str[6] = rec->end_user;
+}
 
+/*
+ * The size of rec's wire form; each string measured once, its length left
+ * in lens for cg_audit_record_write() (lens->items in lens, or palloc'd
+ * here when there are more than it holds).
+ */
+Size
+cg_audit_record_size(const CgAuditRecord *rec, CgAuditRecordLengths *lens)
+{
+	const char *str[REC_STRINGS];
+	size_t		size;
+
+	StaticAssertStmt(REC_STRINGS == lengthof(lens->str), "one length per string");
+	record_strings(rec, str);
+	lens->items = rec->nrelations + rec->ncolumns <= lengthof(lens->inline_items) ?
+		lens->inline_items :
+		palloc(sizeof(int32) * (rec->nrelations + rec->ncolumns + 1));
 	size = 2 * sizeof(int64) + sizeof(int32)	/* statement_at, start, pid */
 		+ sizeof(int64)			/* grant_id */
-		+ strings_size(rec->nrelations, rec->relations)
-		+ strings_size(rec->ncolumns, rec->columns)
+		+ strings_size(rec->nrelations, rec->relations, lens->items)
+		+ strings_size(rec->ncolumns, rec->columns, lens->items + rec->nrelations)
 		+ 3 * sizeof(int32) +
 		((size_t) rec->nread + rec->ndenied + rec->nwritten) * sizeof(int64)
 		+ sizeof(int32) + sizeof(int64)	/* children, rows */
 		+ 1 + 5 + sizeof(int64);	/* outcome, sqlstate, query_id */
 	for (int i = 0; i < REC_STRINGS; i++)
 	{
-		len[i] = str[i] ? strlen(str[i]) : 0;
-		size += sizeof(int32) + len[i];
+		lens->str[i] = str[i] ? (int32) strlen(str[i]) : 0;
+		size += sizeof(int32) + lens->str[i];
 	}
-	if (size >= MaxAllocSize - (size_t) buf->len)
-		elog(ERROR, "childguard audit record too large to encode");
-	enlargeStringInfo(buf, (int) size);
-	w.p = buf->data + buf->len;
+	return size;
+}
 
+/*
+ * Write rec's wire form, of size bytes measured by cg_audit_record_size()
+ * into lens, at dest: straight into the queue's ring between reserving and
+ * publishing an entry, so nothing here may raise, allocate or wait.
+ */
+void
+cg_audit_record_write(const CgAuditRecord *rec, const CgAuditRecordLengths *lens,
+					  char *dest, Size size)
+{
+	const char *str[REC_STRINGS];
+	Writer		w;
+
+	record_strings(rec, str);
+	w.p = dest;
 	put_int64(&w, rec->statement_at);
 	put_int64(&w, rec->session_start);
 	put_int32(&w, rec->backend_pid);
 	for (int i = 0; i < REC_STRINGS - 1; i++)
-		put_string(&w, str[i], len[i]);
+		put_string(&w, str[i], lens->str[i]);
 	put_int64(&w, rec->grant_id);
-	put_strings(&w, rec->nrelations, rec->relations);
-	put_strings(&w, rec->ncolumns, rec->columns);
+	put_strings(&w, rec->nrelations, rec->relations, lens->items);
+	put_strings(&w, rec->ncolumns, rec->columns, lens->items + rec->nrelations);
 	put_ids(&w, rec->nread, rec->read);
 	put_ids(&w, rec->ndenied, rec->denied);
 	put_ids(&w, rec->nwritten, rec->written);
@@ -133,9 +166,23 @@ cg_audit_record_encode(const CgAuditRecord *rec, StringInfo buf)
 	memcpy(w.p, rec->sqlstate, 5);
 	w.p += 5;
 	put_int64(&w, rec->query_id);
-	put_string(&w, str[REC_STRINGS - 1], len[REC_STRINGS - 1]);	/* end_user (1.4) */
+	put_string(&w, str[REC_STRINGS - 1], lens->str[REC_STRINGS - 1]);	/* end_user (1.4) */
+	Assert(w.p == dest + size);
+}
 
-	Assert(w.p == buf->data + buf->len + size);
+/* Append rec's wire form to buf. */
+void
+cg_audit_record_encode(const CgAuditRecord *rec, StringInfo buf)
+{
+	CgAuditRecordLengths lens;
+	Size		size = cg_audit_record_size(rec, &lens);
+
+	if (size >= MaxAllocSize - (size_t) buf->len)
+		elog(ERROR, "childguard audit record too large to encode");
+	enlargeStringInfo(buf, (int) size);
+	cg_audit_record_write(rec, &lens, buf->data + buf->len, size);
+	if (lens.items != lens.inline_items)
+		pfree(lens.items);
 	buf->len += (int) size;
 	buf->data[buf->len] = '\0';
 }

@@ -171,6 +171,29 @@ wire_text(CgAuditWireString s, char *null)
 	return PointerGetDatum(t);
 }
 
+/*
+ * The empty text[] and bigint[] (most records have no denied or no written
+ * children): made once per process, not per record.  The values are only
+ * read (hashed, copied into the tuple, compared by the constraints).
+ */
+static Datum
+empty_array(Oid elemtype)
+{
+	static ArrayType *empty_text = NULL;
+	static ArrayType *empty_int8 = NULL;
+	ArrayType **a = elemtype == TEXTOID ? &empty_text : &empty_int8;
+
+	Assert(elemtype == TEXTOID || elemtype == INT8OID);
+	if (*a == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		*a = construct_empty_array(elemtype);
+		MemoryContextSwitchTo(old);
+	}
+	return PointerGetDatum(*a);
+}
+
 /* a text[] from n wire strings starting at items (none NULL: see below) */
 static Datum
 wire_text_array(const char *items, int n)
@@ -182,7 +205,7 @@ wire_text_array(const char *items, int n)
 	bool		any_null = false;
 
 	if (n == 0)
-		return PointerGetDatum(construct_empty_array(TEXTOID));
+		return empty_array(TEXTOID);
 	for (int i = 0; i < n; i++)
 	{
 		int32		len;
@@ -253,7 +276,7 @@ wire_id_array(const char *ids, int n)
 	ArrayType  *a;
 
 	if (n == 0)
-		return PointerGetDatum(construct_empty_array(INT8OID));
+		return empty_array(INT8OID);
 	if (size > MaxAllocSize)
 		elog(ERROR, "childguard audit record's list too large");
 	a = (ArrayType *) palloc0(size);

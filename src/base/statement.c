@@ -71,7 +71,9 @@ typedef struct SubjectAccess
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
-static CgStatement st;
+CgStatement cg_statement_state;
+
+#define st cg_statement_state
 static MemoryContext statement_cxt = NULL;
 
 /*
@@ -109,13 +111,6 @@ subjects_clear(SubjectAccess *last)
 
 CgStatementFirstAccessHook cg_statement_first_access_hook = NULL;
 
-/* The current statement's state. */
-CgStatement *
-cg_statement(void)
-{
-	return &st;
-}
-
 /* Memory that lives until the next top-level statement begins. */
 MemoryContext
 cg_statement_memory(void)
@@ -135,56 +130,16 @@ cg_statement_memory(void)
 void
 cg_statement_begin(int command_tag)
 {
-	CgStatementLevel level = st.level;
-	uint64		frozen_id = st.frozen_id;
-	Oid			role = st.role;
-	char	   *purpose = st.purpose;
-	TimestampTz now = st.now;
-	int			foreign_depth = st.foreign_depth;
-	Oid			foreign_owner = st.foreign_owner;
-	uint64		id = st.id + 1;
-
 	if (statement_cxt != NULL)
 		MemoryContextReset(statement_cxt);
 	if (st.subjects != NULL)
 		subjects_clear(st.subjects == subjects_table ? st.last : NULL);
-	memset(&st, 0, sizeof(st));
-	st.id = id;
-	st.level = level;
-	st.frozen_id = frozen_id;
-	st.role = role;
-	st.purpose = purpose;
-	st.now = now;
-	st.foreign_depth = foreign_depth;
-	st.foreign_owner = foreign_owner;
+	st.id++;
+	st.grant_id = 0;
+	st.disclosure = false;
+	/* the per-statement part: from subjects to the end (statement.h) */
+	memset(&st.subjects, 0, sizeof(st) - offsetof(CgStatement, subjects));
 	st.command_tag = command_tag;
-}
-
-uint64
-cg_statement_id(void)
-{
-	return st.id;
-}
-
-int
-cg_statement_nesting(void)
-{
-	return st.level.nesting;
-}
-
-/* A nested statement begins: save the level (for leave) and go one deeper. */
-void
-cg_statement_enter(CgStatementLevel *saved)
-{
-	*saved = st.level;
-	st.level.nesting++;
-}
-
-/* The nested statement ended, normally or by an error: the level as it was. */
-void
-cg_statement_leave(const CgStatementLevel *saved)
-{
-	st.level = *saved;
 }
 
 /* A COPY ... TO runs at this level (until cg_statement_leave). */
@@ -339,17 +294,6 @@ int
 cg_statement_count(CgAccess access)
 {
 	return st.counts[access_bit(access)];
-}
-
-/*
- * The CgAccess bits seen in the current statement (with
- * CG_ACCESS_ATTEMPTED if it tried to decrypt); 0 if it touched no child
- * data.
- */
-int
-cg_statement_accesses(void)
-{
-	return st.accesses;
 }
 
 /* Call fn for each child the current statement touched. */

@@ -87,6 +87,11 @@ typedef struct CgStatement
 	int			foreign_depth;	/* foreign calls running */
 	Oid			foreign_owner;	/* the innermost one's owner, or InvalidOid */
 
+	/*
+	 * ---- from here to the end: reset when the next top-level statement
+	 * begins (cg_statement_begin clears it in one go; keep what must
+	 * survive above) ----
+	 */
 	/* ---- children touched (statement.c), emptied when the next begins ---- */
 	struct cg_stmt_subjects_hash *subjects;	/* subject_no -> CgAccess bits */
 	void	   *last;			/* one-entry memo into subjects */
@@ -121,13 +126,59 @@ typedef void (*CgStatementSubjectFn) (uint64 subject_no, int accesses, void *arg
 typedef void (*CgStatementFirstAccessHook) (void);
 extern PGDLLIMPORT CgStatementFirstAccessHook cg_statement_first_access_hook;
 
-extern CgStatement *cg_statement(void);
+/* the state itself: read through the inline functions below */
+extern PGDLLIMPORT CgStatement cg_statement_state;
+
+/* The current statement's state. */
+static inline CgStatement *
+cg_statement(void)
+{
+	return &cg_statement_state;
+}
+
+/* counts top-level statements in this backend */
+static inline uint64
+cg_statement_id(void)
+{
+	return cg_statement_state.id;
+}
+
+/* 0: between top-level statements (the hooks test it at every call) */
+static inline int
+cg_statement_nesting(void)
+{
+	return cg_statement_state.level.nesting;
+}
+
+/*
+ * The CgAccess bits seen in the current statement (with
+ * CG_ACCESS_ATTEMPTED if it tried to decrypt); 0 if it touched no child
+ * data.
+ */
+static inline int
+cg_statement_accesses(void)
+{
+	return cg_statement_state.accesses;
+}
+
 extern MemoryContext cg_statement_memory(void);
 extern void cg_statement_begin(int command_tag);
-extern uint64 cg_statement_id(void);
-extern int	cg_statement_nesting(void);
-extern void cg_statement_enter(CgStatementLevel *saved);
-extern void cg_statement_leave(const CgStatementLevel *saved);
+
+/* A nested statement begins: save the level (for leave) and go one deeper. */
+static inline void
+cg_statement_enter(CgStatementLevel *saved)
+{
+	*saved = cg_statement_state.level;
+	cg_statement_state.level.nesting++;
+}
+
+/* The nested statement ended, normally or by an error: the level as it was. */
+static inline void
+cg_statement_leave(const CgStatementLevel *saved)
+{
+	cg_statement_state.level = *saved;
+}
+
 extern void cg_statement_set_copy_out(void);
 extern void cg_statement_failed(int sqlerrcode);
 extern void cg_statement_freeze(Oid role, const char *purpose, TimestampTz now);
@@ -136,7 +187,6 @@ extern void cg_statement_note_unnamed(CgAccess access);
 extern void cg_statement_attempt(void);
 extern bool cg_statement_noted(uint64 subject_no, CgAccess access);
 extern int	cg_statement_count(CgAccess access);
-extern int	cg_statement_accesses(void);
 extern void cg_statement_foreach(CgStatementSubjectFn fn, void *arg);
 
 #endif							/* CHILDGUARD_STATEMENT_H */

@@ -57,12 +57,22 @@ static MemoryContext protection_cxt = NULL;
 static HTAB *protection_cache = NULL;
 static int	cached_with_parent = 0; /* entries whose status follows a parent's */
 
+/*
+ * The entry found last: a statement asks about the same relation from
+ * several hooks (planted code, the audit's capture, the statement text,
+ * the row policy), a loop of point reads about the same one again and
+ * again.  A dynahash entry stays where it is until removed, and entries
+ * are removed only by cg_protection_forget, which forgets the memo first.
+ */
+static CgProtection *last_entry = NULL;
+
 /* Drop what we know about relid, or about everything if InvalidOid. */
 void
 cg_protection_forget(Oid relid)
 {
 	CgProtection *entry;
 
+	last_entry = NULL;
 	if (protection_cache == NULL)
 		return;
 	if (!OidIsValid(relid))
@@ -426,11 +436,13 @@ cg_protection_of(Relation rel)
 	Oid			subject_output = InvalidOid;
 	bool		found;
 
+	if (last_entry != NULL && last_entry->relid == relid)
+		return last_entry;
 	if (protection_cache != NULL)
 	{
 		entry = hash_search(protection_cache, &relid, HASH_FIND, NULL);
 		if (entry != NULL)
-			return entry;
+			return last_entry = entry;
 	}
 	build_protection(rel, &built, &subject_output);
 	/* building may have run invalidations that dropped the table */
@@ -459,11 +471,13 @@ cg_protection_of_relid(Oid relid)
 	const CgProtection *result;
 	Relation	rel;
 
+	if (last_entry != NULL && last_entry->relid == relid)
+		return last_entry;
 	if (protection_cache != NULL)
 	{
 		entry = hash_search(protection_cache, &relid, HASH_FIND, NULL);
 		if (entry != NULL)
-			return entry;
+			return last_entry = entry;
 	}
 	rel = table_open(relid, NoLock);
 	result = cg_protection_of(rel);

@@ -68,6 +68,7 @@
 
 #include "catalog.h"
 #include "protection.h"
+#include "statement.h"
 #include "statement_text.h"
 
 static int	statement_masking = CG_MASK_CHILD_DATA;
@@ -426,6 +427,34 @@ typedef enum
 	MASK_TOLERANT
 } MaskHow;
 
+/*
+ * The memo's hash of a statement's original text: 8 bytes a step (a
+ * prepared statement's text is hashed at every execution, and
+ * hash_any_extended costs about four times as much).  Never 0 (0 means
+ * "not hashed").  A collision -- another text of the same length hashing
+ * alike -- would only show the memo's masked text in its place: the memo
+ * holds no constant, so nothing is disclosed.
+ */
+static uint64
+text_hash(const char *text, size_t len)
+{
+	uint64		h = UINT64CONST(0x9e3779b97f4a7c15) ^ len;
+	size_t		i = 0;
+	uint64		w;
+
+	for (; i + 8 <= len; i += 8)
+	{
+		memcpy(&w, text + i, 8);
+		h = (h ^ w) * UINT64CONST(0x100000001b3);
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, text + i, len - i);
+	h = (h ^ w) * UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 32;
+	return h != 0 ? h : 1;
+}
+
 /* Remember text as masked by the scanner (not by the tolerant masker). */
 static void
 remember_masked(const char *text, size_t len, MaskHow how, uint64 orig_hash)
@@ -473,14 +502,14 @@ mask_top_text(char *text, MaskHow how)
 	 * constants and the scan for them is spared.
 	 */
 	if (how != MASK_TOLERANT && masked_memo_valid && len == masked_memo_len)
-		orig_hash = DatumGetUInt64(hash_any_extended((const unsigned char *) text, (int) len, 0));
+		orig_hash = text_hash(text, len);
 	else
 		orig_hash = 0;
 	if (!(orig_hash != 0 && orig_hash == masked_memo_orig_hash) &&
 		!may_hold_constants(text, numbers))
 		return;
 	if (orig_hash == 0 && len <= MASKED_MEMO_MAX)
-		orig_hash = DatumGetUInt64(hash_any_extended((const unsigned char *) text, (int) len, 0));
+		orig_hash = text_hash(text, len);
 
 	if (be != NULL && pgstat_track_activities && be->st_activity_raw != NULL)
 	{
@@ -628,12 +657,33 @@ cg_statement_text_utility(const char *queryString)
 		mask_top_text((char *) queryString, MASK_SCANNER);
 }
 
-/* child_data input of plaintext: whatever the client sent is masked now. */
+/*
+ * child_data input of plaintext, or a value read: whatever the client sent
+ * is masked now.  Called for every value; once the text has been masked,
+ * the next values pay three comparisons: the same address, the same
+ * protocol message (its start time: a message's text may land where the
+ * last one's was, and a literal's input runs at parse analysis, before
+ * the message's statement begins) and the same top-level statement (a
+ * portal run again within a message).
+ */
 void
 cg_statement_text_mask_current(void)
 {
+	static const char *done_text = NULL;
+	static uint64 done_statement = 0;
+	static TimestampTz done_start = 0;
+
+	if (debug_query_string == done_text && done_text != NULL &&
+		cg_statement_id() == done_statement &&
+		GetCurrentStatementStartTimestamp() == done_start)
+		return;
 	if (maskable(debug_query_string))
+	{
 		mask_top_text((char *) debug_query_string, MASK_SCANNER);
+		done_text = debug_query_string;
+		done_statement = cg_statement_id();
+		done_start = GetCurrentStatementStartTimestamp();
+	}
 }
 
 /*

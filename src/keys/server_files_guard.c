@@ -366,26 +366,27 @@ cg_server_files_utility(Node *parsetree)
 }
 
 /* object_access_hook, OAT_FUNCTION_EXECUTE: the server file functions. */
+uint8		cg_server_files_listed[FirstGenbkiObjectId / 8];
+bool		cg_server_files_listed_made = false;
+
 void
 cg_server_files_function_execute(Oid funcid)
 {
-	/* the listed functions as bits by OID, made at the first call */
-	static uint8 listed[FirstGenbkiObjectId / 8];
-	static bool listed_made = false;
-
 	/* the listed functions are built in: any later function (ours, a user's) is not one */
 	if (funcid >= FirstGenbkiObjectId)
 		return;
-	if (!listed_made)
+	/* the listed functions as bits by OID, made at the first call */
+	if (!cg_server_files_listed_made)
 	{
 		for (int i = 0; i < lengthof(file_functions); i++)
 		{
 			Assert(file_functions[i] < FirstGenbkiObjectId);
-			listed[file_functions[i] / 8] |= (uint8) (1 << (file_functions[i] % 8));
+			cg_server_files_listed[file_functions[i] / 8] |= (uint8) (1 << (file_functions[i] % 8));
 		}
-		listed_made = true;
+		cg_server_files_listed_made = true;
 	}
-	if (!(listed[funcid / 8] & (1 << (funcid % 8))) || superuser() || !key_configured())
+	if (!(cg_server_files_listed[funcid / 8] & (1 << (funcid % 8))) || superuser() ||
+		!key_configured())
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_CG_FILE_FUNCTION_REFUSED),

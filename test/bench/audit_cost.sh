@@ -27,6 +27,9 @@
 # unrecorded "on" run's CPU per read is the reader's cost too -- steadier
 # than on - off on a loaded machine (CG_AUDIT_READER_PROFILE= to skip).
 # CG_AUDIT_WRITER_DELAY: childguard.audit_writer_delay for the run.
+# CG_AUDIT_READER_PERF=FILE: keep the reader's profiles (FILE.<round>).
+# CG_AUDIT_EXTRA_SQL: SQL run once after the setup (e.g. to measure the
+# writer without one of the log's indexes).
 # CG_AUDIT_PERF=FILE: perf record the writer during the load rounds
 # (FILE.1, FILE.2, ...).
 # Env: CG_PG_CONFIG / PG_CONFIG as for test/cluster.sh; the build must be
@@ -66,6 +69,7 @@ SET childguard.purpose = 'regress';
 INSERT INTO students SELECT i, 'c' || i, '学生' || i, i % 6 + 1 FROM generate_series(1, $CHILDREN) i;
 VACUUM ANALYZE students;
 EOF
+[ -z "${CG_AUDIT_EXTRA_SQL:-}" ] || "${PSQL[@]}" -c "$CG_AUDIT_EXTRA_SQL" >/dev/null
 
 # the reads, one top-level statement each, between two CPU readings
 {
@@ -133,6 +137,8 @@ reader_us() {
   if [ -n "$perf_pid" ]; then
     kill -INT "$perf_pid" 2>/dev/null || true
     wait "$perf_pid" 2>/dev/null || true
+    # CG_AUDIT_READER_PERF=FILE: keep the reader's profile (FILE.1, FILE.2, ...)
+    [ -z "${CG_AUDIT_READER_PERF:-}" ] || cp "$DIR/reader.perf" "$CG_AUDIT_READER_PERF.$r"
     # a sample counts for the audit if any frame of its stack is one of its functions
     perf script -i "$DIR/reader.perf" -F ip,sym 2>/dev/null | awk -v re="$AUDIT_FRAMES" '
       NF == 0 { if (n) { tot++; aud += hit }; n = 0; hit = 0; next }
