@@ -32,7 +32,8 @@ is($node->safe_psql('postgres',
 		'childguard--1.2--1.3.sql' => '2be09969104560dddc82ba2183edea63dce0ca61bfa910e74b8aa38b01628496',
 		'childguard--1.3--1.4.sql' => '5215086d63ae870996242907a759f526e5724fff47ed571d8461c40a87e77951',
 		'childguard--1.4--1.5.sql' => '00a5dba5a5c2a46ada0e1eb4cdda5e215a2cbf5beb3ada453cd0c2d1cd9b0a14',
-		'childguard--1.5--1.6.sql' => '3e19ff9730547c4029c5f8545afb645892ff8b915c22a6ce161de133834e105d');
+		'childguard--1.5--1.6.sql' => '3e19ff9730547c4029c5f8545afb645892ff8b915c22a6ce161de133834e105d',
+		'childguard--1.6--1.7.sql' => 'b8483c81a2ac4f092e45b7ffe85b2b0aa007a77712505ef22689d10565440fc6');
 	for my $f (sort keys %released)
 	{
 		is(sha256_hex(slurp_file("$share/extension/$f")), $released{$f},
