@@ -523,12 +523,24 @@ cg_new_data_key(PG_FUNCTION_ARGS)
 	int32		key_version = PG_GETARG_INT32(1);
 	const CgMasterKey *mk = cg_master_key_for_wrapping();
 	uint8		dek[CG_KEY_LEN];
-	TupleDesc	tupdesc;
+	TupleDesc	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+	/*
+	 * The result's descriptor once per call site (a registration calls this
+	 * once per child), kept with the call's FmgrInfo.
+	 */
+	if (tupdesc == NULL)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+		MemoryContextSwitchTo(oldcxt);
+		fcinfo->flinfo->fn_extra = tupdesc;
+	}
 	dek_made_in_xact = true;	/* see dek_xact_callback */
 	cg_shared_cache_note_private();	/* its key is not for other backends yet */
 	cg_random_bytes(dek, CG_KEY_LEN);
@@ -536,8 +548,7 @@ cg_new_data_key(PG_FUNCTION_ARGS)
 										 (uint32) key_version, dek));
 	explicit_bzero(dek, sizeof(dek));
 	values[1] = PointerGetDatum(key_id_bytea(mk->id));
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
-													  values, nulls)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
 PG_FUNCTION_INFO_V1(cg_rewrap_data_key);
