@@ -17,11 +17,14 @@
 #       (a second PostgreSQL tree with another build of childguard installed,
 #        e.g. main's: measured the same way in the same rounds, "before")
 # Env: CG_AB_CHILDREN (10000), CG_AB_SECONDS (4), CG_AB_ROUNDS (5),
-#      CG_AB_CLIENTS (2), CG_AB_TXNS (3000), CG_AB_DIR (keep the clusters
+#      CG_AB_CLIENTS (2), CG_AB_TXNS (3000), CG_AB_PASSES (3: per-transaction
+#      passes, interleaved, medians printed), CG_AB_DIR (keep the clusters
 #      there and reuse them; default a throwaway directory), CG_AB_PROFILE=1
 #      (also perf record -g the childguard backend of the per-transaction
 #      pass, audit on, and print its top symbols), CG_PG_CONFIG / PG_CONFIG
-#      as for test/cluster.sh (the build must be installed there).
+#      as for test/cluster.sh (the build must be installed there),
+#      CG_AB_CALLGRIND=1 (also instructions per transaction under callgrind,
+#      see below; CG_AB_CG_TXNS UPDATEs per run, default 600).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -34,6 +37,7 @@ SECS=${CG_AB_SECONDS:-4}
 ROUNDS=${CG_AB_ROUNDS:-5}
 CLIENTS=${CG_AB_CLIENTS:-2}
 TXNS=${CG_AB_TXNS:-3000}
+PASSES=${CG_AB_PASSES:-3}
 BASE=${CG_AB_DIR:-/tmp/cgw2ab-$$}
 NEW_BINDIR=$CG_BINDIR
 OLD_BINDIR=
@@ -192,7 +196,7 @@ per_txn() {  # side schema audit -> one line
   cat > "$f.hook" <<EOF
 case "\$1" in
 start)
-  "$(bindir_of "$c")/psql" -X -At -d bench -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'childguard audit writer'" > "$f.wpids"
+  "$(bindir_of "$c")/psql" -X -At -U bench_app -d bench -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'childguard audit writer'" > "$f.wpids"
   awk '{ print \$1 }' /proc/\$CGPID/schedstat > "$f.cpu0"
   w=0; for p in \$(cat "$f.wpids"); do w=\$((w + \$(awk '{ print \$1 }' /proc/\$p/schedstat 2>/dev/null || echo 0))); done; echo \$w > "$f.wcpu0"
   if [ $HAVE_PERF = 1 ]; then
@@ -231,16 +235,73 @@ EOF
       side, x, a, (i ~ /^[0-9]+$/ ? sprintf("%.0f", i / n) : "n/a"), (c1 - c0) / 1e3 / n, (w1 - w0) / 1e3 / n, b / n, s[1] / n, fpi / n }'
 }
 
-for c in $SIDES; do
-  for a in off on; do
-    audit $c $a
-    psql_c $c -d bench -c CHECKPOINT >/dev/null
-    for x in plain wide floor cg; do
-      [ $a = on ] && [ $x != cg ] && continue
-      per_txn $c $x $a
+for pass in $(seq 1 "$PASSES"); do
+  for c in $SIDES; do
+    for a in off on; do
+      audit $c $a
+      psql_c $c -d bench -c CHECKPOINT >/dev/null
+      for x in plain wide floor cg; do
+        [ $a = on ] && [ $x != cg ] && continue
+        per_txn $c $x $a
+      done
     done
   done
 done | tee "$BASE/per_txn"
+echo "per transaction, medians of $PASSES passes (backend CPU us, WAL bytes, WAL records):"
+awk '{ k = $1 " " $2 " " $4; sub(":", "", k); for (i = 1; i <= NF; i++) { if ($i == "CPU" && $(i-1) == "backend") cpu[k] = cpu[k] " " $(i+1);
+         if ($i == "bytes/txn,") wal[k] = wal[k] " " $(i-1); if ($i == "records/txn,") rec[k] = rec[k] " " $(i-1) } }
+  function med(s,   a, n, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  END { for (k in cpu) printf "  %-18s backend CPU %6.1f us/txn, WAL %6.0f bytes/txn, %5.2f records/txn\n", k, med(cpu[k]), med(wal[k]), med(rec[k]) }' "$BASE/per_txn" | sort
+
+# ---- user-space instructions per transaction (callgrind) ----------------------
+# This VM has no hardware counters for perf (instructions: <not supported>),
+# so with CG_AB_CALLGRIND=1 each side's cluster is stopped and one backend in
+# single-user mode runs, under valgrind --tool=callgrind, the same prepared
+# UPDATE CG_AB_CG_TXNS times per table (the same children, in the same
+# order, on both sides), audit off, counting only the statements' execution
+# and commit (ExecuteQuery, CommitTransactionCommand): instructions per
+# transaction, deterministic, whatever else the machine runs.  "cold" runs
+# the UPDATEs in a fresh backend (each child met for the first time, as a
+# pgbench backend meets most of them); "warm" first reads every child's
+# columns in the same backend (make bench's cold pass), so every cache
+# holds them.  Then the top childguard functions (inclusive) of the cg runs.
+callgrind_run() {  # side table mode -> Ir per transaction
+  local c=$1 x=$2 mode=$3 d=$BASE/cgr
+  local f=$d/${c}_${x}_${mode}
+  mkdir -p "$d"; [ "$(id -u)" -eq 0 ] && chown "$CG_SERVER_USER" "$d"
+  awk -v n="$CG_TXNS" -v c="$CHILDREN" -v x="$x" -v mode="$mode" 'BEGIN { srand(11);
+    print "SET ROLE bench_app;"; print "SET childguard.purpose = \047learning\047;";
+    if (mode == "warm") print "SELECT sum(length(name::text || phone::text || home::text)) FROM cg.profile;";
+    printf "PREPARE w(int, int) AS UPDATE %s.profile SET phone = %s%s WHERE child = %s;\n", x, "\047139\047 || lpad($2::text, 8, \047\060\047)", (x == "wide" || x == "floor") ? " || repeat(\047x\047, 49)" : "", "\047c\047 || $1";
+    for (i = 0; i < n; i++) printf "EXECUTE w(%d, %d);\n", int(rand() * c) + 1, int(rand() * 99999999) + 1 }' > "$f.sql"
+  CG_BINDIR=$(bindir_of "$c") cg_as_server "$(bindir_of "$c")/pg_ctl" -D "$BASE/$c/data" -m fast -w stop >/dev/null
+  cg_as_server valgrind --tool=callgrind --callgrind-out-file="$f.out" \
+    --collect-atstart=no --toggle-collect=ExecuteQuery --toggle-collect=CommitTransactionCommand \
+    "$(bindir_of "$c")/postgres" --single -D "$BASE/$c/data" -c childguard.audit=off bench < "$f.sql" > "$f.log" 2>&1 || true
+  (CG_BINDIR=$(bindir_of "$c"); cg_start "$BASE/$c" "$(cat "$BASE/$c/port")" >/dev/null)
+  grep -q ERROR "$f.log" && { echo "callgrind run $c $x $mode failed:" >&2; grep ERROR "$f.log" | head -3 >&2; }
+  callgrind_annotate "$f.out" > "$f.ann" 2>/dev/null || true
+  awk -v n="$CG_TXNS" '/PROGRAM TOTALS/ { gsub(",", "", $1); printf "%.0f", $1 / n; exit }' "$f.ann"
+}
+if [ "${CG_AB_CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
+  CG_TXNS=${CG_AB_CG_TXNS:-600}
+  echo "user-space instructions per transaction (callgrind, $CG_TXNS UPDATEs, audit off):"
+  for c in $SIDES; do
+    name=this; [ $c = o ] && name=before
+    line="  $name build:"
+    for x in plain wide floor cg; do line="$line $x $(callgrind_run $c $x cold)"; done
+    line="$line; cg warm $(callgrind_run $c cg warm)"
+    echo "$line"
+  done
+  for c in $SIDES; do
+    for mode in cold warm; do
+      echo "--- $c: cg $mode, childguard and the executor, inclusive instructions per transaction ---"
+      callgrind_annotate --inclusive=yes "$BASE/cgr/${c}_cg_${mode}.out" > "$BASE/cgr/${c}_cg_${mode}.incl" 2>/dev/null || true
+      awk -v n="$CG_TXNS" '/^ *[0-9,]+ .*[:(]/ { v = $1; gsub(",", "", v); if ($0 ~ /cg_|ExecBRUpdateTriggers|ExecWithCheckOptions|ExecInitModifyTable|heap_update|XLogInsert|heap_lock_tuple|ExecuteQuery|CommitTransactionCommand|standard_ExecutorStart|ExecScan/) { sub(/^ *[0-9,]+ +\([^)]*\) +/, ""); sub(/^ *[0-9,]+ +/, ""); printf "  %8.0f  %s\n", v / n, $0; if (++k >= 40) exit } }' "$BASE/cgr/${c}_cg_${mode}.incl"
+    done
+  done
+fi
 
 if [ "${CG_AB_PROFILE:-0}" = 1 ] && [ $HAVE_PERF = 1 ]; then
   for c in $SIDES; do
