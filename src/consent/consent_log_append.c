@@ -31,8 +31,9 @@
  * is written and its index entries made by ExecInsertIndexTuples() (the
  * primary key's uniqueness checked as by any INSERT).  That is only taken
  * when an INSERT would do nothing more: the log is a plain table with
- * exactly the columns written here, no trigger on INSERT (a foreign key's
- * or anyone's: its owner may add one), no row security, and the current
+ * exactly the columns written here, not a partition, no trigger on INSERT
+ * (a foreign key's or anyone's: its owner may add one), no row security,
+ * and the current
  * user may insert into it; otherwise (direct_insert_possible()) the rows
  * go in as in 1.6, one INSERT ... SELECT FROM unnest(arrays) per chunk of
  * CHUNK events through SPI, so that every trigger, policy and default
@@ -207,11 +208,12 @@ array_of(Datum *elems, bool *nulls, int n, Oid elmtype)
 
 /*
  * Whether an INSERT into the log (relid) would do nothing the direct route
- * leaves out: a plain table, each of its live columns one of the fifteen
- * written (so no default, identity or generated column to fill), no
- * trigger on INSERT of any kind (foreign keys' included), no row security,
- * and INSERT allowed to the current user.  attnos gets each written
- * column's number.
+ * leaves out: a plain table that is not a partition (an INSERT checks the
+ * partition's bound, ExecConstraints does not), each of its live columns
+ * one of the fifteen written (so no default, identity or generated column
+ * to fill), no trigger on INSERT of any kind (foreign keys' included), no
+ * row security, and INSERT allowed to the current user.  attnos gets each
+ * written column's number.
  */
 static bool
 direct_insert_possible(Relation rel, AttrNumber *attnos)
@@ -220,7 +222,8 @@ direct_insert_possible(Relation rel, AttrNumber *attnos)
 	TriggerDesc *trig = rel->trigdesc;
 	int			live = 0;
 
-	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relrowsecurity)
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relrowsecurity ||
+		rel->rd_rel->relispartition)
 		return false;
 	if (trig != NULL &&
 		(trig->trig_insert_before_row || trig->trig_insert_after_row ||
