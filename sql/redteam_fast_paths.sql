@@ -133,6 +133,17 @@ SET search_path = public, childguard;
 SELECT pg_temp.consent('fp-9') > 0 AS recorded;
 RESET search_path;
 SELECT count(*) AS in_decoy FROM public.consent_log;
+-- 3g. row security enabled and forced later, with a policy refusing every
+-- row, and the log given to another owner: the INSERT route (the trigger
+-- writes as the extension's owner, a superuser here, whom row security
+-- does not bind, on either route)
+ALTER TABLE childguard.consent_log ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY refuse_all ON childguard.consent_log WITH CHECK (false);
+ALTER TABLE childguard.consent_log OWNER TO regress_fixture_dpo;
+SELECT pg_temp.consent('fp-9', 'regress_transfer') > 0 AS recorded;
+ALTER TABLE childguard.consent_log OWNER TO CURRENT_USER;
+DROP POLICY refuse_all ON childguard.consent_log;
+ALTER TABLE childguard.consent_log NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY;
 SELECT valid, records_checked FROM childguard.verify_consent_log();
 
 -- 4. record_consents()'s ids drawn in its fault table: the sequence moved
