@@ -239,6 +239,20 @@ SELECT count(*) AS keys, count(DISTINCT k.wrapped_key) AS distinct_keys,
 SELECT k IS NULL AS null_for_null FROM childguard._new_data_key(NULL, 1) k;
 SELECT count(*) AS keys FROM (SELECT childguard._new_data_key(g, g::int) FROM generate_series(1, 4) g) s;
 
+-- 8. The audit writer's own direct store (1.6, audit_log_store.c: a
+-- multi-insert, checked like COPY FROM) checks no partition's bound either:
+-- the access log attached to a partitioned table whose bound leaves out
+-- the next records got them outside it, hidden from a query of the parent
+-- that prunes by the bound.  The audit guard now refuses to attach either
+-- log table (as it refuses inheriting from them), for every role.
+SELECT coalesce(max(id), 0) + 1 AS next_record FROM childguard.access_log \gset
+CREATE TABLE public.al_parent (LIKE childguard.access_log) PARTITION BY RANGE (id);
+ALTER TABLE public.al_parent ATTACH PARTITION childguard.access_log FOR VALUES FROM (MINVALUE) TO (:next_record);
+CREATE TABLE public.alh_parent (LIKE childguard.access_log_head) PARTITION BY LIST (last_id);
+ALTER TABLE public.alh_parent ATTACH PARTITION childguard.access_log_head DEFAULT;
+SELECT count(*) AS log_partitions FROM pg_class
+ WHERE oid IN ('childguard.access_log'::regclass, 'childguard.access_log_head'::regclass) AND relispartition;
+
 \c contrib_regression
 SET client_min_messages = warning;
 DROP DATABASE regress_fast_paths;
