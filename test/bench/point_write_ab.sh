@@ -3,14 +3,17 @@
 # point write of make bench's W2 -- UPDATE one child_data column of one
 # child, pgbench -M prepared, as bench_app with a purpose set -- against the
 # same UPDATE of the plain-text table in the same database (test/bench/
-# setup.sql builds both), the audit on and off, interleaved rounds; prints
-# the medians of the rounds' ratios.  Then, per side and per workload, one
-# session running CG_AB_TXNS prepared UPDATEs (one transaction each):
-# user-space instructions and CPU of its backend per transaction (perf stat
-# -p; /proc/PID/stat), the CPU of the audit writer per transaction, and the
-# WAL it wrote per transaction (bytes, records, full-page images: the
-# insert LSN before and after, pg_waldump --stats over that range).
-# Not part of make check.
+# setup.sql builds both) and of two controls (below: "wide", the plain
+# table as wide as childguard's, and "floor", wide plus a no-op BEFORE
+# trigger and the same row security policies), the audit on and off,
+# interleaved rounds; prints the medians of the rounds' ratios.  Then, per
+# side and per workload, one session running CG_AB_TXNS prepared UPDATEs
+# (one transaction each): CPU of its backend per transaction (schedstat;
+# user-space instructions where perf has the counter), the CPU of the audit
+# writer, and the WAL written per transaction (bytes, records, full-page
+# images: the insert LSN before and after, pg_waldump over that range).
+# With CG_AB_CALLGRIND=1, instructions per transaction under callgrind
+# (exact, whatever the machine's load).  Not part of make check.
 #
 #   bash test/bench/point_write_ab.sh
 #   CG_AB_BEFORE_PG_CONFIG=/tmp/pg-old/.../pg_config bash test/bench/point_write_ab.sh
@@ -20,11 +23,12 @@
 #      CG_AB_CLIENTS (2), CG_AB_TXNS (3000), CG_AB_PASSES (3: per-transaction
 #      passes, interleaved, medians printed), CG_AB_DIR (keep the clusters
 #      there and reuse them; default a throwaway directory), CG_AB_PROFILE=1
-#      (also perf record -g the childguard backend of the per-transaction
-#      pass, audit on, and print its top symbols), CG_PG_CONFIG / PG_CONFIG
-#      as for test/cluster.sh (the build must be installed there),
-#      CG_AB_CALLGRIND=1 (also instructions per transaction under callgrind,
-#      see below; CG_AB_CG_TXNS UPDATEs per run, default 600).
+#      (also perf record -g the backends of the per-transaction pass, audit
+#      off, and print their top symbols), CG_PG_CONFIG / PG_CONFIG as for
+#      test/cluster.sh (the build must be installed there),
+#      CG_AB_CALLGRIND=1 (instructions per transaction under callgrind:
+#      cold, warm and first, see below; CG_AB_CG_TXNS UPDATEs per run,
+#      default 600; needs valgrind).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
