@@ -31,7 +31,14 @@
 # by more than the differences measured.  Backends with 0, 1 and 2 scans
 # (after one that fills the shared cache): first = (1) - (0), warm =
 # (2) - (1); the first figure includes the backend's exit (wiping its
-# data-key cache), which the times above do not.
+# data-key cache), which the times above do not.  CG_BENCH_IR_KEEP=DIR
+# keeps the callgrind files there (DIR/A, DIR/B: callgrind_annotate them).
+# CG_BENCH_PGBENCH=SECONDS (1.8): also, each round on each side, a W1-like
+# pgbench (2 clients, -M prepared, the three columns of one random child by
+# its id, as cr_app through the row policy) and the same against the same
+# rows in a plain table, each run a NEW pgbench (fresh backends: at 100,000
+# children most reads are a backend's first read of that child, with the
+# shared cache warm); reported: tps, childguard / plain, and B/A.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -83,13 +90,19 @@ SELECT childguard.protect('t', 'child');
 SET childguard.purpose = 'regress';
 INSERT INTO t SELECT i, 'c' || i, '学生' || i, '学校' || (i % 97), '1390000' || i, i % 6 + 1
   FROM generate_series(1, $CHILDREN) i;
+CREATE INDEX ON t (child);
+CREATE TABLE p (id int PRIMARY KEY, child text NOT NULL, name text, school text, contact text, grade int);
+INSERT INTO p SELECT i, 'c' || i, '学生' || i, '学校' || (i % 97), '1390000' || i, i % 6 + 1
+  FROM generate_series(1, $CHILDREN) i;
+CREATE INDEX ON p (child);
 VACUUM ANALYZE t;
+VACUUM ANALYZE p;
 CREATE ROLE cr_app LOGIN;
 SELECT childguard.request_access('cr_app', '{regress}', now() + interval '1 day', max_children => 1000000) AS g \gset
 SET ROLE regress_fixture_dpo;
 SELECT childguard.approve_access(:g);
 RESET ROLE;
-GRANT SELECT ON t TO cr_app;
+GRANT SELECT ON t, p TO cr_app;
 EOF
 done
 READER=postgres
@@ -110,6 +123,18 @@ times() {
     -d postgres -f "$W/$2.sql" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
 }
 
+for x in t p; do
+  printf '\\set c random(1, %d)\nSELECT name, school, contact FROM %s WHERE child = '"'c'"' || :c;\n' \
+    "$CHILDREN" "$x" > "$W/w1_$x.sql"
+done
+PGB_SECS=${CG_BENCH_PGBENCH:-0}
+# side script -> tps of a fresh 2-client pgbench as cr_app
+pgb() {
+  PGOPTIONS="-c childguard.purpose=regress" "${BIN[$1]}/pgbench" -n -M prepared -c 2 -j 2 -T "$PGB_SECS" \
+    -h "$BASE-$1/socket" -p "${PORT[$1]}" -U cr_app -f "$W/$2.sql" postgres 2>&1 |
+    awk '/^tps = / { print $3 }'
+}
+
 declare -A R
 us() { awk -v ms="$1" -v n="$CHILDREN" 'BEGIN { printf "%.3f", ms * 1000 / n }'; }
 for round in $(seq 1 "$ROUNDS"); do
@@ -124,6 +149,12 @@ for round in $(seq 1 "$ROUNDS"); do
     R[extra.$s]="${R[extra.$s]:-} $(awk -v f="$f" -v w="$w" -v n="$CHILDREN" 'BEGIN { printf "%.3f", (f - w) * 1000 / n }')"
     printf 'round %d %s: catalog %s, first %s, warm %s us per child\n' "$round" "$s" \
       "$(us "$c")" "$(us "$f")" "$(us "$w")"
+    if [ "$PGB_SECS" != 0 ]; then
+      tc=$(pgb "$s" w1_t); tp=$(pgb "$s" w1_p)
+      R[w1cg.$s]="${R[w1cg.$s]:-} $tc"; R[w1plain.$s]="${R[w1plain.$s]:-} $tp"
+      R[w1ratio.$s]="${R[w1ratio.$s]:-} $(awk -v a="$tc" -v b="$tp" 'BEGIN { printf "%.4f", a / b }')"
+      printf 'round %d %s: W1-like %s tps, plain %s tps\n' "$round" "$s" "$tc" "$tp"
+    fi
   done
 done
 
@@ -143,6 +174,19 @@ for k in catalog first warm extra; do
       awk '{ if ($1 > 0) printf "%s ", $2 / $1 }' | median)
   awk -v l="$label" -v a="$a" -v b="$b" -v r="$r" 'BEGIN { printf "%-46s %10.3f %10.3f %8.3f\n", l, a, b, r }'
 done
+if [ "$PGB_SECS" != 0 ]; then
+  for k in w1cg w1plain w1ratio; do
+    case $k in
+      w1cg) label="W1-like pgbench, fresh backends (tps)";;
+      w1plain) label="the same on the plain table (tps)";;
+      w1ratio) label="W1-like / plain";;
+    esac
+    a=$(echo "${R[$k.A]}" | median); b=$(echo "${R[$k.B]}" | median)
+    r=$(paste <(echo "${R[$k.A]}" | tr ' ' '\n' | grep -v '^$') <(echo "${R[$k.B]}" | tr ' ' '\n' | grep -v '^$') |
+        awk '{ if ($1 > 0) printf "%s ", $2 / $1 }' | median)
+    awk -v l="$label" -v a="$a" -v b="$b" -v r="$r" 'BEGIN { printf "%-46s %10.3f %10.3f %8.3f\n", l, a, b, r }'
+  done
+fi
 
 [ "${CG_BENCH_INSTRUCTIONS:-0}" = 1 ] || exit 0
 command -v valgrind >/dev/null || { echo "cold_read.sh: valgrind not found; no instruction counts"; exit 0; }
@@ -176,6 +220,9 @@ for s in A B; do
   IR[first.$s]=$(( (i1 - i0) / IR_ROWS )); IR[warm.$s]=$(( (i2 - i1) / IR_ROWS ))
   IR[extra.$s]=$(( IR[first.$s] - IR[warm.$s] ))
   cg_as_server "$CG_BINDIR/pg_ctl" -D "$BASE-$s/data" -m fast -w stop >/dev/null
+  if [ -n "${CG_BENCH_IR_KEEP:-}" ]; then
+    mkdir -p "$CG_BENCH_IR_KEEP/$s"; cp "$OUT"/cg.* "$CG_BENCH_IR_KEEP/$s/"
+  fi
 done
 echo
 echo "===== user-space instructions per child (callgrind), $IR_ROWS rows, read as $READER ====="
