@@ -39,6 +39,12 @@
 # rows in a plain table, each run a NEW pgbench (fresh backends: at 100,000
 # children most reads are a backend's first read of that child, with the
 # shared cache warm); reported: tps, childguard / plain, and B/A.
+# CG_BENCH_IR_POINT=N (1.8, with CG_BENCH_INSTRUCTIONS=1): also the
+# instructions of W1-like point reads as cr_app (a prepared SELECT of the
+# three columns by child id, through the row policy) of N distinct random
+# children: a backend's first read of each (the shared cache filled by an
+# earlier backend reading them), the same backend's second, and the same
+# statements on the plain table; per read, and plain / childguard.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -192,6 +198,12 @@ fi
 command -v valgrind >/dev/null || { echo "cold_read.sh: valgrind not found; no instruction counts"; exit 0; }
 IR_ROWS=${CG_BENCH_IR_ROWS:-5000}
 IR_SCAN="SELECT count(*) FROM t WHERE id <= $IR_ROWS AND length(name::text) + length(school::text) + length(contact::text) > 0;"
+IR_POINT=${CG_BENCH_IR_POINT:-0}
+for x in t p; do
+  printf 'PREPARE q(text) AS SELECT name, school, contact FROM %s WHERE child = $1;\n' "$x" > "$W/prep_$x.sql"
+  seq 1 "$CHILDREN" | awk 'BEGIN { srand(12) } { print rand() "\t" $1 }' | sort -g | awk -v n="$IR_POINT" 'NR <= n' |
+    awk -F'\t' '{ print "EXECUTE q('"'c"'" $2 "'"'"');" }' > "$W/point_$x.sql"
+done
 declare -A IR
 for s in A B; do
   CG_BINDIR=${BIN[$s]}
@@ -215,6 +227,26 @@ for s in A B; do
     for _ in $(seq 1 600); do grep -q '^totals:' "$f" 2>/dev/null && break; sleep 0.5; done
     sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$f"
   }
+  # W1-like point reads: a backend running point<table>.sql n times
+  pt_run() {
+    local args=() pid f
+    for _ in $(seq 1 "$2"); do args+=(-f "$W/point_$1.sql"); done
+    PGOPTIONS="-c childguard.purpose=regress" "${BIN[$s]}/psql" -X -q -At -h "$BASE-$s/socket" \
+      -p "${PORT[$s]}" -U cr_app -d postgres -c "SELECT pg_backend_pid()" -f "$W/prep_$1.sql" \
+      "${args[@]}" > "$OUT/psql.out"
+    pid=$(head -1 "$OUT/psql.out")
+    f=$OUT/cg.$pid
+    for _ in $(seq 1 600); do grep -q '^totals:' "$f" 2>/dev/null && break; sleep 0.5; done
+    sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$f"
+  }
+  if [ "$IR_POINT" -gt 0 ]; then
+    pt_run t 1 >/dev/null
+    p0=$(pt_run t 0); p1=$(pt_run t 1); p2=$(pt_run t 2)
+    IR[pfirst.$s]=$(( (p1 - p0) / IR_POINT )); IR[pwarm.$s]=$(( (p2 - p1) / IR_POINT ))
+    pt_run p 1 >/dev/null
+    p0=$(pt_run p 0); p1=$(pt_run p 1)
+    IR[pplain.$s]=$(( (p1 - p0) / IR_POINT ))
+  fi
   ir_run 1 >/dev/null
   i0=$(ir_run 0); i1=$(ir_run 1); i2=$(ir_run 2)
   IR[first.$s]=$(( (i1 - i0) / IR_ROWS )); IR[warm.$s]=$(( (i2 - i1) / IR_ROWS ))
@@ -235,3 +267,21 @@ for k in first warm extra; do
   esac
   awk -v l="$label" -v a="${IR[$k.A]}" -v b="${IR[$k.B]}" 'BEGIN { printf "%-46s %10d %10d %8.3f\n", l, a, b, b / a }'
 done
+if [ "$IR_POINT" -gt 0 ]; then
+  echo
+  echo "===== user-space instructions per W1-like point read (callgrind), $IR_POINT children, as cr_app ====="
+  printf '%-46s %10s %10s %8s\n' "instructions per read" A B "B/A"
+  for k in pfirst pwarm pplain; do
+    case $k in
+      pfirst) label="first read of the child in a backend";;
+      pwarm) label="again in the same backend";;
+      pplain) label="the same read of the plain table";;
+    esac
+    awk -v l="$label" -v a="${IR[$k.A]}" -v b="${IR[$k.B]}" 'BEGIN { printf "%-46s %10d %10d %8.3f\n", l, a, b, b / a }'
+  done
+  for k in pfirst pwarm; do
+    awk -v l="plain / childguard, $([ $k = pfirst ] && echo first || echo warm) reads" \
+      -v a="${IR[pplain.A]}" -v ca="${IR[$k.A]}" -v b="${IR[pplain.B]}" -v cb="${IR[$k.B]}" \
+      'BEGIN { printf "%-46s %10.3f %10.3f\n", l, a / ca, b / cb }'
+  done
+fi
