@@ -121,6 +121,13 @@ SCAN="SELECT count(*) FROM t WHERE length(name::text) + length(school::text) + l
 printf 'UPDATE childguard.purpose SET purpose = purpose WHERE false;\n' > "$W/empty.sql"
 printf '\\timing on\n%s\n' "$SCAN" > "$W/catalog.sql"
 printf '\\timing on\n%s\n%s\n' "$SCAN" "$SCAN" > "$W/first.sql"
+# CG_BENCH_FAULTS=1 (superuser reader): the backend's minor page faults
+# (/proc/self/stat) around its first and its second scan
+if [ "${CG_BENCH_FAULTS:-0}" = 1 ]; then
+  FLT="SELECT 'faults ' || split_part(pg_read_file('/proc/self/stat'), ' ', 10);"
+  printf '%s\n\\timing on\n%s\n\\timing off\n%s\n\\timing on\n%s\n\\timing off\n%s\n' \
+    "$FLT" "$SCAN" "$FLT" "$SCAN" "$FLT" > "$W/first.sql"
+fi
 
 # side file [user] -> the statements' times in ms, one a line
 times() {
@@ -147,7 +154,16 @@ for round in $(seq 1 "$ROUNDS"); do
   for s in A B; do
     times "$s" empty postgres >/dev/null
     c=$(times "$s" catalog | tail -1)
-    mapfile -t fw < <(times "$s" first)
+    if [ "${CG_BENCH_FAULTS:-0}" = 1 ]; then
+      PGOPTIONS="-c childguard.purpose=regress" "${BIN[$s]}/psql" -X -q -At -v ON_ERROR_STOP=1 \
+        -h "$BASE-$s/socket" -p "${PORT[$s]}" -U postgres -d postgres -f "$W/first.sql" > "$W/first.out"
+      mapfile -t fl < <(sed -n 's/^faults //p' "$W/first.out")
+      mapfile -t fw < <(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' "$W/first.out")
+      R[ffirst.$s]="${R[ffirst.$s]:-} $(awk -v a="${fl[0]}" -v b="${fl[1]}" -v n="$CHILDREN" 'BEGIN { printf "%.3f", (b - a) / n }')"
+      R[fwarm.$s]="${R[fwarm.$s]:-} $(awk -v a="${fl[1]}" -v b="${fl[2]}" -v n="$CHILDREN" 'BEGIN { printf "%.3f", (b - a) / n }')"
+    else
+      mapfile -t fw < <(times "$s" first)
+    fi
     f=${fw[0]}; w=${fw[1]}
     R[catalog.$s]="${R[catalog.$s]:-} $(us "$c")"
     R[first.$s]="${R[first.$s]:-} $(us "$f")"
@@ -180,6 +196,16 @@ for k in catalog first warm extra; do
       awk '{ if ($1 > 0) printf "%s ", $2 / $1 }' | median)
   awk -v l="$label" -v a="$a" -v b="$b" -v r="$r" 'BEGIN { printf "%-46s %10.3f %10.3f %8.3f\n", l, a, b, r }'
 done
+if [ "${CG_BENCH_FAULTS:-0}" = 1 ]; then
+  for k in ffirst fwarm; do
+    case $k in
+      ffirst) label="minor page faults per child, first read";;
+      fwarm) label="minor page faults per child, again";;
+    esac
+    a=$(echo "${R[$k.A]}" | median); b=$(echo "${R[$k.B]}" | median)
+    awk -v l="$label" -v a="$a" -v b="$b" 'BEGIN { printf "%-46s %10.3f %10.3f\n", l, a, b }'
+  done
+fi
 if [ "$PGB_SECS" != 0 ]; then
   for k in w1cg w1plain w1ratio; do
     case $k in
