@@ -312,7 +312,7 @@ ctr_crypt(const __m128i *ks, __m128i j, const uint8 *in, uint8 *out, size_t len)
 	if (tail > 0)
 	{
 		uint32		ctr = pg_bswap32((uint32) _mm_extract_epi32(j, 3)) + (uint32) blocks;
-		uint8		buf[16];
+		uint8		buf[16] pg_attribute_aligned(16);
 
 		_mm_storeu_si128((__m128i *) buf,
 						 aes256_encrypt_block(counter_block(j, ctr), ks));
@@ -358,13 +358,15 @@ gcm_open(const __m128i *ks, __m128i h, const uint8 *nonce,
 		 const uint8 *tag, uint8 *plain_out)
 {
 	__m128i		j0 = j0_of(nonce);
-	uint8		expect[16];
+	uint8		expect[16] pg_attribute_aligned(16);
 	bool		authentic;
 
 	_mm_storeu_si128((__m128i *) expect,
 					 _mm_xor_si128(ghash_tag(h, aad, aadlen, cipher, len),
 								   aes256_encrypt_block(j0, ks)));
 	authentic = CRYPTO_memcmp(expect, tag, CG_FAST_GCM_TAG_LEN) == 0;
+	/* the right tag for this input is not left behind on the stack */
+	*(volatile __m128i *) expect = _mm_setzero_si128();
 	if (authentic && len > 0)
 		ctr_crypt(ks, counter_block(j0, 2), cipher, plain_out, len);
 	return authentic;
