@@ -247,9 +247,10 @@ counter_block(__m128i base, uint32 ctr)
 }
 
 /*
- * ctr128_f for GCM128: blocks full blocks in counter mode from ivec, the
- * low 32 bits a big-endian counter (ivec itself is not changed).  Four
- * blocks at a time in registers, so long values keep the AES unit busy.
+ * Counter mode over blocks full blocks from the counter block ivec, its
+ * low 32 bits a big-endian counter (GCM's inc32; ivec itself is not
+ * changed).  Four blocks at a time in registers, so long values keep the
+ * AES unit busy.
  */
 AESNI_TARGET static void
 aesni_ctr32(const unsigned char *in, unsigned char *out, size_t blocks,
