@@ -5,7 +5,9 @@
  *
  *	  - childguard._access_log_guard(): the BEFORE INSERT/UPDATE/DELETE
  *	    and BEFORE TRUNCATE statement triggers on childguard.access_log
- *	    and childguard.access_log_head (ENABLE ALWAYS, so
+ *	    and childguard.access_log_head -- from 1.8 on access_log_rows and
+ *	    access_log_batch, the tables under the access_log view, and an
+ *	    INSTEAD OF trigger on the view (ENABLE ALWAYS, so
  *	    session_replication_role does not switch them off).  It refuses
  *	    every change unless the process is an audit writer
  *	    (cg_audit_is_writer, set only in audit_worker.c), or the extension
@@ -68,11 +70,14 @@ cg_access_log_guard(PG_FUNCTION_ARGS)
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	const char *what;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event))
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!(TRIGGER_FIRED_BEFORE(trigdata->tg_event) || TRIGGER_FIRED_INSTEAD(trigdata->tg_event)))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("childguard._access_log_guard() must be a BEFORE trigger")));
-	if (cg_audit_is_writer || cg_running_own_script())
+				 errmsg("childguard._access_log_guard() must be a BEFORE or INSTEAD OF trigger")));
+	/* nobody writes through the view (1.8), the writer included */
+	if ((cg_audit_is_writer || cg_running_own_script()) &&
+		!TRIGGER_FIRED_INSTEAD(trigdata->tg_event))
 	{
 		if (TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
 			return PointerGetDatum(NULL);
@@ -120,7 +125,10 @@ log_relation(Oid relid)
 	if (!OidIsValid(nsp) || get_rel_namespace(relid) != nsp)
 		return NULL;
 	name = get_rel_name(relid);
-	if (name != NULL && (strcmp(name, "access_log") == 0 || strcmp(name, "access_log_head") == 0))
+	/* access_log: the table up to 1.7, the view over the next two from 1.8 */
+	if (name != NULL && (strcmp(name, "access_log") == 0 || strcmp(name, "access_log_head") == 0 ||
+						 strcmp(name, "access_log_rows") == 0 ||
+						 strcmp(name, "access_log_batch") == 0))
 		return name;
 	return NULL;
 }
@@ -301,14 +309,15 @@ dropped_log_table(DropStmt *drop)
 
 	if (drop->removeType != OBJECT_TABLE && drop->removeType != OBJECT_TRIGGER &&
 		drop->removeType != OBJECT_RULE && drop->removeType != OBJECT_POLICY &&
-		drop->removeType != OBJECT_INDEX)
+		drop->removeType != OBJECT_INDEX && drop->removeType != OBJECT_VIEW)
 		return NULL;
 	foreach(lc, drop->objects)
 	{
 		List	   *names = (List *) lfirst(lc);
 		const char *hit;
 
-		if (drop->removeType != OBJECT_TABLE && drop->removeType != OBJECT_INDEX)
+		if (drop->removeType != OBJECT_TABLE && drop->removeType != OBJECT_INDEX &&
+			drop->removeType != OBJECT_VIEW)
 			names = list_truncate(list_copy(names), list_length(names) - 1);
 		if (names == NIL)
 			continue;
