@@ -400,6 +400,7 @@ verify_batch(Verdict *v, Datum *values, bool *nulls, int64 *expected_id, uint8 *
 	Size		len,
 				off = 0;
 	int32		count = 0;
+	int32		framed;
 	TimestampTz lo = 0,
 				hi = 0;
 	uint8		batch_hash[CG_AUDIT_HASH_LEN];
@@ -446,6 +447,22 @@ verify_batch(Verdict *v, Datum *values, bool *nulls, int64 *expected_id, uint8 *
 	packed = PG_DETOAST_DATUM_PACKED(values[CG_BCOL_PACKED]);
 	data = VARDATA_ANY(packed);
 	len = VARSIZE_ANY_EXHDR(packed);
+
+	/*
+	 * How many records the bytes frame: fewer than the batch says means
+	 * some were cut out, and the first that does not hash is reported as
+	 * deleted rather than altered (its place holds the next one's bytes).
+	 */
+	{
+		const uint8 *h;
+		const char *w;
+		uint32		wl;
+
+		framed = 0;
+		while (cg_audit_pack_next(data, len, &off, &h, &w, &wl) == CG_PACK_RECORD)
+			framed++;
+		off = 0;
+	}
 	for (;;)
 	{
 		const uint8 *stored;
@@ -473,8 +490,10 @@ verify_batch(Verdict *v, Datum *values, bool *nulls, int64 *expected_id, uint8 *
 								  computed);
 		if (memcmp(computed, stored, CG_AUDIT_HASH_LEN) != 0)
 		{
-			broken(v, id, psprintf("record %lld was altered: its contents do not match its hash",
-								   (long long) id));
+			broken(v, id, framed < b.records ?
+				   psprintf("record %lld is missing: it was deleted", (long long) id) :
+				   psprintf("record %lld was altered: its contents do not match its hash",
+							(long long) id));
 			return false;
 		}
 		/* statement_at: the wire form's first field (audit_record.c) */

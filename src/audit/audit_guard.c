@@ -282,6 +282,23 @@ cg_audit_guard_executor_start(QueryDesc *queryDesc)
 	PlannedStmt *ps = queryDesc->plannedstmt;
 	ListCell   *lc;
 
+	/*
+	 * A write through the access_log view (1.8), whatever the rows and the
+	 * session_replication_role (its INSTEAD OF trigger, which only lets
+	 * the statement past the rewriter, cannot be ENABLE ALWAYS on a view).
+	 * Only a view as result relation is looked at: other statements pay a
+	 * list walk over their result relations.
+	 */
+	foreach(lc, ps->resultRelations)
+	{
+		RangeTblEntry *rte = rt_fetch(lfirst_int(lc), ps->rtable);
+		const char *hit;
+
+		if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_VIEW &&
+			(hit = log_relation(rte->relid)) != NULL)
+			report_read_only(hit, ps->commandType == CMD_INSERT ? "insert into" :
+							 ps->commandType == CMD_UPDATE ? "update" : "delete from");
+	}
 	if (ps->rowMarks == NIL || cg_audit_is_writer || cg_running_own_script())
 		return;
 	foreach(lc, ps->rowMarks)
@@ -351,6 +368,24 @@ cg_audit_guard_utility(PlannedStmt *pstmt)
 			break;
 		case T_RenameStmt:
 			hit = log_table(((RenameStmt *) stmt)->relation);
+			break;
+		case T_TruncateStmt:
+			/* the tables' own triggers refuse it; the view (1.8) here */
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((TruncateStmt *) stmt)->relations)
+				{
+					RangeVar   *rv = (RangeVar *) lfirst(lc);
+					Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+
+					if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_VIEW &&
+						(hit = log_relation(relid)) != NULL)
+						break;
+					hit = NULL;
+				}
+			}
+			what = "truncate";
 			break;
 		case T_AlterObjectSchemaStmt:
 			hit = log_table(((AlterObjectSchemaStmt *) stmt)->relation);

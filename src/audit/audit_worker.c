@@ -108,6 +108,8 @@
 #define WRITER_ATTEMPTS 3
 #define PURGE_INTERVAL_MS 60000
 #define PURGE_CHUNK 10000
+/* batches purged at a time (up to audit_batch_size records each) */
+#define PURGE_CHUNK_BATCHES 100
 #define WRITER_LOCK_TIMEOUT "2s"
 /* an asynchronous batch is flushed by the writer itself after this long */
 #define WRITER_FLUSH_MS 200
@@ -562,6 +564,9 @@ purge_expired(void)
 		Datum		values[2];
 		bool		isnull;
 		int64		upto;
+		bool		packed;
+		const char *rows_sql;
+		uint64		purged = 0;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
@@ -571,9 +576,14 @@ purge_expired(void)
 		SPI_execute("SELECT 1 FROM childguard.access_log_head FOR UPDATE", false, 0);
 		values[0] = TimestampTzGetDatum(now - (int64) cg_audit_retention_min * 60 * USECS_PER_SEC);
 		values[1] = Int32GetDatum(PURGE_CHUNK);
-		if (SPI_execute_with_args("SELECT max(id) FROM (SELECT id FROM childguard.access_log "
-								  "WHERE logged_at < $1 ORDER BY id LIMIT $2) s",
-								  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		packed = OidIsValid(get_relname_relid("access_log_batch",
+											   get_namespace_oid("childguard", false)));
+		rows_sql = packed ?
+			"SELECT max(id) FROM (SELECT id FROM childguard.access_log_rows "
+			"WHERE logged_at < $1 ORDER BY id LIMIT $2) s" :
+			"SELECT max(id) FROM (SELECT id FROM childguard.access_log "
+			"WHERE logged_at < $1 ORDER BY id LIMIT $2) s";
+		if (SPI_execute_with_args(rows_sql, 2, types, values, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not find expired audit records");
 		upto = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		if (!isnull)
@@ -581,18 +591,66 @@ purge_expired(void)
 			Oid			t1[1] = {INT8OID};
 			Datum		v1[1] = {Int64GetDatum(upto)};
 
-			if (SPI_execute_with_args("UPDATE childguard.access_log_head h "
+			if (SPI_execute_with_args(packed ?
+									  "UPDATE childguard.access_log_head h "
+									  "SET purged_upto_id = l.id, purged_upto_hash = l.hash "
+									  "FROM childguard.access_log_rows l WHERE l.id = $1" :
+									  "UPDATE childguard.access_log_head h "
 									  "SET purged_upto_id = l.id, purged_upto_hash = l.hash "
 									  "FROM childguard.access_log l WHERE l.id = $1",
 									  1, t1, v1, NULL, false, 0) != SPI_OK_UPDATE ||
-				SPI_execute_with_args("DELETE FROM childguard.access_log WHERE id <= $1",
+				SPI_execute_with_args(packed ?
+									  "DELETE FROM childguard.access_log_rows WHERE id <= $1" :
+									  "DELETE FROM childguard.access_log WHERE id <= $1",
 									  1, t1, v1, NULL, false, 0) != SPI_OK_DELETE)
 				elog(ERROR, "could not purge expired audit records");
-			if (SPI_processed > 0)
-				ereport(LOG,
-						(errmsg("childguard audit writer purged %llu audit records older than childguard.audit_retention",
-								(unsigned long long) SPI_processed)));
+			purged += SPI_processed;
 		}
+
+		/*
+		 * The packed log (1.8): whole batches, oldest first, once no row of
+		 * the older table is left before them (the chain's order); the
+		 * head keeps the last purged batch's hash, which the next batch
+		 * links to.  A batch's records were all logged at its logged_at.
+		 */
+		if (packed)
+		{
+			if (SPI_execute("SELECT 1 FROM childguard.access_log_rows LIMIT 1", true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not find expired audit records");
+			if (SPI_processed == 0)
+			{
+				values[1] = Int32GetDatum(PURGE_CHUNK_BATCHES);
+				if (SPI_execute_with_args("SELECT max(last_id), sum(records) FROM "
+										  "(SELECT last_id, records FROM childguard.access_log_batch "
+										  "WHERE logged_at < $1 ORDER BY first_id LIMIT $2) s",
+										  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+					elog(ERROR, "could not find expired audit records");
+				upto = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+												   1, &isnull));
+				if (!isnull)
+				{
+					Oid			t1[1] = {INT8OID};
+					Datum		v1[1] = {Int64GetDatum(upto)};
+					int64		records;
+
+					/* sum(integer) is a bigint */
+					records = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+														  SPI_tuptable->tupdesc, 2, &isnull));
+					if (SPI_execute_with_args("UPDATE childguard.access_log_head h "
+											  "SET purged_upto_id = b.last_id, purged_upto_hash = b.hash "
+											  "FROM childguard.access_log_batch b WHERE b.last_id = $1",
+											  1, t1, v1, NULL, false, 0) != SPI_OK_UPDATE ||
+						SPI_execute_with_args("DELETE FROM childguard.access_log_batch WHERE last_id <= $1",
+											  1, t1, v1, NULL, false, 0) != SPI_OK_DELETE)
+						elog(ERROR, "could not purge expired audit records");
+					purged += records;
+				}
+			}
+		}
+		if (purged > 0)
+			ereport(LOG,
+					(errmsg("childguard audit writer purged %llu audit records older than childguard.audit_retention",
+							(unsigned long long) purged)));
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
