@@ -276,7 +276,7 @@ typedef enum CgAuditColumn
 
 extern const char *const cg_audit_column_names[CG_AUDIT_NCOLUMNS];
 extern const Oid cg_audit_column_types[CG_AUDIT_NCOLUMNS];
-extern int	cg_audit_log_format(TupleDesc desc);
+extern int	cg_audit_log_format(TupleDesc desc, const char *table);
 extern void cg_audit_chain_hash(int format, const uint8 *prev_hash, const Datum *values,
 								const bool *nulls, uint8 *out);
 

@@ -102,7 +102,7 @@ const Oid	cg_audit_column_types[CG_AUDIT_NCOLUMNS] = {
  * EXTENSION UPDATE (ALTER TABLE) invalidates, so nothing else is cached.
  */
 int
-cg_audit_log_format(TupleDesc desc)
+cg_audit_log_format(TupleDesc desc, const char *table)
 {
 	int			format;
 
@@ -122,7 +122,7 @@ cg_audit_log_format(TupleDesc desc)
 		if (match)
 			return format;
 	}
-	cg_report_sql_mismatch("childguard.access_log",
+	cg_report_sql_mismatch(psprintf("childguard.%s", table),
 						   psprintf("The table has %d columns; this library writes the %d columns of childguard 1.0 and 1.1, the %d of 1.2 or the %d of 1.4.",
 									desc->natts, CG_AUDIT_FORMAT_COLUMNS(1),
 									CG_AUDIT_FORMAT_COLUMNS(2), CG_AUDIT_FORMAT_COLUMNS(3)));
@@ -634,7 +634,7 @@ verify_chain(Verdict *v)
 			cg_report_sql_mismatch(psprintf("childguard.%s", rows_table),
 								   "The table does not exist.");
 		rel = relation_open(relid, AccessShareLock);
-		table_format = cg_audit_log_format(RelationGetDescr(rel));
+		table_format = cg_audit_log_format(RelationGetDescr(rel), rows_table);
 		/* keep the lock: the layout cannot change under the walk */
 		relation_close(rel, NoLock);
 		if (packed)

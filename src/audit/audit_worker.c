@@ -329,7 +329,7 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 		 * 1); from SQL 1.8 the batch table (format 4)
 		 */
 		format = cg_audit_store_packed(st) ? CG_AUDIT_FORMAT_PACKED :
-			cg_audit_log_format(rowdesc);
+			cg_audit_log_format(rowdesc, "access_log");
 		cg_audit_store_lock_head(st, &h);
 		bool		packed_log;
 		StringInfoData packed;
@@ -344,7 +344,14 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 		bounds.logged_at = now;
 		if (packed_log)
 		{
+			Size		total = VARHDRSZ;
+
+			/* room for the whole batch at once (no regrowth and copy) */
+			for (int i = 0; i < n; i++)
+				total += CG_AUDIT_PACK_HDR + recs[i].len;
 			initStringInfo(&packed);
+			if (total < MaxAllocSize / 2)
+				enlargeStringInfo(&packed, (int) total);
 			appendStringInfoSpaces(&packed, VARHDRSZ);
 		}
 		for (int i = 0; i < n; i++)

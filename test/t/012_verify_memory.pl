@@ -168,6 +168,7 @@ $node->safe_psql('postgres', qq{
 		t record;
 		w bytea;
 		prev bytea;
+		bprev bytea;
 		rh bytea;
 		id bigint;
 		first bigint;
@@ -180,26 +181,21 @@ $node->safe_psql('postgres', qq{
 		  FROM childguard.access_log_batch b JOIN childguard.access_log l ON l.id = b.first_id
 		 ORDER BY b.first_id DESC LIMIT 1;
 		w := substring(t.packed from 37 for pg_temp.len_at(t.packed, 0));
-		prev := h.last_hash; id := h.last_id;
+		bprev := h.last_hash; id := h.last_id;
 		WHILE id < h.last_id + $records LOOP
-			packed := ''; first := id + 1; k := 0;
+			packed := ''; first := id + 1; k := 0; prev := bprev;
 			WHILE k < 500 AND id < h.last_id + $records LOOP
 				id := id + 1; k := k + 1;
 				rh := pg_temp.rec_hash(prev, id, logged, w);
 				packed := packed || int4send(octet_length(w)) || rh || w;
 				prev := rh;
 			END LOOP;
-			INSERT INTO childguard.access_log_batch
-			VALUES (first, id, k, t.statement_at, t.statement_at, logged, 4,
-			        (SELECT CASE WHEN first = h.last_id + 1 THEN h.last_hash END), NULL, packed);
 			rh := pg_temp.batch_hash(prev, first, id, k, t.statement_at, t.statement_at, logged);
-			UPDATE childguard.access_log_batch SET hash = rh,
-			       prev_hash = coalesce(prev_hash, (SELECT b.hash FROM childguard.access_log_batch b
-			                                         WHERE b.last_id = first - 1))
-			 WHERE first_id = first;
-			prev := rh;
+			INSERT INTO childguard.access_log_batch
+			VALUES (first, id, k, t.statement_at, t.statement_at, logged, 4, bprev, rh, packed);
+			bprev := rh;
 		END LOOP;
-		UPDATE childguard.access_log_head SET last_id = id, last_hash = prev;
+		UPDATE childguard.access_log_head SET last_id = id, last_hash = bprev;
 	END
 	\$\$;
 	UPDATE pg_trigger SET tgenabled = 'A'
