@@ -152,6 +152,7 @@ extern void cg_audit_record_write(const CgAuditRecord *rec, const CgAuditRecordL
 extern void cg_audit_record_encode(const CgAuditRecord *rec, StringInfo buf);
 extern void cg_audit_record_decode(const char *data, Size len, CgAuditRecord *rec);
 extern void cg_audit_record_view(const char *data, Size len, CgAuditRecordView *v);
+extern bool cg_audit_record_check(const char *data, Size len, TimestampTz *statement_at);
 extern char *cg_audit_session_id(const CgAuditRecord *rec);
 extern const char *cg_audit_outcome_name(char outcome);
 

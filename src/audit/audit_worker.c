@@ -203,12 +203,15 @@ static void
 pack_record(const CgAuditQueued *q, CgAuditChainHead *h, TimestampTz now,
 			StringInfo packed, CgAuditBatchBounds *b)
 {
-	CgAuditRecordView rec;
+	TimestampTz statement_at;
 	uint8		hash[CG_AUDIT_HASH_LEN];
 	int64		id = h->last_id + 1;
 
 	/* a record that does not decode fails here, not in a reader */
-	cg_audit_record_view(q->data, q->len, &rec);
+	if (!cg_audit_record_check(q->data, q->len, &statement_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("corrupt childguard audit record")));
 	if (q->len > PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -219,12 +222,12 @@ pack_record(const CgAuditQueued *q, CgAuditChainHead *h, TimestampTz now,
 	if (b->records == 0)
 	{
 		b->first_id = id;
-		b->first_statement_at = b->last_statement_at = rec.statement_at;
+		b->first_statement_at = b->last_statement_at = statement_at;
 	}
 	else
 	{
-		b->first_statement_at = Min(b->first_statement_at, rec.statement_at);
-		b->last_statement_at = Max(b->last_statement_at, rec.statement_at);
+		b->first_statement_at = Min(b->first_statement_at, statement_at);
+		b->last_statement_at = Max(b->last_statement_at, statement_at);
 	}
 	b->records++;
 	b->last_id = id;

@@ -27,9 +27,17 @@ CREATE TABLE childguard.access_log_batch (
 	hash				bytea NOT NULL,
 	packed				bytea NOT NULL
 );
--- the records are already compact binary and mostly unique strings:
--- compressing them costs the writer more than it saves (docs/audit.md)
-ALTER TABLE childguard.access_log_batch ALTER COLUMN packed SET STORAGE EXTERNAL;
+-- a batch's records repeat their roles, relations and columns: lz4 packs
+-- them several times smaller, and costs the writer less than the TOAST
+-- chunks it saves (docs/audit.md, "CPU per record (1.8)"; pglz costs more
+-- than it saves).  A server built without lz4 stores them uncompressed.
+DO $compression$
+BEGIN
+	ALTER TABLE childguard.access_log_batch ALTER COLUMN packed SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+	ALTER TABLE childguard.access_log_batch ALTER COLUMN packed SET STORAGE EXTERNAL;
+END
+$compression$;
 CREATE INDEX access_log_batch_statement_at_idx ON childguard.access_log_batch
 	USING brin (first_statement_at);
 COMMENT ON TABLE childguard.access_log_batch IS
