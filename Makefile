@@ -22,10 +22,12 @@ DATA         = $(CG_RELEASED_SQL)
 DATA_built   = $(CG_UPDATE_SQL)
 DOCS         = README.md
 
-PG_CPPFLAGS  = $(foreach l,$(CG_LAYERS),-I$(srcdir)/src/$(l))
 # each object's header dependencies (src/x/y.d): a changed struct in a header
-# rebuilds every file that includes it, not only the .c files that changed
-override CFLAGS += -MMD -MP
+# rebuilds every file that includes it, not only the .c files that changed.
+# In CPPFLAGS, not CFLAGS: an "override CFLAGS +=" here made PGXS's own
+# CFLAGS assignment (-O2 -g -Wall ...) ignored, and the extension was built
+# unoptimised.
+PG_CPPFLAGS  = $(foreach l,$(CG_LAYERS),-I$(srcdir)/src/$(l)) -MMD -MP
 EXTRA_CLEAN  = $(OBJS:.o=.d)
 SHLIB_LINK   = -lcrypto
 
