@@ -322,6 +322,11 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 		Datum	   *values = palloc(sizeof(Datum) * CG_AUDIT_NCOLUMNS * n);
 		bool	   *isnull = palloc(sizeof(bool) * CG_AUDIT_NCOLUMNS * n);
 		int			nrows = 0;
+		bool		packed_log;
+		StringInfoData packed;
+		CgAuditBatchBounds bounds;
+		bool		had_prev;
+		uint8		prev[CG_AUDIT_HASH_LEN];
 
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "childguard: writing audit records");
@@ -334,12 +339,6 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 		format = cg_audit_store_packed(st) ? CG_AUDIT_FORMAT_PACKED :
 			cg_audit_log_format(rowdesc, "access_log");
 		cg_audit_store_lock_head(st, &h);
-		bool		packed_log;
-		StringInfoData packed;
-		CgAuditBatchBounds bounds;
-		bool		had_prev;
-		uint8		prev[CG_AUDIT_HASH_LEN];
-
 		packed_log = cg_audit_store_packed(st);
 		had_prev = h.has_hash;
 		memcpy(prev, h.last_hash, CG_AUDIT_HASH_LEN);
