@@ -26,6 +26,10 @@
  *      chain finds
  *   3  label "childguard access_log v3" (SQL 1.4), the columns of format 2
  *      and then end_user (who the application acted for, behind a pool)
+ *   4  (SQL 1.8) the packed log: each record's wire form hashed as it is
+ *      stored in its batch, and a hash per batch over its bounds
+ *      (audit_pack.c); those records are in access_log_batch, walked
+ *      after the rows of formats 1-3 (now access_log_rows)
  * The writer uses the latest format the installed table can hold
  * (cg_audit_log_format: 1 while the SQL is 1.0 or 1.1).  Formats never go
  * back along the chain: a record of a lower format after a higher one is

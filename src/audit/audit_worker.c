@@ -29,8 +29,12 @@
  * unflushed commit.  The transaction locks the chain head
  * (childguard.access_log_head) FOR UPDATE, assigns ids, computes each
  * hash from the previous one (audit_chain.c), inserts the rows at once
- * into the table and its indexes (audit_log_insert.c: one multi-insert,
- * no SQL), and moves the head.  The head also
+ * into the table and its indexes (audit_log_store.c: one multi-insert,
+ * no SQL), and moves the head.  From SQL 1.8 (access_log_batch exists)
+ * the batch is instead one row of access_log_batch, its records packed
+ * as they came from the ring and hashed one by one, then the batch's
+ * bounds (chain format 4, audit_pack.c); older SQL keeps the row path.
+ * The head also
  * holds the key of the last record written -- (epoch, seq), where the
  * epoch changes at every initialisation of shared memory (audit_queue.c)
  * -- and a writer skips a record whose key is not past it: one restarted
@@ -70,7 +74,8 @@
  * Retention: with childguard.audit_retention set, the writer deletes
  * records older than that, oldest first, at most once a minute and in
  * bounded chunks, and records the last purged id and hash in the head so
- * the chain stays verifiable.
+ * the chain stays verifiable; from 1.8 whole batches, once the rows of
+ * the older table before them are gone.
  *
  *-------------------------------------------------------------------------
  */
