@@ -72,8 +72,9 @@ SELECT last_id >= 0 FROM childguard.access_log_head FOR KEY SHARE;
 SELECT last_id >= 0 FROM childguard.access_log_head FOR UPDATE NOWAIT;
 SELECT last_id >= 0 FROM childguard.access_log_head FOR UPDATE SKIP LOCKED;
 SELECT count(*) >= 0 FROM (SELECT id FROM childguard.access_log FOR SHARE) s;
--- (1.8: access_log is a view over a UNION ALL, which a row lock does not
--- reach -- nothing is locked; its tables are refused)
+-- (1.8: access_log is a view over a UNION ALL, into which PostgreSQL does
+-- not push row locks; a locking clause that reads it is refused all the
+-- same, and so are row locks on its tables)
 SELECT count(*) >= 0 FROM (SELECT first_id FROM childguard.access_log_batch FOR SHARE) s;
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) >= 0 FROM (SELECT first_id FROM childguard.access_log_batch FOR UPDATE) s;

@@ -194,6 +194,13 @@ like($err, qr/cannot delete from "childguard.access_log"/, 'a delete through the
 like($err, qr/cannot update "childguard.access_log"/, 'an update through the view is refused, even of no rows');
 ($ret, $out, $err) = $node->psql('postgres', 'TRUNCATE childguard.access_log');
 like($err, qr/cannot truncate "childguard.access_log"/, 'TRUNCATE of the view is refused');
+# no row lock through the view either (PostgreSQL would lock nothing there)
+($ret, $out, $err) = $node->psql('postgres',
+	'SELECT count(*) FROM (SELECT id FROM childguard.access_log FOR KEY SHARE) s');
+like($err, qr/cannot lock rows of "childguard.access_log"/, 'a row lock through the view is refused');
+($ret, $out, $err) = $node->psql('postgres',
+	'SELECT count(*) FROM (SELECT first_id FROM childguard.access_log_batch FOR UPDATE) s');
+like($err, qr/cannot lock rows of "childguard.access_log_batch"/, "a row lock on the batches is refused");
 is($node->safe_psql('postgres', 'SELECT valid FROM childguard.verify_access_log()'), 't',
 	'the log is intact after the attacks');
 
