@@ -1,6 +1,6 @@
 -- The two AES-256-GCM implementations (issue 12): childguard.aes_gcm_path
--- "auto" seals and opens on the CPU's AES instructions with libcrypto's
--- GCM where available (after a known-answer test against EVP), "openssl"
+-- "auto" seals and opens on the CPU's AES and carry-less multiply
+-- instructions where available (after a known-answer test against EVP), "openssl"
 -- always through EVP.  Both must read and write the same format: values
 -- of every length around the block and size-bucket boundaries, written
 -- under one path, read under the other, for children interleaved so that

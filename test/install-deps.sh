@@ -18,6 +18,7 @@ PACKAGES=(
   clang                                  # fuzz targets (test/fuzz/run.sh)
   libclang-rt-dev                        # libFuzzer and clang's sanitizer runtimes
   pgbouncer                              # transaction pooling, for test/t/131_pgbouncer.pl
+  gdb                                    # a backend stopped mid-record, for test/t/117_audit_reserve_kill.pl
 )
 
 # The example app's tests (examples/children-app) need Node.js and npm;

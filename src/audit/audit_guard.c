@@ -14,8 +14,9 @@
  *	    script itself is running.  Superusers and the owner included.
  *	  - The utility guard: DDL that would switch those triggers off or
  *	    change the tables (ALTER TABLE, DROP TABLE/TRIGGER/RULE, CREATE
- *	    TRIGGER/RULE, RENAME, ALTER ... SET SCHEMA) is refused outside the
- *	    extension's own scripts.
+ *	    TRIGGER/RULE, RENAME, ALTER ... SET SCHEMA, inheriting from them,
+ *	    attaching them as partitions) is refused outside the extension's
+ *	    own scripts.
  *	  - The lock guard: nothing may hold a lock that stalls the writer,
  *	    by any role: LOCK TABLE on the tables (or on a view over them --
  *	    LOCK locks a view's tables), statements that keep a lock that
@@ -245,6 +246,33 @@ inherited_log_table(Node *stmt)
 	return NULL;
 }
 
+/*
+ * A log table attached as a partition of another table (ALTER TABLE ...
+ * ATTACH PARTITION): the writer's multi-insert (audit_log_store.c), like
+ * COPY, checks no partition's bound, so its records would land outside
+ * the bound and a query of the parent pruning by it would not see them.
+ */
+static const char *
+attached_log_table(AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		if (cmd->subtype == AT_AttachPartition && cmd->def != NULL &&
+			IsA(cmd->def, PartitionCmd))
+		{
+			const char *hit = log_table(((PartitionCmd *) cmd->def)->name);
+
+			if (hit != NULL)
+				return hit;
+		}
+	}
+	return NULL;
+}
+
 /* VACUUM FULL names a log table. */
 static const char *
 vacuum_full_log_table(VacuumStmt *vac)
@@ -384,6 +412,8 @@ cg_audit_guard_utility(PlannedStmt *pstmt)
 			hit = log_table(((AlterTableStmt *) stmt)->relation);
 			if (hit == NULL && (hit = inherited_log_table(stmt)) != NULL)
 				what = "inherit from";
+			if (hit == NULL && (hit = attached_log_table((AlterTableStmt *) stmt)) != NULL)
+				what = "attach as a partition";
 			break;
 		case T_CreateStmt:
 			hit = inherited_log_table(stmt);

@@ -317,12 +317,25 @@ atomic_raise(pg_atomic_uint64 *v, uint64 value)
 		;
 }
 
+/*
+ * A 64-bit multiply-xorshift mix of two words (the probe's hashes: a
+ * handful of instructions instead of hash_bytes over the key's bytes; the
+ * bucket's tag only pre-filters, every hit compares the whole key).
+ */
+static inline uint64
+sc_mix(uint64 a, uint64 b)
+{
+	uint64		h = (a ^ (b * UINT64CONST(0x9E3779B97F4A7C15))) * UINT64CONST(0xBF58476D1CE4E5B9);
+
+	h ^= h >> 31;
+	h *= UINT64CONST(0x94D049BB133111EB);
+	return h ^ (h >> 29);
+}
+
 static inline uint32
 child_floor_index(Oid dboid, uint64 subject)
 {
-	uint64		k[2] = {dboid, subject};
-
-	return hash_bytes((const unsigned char *) k, sizeof(k)) % SC_CHILD_FLOORS;
+	return (uint32) (sc_mix(dboid, subject) % SC_CHILD_FLOORS);
 }
 
 /* Every entry stamped before now is invalid. */
@@ -626,7 +639,9 @@ sc_key(ScKey *key, CgSharedKind kind, uint64 num, uint32 aux, const char *id)
 static inline uint32
 sc_hash(const ScKey *key)
 {
-	return hash_bytes((const unsigned char *) key, sizeof(ScKey));
+	uint64		a = ((uint64) key->dboid << 32) | ((uint64) key->kind << 16) | key->idlen;
+
+	return (uint32) (sc_mix(a ^ ((uint64) key->aux << 20), key->num) >> 32);
 }
 
 static inline bool

@@ -31,17 +31,20 @@
  * is written and its index entries made by ExecInsertIndexTuples() (the
  * primary key's uniqueness checked as by any INSERT).  That is only taken
  * when an INSERT would do nothing more: the log is a plain table with
- * exactly the columns written here, no trigger on INSERT (a foreign key's
- * or anyone's: its owner may add one), no row security, and the current
- * user may insert into it; otherwise (direct_insert_possible()) the rows
- * go in as in 1.6, one INSERT ... SELECT FROM unnest(arrays) per chunk of
- * CHUNK events through SPI, so that every trigger, policy and default
- * applies as to any INSERT.  Either way the rows are the same (regress
- * consent_log_direct compares the two).  Memory: the statement's events
- * are held to be sorted (about 100 bytes each plus the guardian
- * id: the decision, giver kind and notice repeat and are kept once; 2
- * million events, a 1,000,000-children load's, take about 250 MB); a
- * chunk's arrays and hashes are freed after the chunk.
+ * exactly the columns written here, not a partition, no trigger or rule
+ * on INSERT (a foreign key's or anyone's: its owner may add one), no row
+ * security, no other module checking or auditing writes
+ * (ExecutorCheckPerms_hook), and the current user may insert into it;
+ * otherwise (direct_insert_possible()) the rows go in as in 1.6, one
+ * INSERT ... SELECT FROM unnest(arrays) per chunk of CHUNK events through
+ * SPI, so that every trigger, rule, policy, default and permission check
+ * applies as to any INSERT.
+ * Either way the rows are the same (regress consent_log_direct compares
+ * the two).  Memory: the statement's events are held to be sorted (about
+ * 100 bytes each plus the guardian id: the decision, giver kind and
+ * notice repeat and are kept once; 2 million events, a 1,000,000-children
+ * load's, take about 250 MB); a chunk's arrays and hashes are freed after
+ * the chunk.
  *
  * The function is declared SECURITY DEFINER (the extension owner writes
  * the log), like the PL/pgSQL trigger; the caller is still
@@ -207,11 +210,15 @@ array_of(Datum *elems, bool *nulls, int n, Oid elmtype)
 
 /*
  * Whether an INSERT into the log (relid) would do nothing the direct route
- * leaves out: a plain table, each of its live columns one of the fifteen
- * written (so no default, identity or generated column to fill), no
- * trigger on INSERT of any kind (foreign keys' included), no row security,
- * and INSERT allowed to the current user.  attnos gets each written
- * column's number.
+ * leaves out: a plain table that is not a partition (an INSERT checks the
+ * partition's bound, ExecConstraints does not), each of its live columns
+ * one of the fifteen written (so no default, identity or generated column
+ * to fill), no trigger on INSERT of any kind (foreign keys' included), no
+ * rule on INSERT (the rewriter's, which only an INSERT goes through), no
+ * row security, no other module's permission check (ExecutorCheckPerms_hook:
+ * an INSERT calls it, and with it pgaudit's audit of writes and sepgsql's
+ * access control), and INSERT allowed to the current user.  attnos gets
+ * each written column's number.
  */
 static bool
 direct_insert_possible(Relation rel, AttrNumber *attnos)
@@ -220,8 +227,22 @@ direct_insert_possible(Relation rel, AttrNumber *attnos)
 	TriggerDesc *trig = rel->trigdesc;
 	int			live = 0;
 
-	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relrowsecurity)
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relrowsecurity ||
+		rel->rd_rel->relispartition)
 		return false;
+	/*
+	 * another module checks or audits each write (sepgsql, pgaudit): an
+	 * INSERT's permission check calls it, table_multi_insert does not
+	 */
+	if (ExecutorCheckPerms_hook != NULL)
+		return false;
+	/* a rule on INSERT rewrites the INSERT (DO ALSO, DO INSTEAD) */
+	if (rel->rd_rules != NULL)
+	{
+		for (int i = 0; i < rel->rd_rules->numLocks; i++)
+			if (rel->rd_rules->rules[i]->event == CMD_INSERT)
+				return false;
+	}
 	if (trig != NULL &&
 		(trig->trig_insert_before_row || trig->trig_insert_after_row ||
 		 trig->trig_insert_instead_row || trig->trig_insert_before_statement ||

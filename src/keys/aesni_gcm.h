@@ -2,8 +2,8 @@
  *
  * aesni_gcm.h
  *	  AES-256-GCM without OpenSSL 3's per-call parameter handling: the AES
- *	  block cipher on the CPU's AES instructions, GHASH and the GCM mode
- *	  from libcrypto's low-level GCM128 interface.
+ *	  block cipher on the CPU's AES instructions, GHASH on its carry-less
+ *	  multiply (PCLMULQDQ), the GCM mode in aesni_gcm.c.
  *
  *-------------------------------------------------------------------------
  */

@@ -80,7 +80,7 @@ cg_crypto_define_gucs(void)
 {
 	DefineCustomEnumVariable("childguard.aes_gcm_path",
 							 "Which AES-256-GCM implementation seals and opens child data.",
-							 "auto: the CPU's AES instructions with libcrypto's GCM, where available and its known-answer test passed, else OpenSSL's EVP interface; openssl: always EVP. Both read and write the same format.",
+							 "auto: the CPU's AES and carry-less multiply instructions, where available and its known-answer test passed, else OpenSSL's EVP interface; openssl: always EVP. Both read and write the same format.",
 							 &aes_gcm_path, CG_AES_PATH_AUTO, aes_gcm_path_options,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
 }

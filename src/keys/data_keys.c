@@ -33,6 +33,7 @@
 #include "access/xact.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "port/pg_bswap.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -281,14 +282,16 @@ cg_data_keys_stats(CgDataKeyCacheStats *out)
 	*out = stats;
 }
 
-static void
+/* label || subject (8 bytes, big-endian) || version (4 bytes, big-endian) */
+static inline void
 wrap_aad(uint8 *aad, uint64 subject_no, uint32 key_version)
 {
+	uint64		s = pg_hton64(subject_no);
+	uint32		v = pg_hton32(key_version);
+
 	memcpy(aad, WRAP_LABEL, WRAP_LABEL_LEN);
-	for (int i = 0; i < 8; i++)
-		aad[WRAP_LABEL_LEN + i] = (uint8) (subject_no >> (56 - 8 * i));
-	for (int i = 0; i < 4; i++)
-		aad[WRAP_LABEL_LEN + 8 + i] = (uint8) (key_version >> (24 - 8 * i));
+	memcpy(aad + WRAP_LABEL_LEN, &s, sizeof(s));
+	memcpy(aad + WRAP_LABEL_LEN + 8, &v, sizeof(v));
 }
 
 /* Wrap dek under mk into a new bytea: nonce || ciphertext || tag. */

@@ -31,7 +31,20 @@
 # by more than the differences measured.  Backends with 0, 1 and 2 scans
 # (after one that fills the shared cache): first = (1) - (0), warm =
 # (2) - (1); the first figure includes the backend's exit (wiping its
-# data-key cache), which the times above do not.
+# data-key cache), which the times above do not.  CG_BENCH_IR_KEEP=DIR
+# keeps the callgrind files there (DIR/A, DIR/B: callgrind_annotate them).
+# CG_BENCH_PGBENCH=SECONDS (1.8): also, each round on each side, a W1-like
+# pgbench (2 clients, -M prepared, the three columns of one random child by
+# its id, as cr_app through the row policy) and the same against the same
+# rows in a plain table, each run a NEW pgbench (fresh backends: at 100,000
+# children most reads are a backend's first read of that child, with the
+# shared cache warm); reported: tps, childguard / plain, and B/A.
+# CG_BENCH_IR_POINT=N (1.8, with CG_BENCH_INSTRUCTIONS=1): also the
+# instructions of W1-like point reads as cr_app (a prepared SELECT of the
+# three columns by child id, through the row policy) of N distinct random
+# children: a backend's first read of each (the shared cache filled by an
+# earlier backend reading them), the same backend's second, and the same
+# statements on the plain table; per read, and plain / childguard.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -83,13 +96,19 @@ SELECT childguard.protect('t', 'child');
 SET childguard.purpose = 'regress';
 INSERT INTO t SELECT i, 'c' || i, '学生' || i, '学校' || (i % 97), '1390000' || i, i % 6 + 1
   FROM generate_series(1, $CHILDREN) i;
+CREATE INDEX ON t (child);
+CREATE TABLE p (id int PRIMARY KEY, child text NOT NULL, name text, school text, contact text, grade int);
+INSERT INTO p SELECT i, 'c' || i, '学生' || i, '学校' || (i % 97), '1390000' || i, i % 6 + 1
+  FROM generate_series(1, $CHILDREN) i;
+CREATE INDEX ON p (child);
 VACUUM ANALYZE t;
+VACUUM ANALYZE p;
 CREATE ROLE cr_app LOGIN;
 SELECT childguard.request_access('cr_app', '{regress}', now() + interval '1 day', max_children => 1000000) AS g \gset
 SET ROLE regress_fixture_dpo;
 SELECT childguard.approve_access(:g);
 RESET ROLE;
-GRANT SELECT ON t TO cr_app;
+GRANT SELECT ON t, p TO cr_app;
 EOF
 done
 READER=postgres
@@ -102,6 +121,13 @@ SCAN="SELECT count(*) FROM t WHERE length(name::text) + length(school::text) + l
 printf 'UPDATE childguard.purpose SET purpose = purpose WHERE false;\n' > "$W/empty.sql"
 printf '\\timing on\n%s\n' "$SCAN" > "$W/catalog.sql"
 printf '\\timing on\n%s\n%s\n' "$SCAN" "$SCAN" > "$W/first.sql"
+# CG_BENCH_FAULTS=1 (superuser reader): the backend's minor page faults
+# (/proc/self/stat) around its first and its second scan
+if [ "${CG_BENCH_FAULTS:-0}" = 1 ]; then
+  FLT="SELECT 'faults ' || split_part(pg_read_file('/proc/self/stat'), ' ', 10);"
+  printf '%s\n\\timing on\n%s\n\\timing off\n%s\n\\timing on\n%s\n\\timing off\n%s\n' \
+    "$FLT" "$SCAN" "$FLT" "$SCAN" "$FLT" > "$W/first.sql"
+fi
 
 # side file [user] -> the statements' times in ms, one a line
 times() {
@@ -110,13 +136,34 @@ times() {
     -d postgres -f "$W/$2.sql" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
 }
 
+for x in t p; do
+  printf '\\set c random(1, %d)\nSELECT name, school, contact FROM %s WHERE child = '"'c'"' || :c;\n' \
+    "$CHILDREN" "$x" > "$W/w1_$x.sql"
+done
+PGB_SECS=${CG_BENCH_PGBENCH:-0}
+# side script -> tps of a fresh 2-client pgbench as cr_app
+pgb() {
+  PGOPTIONS="-c childguard.purpose=regress" "${BIN[$1]}/pgbench" -n -M prepared -c 2 -j 2 -T "$PGB_SECS" \
+    -h "$BASE-$1/socket" -p "${PORT[$1]}" -U cr_app -f "$W/$2.sql" postgres 2>&1 |
+    awk '/^tps = / { print $3 }'
+}
+
 declare -A R
 us() { awk -v ms="$1" -v n="$CHILDREN" 'BEGIN { printf "%.3f", ms * 1000 / n }'; }
 for round in $(seq 1 "$ROUNDS"); do
   for s in A B; do
     times "$s" empty postgres >/dev/null
     c=$(times "$s" catalog | tail -1)
-    mapfile -t fw < <(times "$s" first)
+    if [ "${CG_BENCH_FAULTS:-0}" = 1 ]; then
+      PGOPTIONS="-c childguard.purpose=regress" "${BIN[$s]}/psql" -X -q -At -v ON_ERROR_STOP=1 \
+        -h "$BASE-$s/socket" -p "${PORT[$s]}" -U postgres -d postgres -f "$W/first.sql" > "$W/first.out"
+      mapfile -t fl < <(sed -n 's/^faults //p' "$W/first.out")
+      mapfile -t fw < <(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' "$W/first.out")
+      R[ffirst.$s]="${R[ffirst.$s]:-} $(awk -v a="${fl[0]}" -v b="${fl[1]}" -v n="$CHILDREN" 'BEGIN { printf "%.3f", (b - a) / n }')"
+      R[fwarm.$s]="${R[fwarm.$s]:-} $(awk -v a="${fl[1]}" -v b="${fl[2]}" -v n="$CHILDREN" 'BEGIN { printf "%.3f", (b - a) / n }')"
+    else
+      mapfile -t fw < <(times "$s" first)
+    fi
     f=${fw[0]}; w=${fw[1]}
     R[catalog.$s]="${R[catalog.$s]:-} $(us "$c")"
     R[first.$s]="${R[first.$s]:-} $(us "$f")"
@@ -124,6 +171,12 @@ for round in $(seq 1 "$ROUNDS"); do
     R[extra.$s]="${R[extra.$s]:-} $(awk -v f="$f" -v w="$w" -v n="$CHILDREN" 'BEGIN { printf "%.3f", (f - w) * 1000 / n }')"
     printf 'round %d %s: catalog %s, first %s, warm %s us per child\n' "$round" "$s" \
       "$(us "$c")" "$(us "$f")" "$(us "$w")"
+    if [ "$PGB_SECS" != 0 ]; then
+      tc=$(pgb "$s" w1_t); tp=$(pgb "$s" w1_p)
+      R[w1cg.$s]="${R[w1cg.$s]:-} $tc"; R[w1plain.$s]="${R[w1plain.$s]:-} $tp"
+      R[w1ratio.$s]="${R[w1ratio.$s]:-} $(awk -v a="$tc" -v b="$tp" 'BEGIN { printf "%.4f", a / b }')"
+      printf 'round %d %s: W1-like %s tps, plain %s tps\n' "$round" "$s" "$tc" "$tp"
+    fi
   done
 done
 
@@ -143,11 +196,40 @@ for k in catalog first warm extra; do
       awk '{ if ($1 > 0) printf "%s ", $2 / $1 }' | median)
   awk -v l="$label" -v a="$a" -v b="$b" -v r="$r" 'BEGIN { printf "%-46s %10.3f %10.3f %8.3f\n", l, a, b, r }'
 done
+if [ "${CG_BENCH_FAULTS:-0}" = 1 ]; then
+  for k in ffirst fwarm; do
+    case $k in
+      ffirst) label="minor page faults per child, first read";;
+      fwarm) label="minor page faults per child, again";;
+    esac
+    a=$(echo "${R[$k.A]}" | median); b=$(echo "${R[$k.B]}" | median)
+    awk -v l="$label" -v a="$a" -v b="$b" 'BEGIN { printf "%-46s %10.3f %10.3f\n", l, a, b }'
+  done
+fi
+if [ "$PGB_SECS" != 0 ]; then
+  for k in w1cg w1plain w1ratio; do
+    case $k in
+      w1cg) label="W1-like pgbench, fresh backends (tps)";;
+      w1plain) label="the same on the plain table (tps)";;
+      w1ratio) label="W1-like / plain";;
+    esac
+    a=$(echo "${R[$k.A]}" | median); b=$(echo "${R[$k.B]}" | median)
+    r=$(paste <(echo "${R[$k.A]}" | tr ' ' '\n' | grep -v '^$') <(echo "${R[$k.B]}" | tr ' ' '\n' | grep -v '^$') |
+        awk '{ if ($1 > 0) printf "%s ", $2 / $1 }' | median)
+    awk -v l="$label" -v a="$a" -v b="$b" -v r="$r" 'BEGIN { printf "%-46s %10.3f %10.3f %8.3f\n", l, a, b, r }'
+  done
+fi
 
 [ "${CG_BENCH_INSTRUCTIONS:-0}" = 1 ] || exit 0
 command -v valgrind >/dev/null || { echo "cold_read.sh: valgrind not found; no instruction counts"; exit 0; }
 IR_ROWS=${CG_BENCH_IR_ROWS:-5000}
 IR_SCAN="SELECT count(*) FROM t WHERE id <= $IR_ROWS AND length(name::text) + length(school::text) + length(contact::text) > 0;"
+IR_POINT=${CG_BENCH_IR_POINT:-0}
+for x in t p; do
+  printf 'PREPARE q(text) AS SELECT name, school, contact FROM %s WHERE child = $1;\n' "$x" > "$W/prep_$x.sql"
+  seq 1 "$CHILDREN" | awk 'BEGIN { srand(12) } { print rand() "\t" $1 }' | sort -g | awk -v n="$IR_POINT" 'NR <= n' |
+    awk -F'\t' '{ print "EXECUTE q('"'c"'" $2 "'"'"');" }' > "$W/point_$x.sql"
+done
 declare -A IR
 for s in A B; do
   CG_BINDIR=${BIN[$s]}
@@ -171,11 +253,34 @@ for s in A B; do
     for _ in $(seq 1 600); do grep -q '^totals:' "$f" 2>/dev/null && break; sleep 0.5; done
     sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$f"
   }
+  # W1-like point reads: a backend running point<table>.sql n times
+  pt_run() {
+    local args=() pid f
+    for _ in $(seq 1 "$2"); do args+=(-f "$W/point_$1.sql"); done
+    PGOPTIONS="-c childguard.purpose=regress" "${BIN[$s]}/psql" -X -q -At -h "$BASE-$s/socket" \
+      -p "${PORT[$s]}" -U cr_app -d postgres -c "SELECT pg_backend_pid()" -f "$W/prep_$1.sql" \
+      "${args[@]}" > "$OUT/psql.out"
+    pid=$(head -1 "$OUT/psql.out")
+    f=$OUT/cg.$pid
+    for _ in $(seq 1 600); do grep -q '^totals:' "$f" 2>/dev/null && break; sleep 0.5; done
+    sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$f"
+  }
+  if [ "$IR_POINT" -gt 0 ]; then
+    pt_run t 1 >/dev/null
+    p0=$(pt_run t 0); p1=$(pt_run t 1); p2=$(pt_run t 2)
+    IR[pfirst.$s]=$(( (p1 - p0) / IR_POINT )); IR[pwarm.$s]=$(( (p2 - p1) / IR_POINT ))
+    pt_run p 1 >/dev/null
+    p0=$(pt_run p 0); p1=$(pt_run p 1)
+    IR[pplain.$s]=$(( (p1 - p0) / IR_POINT ))
+  fi
   ir_run 1 >/dev/null
   i0=$(ir_run 0); i1=$(ir_run 1); i2=$(ir_run 2)
   IR[first.$s]=$(( (i1 - i0) / IR_ROWS )); IR[warm.$s]=$(( (i2 - i1) / IR_ROWS ))
   IR[extra.$s]=$(( IR[first.$s] - IR[warm.$s] ))
   cg_as_server "$CG_BINDIR/pg_ctl" -D "$BASE-$s/data" -m fast -w stop >/dev/null
+  if [ -n "${CG_BENCH_IR_KEEP:-}" ]; then
+    mkdir -p "$CG_BENCH_IR_KEEP/$s"; cp "$OUT"/cg.* "$CG_BENCH_IR_KEEP/$s/"
+  fi
 done
 echo
 echo "===== user-space instructions per child (callgrind), $IR_ROWS rows, read as $READER ====="
@@ -188,3 +293,21 @@ for k in first warm extra; do
   esac
   awk -v l="$label" -v a="${IR[$k.A]}" -v b="${IR[$k.B]}" 'BEGIN { printf "%-46s %10d %10d %8.3f\n", l, a, b, b / a }'
 done
+if [ "$IR_POINT" -gt 0 ]; then
+  echo
+  echo "===== user-space instructions per W1-like point read (callgrind), $IR_POINT children, as cr_app ====="
+  printf '%-46s %10s %10s %8s\n' "instructions per read" A B "B/A"
+  for k in pfirst pwarm pplain; do
+    case $k in
+      pfirst) label="first read of the child in a backend";;
+      pwarm) label="again in the same backend";;
+      pplain) label="the same read of the plain table";;
+    esac
+    awk -v l="$label" -v a="${IR[$k.A]}" -v b="${IR[$k.B]}" 'BEGIN { printf "%-46s %10d %10d %8.3f\n", l, a, b, b / a }'
+  done
+  for k in pfirst pwarm; do
+    awk -v l="plain / childguard, $([ $k = pfirst ] && echo first || echo warm) reads" \
+      -v a="${IR[pplain.A]}" -v ca="${IR[$k.A]}" -v b="${IR[pplain.B]}" -v cb="${IR[$k.B]}" \
+      'BEGIN { printf "%-46s %10.3f %10.3f\n", l, a / ca, b / cb }'
+  done
+fi
