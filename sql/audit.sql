@@ -134,10 +134,10 @@ SELECT id - :start_id AS n, command, access, child_id
 
 -- the chain verifies
 SELECT valid, records_checked >= 15 AS checked, broken_id, reason FROM childguard.verify_access_log();
--- a fresh 1.4 install writes chain format 3 only (docs/audit.md, "Chain formats")
+-- a fresh 1.8 install writes chain format 4 only (docs/audit.md, "Chain formats")
 SELECT array_agg(DISTINCT format_version) AS format_versions FROM childguard.access_log;
 SELECT records_by_format[1] AS format_1, records_by_format[2] AS format_2,
-       records_by_format[3] = records_checked AS format_3_is_all
+       records_by_format[3] AS format_3, records_by_format[4] = records_checked AS format_4_is_all
   FROM childguard.verify_access_log();
 
 -------------------------------------------------------------------------------
@@ -233,38 +233,48 @@ SELECT valid, reason FROM childguard.verify_access_log();
 -- fresh session (the catalog edit is seen only by a session that loads the
 -- table afresh).
 -------------------------------------------------------------------------------
+-- From 1.8 the records are packed, one row of childguard.access_log_batch
+-- per writer batch (chain format 4; test/fixtures/packed_log.psql edits a
+-- record's bytes inside its batch).
 \c
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 BEGIN;
-UPDATE pg_trigger SET tgenabled = 'D' WHERE tgrelid = 'childguard.access_log'::regclass;
-UPDATE childguard.access_log SET children_read = '{}' WHERE id = :start_id + 3;
+UPDATE pg_trigger SET tgenabled = 'D' WHERE tgrelid = 'childguard.access_log_batch'::regclass;
+\i test/fixtures/packed_log.psql
+-- one byte of record 3's session role
+SELECT pg_temp.flip_record_byte(:start_id + 3, 24);
 SELECT valid, broken_id - :start_id AS broken_n, reason ~ 'altered' AS altered FROM childguard.verify_access_log();
 ROLLBACK;
 \c
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 BEGIN;
-UPDATE pg_trigger SET tgenabled = 'D' WHERE tgrelid = 'childguard.access_log'::regclass;
-DELETE FROM childguard.access_log WHERE id = :start_id + 4;
+UPDATE pg_trigger SET tgenabled = 'D' WHERE tgrelid = 'childguard.access_log_batch'::regclass;
+\i test/fixtures/packed_log.psql
+-- record 4 cut out of its batch
+SELECT pg_temp.cut_record(:start_id + 4);
 SELECT valid, broken_id - :start_id AS broken_n, reason ~ 'missing' AS missing FROM childguard.verify_access_log();
 ROLLBACK;
 \c
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 BEGIN;
-UPDATE pg_trigger SET tgenabled = 'D' WHERE tgrelid = 'childguard.access_log'::regclass;
-DELETE FROM childguard.access_log WHERE id > :start_id + 5;
-SELECT valid, broken_id - :start_id AS broken_n, reason ~ 'newest' AS newest FROM childguard.verify_access_log();
+UPDATE pg_trigger SET tgenabled = 'D' WHERE tgrelid = 'childguard.access_log_batch'::regclass;
+SELECT max(first_id) AS last_batch FROM childguard.access_log_batch \gset
+-- the newest batch deleted
+DELETE FROM childguard.access_log_batch WHERE first_id = :last_batch;
+SELECT valid, broken_id = :last_batch AS names_first, reason ~ 'newest' AS newest FROM childguard.verify_access_log();
 ROLLBACK;
 \c
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 BEGIN;
-UPDATE pg_trigger SET tgenabled = 'D' WHERE tgrelid = 'childguard.access_log'::regclass;
--- a forged record with a consistent-looking hash still breaks the chain
-UPDATE childguard.access_log SET prev_hash = sha256('x') WHERE id = :start_id + 2;
-SELECT valid, broken_id - :start_id AS broken_n, reason ~ 'link' AS link FROM childguard.verify_access_log();
+UPDATE pg_trigger SET tgenabled = 'D' WHERE tgrelid = 'childguard.access_log_batch'::regclass;
+\i test/fixtures/packed_log.psql
+-- a forged link with a consistent-looking hash still breaks the chain
+UPDATE childguard.access_log_batch SET prev_hash = sha256('x') WHERE first_id = pg_temp.batch_of(:start_id + 2);
+SELECT valid, broken_id = pg_temp.batch_of(:start_id + 2) AS names_batch, reason ~ 'link' AS link FROM childguard.verify_access_log();
 ROLLBACK;
 \c
 \set VERBOSITY default

@@ -132,7 +132,7 @@ RESET ROLE;
 SELECT childguard.audit_wait();
 SELECT end_user, outcome, purpose, format_version FROM childguard.access_log
  WHERE end_user IS NOT NULL ORDER BY id;
-SELECT valid, records_by_format[3] = records_checked AS all_format_3 FROM childguard.verify_access_log();
+SELECT valid, records_by_format[4] = records_checked AS all_format_4 FROM childguard.verify_access_log();
 -- the log refuses the edit; with its guard switched off in the catalogs (a
 -- superuser; seen by a fresh session), an edited or removed end user breaks
 -- the chain
@@ -141,18 +141,28 @@ UPDATE childguard.access_log SET end_user = 'teacher-99' WHERE end_user = 'teach
 \c
 \set VERBOSITY default
 \set SHOW_CONTEXT never
+-- (from 1.8 the records are packed in childguard.access_log_batch: the end
+-- user is the last field of the record's bytes)
 BEGIN;
-UPDATE pg_trigger SET tgenabled = 'D' WHERE tgrelid = 'childguard.access_log'::regclass;
-UPDATE childguard.access_log SET end_user = 'teacher-99' WHERE end_user = 'teacher-17';
-SELECT valid, reason ~ 'was altered' AS altered FROM childguard.verify_access_log();
+UPDATE pg_trigger SET tgenabled = 'D' WHERE tgrelid = 'childguard.access_log_batch'::regclass;
+\i test/fixtures/packed_log.psql
+SELECT id AS t17 FROM childguard.access_log WHERE end_user = 'teacher-17' \gset
+SELECT id AS t18 FROM childguard.access_log WHERE end_user = 'teacher-18' \gset
+SELECT pg_temp.set_wire(:t17, overlay(pg_temp.wire_of(:t17) placing convert_to('teacher-99', 'UTF8')
+                                      from octet_length(pg_temp.wire_of(:t17)) - 9));
+SELECT end_user FROM childguard.access_log WHERE id = :t17;
+SELECT valid, reason ~ 'was altered' AS altered, broken_id = :t17 AS names_it FROM childguard.verify_access_log();
 ROLLBACK;
 \c
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 BEGIN;
-UPDATE pg_trigger SET tgenabled = 'D' WHERE tgrelid = 'childguard.access_log'::regclass;
-UPDATE childguard.access_log SET end_user = NULL WHERE end_user = 'teacher-18';
-SELECT valid, reason ~ 'was altered' AS altered FROM childguard.verify_access_log();
+UPDATE pg_trigger SET tgenabled = 'D' WHERE tgrelid = 'childguard.access_log_batch'::regclass;
+\i test/fixtures/packed_log.psql
+SELECT pg_temp.set_wire(:t18, substring(pg_temp.wire_of(:t18) from 1 for octet_length(pg_temp.wire_of(:t18)) - 14)
+                              || '\xffffffff'::bytea);
+SELECT end_user IS NULL AS no_end_user FROM childguard.access_log WHERE id = :t18;
+SELECT valid, reason ~ 'was altered' AS altered, broken_id = :t18 AS names_it FROM childguard.verify_access_log();
 ROLLBACK;
 \c
 \set VERBOSITY default

@@ -11,6 +11,8 @@
  *	  audit_queue.c     the bounded shared-memory queue and its waits
  *	  audit_worker.c    the writer: one background worker per database
  *	  audit_chain.c     the hash chain and verify_access_log()
+ *	  audit_pack.c      the packed log (chain format 4): hashes, packing,
+ *	                    unpacking into rows of childguard.access_log
  *	  audit_guard.c     nobody but the writer changes the log
  *	  audit_serverlog.c the optional server-log lines
  *
@@ -150,6 +152,7 @@ extern void cg_audit_record_write(const CgAuditRecord *rec, const CgAuditRecordL
 extern void cg_audit_record_encode(const CgAuditRecord *rec, StringInfo buf);
 extern void cg_audit_record_decode(const char *data, Size len, CgAuditRecord *rec);
 extern void cg_audit_record_view(const char *data, Size len, CgAuditRecordView *v);
+extern bool cg_audit_record_check(const char *data, Size len, TimestampTz *statement_at);
 extern char *cg_audit_session_id(const CgAuditRecord *rec);
 extern const char *cg_audit_outcome_name(char outcome);
 
@@ -222,6 +225,7 @@ extern void cg_audit_store_insert(CgAuditStore *st, HeapTuple *rows, const Datum
 								  const bool *isnull, int stride, int n);
 extern void cg_audit_store_move_head(CgAuditStore *st, const CgAuditChainHead *h);
 extern void cg_audit_store_close(CgAuditStore *st);
+extern bool cg_audit_store_packed(CgAuditStore *st);
 extern PGDLLEXPORT void cg_audit_writer_main(Datum arg);
 
 /* ---- the chain (audit_chain.c) ---- */
@@ -273,9 +277,63 @@ typedef enum CgAuditColumn
 
 extern const char *const cg_audit_column_names[CG_AUDIT_NCOLUMNS];
 extern const Oid cg_audit_column_types[CG_AUDIT_NCOLUMNS];
-extern int	cg_audit_log_format(TupleDesc desc);
+extern int	cg_audit_log_format(TupleDesc desc, const char *table);
 extern void cg_audit_chain_hash(int format, const uint8 *prev_hash, const Datum *values,
 								const bool *nulls, uint8 *out);
+
+/* ---- the packed log, chain format 4 (audit_pack.c) ---- */
+
+#define CG_AUDIT_FORMAT_PACKED 4
+/* a packed record's framing: be32 length and its hash, then its wire form */
+#define CG_AUDIT_PACK_HDR (4 + CG_AUDIT_HASH_LEN)
+
+/* childguard.access_log_batch's columns, in table order */
+typedef enum CgAuditBatchColumn
+{
+	CG_BCOL_FIRST_ID,
+	CG_BCOL_LAST_ID,
+	CG_BCOL_RECORDS,
+	CG_BCOL_FIRST_STATEMENT_AT,
+	CG_BCOL_LAST_STATEMENT_AT,
+	CG_BCOL_LOGGED_AT,
+	CG_BCOL_FORMAT_VERSION,
+	CG_BCOL_PREV_HASH,
+	CG_BCOL_HASH,
+	CG_BCOL_PACKED,
+	CG_AUDIT_BATCH_NCOLUMNS
+} CgAuditBatchColumn;
+
+extern const char *const cg_audit_batch_column_names[CG_AUDIT_BATCH_NCOLUMNS];
+extern const Oid cg_audit_batch_column_types[CG_AUDIT_BATCH_NCOLUMNS];
+
+typedef struct CgAuditBatchBounds
+{
+	int64		first_id;
+	int64		last_id;
+	int32		records;
+	TimestampTz first_statement_at;
+	TimestampTz last_statement_at;
+	TimestampTz logged_at;
+} CgAuditBatchBounds;
+
+typedef enum CgPackStep
+{
+	CG_PACK_RECORD,
+	CG_PACK_END,
+	CG_PACK_TORN
+} CgPackStep;
+
+extern void cg_audit_wire_values(const CgAuditRecordView *rec, Datum *values, char *nulls);
+extern Datum cg_audit_hash_datum(const uint8 *hash);
+extern void cg_audit_pack_record_hash(const uint8 *prev, int64 id, TimestampTz logged_at,
+									  const char *wire, uint32 len, uint8 *out);
+extern void cg_audit_pack_batch_hash(const CgAuditBatchBounds *b, const uint8 *last_hash,
+									 uint8 *out);
+extern void cg_audit_pack_append(StringInfo packed, const char *wire, uint32 len,
+								 const uint8 *hash);
+extern CgPackStep cg_audit_pack_next(const char *data, Size len, Size *off,
+									 const uint8 **hash, const char **wire, uint32 *wirelen);
+extern bool cg_audit_batch_layout_ok(TupleDesc desc);
 
 /* ---- capture (audit_capture.c), called from childguard.c ---- */
 

@@ -26,6 +26,10 @@
  *      chain finds
  *   3  label "childguard access_log v3" (SQL 1.4), the columns of format 2
  *      and then end_user (who the application acted for, behind a pool)
+ *   4  (SQL 1.8) the packed log: each record's wire form hashed as it is
+ *      stored in its batch, and a hash per batch over its bounds
+ *      (audit_pack.c); those records are in access_log_batch, walked
+ *      after the rows of formats 1-3 (now access_log_rows)
  * The writer uses the latest format the installed table can hold
  * (cg_audit_log_format: 1 while the SQL is 1.0 or 1.1).  Formats never go
  * back along the chain: a record of a lower format after a higher one is
@@ -102,7 +106,7 @@ const Oid	cg_audit_column_types[CG_AUDIT_NCOLUMNS] = {
  * EXTENSION UPDATE (ALTER TABLE) invalidates, so nothing else is cached.
  */
 int
-cg_audit_log_format(TupleDesc desc)
+cg_audit_log_format(TupleDesc desc, const char *table)
 {
 	int			format;
 
@@ -122,7 +126,7 @@ cg_audit_log_format(TupleDesc desc)
 		if (match)
 			return format;
 	}
-	cg_report_sql_mismatch("childguard.access_log",
+	cg_report_sql_mismatch(psprintf("childguard.%s", table),
 						   psprintf("The table has %d columns; this library writes the %d columns of childguard 1.0 and 1.1, the %d of 1.2 or the %d of 1.4.",
 									desc->natts, CG_AUDIT_FORMAT_COLUMNS(1),
 									CG_AUDIT_FORMAT_COLUMNS(2), CG_AUDIT_FORMAT_COLUMNS(3)));
@@ -353,7 +357,7 @@ typedef struct Verdict
 	int64		checked;
 	int64		broken_id;
 	char	   *reason;
-	int64		by_format[CG_AUDIT_FORMAT_LATEST + 1];	/* [f]: records of format f */
+	int64		by_format[CG_AUDIT_FORMAT_PACKED + 1];	/* [f]: records of format f */
 	int			table_format;	/* the latest format the table holds */
 } Verdict;
 
@@ -363,6 +367,234 @@ broken(Verdict *v, int64 id, char *reason)
 	v->valid = false;
 	v->broken_id = id;
 	v->reason = reason;
+}
+
+/* the batches fetched at a time (each up to audit_batch_size records) */
+#define VERIFY_BATCHES 4
+
+static bool
+missing(Verdict *v, int64 id, int64 expected_id)
+{
+	broken(v, id < expected_id ? id : expected_id,
+		   id < expected_id ?
+		   psprintf("record %lld is out of sequence", (long long) id) :
+		   id == expected_id + 1 ?
+		   psprintf("record %lld is missing: it was deleted", (long long) expected_id) :
+		   psprintf("records %lld to %lld are missing: they were deleted",
+					(long long) expected_id, (long long) id - 1));
+	return false;
+}
+
+/*
+ * One packed batch (chain format 4, audit_pack.c): its link, each record's
+ * hash from the previous one, then its bounds and its own hash.  prev is
+ * the running link, moved to the batch's hash.  False (v set) at the first
+ * broken link.
+ */
+static bool
+verify_batch(Verdict *v, Datum *values, bool *nulls, int64 *expected_id, uint8 *prev,
+			 bool *have_prev, int *last_format)
+{
+	CgAuditBatchBounds b;
+	int64		id;
+	int			format;
+	bool		link_ok;
+	struct varlena *packed;
+	const char *data;
+	Size		len,
+				off = 0;
+	int32		count = 0;
+	int32		framed;
+	TimestampTz lo = 0,
+				hi = 0;
+	uint8		batch_hash[CG_AUDIT_HASH_LEN];
+
+	for (int i = 0; i < CG_AUDIT_BATCH_NCOLUMNS; i++)
+		if (nulls[i] && i != CG_BCOL_PREV_HASH && i != CG_BCOL_HASH)
+		{
+			broken(v, nulls[CG_BCOL_FIRST_ID] ? *expected_id : DatumGetInt64(values[CG_BCOL_FIRST_ID]),
+				   psprintf("record %lld's batch was altered: its %s is missing",
+							(long long) (nulls[CG_BCOL_FIRST_ID] ? *expected_id :
+										 DatumGetInt64(values[CG_BCOL_FIRST_ID])),
+							cg_audit_batch_column_names[i]));
+			return false;
+		}
+	b.first_id = id = DatumGetInt64(values[CG_BCOL_FIRST_ID]);
+	b.last_id = DatumGetInt64(values[CG_BCOL_LAST_ID]);
+	b.records = DatumGetInt32(values[CG_BCOL_RECORDS]);
+	b.first_statement_at = DatumGetTimestampTz(values[CG_BCOL_FIRST_STATEMENT_AT]);
+	b.last_statement_at = DatumGetTimestampTz(values[CG_BCOL_LAST_STATEMENT_AT]);
+	b.logged_at = DatumGetTimestampTz(values[CG_BCOL_LOGGED_AT]);
+	format = DatumGetInt16(values[CG_BCOL_FORMAT_VERSION]);
+
+	if (id != *expected_id)
+		return missing(v, id, *expected_id);
+	link_ok = *have_prev ?
+		hash_equals(values[CG_BCOL_PREV_HASH], nulls[CG_BCOL_PREV_HASH], prev) :
+		nulls[CG_BCOL_PREV_HASH];
+	if (!link_ok)
+	{
+		broken(v, id, psprintf("record %lld does not link to the record before it: prev_hash was altered, or the previous record was replaced",
+							   (long long) id));
+		return false;
+	}
+	if (format != CG_AUDIT_FORMAT_PACKED)
+	{
+		broken(v, id, format < *last_format ?
+			   psprintf("record %lld has chain format %d after a record of format %d: its format_version was altered",
+						(long long) id, format, *last_format) :
+			   psprintf("record %lld has an unknown chain format (%d): its format_version was altered",
+						(long long) id, format));
+		return false;
+	}
+
+	packed = PG_DETOAST_DATUM_PACKED(values[CG_BCOL_PACKED]);
+	data = VARDATA_ANY(packed);
+	len = VARSIZE_ANY_EXHDR(packed);
+
+	/*
+	 * How many records the bytes frame: fewer than the batch says means
+	 * some were cut out, and the first that does not hash is reported as
+	 * deleted rather than altered (its place holds the next one's bytes).
+	 */
+	{
+		const uint8 *h;
+		const char *w;
+		uint32		wl;
+
+		framed = 0;
+		while (cg_audit_pack_next(data, len, &off, &h, &w, &wl) == CG_PACK_RECORD)
+			framed++;
+		off = 0;
+	}
+	for (;;)
+	{
+		const uint8 *stored;
+		const char *wire;
+		uint32		wirelen;
+		uint8		computed[CG_AUDIT_HASH_LEN];
+		CgPackStep	step = cg_audit_pack_next(data, len, &off, &stored, &wire, &wirelen);
+		TimestampTz at;
+
+		if (step == CG_PACK_END)
+			break;
+		if (step == CG_PACK_TORN || wirelen < sizeof(int64))
+		{
+			broken(v, id, psprintf("record %lld was altered: its contents do not match its hash",
+								   (long long) id));
+			return false;
+		}
+		if (count >= b.records)
+		{
+			broken(v, id, psprintf("record %lld is not in its batch's bounds: it was not written by the audit writer",
+								   (long long) id));
+			return false;
+		}
+		cg_audit_pack_record_hash(*have_prev ? prev : NULL, id, b.logged_at, wire, wirelen,
+								  computed);
+		if (memcmp(computed, stored, CG_AUDIT_HASH_LEN) != 0)
+		{
+			broken(v, id, framed < b.records ?
+				   psprintf("record %lld is missing: it was deleted", (long long) id) :
+				   psprintf("record %lld was altered: its contents do not match its hash",
+							(long long) id));
+			return false;
+		}
+		/* statement_at: the wire form's first field (audit_record.c) */
+		memcpy(&at, wire, sizeof(at));
+		lo = count == 0 ? at : Min(lo, at);
+		hi = count == 0 ? at : Max(hi, at);
+		memcpy(prev, computed, CG_AUDIT_HASH_LEN);
+		*have_prev = true;
+		v->by_format[CG_AUDIT_FORMAT_PACKED]++;
+		v->checked++;
+		count++;
+		id++;
+	}
+	if (count < b.records)
+	{
+		/* the records the batch says it has but does not */
+		broken(v, id, id == b.first_id + b.records - 1 ?
+			   psprintf("record %lld is missing: it was deleted", (long long) id) :
+			   psprintf("records %lld to %lld are missing: they were deleted",
+						(long long) id, (long long) (b.first_id + b.records - 1)));
+		return false;
+	}
+	if (count == 0 || b.last_id != id - 1 || b.first_statement_at != lo ||
+		b.last_statement_at != hi)
+	{
+		broken(v, b.first_id, psprintf("record %lld's batch was altered: its bounds do not match its records",
+									   (long long) b.first_id));
+		return false;
+	}
+	cg_audit_pack_batch_hash(&b, prev, batch_hash);
+	if (!hash_equals(values[CG_BCOL_HASH], nulls[CG_BCOL_HASH], batch_hash))
+	{
+		broken(v, b.last_id, psprintf("record %lld's batch was altered: its hash does not match its records and bounds",
+									  (long long) b.first_id));
+		return false;
+	}
+	memcpy(prev, batch_hash, CG_AUDIT_HASH_LEN);
+	*expected_id = id;
+	*last_format = format;
+	return true;
+}
+
+/*
+ * The packed batches after the rows, in chain order, VERIFY_BATCHES at a
+ * time through a cursor; each batch checked in a context reset after it.
+ */
+static bool
+verify_batches(Verdict *v, int64 *expected_id, uint8 *prev, bool *have_prev,
+			   int last_format, MemoryContext walkcxt)
+{
+	StringInfoData sql;
+	SPIPlanPtr	plan;
+	Portal		portal;
+	MemoryContext rowcxt;
+	bool		ok = true;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	for (int i = 0; i < CG_AUDIT_BATCH_NCOLUMNS; i++)
+		appendStringInfo(&sql, "%s%s", i ? ", " : "", cg_audit_batch_column_names[i]);
+	appendStringInfoString(&sql, " FROM childguard.access_log_batch ORDER BY first_id");
+	plan = SPI_prepare_cursor(sql.data, 0, NULL, CURSOR_OPT_NO_SCROLL | CURSOR_OPT_FAST_PLAN);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the access log batch scan: %s",
+			 SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	rowcxt = AllocSetContextCreate(walkcxt, "childguard verify_access_log batch",
+								   ALLOCSET_DEFAULT_SIZES);
+	while (ok)
+	{
+		SPITupleTable *batch;
+		uint64		nrows;
+
+		SPI_cursor_fetch(portal, true, VERIFY_BATCHES);
+		batch = SPI_tuptable;
+		nrows = SPI_processed;
+		if (nrows == 0)
+		{
+			SPI_freetuptable(batch);
+			break;
+		}
+		for (uint64 r = 0; r < nrows && ok; r++)
+		{
+			Datum		values[CG_AUDIT_BATCH_NCOLUMNS];
+			bool		nulls[CG_AUDIT_BATCH_NCOLUMNS];
+
+			MemoryContextReset(rowcxt);
+			MemoryContextSwitchTo(rowcxt);
+			heap_deform_tuple(batch->vals[r], batch->tupdesc, values, nulls);
+			ok = verify_batch(v, values, nulls, expected_id, prev, have_prev, &last_format);
+			MemoryContextSwitchTo(walkcxt);
+		}
+		SPI_freetuptable(batch);
+	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(rowcxt);
+	return ok;
 }
 
 /*
@@ -382,6 +614,8 @@ verify_chain(Verdict *v)
 	bool		have_prev = false;
 	int			table_format;
 	int			last_format = 1;
+	bool		packed;
+	const char *rows_table;
 	SPIPlanPtr	plan;
 	Portal		portal;
 	MemoryContext walkcxt = CurrentMemoryContext;
@@ -392,17 +626,31 @@ verify_chain(Verdict *v)
 
 	{
 		Oid			nsp = get_namespace_oid("childguard", false);
-		Oid			relid = get_relname_relid("access_log", nsp);
+		Oid			batch_relid = get_relname_relid("access_log_batch", nsp);
+		Oid			relid;
 		Relation	rel;
 
+		/* from SQL 1.8 the rows are in access_log_rows, access_log a view */
+		packed = OidIsValid(batch_relid);
+		rows_table = packed ? "access_log_rows" : "access_log";
+		relid = get_relname_relid(rows_table, nsp);
 		if (!OidIsValid(relid))
-			cg_report_sql_mismatch("childguard.access_log",
+			cg_report_sql_mismatch(psprintf("childguard.%s", rows_table),
 								   "The table does not exist.");
 		rel = relation_open(relid, AccessShareLock);
-		table_format = cg_audit_log_format(RelationGetDescr(rel));
-		v->table_format = table_format;
+		table_format = cg_audit_log_format(RelationGetDescr(rel), rows_table);
 		/* keep the lock: the layout cannot change under the walk */
 		relation_close(rel, NoLock);
+		if (packed)
+		{
+			rel = relation_open(batch_relid, AccessShareLock);
+			if (!cg_audit_batch_layout_ok(RelationGetDescr(rel)))
+				cg_report_sql_mismatch("childguard.access_log_batch",
+									   "Its columns are not those of any version.");
+			relation_close(rel, NoLock);
+			table_format = CG_AUDIT_FORMAT_PACKED;
+		}
+		v->table_format = table_format;
 	}
 
 	if (SPI_execute("SELECT last_id, last_hash, purged_upto_id, purged_upto_hash "
@@ -442,7 +690,7 @@ verify_chain(Verdict *v)
 		else
 			appendStringInfo(&sql, "%s%s", i ? ", " : "", quote_identifier(cg_audit_column_names[i]));
 	}
-	appendStringInfoString(&sql, " FROM childguard.access_log ORDER BY id");
+	appendStringInfo(&sql, " FROM childguard.%s ORDER BY id", rows_table);
 	plan = SPI_prepare_cursor(sql.data, 0, NULL, CURSOR_OPT_NO_SCROLL | CURSOR_OPT_FAST_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the access log scan: %s", SPI_result_code_string(SPI_result));
@@ -485,7 +733,7 @@ verify_chain(Verdict *v)
 				nulls[CG_COL_PREV_HASH];
 			hash_ok = false;
 			if (id == expected_id && link_ok && format >= last_format &&
-				format <= table_format)
+				format <= Min(table_format, CG_AUDIT_FORMAT_LATEST))
 			{
 				cg_audit_chain_hash(format, have_prev ? prev : NULL, values, nulls, computed);
 				hash_ok = hash_equals(values[CG_COL_HASH], nulls[CG_COL_HASH], computed);
@@ -503,7 +751,7 @@ verify_chain(Verdict *v)
 			else if (!link_ok)
 				broken(v, id, psprintf("record %lld does not link to the record before it: prev_hash was altered, or the previous record was replaced",
 									   (long long) id));
-			else if (format < 1 || format > table_format)
+			else if (format < 1 || format > Min(table_format, CG_AUDIT_FORMAT_LATEST))
 				broken(v, id, psprintf("record %lld has an unknown chain format (%d): its format_version was altered",
 									   (long long) id, format));
 			else if (format < last_format)
@@ -530,6 +778,9 @@ verify_chain(Verdict *v)
 	}
 	SPI_cursor_close(portal);
 	MemoryContextDelete(rowcxt);
+
+	if (packed && !verify_batches(v, &expected_id, prev, &have_prev, last_format, walkcxt))
+		return;
 
 	if (expected_id - 1 < head_last_id)
 		broken(v, expected_id,
@@ -579,7 +830,7 @@ verify_access_log(FunctionCallInfo fcinfo, int expect_natts, const char *entry)
 		values[3] = CStringGetTextDatum(v.reason);
 	if (expect_natts >= 5)
 	{
-		Datum		counts[CG_AUDIT_FORMAT_LATEST];
+		Datum		counts[CG_AUDIT_FORMAT_PACKED];
 
 		/* one element per format the installed table can hold */
 		for (int f = 1; f <= v.table_format; f++)

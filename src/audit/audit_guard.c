@@ -5,7 +5,9 @@
  *
  *	  - childguard._access_log_guard(): the BEFORE INSERT/UPDATE/DELETE
  *	    and BEFORE TRUNCATE statement triggers on childguard.access_log
- *	    and childguard.access_log_head (ENABLE ALWAYS, so
+ *	    and childguard.access_log_head -- from 1.8 on access_log_rows and
+ *	    access_log_batch, the tables under the access_log view, and an
+ *	    INSTEAD OF trigger on the view (ENABLE ALWAYS, so
  *	    session_replication_role does not switch them off).  It refuses
  *	    every change unless the process is an audit writer
  *	    (cg_audit_is_writer, set only in audit_worker.c), or the extension
@@ -69,11 +71,14 @@ cg_access_log_guard(PG_FUNCTION_ARGS)
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	const char *what;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event))
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!(TRIGGER_FIRED_BEFORE(trigdata->tg_event) || TRIGGER_FIRED_INSTEAD(trigdata->tg_event)))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("childguard._access_log_guard() must be a BEFORE trigger")));
-	if (cg_audit_is_writer || cg_running_own_script())
+				 errmsg("childguard._access_log_guard() must be a BEFORE or INSTEAD OF trigger")));
+	/* nobody writes through the view (1.8), the writer included */
+	if ((cg_audit_is_writer || cg_running_own_script()) &&
+		!TRIGGER_FIRED_INSTEAD(trigdata->tg_event))
 	{
 		if (TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
 			return PointerGetDatum(NULL);
@@ -121,7 +126,10 @@ log_relation(Oid relid)
 	if (!OidIsValid(nsp) || get_rel_namespace(relid) != nsp)
 		return NULL;
 	name = get_rel_name(relid);
-	if (name != NULL && (strcmp(name, "access_log") == 0 || strcmp(name, "access_log_head") == 0))
+	/* access_log: the table up to 1.7, the view over the next two from 1.8 */
+	if (name != NULL && (strcmp(name, "access_log") == 0 || strcmp(name, "access_log_head") == 0 ||
+						 strcmp(name, "access_log_rows") == 0 ||
+						 strcmp(name, "access_log_batch") == 0))
 		return name;
 	return NULL;
 }
@@ -302,6 +310,23 @@ cg_audit_guard_executor_start(QueryDesc *queryDesc)
 	PlannedStmt *ps = queryDesc->plannedstmt;
 	ListCell   *lc;
 
+	/*
+	 * A write through the access_log view (1.8), whatever the rows and the
+	 * session_replication_role (its INSTEAD OF trigger, which only lets
+	 * the statement past the rewriter, cannot be ENABLE ALWAYS on a view).
+	 * Only a view as result relation is looked at: other statements pay a
+	 * list walk over their result relations.
+	 */
+	foreach(lc, ps->resultRelations)
+	{
+		RangeTblEntry *rte = rt_fetch(lfirst_int(lc), ps->rtable);
+		const char *hit;
+
+		if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_VIEW &&
+			(hit = log_relation(rte->relid)) != NULL)
+			report_read_only(hit, ps->commandType == CMD_INSERT ? "insert into" :
+							 ps->commandType == CMD_UPDATE ? "update" : "delete from");
+	}
 	if (ps->rowMarks == NIL || cg_audit_is_writer || cg_running_own_script())
 		return;
 	foreach(lc, ps->rowMarks)
@@ -310,14 +335,37 @@ cg_audit_guard_executor_start(QueryDesc *queryDesc)
 		RangeTblEntry *rte;
 		const char *hit;
 
-		if (rc->markType == ROW_MARK_REFERENCE || rc->markType == ROW_MARK_COPY)
+		if (rc->markType == ROW_MARK_REFERENCE)
 			continue;
 		rte = rt_fetch(rc->rti, ps->rtable);
 		if (rte->rtekind != RTE_RELATION)
 			continue;
 		hit = log_relation(rte->relid);
-		if (hit != NULL)
-			report_lock(hit, "lock rows of");
+		if (hit == NULL)
+			continue;
+
+		if (rc->markType == ROW_MARK_COPY)
+			continue;
+		report_lock(hit, "lock rows of");
+	}
+
+	/*
+	 * A SELECT with a locking clause that reads the access_log view (1.8):
+	 * PostgreSQL does not push row locks into its UNION ALL (the view gets
+	 * a copy mark, which locks nothing), but the clause is refused as one
+	 * on the log's table was.  The view is in the range table for its
+	 * permission check.  (Also when the clause names only other tables:
+	 * the view gets a copy mark then too.)
+	 */
+	if (ps->commandType != CMD_SELECT)
+		return;
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_VIEW &&
+			log_relation(rte->relid) != NULL)
+			report_lock("access_log", "lock rows of");
 	}
 }
 
@@ -329,14 +377,15 @@ dropped_log_table(DropStmt *drop)
 
 	if (drop->removeType != OBJECT_TABLE && drop->removeType != OBJECT_TRIGGER &&
 		drop->removeType != OBJECT_RULE && drop->removeType != OBJECT_POLICY &&
-		drop->removeType != OBJECT_INDEX)
+		drop->removeType != OBJECT_INDEX && drop->removeType != OBJECT_VIEW)
 		return NULL;
 	foreach(lc, drop->objects)
 	{
 		List	   *names = (List *) lfirst(lc);
 		const char *hit;
 
-		if (drop->removeType != OBJECT_TABLE && drop->removeType != OBJECT_INDEX)
+		if (drop->removeType != OBJECT_TABLE && drop->removeType != OBJECT_INDEX &&
+			drop->removeType != OBJECT_VIEW)
 			names = list_truncate(list_copy(names), list_length(names) - 1);
 		if (names == NIL)
 			continue;
@@ -372,6 +421,24 @@ cg_audit_guard_utility(PlannedStmt *pstmt)
 			break;
 		case T_RenameStmt:
 			hit = log_table(((RenameStmt *) stmt)->relation);
+			break;
+		case T_TruncateStmt:
+			/* the tables' own triggers refuse it; the view (1.8) here */
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((TruncateStmt *) stmt)->relations)
+				{
+					RangeVar   *rv = (RangeVar *) lfirst(lc);
+					Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+
+					if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_VIEW &&
+						(hit = log_relation(relid)) != NULL)
+						break;
+					hit = NULL;
+				}
+			}
+			what = "truncate";
 			break;
 		case T_AlterObjectSchemaStmt:
 			hit = log_table(((AlterObjectSchemaStmt *) stmt)->relation);

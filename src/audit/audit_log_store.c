@@ -69,6 +69,7 @@
 #include "utils/snapmgr.h"
 
 #include "audit.h"
+#include "extension_version.h"
 
 /* the head's columns the writer reads and moves */
 enum
@@ -100,6 +101,7 @@ struct CgAuditStore
 	ResultRelInfo *head_rri;
 	AttrNumber	head_att[HEAD_NCOLS];	/* 0-based positions in the head */
 	TupleTableSlot *head_slot;	/* the locked head row */
+	bool		packed;			/* log is access_log_batch (SQL 1.8) */
 };
 
 static Relation
@@ -194,8 +196,21 @@ cg_audit_store_open(void)
 	List	   *rtable = NIL;
 	TupleDesc	hd;
 
-	/* the log first: without it, the error names the log (as before) */
-	st->log = open_table(nsp, "access_log");
+	/*
+	 * The log first: without it, the error names the log (as before).  From
+	 * SQL 1.8 the writer writes the packed log, one row per batch
+	 * (audit_pack.c); before, one row per record into access_log.
+	 */
+	if (OidIsValid(get_relname_relid("access_log_batch", nsp)))
+	{
+		st->log = open_table(nsp, "access_log_batch");
+		st->packed = true;
+		if (!cg_audit_batch_layout_ok(RelationGetDescr(st->log)))
+			cg_report_sql_mismatch("childguard.access_log_batch",
+								   "Its columns are not those of any version.");
+	}
+	else
+		st->log = open_table(nsp, "access_log");
 	st->head = open_table(nsp, "access_log_head");
 	st->estate = estate = CreateExecutorState();
 	old = MemoryContextSwitchTo(estate->es_query_cxt);
@@ -236,6 +251,13 @@ cg_audit_store_open(void)
 	}
 	MemoryContextSwitchTo(old);
 	return st;
+}
+
+/* Is the log the packed one (SQL 1.8: access_log_batch, chain format 4)? */
+bool
+cg_audit_store_packed(CgAuditStore *st)
+{
+	return st->packed;
 }
 
 /* The log's descriptor: the batch's rows are formed with it. */

@@ -423,3 +423,67 @@ cg_audit_outcome_name(char outcome)
 	}
 	return "unknown";
 }
+
+/*
+ * Is data[0..len) one whole wire form, as cg_audit_record_view() would
+ * accept it (and nothing after it)?  The writer checks each record before
+ * packing it (1.8), so that every packed record decodes; this walks the
+ * lengths only, without building a view or raising.  *statement_at: the
+ * record's first field.
+ */
+bool
+cg_audit_record_check(const char *data, Size len, TimestampTz *statement_at)
+{
+	const char *p = data;
+	const char *end = data + len;
+	int32		n;
+
+#define HAVE(k) ((Size) (end - p) >= (Size) (k))
+#define INT32_AT(v) (memcpy(&(v), p, sizeof(int32)), p += sizeof(int32))
+#define STRING() \
+	do { \
+		int32		l_; \
+		if (!HAVE(4)) return false; \
+		INT32_AT(l_); \
+		if (l_ < -1 || (l_ > 0 && !HAVE(l_))) return false; \
+		if (l_ > 0) p += l_; \
+	} while (0)
+
+	if (!HAVE(8 + 8 + 4))
+		return false;
+	memcpy(statement_at, p, sizeof(TimestampTz));
+	p += 8 + 8 + 4;
+	for (int i = 0; i < 6; i++)
+		STRING();
+	if (!HAVE(8))
+		return false;
+	p += 8;
+	for (int list = 0; list < 2; list++)
+	{
+		if (!HAVE(4))
+			return false;
+		INT32_AT(n);
+		if (n < 0)
+			return false;
+		for (int i = 0; i < n; i++)
+			STRING();
+	}
+	for (int list = 0; list < 3; list++)
+	{
+		if (!HAVE(4))
+			return false;
+		INT32_AT(n);
+		if (n < 0 || !HAVE((Size) n * sizeof(int64)))
+			return false;
+		p += (Size) n * sizeof(int64);
+	}
+	if (!HAVE(4 + 8 + 1 + 5 + 8))
+		return false;
+	p += 4 + 8 + 1 + 5 + 8;
+	if (p < end)
+		STRING();				/* end_user, from 1.4 */
+	return p == end;
+#undef HAVE
+#undef INT32_AT
+#undef STRING
+}

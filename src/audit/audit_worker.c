@@ -29,8 +29,12 @@
  * unflushed commit.  The transaction locks the chain head
  * (childguard.access_log_head) FOR UPDATE, assigns ids, computes each
  * hash from the previous one (audit_chain.c), inserts the rows at once
- * into the table and its indexes (audit_log_insert.c: one multi-insert,
- * no SQL), and moves the head.  The head also
+ * into the table and its indexes (audit_log_store.c: one multi-insert,
+ * no SQL), and moves the head.  From SQL 1.8 (access_log_batch exists)
+ * the batch is instead one row of access_log_batch, its records packed
+ * as they came from the ring and hashed one by one, then the batch's
+ * bounds (chain format 4, audit_pack.c); older SQL keeps the row path.
+ * The head also
  * holds the key of the last record written -- (epoch, seq), where the
  * epoch changes at every initialisation of shared memory (audit_queue.c)
  * -- and a writer skips a record whose key is not past it: one restarted
@@ -70,7 +74,8 @@
  * Retention: with childguard.audit_retention set, the writer deletes
  * records older than that, oldest first, at most once a minute and in
  * bounded chunks, and records the last purged id and hash in the head so
- * the chain stays verifiable.
+ * the chain stays verifiable; from 1.8 whole batches, once the rows of
+ * the older table before them are gone.
  *
  *-------------------------------------------------------------------------
  */
@@ -108,6 +113,8 @@
 #define WRITER_ATTEMPTS 3
 #define PURGE_INTERVAL_MS 60000
 #define PURGE_CHUNK 10000
+/* batches purged at a time (up to audit_batch_size records each) */
+#define PURGE_CHUNK_BATCHES 100
 #define WRITER_LOCK_TIMEOUT "2s"
 /* an asynchronous batch is flushed by the writer itself after this long */
 #define WRITER_FLUSH_MS 200
@@ -153,217 +160,6 @@ release_slot(int code, Datum arg)
 }
 
 /*
- * Column values straight from the record's wire form (cg_audit_record_view):
- * one allocation per text or array, the bytes copied once, in the form
- * construct_array() would give (4-byte headers, elements int-aligned).
- */
-static Datum
-wire_text(CgAuditWireString s, char *null)
-{
-	text	   *t;
-
-	*null = s.len < 0 ? 'n' : ' ';
-	if (s.len < 0)
-		return (Datum) 0;
-	t = (text *) palloc(VARHDRSZ + s.len);
-	SET_VARSIZE(t, VARHDRSZ + s.len);
-	memcpy(VARDATA(t), s.p, s.len);
-	return PointerGetDatum(t);
-}
-
-/*
- * The empty text[] and bigint[] (most records have no denied or no written
- * children): made once per process, not per record.  The values are only
- * read (hashed, copied into the tuple, compared by the constraints).
- */
-static Datum
-empty_array(Oid elemtype)
-{
-	static ArrayType *empty_text = NULL;
-	static ArrayType *empty_int8 = NULL;
-	ArrayType **a = elemtype == TEXTOID ? &empty_text : &empty_int8;
-
-	Assert(elemtype == TEXTOID || elemtype == INT8OID);
-	if (*a == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-		*a = construct_empty_array(elemtype);
-		MemoryContextSwitchTo(old);
-	}
-	return PointerGetDatum(*a);
-}
-
-/* a text[] from n wire strings starting at items (none NULL: see below) */
-static Datum
-wire_text_array(const char *items, int n)
-{
-	const char *p = items;
-	Size		data = 0;
-	ArrayType  *a;
-	char	   *out;
-	bool		any_null = false;
-
-	if (n == 0)
-		return empty_array(TEXTOID);
-	for (int i = 0; i < n; i++)
-	{
-		int32		len;
-
-		memcpy(&len, p, sizeof(len));
-		p += sizeof(len);
-		if (len < 0)
-			any_null = true;
-		else
-		{
-			data += INTALIGN(VARHDRSZ + len);
-			p += len;
-		}
-	}
-	if (any_null)
-	{
-		/* never written by this library's encoder; built the general way */
-		Datum	   *d = palloc(sizeof(Datum) * n);
-		bool	   *nulls = palloc(sizeof(bool) * n);
-		int			dims[1] = {n};
-		int			lbs[1] = {1};
-
-		p = items;
-		for (int i = 0; i < n; i++)
-		{
-			CgAuditWireString s;
-			char		null;
-
-			memcpy(&s.len, p, sizeof(s.len));
-			s.p = p + sizeof(s.len);
-			p = s.p + Max(s.len, 0);
-			d[i] = wire_text(s, &null);
-			nulls[i] = null == 'n';
-		}
-		return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, TEXTOID,
-												  -1, false, TYPALIGN_INT));
-	}
-	if (ARR_OVERHEAD_NONULLS(1) + data > MaxAllocSize)
-		elog(ERROR, "childguard audit record's list too large");
-	a = (ArrayType *) palloc0(ARR_OVERHEAD_NONULLS(1) + data);
-	SET_VARSIZE(a, ARR_OVERHEAD_NONULLS(1) + data);
-	a->ndim = 1;
-	a->dataoffset = 0;
-	a->elemtype = TEXTOID;
-	ARR_DIMS(a)[0] = n;
-	ARR_LBOUND(a)[0] = 1;
-	out = ARR_DATA_PTR(a);
-	p = items;
-	for (int i = 0; i < n; i++)
-	{
-		int32		len;
-
-		memcpy(&len, p, sizeof(len));
-		p += sizeof(len);
-		SET_VARSIZE(out, VARHDRSZ + len);
-		memcpy(VARDATA(out), p, len);
-		p += len;
-		out += INTALIGN(VARHDRSZ + len);
-	}
-	return PointerGetDatum(a);
-}
-
-/* a bigint[] from n unaligned wire ids */
-static Datum
-wire_id_array(const char *ids, int n)
-{
-	Size		size = ARR_OVERHEAD_NONULLS(1) + (Size) n * sizeof(int64);
-	ArrayType  *a;
-
-	if (n == 0)
-		return empty_array(INT8OID);
-	if (size > MaxAllocSize)
-		elog(ERROR, "childguard audit record's list too large");
-	a = (ArrayType *) palloc0(size);
-	SET_VARSIZE(a, size);
-	a->ndim = 1;
-	a->dataoffset = 0;
-	a->elemtype = INT8OID;
-	ARR_DIMS(a)[0] = n;
-	ARR_LBOUND(a)[0] = 1;
-	memcpy(ARR_DATA_PTR(a), ids, (Size) n * sizeof(int64));
-	return PointerGetDatum(a);
-}
-
-static Datum
-hash_datum(const uint8 *hash)
-{
-	bytea	   *b = palloc(VARHDRSZ + CG_AUDIT_HASH_LEN);
-
-	SET_VARSIZE(b, VARHDRSZ + CG_AUDIT_HASH_LEN);
-	memcpy(VARDATA(b), hash, CG_AUDIT_HASH_LEN);
-	return PointerGetDatum(b);
-}
-
-/*
- * Texts that repeat from record to record, kept as text values across
- * batches instead of formatted and copied per record: the session id of
- * the last session seen (consecutive records mostly come from a few
- * sessions), and the outcome names.
- */
-typedef union TextBuf
-{
-	int32		align;
-	char		data[VARHDRSZ + 64];
-} TextBuf;
-
-static TimestampTz memo_session_start = 0;
-static int32 memo_backend_pid = 0;
-static TextBuf memo_session_id;
-
-static Datum
-static_text(TextBuf *buf, const char *s)
-{
-	size_t		len = strlen(s);
-
-	Assert(len <= sizeof(buf->data) - VARHDRSZ);
-	SET_VARSIZE(buf->data, VARHDRSZ + len);
-	memcpy(buf->data + VARHDRSZ, s, len);
-	return PointerGetDatum(buf->data);
-}
-
-static Datum
-session_id_text(TimestampTz session_start, int32 backend_pid)
-{
-	if (memo_backend_pid == 0 || backend_pid != memo_backend_pid ||
-		session_start != memo_session_start)
-	{
-		char		id[64];
-
-		/* as cg_audit_session_id(): start time and pid in hex */
-		snprintf(id, sizeof(id), "%lx.%x",
-				 (long) timestamptz_to_time_t(session_start),
-				 (unsigned int) backend_pid);
-		static_text(&memo_session_id, id);
-		memo_session_start = session_start;
-		memo_backend_pid = backend_pid;
-	}
-	return PointerGetDatum(memo_session_id.data);
-}
-
-static Datum
-outcome_text(char outcome)
-{
-	static TextBuf texts[4];
-	static const char codes[4] = {CG_OUTCOME_ALLOWED, CG_OUTCOME_DENIED,
-	CG_OUTCOME_ERROR, CG_OUTCOME_DISCLOSED};
-
-	for (int i = 0; i < 4; i++)
-		if (outcome == codes[i])
-		{
-			if (VARSIZE(texts[i].data) == 0)
-				static_text(&texts[i], cg_audit_outcome_name(outcome));
-			return PointerGetDatum(texts[i].data);
-		}
-	return CStringGetTextDatum(cg_audit_outcome_name(outcome));
-}
-
-/*
  * One record as the next link of the chain: a row of access_log, its
  * values (indexed by CgAuditColumn) left in values/isnull for the caller
  * (the slot takes them as already deformed).
@@ -377,51 +173,22 @@ record_row(const CgAuditQueued *q, CgAuditChainHead *h, TimestampTz now, TupleDe
 	uint8		hash[CG_AUDIT_HASH_LEN];
 
 	cg_audit_record_view(q->data, q->len, &rec);
-	memset(nulls, ' ', sizeof(nulls));
+	cg_audit_wire_values(&rec, values, nulls);
 	values[CG_COL_ID] = Int64GetDatum(h->last_id + 1);
-	values[CG_COL_STATEMENT_AT] = TimestampTzGetDatum(rec.statement_at);
 	values[CG_COL_LOGGED_AT] = TimestampTzGetDatum(now);
-	values[CG_COL_SESSION_ID] = session_id_text(rec.session_start, rec.backend_pid);
-	values[CG_COL_BACKEND_PID] = Int32GetDatum(rec.backend_pid);
-	values[CG_COL_SESSION_ROLE] = wire_text(rec.session_role, &nulls[CG_COL_SESSION_ROLE]);
-	values[CG_COL_ACTING_ROLE] = wire_text(rec.current_role, &nulls[CG_COL_ACTING_ROLE]);
-	values[CG_COL_CLIENT_ADDR] = wire_text(rec.client_addr, &nulls[CG_COL_CLIENT_ADDR]);
-	values[CG_COL_APPLICATION_NAME] = wire_text(rec.application_name,
-												&nulls[CG_COL_APPLICATION_NAME]);
-	values[CG_COL_COMMAND] = wire_text(rec.command, &nulls[CG_COL_COMMAND]);
-	values[CG_COL_PURPOSE] = wire_text(rec.purpose, &nulls[CG_COL_PURPOSE]);
-	values[CG_COL_GRANT_ID] = Int64GetDatum(rec.grant_id);
-	if (rec.grant_id == 0)
-		nulls[CG_COL_GRANT_ID] = 'n';
-	values[CG_COL_RELATIONS] = wire_text_array(rec.relations, rec.nrelations);
-	values[CG_COL_COLUMNS] = wire_text_array(rec.columns, rec.ncolumns);
-	values[CG_COL_CHILDREN_READ] = wire_id_array(rec.read, rec.nread);
-	values[CG_COL_CHILDREN_DENIED] = wire_id_array(rec.denied, rec.ndenied);
-	values[CG_COL_CHILDREN_WRITTEN] = wire_id_array(rec.written, rec.nwritten);
-	values[CG_COL_CHILDREN] = Int32GetDatum(rec.children);
-	values[CG_COL_ROWS] = Int64GetDatum(rec.rows);
-	values[CG_COL_OUTCOME] = outcome_text(rec.outcome);
-	if (rec.sqlstate[0])
-		values[CG_COL_SQLSTATE] = CStringGetTextDatum(rec.sqlstate);
-	else
-		nulls[CG_COL_SQLSTATE] = 'n';
-	values[CG_COL_QUERY_ID] = Int64GetDatum(rec.query_id);
-	if (rec.query_id == 0)
-		nulls[CG_COL_QUERY_ID] = 'n';
 	if (h->has_hash)
-		values[CG_COL_PREV_HASH] = hash_datum(h->last_hash);
+		values[CG_COL_PREV_HASH] = cg_audit_hash_datum(h->last_hash);
 	else
 		nulls[CG_COL_PREV_HASH] = 'n';
 	values[CG_COL_HASH] = (Datum) 0;
 	/* a 1.0/1.1 table has no such column: heap_form_tuple ignores it */
 	values[CG_COL_FORMAT_VERSION] = Int16GetDatum((int16) format);
-	/* before 1.4 the table has no such column either */
-	values[CG_COL_END_USER] = wire_text(rec.end_user, &nulls[CG_COL_END_USER]);
+	/* before 1.4 the table has no end_user column either */
 
 	for (int i = 0; i < CG_AUDIT_NCOLUMNS; i++)
 		isnull[i] = nulls[i] == 'n';
 	cg_audit_chain_hash(format, h->has_hash ? h->last_hash : NULL, values, isnull, hash);
-	values[CG_COL_HASH] = hash_datum(hash);
+	values[CG_COL_HASH] = cg_audit_hash_datum(hash);
 
 	Assert(rowdesc->natts == CG_AUDIT_FORMAT_COLUMNS(format));
 	h->last_id++;
@@ -430,6 +197,81 @@ record_row(const CgAuditQueued *q, CgAuditChainHead *h, TimestampTz now, TupleDe
 	h->last_seq = (int64) q->seq;
 	h->epoch = q->epoch;
 	return heap_form_tuple(rowdesc, values, isnull);
+}
+
+/*
+ * Chain format 4 (SQL 1.8, audit_pack.c): one record appended to the
+ * batch's packed bytes as it came from the ring -- its wire form checked,
+ * hashed from the previous link, copied, nothing else formed per record.
+ */
+static void
+pack_record(const CgAuditQueued *q, CgAuditChainHead *h, TimestampTz now,
+			StringInfo packed, CgAuditBatchBounds *b)
+{
+	TimestampTz statement_at;
+	uint8		hash[CG_AUDIT_HASH_LEN];
+	int64		id = h->last_id + 1;
+
+	/* a record that does not decode fails here, not in a reader */
+	if (!cg_audit_record_check(q->data, q->len, &statement_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("corrupt childguard audit record")));
+	if (q->len > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("childguard audit record too large to pack")));
+	cg_audit_pack_record_hash(h->has_hash ? h->last_hash : NULL, id, now,
+							  q->data, (uint32) q->len, hash);
+	cg_audit_pack_append(packed, q->data, (uint32) q->len, hash);
+	if (b->records == 0)
+	{
+		b->first_id = id;
+		b->first_statement_at = b->last_statement_at = statement_at;
+	}
+	else
+	{
+		b->first_statement_at = Min(b->first_statement_at, statement_at);
+		b->last_statement_at = Max(b->last_statement_at, statement_at);
+	}
+	b->records++;
+	b->last_id = id;
+	h->last_id = id;
+	h->has_hash = true;
+	memcpy(h->last_hash, hash, CG_AUDIT_HASH_LEN);
+	h->last_seq = (int64) q->seq;
+	h->epoch = q->epoch;
+}
+
+/*
+ * The packed batch as the row of access_log_batch; the head moves to the
+ * batch's hash (the next batch links to it).  packed holds VARHDRSZ
+ * reserved bytes before the records: it becomes the bytea in place.
+ */
+static HeapTuple
+batch_row(CgAuditChainHead *h, bool had_prev, const uint8 *prev, StringInfo packed,
+		  CgAuditBatchBounds *b, TupleDesc desc, Datum *values, bool *isnull)
+{
+	uint8		batch_hash[CG_AUDIT_HASH_LEN];
+
+	cg_audit_pack_batch_hash(b, h->last_hash, batch_hash);
+	memset(isnull, 0, sizeof(bool) * CG_AUDIT_BATCH_NCOLUMNS);
+	values[CG_BCOL_FIRST_ID] = Int64GetDatum(b->first_id);
+	values[CG_BCOL_LAST_ID] = Int64GetDatum(b->last_id);
+	values[CG_BCOL_RECORDS] = Int32GetDatum(b->records);
+	values[CG_BCOL_FIRST_STATEMENT_AT] = TimestampTzGetDatum(b->first_statement_at);
+	values[CG_BCOL_LAST_STATEMENT_AT] = TimestampTzGetDatum(b->last_statement_at);
+	values[CG_BCOL_LOGGED_AT] = TimestampTzGetDatum(b->logged_at);
+	values[CG_BCOL_FORMAT_VERSION] = Int16GetDatum(CG_AUDIT_FORMAT_PACKED);
+	if (had_prev)
+		values[CG_BCOL_PREV_HASH] = cg_audit_hash_datum(prev);
+	else
+		isnull[CG_BCOL_PREV_HASH] = true;
+	values[CG_BCOL_HASH] = cg_audit_hash_datum(batch_hash);
+	SET_VARSIZE(packed->data, packed->len);
+	values[CG_BCOL_PACKED] = PointerGetDatum(packed->data);
+	memcpy(h->last_hash, batch_hash, CG_AUDIT_HASH_LEN);
+	return heap_form_tuple(desc, values, isnull);
 }
 
 static bool
@@ -485,14 +327,40 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 		Datum	   *values = palloc(sizeof(Datum) * CG_AUDIT_NCOLUMNS * n);
 		bool	   *isnull = palloc(sizeof(bool) * CG_AUDIT_NCOLUMNS * n);
 		int			nrows = 0;
+		bool		packed_log;
+		StringInfoData packed;
+		CgAuditBatchBounds bounds;
+		bool		had_prev;
+		uint8		prev[CG_AUDIT_HASH_LEN];
 
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "childguard: writing audit records");
 		st = cg_audit_store_open();
 		rowdesc = cg_audit_store_log_desc(st);
-		/* the latest chain format the installed table holds (SQL 1.0/1.1: 1) */
-		format = cg_audit_log_format(rowdesc);
+		/*
+		 * The latest chain format the installed table holds (SQL 1.0/1.1:
+		 * 1); from SQL 1.8 the batch table (format 4)
+		 */
+		format = cg_audit_store_packed(st) ? CG_AUDIT_FORMAT_PACKED :
+			cg_audit_log_format(rowdesc, "access_log");
 		cg_audit_store_lock_head(st, &h);
+		packed_log = cg_audit_store_packed(st);
+		had_prev = h.has_hash;
+		memcpy(prev, h.last_hash, CG_AUDIT_HASH_LEN);
+		memset(&bounds, 0, sizeof(bounds));
+		bounds.logged_at = now;
+		if (packed_log)
+		{
+			Size		total = VARHDRSZ;
+
+			/* room for the whole batch at once (no regrowth and copy) */
+			for (int i = 0; i < n; i++)
+				total += CG_AUDIT_PACK_HDR + recs[i].len;
+			initStringInfo(&packed);
+			if (total < MaxAllocSize / 2)
+				enlargeStringInfo(&packed, (int) total);
+			appendStringInfoSpaces(&packed, VARHDRSZ);
+		}
 		for (int i = 0; i < n; i++)
 		{
 			/*
@@ -507,12 +375,21 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 				(recs[i].epoch < h.epoch ||
 				 (recs[i].epoch == h.epoch && (int64) recs[i].seq <= h.last_seq)))
 				continue;
-			rows[nrows] = record_row(&recs[i], &h, now, rowdesc, format,
-									 values + nrows * CG_AUDIT_NCOLUMNS,
-									 isnull + nrows * CG_AUDIT_NCOLUMNS);
+			if (packed_log)
+				pack_record(&recs[i], &h, now, &packed, &bounds);
+			else
+				rows[nrows] = record_row(&recs[i], &h, now, rowdesc, format,
+										 values + nrows * CG_AUDIT_NCOLUMNS,
+										 isnull + nrows * CG_AUDIT_NCOLUMNS);
 			nrows++;
 		}
-		if (nrows > 0)
+		if (nrows > 0 && packed_log)
+		{
+			rows[0] = batch_row(&h, had_prev, prev, &packed, &bounds, rowdesc, values, isnull);
+			cg_audit_store_insert(st, rows, values, isnull, CG_AUDIT_BATCH_NCOLUMNS, 1);
+			cg_audit_store_move_head(st, &h);
+		}
+		else if (nrows > 0)
 		{
 			cg_audit_store_insert(st, rows, values, isnull, CG_AUDIT_NCOLUMNS, nrows);
 			cg_audit_store_move_head(st, &h);
@@ -701,6 +578,9 @@ purge_expired(void)
 		Datum		values[2];
 		bool		isnull;
 		int64		upto;
+		bool		packed;
+		const char *rows_sql;
+		uint64		purged = 0;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
@@ -710,9 +590,14 @@ purge_expired(void)
 		SPI_execute("SELECT 1 FROM childguard.access_log_head FOR UPDATE", false, 0);
 		values[0] = TimestampTzGetDatum(now - (int64) cg_audit_retention_min * 60 * USECS_PER_SEC);
 		values[1] = Int32GetDatum(PURGE_CHUNK);
-		if (SPI_execute_with_args("SELECT max(id) FROM (SELECT id FROM childguard.access_log "
-								  "WHERE logged_at < $1 ORDER BY id LIMIT $2) s",
-								  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		packed = OidIsValid(get_relname_relid("access_log_batch",
+											   get_namespace_oid("childguard", false)));
+		rows_sql = packed ?
+			"SELECT max(id) FROM (SELECT id FROM childguard.access_log_rows "
+			"WHERE logged_at < $1 ORDER BY id LIMIT $2) s" :
+			"SELECT max(id) FROM (SELECT id FROM childguard.access_log "
+			"WHERE logged_at < $1 ORDER BY id LIMIT $2) s";
+		if (SPI_execute_with_args(rows_sql, 2, types, values, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not find expired audit records");
 		upto = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		if (!isnull)
@@ -720,18 +605,66 @@ purge_expired(void)
 			Oid			t1[1] = {INT8OID};
 			Datum		v1[1] = {Int64GetDatum(upto)};
 
-			if (SPI_execute_with_args("UPDATE childguard.access_log_head h "
+			if (SPI_execute_with_args(packed ?
+									  "UPDATE childguard.access_log_head h "
+									  "SET purged_upto_id = l.id, purged_upto_hash = l.hash "
+									  "FROM childguard.access_log_rows l WHERE l.id = $1" :
+									  "UPDATE childguard.access_log_head h "
 									  "SET purged_upto_id = l.id, purged_upto_hash = l.hash "
 									  "FROM childguard.access_log l WHERE l.id = $1",
 									  1, t1, v1, NULL, false, 0) != SPI_OK_UPDATE ||
-				SPI_execute_with_args("DELETE FROM childguard.access_log WHERE id <= $1",
+				SPI_execute_with_args(packed ?
+									  "DELETE FROM childguard.access_log_rows WHERE id <= $1" :
+									  "DELETE FROM childguard.access_log WHERE id <= $1",
 									  1, t1, v1, NULL, false, 0) != SPI_OK_DELETE)
 				elog(ERROR, "could not purge expired audit records");
-			if (SPI_processed > 0)
-				ereport(LOG,
-						(errmsg("childguard audit writer purged %llu audit records older than childguard.audit_retention",
-								(unsigned long long) SPI_processed)));
+			purged += SPI_processed;
 		}
+
+		/*
+		 * The packed log (1.8): whole batches, oldest first, once no row of
+		 * the older table is left before them (the chain's order); the
+		 * head keeps the last purged batch's hash, which the next batch
+		 * links to.  A batch's records were all logged at its logged_at.
+		 */
+		if (packed)
+		{
+			if (SPI_execute("SELECT 1 FROM childguard.access_log_rows LIMIT 1", true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not find expired audit records");
+			if (SPI_processed == 0)
+			{
+				values[1] = Int32GetDatum(PURGE_CHUNK_BATCHES);
+				if (SPI_execute_with_args("SELECT max(last_id), sum(records) FROM "
+										  "(SELECT last_id, records FROM childguard.access_log_batch "
+										  "WHERE logged_at < $1 ORDER BY first_id LIMIT $2) s",
+										  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+					elog(ERROR, "could not find expired audit records");
+				upto = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+												   1, &isnull));
+				if (!isnull)
+				{
+					Oid			t1[1] = {INT8OID};
+					Datum		v1[1] = {Int64GetDatum(upto)};
+					int64		records;
+
+					/* sum(integer) is a bigint */
+					records = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+														  SPI_tuptable->tupdesc, 2, &isnull));
+					if (SPI_execute_with_args("UPDATE childguard.access_log_head h "
+											  "SET purged_upto_id = b.last_id, purged_upto_hash = b.hash "
+											  "FROM childguard.access_log_batch b WHERE b.last_id = $1",
+											  1, t1, v1, NULL, false, 0) != SPI_OK_UPDATE ||
+						SPI_execute_with_args("DELETE FROM childguard.access_log_batch WHERE last_id <= $1",
+											  1, t1, v1, NULL, false, 0) != SPI_OK_DELETE)
+						elog(ERROR, "could not purge expired audit records");
+					purged += records;
+				}
+			}
+		}
+		if (purged > 0)
+			ereport(LOG,
+					(errmsg("childguard audit writer purged %llu audit records older than childguard.audit_retention",
+							(unsigned long long) purged)));
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();

@@ -28,6 +28,10 @@
 # than on - off on a loaded machine (CG_AUDIT_READER_PROFILE= to skip).
 # CG_AUDIT_WRITER_DELAY: childguard.audit_writer_delay for the run.
 # CG_AUDIT_READER_PERF=FILE: keep the reader's profiles (FILE.<round>).
+# CG_AUDIT_EXT_VERSION: the extension's SQL version to install (e.g. 1.7:
+# the writer's row path, one access_log row per record; from 1.8 the
+# packed log, one access_log_batch row per batch) -- the same library, so
+# the two paths compare side by side (test/bench/audit_pack_ab.sh).
 # CG_AUDIT_EXTRA_SQL: SQL run once after the setup (e.g. to measure the
 # writer without one of the log's indexes).
 # CG_AUDIT_PERF=FILE: perf record the writer during the load rounds
@@ -58,7 +62,7 @@ PSQL=(psql -X -q -At -v ON_ERROR_STOP=1 -d postgres)
 
 "${PSQL[@]}" <<EOF >/dev/null
 SET client_min_messages = warning;
-CREATE EXTENSION childguard CASCADE;
+CREATE EXTENSION childguard ${CG_AUDIT_EXT_VERSION:+VERSION '$CG_AUDIT_EXT_VERSION'} CASCADE;
 SELECT childguard.register_child('c' || i, '2015-01-01') FROM generate_series(1, $CHILDREN) i;
 \i $REPO/test/fixtures/regress_purpose.psql
 SELECT pg_temp.consent_all();
@@ -99,7 +103,9 @@ writer_pid() {
   "${PSQL[@]}" -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'childguard audit writer' LIMIT 1"
 }
 
-records() { "${PSQL[@]}" -c "SELECT count(*) FROM childguard.access_log"; }
+# the records written: the chain head's last id (the log of 1.8 is a view
+# that would unpack every batch to count them)
+records() { "${PSQL[@]}" -c "SELECT last_id FROM childguard.access_log_head"; }
 
 drained() {  # wait until the writer has caught up: nothing queued, the log stops growing
   local a b
@@ -198,7 +204,7 @@ if [ "$LOAD_SECONDS" -gt 0 ]; then
     drained
     wpid=$(writer_pid)
     w0=$(proc_cpu_ns "$(cat /proc/"$wpid"/schedstat)")
-    l0=$("${PSQL[@]}" -c "SELECT coalesce(max(id), 0) FROM childguard.access_log")
+    l0=$(records)
     PERF_PID=
     if [ -n "${CG_AUDIT_PERF:-}" ]; then  # a CPU profile of the writer under load
       perf record -F 10000 -g -o "$CG_AUDIT_PERF.$r" -p "$wpid" -- sleep "$LOAD_SECONDS" >/dev/null 2>&1 &
@@ -211,7 +217,7 @@ if [ "$LOAD_SECONDS" -gt 0 ]; then
     drained
     [ "$wpid" = "$(writer_pid)" ] || { echo "audit_cost: the writer restarted during the run" >&2; exit 1; }
     w1=$(proc_cpu_ns "$(cat /proc/"$wpid"/schedstat)")
-    read -r n b < <("${PSQL[@]}" -F ' ' -c "SELECT count(*), count(DISTINCT logged_at) FROM childguard.access_log WHERE id > $l0")
+    read -r n b < <("${PSQL[@]}" -F ' ' -c "SELECT count(*), count(DISTINCT logged_at) FROM childguard.access_log WHERE id > $l0 AND logged_at > now() - interval '10 minutes'")
     LNS=$((LNS + w1 - w0)); LRECS=$((LRECS + n)); LBATCHES=$((LBATCHES + b))
     printf 'load round %d: %d clients, %d s: writer: %d records in %d batches, %.2f µs per record\n' \
       "$r" "$LOAD_CLIENTS" "$LOAD_SECONDS" "$n" "$b" "$(awk -v t=$((w1 - w0)) -v n="$n" 'BEGIN { print (n > 0) ? t / 1e3 / n : 0 }')"

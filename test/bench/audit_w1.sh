@@ -97,7 +97,9 @@ set_audit() {  # build on|off, and wait until a new session sees it
 }
 
 queued() { psql_b "$1" -d bench -c "SELECT queued_records FROM childguard.audit_queue_status"; }
-last_id() { psql_b "$1" -d bench -c "SELECT coalesce(max(id), 0) FROM childguard.access_log"; }
+# the chain head's last id (from 1.8 access_log is a view that would unpack
+# every batch to find its largest id)
+last_id() { psql_b "$1" -d bench -c "SELECT last_id FROM childguard.access_log_head"; }
 writer_pid() {
   psql_b "$1" -d bench -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'childguard audit writer' AND datname = 'bench'"
 }

@@ -185,25 +185,25 @@ sub tampered
 	my ($change) = @_;
 	return $node->safe_psql('v10', qq{
 		BEGIN;
-		UPDATE pg_trigger SET tgenabled = 'D' WHERE tgrelid = 'childguard.access_log'::regclass;
+		UPDATE pg_trigger SET tgenabled = 'D' WHERE tgrelid = 'childguard.access_log_rows'::regclass;
 		$change;
 		SELECT valid, broken_id, reason FROM childguard.verify_access_log();
 		ROLLBACK;});
 }
-like(tampered('UPDATE childguard.access_log SET format_version = 2 WHERE id = 2'),
+like(tampered('UPDATE childguard.access_log_rows SET format_version = 2 WHERE id = 2'),
 	qr/^f\|2\|record 2 was altered/, 'a format 1 record relabelled format 2 is found');
-like(tampered("UPDATE childguard.access_log SET format_version = 1 WHERE id = $n12"),
+like(tampered("UPDATE childguard.access_log_rows SET format_version = 1 WHERE id = $n12"),
 	qr/^f\|$n12\|record $n12 has chain format 1 after a record of format 2/,
 	'a format 2 record relabelled format 1 after format 2 records is found');
 my $first2 = $n11 + 1;
-like(tampered("UPDATE childguard.access_log SET format_version = 1 WHERE id = $first2"),
+like(tampered("UPDATE childguard.access_log_rows SET format_version = 1 WHERE id = $first2"),
 	qr/^f\|$first2\|record $first2 was altered/,
 	'the first format 2 record relabelled format 1 is found (the hash covers the format)');
-like(tampered('UPDATE childguard.access_log SET format_version = 9 WHERE id = 1'),
+like(tampered('UPDATE childguard.access_log_rows SET format_version = 9 WHERE id = 1'),
 	qr/^f\|1\|record 1 has an unknown chain format \(9\)/, 'an unknown format is found');
-like(tampered("UPDATE childguard.access_log SET rows = rows + 1 WHERE id = $n12"),
+like(tampered("UPDATE childguard.access_log_rows SET rows = rows + 1 WHERE id = $n12"),
 	qr/^f\|$n12\|record $n12 was altered/, 'an edit of a format 2 record is found');
-like(tampered("UPDATE childguard.access_log SET rows = rows + 1 WHERE id = 1"),
+like(tampered("UPDATE childguard.access_log_rows SET rows = rows + 1 WHERE id = 1"),
 	qr/^f\|1\|record 1 was altered/, 'an edit of a format 1 record is found after the update');
 is($node->safe_psql('v10', 'SELECT valid FROM childguard.verify_access_log()'), 't',
 	'untampered, the chain still verifies');
@@ -230,11 +230,11 @@ is($err, 'psql:<stdin>:2: ERROR:  ZC141', 'the 1.0 entry point under a 1.2 signa
 # a log whose columns are not any version's (catalog edit in a transaction)
 ($ret, $out, $err) = $node->psql('v10', q{
 	BEGIN;
-	UPDATE pg_attribute SET attname = 'format_v' WHERE attrelid = 'childguard.access_log'::regclass
+	UPDATE pg_attribute SET attname = 'format_v' WHERE attrelid = 'childguard.access_log_rows'::regclass
 	   AND attname = 'format_version';
 	SELECT * FROM childguard.verify_access_log();
 	ROLLBACK;});
-like($err, qr/ERROR:  childguard.access_log does not have the layout of any childguard version this library serves\nDETAIL:  The database has childguard version 1.8 installed; The table has 26 columns/,
+like($err, qr/ERROR:  childguard.access_log_rows does not have the layout of any childguard version this library serves\nDETAIL:  The database has childguard version 1.8 installed; The table has 26 columns/,
 	'an unknown log layout: an error naming the installed version');
 like($err, qr/HINT:  Run ALTER EXTENSION childguard UPDATE/, '... and the fix');
 is($node->safe_psql('v10', 'SELECT valid FROM childguard.verify_access_log()'), 't', 'nothing changed');

@@ -4,7 +4,8 @@
 #
 # The log is made long quickly: a few records come from the audit writer,
 # then a chain continuation is computed in SQL from the documented chain
-# format 3 (docs/audit.md) and inserted with the log's guard switched off
+# format 4 (docs/audit.md: packed batches, 1.8) and inserted with the
+# batches' guard switched off
 # in the catalogs (superuser, as the tampering tests do).  The SQL
 # implementation is first checked against the writer's own records, so the
 # test also pins the documented format to the C one.  The verifying
@@ -30,7 +31,7 @@ my $margin_kb = 3072;
 my ($node) = new_node('verify_memory', start => 1,
 	extra_conf => "shared_buffers = '1MB'\nwork_mem = '1MB'");
 $node->safe_psql('postgres', q{
-	CREATE EXTENSION childguard CASCADE;
+	CREATE EXTENSION childguard VERSION '1.7' CASCADE;   -- rows (format 3) first
 	SELECT childguard.register_child('m-' || i, '2014-01-01') FROM generate_series(1, 4) i;
 	CREATE TABLE pupils (id text PRIMARY KEY, name childguard.child_data);
 	SELECT childguard.protect('pupils', subject_column => 'id', categories => '{"name": "name"}');
@@ -77,51 +78,135 @@ my $canon = q{
 	         || CASE WHEN r.format_version >= 2 THEN pg_temp.c_int(r.format_version) ELSE '' END
 	         || CASE WHEN r.format_version >= 3 THEN pg_temp.c_text(r.end_user) ELSE '' END) $$;
 };
-my $written = $node->safe_psql('postgres', 'SELECT count(*) FROM childguard.access_log');
-cmp_ok($written, '>=', 3, "the writer wrote records ($written)");
+my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM childguard.access_log');
+cmp_ok($rows, '>=', 3, "the writer wrote rows at 1.7 ($rows)");
 is($node->safe_psql('postgres', $canon . q{
 	SELECT count(*) FILTER (WHERE format_version = 3),
 	       count(*) FILTER (WHERE hash = pg_temp.row_hash(l))
 	  FROM childguard.access_log l}),
-	"$written|$written", "the writer's records are format 3 and hash as docs/audit.md says (SQL recomputation)");
+	"$rows|$rows", "the writer's rows are format 3 and hash as docs/audit.md says (SQL recomputation)");
 
-# Continue the chain in SQL: $records more records, like the writer's.
+# 1.8: the rows stay; the chain continues into packed batches (format 4)
+$node->safe_psql('postgres', 'ALTER EXTENSION childguard UPDATE');
+$node->safe_psql('postgres', q{
+	SET childguard.purpose = 'regress';
+	SELECT name FROM pupils WHERE id = 'm-1';
+	SELECT name FROM pupils;
+	SELECT childguard.audit_wait();});
+is($node->safe_psql('postgres', q{
+	SELECT b.prev_hash = r.hash FROM childguard.access_log_batch b, childguard.access_log_rows r
+	 WHERE b.first_id = r.id + 1}), 't', "the first batch links to the last row's hash");
+
+# Chain format 4 of docs/audit.md, in SQL: a record's hash over its
+# wire form as packed, a batch's hash over its last record's and its bounds.
+my $format4 = q{
+	CREATE FUNCTION pg_temp.rec_hash(prev bytea, id bigint, logged_at timestamptz, w bytea) RETURNS bytea
+	  LANGUAGE sql IMMUTABLE AS
+	  $$ SELECT sha256(convert_to('childguard access_log v4', 'UTF8')
+	         || coalesce(prev, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
+	         || int8send(id) || timestamptz_send(logged_at) || int4send(octet_length(w)) || w) $$;
+	CREATE FUNCTION pg_temp.batch_hash(last_hash bytea, first_id bigint, last_id bigint, records int,
+	                                   first_at timestamptz, last_at timestamptz, logged_at timestamptz)
+	  RETURNS bytea LANGUAGE sql IMMUTABLE AS
+	  $$ SELECT sha256(convert_to('childguard access_log v4 batch', 'UTF8') || last_hash
+	         || int8send(first_id) || int8send(last_id) || int4send(records)
+	         || timestamptz_send(first_at) || timestamptz_send(last_at) || timestamptz_send(logged_at)) $$;
+	CREATE FUNCTION pg_temp.len_at(p bytea, o int) RETURNS int LANGUAGE sql IMMUTABLE AS
+	  $$ SELECT get_byte(p, o) << 24 | get_byte(p, o + 1) << 16 | get_byte(p, o + 2) << 8 | get_byte(p, o + 3) $$;
+	-- every record's and batch's hash recomputed: (records, records whose
+	-- stored hash matches, batches, batches whose hash matches)
+	CREATE FUNCTION pg_temp.check_log(OUT n bigint, OUT good bigint, OUT nb bigint, OUT goodb bigint)
+	  LANGUAGE plpgsql AS $$
+	DECLARE
+		b record;
+		o int;
+		len int;
+		prev bytea;
+		h bytea;
+		id bigint;
+	BEGIN
+		n := 0; good := 0; nb := 0; goodb := 0;
+		FOR b IN SELECT * FROM childguard.access_log_batch ORDER BY first_id LOOP
+			prev := b.prev_hash; o := 0; id := b.first_id;
+			WHILE o < octet_length(b.packed) LOOP
+				len := pg_temp.len_at(b.packed, o);
+				h := pg_temp.rec_hash(prev, id, b.logged_at, substring(b.packed from o + 37 for len));
+				n := n + 1;
+				IF h = substring(b.packed from o + 5 for 32) THEN good := good + 1; END IF;
+				prev := h; o := o + 36 + len; id := id + 1;
+			END LOOP;
+			nb := nb + 1;
+			IF b.hash = pg_temp.batch_hash(prev, b.first_id, b.last_id, b.records, b.first_statement_at,
+			                               b.last_statement_at, b.logged_at) THEN
+				goodb := goodb + 1;
+			END IF;
+		END LOOP;
+	END $$;
+};
+my $written = $node->safe_psql('postgres', 'SELECT count(*) FROM childguard.access_log_batch b, LATERAL generate_series(b.first_id, b.last_id)');
+cmp_ok($written, '>=', 2, "the writer wrote packed records ($written)");
+my $batches = $node->safe_psql('postgres', 'SELECT count(*) FROM childguard.access_log_batch');
+is($node->safe_psql('postgres', $format4 . q{
+	SELECT (SELECT count(*) FILTER (WHERE format_version = 4) FROM childguard.access_log), c.*
+	  FROM pg_temp.check_log() c}),
+	"$written|$written|$written|$batches|$batches",
+	"the writer's records are format 4 and hash as docs/audit.md says (SQL recomputation)");
+
+# Continue the chain in SQL: $records more records, like the writer's, in
+# batches of 500 packed from the last record's wire form.
 my $t0 = time;
 # (the catalog edit first: the session must load the log's relcache entry,
 # triggers included, after it)
 $node->safe_psql('postgres', qq{
 	BEGIN;
 	UPDATE pg_trigger SET tgenabled = 'D'
-	 WHERE tgrelid IN ('childguard.access_log'::regclass, 'childguard.access_log_head'::regclass);
-	$canon
+	 WHERE tgrelid IN ('childguard.access_log_batch'::regclass, 'childguard.access_log_head'::regclass);
+	$format4
 	DO \$\$
 	DECLARE
 		h record;
-		r childguard.access_log;
-		tmpl childguard.access_log;
+		t record;
+		w bytea;
+		prev bytea;
+		bprev bytea;
+		rh bytea;
+		id bigint;
+		first bigint;
+		packed bytea;
+		k int;
+		logged timestamptz := clock_timestamp();
 	BEGIN
 		SELECT * INTO h FROM childguard.access_log_head;
-		SELECT * INTO tmpl FROM childguard.access_log ORDER BY id DESC LIMIT 1;
-		r := tmpl;
-		FOR i IN 1..$records LOOP
-			r.id := h.last_id + i;
-			r.prev_hash := CASE WHEN i = 1 THEN h.last_hash ELSE r.hash END;
-			r.hash := NULL;
-			r.hash := pg_temp.row_hash(r);
-			INSERT INTO childguard.access_log SELECT r.*;
+		SELECT b.packed, l.statement_at INTO t
+		  FROM childguard.access_log_batch b JOIN childguard.access_log l ON l.id = b.first_id
+		 ORDER BY b.first_id DESC LIMIT 1;
+		w := substring(t.packed from 37 for pg_temp.len_at(t.packed, 0));
+		bprev := h.last_hash; id := h.last_id;
+		WHILE id < h.last_id + $records LOOP
+			packed := ''; first := id + 1; k := 0; prev := bprev;
+			WHILE k < 500 AND id < h.last_id + $records LOOP
+				id := id + 1; k := k + 1;
+				rh := pg_temp.rec_hash(prev, id, logged, w);
+				packed := packed || int4send(octet_length(w)) || rh || w;
+				prev := rh;
+			END LOOP;
+			rh := pg_temp.batch_hash(prev, first, id, k, t.statement_at, t.statement_at, logged);
+			INSERT INTO childguard.access_log_batch
+			VALUES (first, id, k, t.statement_at, t.statement_at, logged, 4, bprev, rh, packed);
+			bprev := rh;
 		END LOOP;
-		UPDATE childguard.access_log_head SET last_id = r.id, last_hash = r.hash;
+		UPDATE childguard.access_log_head SET last_id = id, last_hash = bprev;
 	END
 	\$\$;
 	UPDATE pg_trigger SET tgenabled = 'A'
-	 WHERE tgrelid IN ('childguard.access_log'::regclass, 'childguard.access_log_head'::regclass);
+	 WHERE tgrelid IN ('childguard.access_log_batch'::regclass, 'childguard.access_log_head'::regclass);
 	COMMIT;});
-my $total = $written + $records;
+my $total = $rows + $written + $records;
 note sprintf('%d records generated in %d s', $records, time - $t0);
 is($node->safe_psql('postgres', 'SELECT count(*) FROM childguard.access_log'), $total,
 	"$total records in the log");
 is($node->safe_psql('postgres', q{SELECT string_agg(tgenabled::text, '') FROM pg_trigger
-	WHERE tgrelid IN ('childguard.access_log'::regclass, 'childguard.access_log_head'::regclass)}),
+	WHERE tgrelid IN ('childguard.access_log_batch'::regclass, 'childguard.access_log_head'::regclass)}),
 	'AAAA', 'the guard is switched on again');
 
 # In one session: peak RSS before and after verifying the whole log.
@@ -135,7 +220,7 @@ my $out = $node->safe_psql('postgres', qq{
 my ($warm, $hwm_before, $verdict, $hwm_after) = split /\n/, $out;
 note sprintf('verify_access_log over %d records: %d s; peak RSS %d kB before, %d kB after',
 	$total, time - $t0, $hwm_before, $hwm_after);
-is($verdict, "t|$total|{0,0,$total}", "verify_access_log checked all $total records");
+is($verdict, "t|$total|{0,0,$rows," . ($total - $rows) . "}", "verify_access_log checked all $total records");
 cmp_ok($hwm_after - $hwm_before, '<', $margin_kb,
 	"the backend's peak memory grew by less than $margin_kb kB ("
 	  . ($hwm_after - $hwm_before) . ' kB)');
