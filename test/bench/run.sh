@@ -241,10 +241,10 @@ set_audit() {
 # wait until the audit writer has caught up (the log stops growing), at most 60 s
 drained() {
   local a b i
-  b=$(psql_a -d "${1:-bench}" -At -c "SELECT count(*) FROM childguard.access_log")
+  b=$(psql_a -d "${1:-bench}" -At -c "SELECT last_id FROM childguard.access_log_head")
   for i in $(seq 60); do
     sleep 0.5
-    a=$(psql_a -d "${1:-bench}" -At -c "SELECT count(*) FROM childguard.access_log")
+    a=$(psql_a -d "${1:-bench}" -At -c "SELECT last_id FROM childguard.access_log_head")
     [ "$a" = "$b" ] && return 0
     b=$a
   done
@@ -379,7 +379,7 @@ EOF
   drained
 done
 
-RECORDS=$(psql_a -d bench -At -c "SELECT count(*) FROM childguard.access_log")
+RECORDS=$(psql_a -d bench -At -c "SELECT last_id FROM childguard.access_log_head")
 VALID=$(psql_a -d bench -At -c "SELECT valid FROM childguard.verify_access_log()" 2>/dev/null || echo "?")
 
 M() { median "${R[$1]}"; }
