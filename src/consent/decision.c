@@ -104,8 +104,28 @@ typedef struct ChildVerdict
 	const char *why;
 } ChildVerdict;
 
+/*
+ * The row policy's last visible child (cg_decide_row).  protect()'s
+ * policies put the predicate on an UPDATE's scan and again, as check
+ * options, on the new row (the UPDATE policy's USING, and the SELECT
+ * policy's when the statement reads the table), so a point write decides
+ * the same child three times in a row.  Kept only for a visible row, keyed
+ * like the verdict memo (the context's number, which changes with every
+ * statement, and the caches' generation) and by the child's id: a later
+ * statement, or a committed change processed meanwhile, decides afresh;
+ * a refusal is decided (and noted) every time.
+ */
+typedef struct RowMemo
+{
+	bool		valid;
+	uint64		context_no;
+	uint64		generation;
+	char		child_id[NAMEDATALEN];
+} RowMemo;
+
 static StatementContext ctx;
 static ChildVerdict memo;
+static RowMemo row_memo;
 static uint64 generation = 1;
 static uint64 context_counter = 0;
 
@@ -587,29 +607,11 @@ retention_end(const StatementContext *c, TimestampTz since)
 }
 
 /*
- * May the statement's purpose use this child's data now: child_allowed_base,
- * and within the retention.  *why says why not.
+ * child_allowed, the rule: may the statement's purpose use this child's
+ * data now -- child_allowed_base, no open objection (but for an officer),
+ * and within the retention.  It is decided through child_allowed_by_no
+ * (the memo and the verdict cache below), for reads and writes alike.
  */
-static bool
-child_allowed(const StatementContext *c, const CgSubject *subject, bool registered,
-			  const char **why)
-{
-	TimestampTz since;
-
-	if (!child_allowed_base(c, subject, registered, &since, why))
-		return false;
-	if (cg_objection_open(subject->subject_no) && !context_role_is_officer(c))
-	{
-		*why = objection_open;
-		return false;
-	}
-	if (retention_end(c, since) <= c->now)
-	{
-		*why = retention_ended;
-		return false;
-	}
-	return true;
-}
 
 /* The verdict for entry at the statement's time. */
 static bool
@@ -894,10 +896,15 @@ cg_decide_row(const char *child_id)
 	const StatementContext *c;
 	CgSubject	subject;
 	const char *why;
+	uint64		generation0;
 
 	if (cg_decision_envelope_only())
 		return false;
 	c = statement_context(0);
+	generation0 = generation;
+	if (c != NULL && row_memo.valid && row_memo.context_no == c->context_no &&
+		row_memo.generation == generation0 && strcmp(row_memo.child_id, child_id) == 0)
+		return true;
 	if (!cg_subject_lookup(child_id, &subject))
 		return false;
 	if (c == NULL || !child_allowed_by_no(c, subject.subject_no, &why))
@@ -906,6 +913,15 @@ cg_decide_row(const char *child_id)
 		if (c == NULL)
 			cg_pool_scope_no_purpose(cg_statement_id());
 		return false;
+	}
+	/* the lookups may have processed an invalidation: then keep nothing */
+	row_memo.valid = false;
+	if (strlen(child_id) < sizeof(row_memo.child_id) && generation0 == generation)
+	{
+		strcpy(row_memo.child_id, child_id);
+		row_memo.context_no = c->context_no;
+		row_memo.generation = generation0;
+		row_memo.valid = true;
 	}
 	return true;
 }
@@ -945,8 +961,19 @@ cg_check_collection(const CgSubject *subject, int category, const char *child_id
 				 errdetail("Column \"%s\" of table \"%s\" holds child data.", colname, relname),
 				 errhint("SET childguard.purpose to the purpose the data is collected for.")));
 	}
-	/* every refusal below is a denied write, recorded before the error */
-	allowed = child_allowed(c, subject, true, &why);
+	/*
+	 * every refusal below is a denied write, recorded before the error.
+	 * The verdict is child_allowed's, taken from the memo of this row's
+	 * policy check or the verdict cache (child_allowed_by_no: the same
+	 * registry, consent, objection and retention, for this purpose) rather
+	 * than reducing the child's consents again for every value written;
+	 * child_allowed names an open objection before an ended retention,
+	 * the verdict the other way round: reported as child_allowed does.
+	 */
+	allowed = child_allowed_by_no(c, subject->subject_no, &why);
+	if (!allowed && why == retention_ended &&
+		cg_objection_open(subject->subject_no) && !context_role_is_officer(c))
+		why = objection_open;
 	if (!allowed ||
 		!(c->purpose.categories & CG_CATEGORY_BIT(category)) ||
 		!(c->grant.categories & CG_CATEGORY_BIT(category)) ||

@@ -203,7 +203,7 @@ cg_envelope_seal(const uint8 *key, uint8 category, uint8 flags,
 	p[3] = 0;
 	put_be32(p + 4, key_version);
 	put_be64(p + 8, subject);
-	cg_random_bytes(p + CG_ENV_HEADER_LEN, CG_NONCE_LEN);
+	cg_random_nonce(p + CG_ENV_HEADER_LEN);
 	if (write_version == CG_ENV_VERSION_1)
 	{
 		cg_aead_seal(key, p + CG_ENV_HEADER_LEN, p, CG_ENV_HEADER_LEN,

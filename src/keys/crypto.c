@@ -30,6 +30,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "miscadmin.h"
 #include "storage/ipc.h"
 #include "utils/guc.h"
 
@@ -207,6 +208,40 @@ cg_random_bytes(void *buf, size_t len)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not generate random bytes")));
+}
+
+/*
+ * A fresh random AES-GCM nonce (CG_NONCE_LEN bytes) for a value's
+ * envelope.  One RAND_bytes call costs OpenSSL 3 about 6,500 instructions
+ * whatever its length (its DRBG's locking and parameter handling), and a
+ * written value takes two nonces (the pending envelope of the input
+ * function, then the seal for its child): so nonces are drawn
+ * NONCE_POOL at a time into a per-process pool and handed out once each,
+ * in order.  A nonce is public (it is stored in clear in the envelope);
+ * what GCM needs is that none repeats under a key, which a 96-bit random
+ * draw gives, pooled or not.  The pool belongs to the process that filled
+ * it: a process forked after the fill (the postmaster's children) draws
+ * its own (MyProcPid), so no two processes share one.
+ */
+#define NONCE_POOL 64
+
+void
+cg_random_nonce(uint8 *out)
+{
+	static uint8 pool[NONCE_POOL * CG_NONCE_LEN];
+	static int	next = NONCE_POOL;
+	static int	pool_pid = 0;
+
+	if (pool_pid != MyProcPid || next >= NONCE_POOL)
+	{
+		next = NONCE_POOL;		/* an error below leaves the pool empty */
+		cg_random_bytes(pool, sizeof(pool));
+		pool_pid = MyProcPid;
+		next = 0;
+	}
+	memcpy(out, pool + next * CG_NONCE_LEN, CG_NONCE_LEN);
+	memset(pool + next * CG_NONCE_LEN, 0, CG_NONCE_LEN);
+	next++;
 }
 
 /* Encrypt len bytes under key/nonce, authenticating aad too. */

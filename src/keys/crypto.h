@@ -18,6 +18,7 @@
 extern void cg_crypto_define_gucs(void);
 extern void cg_crypto_forget_keys(void);
 extern void cg_random_bytes(void *buf, size_t len);
+extern void cg_random_nonce(uint8 *out);
 extern void cg_aead_seal(const uint8 *key, const uint8 *nonce,
 						 const uint8 *aad, size_t aadlen,
 						 const uint8 *plain, size_t len,
