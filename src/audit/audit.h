@@ -29,6 +29,7 @@
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
+#include "port/pg_bswap.h"
 #include "tcop/cmdtag.h"
 #include "utils/relcache.h"
 #include "utils/timestamp.h"
@@ -354,5 +355,26 @@ extern void cg_audit_guard_executor_start(QueryDesc *queryDesc);
 
 extern void cg_audit_server_log(const CgAuditRecord *rec, const char *why_fallback);
 extern void cg_audit_server_log_raw(const char *data, Size len, const char *why);
+
+/*
+ * Big-endian integers into a buffer, for the chain's canonical forms
+ * (audit_chain.c) and the packed format's hashes and layout (audit_pack.c):
+ * each returns the position after what it wrote.
+ */
+static inline char *
+put_be64(char *p, uint64 v)
+{
+	v = pg_hton64(v);
+	memcpy(p, &v, 8);
+	return p + 8;
+}
+
+static inline char *
+put_be32(char *p, uint32 v)
+{
+	v = pg_hton32(v);
+	memcpy(p, &v, 4);
+	return p + 4;
+}
 
 #endif							/* CHILDGUARD_AUDIT_H */

@@ -151,22 +151,6 @@ reserve(StringInfo buf, int n)
 	return p;
 }
 
-static inline char *
-put_be64(char *p, uint64 v)
-{
-	v = pg_hton64(v);
-	memcpy(p, &v, 8);
-	return p + 8;
-}
-
-static inline char *
-put_be32(char *p, uint32 v)
-{
-	v = pg_hton32(v);
-	memcpy(p, &v, 4);
-	return p + 4;
-}
-
 /* tag, 4-byte length, bytes */
 static inline void
 put_tagged_bytes(StringInfo buf, char tag, const char *bytes, uint32 len)

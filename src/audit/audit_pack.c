@@ -300,22 +300,6 @@ cg_audit_wire_values(const CgAuditRecordView *rec, Datum *values, char *nulls)
 
 /* ---- format 4: hashes and the packed layout ---- */
 
-static inline char *
-put_be64(char *p, uint64 v)
-{
-	v = pg_hton64(v);
-	memcpy(p, &v, 8);
-	return p + 8;
-}
-
-static inline char *
-put_be32(char *p, uint32 v)
-{
-	v = pg_hton32(v);
-	memcpy(p, &v, 4);
-	return p + 4;
-}
-
 /* one buffer per process for the hashes' input, kept up to this size */
 #define PACK_BUF_KEEP (1024 * 1024)
 
