@@ -18,7 +18,7 @@ use ChildguardNode qw(new_node consent_all create_1_0_database);
 my ($node) = new_node('versions', start => 1);
 is($node->safe_psql('postgres',
 	"SELECT default_version FROM pg_available_extensions WHERE name = 'childguard'"),
-	'1.8', 'the current version is 1.8');
+	'1.9', 'the current version is 1.9');
 # The released scripts the server installs are the committed, frozen ones
 # (sql/README.md): a change to either fails here.
 {
@@ -140,11 +140,11 @@ my $m12 = log_count('v11');
 is($node->safe_psql('v11', 'SELECT valid, records_checked, records_by_format FROM childguard.verify_access_log()'),
 	"t|$m12|{$m11," . ($m12 - $m11) . "}", 'the chain written at 1.1 and 1.2 verifies');
 
-# ---- 1.2 -> 1.3 -> 1.4 -> 1.5 -> 1.6 -> 1.7 -> 1.8: the current version -----------
+# ---- 1.2 -> 1.3 -> 1.4 -> 1.5 -> 1.6 -> 1.7 -> 1.8 -> 1.9: the current version -----------
 for my $db ('v10', 'v11')
 {
 	$node->safe_psql($db, 'ALTER EXTENSION childguard UPDATE');
-	is(version_of($db), '1.8', "$db updated to 1.8");
+	is(version_of($db), '1.9', "$db updated to 1.9");
 }
 
 # ---- same objects, privileges and comments as a fresh install -------------------
@@ -235,7 +235,7 @@ is($err, 'psql:<stdin>:2: ERROR:  ZC141', 'the 1.0 entry point under a 1.2 signa
 	   AND attname = 'format_version';
 	SELECT * FROM childguard.verify_access_log();
 	ROLLBACK;});
-like($err, qr/ERROR:  childguard.access_log_rows does not have the layout of any childguard version this library serves\nDETAIL:  The database has childguard version 1.8 installed; The table has 26 columns/,
+like($err, qr/ERROR:  childguard.access_log_rows does not have the layout of any childguard version this library serves\nDETAIL:  The database has childguard version 1.9 installed; The table has 26 columns/,
 	'an unknown log layout: an error naming the installed version');
 like($err, qr/HINT:  Run ALTER EXTENSION childguard UPDATE/, '... and the fix');
 is($node->safe_psql('v10', 'SELECT valid FROM childguard.verify_access_log()'), 't', 'nothing changed');
@@ -248,7 +248,7 @@ is($node->safe_psql('v10', 'SELECT valid FROM childguard.verify_access_log()'), 
 	SET ROLE ver_app; SET childguard.purpose = 'tutoring';
 	SELECT name FROM students;
 	ROLLBACK;});
-like($err, qr/ERROR:  childguard.child does not have the layout of any childguard version this library serves\nDETAIL:  The database has childguard version 1\.8 installed; Column 2 is not "child_id" of type text/,
+like($err, qr/ERROR:  childguard.child does not have the layout of any childguard version this library serves\nDETAIL:  The database has childguard version 1\.9 installed; Column 2 is not "child_id" of type text/,
 	'a registry with an unknown layout is refused (ZC140) before any numbered read, naming the version');
 is($out, '', '... and nothing is read');
 is($node->safe_psql('v10', q{SET ROLE ver_app; SET childguard.purpose = 'tutoring';
