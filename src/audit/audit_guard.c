@@ -354,8 +354,14 @@ cg_audit_guard_executor_start(QueryDesc *queryDesc)
 	 * PostgreSQL does not push row locks into its UNION ALL (the view gets
 	 * a copy mark, which locks nothing), but the clause is refused as one
 	 * on the log's table was.  The view is in the range table for its
-	 * permission check.  (Also when the clause names only other tables:
-	 * the view gets a copy mark then too.)
+	 * permission check, and the clause's strength moved into it: the
+	 * parser asks ACL_SELECT_FOR_UPDATE of every relation a locking clause
+	 * covers (FOR UPDATE without OF, OF the view or of a subquery, CTE or
+	 * view around it), and the rewriter keeps that request on the view's
+	 * entry.  A clause naming only other tables (FOR UPDATE OF t, while
+	 * the view is read in a join, an EXISTS or a CTE) asks no such
+	 * privilege of the view: it locks nothing of the log (the view gets a
+	 * copy mark), and is not refused (1.9; 1.8 refused it).
 	 */
 	if (ps->commandType != CMD_SELECT)
 		return;
@@ -364,6 +370,7 @@ cg_audit_guard_executor_start(QueryDesc *queryDesc)
 		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
 
 		if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_VIEW &&
+			(rte->requiredPerms & ACL_SELECT_FOR_UPDATE) != 0 &&
 			log_relation(rte->relid) != NULL)
 			report_lock("access_log", "lock rows of");
 	}
