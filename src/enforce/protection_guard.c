@@ -276,6 +276,33 @@ note_attached_partitions(List *cmds)
 }
 
 /*
+ * CREATE OR REPLACE VIEW (or CREATE RULE, which can replace a view's
+ * "_RETURN") of one of childguard's views (1.9): the access_log view
+ * re-created over the table of rows only hid every packed record from the
+ * officers, the reports and the duties, while the chain still verified
+ * (the batches were intact).  The rule guard_member applies to functions,
+ * for views, whose replacement calls no object access hook on the view.
+ */
+static void
+guard_member_view(RangeVar *rv)
+{
+	Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+	Oid			ext;
+
+	if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_VIEW)
+		return;
+	ext = get_extension_oid("childguard", true);
+	if (!OidIsValid(ext) || getExtensionOfObject(RelationRelationId, relid) != ext)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_CG_EXTENSION_OBJECT_ALTERED),
+			 errmsg("cannot change %s, which belongs to extension \"childguard\"",
+					getObjectDescriptionOids(RelationRelationId, relid)),
+			 errdetail("childguard's views show the access log, the registries and the reports as the extension defines them; only the extension's own scripts change them."),
+			 errhint("Update the extension with ALTER EXTENSION childguard UPDATE.")));
+}
+
+/*
  * A utility statement is about to run: ALTER TABLE names its table (and
  * its ROW LEVEL SECURITY forms call no object access hook), so note the
  * table's protection now; ALTER EXTENSION childguard DROP is refused.
@@ -305,6 +332,10 @@ cg_protection_guard_utility_begin(Node *stmt)
 		 */
 		note_attached_partitions(at->cmds);
 	}
+	else if (IsA(stmt, ViewStmt) && ((ViewStmt *) stmt)->replace)
+		guard_member_view(((ViewStmt *) stmt)->view);
+	else if (IsA(stmt, RuleStmt))
+		guard_member_view(((RuleStmt *) stmt)->relation);
 	else if (IsA(stmt, AlterExtensionContentsStmt))
 	{
 		AlterExtensionContentsStmt *ae = (AlterExtensionContentsStmt *) stmt;
