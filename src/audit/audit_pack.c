@@ -477,6 +477,17 @@ cg_access_log_unpack(PG_FUNCTION_ARGS)
 					 errmsg("childguard access log record %lld is malformed", (long long) id),
 					 errdetail("Its batch's packed bytes do not hold a whole record."),
 					 errhint("Run childguard.verify_access_log().")));
+		/*
+		 * The bytes are the caller's (the function is PUBLIC, for the
+		 * view's readers): a record that does not decode is reported as
+		 * altered data, naming it, never as an internal error (1.9).
+		 */
+		if (!cg_audit_record_check(wire, wirelen, &rec.statement_at))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("childguard access log record %lld is malformed", (long long) id),
+					 errdetail("Its wire form does not decode as an access log record."),
+					 errhint("Run childguard.verify_access_log().")));
 		MemoryContextReset(rowcxt);
 		old = MemoryContextSwitchTo(rowcxt);
 		cg_audit_record_view(wire, wirelen, &rec);
