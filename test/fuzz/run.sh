@@ -11,7 +11,7 @@
 #   test/fuzz/run.sh --seeds    rewrite test/fuzz/corpus/ with make_seeds.c
 #
 # Env: FUZZ_SECONDS  per target (default 60)
-#      FUZZ_TARGETS  default "envelope text_input"
+#      FUZZ_TARGETS  default "envelope text_input access_record"
 #      PG_CONFIG     headers and libpgcommon/libpgport (default: PG 15's)
 #      WORK          scratch dir (default: a temp dir, removed when clean)
 #      CLANG         compiler (default clang)
@@ -21,7 +21,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PG_CONFIG=${PG_CONFIG:-${CG_PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-FUZZ_TARGETS=${FUZZ_TARGETS:-"envelope text_input"}
+FUZZ_TARGETS=${FUZZ_TARGETS:-"envelope text_input access_record"}
 CLANG=${CLANG:-clang}
 OWN_WORK=0
 if [ -z "${WORK:-}" ]; then
@@ -51,6 +51,7 @@ COMMON=(-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all
 declare -A SOURCES=(
   [envelope]="envelope.c crypto.c aesni_gcm.c secure_mem.c categories.c"
   [text_input]="child_data.c pending.c envelope.c crypto.c aesni_gcm.c categories.c"
+  [access_record]="audit_record.c"
 )
 
 build() {
