@@ -8,8 +8,9 @@
 --      view around it, a function, a view whose own query locks) is still
 --      refused
 --   2. the view re-created by its owner (CREATE OR REPLACE VIEW, CREATE
---      RULE "_RETURN"), and the views over it: refused (ZC401); on 1.8 the
---      view over the table of rows only hid every packed record
+--      RULE "_RETURN"), and the views over it, or renamed, moved, given
+--      away so that another view takes the name: refused (ZC401); on 1.8
+--      the view over the table of rows only hid every packed record
 --   3. COPY FROM into the view and the batch table, with
 --      session_replication_role = replica: refused (ZC203); on 1.8 COPY
 --      into the view answered COPY 1 and wrote nothing
@@ -106,6 +107,24 @@ CREATE OR REPLACE RULE "_RETURN" AS ON SELECT TO childguard.access_log_children
 SET search_path = childguard, public;
 CREATE OR REPLACE VIEW access_log AS SELECT * FROM childguard.access_log_rows;
 RESET search_path;
+-- ... or renamed, moved or given away, and another view put under its name
+ALTER VIEW childguard.access_summary RENAME TO access_summary_old;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE childguard.access_log_children RENAME TO access_log_children_old;
+ALTER VIEW childguard.access_summary SET SCHEMA public;
+ALTER VIEW childguard.access_summary OWNER TO regress_fixture_dpo;
+ALTER VIEW childguard.access_summary SET (security_invoker = true);
+ALTER VIEW childguard.access_summary RENAME COLUMN day TO day_old;
+ALTER VIEW childguard.access_log RENAME TO access_log_old;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS views_still_there FROM pg_views
+ WHERE schemaname = 'childguard' AND viewname IN ('access_log', 'access_summary', 'access_log_children');
+-- granting stays possible (officers are appointed so)
+CREATE ROLE regress_rp_officer;
+SELECT childguard.appoint_officer('regress_rp_officer');
+SET ROLE regress_rp_officer;
+SELECT count(*) > 0 AS officer_reads_summary FROM childguard.access_summary;
+RESET ROLE;
 -- a view of one's own in the schema, not the extension's: as before
 CREATE VIEW childguard.rp_mine AS SELECT 1 AS x;
 CREATE OR REPLACE VIEW childguard.rp_mine AS SELECT 2 AS x;
@@ -252,3 +271,4 @@ SET client_min_messages = warning;
 DROP DATABASE regress_redteam_packed;
 DROP ROLE regress_rp_nobody;
 DROP ROLE regress_rp_monitor;
+DROP ROLE regress_rp_officer;

@@ -372,6 +372,16 @@ guard_member(Oid classId, Oid objectId)
 			family = cg_catalog_row_oid(classId, AccessMethodProcedureOidIndexId,
 							   Anum_pg_amproc_oid, objectId, Anum_pg_amproc_amprocfamily);
 			break;
+		case RelationRelationId:
+			/*
+			 * childguard's views (1.9): renamed, moved to another schema,
+			 * given to another owner or other options, a column renamed or
+			 * given a default -- and another view put under the name.  Its
+			 * tables have guards of their own (the DDL and audit guards).
+			 */
+			if (get_rel_relkind(objectId) != RELKIND_VIEW)
+				return;
+			break;
 		default:
 			return;
 	}
@@ -392,7 +402,7 @@ guard_member(Oid classId, Oid objectId)
 			(errcode(ERRCODE_CG_EXTENSION_OBJECT_ALTERED),
 			 errmsg("cannot change %s, which belongs to extension \"childguard\"",
 					getObjectDescriptionOids(classId, objectId)),
-			 errdetail("childguard's functions, types and operators enforce the protection of child data; only the extension's own scripts change them."),
+			 errdetail("childguard's functions, types, operators and views enforce the protection of child data and show its records; only the extension's own scripts change them."),
 			 errhint("Update the extension with ALTER EXTENSION childguard UPDATE.")));
 }
 
