@@ -21,6 +21,9 @@
 --   5. the batch table's other routes (UPDATE, DELETE, TRUNCATE, MERGE,
 --      rules, triggers, policies, replica role) and monitoring roles:
 --      already closed
+--   6. ALTER TABLE / INDEX ALL IN TABLESPACE moving the log's tables (an
+--      ACCESS EXCLUSIVE lock held to the end of the transaction): refused
+--      (ZC204); on 1.8 they moved and the writer waited
 SET client_min_messages = warning;
 DROP DATABASE IF EXISTS regress_redteam_packed;
 CREATE DATABASE regress_redteam_packed;
@@ -263,6 +266,30 @@ SET ROLE regress_rp_monitor;
 SELECT count(*) FROM childguard.access_log_batch;
 SELECT count(*) FROM childguard.access_log;
 RESET ROLE;
+-- 6. ALTER TABLE (INDEX) ALL IN TABLESPACE: an ACCESS EXCLUSIVE lock on
+-- every table it moves, held to the end of the transaction (on 1.8 the
+-- log's tables moved and stayed locked until ROLLBACK); other tables, and
+-- OWNED BY a role that owns none of the log's, move as before
+SET allow_in_place_tablespaces = on;
+CREATE TABLESPACE regress_rp_ts LOCATION '';
+BEGIN;
+ALTER TABLE ALL IN TABLESPACE pg_default SET TABLESPACE regress_rp_ts;
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN;
+ALTER INDEX ALL IN TABLESPACE pg_default SET TABLESPACE regress_rp_ts NOWAIT;
+ROLLBACK;
+SELECT count(*) AS log_relations_moved FROM pg_class
+ WHERE relnamespace = 'childguard'::regnamespace AND relname LIKE 'access_log%' AND reltablespace <> 0;
+CREATE ROLE regress_rp_mover;
+ALTER TABLE rp_other OWNER TO regress_rp_mover;
+ALTER TABLE ALL IN TABLESPACE pg_default OWNED BY regress_rp_mover SET TABLESPACE regress_rp_ts;
+SELECT t.spcname AS rp_other_moved_to FROM pg_class c JOIN pg_tablespace t ON t.oid = c.reltablespace
+ WHERE c.oid = 'rp_other'::regclass;
+ALTER TABLE ALL IN TABLESPACE regress_rp_ts SET TABLESPACE pg_default;
+ALTER TABLE rp_other OWNER TO CURRENT_USER;
+DROP TABLESPACE regress_rp_ts;
+RESET allow_in_place_tablespaces;
 SELECT (childguard.verify_access_log()).valid AS chain_verifies;
 SELECT count(*) - :records_before >= 1 AS only_the_writer_added FROM childguard.access_log;
 
@@ -272,3 +299,4 @@ DROP DATABASE regress_redteam_packed;
 DROP ROLE regress_rp_nobody;
 DROP ROLE regress_rp_monitor;
 DROP ROLE regress_rp_officer;
+DROP ROLE regress_rp_mover;

@@ -41,14 +41,18 @@
 #include "catalog/pg_class.h"
 #include "commands/defrem.h"
 #include "commands/extension.h"
+#include "commands/tablespace.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "audit.h"
 #include "childguard_errcodes.h"
@@ -403,6 +407,91 @@ dropped_log_table(DropStmt *drop)
 	return NULL;
 }
 
+/*
+ * Would rel (a log table, or one of its indexes) be moved by ALTER TABLE
+ * (INDEX) ALL IN TABLESPACE ts [OWNED BY roles]?  As AlterTableMoveAll()
+ * picks them: its kind, its tablespace (0: the database's default), its
+ * owner among roles when given.
+ */
+static bool
+move_takes(Oid relid, ObjectType objtype, Oid tablespace, List *roles)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Form_pg_class form;
+	bool		takes;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	form = (Form_pg_class) GETSTRUCT(tup);
+	takes = form->reltablespace == tablespace &&
+		((objtype == OBJECT_TABLE && form->relkind == RELKIND_RELATION) ||
+		 (objtype == OBJECT_INDEX && form->relkind == RELKIND_INDEX));
+	if (takes && roles != NIL)
+	{
+		ListCell   *lc;
+
+		takes = false;
+		foreach(lc, roles)
+			if (get_rolespec_oid((RoleSpec *) lfirst(lc), true) == form->relowner)
+				takes = true;
+	}
+	ReleaseSysCache(tup);
+	return takes;
+}
+
+/*
+ * ALTER TABLE ALL IN TABLESPACE ... SET TABLESPACE (1.9; also ALTER INDEX
+ * ALL): it takes an ACCESS EXCLUSIVE lock on every table (index) it
+ * moves and holds it to the end of the transaction -- the log's tables
+ * among them when they are in that tablespace, which stalled the writer
+ * for as long as the transaction stayed open.  The log table (or the
+ * table of the index) it would move, or NULL.
+ */
+static const char *
+moved_log_relation(AlterTableMoveAllStmt *stmt)
+{
+	static const char *const names[] = {"access_log", "access_log_rows",
+	"access_log_batch", "access_log_head"};
+	Oid			nsp = get_namespace_oid("childguard", true);
+	Oid			tablespace;
+
+	if (!OidIsValid(nsp) ||
+		(stmt->objtype != OBJECT_TABLE && stmt->objtype != OBJECT_INDEX))
+		return NULL;
+	tablespace = get_tablespace_oid(stmt->orig_tablespacename, true);
+	if (!OidIsValid(tablespace))
+		return NULL;
+	if (tablespace == MyDatabaseTableSpace)
+		tablespace = InvalidOid;
+	for (int i = 0; i < lengthof(names); i++)
+	{
+		Oid			relid = get_relname_relid(names[i], nsp);
+		Relation	rel;
+		List	   *indexes;
+		ListCell   *lc;
+		bool		takes = false;
+
+		if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_RELATION)
+			continue;
+		if (stmt->objtype == OBJECT_TABLE)
+		{
+			if (move_takes(relid, OBJECT_TABLE, tablespace, stmt->roles))
+				return names[i];
+			continue;
+		}
+		rel = relation_open(relid, AccessShareLock);
+		indexes = RelationGetIndexList(rel);
+		relation_close(rel, AccessShareLock);
+		foreach(lc, indexes)
+			if (move_takes(lfirst_oid(lc), OBJECT_INDEX, tablespace, stmt->roles))
+				takes = true;
+		list_free(indexes);
+		if (takes)
+			return names[i];
+	}
+	return NULL;
+}
+
 /* ProcessUtility, before running stmt: refuse DDL on the log's tables. */
 void
 cg_audit_guard_utility(PlannedStmt *pstmt)
@@ -505,6 +594,11 @@ cg_audit_guard_utility(PlannedStmt *pstmt)
 			hit = vacuum_full_log_table((VacuumStmt *) stmt);
 			if (hit != NULL)
 				report_lock(hit, "vacuum full");
+			return;
+		case T_AlterTableMoveAllStmt:
+			hit = moved_log_relation((AlterTableMoveAllStmt *) stmt);
+			if (hit != NULL)
+				report_lock(hit, "move");
 			return;
 		default:
 			return;
