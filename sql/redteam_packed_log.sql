@@ -22,8 +22,10 @@
 --      rules, triggers, policies, replica role) and monitoring roles:
 --      already closed
 --   6. ALTER TABLE / INDEX ALL IN TABLESPACE moving the log's tables (an
---      ACCESS EXCLUSIVE lock held to the end of the transaction): refused
---      (ZC204); on 1.8 they moved and the writer waited
+--      ACCESS EXCLUSIVE lock held to the end of the transaction), and a
+--      foreign key referencing them (SHARE ROW EXCLUSIVE, then triggers on
+--      the log): refused (ZC204); on 1.8 both went through and the writer
+--      waited
 SET client_min_messages = warning;
 DROP DATABASE IF EXISTS regress_redteam_packed;
 CREATE DATABASE regress_redteam_packed;
@@ -290,6 +292,21 @@ ALTER TABLE ALL IN TABLESPACE regress_rp_ts SET TABLESPACE pg_default;
 ALTER TABLE rp_other OWNER TO CURRENT_USER;
 DROP TABLESPACE regress_rp_ts;
 RESET allow_in_place_tablespaces;
+-- ... and a foreign key referencing the log's tables: SHARE ROW EXCLUSIVE
+-- on them to the end of the transaction (on 1.8 held until ROLLBACK),
+-- then action triggers on them that would refuse the purge
+BEGIN;
+CREATE TABLE rp_fk (x bigint REFERENCES childguard.access_log_batch (first_id));
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+CREATE TABLE rp_fk (x bigint, y bigint);
+ALTER TABLE rp_fk ADD FOREIGN KEY (x) REFERENCES childguard.access_log_batch (first_id) NOT VALID;
+ALTER TABLE rp_fk ADD COLUMN z bigint REFERENCES childguard.access_log_rows (id) ON DELETE RESTRICT;
+CREATE TABLE rp_fk2 (x bigint, CONSTRAINT rp_c FOREIGN KEY (x) REFERENCES childguard.access_log_rows);
+CREATE TABLE rp_pk (id bigint PRIMARY KEY);
+ALTER TABLE rp_fk ADD FOREIGN KEY (y) REFERENCES rp_pk;
+SELECT count(*) AS log_triggers FROM pg_trigger
+ WHERE tgrelid IN ('childguard.access_log_batch'::regclass, 'childguard.access_log_rows'::regclass);
 SELECT (childguard.verify_access_log()).valid AS chain_verifies;
 SELECT count(*) - :records_before >= 1 AS only_the_writer_added FROM childguard.access_log;
 

@@ -277,6 +277,65 @@ attached_log_table(AlterTableStmt *stmt)
 	return NULL;
 }
 
+/* A foreign key constraint (or a list of constraints) referencing a log table. */
+static const char *
+constraint_references_log(Node *node)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, List))
+	{
+		ListCell   *lc;
+
+		foreach(lc, (List *) node)
+		{
+			const char *hit = constraint_references_log(lfirst(lc));
+
+			if (hit != NULL)
+				return hit;
+		}
+		return NULL;
+	}
+	if (IsA(node, ColumnDef))
+		return constraint_references_log((Node *) ((ColumnDef *) node)->constraints);
+	if (IsA(node, Constraint) && ((Constraint *) node)->contype == CONSTR_FOREIGN)
+		return log_table(((Constraint *) node)->pktable);
+	return NULL;
+}
+
+/*
+ * A foreign key referencing a log table (1.9: CREATE TABLE ... REFERENCES,
+ * ALTER TABLE ... ADD FOREIGN KEY or ADD COLUMN ... REFERENCES): making it
+ * takes a SHARE ROW EXCLUSIVE lock on the log's table, held to the end of
+ * the transaction, which the writer's inserts wait for; and once made, its
+ * action triggers on the log's table would refuse (NO ACTION, RESTRICT)
+ * the purge of every batch still referenced.
+ */
+static const char *
+referenced_log_table(Node *stmt)
+{
+	ListCell   *lc;
+
+	if (IsA(stmt, CreateStmt))
+	{
+		const char *hit = constraint_references_log((Node *) ((CreateStmt *) stmt)->tableElts);
+
+		return hit != NULL ? hit :
+			constraint_references_log((Node *) ((CreateStmt *) stmt)->constraints);
+	}
+	foreach(lc, ((AlterTableStmt *) stmt)->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+		const char *hit;
+
+		if (cmd->subtype != AT_AddConstraint && cmd->subtype != AT_AddColumn)
+			continue;
+		if ((hit = constraint_references_log(cmd->def)) != NULL)
+			return hit;
+	}
+	return NULL;
+}
+
 /* VACUUM FULL names a log table. */
 static const char *
 vacuum_full_log_table(VacuumStmt *vac)
@@ -510,10 +569,14 @@ cg_audit_guard_utility(PlannedStmt *pstmt)
 				what = "inherit from";
 			if (hit == NULL && (hit = attached_log_table((AlterTableStmt *) stmt)) != NULL)
 				what = "attach as a partition";
+			if (hit == NULL && (hit = referenced_log_table(stmt)) != NULL)
+				report_lock(hit, "reference");
 			break;
 		case T_CreateStmt:
 			hit = inherited_log_table(stmt);
 			what = "inherit from";
+			if (hit == NULL && (hit = referenced_log_table(stmt)) != NULL)
+				report_lock(hit, "reference");
 			break;
 		case T_RenameStmt:
 			hit = log_table(((RenameStmt *) stmt)->relation);
