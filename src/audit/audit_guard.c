@@ -21,7 +21,9 @@
  *	    by any role: LOCK TABLE on the tables (or on a view over them --
  *	    LOCK locks a view's tables), statements that keep a lock that
  *	    blocks inserts until their transaction ends (CREATE INDEX,
- *	    REINDEX, CLUSTER, VACUUM FULL, ALTER or DROP of their indexes),
+ *	    REINDEX, CLUSTER, VACUUM FULL, ALTER or DROP of their indexes;
+ *	    from 1.9 ALTER TABLE/INDEX ALL IN TABLESPACE moving them, and a
+ *	    foreign key referencing them),
  *	    and row locks (SELECT ... FOR UPDATE / NO KEY UPDATE / SHARE /
  *	    KEY SHARE) on their rows, the chain head's above all, at any
  *	    nesting level (functions, views, CTEs).  Only the writer locks the
