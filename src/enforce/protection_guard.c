@@ -374,10 +374,10 @@ guard_member(Oid classId, Oid objectId)
 			break;
 		case RelationRelationId:
 			/*
-			 * childguard's views (1.9): renamed, moved to another schema,
-			 * given to another owner or other options, a column renamed or
-			 * given a default -- and another view put under the name.  Its
-			 * tables have guards of their own (the DDL and audit guards).
+			 * childguard's views (1.9): renamed (and another view put under
+			 * the name), moved to another schema, given to another owner
+			 * or other options, a column renamed.  Its tables have guards
+			 * of their own (the DDL and audit guards).
 			 */
 			if (get_rel_relkind(objectId) != RELKIND_VIEW)
 				return;
