@@ -130,6 +130,22 @@ SELECT childguard.appoint_officer('regress_rp_officer');
 SET ROLE regress_rp_officer;
 SELECT count(*) > 0 AS officer_reads_summary FROM childguard.access_summary;
 RESET ROLE;
+-- the functions under the view and breach_impact()'s window (already
+-- closed: childguard's functions are refused their replacement, ZC401)
+CREATE OR REPLACE FUNCTION childguard._access_log_between(from_time timestamptz, to_time timestamptz)
+  RETURNS SETOF childguard.access_log LANGUAGE sql STABLE
+  AS 'SELECT * FROM childguard.access_log WHERE false';
+CREATE OR REPLACE FUNCTION childguard._access_log_unpack(first_id bigint, logged_at timestamptz,
+                                                         prev_hash bytea, packed bytea)
+  RETURNS TABLE (id bigint, statement_at timestamptz, logged_at timestamptz,
+                 session_id text, backend_pid integer, session_role text,
+                 acting_role text, client_addr text, application_name text,
+                 command text, purpose text, grant_id bigint, relations text[],
+                 columns text[], children_read bigint[], children_denied bigint[],
+                 children_written bigint[], children integer, rows bigint,
+                 outcome text, sqlstate text, query_id bigint, prev_hash bytea,
+                 hash bytea, format_version smallint, end_user text)
+  LANGUAGE sql IMMUTABLE AS 'SELECT * FROM childguard.access_log_rows WHERE false';
 -- a view of one's own in the schema, not the extension's: as before
 CREATE VIEW childguard.rp_mine AS SELECT 1 AS x;
 CREATE OR REPLACE VIEW childguard.rp_mine AS SELECT 2 AS x;
