@@ -20,7 +20,12 @@
 #   CG_AB_DIR=/tmp/x bash test/bench/statement_ab.sh   # makes the cluster once
 #   CG_OH_DIR=/tmp/x bash test/bench/audit_overhead.sh
 #
-# Env: CG_OH_DIR (a directory statement_ab.sh built, cluster "a"; required),
+# Two builds side by side: let statement_ab.sh build both clusters
+# (CG_AB_BEFORE_PG_CONFIG: "o", the before build; "a", this one), then
+# CG_OH_CLUSTERS="o a": every mode on each cluster in turn, in each round.
+#
+# Env: CG_OH_DIR (a directory statement_ab.sh built; required),
+#      CG_OH_CLUSTERS ("a"; "o a" for before and after),
 #      CG_OH_SECONDS (5), CG_OH_ROUNDS (3), CG_OH_CLIENTS (2),
 #      CG_OH_CHILDREN (2000, as the cluster was built), CG_OH_PERF (0),
 #      CG_OH_MODES ("off on": the childguard.audit settings measured, or
@@ -34,7 +39,7 @@ REPO=$PWD
 . "$REPO/test/cluster.sh"
 
 BASE=${CG_OH_DIR:?set CG_OH_DIR to a directory test/bench/statement_ab.sh built}
-D=$BASE/a
+CLUSTERS=${CG_OH_CLUSTERS:-a}
 SECS=${CG_OH_SECONDS:-5}
 ROUNDS=${CG_OH_ROUNDS:-3}
 CLIENTS=${CG_OH_CLIENTS:-2}
@@ -43,9 +48,11 @@ MODES=${CG_OH_MODES:-"off on"}
 PERF=${CG_OH_PERF:-0}
 export PATH="$CG_BINDIR:$PATH"
 HZ=$(getconf CLK_TCK)
-PORT=$(cat "$D/port")
+use_cluster() {  # a or o: sets D, PORT, PM
+  D=$BASE/$1; PORT=$(cat "$D/port"); PM=$(head -1 "$D/data/postmaster.pid")
+}
+use_cluster "${CLUSTERS%% *}"
 psql_s() { PGHOST=$D/socket PGPORT=$PORT PGUSER=postgres psql -X -q -At -v ON_ERROR_STOP=1 -d bench "$@"; }
-PM=$(head -1 "$D/data/postmaster.pid")
 W=$BASE/oh; mkdir -p "$W"
 printf '\\set c random(1, %s)\nSELECT name, phone, home FROM cg.profile WHERE child = %s;\n' "$CHILDREN" "'c' || :c" > "$W/w1.sql"
 
@@ -89,7 +96,7 @@ modename() { case $1 in *=*) echo "${1%%=*}" ;; *) echo "$1" ;; esac; }
 
 run() {  # mode round -> one result line
   local mode=$1 r=$2 name out t0 t1 pb pa w0 w1 b0 b1 tps n sampler pgpid
-  name=$(modename "$mode")
+  name=$C:$(modename "$mode")
   setmode "$mode"
   psql_s -c "SELECT childguard.audit_wait()" >/dev/null 2>&1 || true
   snap > "$W/before"; pb=$(( $(pm_ticks) + $(live_ticks) )); w0=$(wal); b0=$(batches)
@@ -137,21 +144,25 @@ run() {  # mode round -> one result line
 R=$W/results; : > "$R"
 for r in $(seq 1 "$ROUNDS"); do
   for m in $MODES; do
-    run "$m" "$r" | tee -a "$R"
+    for C in $CLUSTERS; do
+      use_cluster "$C"
+      run "$m" "$r" | tee -a "$R"
+    done
   done
 done
 # medians per mode of tps and of the server's CPU per read
-for m in $MODES; do
-  name=$(modename "$m")
+for C in $CLUSTERS; do for m in $MODES; do
+  name=$C:$(modename "$m")
   awk -v name="$name" '$1 == name { n++; t[n]=$4; c[n]=$8 }
     function med(x,   i,j,tmp) { for (i=1;i<=n;i++) for (j=i+1;j<=n;j++) if (x[j]<x[i]) { tmp=x[i]; x[i]=x[j]; x[j]=tmp }
       return (n % 2) ? x[(n+1)/2] : (x[n/2] + x[n/2+1]) / 2 }
     END { if (n) printf "median %s: tps %.0f, server CPU %.2f us/read\n", name, med(t), med(c) }' "$R"
-done
+done; done
 
 if [ "$PERF" = 1 ]; then
-  for m in $MODES; do
-    name=$(modename "$m")
+  for C in $CLUSTERS; do for m in $MODES; do
+    use_cluster "$C"
+    name=$C:$(modename "$m")
     setmode "$m"
     PGHOST=$D/socket PGPORT=$PORT PGOPTIONS="-c childguard.purpose=learning" \
       pgbench -n -M prepared -U bench_app -c "$CLIENTS" -j "$CLIENTS" -T "$SECS" -f "$W/w1.sql" bench \
@@ -169,6 +180,9 @@ if [ "$PERF" = 1 ]; then
     echo "== perf $name: top symbols of this cluster's processes and pgbench"
     perf report -i "$W/perf.$name.data" --tid "$pids" -n --no-children --sort dso,sym --stdio -g none 2>/dev/null |
       grep -v '^#' | grep -v '^$' | head -${CG_OH_PERF_LINES:-45} || true
-  done
+  done; done
 fi
-psql_s -d postgres -c "ALTER SYSTEM RESET ALL" -c "SELECT pg_reload_conf()" >/dev/null
+for C in $CLUSTERS; do
+  use_cluster "$C"
+  psql_s -d postgres -c "ALTER SYSTEM RESET ALL" -c "SELECT pg_reload_conf()" >/dev/null
+done
