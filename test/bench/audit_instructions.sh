@@ -19,7 +19,7 @@
 #
 #   CG_AB_DIR=/tmp/ab CG_AB_BEFORE_PG_CONFIG=... bash test/bench/statement_ab.sh
 #   CG_AB_DIR=/tmp/ab CG_AB_BEFORE_PG_CONFIG=... bash test/bench/audit_instructions.sh
-# Env: CG_AB_DIR (required), CG_AB_BEFORE_PG_CONFIG, CG_AIR_N (400),
+# Env: CG_AB_DIR (required), CG_AB_BEFORE_PG_CONFIG, CG_AIR_N (300),
 #      CG_AIR_BATCH (200), CG_AIR_CHILDREN (50).
 set -euo pipefail
 
@@ -29,7 +29,7 @@ REPO=$PWD
 . "$REPO/test/cluster.sh"
 command -v valgrind >/dev/null || { echo "audit_instructions.sh: valgrind not found; skipped"; exit 77; }
 BASE=${CG_AB_DIR:?set CG_AB_DIR to the directory of statement_ab.sh}
-N=${CG_AIR_N:-400}
+N=${CG_AIR_N:-300}
 BATCH=${CG_AIR_BATCH:-200}
 K=${CG_AIR_CHILDREN:-50}
 NEW_BINDIR=$CG_BINDIR
@@ -42,8 +42,8 @@ S=$BASE/air-scripts; mkdir -p "$S"
 printf '\\set c random(1, %s)\nSELECT name, phone, home FROM cg.profile WHERE child = %s;\n' "$K" "'c' || :c" > "$S/w1_cg.sql"
 export PATH="$NEW_BINDIR:$PATH"
 
-psql_c() { PGHOST=$BASE/$1/socket PGPORT=$(cat "$BASE/$1/port") PGUSER=postgres \
-  "$(bindir_of "$1")/psql" -X -q -At -v ON_ERROR_STOP=1 -d bench -c "$2"; }
+psql_c() { local c=$1; shift; PGHOST=$BASE/$c/socket PGPORT=$(cat "$BASE/$c/port") PGUSER=postgres \
+  "$(bindir_of "$c")/psql" -X -q -At -v ON_ERROR_STOP=1 -d bench -c "$@"; }
 stop() { cg_as_server "$(bindir_of "$1")/pg_ctl" -D "$BASE/$1/data" -m fast -w -t 300 stop >/dev/null 2>&1 || true; }
 start_plain() { (CG_BINDIR=$(bindir_of "$1"); cg_start "$BASE/$1" "$(cat "$BASE/$1/port")" >/dev/null); }
 start_vg() {
@@ -52,58 +52,67 @@ start_vg() {
   cg_as_server bash -c "cd '$BASE/$c' && exec valgrind --tool=callgrind --trace-children=yes \
     --callgrind-out-file='$OUT/$c.%p' '$bindir/postgres' -D '$BASE/$c/data' -c autovacuum=off \
     -c childguard.audit_writer_delay=1000 -c childguard.audit_batch_size=$BATCH \
-    -c childguard.audit_writer_idle_timeout=2s >'$OUT/$c.server.log' 2>&1" &
+    -c childguard.audit_writer_idle_timeout=2s -c log_connections=on >'$OUT/$c.server.log' 2>&1" &
   for _ in $(seq 1 600); do
     "$bindir/pg_isready" -q -h "$BASE/$c/socket" -p "$(cat "$BASE/$c/port")" && return 0
     sleep 0.5
   done
   echo "audit_instructions.sh: server under valgrind did not start" >&2; return 1
 }
-# the new finished callgrind file holding function $2 (after the listing $1)
-new_file() {
-  local before=$1 fn=$2 f= g after
-  for _ in $(seq 1 600); do
-    after=$(ls "$OUT")
-    for g in $(comm -13 <(echo "$before") <(echo "$after") | grep -v -e '\.log$' -e '\.done$' || true); do
-      if grep -q '^totals:' "$OUT/$g" 2>/dev/null && grep -q "$fn" "$OUT/$g"; then f=$g; break; fi
-    done
-    [ -n "$f" ] && break
+# the finished callgrind file of process $1 (its path), once written
+file_of() {
+  local f=$OUT/$2.$1
+  for _ in $(seq 1 1200); do
+    grep -q '^totals:' "$f" 2>/dev/null && { echo "$f"; return 0; }
     sleep 0.5
   done
-  [ -n "$f" ] || { echo "audit_instructions.sh: no callgrind file with $fn" >&2; return 1; }
-  echo "$f"
+  echo "audit_instructions.sh: no callgrind file for process $1" >&2; return 1
 }
-audit() { psql_c "$1" "ALTER SYSTEM SET childguard.audit = $2" >/dev/null; psql_c "$1" "SELECT pg_reload_conf()" >/dev/null; sleep 1; }
-# one run of n reads: backend instructions; with audit on, also the writer's
-run() {  # cluster n audit -> "backend writer records"
-  local c=$1 n=$2 a=$3 before fb fw ib iw=0 recs=0 r0
+# the new finished callgrind file holding function $2 (after the listing $1)
+new_file() {
+  local before=$1 fn=$2 g after
+  for _ in $(seq 1 1200); do
+    after=$(ls "$OUT")
+    for g in $(comm -13 <(echo "$before") <(echo "$after") | grep -v -e '\.log$' -e '\.done$' || true); do
+      if grep -q '^totals:' "$OUT/$g" 2>/dev/null && grep -q "$fn" "$OUT/$g"; then echo "$OUT/$g"; return 0; fi
+    done
+    sleep 0.5
+  done
+  echo "audit_instructions.sh: no callgrind file with $fn" >&2; return 1
+}
+# (one psql session per change: each backend's start costs much under valgrind)
+audit() { psql_c "$1" "ALTER SYSTEM SET childguard.audit = $2" -c "SELECT pg_reload_conf()" >/dev/null; sleep 1; }
+# one run of n reads: the backend's instructions; with audit on, the
+# writer's too (the writer of the run before has exited: idle timeout)
+run() {  # cluster n audit -> "backend writer"
+  local c=$1 n=$2 a=$3 before fb fw ib iw=0 pid
   audit "$c" "$a"
-  r0=$(psql_c "$c" "SELECT coalesce(max(id), 0) FROM childguard.access_log")
   before=$(ls "$OUT")
   PGHOST=$BASE/$c/socket PGPORT=$(cat "$BASE/$c/port") PGOPTIONS="-c childguard.purpose=learning" \
     pgbench -n -M prepared -U bench_app -c 1 -t "$n" -f "$S/w1_cg.sql" bench >/dev/null 2>&1
-  fb=$(new_file "$before" PortalRun)
-  ib=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$OUT/$fb"); mv "$OUT/$fb" "$OUT/$fb.done"
+  # pgbench's backend: the last connection of bench_app in the server log
+  pid=$(sed -n 's/^.*\[\([0-9]*\)\] LOG:  connection authorized: user=bench_app.*$/\1/p' "$OUT/$c.server.log" | tail -1)
+  fb=$(file_of "$pid" "$c")
+  ib=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$fb"); mv "$fb" "$fb.done"
   if [ "$a" = on ]; then
     fw=$(new_file "$before" cg_audit_writer_main)
-    iw=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$OUT/$fw"); mv "$OUT/$fw" "$OUT/$fw.done"
-    recs=$(( $(psql_c "$c" "SELECT coalesce(max(id), 0) FROM childguard.access_log") - r0 ))
+    iw=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$fw"); mv "$fw" "$fw.done"
   fi
-  echo "$ib $iw $recs"
+  echo "$ib $iw"
 }
 
 for c in $SIDES; do
   start_vg "$c"
   run "$c" "$N" on >/dev/null        # warm: the shared cache, the log's pages
-  read -r b1 w1 r1 < <(run "$c" "$N" on)
-  read -r b3 w3 r3 < <(run "$c" $((3 * N)) on)
+  read -r b1 w1 < <(run "$c" "$N" on)
+  read -r b3 w3 < <(run "$c" $((3 * N)) on)
   read -r o1 _ _ < <(run "$c" "$N" off)
   read -r o3 _ _ < <(run "$c" $((3 * N)) off)
   audit "$c" on
   stop "$c"; start_plain "$c"
   name=this; [ "$c" = o ] && name=before
   awk -v name=$name -v b1="$b1" -v b3="$b3" -v o1="$o1" -v o3="$o3" -v w1="$w1" -v w3="$w3" \
-      -v r1="$r1" -v r3="$r3" -v n="$N" -v batch="$BATCH" 'BEGIN {
+      -v r1="$N" -v r3="$((3 * N))" -v n="$N" -v batch="$BATCH" 'BEGIN {
     on = (b3 - b1) / (2 * n); off = (o3 - o1) / (2 * n)
     printf "%s build: backend instructions per read, audit on %d, off %d: the audit +%d; writer %d per record (batches of %d; %d and %d records)\n",
       name, on, off, on - off, (w3 - w1) / (r3 - r1), batch, r1, r3 }' | tee -a "$OUT/results"
