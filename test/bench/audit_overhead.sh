@@ -95,7 +95,7 @@ setmode() {  # name=setting;setting...  or a plain value of childguard.audit
 modename() { case $1 in *=*) echo "${1%%=*}" ;; *) echo "$1" ;; esac; }
 
 run() {  # mode round -> one result line
-  local mode=$1 r=$2 name out t0 t1 pb pa w0 w1 b0 b1 tps n sampler pgpid
+  local mode=$1 r=$2 name pb pa w0 w1 b0 b1 tps n pgpid
   name=$C:$(modename "$mode")
   setmode "$mode"
   psql_s -c "SELECT childguard.audit_wait()" >/dev/null 2>&1 || true
@@ -170,7 +170,8 @@ if [ "$PERF" = 1 ]; then
     pgpid=$!
     sleep 1
     # this cluster's processes and pgbench only (other sessions share the machine)
-    pids=$(echo $(cat /proc/"$PM"/task/*/children) $(ls /proc/$pgpid/task) | tr ' ' ',')
+    pids=$(cat /proc/"$PM"/task/*/children /dev/null; ls /proc/"$pgpid"/task)
+    pids=$(echo $pids | tr " " ",")
     perf record -a -g -o "$W/perf.$name.data" -- sleep $((SECS - 2)) 2>/dev/null >/dev/null
     wait $pgpid || true
     echo "== perf $name: $(grep -h -e '^tps' -e 'actually processed' "$W/pgbench.perf.$name" | tr '\n' ' ')"
