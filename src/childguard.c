@@ -175,7 +175,8 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	/* a query whose plan the capture saw (its own first test) needs no call */
 	if (cg_statement()->captured_plan != queryDesc->plannedstmt)
 		cg_audit_executor_run(queryDesc);
-	nulling = cg_denied_nulls_wrap(queryDesc);
+	/* denied values as NULL only for sessions that ask (denied_nulls.c's first test) */
+	nulling = cg_denied_read() == CG_DENIED_NULL ? cg_denied_nulls_wrap(queryDesc) : NULL;
 	if (nulling != NULL)
 		queryDesc->dest = nulling;
 	/* Citus ships envelopes; the client's receiver shows decided reads */
