@@ -6,7 +6,9 @@
 --     range table holds no table with child data: plans that mix a plain
 --     table with a protected one, by a join, a sublink, a semi-join, a view,
 --     a data-modifying WITH or a locking clause, are still decided or
---     refused, and a cached plan is judged again at every execution;
+--     refused, their audit records name what they read (a gate that
+--     ignored the range table fails here, and in planted_code, audit and
+--     audit_names), and a cached plan is judged again at every execution;
 --  2. the transaction callbacks of the shared cache, the data-key cache
 --     and the protection guard are registered by each process's first use,
 --     not at start: a backend whose very first transaction withdraws a
@@ -37,6 +39,8 @@ INSERT INTO pupils SELECT 'pg-' || i, 'PGMARK' || i FROM generate_series(1, 4) i
 -- 1. plans with a plain table and a protected one: decided under
 -- 'regress', and without a purpose envelopes only, each right after a
 -- plain statement that took the gate
+SELECT childguard.audit_wait();
+SELECT coalesce(max(id), 0) AS start_id FROM childguard.access_log \gset
 SELECT note FROM plain_t WHERE id = 'pg-1';                             -- plain
 SELECT p.note, v.name FROM plain_t p JOIN pupil_names v USING (id) WHERE id = 'pg-1';     -- a view, joined
 SELECT note FROM plain_t WHERE id = 'pg-1';
@@ -44,6 +48,12 @@ SELECT p.note, (SELECT name FROM pupils q WHERE q.id = p.id) AS name FROM plain_
 SELECT note FROM plain_t WHERE id IN (SELECT id FROM pupils WHERE name::text LIKE 'PGMARK%') ORDER BY 1;  -- a semi-join
 PREPARE mixed(text) AS SELECT p.note, q.name FROM plain_t p, pupils q WHERE p.id = q.id AND p.id = $1;
 EXECUTE mixed('pg-1');                                                  -- a prepared plan
+-- the audit records: the four mixed statements, each naming the protected
+-- table and column it read (the capture was not skipped), and none for
+-- the plain statements between them
+SELECT childguard.audit_wait();
+SELECT id - :start_id AS n, command, relations, columns
+  FROM childguard.access_log WHERE id > :start_id ORDER BY id;
 RESET childguard.purpose;
 SELECT note FROM plain_t WHERE id = 'pg-1';                             -- plain: no purpose needed
 SELECT p.note, v.name::text LIKE 'cg1:%' AS envelope FROM plain_t p JOIN pupil_names v USING (id) WHERE id = 'pg-1';
