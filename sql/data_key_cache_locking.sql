@@ -1,4 +1,4 @@
--- The data-key cache's memory (1.9): locked by 64 kB chunks as keys are
+-- The data-key cache's memory (1.9): locked by 16 kB chunks as keys are
 -- written into them, wiped by the same chunks.  A backend that reads one
 -- child locks the arena and the chunk its key went to -- not the whole
 -- cache childguard.data_key_cache_size allows (100,000 keys: 4.8 MB, all
@@ -36,23 +36,23 @@ SELECT name::text FROM kl WHERE id = 1;
 SELECT pg_temp.locked_kb() - :before_kb AS grew_kb \gset
 -- locked: at least the key's chunk (where the limit allows any locking);
 -- not the 4.8 MB of the whole cache
-SELECT :limit_kb < 1024 OR :grew_kb >= 64 AS key_chunk_locked,
+SELECT :limit_kb < 1024 OR :grew_kb >= 16 AS key_chunk_locked,
        :grew_kb < 1024 AS not_the_whole_cache;
 -- more children: a few chunks more, each key still right
 SELECT count(*) FILTER (WHERE name::text = '名' || id) AS right, count(*) AS total FROM kl;
-SELECT pg_temp.locked_kb() - :before_kb < 30 * 64 + 1024 AS bounded_by_keys_written;
+SELECT pg_temp.locked_kb() - :before_kb < 30 * 16 + 1024 AS bounded_by_keys_written;
 -- no cache: the mapping wiped and given back, its chunks unlocked
 SELECT pg_temp.locked_kb() AS held_kb \gset
 SET childguard.data_key_cache_size = 0;
 SELECT name::text FROM kl WHERE id = 2;
-SELECT :limit_kb < 1024 OR pg_temp.locked_kb() <= :held_kb - 64 AS given_back;
+SELECT :limit_kb < 1024 OR pg_temp.locked_kb() <= :held_kb - 16 AS given_back;
 -- a cache larger than the limit (48 MB): the chunks holding keys are
 -- locked all the same
 SELECT pg_temp.locked_kb() AS before_kb \gset
 SET childguard.data_key_cache_size = 1000000;
 SELECT name::text FROM kl WHERE id = 2;
 SELECT pg_temp.locked_kb() - :before_kb AS grew_kb \gset
-SELECT :limit_kb < 1024 OR :grew_kb >= 64 AS key_chunk_locked_beyond_limit,
+SELECT :limit_kb < 1024 OR :grew_kb >= 16 AS key_chunk_locked_beyond_limit,
        :grew_kb < 1024 AS not_the_whole_cache;
 SELECT count(*) FILTER (WHERE name::text = '名' || id) AS right FROM kl;
 SELECT entries >= 30 AS held, capacity FROM childguard.backend_cache_stats() WHERE cache = 'data_key';

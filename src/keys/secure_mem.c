@@ -10,7 +10,7 @@
  * data-key cache).  The mapping is marked MADV_DONTDUMP (inherited by
  * children) and locked with mlock(); memory locks are not inherited across
  * fork(), so each process locks it again before its first use of a secret.
- * On exit the whole arena is wiped with explicit_bzero.  Palloc cannot give
+ * On exit the arena is wiped with explicit_bzero, as far as it was used.  Palloc cannot give
  * any of these guarantees, which is why this file uses mmap.
  *
  * Larger secrets whose size is a setting (the data-key cache, data_keys.c)
@@ -19,7 +19,7 @@
  * back with cg_secure_unmap.
  *
  * Such a mapping is locked and wiped by chunks of CG_SECURE_CHUNK bytes,
- * as the caller writes into them (1.9): before a secret is written, the
+ * as the caller writes into them (1.9: four pages): before a secret is written, the
  * caller passes its address to cg_secure_prepare, which locks the chunks
  * it falls in (once) and marks them as holding secrets; the wipes (at
  * exit, cg_secure_wipe, cg_secure_unmap) clear the marked chunks only.  A
@@ -47,7 +47,7 @@
 #include "secure_mem.h"
 
 #define CG_SECURE_ARENA_SIZE	(128 * 1024)
-#define CG_SECURE_CHUNK			(64 * 1024)	/* cg_secure_map's unit of locking */
+#define CG_SECURE_CHUNK			(16 * 1024)	/* cg_secure_map's unit of locking */
 
 static char *arena = NULL;
 static Size arena_used = 0;
@@ -81,8 +81,9 @@ wipe_map(int i)
 static void
 cg_secure_mem_wipe(int code, Datum arg)
 {
+	/* the bump allocator never wrote past arena_used (1.9: not all 128 kB) */
 	if (arena != NULL)
-		explicit_bzero(arena, CG_SECURE_ARENA_SIZE);
+		explicit_bzero(arena, arena_used);
 	for (int i = 0; i < CG_SECURE_MAPS_MAX; i++)
 		if (maps[i].p != NULL)
 			wipe_map(i);
