@@ -10,29 +10,30 @@
  * data-key cache).  The mapping is marked MADV_DONTDUMP (inherited by
  * children) and locked with mlock(); memory locks are not inherited across
  * fork(), so each process locks it again before its first use of a secret.
- * On exit the arena is wiped with explicit_bzero, as far as it was used.  Palloc cannot give
- * any of these guarantees, which is why this file uses mmap.
+ * On exit the arena is wiped with explicit_bzero, as far as it was used.
+ * Palloc cannot give any of these guarantees, which is why this file uses
+ * mmap.
  *
  * Larger secrets whose size is a setting (the data-key cache, data_keys.c)
  * get a mapping of their own from cg_secure_map, with the same guarantees:
  * not dumped, locked, wiped when the process exits and when it is given
  * back with cg_secure_unmap.
  *
- * Such a mapping is locked and wiped by chunks of CG_SECURE_CHUNK bytes,
- * as the caller writes into them (1.9: four pages): before a secret is written, the
- * caller passes its address to cg_secure_prepare, which locks the chunks
- * it falls in (once) and marks them as holding secrets; the wipes (at
- * exit, cg_secure_wipe, cg_secure_unmap) clear the marked chunks only.  A
- * chunk never prepared was never written: anonymous memory, still the
- * kernel's zero pages.  So a backend that reads ten children locks and
- * wipes a few chunks, not the whole cache the setting allows (about
- * 9.6 MB at 200,000 keys: locked and faulted in at the first read, and
- * written over at every exit, before), and a cache larger than
- * RLIMIT_MEMLOCK still has its first chunks locked instead of none (one
- * mlock of the whole mapping failed as a whole).  The lock precedes the
- * write: no secret is ever in a page that could be swapped out, where the
- * limit allows the lock at all (a failed lock is reported once, at
- * DEBUG1, as for the arena).
+ * Such a mapping is locked and wiped by chunks of CG_SECURE_CHUNK bytes
+ * (four pages), as the caller writes into them (1.9): before a secret is
+ * written, the caller passes its address to cg_secure_prepare, which locks
+ * the chunks it falls in (once) and marks them as holding secrets; the
+ * wipes (at exit, cg_secure_wipe, cg_secure_unmap) clear the marked chunks
+ * only.  A chunk never prepared was never written: anonymous memory, still
+ * the kernel's zero pages.  So a backend that reads ten children locks and
+ * wipes a few chunks, not the whole cache the setting allows (about 9.6 MB
+ * at 200,000 keys: locked and faulted in at the first read, and written
+ * over at every exit, before), and a cache larger than RLIMIT_MEMLOCK
+ * still has its chunks holding keys locked, up to the limit, instead of
+ * none (one mlock of the whole mapping failed as a whole).  The lock
+ * precedes the write: no secret is written to a page that could be swapped
+ * out, where the limit allows the lock at all (a failed lock is reported
+ * once, at DEBUG1, as for the arena).
  *
  *-------------------------------------------------------------------------
  */
