@@ -488,6 +488,7 @@ _PG_init(void)
 
 	cg_pool_scope_init();
 	cg_secure_mem_init();
+	cg_crypto_preload();
 	cg_master_key_load_at_startup();
 	cg_catalog_register_callbacks();
 	/* the caches catalog.c's invalidation callback keeps in step */

@@ -102,7 +102,7 @@ cg_data_keys_flush(void)
 {
 	if (dek_cache != NULL && stats.entries > 0)
 	{
-		explicit_bzero(dek_cache, dek_cache_bytes);
+		cg_secure_wipe(dek_cache);	/* the chunks that held keys */
 		stats.flushes++;
 	}
 	stats.entries = 0;
@@ -264,7 +264,11 @@ dek_cache_add(uint64 subject_no, uint32 key_version, const uint8 *dek)
 		explicit_bzero(victim, sizeof(DekSlot));
 	}
 	else
+	{
 		stats.entries++;
+		/* a free slot may be in a chunk no key was written to: lock it first */
+		cg_secure_prepare(victim, sizeof(DekSlot));
+	}
 	if (++dek_tick == 0)
 		dek_tick = 1;
 	victim->subject_no = subject_no;
