@@ -71,9 +71,13 @@ WITH w AS (INSERT INTO loose VALUES ('pg-1', NULL) RETURNING 1)
 SELECT count(*) FROM loose;
 
 -- the access log's view in a plain query's locking clause, and written
--- through from a plain query's WITH (the log's guard)
+-- through from a plain query's WITH (the log's guard).  From 1.9 a clause
+-- naming only the other table locks nothing of the log and is allowed;
+-- one that covers the view is refused
 SELECT note FROM plain_t, (SELECT id FROM childguard.access_log LIMIT 1) l
-  WHERE plain_t.id = 'pg-1' FOR UPDATE OF plain_t;                      -- refused
+  WHERE plain_t.id = 'pg-1' FOR UPDATE OF plain_t;                      -- allowed (1.9)
+SELECT note FROM plain_t, (SELECT id FROM childguard.access_log LIMIT 1) l
+  WHERE plain_t.id = 'pg-1' FOR UPDATE OF plain_t, l;                   -- refused
 WITH d AS (DELETE FROM childguard.access_log RETURNING 1)
   SELECT note FROM plain_t WHERE id = 'pg-1';                           -- refused
 
