@@ -261,18 +261,29 @@ Datum
 cg_open_registry(PG_FUNCTION_ARGS)
 {
 	CgRegistryFacts facts;
-	TupleDesc	tupdesc;
+	TupleDesc	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+	/*
+	 * The result type, blessed once per call site (a set-based registration
+	 * calls this once per child): kept in fn_extra, in fn_mcxt.
+	 */
+	if (tupdesc == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = tupdesc;
+	}
 	cg_registry_open((uint64) PG_GETARG_INT64(0), PG_GETARG_BYTEA_PP(1), &facts);
 	values[0] = DateADTGetDatum(facts.birth_date);
 	values[1] = BoolGetDatum(facts.in_difficulty);
 	values[2] = BoolGetDatum(facts.can_express);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
-													  values, nulls)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
 /*
