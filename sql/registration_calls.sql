@@ -135,5 +135,39 @@ SELECT (SELECT row(f.*)::text FROM childguard._open_registry_inline(c.subject_no
      = (SELECT row(f.*)::text FROM childguard._open_registry(c.subject_no, c.sealed) f) AS same_facts
   FROM childguard.child c ORDER BY c.child_id;
 
+-- 5. the grouping sorts compare bytes: ids equal only when their bytes are
+-- (as the registry's unique keys say), the earlier row of a duplicate
+-- registered, the later relation of a pair twice kept
+CREATE TABLE s_ids (row_no bigint, child_id text, birth_date date);
+INSERT INTO s_ids VALUES
+	(1, 'u-' || U&'\00E9', current_date - 3000),   -- e with acute, one code point
+	(2, 'u-e' || U&'\0301', current_date - 3000),  -- e and a combining acute: another id
+	(3, 'U-' || U&'\00E9', current_date - 3000),   -- upper case: another id
+	(4, 'u-' || U&'\00E9', current_date - 3100),   -- row 1 again: a duplicate
+	(5, 'u-x', NULL),                               -- rejected (birth date) ...
+	(6, 'u-x', current_date - 3000),                -- ... so this one registers
+	(7, 'u-x', current_date - 3000);                -- and this one is a duplicate
+GRANT SELECT ON s_ids TO regress_rc_app;
+SET ROLE regress_rc_app;
+SELECT row_no, child_id = 'u-' || U&'\00E9' AS precomposed, subject_no IS NOT NULL AS registered, sqlstate
+  FROM childguard.register_children('s_ids') ORDER BY row_no;
+RESET ROLE;
+CREATE TABLE s_pairs (row_no bigint, guardian_id text, child_id text, relation text);
+INSERT INTO s_pairs VALUES
+	(1, 'gu-a', 'u-x', 'mother'),
+	(2, 'GU-A', 'u-x', 'father'),   -- another guardian
+	(3, 'gu-a', 'u-x', 'parent'),   -- the pair again: this relation is kept
+	(4, 'gu-a', 'U-' || U&'\00E9', 'aunt');
+GRANT SELECT ON s_pairs TO regress_rc_app;
+SET ROLE regress_rc_app;
+SELECT row_no, sqlstate FROM childguard.register_guardians('s_pairs') ORDER BY row_no;
+RESET ROLE;
+SELECT g.guardian_id, c.child_id = 'U-' || U&'\00E9' AS upper_child, l.relation
+  FROM childguard.child_guardian l
+  JOIN childguard.guardian g USING (guardian_id)
+  JOIN childguard.child c USING (subject_no)
+ WHERE g.guardian_id IN ('gu-a', 'GU-A')
+ ORDER BY g.guardian_id COLLATE "C", upper_child;
+
 \c contrib_regression
 DROP DATABASE regress_regcalls;

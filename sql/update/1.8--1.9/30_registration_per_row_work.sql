@@ -1,7 +1,7 @@
 -- ---------------------------------------------------------------------------
--- 30 (1.8 -> 1.9): the set-based registration calls its per-child C
--- functions as plain calls, not as a function scan per row (issue 12,
--- bulkreg).
+-- 30 (1.8 -> 1.9): the set-based registration's work per row: its
+-- per-child C functions as plain calls, not as a function scan per row,
+-- and its grouping sorts by bytes (issue 12, bulkreg).
 --
 -- register_children() drew each child's data key with
 -- `CROSS JOIN LATERAL _new_data_key(subject_no, 1)`, and record_consents()
@@ -17,8 +17,18 @@
 -- the same C function without SECURITY DEFINER and without the per-call
 -- search_path (not executable by PUBLIC, as _open_registry).  The values,
 -- their order (a data key per inserted child, in the insert's order), the
--- checks, the locks and the triggers are 1.8's; both functions are
--- replaced whole (CREATE OR REPLACE keeps their grants and comments).
+-- checks, the locks and the triggers are 1.8's.
+--
+-- The sorts that only group rows -- register_children()'s duplicate ids
+-- (PARTITION BY child_id), register_guardians()' distinct guardians and
+-- distinct (child, guardian) pairs -- compare the ids as bytes (COLLATE
+-- "C") instead of through the database's locale (C.UTF-8 here: strcoll on
+-- NUL-terminated copies, no abbreviated keys): a deterministic collation
+-- calls two strings equal only when their bytes are, so the groups, the
+-- row each keeps and the rows inserted are the same; only the order in
+-- which the rows reach the heap may differ (no identity depends on it).
+-- The three functions are replaced whole (CREATE OR REPLACE keeps their
+-- grants and comments).
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION childguard._open_registry_inline(subject_no bigint, sealed bytea,
@@ -65,8 +75,11 @@ BEGIN
 		  FROM pg_temp.childguard_children_in i
 		  LEFT JOIN childguard.child c ON c.child_id = i.child_id
 	), b AS (
+		-- (partitions by comparing bytes: the same partitions as the
+		-- column's deterministic collation, without a locale comparison
+		-- per step of the sort)
 		SELECT a.*, pg_catalog.min(a.row_no) FILTER (WHERE a.fault = 0)
-		                OVER (PARTITION BY a.child_id) AS first_ok
+		                OVER (PARTITION BY a.child_id COLLATE "C") AS first_ok
 		  FROM a
 	)
 	SELECT b.row_no, b.child_id, b.birth_date, b.in_difficulty, b.can_express,
@@ -312,5 +325,112 @@ BEGIN
 
 	DROP TABLE pg_temp.childguard_consents_in, pg_temp.childguard_consents_out,
 	           pg_temp.childguard_consents_reader;
+END
+$function$;
+
+CREATE OR REPLACE FUNCTION childguard.register_guardians(guardians regclass)
+ RETURNS TABLE(row_no bigint, guardian_id text, child_id text, sqlstate text, message text)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+ SET jit TO 'off'
+AS $function$
+DECLARE
+	skip_ri boolean := childguard._registration_skips_ri();
+	srr text := pg_catalog.current_setting('session_replication_role');
+	need bigint;
+	have bigint;
+BEGIN
+	IF pg_catalog.pg_size_bytes(pg_catalog.current_setting('work_mem')) < 134217728 THEN
+		PERFORM pg_catalog.set_config('work_mem', '128MB', true);
+	END IF;
+	PERFORM childguard._refuse_reader(NULL, 'register guardians');
+	PERFORM childguard._staging_load(guardians, 'childguard_guardians_in',
+	        childguard._staging_columns(guardians, 'guardians',
+	                                    '{guardian_id,child_id}', '{text,text}',
+	                                    '{relation}', '{text}', '{''guardian''::text}'),
+	        '{guardian_id,child_id,relation}');
+
+	-- register_guardian()'s order: 1 empty id, 2 empty relation, 3 child
+	-- not registered, 4 the guardian id is a child's
+	-- the load's children are locked FOR KEY SHARE as they are read (what
+	-- child_guardian's foreign key on subject_no would lock): one pass, no
+	-- second lookup; a child deleted meanwhile is then not registered
+	CREATE TEMP TABLE childguard_guardians_out ON COMMIT DROP AS
+	WITH cs AS MATERIALIZED (
+		SELECT c.subject_no, c.child_id FROM childguard.child c
+		 WHERE c.child_id IN (SELECT i.child_id FROM pg_temp.childguard_guardians_in i)
+		   FOR KEY SHARE OF c
+	)
+	SELECT i.*, c.subject_no,
+	       CASE WHEN i.guardian_id IS NULL OR i.guardian_id = '' THEN 1
+	            WHEN i.relation IS NULL OR i.relation = '' THEN 2
+	            WHEN c.subject_no IS NULL THEN 3
+	            WHEN g.subject_no IS NOT NULL THEN 4
+	            ELSE 0 END AS fault
+	  FROM pg_temp.childguard_guardians_in i
+	  LEFT JOIN cs c ON c.child_id = i.child_id
+	  LEFT JOIN childguard.child g ON g.child_id = i.guardian_id;
+
+	-- the guardians this statement inserts are its own (nobody else can
+	-- delete them); those already registered are locked FOR KEY SHARE, in
+	-- the same statement (child_guardian's foreign key on guardian_id);
+	-- one of them gone meanwhile: 23503, as the foreign key would say
+	WITH ins AS (
+		INSERT INTO childguard.guardian (guardian_id)
+		-- the same set as DISTINCT in the column's (deterministic) collation,
+		-- found by comparing bytes
+		SELECT DISTINCT o.guardian_id COLLATE "C" FROM pg_temp.childguard_guardians_out o WHERE o.fault = 0
+		ON CONFLICT DO NOTHING
+		RETURNING childguard.guardian.guardian_id
+	), old AS MATERIALIZED (
+		SELECT o.guardian_id FROM pg_temp.childguard_guardians_out o WHERE o.fault = 0
+		EXCEPT
+		SELECT ins.guardian_id FROM ins
+	)
+	SELECT (SELECT pg_catalog.count(*) FROM old),
+	       (SELECT pg_catalog.count(*) FROM (SELECT 1 FROM childguard.guardian t
+	                                          WHERE t.guardian_id IN (SELECT old.guardian_id FROM old)
+	                                            FOR KEY SHARE OF t) l)
+	  INTO need, have;
+	IF have < need THEN
+		RAISE EXCEPTION 'insert or update on table "child_guardian" violates foreign key constraint "child_guardian_guardian_id_fkey"'
+			USING ERRCODE = '23503',
+			      DETAIL = pg_catalog.format('%s of the keys the rows refer to are not present in table "guardian" (removed while they were registered).',
+			                                 need - have),
+			      HINT = 'Run the registration again: the rows that now fail are reported.';
+	END IF;
+	IF skip_ri THEN
+		PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+	END IF;
+	-- the same pair twice: the later row's relation, as row by row (pairs
+	-- grouped by comparing bytes: the same groups as the column's
+	-- deterministic collation)
+	INSERT INTO childguard.child_guardian (subject_no, guardian_id, relation)
+	SELECT DISTINCT ON (o.subject_no, o.guardian_id COLLATE "C") o.subject_no, o.guardian_id, o.relation
+	  FROM pg_temp.childguard_guardians_out o
+	 WHERE o.fault = 0
+	 ORDER BY o.subject_no, o.guardian_id COLLATE "C", o.row_no DESC
+	ON CONFLICT ON CONSTRAINT child_guardian_pkey
+	DO UPDATE SET relation = EXCLUDED.relation;
+
+	IF skip_ri THEN
+		PERFORM pg_catalog.set_config('session_replication_role', srr, true);
+		-- child_guardian_changed (enabled on origin) did not fire: fire it
+		UPDATE childguard.child_guardian x SET relation = x.relation WHERE false;
+	END IF;
+
+	RETURN QUERY
+	SELECT o.row_no, o.guardian_id, o.child_id,
+	       CASE o.fault WHEN 0 THEN NULL WHEN 3 THEN 'ZC011' ELSE '22023' END,
+	       CASE o.fault WHEN 0 THEN NULL
+	                    WHEN 1 THEN 'guardian id must not be empty'
+	                    WHEN 2 THEN 'relation must not be empty'
+	                    WHEN 3 THEN pg_catalog.format('child "%s" is not registered', coalesce(o.child_id, '<NULL>'))
+	                    ELSE pg_catalog.format('guardian id "%s" is already a child''s id', o.guardian_id) END
+	  FROM pg_temp.childguard_guardians_out o
+	 ORDER BY o.row_no;
+
+	DROP TABLE pg_temp.childguard_guardians_in, pg_temp.childguard_guardians_out;
 END
 $function$;
