@@ -251,24 +251,19 @@ cg_seal_registry(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(cg_registry_seal((uint64) PG_GETARG_INT64(0), &facts));
 }
 
-PG_FUNCTION_INFO_V1(cg_open_registry);
-
 /*
- * childguard._open_registry(subject_no, sealed) -> (birth_date,
- * in_difficulty, can_express): for the functions that need them.
+ * The facts as a row of (birth_date, in_difficulty, can_express), its
+ * descriptor blessed once per call site (a set-based registration opens
+ * one child per call): kept in fn_extra, in fn_mcxt.
  */
-Datum
-cg_open_registry(PG_FUNCTION_ARGS)
+static Datum
+open_registry_row(FunctionCallInfo fcinfo)
 {
 	CgRegistryFacts facts;
 	TupleDesc	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
-	/*
-	 * The result type, blessed once per call site (a set-based registration
-	 * calls this once per child): kept in fn_extra, in fn_mcxt.
-	 */
 	if (tupdesc == NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
@@ -283,7 +278,32 @@ cg_open_registry(PG_FUNCTION_ARGS)
 	values[0] = DateADTGetDatum(facts.birth_date);
 	values[1] = BoolGetDatum(facts.in_difficulty);
 	values[2] = BoolGetDatum(facts.can_express);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+PG_FUNCTION_INFO_V1(cg_open_registry);
+
+/*
+ * childguard._open_registry(subject_no, sealed) -> (birth_date,
+ * in_difficulty, can_express): for the functions that need them.
+ */
+Datum
+cg_open_registry(PG_FUNCTION_ARGS)
+{
+	return open_registry_row(fcinfo);
+}
+
+PG_FUNCTION_INFO_V1(cg_open_registry_inline);
+
+/*
+ * childguard._open_registry_inline(subject_no, sealed) (SQL 1.9): the same,
+ * bound without SECURITY DEFINER for record_consents(), which runs as the
+ * owner already (one C entry point per SQL signature: sql/README.md).
+ */
+Datum
+cg_open_registry_inline(PG_FUNCTION_ARGS)
+{
+	return open_registry_row(fcinfo);
 }
 
 /*

@@ -14,8 +14,9 @@
 -- never flattened (OFFSET 0: the call happens once per child, its fields are
 -- read from the composite), and record_consents(), which already runs as
 -- the extension's owner, opens the facts through _open_registry_inline():
--- the same C function without SECURITY DEFINER and without the per-call
--- search_path (not executable by PUBLIC, as _open_registry).  The values,
+-- the same C code (its own entry point, one per SQL signature) without
+-- SECURITY DEFINER and without the per-call search_path (not executable
+-- by PUBLIC, as _open_registry).  The values,
 -- their order (a data key per inserted child, in the insert's order), the
 -- checks, the locks and the triggers are 1.8's.
 --
@@ -35,10 +36,10 @@ CREATE FUNCTION childguard._open_registry_inline(subject_no bigint, sealed bytea
 		OUT birth_date date, OUT in_difficulty boolean, OUT can_express boolean)
 	RETURNS record
 	LANGUAGE C STABLE STRICT
-	AS 'MODULE_PATHNAME', 'cg_open_registry';
+	AS 'MODULE_PATHNAME', 'cg_open_registry_inline';
 REVOKE ALL ON FUNCTION childguard._open_registry_inline(bigint, bytea) FROM PUBLIC;
 COMMENT ON FUNCTION childguard._open_registry_inline(bigint, bytea) IS
-	'Internal: _open_registry() for a caller already running as the extension''s owner (record_consents()): the same C function without SECURITY DEFINER and without a search_path set per call; not executable by PUBLIC.';
+	'Internal: _open_registry() for a caller already running as the extension''s owner (record_consents()): the same C code (its own entry point) without SECURITY DEFINER and without a search_path set per call; not executable by PUBLIC.';
 
 CREATE OR REPLACE FUNCTION childguard.register_children(children regclass)
  RETURNS TABLE(row_no bigint, child_id text, subject_no bigint, sqlstate text, message text)
