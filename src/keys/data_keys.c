@@ -28,6 +28,8 @@
  */
 #include "postgres.h"
 
+#include <sys/resource.h>
+
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/xact.h"
@@ -161,6 +163,32 @@ cg_data_keys_define_gucs(void)
 }
 
 /*
+ * At server start: say once, in the server log, when the configured cache
+ * cannot be locked in RAM as a whole.  Keys beyond RLIMIT_MEMLOCK are still
+ * kept out of core dumps and wiped, but the kernel may swap them out; each
+ * backend only notes its own failed mlock at DEBUG1, so without this the
+ * DBA would never learn of it.
+ */
+static void
+dek_check_memlock_limit(void)
+{
+	struct rlimit limit;
+	Size		wanted;
+
+	if (dek_cache_size_setting <= 0 || getrlimit(RLIMIT_MEMLOCK, &limit) != 0 ||
+		limit.rlim_cur == RLIM_INFINITY)
+		return;
+	wanted = sizeof(DekSlot) * (Size) dek_cache_size_setting;
+	if (wanted <= (Size) limit.rlim_cur)
+		return;
+	ereport(WARNING,
+			(errmsg("childguard.data_key_cache_size needs %zu kB of locked memory, more than the server's limit of %zu kB",
+					wanted / 1024, (Size) limit.rlim_cur / 1024),
+			 errdetail("Data keys cached beyond the limit are kept out of core dumps and wiped, but may be swapped out."),
+			 errhint("Raise the server's locked-memory limit (LimitMEMLOCK in its systemd unit, or ulimit -l) or lower childguard.data_key_cache_size.")));
+}
+
+/*
  * From _PG_init: flush when childguard.data_key changes (catalog.c).  The
  * flush after a transaction that made keys aborts is registered by the
  * first key made (cg_new_data_key): until then it would be called at every
@@ -170,6 +198,8 @@ void
 cg_data_keys_init(void)
 {
 	cg_catalog_on_invalidation(data_keys_invalidate, CG_INVAL_DATA_KEY);
+	if (process_shared_preload_libraries_in_progress)
+		dek_check_memlock_limit();
 }
 
 /* Make (or remake, after the setting changed) the cache; false if none. */
