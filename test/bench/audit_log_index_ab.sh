@@ -37,4 +37,4 @@ echo
 echo "===== writer µs per record, medians of $PAIRS runs each: without the child index (1.8) vs with it (1.9) ====="
 awk -v a="$wr" -v b="$wp" 'BEGIN { printf "one session'"'"'s reads: 1.8 %.2f, 1.9 %.2f  (1.9 / 1.8 %.2f)   target <= 2 µs\n", a, b, (a > 0) ? b / a : 0 }'
 awk -v a="$lr" -v b="$lp" 'BEGIN { printf "under load:            1.8 %.2f, 1.9 %.2f  (1.9 / 1.8 %.2f)   target <= 2 µs\n", a, b, (a > 0) ? b / a : 0 }'
-awk -v a="$rr" -v b="$rp" 'BEGIN { printf "reader (on - off):     1.8 %.2f, 1.9 %.2f µs per record (the reader's path is the same)\n", a, b }'
+awk -v a="$rr" -v b="$rp" 'BEGIN { printf "reader (on - off):     1.8 %.2f, 1.9 %.2f µs per record (the reader path is the same)\n", a, b }'

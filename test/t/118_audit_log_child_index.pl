@@ -136,6 +136,52 @@ like($err, qr/ERROR:  XX001: childguard access log batch $multi is malformed at 
 is($node->safe_psql('postgres', 'SELECT valid FROM childguard.verify_access_log()'), 't',
 	'the log is intact after the attacks');
 
+# The update from 1.8: batches written without lists get them from their
+# records; the writer lists the children of the batches after it
+$node->safe_psql('postgres', 'CREATE DATABASE old18');
+$node->safe_psql('old18', q{
+	SET client_min_messages = warning;
+	CREATE EXTENSION childguard VERSION '1.8' CASCADE;
+	SELECT childguard.register_child('o-' || i, '2014-01-01') FROM generate_series(1, 4) i;
+	CREATE TABLE pupils (id text PRIMARY KEY, name childguard.child_data);
+	SELECT childguard.protect('pupils', subject_column => 'id', categories => '{"name": "name"}');
+});
+consent_all($node, 'old18');
+my $reads = q{SET childguard.purpose = 'regress';
+	SELECT name FROM pupils WHERE id = 'o-1';
+	SELECT name FROM pupils WHERE id IN ('o-2', 'o-3');
+	UPDATE pupils SET name = 'renamed' WHERE id = 'o-2';
+	SELECT childguard.audit_wait();};
+$node->safe_psql('old18', q{SET childguard.purpose = 'regress';
+	INSERT INTO pupils SELECT 'o-' || i, 'name ' || i FROM generate_series(1, 4) i;});
+$node->safe_psql('old18', $reads) for 1 .. 2;
+is($node->safe_psql('old18', q{
+	SELECT count(*) > 1, (SELECT count(*) FROM pg_attribute
+	                       WHERE attrelid = 'childguard.access_log_batch'::regclass AND attname = 'subjects')
+	  FROM childguard.access_log_batch}), 't|0', '1.8: packed batches, without lists');
+$node->safe_psql('old18', 'ALTER EXTENSION childguard UPDATE');
+$node->safe_psql('old18', $reads);
+my $lists_differ = q{
+	SELECT count(*) FROM childguard.access_log_batch b
+	 WHERE b.subjects IS DISTINCT FROM ARRAY(
+		SELECT DISTINCT s FROM childguard.access_log l,
+		       unnest(l.children_read || l.children_denied || l.children_written) s
+		 WHERE l.id BETWEEN b.first_id AND b.last_id ORDER BY s)};
+is($node->safe_psql('old18', qq{
+	SELECT (SELECT extversion FROM pg_extension WHERE extname = 'childguard'),
+	       (SELECT count(*) FROM childguard.access_log_batch), ($lists_differ),
+	       (SELECT valid FROM childguard.verify_access_log())}),
+	'1.9|' . $node->safe_psql('old18', 'SELECT count(*) FROM childguard.access_log_batch') . '|0|t',
+	"updated to 1.9: every batch's list (backfilled and new) is its records' children; the chain verifies");
+is($node->safe_psql('old18', q{
+	SELECT count(*) FILTER (WHERE r IS DISTINCT FROM v), count(*) FILTER (WHERE cardinality(v) > 0)
+	  FROM (SELECT (SELECT array_agg((a->>'id')::bigint ORDER BY (a->>'id')::bigint)
+	                  FROM jsonb_array_elements(childguard.child_report(c.child_id)->'accesses') a) AS r,
+	               (SELECT array_agg(l.id ORDER BY l.id) FROM childguard.access_log l
+	                 WHERE c.subject_no = ANY (l.children_read || l.children_denied || l.children_written)) AS v
+	          FROM childguard.child c) x}), '0|4',
+	"after the update child_report() lists each child's accesses, from before and after it");
+
 # Retention purges whole batches: their entries go with them
 sleep 61;
 $node->append_conf('postgresql.conf', "childguard.audit_retention = 1\n");

@@ -23,6 +23,19 @@ UPDATE childguard.access_log_batch b
                                                  || u.children_written) s
                          ORDER BY s);
 ALTER TABLE childguard.access_log_batch ALTER COLUMN subjects SET NOT NULL;
+-- kept in the batch's row (MAIN: out of line only if the row would not fit
+-- a page), compressed, if at all, with lz4: a batch of a few hundred
+-- children is just over the TOAST threshold, and pglz cost the writer more
+-- per batch than the list's GIN entries (a writer profile); sorted ids
+-- barely compress
+DO $compression$
+BEGIN
+	ALTER TABLE childguard.access_log_batch ALTER COLUMN subjects SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+	NULL;
+END
+$compression$;
+ALTER TABLE childguard.access_log_batch ALTER COLUMN subjects SET STORAGE MAIN;
 COMMENT ON COLUMN childguard.access_log_batch.subjects IS
 	'the children (subject numbers) its records name, read, denied or written: sorted, each once; indexed (GIN) for per-child reads. Not hashed: verify_access_log() checks it against the records';
 CREATE INDEX access_log_batch_subjects_idx ON childguard.access_log_batch
