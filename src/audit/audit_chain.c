@@ -568,10 +568,13 @@ verify_batches(Verdict *v, int64 *expected_id, uint8 *prev, bool *have_prev,
 	Portal		portal;
 	MemoryContext rowcxt;
 	bool		ok = true;
+	int			ncolumns;
 
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT ");
-	for (int i = 0; i < (v->with_subjects ? CG_AUDIT_BATCH_NCOLUMNS : CG_AUDIT_BATCH_NCOLUMNS_1_8); i++)
+	/* 1.9's subjects only where the table has them */
+	ncolumns = v->with_subjects ? CG_AUDIT_BATCH_NCOLUMNS : CG_AUDIT_BATCH_NCOLUMNS_1_8;
+	for (int i = 0; i < ncolumns; i++)
 		appendStringInfo(&sql, "%s%s", i ? ", " : "", cg_audit_batch_column_names[i]);
 	appendStringInfoString(&sql, " FROM childguard.access_log_batch ORDER BY first_id");
 	plan = SPI_prepare_cursor(sql.data, 0, NULL, CURSOR_OPT_NO_SCROLL | CURSOR_OPT_FAST_PLAN);
