@@ -181,7 +181,7 @@ typedef struct CgAuditQueued
 	int			procno;
 	bool		sync;
 	Size		len;
-	char	   *data;			/* palloc'd copy */
+	char	   *data;			/* in the ring, valid until the batch is finished */
 } CgAuditQueued;
 
 /* true only in an audit writer process (set by audit_worker.c at its start) */

@@ -12,17 +12,21 @@
  * a PAD entry when it can hold one), and carry the database they belong
  * to, a global sequence number and the backend's pgprocno.
  *
- * Every field of AuditShared except the two condition variables and the
- * per-backend completion counters is protected by the one LWLock of the
- * "childguard_audit" tranche.  Backends take it exclusively twice per
- * record, briefly: to reserve an entry (move the tail) and to publish it
- * once written in place (see cg_audit_reserve; between the two, the
- * entry's payload belongs to the backend alone); writers take it to
- * claim a batch (copying it out) and to mark a batch done.  Nothing that
- * can raise an error, allocate memory, log or read the catalog runs while
- * it is held (a batch is measured under the lock, allocated without it,
- * then claimed: see cg_audit_claim_batch); AddinShmemInitLock likewise
- * covers only finding the structure, not the files read at a start.
+ * Every field of AuditShared except the two condition variables, the
+ * per-backend completion counters and each database's count of READY
+ * entries (an atomic: see below) is protected by the one LWLock of the
+ * "childguard_audit" tranche.  Backends take it exclusively once per
+ * record, briefly, to reserve an entry (move the tail); they write the
+ * payload in place and publish it without the lock (cg_audit_publish:
+ * between reserve and publish the entry belongs to the backend alone).
+ * Writers take it to claim a batch (marking its entries CLAIMED; the
+ * records are read in place, not copied: a CLAIMED entry is read by its
+ * claimer only and stays in the ring until marked DONE) and to mark a
+ * batch done.  Nothing that can raise an error, allocate memory, log or
+ * read the catalog runs while it is held (the batch's array is allocated
+ * before the lock is taken: see cg_audit_claim_batch); AddinShmemInitLock
+ * likewise covers only finding the structure, not the files read at a
+ * start.
  *
  * Each database has a writer (audit_worker.c), a dynamic background
  * worker started on demand by the first backend that queues a record for
@@ -42,6 +46,22 @@
  * is picked up without a wake-up, and batches grow with the load.  (Not
  * "nothing pending": a batch committed asynchronously stays claimed until
  * its commit is flushed, and the writer may sleep meanwhile.)
+ *
+ * Publishing without the lock.  A slot's READY count (ready) is an
+ * atomic: publish adds one BEFORE the entry becomes READY (the entry,
+ * still WRITING, keeps its database's slot from being reused meanwhile:
+ * pending counts it), a claim subtracts what it took; so the count never
+ * falls below the READY entries not yet claimed, and a publish that finds
+ * it at zero knows the writer has taken everything and wakes it.  A
+ * claim that stops at a WRITING entry (records are written in queue
+ * order) sets that entry's wake flag, issues a barrier and looks at the
+ * entry's state again; the publish sets the state, issues a barrier and
+ * looks at the flag: at least one of them sees the other's write, so
+ * either the claim takes the record or the publish wakes the writer
+ * (Dekker's handshake).  After its state is READY the publisher reads
+ * only its own entry and the writer's latch pointer, never writes the
+ * slot: if the record has been written meanwhile and the slot or the
+ * entry's space reused, the worst outcome is a needless wake-up.
  *
  * Completion: after a batch commits, the writer raises, for each record,
  * the done_seq (and on failure failed_seq) of the backend that queued it
@@ -157,6 +177,7 @@ typedef struct QueueEntry
 	uint32		payload_len;
 	uint8		state;			/* EntryState */
 	bool		sync;
+	bool		wake;			/* a claim stopped here: its publish wakes the writer */
 	Oid			dboid;
 	int			procno;			/* -1: carried over from before a restart */
 	TimestampTz epoch;			/* with seq: the record's identity */
@@ -173,12 +194,13 @@ typedef struct DbSlot
 	bool		registered;		/* a writer has been registered */
 	TimestampTz registered_at;
 	int			pending;		/* READY or CLAIMED entries */
-	int			ready;			/* READY entries: the writer has not taken them */
+	pg_atomic_uint32 ready;		/* READY entries the writer has not taken (plus
+								 * those being published: see "Publishing
+								 * without the lock" above) */
 	int			sync_pending;	/* of which a backend waits for */
 	uint64		scan_from;		/* entries before this are claimed or done */
 	bool		gone;			/* the database was dropped; records settled */
 	bool		starved;		/* no worker slot was free for its writer */
-	bool		stalled;		/* the writer's last claim stopped at a WRITING entry */
 } DbSlot;
 
 typedef struct ProcSlot
@@ -538,7 +560,7 @@ restore_queue(void)
 		memcpy((char *) e + ENTRY_HDR, payload, in.payload_len);
 		shared->tail += entry_len;
 		slot->pending++;
-		slot->ready++;
+		pg_atomic_fetch_add_u32(&slot->ready, 1);
 		if (in.epoch >= shared->epoch)
 			shared->epoch = in.epoch + 1;
 		restored++;
@@ -712,6 +734,7 @@ db_slot(Oid dboid, bool create)
 	if (!create || free_slot == NULL)
 		return NULL;
 	memset(free_slot, 0, sizeof(DbSlot));
+	pg_atomic_init_u32(&free_slot->ready, 0);
 	free_slot->dboid = dboid;
 	return free_slot;
 }
@@ -886,18 +909,19 @@ cg_audit_admit(void)
 /*
  * Queueing a record in three steps, so that the record is encoded
  * straight into the ring and the queue's lock is held only to move the
- * tail and, after, to mark the entry ready:
+ * tail:
  *
  *	reserve: under the lock, room for len bytes at the tail, the entry's
  *	header (state WRITING, its seq) and the tail moved past it;
  *	write:	 without the lock, the caller writes the payload in place --
  *			 code that cannot raise, allocate or wait (a plain encoder);
- *	publish: a write barrier, then under the lock the entry becomes READY
- *			 and is counted for the writer, which is woken as before.
+ *	publish: without the lock, the entry is counted for the writer, then
+ *			 becomes READY (a barrier between), and the writer is woken
+ *			 as described at the top ("Publishing without the lock").
  *
  * A WRITING entry is not the writer's yet: a claim stops at the first one
  * of its database (records are written in queue order: the chain head's
- * key must only grow), noting the slot as stalled, and the publish of
+ * key must only grow), setting the entry's wake flag, and the publish of
  * that entry wakes the writer.  The head does not pass it either.  Only a
  * process killed between reserve and publish can leave one behind, and
  * that reinitialises shared memory: the postmaster's save skips WRITING
@@ -961,6 +985,7 @@ cg_audit_reserve(Size len, bool sync, bool may_wait, uint64 *seq)
 				e->payload_len = len;
 				e->state = ENTRY_WRITING;
 				e->sync = sync;
+				e->wake = false;
 				e->dboid = MyDatabaseId;
 				e->procno = MyProc->pgprocno;
 				e->epoch = shared->epoch;
@@ -1002,34 +1027,43 @@ cg_audit_reserve(Size len, bool sync, bool may_wait, uint64 *seq)
 	return dest;
 }
 
-/* The reserved record is written: hand it to the writer. */
+/*
+ * The reserved record is written: hand it to the writer.  Without the
+ * queue's lock (see "Publishing without the lock" at the top).
+ */
 void
 cg_audit_publish(void)
 {
-	QueueEntry *e = reservation.entry;
+	volatile QueueEntry *e = reservation.entry;
 	DbSlot	   *slot = reservation.slot;
-	Latch	   *latch = NULL;
+	int32		was_ready;
+	bool		wake;
 
 	Assert(e != NULL);
 	if (e == NULL)
 		return;
 	reservation.entry = NULL;
 	reservation.slot = NULL;
-	/* the payload before the state that lets a writer read it */
-	pg_write_barrier();
-	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	e->state = ENTRY_READY;
 	/*
-	 * The writer drains until nothing is left: wake it only when idle,
-	 * when its last claim stopped at this (or another WRITING) entry, or
-	 * when a backend will wait for this record.
+	 * Counted first, while the entry (WRITING) still holds the slot; the
+	 * atomic is a full barrier: the payload is written before the state
+	 * that lets a writer read it.
 	 */
-	if (slot->ready++ == 0 || slot->stalled || e->sync)
-		latch = slot->writer_latch;
-	slot->stalled = false;
-	LWLockRelease(shared->lock);
-	if (latch != NULL)
-		SetLatch(latch);
+	was_ready = (int32) pg_atomic_fetch_add_u32(&slot->ready, 1);
+	e->state = ENTRY_READY;
+	pg_memory_barrier();
+	/*
+	 * Wake the writer when it had taken everything, when its last claim
+	 * stopped at this entry, or when a backend will wait for this record.
+	 */
+	wake = was_ready <= 0 || e->wake || e->sync;
+	if (wake)
+	{
+		Latch	   *latch = ((volatile DbSlot *) slot)->writer_latch;
+
+		if (latch != NULL)
+			SetLatch(latch);
+	}
 }
 
 /*
@@ -1149,7 +1183,7 @@ cg_audit_writer_claim_slot(Oid dboid)
 		if (e != NULL && e->dboid == dboid && e->state == ENTRY_CLAIMED)
 		{
 			e->state = ENTRY_READY;
-			slot->ready++;
+			pg_atomic_fetch_add_u32(&slot->ready, 1);
 		}
 		pos = next;
 	}
@@ -1227,7 +1261,7 @@ cg_audit_pending_for(Oid dboid, int *sync)
 	slot = db_slot(dboid, false);
 	if (slot != NULL)
 	{
-		n = slot->ready;
+		n = Max((int32) pg_atomic_read_u32(&slot->ready), 0);
 		*sync = slot->sync_pending;
 	}
 	LWLockRelease(shared->lock);
@@ -1245,49 +1279,24 @@ scan_start(DbSlot *slot)
 }
 
 /*
- * Claim up to max_records READY entries of dboid, in queue order, copied
- * into the current memory context.  Returns how many.
+ * Claim up to max_records READY entries of dboid, in queue order.  Returns
+ * how many; *out (allocated in the current memory context) points at
+ * their payloads in place, in the ring: a CLAIMED entry is read only by
+ * its claimer and stays where it is until cg_audit_finish_batch() marks it
+ * DONE (the head passes DONE entries only), so the payloads stay valid
+ * until then.  Nothing is copied or allocated while the lock is held.
  *
- * Nothing is allocated while the lock is held: a first pass (shared lock)
- * measures the batch, the memory is allocated without the lock, and the
- * second pass (exclusive) claims what fits in it.  Only this database's
- * writer (or the one process settling a dropped database) claims its
- * entries, so the second pass finds the same ones, and perhaps newer ones
- * that the limits leave for the next batch.
+ * Only this database's writer (or the one process settling a dropped
+ * database) claims its entries.
  */
 int
 cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out)
 {
-	CgAuditQueued *recs;
-	char	   *buf;
+	CgAuditQueued *recs = palloc(sizeof(CgAuditQueued) * Max(max_records, 1));
 	DbSlot	   *slot;
-	int			want = 0;
-	Size		room = 0;
 	int			n = 0;
 	Size		bytes = 0;
 	uint64		pos;
-
-	LWLockAcquire(shared->lock, LW_SHARED);
-	slot = db_slot(dboid, false);
-	for (pos = scan_start(slot);
-		 pos < shared->tail && want < max_records && room < CG_AUDIT_BATCH_BYTES;)
-	{
-		uint64		next;
-		QueueEntry *e = entry_at(pos, &next);
-
-		if (e != NULL && e->dboid == dboid && e->state == ENTRY_WRITING)
-			break;				/* in queue order: not past a record being written */
-		if (e != NULL && e->dboid == dboid && e->state == ENTRY_READY)
-		{
-			room += MAXALIGN(e->payload_len);	/* each copy aligned, as palloc's */
-			want++;
-		}
-		pos = next;
-	}
-	LWLockRelease(shared->lock);
-
-	recs = palloc(sizeof(CgAuditQueued) * Max(want, 1));
-	buf = palloc(Max(room, 1));
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	slot = db_slot(dboid, false);
@@ -1295,26 +1304,34 @@ cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out)
 		 pos < shared->tail && n < max_records && bytes < CG_AUDIT_BATCH_BYTES;)
 	{
 		uint64		next;
-		QueueEntry *e = entry_at(pos, &next);
+		volatile QueueEntry *e = entry_at(pos, &next);
 
-		if (e != NULL && e->dboid == dboid && e->state == ENTRY_WRITING)
+		if (e == NULL || e->dboid != dboid)
 		{
-			/* its publish wakes the writer (cg_audit_publish) */
-			if (slot != NULL)
-				slot->stalled = true;
-			break;
+			pos = next;
+			continue;
 		}
-		if (e != NULL && e->dboid == dboid && e->state == ENTRY_READY)
+		if (e->state == ENTRY_WRITING)
 		{
-			if (n == want || bytes + MAXALIGN(e->payload_len) > room)
-				break;			/* not measured: the next batch takes it */
+			/*
+			 * In queue order: not past a record being written.  Its
+			 * publish wakes the writer -- unless it was published just
+			 * now, which the second look sees (see "Publishing without
+			 * the lock").
+			 */
+			e->wake = true;
+			pg_memory_barrier();
+			if (e->state == ENTRY_WRITING)
+				break;
+		}
+		if (e->state == ENTRY_READY)
+		{
 			recs[n].epoch = e->epoch;
 			recs[n].seq = e->seq;
 			recs[n].procno = e->procno;
 			recs[n].sync = e->sync;
 			recs[n].len = e->payload_len;
-			recs[n].data = buf + bytes;
-			memcpy(recs[n].data, (char *) e + ENTRY_HDR, e->payload_len);
+			recs[n].data = (char *) e + ENTRY_HDR;
 			e->state = ENTRY_CLAIMED;
 			bytes += MAXALIGN(e->payload_len);
 			n++;
@@ -1324,9 +1341,12 @@ cg_audit_claim_batch(Oid dboid, int max_records, CgAuditQueued **out)
 	if (slot != NULL)
 	{
 		slot->scan_from = pos;
-		slot->ready = Max(0, slot->ready - n);
+		if (n > 0)
+			pg_atomic_fetch_sub_u32(&slot->ready, n);
 	}
 	LWLockRelease(shared->lock);
+	/* the payloads are read after their READY state (paired with publish's barrier) */
+	pg_read_barrier();
 	*out = recs;
 	return n;
 }
@@ -1517,7 +1537,7 @@ settle_database(Oid dboid)
 		if (e != NULL && e->dboid == dboid && e->state == ENTRY_CLAIMED)
 		{
 			e->state = ENTRY_READY;
-			slot->ready++;
+			pg_atomic_fetch_add_u32(&slot->ready, 1);
 		}
 		pos = next;
 	}
