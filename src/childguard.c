@@ -45,6 +45,7 @@
 #include "parallel_guard.h"
 #include "planted_code.h"
 #include "planted_code_query.h"
+#include "plan_gate.h"
 #include "pool_scope.h"
 #include "protection.h"
 #include "protection_guard.h"
@@ -80,19 +81,20 @@ static object_access_hook_type prev_object_access = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
 static planner_hook_type prev_planner = NULL;
 
-/* A top-level statement begins (stmt: its PlannedStmt). */
+/*
+ * A top-level statement begins (stmt: its PlannedStmt).  The caller took
+ * in committed changes first (AcceptInvalidationMessages): registry
+ * changes before anything is decided -- naming a relation does so as it
+ * opens it, but a statement that names none (FETCH, EXECUTE of a prepared
+ * statement whose locks the transaction already holds, a protocol Bind of
+ * one) would decide with what the caches held before: a withdrawal
+ * committed meanwhile must stop it -- and relation changes before the
+ * protection cache is asked about its tables.  Cheap when nothing is
+ * pending (one unlocked flag test).
+ */
 static void
 statement_begin(PlannedStmt *stmt)
 {
-	/*
-	 * Take in committed registry changes before anything is decided.  Naming
-	 * a relation does so as it opens it, but a statement that names none
-	 * (FETCH, EXECUTE of a prepared statement whose locks the transaction
-	 * already holds, a protocol Bind of one) would decide with what the
-	 * caches held before: a withdrawal committed meanwhile must stop it.
-	 * Cheap when nothing is pending (one unlocked flag test).
-	 */
-	AcceptInvalidationMessages();
 	cg_audit_flush_pending();
 	/* a plain SELECT's tag without CreateCommandTag's general walk */
 	cg_statement_begin((int) (stmt->commandType == CMD_SELECT && stmt->utilityStmt == NULL &&
@@ -110,20 +112,37 @@ call_prev_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 }
 
+/*
+ * A query starts.  A plain plan (plan_gate.c: a SELECT touching no table
+ * with child data or planted code) skips the guards that would pass it by;
+ * the top-level audit capture's memo of its plan is kept (audit_capture.c).
+ */
 static void
 cg_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-	if (cg_statement_nesting() == 0)
+	bool		top = cg_statement_nesting() == 0;
+	bool		plain;
+
+	if (top)
+		AcceptInvalidationMessages();	/* see statement_begin */
+	plain = cg_plan_gate_plain(queryDesc->plannedstmt);
+	if (top)
 	{
-		cg_statement_text_executor_start(queryDesc);
+		cg_statement_text_executor_start(queryDesc, plain);
 		statement_begin(queryDesc->plannedstmt);
 	}
-	cg_write_guard_executor_start(queryDesc);
-	cg_planted_code_executor_start(queryDesc);
-	cg_audit_guard_executor_start(queryDesc);
+	if (!plain)
+	{
+		cg_write_guard_executor_start(queryDesc);
+		cg_planted_code_executor_start(queryDesc);
+		cg_audit_guard_executor_start(queryDesc);
+	}
 	if (cg_citus_coordinator())
 		cg_citus_executor_start(queryDesc);
-	cg_audit_executor_start(queryDesc);
+	if (!plain || cg_statement_accesses() != 0)
+		cg_audit_executor_start(queryDesc);
+	else if (top)
+		cg_statement()->captured_plan = queryDesc->plannedstmt;
 	/* a Citus coordinator ships envelopes only (citus_coordinator.c) */
 	if (cg_citus_coordinator())
 		cg_citus_executor_start_shipping(call_prev_ExecutorStart, queryDesc, eflags);
@@ -153,8 +172,11 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	/* a portal run again (protocol Execute) begins no statement: see statement_begin */
 	if (queryDesc->already_executed && cg_statement_nesting() == 0)
 		AcceptInvalidationMessages();
-	cg_audit_executor_run(queryDesc);
-	nulling = cg_denied_nulls_wrap(queryDesc);
+	/* a query whose plan the capture saw (its own first test) needs no call */
+	if (cg_statement()->captured_plan != queryDesc->plannedstmt)
+		cg_audit_executor_run(queryDesc);
+	/* denied values as NULL only for sessions that ask (denied_nulls.c's first test) */
+	nulling = cg_denied_read() == CG_DENIED_NULL ? cg_denied_nulls_wrap(queryDesc) : NULL;
 	if (nulling != NULL)
 		queryDesc->dest = nulling;
 	/* Citus ships envelopes; the client's receiver shows decided reads */
@@ -163,7 +185,12 @@ cg_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	if (cg_citus_coordinator())
 		cg_citus_run_begin(queryDesc, client, &citus_run);
 	cg_statement_enter(&saved);
-	cg_delete_rows_executor_run(queryDesc);
+	/* the level's DELETE targets: none but for a DELETE (delete_rows.c's own first test) */
+	if (queryDesc->plannedstmt->commandType == CMD_DELETE ||
+		queryDesc->plannedstmt->hasModifyingCTE)
+		cg_delete_rows_executor_run(queryDesc);
+	else
+		cg_statement()->level.delete_rtis = NULL;
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
@@ -241,7 +268,9 @@ cg_ExecutorFinish(QueryDesc *queryDesc)
 static void
 cg_ExecutorEnd(QueryDesc *queryDesc)
 {
-	cg_audit_executor_end(queryDesc);
+	/* nothing to record when no child data was touched (its own first test) */
+	if (cg_statement_accesses() != 0)
+		cg_audit_executor_end(queryDesc);
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
 	else
@@ -268,6 +297,7 @@ cg_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	if (top)
 	{
+		AcceptInvalidationMessages();	/* see statement_begin */
 		cg_statement_text_utility(queryString);
 		statement_begin(pstmt);
 	}
@@ -458,6 +488,7 @@ _PG_init(void)
 
 	cg_pool_scope_init();
 	cg_secure_mem_init();
+	cg_crypto_preload();
 	cg_master_key_load_at_startup();
 	cg_catalog_register_callbacks();
 	/* the caches catalog.c's invalidation callback keeps in step */

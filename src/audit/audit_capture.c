@@ -90,6 +90,7 @@ static TimestampTz utility_returned_at = 0;
 
 static MemoryContext emit_cxt = NULL;
 static bool exit_callback_registered = false;
+static bool resource_callback_registered = false;	/* capture_resource_release */
 
 static void capture_first_access(void);
 static void resolve_names(CgStatement *st);
@@ -374,7 +375,7 @@ cg_audit_init(void)
 	cg_statement_first_access_hook = capture_first_access;
 	cg_catalog_on_invalidation(forget_role_names, CG_INVAL_ROLES);
 	cg_catalog_on_invalidation(forget_names, CG_INVAL_RELATION | CG_INVAL_OBJECTS);
-	RegisterResourceReleaseCallback(capture_resource_release, NULL);
+	/* capture_resource_release: by the first access (capture_first_access) */
 	RegisterXactCallback(capture_xact_callback, NULL);
 	RegisterSubXactCallback(capture_subxact_callback, NULL);
 }
@@ -388,6 +389,18 @@ capture_first_access(void)
 {
 	CgStatement *st = cg_statement();
 
+	/*
+	 * The resource-release callback acts only for a statement that touched
+	 * child data, which always passes here first: registered by the
+	 * process's first such statement, not at start (every resource owner's
+	 * release, three phases of each portal's and transaction's, would call
+	 * it in a backend that never reads child data).
+	 */
+	if (!resource_callback_registered)
+	{
+		RegisterResourceReleaseCallback(capture_resource_release, NULL);
+		resource_callback_registered = true;
+	}
 	if (!cg_audit_enabled || IsParallelWorker() || cg_audit_is_writer)
 		return;
 	if (!RecoveryInProgress())

@@ -83,6 +83,9 @@ static LocalTransactionId wrote_lxid = InvalidLocalTransactionId;
 static TransactionId *prepared_xids = NULL;
 static int	nprepared = 0;
 static int	maxprepared = 0;
+static bool xact_callback_registered = false;
+
+static void replicated_rows_xact_callback(XactEvent event, void *arg);
 
 PG_FUNCTION_INFO_V1(cg_replication_applying);
 
@@ -159,6 +162,12 @@ cg_registry_row_applied(PG_FUNCTION_ARGS)
 	/* the WHEN clause says the same; a trigger created without it */
 	if (!IsLogicalWorker())
 		return PointerGetDatum(NULL);
+	/* the transaction callback acts only after such a write: registered by the first */
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(replicated_rows_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
 	wrote_lxid = MyProc->lxid;
 
 	rel = trigdata->tg_relation;
@@ -237,9 +246,12 @@ replicated_rows_xact_callback(XactEvent event, void *arg)
 	}
 }
 
-/* From _PG_init. */
+/*
+ * From _PG_init.  The transaction callback is registered by a logical
+ * worker's first applied registry row (cg_registry_row_applied): every
+ * other process would call it at each transaction's end for nothing.
+ */
 void
 cg_replicated_rows_init(void)
 {
-	RegisterXactCallback(replicated_rows_xact_callback, NULL);
 }

@@ -196,6 +196,27 @@ static Oid	xact_child_rels[SC_RELIDS];
 static int	xact_ninval_rels = 0;
 static Oid	xact_inval_rels[SC_RELIDS];
 
+static bool xact_callback_registered = false;
+
+static void sc_xact_callback(XactEvent event, void *arg);
+
+/*
+ * This transaction wrote (or may read) what the shared cache must not
+ * serve: note it, registering the commit callback the first time in this
+ * process (registered first, so that a failure to register leaves
+ * nothing noted that the callback would not see).
+ */
+static inline void
+sc_note_wrote(void)
+{
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(sc_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+	xact_wrote = true;
+}
+
 static uint32
 sc_buckets(void)
 {
@@ -447,7 +468,7 @@ cg_shared_cache_invalidate(int kinds, Oid relid)
 		 */
 		return;
 	}
-	xact_wrote = true;
+	sc_note_wrote();
 	if (!OidIsValid(relid) || xact_ninval_rels == SC_RELIDS)
 	{
 		xact_whole = true;
@@ -469,7 +490,7 @@ void
 cg_shared_cache_invalidate_objects(int kinds, Oid relid)
 {
 	if (IsTransactionState() && TransactionIdIsValid(GetTopTransactionIdIfAny()))
-		xact_wrote = true;
+		sc_note_wrote();
 }
 
 static void
@@ -497,11 +518,15 @@ sc_xact_callback(XactEvent event, void *arg)
 	}
 }
 
-/* From _PG_init: move the floors at a writer's commit. */
+/*
+ * From _PG_init.  The transaction callback that moves the floors at a
+ * writer's commit is registered by the process's first registry write
+ * (sc_note_wrote), not here: until then every transaction's end, a
+ * point read's included, would call it only for it to find nothing noted.
+ */
 void
 cg_shared_cache_init(void)
 {
-	RegisterXactCallback(sc_xact_callback, NULL);
 }
 
 /*
@@ -538,7 +563,7 @@ cg_shared_cache_prepared_committed(void)
 void
 cg_shared_cache_note_write(void)
 {
-	xact_wrote = true;
+	sc_note_wrote();
 	xact_whole = true;
 }
 
@@ -550,7 +575,7 @@ cg_shared_cache_note_write(void)
 void
 cg_shared_cache_note_private(void)
 {
-	xact_wrote = true;
+	sc_note_wrote();
 }
 
 /*
@@ -562,7 +587,7 @@ cg_shared_cache_note_private(void)
 bool
 cg_shared_cache_note_children(Oid relid, const uint64 *subjects, int n)
 {
-	xact_wrote = true;
+	sc_note_wrote();
 	if (!rel_noted(relid))
 	{
 		if (xact_nchild_rels == SC_RELIDS)

@@ -131,7 +131,12 @@ key_slot(void)
 		key_pool = cg_secure_map(KEY_POOL_KEYS * CG_KEY_LEN);
 	}
 	if (key_pool != NULL && key_pool_used < KEY_POOL_KEYS)
-		return key_pool + CG_KEY_LEN * key_pool_used++;
+	{
+		uint8	   *slot = key_pool + CG_KEY_LEN * key_pool_used++;
+
+		cg_secure_prepare(slot, CG_KEY_LEN);	/* locked before the key is written */
+		return slot;
+	}
 	return MemoryContextAllocZero(blind_cxt, CG_KEY_LEN);
 }
 
@@ -151,7 +156,7 @@ blind_flush(void)
 					explicit_bzero(e->rel.columns[i].key, CG_KEY_LEN);
 	}
 	if (key_pool != NULL)
-		explicit_bzero(key_pool, KEY_POOL_KEYS * CG_KEY_LEN);
+		cg_secure_wipe(key_pool);
 	key_pool_used = 0;
 	if (blind_cxt != NULL)
 		MemoryContextReset(blind_cxt);

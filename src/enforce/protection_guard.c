@@ -108,6 +108,27 @@ static Unprotecting *unprotecting = NULL;
 static int	nunprotecting = 0;
 static int	maxunprotecting = 0;
 static bool busy = false;		/* working out a protection: ignore hooks */
+static bool callbacks_registered = false;
+
+static void guard_xact_callback(XactEvent event, void *arg);
+static void guard_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+								   SubTransactionId parentSubid, void *arg);
+
+/*
+ * The lists below are about to hold something: the transaction callbacks
+ * that check and forget them are registered the first time (every
+ * transaction's end would call them, a point read's included, only to
+ * find them empty).
+ */
+static void
+register_callbacks(void)
+{
+	if (callbacks_registered)
+		return;
+	RegisterXactCallback(guard_xact_callback, NULL);
+	RegisterSubXactCallback(guard_subxact_callback, NULL);
+	callbacks_registered = true;
+}
 
 /* Forget everything (the memory went with TopTransactionContext). */
 static void
@@ -174,6 +195,8 @@ touch(Oid relid, LOCKMODE lockmode)
 	if (ntouched == maxtouched)
 	{
 		int			n = Max(8, maxtouched * 2);
+
+		register_callbacks();
 
 		touched = touched == NULL ?
 			MemoryContextAlloc(TopTransactionContext, n * sizeof(Touched)) :
@@ -427,6 +450,8 @@ cg_unprotect_begin(PG_FUNCTION_ARGS)
 	{
 		int			n = Max(4, maxunprotecting * 2);
 
+		register_callbacks();
+
 		unprotecting = unprotecting == NULL ?
 			MemoryContextAlloc(TopTransactionContext, n * sizeof(Unprotecting)) :
 			repalloc(unprotecting, n * sizeof(Unprotecting));
@@ -487,10 +512,8 @@ guard_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	nunprotecting = kept;
 }
 
-/* From _PG_init. */
+/* From _PG_init: the callbacks are registered by the first use (register_callbacks). */
 void
 cg_protection_guard_init(void)
 {
-	RegisterXactCallback(guard_xact_callback, NULL);
-	RegisterSubXactCallback(guard_subxact_callback, NULL);
 }

@@ -628,9 +628,11 @@ cg_statement_text_post_parse(ParseState *pstate, Query *query)
  * the plan uses a relation holding child data (views expanded, subqueries
  * included) or calls a user-defined function (which may write child data
  * from its arguments): both come from lists the planner keeps anyway.
+ * plain: the executor-start gate found no relation holding child data in
+ * the range table (plan_gate.c), so only the functions are looked at.
  */
 void
-cg_statement_text_executor_start(QueryDesc *queryDesc)
+cg_statement_text_executor_start(QueryDesc *queryDesc, bool plain)
 {
 	PlannedStmt *ps = queryDesc->plannedstmt;
 	bool		mask = statement_masking == CG_MASK_ALL;
@@ -643,7 +645,7 @@ cg_statement_text_executor_start(QueryDesc *queryDesc)
 		foreach(lc, ps->invalItems)
 			if (lfirst_node(PlanInvalItem, lc)->cacheId == PROCOID)
 				mask = true;
-		mask = mask || rtable_holds_child_data(ps->rtable);
+		mask = mask || (!plain && rtable_holds_child_data(ps->rtable));
 	}
 	if (mask)
 		mask_top_text((char *) queryDesc->sourceText, MASK_SCANNER);

@@ -32,7 +32,7 @@ extern void cg_statement_text_define_gucs(void);
 extern CgStatementMasking cg_statement_masking(void);
 
 extern void cg_statement_text_post_parse(ParseState *pstate, Query *query);
-extern void cg_statement_text_executor_start(QueryDesc *queryDesc);
+extern void cg_statement_text_executor_start(QueryDesc *queryDesc, bool plain);
 extern void cg_statement_text_utility(const char *queryString);
 extern void cg_statement_text_mask_current(void);
 extern void cg_statement_text_mask_for_log(bool parsed);

@@ -24,7 +24,8 @@
  * child data is short).
  *
  * Used only on x86-64 CPUs with AES-NI, PCLMULQDQ and SSSE3/SSE4.1, and
- * only after a known-answer test against EVP passed in this process
+ * only after a known-answer test against EVP passed in this process (or,
+ * from 1.9, in the postmaster it was forked from: cg_crypto_preload)
  * (cg_fast_gcm_available); otherwise crypto.c stays on EVP.
  *
  * Key material: the AES key schedule and H are kept in secure memory

@@ -112,6 +112,20 @@ cg_crypto_cleanup(int code, Datum arg)
 	cg_fast_gcm_free(fast_unwrap);
 }
 
+/*
+ * From _PG_init, in the postmaster (1.9): the AES-NI path's known-answer
+ * test (cg_fast_gcm_available), once; every backend forked from it
+ * inherits the result instead of running the test at its first value
+ * (about 140,000 instructions: most of what a new connection's first read
+ * paid for AES).  No key is involved.  A process that did not inherit it
+ * runs the test itself, as before.
+ */
+void
+cg_crypto_preload(void)
+{
+	(void) cg_fast_gcm_available();
+}
+
 /* Make the contexts once per process, with the cipher fixed. */
 static void
 cg_crypto_init(void)

@@ -16,6 +16,7 @@
 #define CG_KEY_ID_LEN	8
 
 extern void cg_crypto_define_gucs(void);
+extern void cg_crypto_preload(void);
 extern void cg_crypto_forget_keys(void);
 extern void cg_random_bytes(void *buf, size_t len);
 extern void cg_random_nonce(uint8 *out);

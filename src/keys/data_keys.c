@@ -28,6 +28,8 @@
  */
 #include "postgres.h"
 
+#include <sys/resource.h>
+
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/xact.h"
@@ -71,6 +73,7 @@ static int	dek_cache_sized_for = -1;	/* the setting it was made (or tried) for *
 static uint32 dek_cache_generation = 0;	/* master-key load it was filled under */
 static uint32 dek_tick = 0;
 static bool dek_made_in_xact = false;	/* _new_data_key ran in this transaction */
+static bool dek_callbacks_registered = false;	/* dek_xact_callback and dek_subxact_callback, by the first key made */
 static CgDataKeyCacheStats stats;
 static uint8 *uncached_key = NULL;	/* secure memory, with no cache */
 
@@ -101,7 +104,7 @@ cg_data_keys_flush(void)
 {
 	if (dek_cache != NULL && stats.entries > 0)
 	{
-		explicit_bzero(dek_cache, dek_cache_bytes);
+		cg_secure_wipe(dek_cache);	/* the chunks that held keys */
 		stats.flushes++;
 	}
 	stats.entries = 0;
@@ -160,15 +163,43 @@ cg_data_keys_define_gucs(void)
 }
 
 /*
- * From _PG_init: flush when childguard.data_key changes (catalog.c), and
- * after a transaction that made keys aborts.
+ * At server start: say once, in the server log, when the configured cache
+ * cannot be locked in RAM as a whole.  Keys beyond RLIMIT_MEMLOCK are still
+ * kept out of core dumps and wiped, but the kernel may swap them out; each
+ * backend only notes its own failed mlock at DEBUG1, so without this the
+ * DBA would never learn of it.
+ */
+static void
+dek_check_memlock_limit(void)
+{
+	struct rlimit limit;
+	Size		wanted;
+
+	if (dek_cache_size_setting <= 0 || getrlimit(RLIMIT_MEMLOCK, &limit) != 0 ||
+		limit.rlim_cur == RLIM_INFINITY)
+		return;
+	wanted = sizeof(DekSlot) * (Size) dek_cache_size_setting;
+	if (wanted <= (Size) limit.rlim_cur)
+		return;
+	ereport(WARNING,
+			(errmsg("childguard.data_key_cache_size needs %zu kB of locked memory, more than the server's limit of %zu kB",
+					wanted / 1024, (Size) limit.rlim_cur / 1024),
+			 errdetail("Data keys cached beyond the limit are kept out of core dumps and wiped, but may be swapped out."),
+			 errhint("Raise the server's locked-memory limit (LimitMEMLOCK in its systemd unit, or ulimit -l) or lower childguard.data_key_cache_size.")));
+}
+
+/*
+ * From _PG_init: flush when childguard.data_key changes (catalog.c).  The
+ * flush after a transaction that made keys aborts is registered by the
+ * first key made (cg_new_data_key): until then it would be called at every
+ * transaction's end for nothing.
  */
 void
 cg_data_keys_init(void)
 {
 	cg_catalog_on_invalidation(data_keys_invalidate, CG_INVAL_DATA_KEY);
-	RegisterXactCallback(dek_xact_callback, NULL);
-	RegisterSubXactCallback(dek_subxact_callback, NULL);
+	if (process_shared_preload_libraries_in_progress)
+		dek_check_memlock_limit();
 }
 
 /* Make (or remake, after the setting changed) the cache; false if none. */
@@ -263,7 +294,11 @@ dek_cache_add(uint64 subject_no, uint32 key_version, const uint8 *dek)
 		explicit_bzero(victim, sizeof(DekSlot));
 	}
 	else
+	{
 		stats.entries++;
+		/* a free slot may be in a chunk no key was written to: lock it first */
+		cg_secure_prepare(victim, sizeof(DekSlot));
+	}
 	if (++dek_tick == 0)
 		dek_tick = 1;
 	victim->subject_no = subject_no;
@@ -543,6 +578,13 @@ cg_new_data_key(PG_FUNCTION_ARGS)
 		tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
 		MemoryContextSwitchTo(oldcxt);
 		fcinfo->flinfo->fn_extra = tupdesc;
+	}
+	/* the callbacks act only after a key was made here: registered by the first */
+	if (!dek_callbacks_registered)
+	{
+		RegisterXactCallback(dek_xact_callback, NULL);
+		RegisterSubXactCallback(dek_subxact_callback, NULL);
+		dek_callbacks_registered = true;
 	}
 	dek_made_in_xact = true;	/* see dek_xact_callback */
 	cg_shared_cache_note_private();	/* its key is not for other backends yet */

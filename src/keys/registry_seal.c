@@ -251,6 +251,36 @@ cg_seal_registry(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(cg_registry_seal((uint64) PG_GETARG_INT64(0), &facts));
 }
 
+/*
+ * The facts as a row of (birth_date, in_difficulty, can_express), its
+ * descriptor blessed once per call site (a set-based registration opens
+ * one child per call): kept in fn_extra, in fn_mcxt.
+ */
+static Datum
+open_registry_row(FunctionCallInfo fcinfo)
+{
+	CgRegistryFacts facts;
+	TupleDesc	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (tupdesc == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = tupdesc;
+	}
+	cg_registry_open((uint64) PG_GETARG_INT64(0), PG_GETARG_BYTEA_PP(1), &facts);
+	values[0] = DateADTGetDatum(facts.birth_date);
+	values[1] = BoolGetDatum(facts.in_difficulty);
+	values[2] = BoolGetDatum(facts.can_express);
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
 PG_FUNCTION_INFO_V1(cg_open_registry);
 
 /*
@@ -260,19 +290,20 @@ PG_FUNCTION_INFO_V1(cg_open_registry);
 Datum
 cg_open_registry(PG_FUNCTION_ARGS)
 {
-	CgRegistryFacts facts;
-	TupleDesc	tupdesc;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
+	return open_registry_row(fcinfo);
+}
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	cg_registry_open((uint64) PG_GETARG_INT64(0), PG_GETARG_BYTEA_PP(1), &facts);
-	values[0] = DateADTGetDatum(facts.birth_date);
-	values[1] = BoolGetDatum(facts.in_difficulty);
-	values[2] = BoolGetDatum(facts.can_express);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
-													  values, nulls)));
+PG_FUNCTION_INFO_V1(cg_open_registry_inline);
+
+/*
+ * childguard._open_registry_inline(subject_no, sealed) (SQL 1.9): the same,
+ * bound without SECURITY DEFINER for record_consents(), which runs as the
+ * owner already (one C entry point per SQL signature: sql/README.md).
+ */
+Datum
+cg_open_registry_inline(PG_FUNCTION_ARGS)
+{
+	return open_registry_row(fcinfo);
 }
 
 /*

@@ -15,6 +15,8 @@ extern void cg_secure_mem_init(void);
 extern void *cg_secure_alloc(Size size);
 extern void cg_secure_mem_ensure_locked(void);
 extern void *cg_secure_map(Size size);
+extern void cg_secure_prepare(const void *addr, Size len);
+extern void cg_secure_wipe(void *p);
 extern void cg_secure_unmap(void *p, Size size);
 
 #endif							/* CHILDGUARD_SECURE_MEM_H */

@@ -45,6 +45,11 @@
 # children: a backend's first read of each (the shared cache filled by an
 # earlier backend reading them), the same backend's second, and the same
 # statements on the plain table; per read, and plain / childguard.
+# CG_BENCH_CONNECT=1 (1.9): the W1-like pgbench connects for every
+# transaction (-C: each read a new backend's first, and its exit), as an
+# application without a pooler does.  CG_BENCH_KEY_CACHE=N sets
+# childguard.data_key_cache_size (default: twice the children, at least
+# 16,384, as make bench does).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -71,7 +76,7 @@ for s in A B; do
   if [ "$s" = A ]; then PORT[$s]=$(cg_free_port 56400); else PORT[$s]=$(cg_free_port 56450); fi
   cg_start "$BASE-$s" "${PORT[$s]}" >/dev/null
   printf 'childguard.audit = off\nsynchronous_commit = off\nchildguard.data_key_cache_size = %d\n' \
-    $((CHILDREN * 2 > 16384 ? CHILDREN * 2 : 16384)) |
+    "${CG_BENCH_KEY_CACHE:-$((CHILDREN * 2 > 16384 ? CHILDREN * 2 : 16384))}" |
     cg_as_server tee -a "$BASE-$s/data/postgresql.conf" >/dev/null
   cg_as_server "$CG_BINDIR/pg_ctl" -D "$BASE-$s/data" reload >/dev/null
   "${BIN[$s]}/psql" -X -q -v ON_ERROR_STOP=1 -h "$BASE-$s/socket" -p "${PORT[$s]}" -U postgres -d postgres <<EOF >/dev/null
@@ -141,9 +146,11 @@ for x in t p; do
     "$CHILDREN" "$x" > "$W/w1_$x.sql"
 done
 PGB_SECS=${CG_BENCH_PGBENCH:-0}
+PGB_CONNECT=
+[ "${CG_BENCH_CONNECT:-0}" = 1 ] && PGB_CONNECT=-C
 # side script -> tps of a fresh 2-client pgbench as cr_app
 pgb() {
-  PGOPTIONS="-c childguard.purpose=regress" "${BIN[$1]}/pgbench" -n -M prepared -c 2 -j 2 -T "$PGB_SECS" \
+  PGOPTIONS="-c childguard.purpose=regress" "${BIN[$1]}/pgbench" -n -M prepared $PGB_CONNECT -c 2 -j 2 -T "$PGB_SECS" \
     -h "$BASE-$1/socket" -p "${PORT[$1]}" -U cr_app -f "$W/$2.sql" postgres 2>&1 |
     awk '/^tps = / { print $3 }'
 }

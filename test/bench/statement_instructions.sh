@@ -15,7 +15,9 @@
 #   CG_AB_DIR=/tmp/ab bash test/bench/statement_instructions.sh
 # Env: CG_AB_DIR (required), CG_AB_BEFORE_PG_CONFIG (as for
 #      statement_ab.sh: also the "before" side), CG_IR_N (500),
-#      CG_IR_CHILDREN (50: the children read, at random),
+#      CG_IR_CHILDREN (50: the children read, at random), CG_IR_SEED
+#      (4242: pgbench's --random-seed, so that both builds read the same
+#      children in the same order),
 #      CG_IR_KEEP (keep the callgrind files in CG_AB_DIR/ir).
 set -euo pipefail
 
@@ -26,6 +28,9 @@ REPO=$PWD
 command -v valgrind >/dev/null || { echo "statement_instructions.sh: valgrind not found; skipped"; exit 77; }
 BASE=${CG_AB_DIR:?set CG_AB_DIR to the directory of statement_ab.sh}
 N=${CG_IR_N:-500}
+# the same children in the same order on both sides and in every run
+# (pgbench's random seed; "time" for a different draw each run)
+SEED=${CG_IR_SEED:-4242}
 NEW_BINDIR=$CG_BINDIR
 OLD_BINDIR=
 [ -n "${CG_AB_BEFORE_PG_CONFIG:-}" ] && OLD_BINDIR=$("$CG_AB_BEFORE_PG_CONFIG" --bindir)
@@ -60,7 +65,7 @@ ir() {  # cluster script n
   local before after f
   before=$(ls "$OUT")
   PGHOST=$BASE/$1/socket PGPORT=$(cat "$BASE/$1/port") PGOPTIONS="-c childguard.purpose=learning" \
-    pgbench -n -M prepared -U bench_app -c 1 -t "$3" -f "$2" bench >/dev/null 2>&1
+    pgbench -n -M prepared -U bench_app -c 1 -t "$3" --random-seed="$SEED" -f "$2" bench >/dev/null 2>&1
   # the backend's file: the new one that ran a portal (other
   # processes forked meanwhile -- connection checks, workers -- did not)
   f=
