@@ -301,8 +301,12 @@ typedef enum CgAuditBatchColumn
 	CG_BCOL_PREV_HASH,
 	CG_BCOL_HASH,
 	CG_BCOL_PACKED,
+	CG_BCOL_SUBJECTS,			/* SQL 1.9: the children its records name */
 	CG_AUDIT_BATCH_NCOLUMNS
 } CgAuditBatchColumn;
+
+/* the batch table's columns in SQL 1.8 (no subjects) */
+#define CG_AUDIT_BATCH_NCOLUMNS_1_8 CG_BCOL_SUBJECTS
 
 extern const char *const cg_audit_batch_column_names[CG_AUDIT_BATCH_NCOLUMNS];
 extern const Oid cg_audit_batch_column_types[CG_AUDIT_BATCH_NCOLUMNS];
@@ -335,6 +339,22 @@ extern void cg_audit_pack_append(StringInfo packed, const char *wire, uint32 len
 extern CgPackStep cg_audit_pack_next(const char *data, Size len, Size *off,
 									 const uint8 **hash, const char **wire, uint32 *wirelen);
 extern bool cg_audit_batch_layout_ok(TupleDesc desc);
+extern bool cg_audit_batch_has_subjects(TupleDesc desc);
+
+/* ---- a batch's subjects, the per-child index (audit_log_index.c, SQL 1.9) ---- */
+
+typedef struct CgAuditSubjects
+{
+	int64	   *ids;
+	int			n;
+	int			size;
+} CgAuditSubjects;
+
+extern void cg_audit_subjects_init(CgAuditSubjects *s, int hint);
+extern void cg_audit_subjects_add(CgAuditSubjects *s, const CgAuditRecordView *rec);
+extern Datum cg_audit_subjects_array(CgAuditSubjects *s);
+extern bool cg_audit_subjects_match(CgAuditSubjects *s, Datum stored);
+extern bool cg_audit_record_names(const CgAuditRecordView *rec, int64 subject);
 
 /* ---- capture (audit_capture.c), called from childguard.c ---- */
 

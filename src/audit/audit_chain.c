@@ -343,6 +343,8 @@ typedef struct Verdict
 	char	   *reason;
 	int64		by_format[CG_AUDIT_FORMAT_PACKED + 1];	/* [f]: records of format f */
 	int			table_format;	/* the latest format the table holds */
+	bool		with_subjects;	/* the batches have 1.9's subjects column */
+	int64		subjects_broken;	/* first batch whose subjects are wrong, or 0 */
 } Verdict;
 
 static void
@@ -392,8 +394,10 @@ verify_batch(Verdict *v, Datum *values, bool *nulls, int64 *expected_id, uint8 *
 	TimestampTz lo = 0,
 				hi = 0;
 	uint8		batch_hash[CG_AUDIT_HASH_LEN];
+	CgAuditSubjects subjects;
 
-	for (int i = 0; i < CG_AUDIT_BATCH_NCOLUMNS; i++)
+	/* the subjects column (1.9) is checked after the records, below */
+	for (int i = 0; i < CG_AUDIT_BATCH_NCOLUMNS_1_8; i++)
 		if (nulls[i] && i != CG_BCOL_PREV_HASH && i != CG_BCOL_HASH)
 		{
 			broken(v, nulls[CG_BCOL_FIRST_ID] ? *expected_id : DatumGetInt64(values[CG_BCOL_FIRST_ID]),
@@ -451,6 +455,8 @@ verify_batch(Verdict *v, Datum *values, bool *nulls, int64 *expected_id, uint8 *
 			framed++;
 		off = 0;
 	}
+	if (v->with_subjects)
+		cg_audit_subjects_init(&subjects, Max(b.records, 1) * 2);
 	for (;;)
 	{
 		const uint8 *stored;
@@ -483,6 +489,20 @@ verify_batch(Verdict *v, Datum *values, bool *nulls, int64 *expected_id, uint8 *
 				   psprintf("record %lld was altered: its contents do not match its hash",
 							(long long) id));
 			return false;
+		}
+		/* the children it names: the batch's subjects must list them (1.9) */
+		if (v->with_subjects)
+		{
+			CgAuditRecordView rec;
+
+			if (!cg_audit_record_check(wire, wirelen, &at))
+			{
+				broken(v, id, psprintf("record %lld was altered: it does not decode as an audit record",
+									   (long long) id));
+				return false;
+			}
+			cg_audit_record_view(wire, wirelen, &rec);
+			cg_audit_subjects_add(&subjects, &rec);
 		}
 		/* statement_at: the wire form's first field (audit_record.c) */
 		memcpy(&at, wire, sizeof(at));
@@ -518,6 +538,17 @@ verify_batch(Verdict *v, Datum *values, bool *nulls, int64 *expected_id, uint8 *
 									  (long long) b.first_id));
 		return false;
 	}
+	/*
+	 * The subjects column is not hashed: it must list exactly the children
+	 * the verified records name.  A difference (an entry deleted would hide
+	 * the child's records from child_report(), one added would name a child
+	 * falsely) is reported once the chain itself has verified, so that a
+	 * broken link is still named first.
+	 */
+	if (v->with_subjects && v->subjects_broken == 0 &&
+		(nulls[CG_BCOL_SUBJECTS] ||
+		 !cg_audit_subjects_match(&subjects, values[CG_BCOL_SUBJECTS])))
+		v->subjects_broken = b.first_id;
 	memcpy(prev, batch_hash, CG_AUDIT_HASH_LEN);
 	*expected_id = id;
 	*last_format = format;
@@ -537,10 +568,13 @@ verify_batches(Verdict *v, int64 *expected_id, uint8 *prev, bool *have_prev,
 	Portal		portal;
 	MemoryContext rowcxt;
 	bool		ok = true;
+	int			ncolumns;
 
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT ");
-	for (int i = 0; i < CG_AUDIT_BATCH_NCOLUMNS; i++)
+	/* 1.9's subjects only where the table has them */
+	ncolumns = v->with_subjects ? CG_AUDIT_BATCH_NCOLUMNS : CG_AUDIT_BATCH_NCOLUMNS_1_8;
+	for (int i = 0; i < ncolumns; i++)
 		appendStringInfo(&sql, "%s%s", i ? ", " : "", cg_audit_batch_column_names[i]);
 	appendStringInfoString(&sql, " FROM childguard.access_log_batch ORDER BY first_id");
 	plan = SPI_prepare_cursor(sql.data, 0, NULL, CURSOR_OPT_NO_SCROLL | CURSOR_OPT_FAST_PLAN);
@@ -631,6 +665,7 @@ verify_chain(Verdict *v)
 			if (!cg_audit_batch_layout_ok(RelationGetDescr(rel)))
 				cg_report_sql_mismatch("childguard.access_log_batch",
 									   "Its columns are not those of any version.");
+			v->with_subjects = cg_audit_batch_has_subjects(RelationGetDescr(rel));
 			relation_close(rel, NoLock);
 			table_format = CG_AUDIT_FORMAT_PACKED;
 		}
@@ -780,6 +815,10 @@ verify_chain(Verdict *v)
 			 (!head_has_hash || !have_prev || memcmp(prev, head_last_hash, CG_AUDIT_HASH_LEN) != 0))
 		broken(v, head_last_id,
 			   psprintf("record %lld does not match the chain head", (long long) head_last_id));
+	else if (v->subjects_broken != 0)
+		broken(v, v->subjects_broken,
+			   psprintf("record %lld's batch was altered: its subjects do not list exactly the children its records name",
+						(long long) v->subjects_broken));
 }
 
 /*

@@ -412,17 +412,29 @@ cg_audit_pack_next(const char *data, Size len, Size *off, const uint8 **hash,
 
 /* ---- unpacking: childguard._access_log_unpack() ---- */
 
-PG_FUNCTION_INFO_V1(cg_access_log_unpack);
+/*
+ * A batch that does not decode: XX001, naming the batch and the record,
+ * never any of its bytes.
+ */
+static void
+report_malformed(int64 first_id, int64 id, const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("childguard access log batch %lld is malformed at record %lld",
+					(long long) first_id, (long long) id),
+			 errdetail("%s", why),
+			 errhint("Run childguard.verify_access_log() to find the altered records.")));
+}
 
 /*
- * childguard._access_log_unpack(first_id, logged_at, prev_hash, packed)
- * -> the batch's records as rows of childguard.access_log.  Reads only its
- * arguments.  Each record shows the hash stored with it and, as prev_hash,
- * the hash it links to.  Bytes that do not frame or decode as records are
- * an error (the batch was altered: verify_access_log() names the record).
+ * The batch's records as rows of the log into the SRF's tuplestore; with
+ * filter, only the records that name subject (the others are walked, not
+ * formed).  Each record shows the hash stored with it and, as prev_hash,
+ * the hash it links to.
  */
-Datum
-cg_access_log_unpack(PG_FUNCTION_ARGS)
+static void
+unpack_batch(FunctionCallInfo fcinfo, bool filter, int64 subject)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int64		first_id;
@@ -433,13 +445,13 @@ cg_access_log_unpack(PG_FUNCTION_ARGS)
 	Size		off = 0;
 	Datum		prev = (Datum) 0;
 	bool		prev_null = true;
-	bytea	   *link;
+	const uint8 *prev_hash = NULL;
 	MemoryContext rowcxt;
 	MemoryContext old;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3))
-		return (Datum) 0;
+		return;
 	if (rsinfo->setDesc->natts != CG_AUDIT_NCOLUMNS)
 		elog(ERROR, "childguard._access_log_unpack() must return the %d columns of the access log",
 			 CG_AUDIT_NCOLUMNS);
@@ -450,8 +462,6 @@ cg_access_log_unpack(PG_FUNCTION_ARGS)
 		prev = PG_GETARG_DATUM(2);
 		prev_null = false;
 	}
-	link = palloc(VARHDRSZ + CG_AUDIT_HASH_LEN);
-	SET_VARSIZE(link, VARHDRSZ + CG_AUDIT_HASH_LEN);
 	packed = PG_GETARG_BYTEA_PP(3);
 	data = VARDATA_ANY(packed);
 	len = VARSIZE_ANY_EXHDR(packed);
@@ -467,48 +477,75 @@ cg_access_log_unpack(PG_FUNCTION_ARGS)
 		Datum		values[CG_AUDIT_NCOLUMNS];
 		char		nullc[CG_AUDIT_NCOLUMNS];
 		bool		nulls[CG_AUDIT_NCOLUMNS];
-		Datum		this_hash;
+		TimestampTz at;
 
 		if (step == CG_PACK_END)
 			break;
 		if (step == CG_PACK_TORN)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("childguard access log record %lld is malformed", (long long) id),
-					 errdetail("Its batch's packed bytes do not hold a whole record."),
-					 errhint("Run childguard.verify_access_log().")));
-		/*
-		 * The bytes are the caller's (the function is PUBLIC, for the
-		 * view's readers): a record that does not decode is reported as
-		 * altered data, naming it, never as an internal error (1.9).
-		 */
-		if (!cg_audit_record_check(wire, wirelen, &rec.statement_at))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("childguard access log record %lld is malformed", (long long) id),
-					 errdetail("Its wire form does not decode as an access log record."),
-					 errhint("Run childguard.verify_access_log().")));
-		MemoryContextReset(rowcxt);
-		old = MemoryContextSwitchTo(rowcxt);
+			report_malformed(first_id, id, "Its packed bytes do not hold a whole record.");
+		if (!cg_audit_record_check(wire, wirelen, &at))
+			report_malformed(first_id, id, "The record's bytes do not decode as an audit record.");
 		cg_audit_record_view(wire, wirelen, &rec);
-		cg_audit_wire_values(&rec, values, nullc);
-		values[CG_COL_ID] = Int64GetDatum(id);
-		values[CG_COL_LOGGED_AT] = TimestampTzGetDatum(logged_at);
-		values[CG_COL_PREV_HASH] = prev;
-		nullc[CG_COL_PREV_HASH] = prev_null ? 'n' : ' ';
-		this_hash = cg_audit_hash_datum(hash);
-		values[CG_COL_HASH] = this_hash;
-		values[CG_COL_FORMAT_VERSION] = Int16GetDatum(CG_AUDIT_FORMAT_PACKED);
-		for (int i = 0; i < CG_AUDIT_NCOLUMNS; i++)
-			nulls[i] = nullc[i] == 'n';
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		MemoryContextSwitchTo(old);
-		/* the next record links to this one's hash */
-		memcpy(VARDATA(link), hash, CG_AUDIT_HASH_LEN);
-		prev = PointerGetDatum(link);
-		prev_null = false;
+		if (!filter || cg_audit_record_names(&rec, subject))
+		{
+			MemoryContextReset(rowcxt);
+			old = MemoryContextSwitchTo(rowcxt);
+			cg_audit_wire_values(&rec, values, nullc);
+			values[CG_COL_ID] = Int64GetDatum(id);
+			values[CG_COL_LOGGED_AT] = TimestampTzGetDatum(logged_at);
+			if (prev_hash != NULL)
+			{
+				values[CG_COL_PREV_HASH] = cg_audit_hash_datum(prev_hash);
+				prev_null = false;
+			}
+			else
+				values[CG_COL_PREV_HASH] = prev;
+			nullc[CG_COL_PREV_HASH] = prev_null ? 'n' : ' ';
+			values[CG_COL_HASH] = cg_audit_hash_datum(hash);
+			values[CG_COL_FORMAT_VERSION] = Int16GetDatum(CG_AUDIT_FORMAT_PACKED);
+			for (int i = 0; i < CG_AUDIT_NCOLUMNS; i++)
+				nulls[i] = nullc[i] == 'n';
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			MemoryContextSwitchTo(old);
+		}
+		/* the next record links to this one's hash (it points into packed) */
+		prev_hash = hash;
 	}
 	MemoryContextDelete(rowcxt);
+}
+
+PG_FUNCTION_INFO_V1(cg_access_log_unpack);
+
+/*
+ * childguard._access_log_unpack(first_id, logged_at, prev_hash, packed)
+ * -> the batch's records as rows of childguard.access_log.  Reads only its
+ * arguments.  Bytes that do not frame or decode as records are an error
+ * (the batch was altered: verify_access_log() names the record).
+ */
+Datum
+cg_access_log_unpack(PG_FUNCTION_ARGS)
+{
+	unpack_batch(fcinfo, false, 0);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(cg_access_log_unpack_child);
+
+/*
+ * childguard._access_log_unpack_child(first_id, logged_at, prev_hash,
+ * packed, subject_no) -> the batch's records that name the child (read,
+ * denied or written), as rows of childguard.access_log (SQL 1.9).  A NULL
+ * subject_no names no child: no rows.
+ */
+Datum
+cg_access_log_unpack_child(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(4))
+	{
+		InitMaterializedSRF(fcinfo, 0);
+		return (Datum) 0;
+	}
+	unpack_batch(fcinfo, true, PG_GETARG_INT64(4));
 	return (Datum) 0;
 }
 
@@ -516,21 +553,25 @@ cg_access_log_unpack(PG_FUNCTION_ARGS)
 
 const char *const cg_audit_batch_column_names[CG_AUDIT_BATCH_NCOLUMNS] = {
 	"first_id", "last_id", "records", "first_statement_at", "last_statement_at",
-	"logged_at", "format_version", "prev_hash", "hash", "packed"
+	"logged_at", "format_version", "prev_hash", "hash", "packed", "subjects"
 };
 
 const Oid	cg_audit_batch_column_types[CG_AUDIT_BATCH_NCOLUMNS] = {
 	INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-	TIMESTAMPTZOID, INT2OID, BYTEAOID, BYTEAOID, BYTEAOID
+	TIMESTAMPTZOID, INT2OID, BYTEAOID, BYTEAOID, BYTEAOID, INT8ARRAYOID
 };
 
-/* Does childguard.access_log_batch have 1.8's columns? */
+/*
+ * Does childguard.access_log_batch have 1.8's columns, or 1.9's (with
+ * subjects)?
+ */
 bool
 cg_audit_batch_layout_ok(TupleDesc desc)
 {
-	if (desc->natts != CG_AUDIT_BATCH_NCOLUMNS)
+	if (desc->natts != CG_AUDIT_BATCH_NCOLUMNS_1_8 &&
+		desc->natts != CG_AUDIT_BATCH_NCOLUMNS)
 		return false;
-	for (int i = 0; i < CG_AUDIT_BATCH_NCOLUMNS; i++)
+	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
@@ -540,4 +581,11 @@ cg_audit_batch_layout_ok(TupleDesc desc)
 			return false;
 	}
 	return true;
+}
+
+/* Has the (layout-checked) batch table 1.9's subjects column? */
+bool
+cg_audit_batch_has_subjects(TupleDesc desc)
+{
+	return desc->natts == CG_AUDIT_BATCH_NCOLUMNS;
 }

@@ -206,7 +206,7 @@ record_row(const CgAuditQueued *q, CgAuditChainHead *h, TimestampTz now, TupleDe
  */
 static void
 pack_record(const CgAuditQueued *q, CgAuditChainHead *h, TimestampTz now,
-			StringInfo packed, CgAuditBatchBounds *b)
+			StringInfo packed, CgAuditBatchBounds *b, CgAuditSubjects *subjects)
 {
 	TimestampTz statement_at;
 	uint8		hash[CG_AUDIT_HASH_LEN];
@@ -224,6 +224,14 @@ pack_record(const CgAuditQueued *q, CgAuditChainHead *h, TimestampTz now,
 	cg_audit_pack_record_hash(h->has_hash ? h->last_hash : NULL, id, now,
 							  q->data, (uint32) q->len, hash);
 	cg_audit_pack_append(packed, q->data, (uint32) q->len, hash);
+	/* SQL 1.9: the children it names, for the batch's subjects column */
+	if (subjects != NULL)
+	{
+		CgAuditRecordView rec;
+
+		cg_audit_record_view(q->data, q->len, &rec);
+		cg_audit_subjects_add(subjects, &rec);
+	}
 	if (b->records == 0)
 	{
 		b->first_id = id;
@@ -250,7 +258,8 @@ pack_record(const CgAuditQueued *q, CgAuditChainHead *h, TimestampTz now,
  */
 static HeapTuple
 batch_row(CgAuditChainHead *h, bool had_prev, const uint8 *prev, StringInfo packed,
-		  CgAuditBatchBounds *b, TupleDesc desc, Datum *values, bool *isnull)
+		  CgAuditBatchBounds *b, CgAuditSubjects *subjects, TupleDesc desc,
+		  Datum *values, bool *isnull)
 {
 	uint8		batch_hash[CG_AUDIT_HASH_LEN];
 
@@ -270,6 +279,10 @@ batch_row(CgAuditChainHead *h, bool had_prev, const uint8 *prev, StringInfo pack
 	values[CG_BCOL_HASH] = cg_audit_hash_datum(batch_hash);
 	SET_VARSIZE(packed->data, packed->len);
 	values[CG_BCOL_PACKED] = PointerGetDatum(packed->data);
+	if (subjects != NULL)
+		values[CG_BCOL_SUBJECTS] = cg_audit_subjects_array(subjects);
+	else
+		isnull[CG_BCOL_SUBJECTS] = true;
 	memcpy(h->last_hash, batch_hash, CG_AUDIT_HASH_LEN);
 	return heap_form_tuple(desc, values, isnull);
 }
@@ -332,6 +345,8 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 		CgAuditBatchBounds bounds;
 		bool		had_prev;
 		uint8		prev[CG_AUDIT_HASH_LEN];
+		CgAuditSubjects subjects_buf;
+		CgAuditSubjects *subjects = NULL;
 
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "childguard: writing audit records");
@@ -360,6 +375,12 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 			if (total < MaxAllocSize / 2)
 				enlargeStringInfo(&packed, (int) total);
 			appendStringInfoSpaces(&packed, VARHDRSZ);
+			/* SQL 1.9: the batch's children, indexed for per-child reads */
+			if (cg_audit_batch_has_subjects(rowdesc))
+			{
+				cg_audit_subjects_init(&subjects_buf, n * 2);
+				subjects = &subjects_buf;
+			}
 		}
 		for (int i = 0; i < n; i++)
 		{
@@ -376,7 +397,7 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 				 (recs[i].epoch == h.epoch && (int64) recs[i].seq <= h.last_seq)))
 				continue;
 			if (packed_log)
-				pack_record(&recs[i], &h, now, &packed, &bounds);
+				pack_record(&recs[i], &h, now, &packed, &bounds, subjects);
 			else
 				rows[nrows] = record_row(&recs[i], &h, now, rowdesc, format,
 										 values + nrows * CG_AUDIT_NCOLUMNS,
@@ -385,7 +406,8 @@ try_write(CgAuditQueued *recs, int n, char **error, int *sqlerrcode)
 		}
 		if (nrows > 0 && packed_log)
 		{
-			rows[0] = batch_row(&h, had_prev, prev, &packed, &bounds, rowdesc, values, isnull);
+			rows[0] = batch_row(&h, had_prev, prev, &packed, &bounds, subjects, rowdesc,
+								values, isnull);
 			cg_audit_store_insert(st, rows, values, isnull, CG_AUDIT_BATCH_NCOLUMNS, 1);
 			cg_audit_store_move_head(st, &h);
 		}

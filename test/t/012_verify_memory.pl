@@ -177,7 +177,11 @@ $node->safe_psql('postgres', qq{
 		logged timestamptz := clock_timestamp();
 	BEGIN
 		SELECT * INTO h FROM childguard.access_log_head;
-		SELECT b.packed, l.statement_at INTO t
+		-- (from 1.9 a batch lists its records' children: here that record's)
+		SELECT b.packed, l.statement_at,
+		       ARRAY(SELECT DISTINCT s FROM unnest(l.children_read || l.children_denied
+		                                           || l.children_written) s ORDER BY s) AS subjects
+		  INTO t
 		  FROM childguard.access_log_batch b JOIN childguard.access_log l ON l.id = b.first_id
 		 ORDER BY b.first_id DESC LIMIT 1;
 		w := substring(t.packed from 37 for pg_temp.len_at(t.packed, 0));
@@ -192,7 +196,8 @@ $node->safe_psql('postgres', qq{
 			END LOOP;
 			rh := pg_temp.batch_hash(prev, first, id, k, t.statement_at, t.statement_at, logged);
 			INSERT INTO childguard.access_log_batch
-			VALUES (first, id, k, t.statement_at, t.statement_at, logged, 4, bprev, rh, packed);
+			VALUES (first, id, k, t.statement_at, t.statement_at, logged, 4, bprev, rh, packed,
+			        t.subjects);
 			bprev := rh;
 		END LOOP;
 		UPDATE childguard.access_log_head SET last_id = id, last_hash = bprev;
