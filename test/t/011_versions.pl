@@ -34,7 +34,8 @@ is($node->safe_psql('postgres',
 		'childguard--1.4--1.5.sql' => '00a5dba5a5c2a46ada0e1eb4cdda5e215a2cbf5beb3ada453cd0c2d1cd9b0a14',
 		'childguard--1.5--1.6.sql' => '3e19ff9730547c4029c5f8545afb645892ff8b915c22a6ce161de133834e105d',
 		'childguard--1.6--1.7.sql' => 'b8483c81a2ac4f092e45b7ffe85b2b0aa007a77712505ef22689d10565440fc6',
-		'childguard--1.7--1.8.sql' => '17212816183c3c7fb739fb20efbd1115615aa0e04228b49a9ebe3ade868ddac8');
+		'childguard--1.7--1.8.sql' => '17212816183c3c7fb739fb20efbd1115615aa0e04228b49a9ebe3ade868ddac8',
+		'childguard--1.8--1.9.sql' => '88369cfe502214ac28436869df04c82a0e7bdaf9b5253d26c0f0f23f79516a48');
 	for my $f (sort keys %released)
 	{
 		is(sha256_hex(slurp_file("$share/extension/$f")), $released{$f},
