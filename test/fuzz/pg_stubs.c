@@ -178,6 +178,15 @@ MemoryContextAllocZero(MemoryContext context, Size size)
 }
 
 void *
+MemoryContextAllocExtended(MemoryContext context, Size size, int flags)
+{
+	return palloc_extended(size, flags);
+}
+
+/* the contexts code names: every allocation here is a malloc of its own */
+MemoryContext TopMemoryContext = NULL;
+
+void *
 repalloc(void *pointer, Size size)
 {
 	size_t		i = find_chunk(pointer);
