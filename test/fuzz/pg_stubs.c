@@ -177,14 +177,28 @@ MemoryContextAllocZero(MemoryContext context, Size size)
 	return palloc_extended(size, MCXT_ALLOC_ZERO);
 }
 
+/*
+ * TopMemoryContext lives as long as the process, as in PostgreSQL: what is
+ * allocated there (secure_mem.c's chunk marks) is not tracked, so
+ * cg_fuzz_reset does not free it under the code that keeps it.  Any other
+ * context is freed with the input, as palloc's chunks are.
+ */
+static char top_context_marker;
+MemoryContext TopMemoryContext = (MemoryContext) &top_context_marker;
+
 void *
 MemoryContextAllocExtended(MemoryContext context, Size size, int flags)
 {
-	return palloc_extended(size, flags);
-}
+	void	   *p;
 
-/* the contexts code names: every allocation here is a malloc of its own */
-MemoryContext TopMemoryContext = NULL;
+	if (context != TopMemoryContext)
+		return palloc_extended(size, flags);
+	check_size(size, flags);
+	p = (flags & MCXT_ALLOC_ZERO) ? calloc(1, size ? size : 1) : malloc(size ? size : 1);
+	if (p == NULL)
+		cg_fuzz_fail("out of memory for %zu bytes", size);
+	return p;
+}
 
 void *
 repalloc(void *pointer, Size size)
